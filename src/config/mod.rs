@@ -1,0 +1,72 @@
+//! The typed running configuration and its owner.
+//!
+//! Each feature owns its part of [`Config`] (and renders it); this module holds the whole,
+//! the store that publishes snapshots to the engines, rendering in Comware order, loading a
+//! file through the CLI parser, and atomic save.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::watch;
+
+use crate::interface::config::InterfaceConfig;
+use crate::interface::name::IfName;
+
+pub const DEFAULT_SYSNAME: &str = "Duet";
+
+/// The whole running configuration. `Default` is a new device's configuration, except for the
+/// interfaces, which come from the hardware (see [`Config::new`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub sysname: String,
+    /// One entry per port of the device, configured or not.
+    pub interfaces: BTreeMap<IfName, InterfaceConfig>,
+}
+
+impl Config {
+    /// A new device's configuration with these ports.
+    pub fn new(ports: &[IfName]) -> Self {
+        Config {
+            sysname: DEFAULT_SYSNAME.to_string(),
+            interfaces: ports.iter().map(|p| (p.clone(), InterfaceConfig::default())).collect(),
+        }
+    }
+}
+
+/// The one owner of the running configuration. Commands edit it under the lock; a changed
+/// configuration is published as an immutable snapshot to the engines.
+pub struct ConfigStore {
+    inner: Mutex<Config>,
+    tx: watch::Sender<Arc<Config>>,
+}
+
+impl ConfigStore {
+    pub fn new(config: Config) -> Self {
+        let (tx, _) = watch::channel(Arc::new(config.clone()));
+        ConfigStore { inner: Mutex::new(config), tx }
+    }
+    /// The configuration, locked for reading or editing by one command.
+    pub fn lock(&self) -> MutexGuard<'_, Config> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    /// The last published snapshot.
+    pub fn snapshot(&self) -> Arc<Config> {
+        self.tx.borrow().clone()
+    }
+    /// Engines subscribe here and reconcile on every new snapshot.
+    pub fn subscribe(&self) -> watch::Receiver<Arc<Config>> {
+        self.tx.subscribe()
+    }
+    /// Publish the current configuration if it differs from the last snapshot.
+    pub fn publish(&self) {
+        let current = self.lock().clone();
+        self.tx.send_if_modified(|snap| {
+            if **snap == current {
+                false
+            } else {
+                *snap = Arc::new(current);
+                true
+            }
+        });
+    }
+}

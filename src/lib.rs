@@ -1,0 +1,11 @@
+//! Duet: a network operating system for a pair of devices (VRRP, DHCPv4 server, lease hot backup)
+//! with a Comware-style command shell. See docs/architecture.md for the map.
+
+pub mod cli;
+pub mod config;
+pub mod device;
+pub mod infocenter;
+pub mod interface;
+pub mod net;
+pub mod session;
+pub mod system;

@@ -1,0 +1,68 @@
+//! CLI sessions: one per login (console, control socket, SSH). A [`Session`] holds its view
+//! stack, role and history and executes lines against the device; front ends (the console
+//! line editor, the control socket) only move text.
+
+use std::sync::Arc;
+
+use crate::cli::View;
+use crate::device::Device;
+
+/// User roles (Comware 7 `user-role`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// May do everything.
+    NetworkAdmin,
+    /// Display commands only; cannot enter system-view.
+    NetworkOperator,
+}
+
+/// How a front end answers the questions a command asks (`save`: `Are you sure? [Y/N]:`).
+pub trait Interaction {
+    /// Show `prompt` (no newline) and read one line of answer; `None` when the user is gone
+    /// (end of input), which the command treats as "no".
+    fn ask(&mut self, prompt: &str) -> Option<String>;
+}
+
+/// What a session is: everything a command may read or change about its caller.
+#[derive(Clone, Debug)]
+pub struct SessionState {
+    /// `views[0]` is always `View::User`; the last is the current view.
+    pub views: Vec<View>,
+    pub role: Role,
+    /// Login name (`**` when there is none, as Comware logs it).
+    pub user: String,
+    /// Line name for logs and `display users` (`con0`, `vty0`, ...).
+    pub line: String,
+    /// Peer address for logs (`**` on the console).
+    pub peer: String,
+    /// Commands executed, as typed (consecutive duplicates once).
+    pub history: Vec<String>,
+    /// Pager page length; `None` after `screen-length disable`.
+    pub screen_length: Option<usize>,
+    /// Set by `quit` in user view: the front end closes the session.
+    pub exit: bool,
+}
+
+impl SessionState {
+    pub fn new(role: Role, user: &str, line: &str, peer: &str) -> Self {
+        SessionState {
+            views: vec![View::User],
+            role,
+            user: user.to_string(),
+            line: line.to_string(),
+            peer: peer.to_string(),
+            history: Vec::new(),
+            screen_length: Some(24),
+            exit: false,
+        }
+    }
+    pub fn view(&self) -> &View {
+        self.views.last().expect("view stack never empty")
+    }
+}
+
+/// A CLI session bound to a device.
+pub struct Session {
+    pub device: Arc<Device>,
+    pub state: SessionState,
+}
