@@ -63,4 +63,10 @@ impl Device {
     pub fn sysname(&self) -> String {
         self.config.lock().sysname.clone()
     }
+
+    /// Record a Comware-style log line in this device's log buffer
+    /// (`SHELL`, 5, `SHELL_CMD`, "...").
+    pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
+        self.logs.push(&self.sysname(), module, severity, mnemonic, message);
+    }
 }

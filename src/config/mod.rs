@@ -4,6 +4,8 @@
 //! the store that publishes snapshots to the engines, rendering in Comware order, loading a
 //! file through the CLI parser, and atomic save.
 
+pub mod load;
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 

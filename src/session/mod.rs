@@ -66,3 +66,49 @@ pub struct Session {
     pub device: Arc<Device>,
     pub state: SessionState,
 }
+
+/// The result of executing one line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outcome {
+    /// Everything the command printed, errors included (lines end with `\n`).
+    pub output: String,
+    /// False when the line was rejected or the command failed (`duet connect` exits nonzero).
+    pub ok: bool,
+}
+
+/// Tab completion of the word under the cursor (the end of the line).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Completion {
+    /// Byte offset in the line where the completed word starts.
+    pub start: usize,
+    /// Full words that may replace `line[start..]`, in the order Tab cycles through them.
+    pub candidates: Vec<String>,
+}
+
+impl Session {
+    pub fn new(device: Arc<Device>, state: SessionState) -> Self {
+        Session { device, state }
+    }
+
+    /// The prompt of the current view (`<Duet>`, `[Duet-GigabitEthernet1/0/1]`).
+    pub fn prompt(&self) -> String {
+        self.state.view().prompt(&self.device.sysname())
+    }
+
+    /// Execute one line as typed (aliases, prefixes, `undo`, pipes): the command's output or
+    /// the Comware error with its caret line, which counts the prompt's width.
+    pub fn execute(&mut self, _line: &str, _io: &mut dyn Interaction) -> Outcome {
+        todo!("cli branch")
+    }
+
+    /// The text `?` shows at the end of `line` (the `?` itself not included): the view's
+    /// command list, the next words with their help, or the completions of a partial word.
+    pub fn help(&self, _line: &str) -> String {
+        todo!("cli branch")
+    }
+
+    /// What Tab offers at the end of `line`.
+    pub fn complete(&self, _line: &str) -> Completion {
+        todo!("cli branch")
+    }
+}
