@@ -227,6 +227,40 @@ mod tests {
     }
 
     #[test]
+    fn ports_come_from_the_device() {
+        use crate::device::{Device, DeviceOptions, NetKind};
+        let mut t = TestBed::new();
+        let xge: IfName = "xge1/0/1".parse().unwrap();
+        t.device = Device::new(DeviceOptions {
+            data_dir: t.dir.path().to_path_buf(),
+            net: NetKind::Linux {
+                ports: vec![(xge, "eth1".into())],
+            },
+        });
+        let run = t.run(
+            enter,
+            &args(&[("if", Value::Interface("Ten-GigabitEthernet1/0/1".into()))]),
+            &[],
+        );
+        assert_eq!(run.result, Ok(()));
+        let run = t.run(
+            enter,
+            &args(&[("if", Value::Interface("GigabitEthernet1/0/1".into()))]),
+            &[],
+        );
+        assert_eq!(
+            run.result,
+            Err(CmdError::msg(
+                "The interface GigabitEthernet1/0/1 does not exist."
+            ))
+        );
+        assert_eq!(
+            t.session.view(),
+            &View::Interface("Ten-GigabitEthernet1/0/1".into())
+        );
+    }
+
+    #[test]
     fn ip_address_with_mask_or_length() {
         let mut t = in_port("GigabitEthernet1/0/1");
         let run = t.run(
@@ -433,5 +467,36 @@ mod tests {
         );
         assert_eq!(t.run(description, &undo(&[]), &[]).result, Ok(()));
         assert_eq!(t.config().interfaces[&port].description, None);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+        /// Whatever sequence of `ip address` commands runs on whichever ports, every accepted
+        /// address is a host address and no two ports' subnets overlap; a refused command
+        /// leaves the configuration as it was.
+        #[test]
+        fn accepted_addresses_never_overlap(
+            steps in proptest::collection::vec((1u32..=4, 0u8..4, 0u8..=255, 0u8..=255, 0u8..=33, proptest::bool::ANY), 1..40)
+        ) {
+            let mut t = TestBed::new();
+            for (port, b, c, d, len, remove) in steps {
+                t.session.views.truncate(2);
+                t.session.views.push(View::Interface(format!("GigabitEthernet1/0/{port}")));
+                let a = if remove { undo(&[]) } else {
+                    args(&[("ip", Value::Ipv4(Ipv4Addr::new(10, b, c, d))), ("len", Value::Int(len.into()))])
+                };
+                let before = t.config();
+                if t.run(ip_address, &a, &[]).result.is_err() {
+                    proptest::prop_assert_eq!(t.config(), before);
+                }
+            }
+            let addrs: Vec<(Ipv4Addr, u8)> = t.config().interfaces.values().filter_map(|c| c.address).collect();
+            for (i, (a, alen)) in addrs.iter().enumerate() {
+                proptest::prop_assert!(address::check_host(*a, *alen).is_ok());
+                for (b, blen) in &addrs[i + 1..] {
+                    proptest::prop_assert!(!address::overlaps(*a, *alen, *b, *blen), "{a}/{alen} and {b}/{blen}");
+                }
+            }
+        }
     }
 }

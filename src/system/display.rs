@@ -193,6 +193,14 @@ mod tests {
                 .out
                 .contains(" sysname Changed\n")
         );
+        t.run(crate::config::save::reset_saved, &args(&[]), &["y"]);
+        let run = t.run(startup, &args(&[]), &[]);
+        assert!(
+            run.out
+                .contains(" Next main startup saved-configuration file: NULL\n"),
+            "{}",
+            run.out
+        );
     }
 
     #[test]
