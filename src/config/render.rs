@@ -53,6 +53,7 @@ impl Config {
             view: View::Interface(name.to_string()),
             lines: render_interface(name, cfg),
         }));
+        // A feature with nothing configured contributes no block, not an empty `#` pair.
         sections.retain(|s| !s.lines.is_empty());
         sections
     }

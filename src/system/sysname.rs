@@ -16,9 +16,7 @@ pub fn sysname(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             .str("name")
             .ok_or_else(|| CmdError::WrongParameter("name".into()))?;
         // One printable word: it is the prompt and a line of the configuration file.
-        let printable = name
-            .chars()
-            .all(|c| c.is_ascii_graphic() || (!c.is_ascii() && !c.is_control()));
+        let printable = name.chars().all(|c| !c.is_control() && !c.is_whitespace());
         if name.is_empty() || name.chars().count() > MAX_SYSNAME || !printable {
             return Err(CmdError::WrongParameter("name".into()));
         }
