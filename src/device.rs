@@ -1,7 +1,7 @@
 //! A Device: the configuration owner, the engines and the sessions, and the wiring between them.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use crate::cli::Registry;
@@ -34,13 +34,20 @@ pub struct Device {
     pub logs: Arc<LogBuffer>,
     pub handlers: Registry,
     pub started: SystemTime,
+    /// The file the running configuration was loaded from at start-up, as `display startup`
+    /// names it (`flash:/startup.cfg`); `None` when the device started without one. Set from
+    /// the data directory by [`Device::new`]; start-up replaces it when `--config` names
+    /// another file or loading fails.
+    pub current_startup: Mutex<Option<String>>,
 }
 
 impl Device {
     pub fn ports_for(net: &NetKind) -> Vec<IfName> {
         let mut ports: Vec<IfName> = match net {
             NetKind::Sim => (1..=4)
-                .map(|n| IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid"))
+                .map(|n| {
+                    IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid")
+                })
                 .collect(),
             NetKind::Linux { ports } => ports.iter().map(|(n, _)| n.clone()).collect(),
         };
@@ -50,6 +57,11 @@ impl Device {
 
     pub fn new(options: DeviceOptions) -> Arc<Device> {
         let ports = Self::ports_for(&options.net);
+        let next = crate::config::startup::next_startup(&options.data_dir);
+        let current_startup = next
+            .path(&options.data_dir)
+            .exists()
+            .then(|| next.to_string());
         Arc::new(Device {
             config: ConfigStore::new(Config::new(&ports)),
             ports,
@@ -57,6 +69,7 @@ impl Device {
             logs: Arc::new(LogBuffer::default()),
             handlers: Registry::all(),
             started: SystemTime::now(),
+            current_startup: Mutex::new(current_startup),
         })
     }
 
@@ -67,6 +80,7 @@ impl Device {
     /// Record a Comware-style log line in this device's log buffer
     /// (`SHELL`, 5, `SHELL_CMD`, "...").
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
-        self.logs.push(&self.sysname(), module, severity, mnemonic, message);
+        self.logs
+            .push(&self.sysname(), module, severity, mnemonic, message);
     }
 }

@@ -1,0 +1,272 @@
+//! System displays: the configuration (`display current-configuration`, `display this`,
+//! `display saved-configuration`, `display startup`), `display version` and `display clock`.
+
+use std::fs;
+use std::time::SystemTime;
+
+use chrono::{DateTime, Utc};
+
+use crate::cli::handler::CmdResult;
+use crate::cli::{Args, CmdError, Ctx};
+use crate::config::render::version_text;
+use crate::config::startup;
+
+/// `display current-configuration`
+pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    let text = ctx.device.config.lock().render();
+    ctx.out.push_str(&text);
+    Ok(())
+}
+
+/// `display this`: the configuration of the session's current view.
+pub fn this(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    let text = ctx.device.config.lock().render_view(ctx.session.view());
+    ctx.out.push_str(&text);
+    Ok(())
+}
+
+/// `display saved-configuration`: the next main startup file as saved.
+pub fn saved_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    let data_dir = &ctx.device.options.data_dir;
+    let path = startup::next_startup(data_dir).path(data_dir);
+    let text = match fs::read(&path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(CmdError::msg(
+                "The saved configuration file does not exist.",
+            ));
+        }
+        Err(e) => {
+            return Err(CmdError::msg(format!(
+                "Failed to read the saved configuration file: {e}."
+            )));
+        }
+    };
+    ctx.out.push_str(&text);
+    if !text.is_empty() && !text.ends_with('\n') {
+        ctx.out.push('\n');
+    }
+    Ok(())
+}
+
+/// `display startup`: the file loaded at start-up and the files the next start-up uses
+/// (`NULL` for none; Duet has no backup startup file).
+pub fn startup(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    let data_dir = &ctx.device.options.data_dir;
+    let next = startup::next_startup(data_dir);
+    let next = if next.path(data_dir).exists() {
+        next.to_string()
+    } else {
+        "NULL".to_string()
+    };
+    let current = ctx
+        .device
+        .current_startup
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone()
+        .unwrap_or_else(|| "NULL".to_string());
+    ctx.line(format!(
+        " Current startup saved-configuration file: {current}"
+    ));
+    ctx.line(format!(
+        " Next main startup saved-configuration file: {next}"
+    ));
+    ctx.line(" Next backup startup saved-configuration file: NULL");
+    Ok(())
+}
+
+/// `display version`
+pub fn version(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    let up = SystemTime::now()
+        .duration_since(ctx.device.started)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    ctx.line(format!("Duet Software, Version {}", version_text()));
+    ctx.line(format!(
+        "Build: duet {} ({} build, {}-{})",
+        env!("CARGO_PKG_VERSION"),
+        if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        },
+        std::env::consts::ARCH,
+        std::env::consts::OS
+    ));
+    ctx.line(format!("Duet uptime is {}", uptime_text(up)));
+    Ok(())
+}
+
+/// Comware's uptime phrase: `0 weeks, 0 days, 1 hour, 7 minutes`.
+fn uptime_text(secs: u64) -> String {
+    let minutes = secs / 60;
+    let parts = [
+        (minutes / (7 * 24 * 60), "week"),
+        (minutes / (24 * 60) % 7, "day"),
+        (minutes / 60 % 24, "hour"),
+        (minutes % 60, "minute"),
+    ];
+    parts
+        .iter()
+        .map(|(n, unit)| format!("{n} {unit}{}", if *n == 1 { "" } else { "s" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `display clock`
+pub fn clock(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+    ctx.line(clock_text(Utc::now()));
+    Ok(())
+}
+
+/// `10:38:12.320 UTC Sat 11/21/2026`: the device keeps UTC.
+fn clock_text(now: DateTime<Utc>) -> String {
+    now.format("%H:%M:%S%.3f UTC %a %m/%d/%Y").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Value;
+    use crate::cli::View;
+    use crate::config::save::save;
+    use crate::config::testing::{TestBed, args};
+    use chrono::TimeZone;
+
+    #[test]
+    fn current_configuration_is_the_render() {
+        let mut t = TestBed::new();
+        t.device.config.lock().sysname = "CoreA".into();
+        let run = t.run(current_configuration, &args(&[]), &[]);
+        assert_eq!(run.result, Ok(()));
+        assert_eq!(run.out, t.config().render());
+        assert!(run.out.contains("\n sysname CoreA\n"));
+        assert!(run.out.ends_with("#\nreturn\n"));
+    }
+
+    #[test]
+    fn this_follows_the_view() {
+        let mut t = TestBed::new();
+        assert_eq!(
+            t.run(this, &args(&[]), &[]).out,
+            "#\n sysname Duet\n#\nreturn\n"
+        );
+        t.session
+            .views
+            .push(View::Interface("GigabitEthernet1/0/2".into()));
+        assert_eq!(
+            t.run(this, &args(&[]), &[]).out,
+            "#\ninterface GigabitEthernet1/0/2\n#\nreturn\n"
+        );
+    }
+
+    #[test]
+    fn saved_configuration_and_startup() {
+        let mut t = TestBed::new();
+        let run = t.run(saved_configuration, &args(&[]), &[]);
+        assert_eq!(
+            run.result,
+            Err(CmdError::msg(
+                "The saved configuration file does not exist."
+            ))
+        );
+        let run = t.run(startup, &args(&[]), &[]);
+        assert_eq!(
+            run.out,
+            " Current startup saved-configuration file: NULL\n Next main startup saved-configuration file: NULL\n Next backup startup saved-configuration file: NULL\n"
+        );
+        t.run(save, &args(&[("force", Value::Keyword)]), &[]);
+        let saved = t.config().render();
+        t.device.config.lock().sysname = "Changed".into();
+        assert_eq!(t.run(saved_configuration, &args(&[]), &[]).out, saved);
+        t.run(save, &args(&[]), &["y", "lab.cfg"]);
+        let run = t.run(startup, &args(&[]), &[]);
+        assert!(
+            run.out
+                .contains(" Next main startup saved-configuration file: flash:/lab.cfg\n"),
+            "{}",
+            run.out
+        );
+        assert!(
+            t.run(saved_configuration, &args(&[]), &[])
+                .out
+                .contains(" sysname Changed\n")
+        );
+        t.run(crate::config::save::reset_saved, &args(&[]), &["y"]);
+        let run = t.run(startup, &args(&[]), &[]);
+        assert!(
+            run.out
+                .contains(" Next main startup saved-configuration file: NULL\n"),
+            "{}",
+            run.out
+        );
+    }
+
+    #[test]
+    fn current_startup_is_what_was_there_at_start() {
+        let t = TestBed::new();
+        fs::create_dir_all(&t.device.options.data_dir).unwrap();
+        fs::write(t.data_file("startup.cfg"), "#\nreturn\n").unwrap();
+        let device = crate::device::Device::new(t.device.options.clone());
+        let mut t2 = TestBed {
+            device,
+            session: t.session.clone(),
+            dir: t.dir,
+        };
+        let run = t2.run(startup, &args(&[]), &[]);
+        assert!(
+            run.out
+                .starts_with(" Current startup saved-configuration file: flash:/startup.cfg\n"),
+            "{}",
+            run.out
+        );
+    }
+
+    #[test]
+    fn version_layout() {
+        let mut t = TestBed::new();
+        let run = t.run(version, &args(&[]), &[]);
+        let lines: Vec<&str> = run.out.lines().collect();
+        assert_eq!(lines.len(), 3, "{}", run.out);
+        assert_eq!(
+            lines[0],
+            format!(
+                "Duet Software, Version 7.1.064, Duet {}",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        assert!(lines[1].starts_with(&format!("Build: duet {} (", env!("CARGO_PKG_VERSION"))));
+        assert_eq!(
+            lines[2],
+            "Duet uptime is 0 weeks, 0 days, 0 hours, 0 minutes"
+        );
+    }
+
+    #[test]
+    fn uptime_phrase() {
+        assert_eq!(uptime_text(59), "0 weeks, 0 days, 0 hours, 0 minutes");
+        assert_eq!(
+            uptime_text(3600 + 7 * 60),
+            "0 weeks, 0 days, 1 hour, 7 minutes"
+        );
+        assert_eq!(
+            uptime_text(8 * 86400 + 2 * 3600 + 60),
+            "1 week, 1 day, 2 hours, 1 minute"
+        );
+        assert_eq!(
+            uptime_text(15 * 86400),
+            "2 weeks, 1 day, 0 hours, 0 minutes"
+        );
+    }
+
+    #[test]
+    fn clock_layout() {
+        let at = Utc.with_ymd_and_hms(2026, 11, 21, 10, 38, 12).unwrap()
+            + chrono::Duration::milliseconds(320);
+        assert_eq!(clock_text(at), "10:38:12.320 UTC Sat 11/21/2026");
+        let mut t = TestBed::new();
+        let out = t.run(clock, &args(&[]), &[]).out;
+        assert!(out.ends_with('\n') && out.contains(" UTC "), "{out}");
+    }
+}
