@@ -23,7 +23,11 @@ fn main() {
     for path in &files {
         println!("cargo:rerun-if-changed={}", path.display());
         let name = path.file_name().expect("file name").to_string_lossy();
-        out.push_str(&format!("    ({:?}, include_str!({:?})),\n", name, path.display().to_string()));
+        out.push_str(&format!(
+            "    ({:?}, include_str!({:?})),\n",
+            name,
+            path.display().to_string()
+        ));
     }
     out.push_str("];\n");
     let target = Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("grammar_files.rs");

@@ -84,7 +84,11 @@ pub enum GrammarError {
     #[error("commands/{file}: {message}")]
     File { file: String, message: String },
     #[error("commands/{file}: command `{command}`: {message}")]
-    Command { file: String, command: String, message: String },
+    Command {
+        file: String,
+        command: String,
+        message: String,
+    },
 }
 
 impl Grammar {
@@ -92,8 +96,10 @@ impl Grammar {
     pub fn load(files: &[(&str, &str)]) -> Result<Grammar, GrammarError> {
         let mut grammar = Grammar::default();
         for (file, text) in files {
-            let doc: FileDoc = serde_saphyr::from_str(text)
-                .map_err(|e| GrammarError::File { file: file.to_string(), message: e.to_string() })?;
+            let doc: FileDoc = serde_saphyr::from_str(text).map_err(|e| GrammarError::File {
+                file: file.to_string(),
+                message: e.to_string(),
+            })?;
             for (word, help) in doc.words {
                 grammar.words.entry(word).or_insert(help);
             }
@@ -114,7 +120,9 @@ impl Grammar {
             message,
         };
         let syntax = syntax::parse(&doc.syntax).map_err(|e| err(format!("syntax: {e}")))?;
-        let first = syntax.first_keyword().ok_or_else(|| err("the syntax must start with a keyword".into()))?;
+        let first = syntax
+            .first_keyword()
+            .ok_or_else(|| err("the syntax must start with a keyword".into()))?;
         let undo = match &doc.undo {
             None => None,
             Some(u) => {
@@ -165,7 +173,10 @@ impl Grammar {
             }
             Node::Param(p) => {
                 if !c.params.contains_key(&p.name) {
-                    problem.get_or_insert(format!("parameter <{}> has no help text in `params:`", p.name));
+                    problem.get_or_insert(format!(
+                        "parameter <{}> has no help text in `params:`",
+                        p.name
+                    ));
                 }
                 names.push(p.name.clone());
             }
@@ -179,7 +190,9 @@ impl Grammar {
             return Err(err(p));
         }
         if let Some(extra) = c.params.keys().find(|k| !names.contains(k)) {
-            return Err(err(format!("`params:` names <{extra}>, which is not in the syntax")));
+            return Err(err(format!(
+                "`params:` names <{extra}>, which is not in the syntax"
+            )));
         }
         Ok(())
     }
@@ -193,7 +206,9 @@ impl Grammar {
 /// The grammar built into this binary (every `commands/*.yaml`), loaded once.
 pub fn builtin() -> Result<&'static Grammar, &'static GrammarError> {
     static GRAMMAR: OnceLock<Result<Grammar, GrammarError>> = OnceLock::new();
-    GRAMMAR.get_or_init(|| Grammar::load(embedded::FILES)).as_ref()
+    GRAMMAR
+        .get_or_init(|| Grammar::load(embedded::FILES))
+        .as_ref()
 }
 
 /// The embedded grammar files, `(file name, text)`.
@@ -240,8 +255,11 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_command() {
-        let e = load("commands:\n  - syntax: a {\n    views: [user]\n    handler: t.a\n").unwrap_err();
-        assert!(matches!(&e, GrammarError::Command { file, command, .. } if file == "t.yaml" && command == "a {"));
+        let e =
+            load("commands:\n  - syntax: a {\n    views: [user]\n    handler: t.a\n").unwrap_err();
+        assert!(
+            matches!(&e, GrammarError::Command { file, command, .. } if file == "t.yaml" && command == "a {")
+        );
         let e = load("commands:\n  - syntax: a\n    view: [user]\n    handler: t.a\n").unwrap_err();
         assert!(matches!(e, GrammarError::File { .. }), "{e}");
         let e = load("words: {a: A}\ncommands:\n  - syntax: a <x:int(1-2)>\n    views: [user]\n    handler: t.a\n")
@@ -252,7 +270,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("names <y>"), "{e}");
-        let e = load("words: {a: A}\ncommands:\n  - syntax: a\n    views: []\n    handler: t.a\n").unwrap_err();
+        let e = load("words: {a: A}\ncommands:\n  - syntax: a\n    views: []\n    handler: t.a\n")
+            .unwrap_err();
         assert!(e.to_string().contains("no view"), "{e}");
         let e = load("words: {a: A}\ncommands:\n  - syntax: a\n    views: [user]\n    handler: t.a\n    undo: a\n")
             .unwrap_err();

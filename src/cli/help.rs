@@ -18,7 +18,10 @@ use super::render::rows;
 /// `User view commands:` for `user`.
 fn header(kind: &str) -> String {
     let mut chars = kind.chars();
-    let first = chars.next().map(|c| c.to_ascii_uppercase().to_string()).unwrap_or_default();
+    let first = chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string())
+        .unwrap_or_default();
     format!("{first}{} view commands:\n", chars.as_str())
 }
 
@@ -32,7 +35,10 @@ fn partial_start(line: &str) -> Option<usize> {
 }
 
 fn unrecognized(offset: usize) -> MatchError {
-    MatchError { kind: ErrorKind::Unrecognized, offset }
+    MatchError {
+        kind: ErrorKind::Unrecognized,
+        offset,
+    }
 }
 
 /// Keywords of the analysis frontier starting with `word` (case-insensitive), sorted.
@@ -40,7 +46,13 @@ fn keywords<'g>(a: &Analysis<'g>, word: &str) -> BTreeSet<&'g str> {
     let lower = word.to_ascii_lowercase();
     a.frontier
         .iter()
-        .filter_map(|(_, t)| if let Term::Keyword(w) = t { Some(*w) } else { None })
+        .filter_map(|(_, t)| {
+            if let Term::Keyword(w) = t {
+                Some(*w)
+            } else {
+                None
+            }
+        })
         .filter(|w| w.to_ascii_lowercase().starts_with(&lower))
         .collect()
 }
@@ -50,7 +62,12 @@ fn slots(a: &Analysis<'_>, entries: &[Entry<'_>]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, t) in &a.frontier {
         if let Term::Param(p) = t {
-            let help = entries[*i].command.params.get(&p.name).cloned().unwrap_or_default();
+            let help = entries[*i]
+                .command
+                .params
+                .get(&p.name)
+                .cloned()
+                .unwrap_or_default();
             let row = (p.ty.label(), help);
             if !out.contains(&row) {
                 out.push(row);
@@ -104,7 +121,11 @@ fn help_in(grammar: &Grammar, kind: &str, line: &str) -> Result<String, MatchErr
                 return Err(a.error.unwrap_or(unrecognized(0)));
             }
             items.extend(slots(&a, &entries));
-            items.extend(keywords(&a, "").into_iter().map(|w| (w.to_string(), grammar.word_help(w).to_string())));
+            items.extend(
+                keywords(&a, "")
+                    .into_iter()
+                    .map(|w| (w.to_string(), grammar.word_help(w).to_string())),
+            );
             if takes_pipe {
                 items.push(("|".to_string(), pipe::BAR_HELP.to_string()));
             }
@@ -114,7 +135,11 @@ fn help_in(grammar: &Grammar, kind: &str, line: &str) -> Result<String, MatchErr
         }
         Some(start) => {
             let word = &line[start..];
-            items.extend(keywords(&a, word).into_iter().map(|w| (w.to_string(), grammar.word_help(w).to_string())));
+            items.extend(
+                keywords(&a, word)
+                    .into_iter()
+                    .map(|w| (w.to_string(), grammar.word_help(w).to_string())),
+            );
             if items.is_empty() {
                 if a.frontier.is_empty() && a.complete.is_empty() {
                     return Err(a.error.unwrap_or(unrecognized(start)));
@@ -140,18 +165,26 @@ fn pipe_help(line: &str, bar: usize, partial: Option<usize>) -> Result<String, M
     let items: Vec<(String, String)> = match (expect, word) {
         (Expect::Keyword, w) => {
             let lower = w.unwrap_or("").to_ascii_lowercase();
-            let items: Vec<_> =
-                pipe::KEYWORDS.iter().filter(|(k, _)| k.starts_with(&lower)).map(|(k, h)| pair(k, h)).collect();
+            let items: Vec<_> = pipe::KEYWORDS
+                .iter()
+                .filter(|(k, _)| k.starts_with(&lower))
+                .map(|(k, h)| pair(k, h))
+                .collect();
             if items.is_empty() {
                 return Err(unrecognized(partial.unwrap_or(line.len())));
             }
             items
         }
-        (Expect::Regex, _) | (Expect::AfterRegex, Some(_)) => vec![pair(pipe::REGEX_LABEL, pipe::REGEX_HELP)],
+        (Expect::Regex, _) | (Expect::AfterRegex, Some(_)) => {
+            vec![pair(pipe::REGEX_LABEL, pipe::REGEX_HELP)]
+        }
         (Expect::AfterRegex, None) => vec![pair("|", pipe::BAR_HELP), pair("<cr>", "")],
         (Expect::End, None) => vec![pair("<cr>", "")],
         (Expect::End, Some(_)) => {
-            return Err(MatchError { kind: ErrorKind::TooMany, offset: partial.unwrap_or(line.len()) });
+            return Err(MatchError {
+                kind: ErrorKind::TooMany,
+                offset: partial.unwrap_or(line.len()),
+            });
         }
     };
     Ok(rows(&items))
@@ -167,11 +200,18 @@ pub fn complete(grammar: &Grammar, kinds: &[&str], line: &str) -> (usize, Vec<St
         let prefix = &line[..start];
         if let Some(bar) = pipe::first_bar(prefix) {
             let head = analyze(&entries, &line[..bar]);
-            let is_pipe = head.complete.first().is_some_and(|(i, _)| entries[*i].command.pipe);
+            let is_pipe = head
+                .complete
+                .first()
+                .is_some_and(|(i, _)| entries[*i].command.pipe);
             if is_pipe && let Ok((_, Expect::Keyword)) = pipe::walk(prefix, bar) {
                 let lower = word.to_ascii_lowercase();
-                let c: Vec<String> =
-                    pipe::KEYWORDS.iter().map(|(k, _)| *k).filter(|k| k.starts_with(&lower)).map(String::from).collect();
+                let c: Vec<String> = pipe::KEYWORDS
+                    .iter()
+                    .map(|(k, _)| *k)
+                    .filter(|k| k.starts_with(&lower))
+                    .map(String::from)
+                    .collect();
                 if !c.is_empty() {
                     return (start, c);
                 }

@@ -75,7 +75,10 @@ pub fn alias(word: &str) -> Option<&'static str> {
         ("write", "save"),
         ("hostname", "sysname"),
     ];
-    ALIASES.iter().find(|(a, _)| a.eq_ignore_ascii_case(word)).map(|(_, t)| *t)
+    ALIASES
+        .iter()
+        .find(|(a, _)| a.eq_ignore_ascii_case(word))
+        .map(|(_, t)| *t)
 }
 
 /// Byte ranges of the whitespace-separated tokens of `line`.
@@ -110,9 +113,17 @@ pub struct Entry<'g> {
 pub fn entries<'g>(grammar: &'g Grammar, kind: &str) -> Vec<Entry<'g>> {
     let mut out = Vec::new();
     for c in grammar.commands.iter().filter(|c| c.in_view(kind)) {
-        out.push(Entry { command: c, syntax: &c.syntax, undo: false });
+        out.push(Entry {
+            command: c,
+            syntax: &c.syntax,
+            undo: false,
+        });
         if let Some(u) = &c.undo {
-            out.push(Entry { command: c, syntax: u, undo: true });
+            out.push(Entry {
+                command: c,
+                syntax: u,
+                undo: true,
+            });
         }
     }
     out
@@ -129,9 +140,15 @@ pub enum Term<'g> {
 enum Frame<'g> {
     Node(&'g Node),
     /// Inside `{ } *`: `used` alternatives were taken; more may follow.
-    Multi { alts: &'g [Node], used: u64 },
+    Multi {
+        alts: &'g [Node],
+        used: u64,
+    },
     /// A repeated parameter taken `count` times.
-    Repeat { param: &'g Param, count: u32 },
+    Repeat {
+        param: &'g Param,
+        count: u32,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -144,7 +161,11 @@ struct State<'g> {
 
 /// Every terminal that may come next from `stack` (with the stack after it), and whether
 /// the stack may also end here.
-fn expand<'g>(mut stack: Vec<Frame<'g>>, accept: &mut bool, out: &mut Vec<(Term<'g>, Vec<Frame<'g>>)>) {
+fn expand<'g>(
+    mut stack: Vec<Frame<'g>>,
+    accept: &mut bool,
+    out: &mut Vec<(Term<'g>, Vec<Frame<'g>>)>,
+) {
     let Some(top) = stack.pop() else {
         *accept = true;
         return;
@@ -185,9 +206,16 @@ fn expand<'g>(mut stack: Vec<Frame<'g>>, accept: &mut bool, out: &mut Vec<(Term<
         },
         Frame::Multi { alts, used } => {
             expand(stack.clone(), accept, out);
-            for (i, alt) in alts.iter().enumerate().filter(|(i, _)| used & (1 << i) == 0) {
+            for (i, alt) in alts
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| used & (1 << i) == 0)
+            {
                 let mut s = stack.clone();
-                s.push(Frame::Multi { alts, used: used | 1 << i });
+                s.push(Frame::Multi {
+                    alts,
+                    used: used | 1 << i,
+                });
                 s.push(Frame::Node(alt));
                 expand(s, accept, out);
             }
@@ -198,7 +226,10 @@ fn expand<'g>(mut stack: Vec<Frame<'g>>, accept: &mut bool, out: &mut Vec<(Term<
                 expand(stack.clone(), accept, out);
             }
             if count < max {
-                stack.push(Frame::Repeat { param, count: count + 1 });
+                stack.push(Frame::Repeat {
+                    param,
+                    count: count + 1,
+                });
                 out.push((Term::Param(param), stack));
             }
         }
@@ -229,7 +260,10 @@ fn take_param(
     pos: usize,
 ) -> Result<(Value, usize, (usize, usize)), MatchError> {
     let (start, end) = tokens[pos];
-    let wrong = |offset| MatchError { kind: ErrorKind::WrongParameter, offset };
+    let wrong = |offset| MatchError {
+        kind: ErrorKind::WrongParameter,
+        offset,
+    };
     match p.ty {
         ParamType::Text { .. } => {
             let end = tokens[tokens.len() - 1].1;
@@ -246,7 +280,10 @@ fn take_param(
                 return Err(wrong(start));
             }
             let Some(&(nstart, nend)) = tokens.get(pos + 1) else {
-                return Err(MatchError { kind: ErrorKind::Incomplete, offset: end_offset(line) });
+                return Err(MatchError {
+                    kind: ErrorKind::Incomplete,
+                    offset: end_offset(line),
+                });
             };
             let name = IfName::parse_parts(word, &line[nstart..nend]).map_err(|_| wrong(nstart))?;
             Ok((Value::Interface(name.to_string()), pos + 2, (start, nend)))
@@ -272,7 +309,11 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
         entries
             .iter()
             .enumerate()
-            .map(|(i, e)| State { entry: i, stack: vec![Frame::Node(e.syntax)], args: Vec::new() })
+            .map(|(i, e)| State {
+                entry: i,
+                stack: vec![Frame::Node(e.syntax)],
+                args: Vec::new(),
+            })
             .collect(),
     );
     while let Some((pos, states)) = pending.pop_first() {
@@ -283,11 +324,19 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
             expand(st.stack.clone(), &mut accept, &mut out);
             if pos == n {
                 if accept {
-                    analysis.complete.push((st.entry, Args { undo: entries[st.entry].undo, items: st.args.clone() }));
+                    analysis.complete.push((
+                        st.entry,
+                        Args {
+                            undo: entries[st.entry].undo,
+                            items: st.args.clone(),
+                        },
+                    ));
                 } else {
                     note(&mut analysis, ErrorKind::Incomplete, end_offset(line));
                 }
-                analysis.frontier.extend(out.into_iter().map(|(t, _)| (st.entry, t)));
+                analysis
+                    .frontier
+                    .extend(out.into_iter().map(|(t, _)| (st.entry, t)));
             } else if out.is_empty() {
                 note(&mut analysis, ErrorKind::TooMany, tokens[pos].0);
             } else {
@@ -301,13 +350,33 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
         let word = &line[start..end];
         // Which keyword the word stands for: an alias as first word, an exact keyword, or the
         // one keyword it is a prefix of.
-        let words: BTreeSet<&str> =
-            next.iter().filter_map(|(_, t, _)| if let Term::Keyword(w) = t { Some(*w) } else { None }).collect();
+        let words: BTreeSet<&str> = next
+            .iter()
+            .filter_map(|(_, t, _)| {
+                if let Term::Keyword(w) = t {
+                    Some(*w)
+                } else {
+                    None
+                }
+            })
+            .collect();
         let lower = word.to_ascii_lowercase();
-        let aliased = if pos == 0 { alias(word).filter(|a| words.contains(a)) } else { None };
+        let aliased = if pos == 0 {
+            alias(word).filter(|a| words.contains(a))
+        } else {
+            None
+        };
         let exact = words.iter().find(|w| w.eq_ignore_ascii_case(word)).copied();
-        let prefixed: Vec<&str> = words.iter().filter(|w| w.to_ascii_lowercase().starts_with(&lower)).copied().collect();
-        let chosen = aliased.or(exact).or(if prefixed.len() == 1 { Some(prefixed[0]) } else { None });
+        let prefixed: Vec<&str> = words
+            .iter()
+            .filter(|w| w.to_ascii_lowercase().starts_with(&lower))
+            .copied()
+            .collect();
+        let chosen = aliased.or(exact).or(if prefixed.len() == 1 {
+            Some(prefixed[0])
+        } else {
+            None
+        });
         let ambiguous = chosen.is_none() && prefixed.len() > 1;
         let mut advanced = false;
         let mut param_error: Option<MatchError> = None;
@@ -316,15 +385,31 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
             match term {
                 Term::Keyword(w) if Some(w) == chosen => {
                     let mut args = st.args.clone();
-                    args.push(Arg { name: w.to_string(), value: Value::Keyword, span: (start, end) });
-                    pending.entry(pos + 1).or_default().push(State { entry: st.entry, stack: rest, args });
+                    args.push(Arg {
+                        name: w.to_string(),
+                        value: Value::Keyword,
+                        span: (start, end),
+                    });
+                    pending.entry(pos + 1).or_default().push(State {
+                        entry: st.entry,
+                        stack: rest,
+                        args,
+                    });
                     advanced = true;
                 }
                 Term::Param(p) if chosen.is_none() => match take_param(p, line, &tokens, pos) {
                     Ok((value, npos, span)) => {
                         let mut args = st.args.clone();
-                        args.push(Arg { name: p.name.clone(), value, span });
-                        pending.entry(npos).or_default().push(State { entry: st.entry, stack: rest, args });
+                        args.push(Arg {
+                            name: p.name.clone(),
+                            value,
+                            span,
+                        });
+                        pending.entry(npos).or_default().push(State {
+                            entry: st.entry,
+                            stack: rest,
+                            args,
+                        });
                         advanced = true;
                     }
                     Err(e) => param_error = Some(MatchError::furthest(param_error, e)),
@@ -344,12 +429,23 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
 }
 
 /// Match a whole line against the commands of one view kind (pipes included).
-pub fn match_line<'g>(grammar: &'g Grammar, kind: &str, line: &str) -> Result<Matched<'g>, MatchError> {
+pub fn match_line<'g>(
+    grammar: &'g Grammar,
+    kind: &str,
+    line: &str,
+) -> Result<Matched<'g>, MatchError> {
     let entries = entries(grammar, kind);
     let whole = analyze(&entries, line);
-    let unknown = MatchError { kind: ErrorKind::Unrecognized, offset: line.len() - line.trim_start().len() };
+    let unknown = MatchError {
+        kind: ErrorKind::Unrecognized,
+        offset: line.len() - line.trim_start().len(),
+    };
     if let Some((i, args)) = whole.complete.into_iter().next() {
-        return Ok(Matched { command: entries[i].command, args, pipes: Vec::new() });
+        return Ok(Matched {
+            command: entries[i].command,
+            args,
+            pipes: Vec::new(),
+        });
     }
     let error = whole.error.unwrap_or(unknown);
     // A display command followed by `| ...`.
@@ -359,7 +455,11 @@ pub fn match_line<'g>(grammar: &'g Grammar, kind: &str, line: &str) -> Result<Ma
             && entries[i].command.pipe
         {
             let pipes = pipe::parse(line, bar)?;
-            return Ok(Matched { command: entries[i].command, args, pipes });
+            return Ok(Matched {
+                command: entries[i].command,
+                args,
+                pipes,
+            });
         }
     }
     Err(error)

@@ -11,6 +11,8 @@ pub mod matcher;
 pub mod pipe;
 pub mod render;
 pub mod syntax;
+#[cfg(test)]
+pub(crate) mod testing;
 mod types;
 pub mod view;
 

@@ -23,10 +23,19 @@ pub enum Pipe {
 
 /// The filter keywords with their help, sorted.
 pub const KEYWORDS: [(&str, &str); 4] = [
-    ("begin", "Display the first line that matches the specified regular expression"),
+    (
+        "begin",
+        "Display the first line that matches the specified regular expression",
+    ),
     ("count", "Display the number of lines of output"),
-    ("exclude", "Display the lines that do not match the specified regular expression"),
-    ("include", "Display the lines that match the specified regular expression"),
+    (
+        "exclude",
+        "Display the lines that do not match the specified regular expression",
+    ),
+    (
+        "include",
+        "Display the lines that match the specified regular expression",
+    ),
 ];
 
 /// Help of the `|` itself.
@@ -37,7 +46,10 @@ pub const REGEX_HELP: &str = "Regular expression";
 
 /// Byte offset of the first `|` that stands alone as a word.
 pub fn first_bar(line: &str) -> Option<usize> {
-    tokenize(line).into_iter().find(|&(s, e)| &line[s..e] == "|").map(|(s, _)| s)
+    tokenize(line)
+        .into_iter()
+        .find(|&(s, e)| &line[s..e] == "|")
+        .map(|(s, _)| s)
 }
 
 /// What the line asks of the pipe part, word by word.
@@ -56,7 +68,11 @@ pub enum Expect {
 /// The filter keyword `word` is a unique prefix of.
 fn keyword(word: &str) -> Result<&'static str, ErrorKind> {
     let lower = word.to_ascii_lowercase();
-    let hits: Vec<&str> = KEYWORDS.iter().map(|(k, _)| *k).filter(|k| k.starts_with(&lower)).collect();
+    let hits: Vec<&str> = KEYWORDS
+        .iter()
+        .map(|(k, _)| *k)
+        .filter(|k| k.starts_with(&lower))
+        .collect();
     match hits.as_slice() {
         [one] => Ok(one),
         [] => Err(ErrorKind::Unrecognized),
@@ -76,7 +92,9 @@ pub fn walk(line: &str, bar: usize) -> Result<(Vec<Pipe>, Expect), MatchError> {
         let (s, e) = tokens[i];
         let word = &line[s..e];
         match expect {
-            Expect::End | Expect::AfterRegex if word != "|" => return Err(err(ErrorKind::TooMany, s)),
+            Expect::End | Expect::AfterRegex if word != "|" => {
+                return Err(err(ErrorKind::TooMany, s));
+            }
             Expect::End | Expect::AfterRegex => expect = Expect::Keyword,
             Expect::Keyword => {
                 let k = keyword(word).map_err(|kind| err(kind, s))?;
@@ -114,9 +132,10 @@ pub fn walk(line: &str, bar: usize) -> Result<(Vec<Pipe>, Expect), MatchError> {
 pub fn parse(line: &str, bar: usize) -> Result<Vec<Pipe>, MatchError> {
     let (pipes, expect) = walk(line, bar)?;
     match expect {
-        Expect::Keyword | Expect::Regex => {
-            Err(MatchError { kind: ErrorKind::Incomplete, offset: line.trim_end().len() + 1 })
-        }
+        Expect::Keyword | Expect::Regex => Err(MatchError {
+            kind: ErrorKind::Incomplete,
+            offset: line.trim_end().len() + 1,
+        }),
         Expect::AfterRegex | Expect::End => Ok(pipes),
     }
 }
@@ -148,12 +167,24 @@ mod tests {
 
     #[test]
     fn filters() {
-        assert_eq!(run("display x | include a$").unwrap(), "alpha\nbeta\ngamma\nAlpha\ndelta\n");
+        assert_eq!(
+            run("display x | include a$").unwrap(),
+            "alpha\nbeta\ngamma\nAlpha\ndelta\n"
+        );
         assert_eq!(run("display x | include ^a").unwrap(), "alpha\n");
-        assert_eq!(run("display x | exclude l").unwrap(), "beta\n");
-        assert_eq!(run("display x | begin gam").unwrap(), "gamma\nAlpha\ndelta\n");
-        assert_eq!(run("display x | inc lpha|elt").unwrap(), "alpha\nAlpha\ndelta\n");
-        assert_eq!(run("display x | include a | exclude ^A | count").unwrap(), "Total lines: 4.\n");
+        assert_eq!(run("display x | exclude l").unwrap(), "beta\ngamma\n");
+        assert_eq!(
+            run("display x | begin gam").unwrap(),
+            "gamma\nAlpha\ndelta\n"
+        );
+        assert_eq!(
+            run("display x | inc lpha|elt").unwrap(),
+            "alpha\nAlpha\ndelta\n"
+        );
+        assert_eq!(
+            run("display x | include a | exclude ^A | count").unwrap(),
+            "Total lines: 4.\n"
+        );
         assert_eq!(run("display x | begin zzz").unwrap(), "");
         assert_eq!(run("display x | include al pha").unwrap(), "");
     }
@@ -161,11 +192,41 @@ mod tests {
     #[test]
     fn errors() {
         let e = |line: &str| run(line).unwrap_err();
-        assert_eq!(e("d | include"), MatchError { kind: ErrorKind::Incomplete, offset: 12 });
-        assert_eq!(e("d |"), MatchError { kind: ErrorKind::Incomplete, offset: 4 });
-        assert_eq!(e("d | foo x"), MatchError { kind: ErrorKind::Unrecognized, offset: 4 });
-        assert_eq!(e("d | e ("), MatchError { kind: ErrorKind::WrongParameter, offset: 6 });
-        assert_eq!(e("d | count x"), MatchError { kind: ErrorKind::TooMany, offset: 10 });
+        assert_eq!(
+            e("d | include"),
+            MatchError {
+                kind: ErrorKind::Incomplete,
+                offset: 12
+            }
+        );
+        assert_eq!(
+            e("d |"),
+            MatchError {
+                kind: ErrorKind::Incomplete,
+                offset: 4
+            }
+        );
+        assert_eq!(
+            e("d | foo x"),
+            MatchError {
+                kind: ErrorKind::Unrecognized,
+                offset: 4
+            }
+        );
+        assert_eq!(
+            e("d | e ("),
+            MatchError {
+                kind: ErrorKind::WrongParameter,
+                offset: 6
+            }
+        );
+        assert_eq!(
+            e("d | count x"),
+            MatchError {
+                kind: ErrorKind::TooMany,
+                offset: 10
+            }
+        );
     }
 
     #[test]

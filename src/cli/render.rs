@@ -23,7 +23,12 @@ pub fn match_error(prompt_width: usize, line: &str, e: MatchError) -> String {
 /// `?` rows: two spaces, the word padded to the longest word of the list, two spaces, the
 /// help. A row without help (`<cr>`) is the word alone.
 pub fn rows(items: &[(String, String)]) -> String {
-    let width = items.iter().filter(|(_, h)| !h.is_empty()).map(|(w, _)| w.chars().count()).max().unwrap_or(0);
+    let width = items
+        .iter()
+        .filter(|(_, h)| !h.is_empty())
+        .map(|(w, _)| w.chars().count())
+        .max()
+        .unwrap_or(0);
     let mut out = String::new();
     for (word, help) in items {
         if help.is_empty() {
@@ -42,10 +47,16 @@ mod tests {
 
     #[test]
     fn caret_counts_the_prompt() {
-        let e = MatchError { kind: ErrorKind::Unrecognized, offset: 8 };
+        let e = MatchError {
+            kind: ErrorKind::Unrecognized,
+            offset: 8,
+        };
         assert_eq!(
             match_error(6, "display ntp-status", e),
-            format!("{}^\n % Unrecognized command found at '^' position.\n", " ".repeat(14))
+            format!(
+                "{}^\n % Unrecognized command found at '^' position.\n",
+                " ".repeat(14)
+            )
         );
         // Past the end (Incomplete) and after a multi-byte character.
         assert_eq!(caret(1, "ab", 3, "m"), "    ^\n m\n");
@@ -59,6 +70,9 @@ mod tests {
             ("system-view".to_string(), "Enter".to_string()),
             ("<cr>".to_string(), String::new()),
         ];
-        assert_eq!(rows(&items), "  quit         Exit\n  system-view  Enter\n  <cr>\n");
+        assert_eq!(
+            rows(&items),
+            "  quit         Exit\n  system-view  Enter\n  <cr>\n"
+        );
     }
 }

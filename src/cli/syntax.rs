@@ -5,7 +5,7 @@
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_while1};
 use nom::character::complete::{char, digit1, multispace0};
-use nom::combinator::{all_consuming, map_res, opt, value};
+use nom::combinator::{all_consuming, cut, map_res, opt, value};
 use nom::multi::{many1, separated_list1};
 use nom::sequence::{delimited, preceded, separated_pair, terminated};
 use nom::{IResult, Parser};
@@ -14,17 +14,29 @@ use nom::{IResult, Parser};
 #[derive(Clone, Debug, PartialEq)]
 pub enum ParamType {
     /// One token of `min..=max` characters.
-    Str { min: u64, max: u64 },
+    Str {
+        min: u64,
+        max: u64,
+    },
     /// The rest of the line, `min..=max` characters.
-    Text { min: u64, max: u64 },
+    Text {
+        min: u64,
+        max: u64,
+    },
     /// A decimal integer in `min..=max`.
-    Int { min: u64, max: u64 },
+    Int {
+        min: u64,
+        max: u64,
+    },
     Ipv4,
     /// A dotted contiguous netmask.
     Mask,
     Mac,
     /// `min..=max` hex digits.
-    Hex { min: u64, max: u64 },
+    Hex {
+        min: u64,
+        max: u64,
+    },
     /// An interface name, one token or two.
     Interface,
 }
@@ -70,7 +82,12 @@ fn number(i: &str) -> Res<'_, u64> {
 }
 
 fn range(i: &str) -> Res<'_, (u64, u64)> {
-    delimited(char('('), separated_pair(number, char('-'), number), char(')')).parse(i)
+    delimited(
+        char('('),
+        separated_pair(number, char('-'), number),
+        char(')'),
+    )
+    .parse(i)
 }
 
 fn param_type(i: &str) -> Res<'_, ParamType> {
@@ -92,13 +109,26 @@ fn name(i: &str) -> Res<'_, &str> {
 }
 
 fn param(i: &str) -> Res<'_, Node> {
-    let repeat = preceded(tag("&<"), terminated(separated_pair(number, char('-'), number), char('>')));
-    (delimited(char('<'), separated_pair(name, char(':'), param_type), char('>')), opt(repeat))
+    let repeat = preceded(
+        tag("&<"),
+        terminated(separated_pair(number, char('-'), number), char('>')),
+    );
+    (
+        preceded(
+            char('<'),
+            cut(terminated(
+                separated_pair(name, char(':'), param_type),
+                char('>'),
+            )),
+        ),
+        opt(repeat),
+    )
         .map(|((name, ty), repeat)| {
             Node::Param(Param {
                 name: name.to_string(),
                 ty,
-                repeat: repeat.map(|(a, b)| (a.min(u32::MAX as u64) as u32, b.min(u32::MAX as u64) as u32)),
+                repeat: repeat
+                    .map(|(a, b)| (a.min(u32::MAX as u64) as u32, b.min(u32::MAX as u64) as u32)),
             })
         })
         .parse(i)
@@ -116,20 +146,37 @@ fn alternatives(i: &str) -> Res<'_, Vec<Node>> {
 
 fn choice(i: &str) -> Res<'_, Node> {
     (
-        delimited(char('{'), alternatives, preceded(multispace0, char('}'))),
+        // After an opening bracket the group must close: `cut` reports the error where it is.
+        preceded(
+            char('{'),
+            cut(terminated(alternatives, preceded(multispace0, char('}')))),
+        ),
         opt(preceded(multispace0, char('*'))),
     )
-        .map(|(alts, star)| if star.is_some() { Node::Multi(alts) } else { Node::Choice(alts) })
+        .map(|(alts, star)| {
+            if star.is_some() {
+                Node::Multi(alts)
+            } else {
+                Node::Choice(alts)
+            }
+        })
         .parse(i)
 }
 
 fn optional(i: &str) -> Res<'_, Node> {
-    delimited(char('['), alternatives, preceded(multispace0, char(']')))
-        .map(|mut alts| {
-            let inner = if alts.len() == 1 { alts.remove(0) } else { Node::Choice(alts) };
-            Node::Optional(Box::new(inner))
-        })
-        .parse(i)
+    preceded(
+        char('['),
+        cut(terminated(alternatives, preceded(multispace0, char(']')))),
+    )
+    .map(|mut alts| {
+        let inner = if alts.len() == 1 {
+            alts.remove(0)
+        } else {
+            Node::Choice(alts)
+        };
+        Node::Optional(Box::new(inner))
+    })
+    .parse(i)
 }
 
 fn item(i: &str) -> Res<'_, Node> {
@@ -138,7 +185,13 @@ fn item(i: &str) -> Res<'_, Node> {
 
 fn sequence(i: &str) -> Res<'_, Node> {
     many1(item)
-        .map(|mut items| if items.len() == 1 { items.remove(0) } else { Node::Seq(items) })
+        .map(|mut items| {
+            if items.len() == 1 {
+                items.remove(0)
+            } else {
+                Node::Seq(items)
+            }
+        })
         .parse(i)
 }
 
@@ -171,27 +224,41 @@ fn check(node: &Node, top: bool) -> Result<(), SyntaxError> {
             if let Some((min, max)) = bounds
                 && min > max
             {
-                return Err(SyntaxError::Invalid(format!("<{}>: range {min}-{max} is empty", p.name)));
+                return Err(SyntaxError::Invalid(format!(
+                    "<{}>: range {min}-{max} is empty",
+                    p.name
+                )));
             }
             if let Some((min, max)) = p.repeat
                 && (min == 0 || min > max)
             {
-                return Err(SyntaxError::Invalid(format!("<{}>: repetition &<{min}-{max}> is invalid", p.name)));
+                return Err(SyntaxError::Invalid(format!(
+                    "<{}>: repetition &<{min}-{max}> is invalid",
+                    p.name
+                )));
             }
             if matches!(p.ty, ParamType::Text { .. }) && (!top || p.repeat.is_some()) {
-                return Err(SyntaxError::Invalid(format!("<{}>: a text parameter must end the syntax", p.name)));
+                return Err(SyntaxError::Invalid(format!(
+                    "<{}>: a text parameter must end the syntax",
+                    p.name
+                )));
             }
             Ok(())
         }
         Node::Seq(items) => {
             let last = items.len() - 1;
-            items.iter().enumerate().try_for_each(|(i, n)| check(n, top && i == last))
+            items
+                .iter()
+                .enumerate()
+                .try_for_each(|(i, n)| check(n, top && i == last))
         }
         Node::Optional(inner) => check(inner, false),
         Node::Choice(alts) => alts.iter().try_for_each(|n| check(n, false)),
         Node::Multi(alts) => {
             if alts.len() > MAX_MULTI {
-                return Err(SyntaxError::Invalid(format!("a {{ }} * set has more than {MAX_MULTI} alternatives")));
+                return Err(SyntaxError::Invalid(format!(
+                    "a {{ }} * set has more than {MAX_MULTI} alternatives"
+                )));
             }
             alts.iter().try_for_each(|n| check(n, false))
         }
@@ -203,7 +270,9 @@ impl Node {
     pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a Node)) {
         match self {
             Node::Keyword(_) | Node::Param(_) => f(self),
-            Node::Seq(items) | Node::Choice(items) | Node::Multi(items) => items.iter().for_each(|n| n.walk(f)),
+            Node::Seq(items) | Node::Choice(items) | Node::Multi(items) => {
+                items.iter().for_each(|n| n.walk(f))
+            }
             Node::Optional(inner) => inner.walk(f),
         }
     }
@@ -229,15 +298,25 @@ mod tests {
     #[test]
     fn keywords_and_params() {
         let n = parse("vrrp vrid <id:int(1-255)> virtual-ip <ip:ipv4>").unwrap();
-        let Node::Seq(items) = n else { panic!("not a sequence") };
+        let Node::Seq(items) = n else {
+            panic!("not a sequence")
+        };
         assert_eq!(items[0], kw("vrrp"));
         assert_eq!(
             items[2],
-            Node::Param(Param { name: "id".into(), ty: ParamType::Int { min: 1, max: 255 }, repeat: None })
+            Node::Param(Param {
+                name: "id".into(),
+                ty: ParamType::Int { min: 1, max: 255 },
+                repeat: None
+            })
         );
         assert_eq!(
             items[4],
-            Node::Param(Param { name: "ip".into(), ty: ParamType::Ipv4, repeat: None })
+            Node::Param(Param {
+                name: "ip".into(),
+                ty: ParamType::Ipv4,
+                repeat: None
+            })
         );
     }
 
@@ -248,22 +327,38 @@ mod tests {
             n,
             Node::Seq(vec![
                 kw("gateway-list"),
-                Node::Param(Param { name: "ip".into(), ty: ParamType::Ipv4, repeat: Some((1, 8)) })
+                Node::Param(Param {
+                    name: "ip".into(),
+                    ty: ParamType::Ipv4,
+                    repeat: Some((1, 8))
+                })
             ])
         );
         let n = parse("save [ force ]").unwrap();
-        assert_eq!(n, Node::Seq(vec![kw("save"), Node::Optional(Box::new(kw("force")))]));
+        assert_eq!(
+            n,
+            Node::Seq(vec![kw("save"), Node::Optional(Box::new(kw("force")))])
+        );
         let n = parse("a { b | c d }").unwrap();
         assert_eq!(
             n,
-            Node::Seq(vec![kw("a"), Node::Choice(vec![kw("b"), Node::Seq(vec![kw("c"), kw("d")])])])
+            Node::Seq(vec![
+                kw("a"),
+                Node::Choice(vec![kw("b"), Node::Seq(vec![kw("c"), kw("d")])])
+            ])
         );
         let n = parse("a {b|c} *").unwrap();
-        assert_eq!(n, Node::Seq(vec![kw("a"), Node::Multi(vec![kw("b"), kw("c")])]));
+        assert_eq!(
+            n,
+            Node::Seq(vec![kw("a"), Node::Multi(vec![kw("b"), kw("c")])])
+        );
         let n = parse("a [ b | c ]").unwrap();
         assert_eq!(
             n,
-            Node::Seq(vec![kw("a"), Node::Optional(Box::new(Node::Choice(vec![kw("b"), kw("c")])))])
+            Node::Seq(vec![
+                kw("a"),
+                Node::Optional(Box::new(Node::Choice(vec![kw("b"), kw("c")])))
+            ])
         );
     }
 
@@ -277,8 +372,12 @@ mod tests {
             ("hex(2-8)", ParamType::Hex { min: 2, max: 8 }),
             ("interface", ParamType::Interface),
         ] {
-            let Node::Seq(items) = parse(&format!("x <p:{t}>")).unwrap() else { panic!("{t}") };
-            let Node::Param(p) = &items[1] else { panic!("{t}") };
+            let Node::Seq(items) = parse(&format!("x <p:{t}>")).unwrap() else {
+                panic!("{t}")
+            };
+            let Node::Param(p) = &items[1] else {
+                panic!("{t}")
+            };
             assert_eq!(p.ty, ty);
         }
     }

@@ -24,9 +24,9 @@ impl ParamType {
     pub fn value_of(&self, text: &str) -> Option<Value> {
         let chars = text.chars().count() as u64;
         match *self {
-            ParamType::Str { min, max } | ParamType::Text { min, max } => {
-                (min..=max).contains(&chars).then(|| Value::Str(text.to_string()))
-            }
+            ParamType::Str { min, max } | ParamType::Text { min, max } => (min..=max)
+                .contains(&chars)
+                .then(|| Value::Str(text.to_string())),
             ParamType::Int { min, max } => {
                 if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
@@ -43,7 +43,7 @@ impl ParamType {
             ParamType::Mac => parse_mac(text).map(Value::Mac),
             ParamType::Hex { min, max } => (text.bytes().all(|b| b.is_ascii_hexdigit())
                 && (min..=max).contains(&chars))
-                .then(|| Value::Str(text.to_string())),
+            .then(|| Value::Str(text.to_string())),
             ParamType::Interface => {
                 let name: crate::interface::name::IfName = text.parse().ok()?;
                 Some(Value::Interface(name.to_string()))
@@ -100,7 +100,10 @@ mod tests {
 
     #[test]
     fn addresses_and_masks() {
-        assert_eq!(ParamType::Ipv4.value_of("10.0.0.1"), Some(Value::Ipv4(Ipv4Addr::new(10, 0, 0, 1))));
+        assert_eq!(
+            ParamType::Ipv4.value_of("10.0.0.1"),
+            Some(Value::Ipv4(Ipv4Addr::new(10, 0, 0, 1)))
+        );
         assert_eq!(ParamType::Ipv4.value_of("10.0.0"), None);
         assert!(ParamType::Mask.value_of("255.255.255.0").is_some());
         assert!(ParamType::Mask.value_of("0.0.0.0").is_some());

@@ -5,7 +5,8 @@
 //! lines below it run in the view the header entered. Indented lines before any header (`
 //! sysname X`) run in system view. `return` and the ` version ...` line are skipped.
 
-use crate::cli::View;
+use crate::cli::grammar::{self, Grammar};
+use crate::cli::{Registry, View};
 use crate::device::Device;
 use crate::session::exec::{self, Options};
 use crate::session::{Interaction, Role, SessionState};
@@ -30,7 +31,27 @@ impl Interaction for NoQuestions {
 /// Apply `text` (a `display current-configuration`-style file) to the device's running
 /// configuration; bad lines are skipped and returned, the rest is applied and published once.
 pub fn load_text(device: &Device, text: &str) -> Vec<LoadError> {
-    let options = Options { publish: false, history: false, log: false };
+    match grammar::builtin() {
+        Ok(g) => load_with(g, &device.handlers, device, text),
+        Err(e) => vec![LoadError {
+            line: 1,
+            message: e.to_string(),
+        }],
+    }
+}
+
+/// [`load_text`] with a given grammar and handlers.
+pub fn load_with(
+    grammar: &Grammar,
+    handlers: &Registry,
+    device: &Device,
+    text: &str,
+) -> Vec<LoadError> {
+    let options = Options {
+        publish: false,
+        history: false,
+        log: false,
+    };
     let mut state = SessionState::new(Role::NetworkAdmin, "**", "config", "**");
     let system = vec![View::User, View::System];
     // The view stack indented lines run in; `None` after a section header that failed.
@@ -59,9 +80,14 @@ pub fn load_text(device: &Device, text: &str) -> Vec<LoadError> {
         } else {
             state.views = system.clone();
         }
-        let result = exec::run_line(device, &mut state, trimmed, &mut io, options);
+        let result = exec::run_with(
+            grammar, handlers, device, &mut state, trimmed, &mut io, options,
+        );
         if let Err((_, error)) = &result {
-            errors.push(LoadError { line: index + 1, message: error.message() });
+            errors.push(LoadError {
+                line: index + 1,
+                message: error.message(),
+            });
         }
         if !indented {
             section = result.is_ok().then(|| state.views.clone());
@@ -70,3 +96,6 @@ pub fn load_text(device: &Device, text: &str) -> Vec<LoadError> {
     device.config.publish();
     errors
 }
+
+#[cfg(test)]
+mod tests;

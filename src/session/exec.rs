@@ -1,17 +1,17 @@
 //! Executing a line in a session: match it in the current view (or a view above), check the
 //! role, run the handler, filter its output, then publish, record history and log.
 
-use crate::cli::grammar::{self, Grammar};
+use crate::cli::grammar::Grammar;
 use crate::cli::matcher::{self, MatchError, Matched};
-use crate::cli::{CmdError, Ctx, View, pipe, render};
+use crate::cli::{CmdError, Ctx, Registry, View, pipe, render};
 use crate::device::Device;
 
-use super::{Interaction, Role, SessionState};
+use super::{Interaction, Outcome, Role, SessionState};
 
 /// Comware 7's answer when the user role may not run a command.
 pub const PERMISSION_DENIED: &str = "Permission denied.";
 
-/// What the caller of [`run_line`] wants besides running the command.
+/// What the caller of [`run_with`] wants besides running the command.
 #[derive(Clone, Copy, Debug)]
 pub struct Options {
     /// Publish the configuration after a successful command.
@@ -24,7 +24,11 @@ pub struct Options {
 
 impl Options {
     /// An interactive session: everything.
-    pub const INTERACTIVE: Options = Options { publish: true, history: true, log: true };
+    pub const INTERACTIVE: Options = Options {
+        publish: true,
+        history: true,
+        log: true,
+    };
 }
 
 /// Why a line did not run (or ran and failed).
@@ -35,7 +39,10 @@ pub enum LineError {
     /// The line matches no command.
     Match(MatchError),
     /// The command failed; `span` is where a `WrongParameter` points.
-    Command { error: CmdError, span: Option<(usize, usize)> },
+    Command {
+        error: CmdError,
+        span: Option<(usize, usize)>,
+    },
 }
 
 impl LineError {
@@ -44,11 +51,18 @@ impl LineError {
         match self {
             LineError::Grammar(m) => m.clone(),
             LineError::Match(e) => e.kind.message().to_string(),
-            LineError::Command { error: CmdError::Message(m), .. } => m.clone(),
-            LineError::Command { error: CmdError::WrongParameter(_), .. } => {
-                matcher::ErrorKind::WrongParameter.message().to_string()
-            }
-            LineError::Command { error: CmdError::PermissionDenied, .. } => PERMISSION_DENIED.to_string(),
+            LineError::Command {
+                error: CmdError::Message(m),
+                ..
+            } => m.clone(),
+            LineError::Command {
+                error: CmdError::WrongParameter(_),
+                ..
+            } => matcher::ErrorKind::WrongParameter.message().to_string(),
+            LineError::Command {
+                error: CmdError::PermissionDenied,
+                ..
+            } => PERMISSION_DENIED.to_string(),
         }
     }
 
@@ -56,9 +70,10 @@ impl LineError {
     pub fn render(&self, prompt_width: usize, line: &str) -> String {
         match self {
             LineError::Match(e) => render::match_error(prompt_width, line, *e),
-            LineError::Command { error: CmdError::WrongParameter(_), span: Some((start, _)) } => {
-                render::caret(prompt_width, line, *start, &self.message())
-            }
+            LineError::Command {
+                error: CmdError::WrongParameter(_),
+                span: Some((start, _)),
+            } => render::caret(prompt_width, line, *start, &self.message()),
             _ => format!("{}\n", self.message()),
         }
     }
@@ -68,7 +83,11 @@ impl LineError {
 /// down to system view (never user view from a deeper view).
 fn levels(views: &[View]) -> Vec<usize> {
     let top = views.len().saturating_sub(1);
-    if top == 0 { vec![0] } else { (1..=top).rev().collect() }
+    if top == 0 {
+        vec![0]
+    } else {
+        (1..=top).rev().collect()
+    }
 }
 
 /// The view kinds `?` and Tab try, in order.
@@ -77,7 +96,11 @@ pub fn help_kinds(views: &[View]) -> Vec<&'static str> {
 }
 
 /// Find the command of `line` for this view stack: the level it matched at and the match.
-fn find<'g>(grammar: &'g Grammar, views: &[View], line: &str) -> Result<(usize, Matched<'g>), MatchError> {
+fn find<'g>(
+    grammar: &'g Grammar,
+    views: &[View],
+    line: &str,
+) -> Result<(usize, Matched<'g>), MatchError> {
     let mut error: Option<MatchError> = None;
     for level in levels(views) {
         match matcher::match_line(grammar, views[level].kind(), line) {
@@ -85,7 +108,10 @@ fn find<'g>(grammar: &'g Grammar, views: &[View], line: &str) -> Result<(usize, 
             Err(e) => error = Some(MatchError::furthest(error, e)),
         }
     }
-    Err(error.unwrap_or(MatchError { kind: matcher::ErrorKind::Unrecognized, offset: 0 }))
+    Err(error.unwrap_or(MatchError {
+        kind: matcher::ErrorKind::Unrecognized,
+        offset: 0,
+    }))
 }
 
 /// Record a line in the history: as typed, consecutive duplicates once.
@@ -95,20 +121,63 @@ fn remember(state: &mut SessionState, line: &str) {
     }
 }
 
+/// Execute a line as typed in an interactive session: nothing for an empty line, else the
+/// command's output, or the error with its caret line (counting the prompt of the view the
+/// line was typed in).
+pub fn execute(
+    grammar: &Grammar,
+    handlers: &Registry,
+    device: &Device,
+    state: &mut SessionState,
+    line: &str,
+    io: &mut dyn Interaction,
+) -> Outcome {
+    if line.trim().is_empty() {
+        return Outcome {
+            output: String::new(),
+            ok: true,
+        };
+    }
+    let prompt = state.view().prompt(&device.sysname());
+    match run_with(
+        grammar,
+        handlers,
+        device,
+        state,
+        line,
+        io,
+        Options::INTERACTIVE,
+    ) {
+        Ok(output) => Outcome { output, ok: true },
+        Err((mut output, error)) => {
+            output.push_str(&error.render(prompt.chars().count(), line));
+            Outcome { output, ok: false }
+        }
+    }
+}
+
 /// Execute one non-empty line; the command's output (filtered by its pipes), or why it
 /// failed together with what the command printed before failing.
-pub fn run_line(
+pub fn run_with(
+    grammar: &Grammar,
+    handlers: &Registry,
     device: &Device,
     state: &mut SessionState,
     line: &str,
     io: &mut dyn Interaction,
     options: Options,
 ) -> Result<String, (String, LineError)> {
-    let grammar = grammar::builtin().map_err(|e| (String::new(), LineError::Grammar(e.to_string())))?;
-    let (level, matched) = find(grammar, &state.views, line).map_err(|e| (String::new(), LineError::Match(e)))?;
+    let (level, matched) =
+        find(grammar, &state.views, line).map_err(|e| (String::new(), LineError::Match(e)))?;
     let command = matched.command;
     if state.role == Role::NetworkOperator && !command.operator {
-        return Err((String::new(), LineError::Command { error: CmdError::PermissionDenied, span: None }));
+        return Err((
+            String::new(),
+            LineError::Command {
+                error: CmdError::PermissionDenied,
+                span: None,
+            },
+        ));
     }
     let typed = line.trim();
     // Comware keeps passwords out of the history buffer.
@@ -116,20 +185,33 @@ pub fn run_line(
         remember(state, typed);
     }
     state.views.truncate(level + 1);
-    let Some(handler) = device.handlers.get(&command.handler) else {
-        let error = CmdError::msg(format!("The command's handler {} is not available.", command.handler));
+    let Some(handler) = handlers.get(&command.handler) else {
+        let error = CmdError::msg(format!(
+            "The command's handler {} is not available.",
+            command.handler
+        ));
         return Err((String::new(), LineError::Command { error, span: None }));
     };
     let mut out = String::new();
-    let result = handler(&mut Ctx { device, session: state, io, out: &mut out }, &matched.args);
+    let result = handler(
+        &mut Ctx {
+            device,
+            session: state,
+            io,
+            out: &mut out,
+        },
+        &matched.args,
+    );
     match result {
         Ok(()) => {
             if options.publish {
                 device.config.publish();
             }
             if options.log && !command.pipe {
-                let message =
-                    format!("-Line={}-IPAddr={}-User={}; Command is {typed}", state.line, state.peer, state.user);
+                let message = format!(
+                    "-Line={}-IPAddr={}-User={}; Command is {typed}",
+                    state.line, state.peer, state.user
+                );
                 device.log("SHELL", 6, "SHELL_CMD", &message);
             }
             Ok(pipe::apply(&matched.pipes, out))
@@ -143,3 +225,6 @@ pub fn run_line(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

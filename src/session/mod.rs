@@ -100,16 +100,19 @@ impl Session {
     /// Execute one line as typed (aliases, prefixes, `undo`, pipes): the command's output or
     /// the Comware error with its caret line, which counts the prompt's width.
     pub fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome {
-        if line.trim().is_empty() {
-            return Outcome { output: String::new(), ok: true };
-        }
-        let prompt = self.prompt();
-        match exec::run_line(&self.device, &mut self.state, line, io, exec::Options::INTERACTIVE) {
-            Ok(output) => Outcome { output, ok: true },
-            Err((mut output, error)) => {
-                output.push_str(&error.render(prompt.chars().count(), line));
-                Outcome { output, ok: false }
-            }
+        match grammar::builtin() {
+            Ok(g) => exec::execute(
+                g,
+                &self.device.handlers,
+                &self.device,
+                &mut self.state,
+                line,
+                io,
+            ),
+            Err(e) => Outcome {
+                output: format!("{e}\n"),
+                ok: false,
+            },
         }
     }
 
@@ -128,7 +131,10 @@ impl Session {
     /// What Tab offers at the end of `line`.
     pub fn complete(&self, line: &str) -> Completion {
         let Ok(grammar) = grammar::builtin() else {
-            return Completion { start: line.len(), candidates: Vec::new() };
+            return Completion {
+                start: line.len(),
+                candidates: Vec::new(),
+            };
         };
         let kinds = exec::help_kinds(&self.state.views);
         let (start, candidates) = help::complete(grammar, &kinds, line);

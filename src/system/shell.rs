@@ -40,13 +40,22 @@ fn return_to_user(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
 
 /// `screen-length disable` / `undo screen-length disable`, for this session.
 fn screen_length(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    ctx.session.screen_length = if args.undo { Some(DEFAULT_SCREEN_LENGTH) } else { None };
+    ctx.session.screen_length = if args.undo {
+        Some(DEFAULT_SCREEN_LENGTH)
+    } else {
+        None
+    };
     Ok(())
 }
 
 /// `display history-command`: this session's commands, one per line with one leading space.
 fn display_history(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    let lines: Vec<String> = ctx.session.history.iter().map(|h| format!(" {h}")).collect();
+    let lines: Vec<String> = ctx
+        .session
+        .history
+        .iter()
+        .map(|h| format!(" {h}"))
+        .collect();
     for l in lines {
         ctx.line(l);
     }
