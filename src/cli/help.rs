@@ -226,3 +226,209 @@ pub fn complete(grammar: &Grammar, kinds: &[&str], line: &str) -> (usize, Vec<St
     }
     (start, Vec::new())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing;
+
+    fn help_in_views(kinds: &[&str], line: &str) -> Result<String, MatchError> {
+        help(&testing::grammar(), kinds, line)
+    }
+
+    #[test]
+    fn empty_line_lists_the_view() {
+        assert_eq!(
+            help_in_views(&["user"], "").unwrap(),
+            "User view commands:\n\
+             \x20 display      Display current system information\n\
+             \x20 quit         Exit from current command view\n\
+             \x20 return       Exit to User View\n\
+             \x20 save         Save the current configuration\n\
+             \x20 system-view  Enter the System View\n"
+        );
+        let h = help_in_views(&["interface", "system"], " ").unwrap();
+        assert!(h.starts_with("Interface view commands:\n"), "{h}");
+        assert!(
+            h.contains("  shutdown ") && h.contains("  undo ") && !h.contains("sysname"),
+            "{h}"
+        );
+        assert!(
+            help_in_views(&["system"], "")
+                .unwrap()
+                .starts_with("System view commands:\n")
+        );
+    }
+
+    #[test]
+    fn next_words_and_slots() {
+        assert_eq!(
+            help_in_views(&["user"], "dis ").unwrap(),
+            "  clock                  Display the system clock\n\
+             \x20 current-configuration  Display the running configuration\n\
+             \x20 ip                     Specify IP configuration\n\
+             \x20 ip-pool                Display address pools\n\
+             \x20 mac                    Specify a MAC address\n"
+        );
+        assert_eq!(
+            help_in_views(&["interface"], "vrrp vrid ").unwrap(),
+            "  INTEGER<1-255>  Virtual router identifier\n"
+        );
+        assert_eq!(
+            help_in_views(&["interface"], "vrrp vrid 1 ").unwrap(),
+            "  priority    Specify the priority\n  virtual-ip  Specify the virtual IP address\n"
+        );
+        assert_eq!(
+            help_in_views(&["interface"], "ip address 1.1.1.1 ").unwrap(),
+            "  X.X.X.X        Subnet mask\n  INTEGER<0-32>  Mask length\n"
+        );
+        assert_eq!(
+            help_in_views(&["system"], "sysname ").unwrap(),
+            "  TEXT  Host name (1 to 64 characters)\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "display mac ").unwrap(),
+            "  H-H-H  MAC address\n"
+        );
+    }
+
+    #[test]
+    fn cr_and_pipe_when_complete() {
+        assert_eq!(
+            help_in_views(&["user"], "display clock ").unwrap(),
+            "  |  Matching output\n  <cr>\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "save ").unwrap(),
+            "  force  Save without asking\n  <cr>\n"
+        );
+        assert_eq!(
+            help_in_views(&["system"], "gateway-list 1.1.1.1 ").unwrap(),
+            "  X.X.X.X  Gateway address\n  <cr>\n"
+        );
+        assert_eq!(
+            help_in_views(&["system"], "service-type ssh ").unwrap(),
+            "  telnet    Telnet service\n  terminal  Terminal service\n  <cr>\n"
+        );
+    }
+
+    #[test]
+    fn partial_words() {
+        assert_eq!(
+            help_in_views(&["user"], "dis c").unwrap(),
+            "  clock                  Display the system clock\n\
+             \x20 current-configuration  Display the running configuration\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "SY").unwrap(),
+            "  system-view  Enter the System View\n"
+        );
+        assert_eq!(
+            help_in_views(&["interface"], "vrrp vrid 1").unwrap(),
+            "  INTEGER<1-255>  Virtual router identifier\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "display clock |").unwrap(),
+            "  |  Matching output\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "dis x"),
+            Err(MatchError {
+                kind: ErrorKind::Unrecognized,
+                offset: 4
+            })
+        );
+    }
+
+    #[test]
+    fn errors_before_the_question_mark() {
+        let e = |line: &str| help_in_views(&["user"], line).unwrap_err();
+        assert_eq!(
+            e("foo "),
+            MatchError {
+                kind: ErrorKind::Unrecognized,
+                offset: 0
+            }
+        );
+        assert_eq!(
+            e("dis c "),
+            MatchError {
+                kind: ErrorKind::Ambiguous,
+                offset: 4
+            }
+        );
+        assert_eq!(
+            e("display clock x "),
+            MatchError {
+                kind: ErrorKind::TooMany,
+                offset: 14
+            }
+        );
+    }
+
+    #[test]
+    fn views_above_answer_too() {
+        let h = help_in_views(&["interface", "system"], "sysn").unwrap();
+        assert_eq!(h, "  sysname  Specify the host name\n");
+        let h = help_in_views(&["interface", "system"], "interface ").unwrap();
+        assert_eq!(h, "  INTERFACE  Interface name\n");
+    }
+
+    #[test]
+    fn pipe_help() {
+        let h = help_in_views(&["user"], "display clock | ").unwrap();
+        assert!(h.starts_with("  begin    Display the first line"), "{h}");
+        assert_eq!(h.lines().count(), 4);
+        assert_eq!(
+            help_in_views(&["user"], "display clock | inc").unwrap(),
+            "  include  Display the lines that match the specified regular expression\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "display clock | include ").unwrap(),
+            "  STRING<1-256>  Regular expression\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "display clock | include x ").unwrap(),
+            "  |  Matching output\n  <cr>\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "display clock | count ").unwrap(),
+            "  <cr>\n"
+        );
+        assert_eq!(
+            help_in_views(&["user"], "save | "),
+            Err(MatchError {
+                kind: ErrorKind::Unrecognized,
+                offset: 5
+            })
+        );
+    }
+
+    #[test]
+    fn completion() {
+        let g = testing::grammar();
+        assert_eq!(
+            complete(&g, &["user"], "dis c"),
+            (4, vec!["clock".into(), "current-configuration".into()])
+        );
+        assert_eq!(
+            complete(&g, &["user"], "sy"),
+            (0, vec!["system-view".into()])
+        );
+        assert_eq!(
+            complete(&g, &["user"], "display ip"),
+            (8, vec!["ip".into(), "ip-pool".into()])
+        );
+        assert_eq!(
+            complete(&g, &["user"], "display clock | e"),
+            (16, vec!["exclude".into()])
+        );
+        assert_eq!(complete(&g, &["user"], "xyz"), (0, vec![]));
+        assert_eq!(
+            complete(&g, &["interface", "system"], "sysn"),
+            (0, vec!["sysname".into()])
+        );
+        let (start, all) = complete(&g, &["system"], "service-type ");
+        assert_eq!((start, all.len()), (13, 3));
+    }
+}
