@@ -309,3 +309,102 @@ fn odd_input_never_panics() {
         }
     }
 }
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use crate::cli::{help, matcher, syntax, testing};
+
+    /// Words the test grammar knows, pieces of them, values and junk.
+    fn word() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "display",
+                "dis",
+                "d",
+                "clock",
+                "c",
+                "undo",
+                "no",
+                "show",
+                "sysname",
+                "interface",
+                "ge1/0/1",
+                "ge",
+                "1/0/1",
+                "vrrp",
+                "vrid",
+                "1",
+                "256",
+                "virtual-ip",
+                "1.1.1.1",
+                "255.255.255.0",
+                "24",
+                "|",
+                "include",
+                "count",
+                "(",
+                "service-type",
+                "ssh",
+                "telnet",
+                "expired",
+                "day",
+                "hour",
+                "gateway-list",
+                "ip",
+                "address",
+                "mac",
+                "0-0-1",
+                "save",
+                "force",
+                "quit",
+            ])
+            .prop_map(String::from),
+            "[ -~é\t]{0,6}",
+        ]
+    }
+
+    fn line() -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec(word(), 0..8),
+            prop::collection::vec(" {1,2}", 8),
+            any::<bool>(),
+        )
+            .prop_map(|(words, gaps, trailing)| {
+                let mut s = String::new();
+                for (w, g) in words.iter().zip(&gaps) {
+                    s.push_str(w);
+                    s.push_str(g);
+                }
+                if !trailing {
+                    s.truncate(s.trim_end().len());
+                }
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Any line gives a match or an error whose caret lies on the line (or just past
+        /// its end); `?` and Tab never panic.
+        #[test]
+        fn lines_never_panic(line in line()) {
+            let g = testing::grammar();
+            for kinds in [&["user"][..], &["system"], &["interface", "system"]] {
+                if let Err(e) = matcher::match_line(&g, kinds[0], &line) {
+                    prop_assert!(e.offset <= line.trim_end().len() + 1, "{line:?}: {e:?}");
+                }
+                let _ = help::help(&g, kinds, &line);
+                let (start, _) = help::complete(&g, kinds, &line);
+                prop_assert!(start <= line.len());
+            }
+        }
+
+        /// Any syntax string parses or is rejected, never panics.
+        #[test]
+        fn syntax_never_panics(text in "[a-z<>:()&{}|*\\[\\] 0-9-]{0,30}") {
+            let _ = syntax::parse(&text);
+        }
+    }
+}
