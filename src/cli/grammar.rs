@@ -304,7 +304,11 @@ mod tests {
     #[test]
     fn builtin_grammar_loads() {
         let g = builtin().unwrap_or_else(|e| panic!("{e}"));
-        assert!(embedded::FILES.iter().any(|(name, _)| *name == "shell.yaml"));
+        assert!(
+            embedded::FILES
+                .iter()
+                .any(|(name, _)| *name == "shell.yaml")
+        );
         assert!(g.commands.iter().any(|c| c.handler == "shell.system_view"));
     }
 }
