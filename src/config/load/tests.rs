@@ -73,3 +73,19 @@ fn indented_lines_run_in_their_section_view() {
     assert_eq!(snap.sysname, "x");
     assert!(snap.interfaces.values().next().unwrap().shutdown);
 }
+
+#[test]
+fn load_text_uses_the_built_in_grammar() {
+    let device = testing::device();
+    let errors = load_text(
+        &device,
+        "#\n version 7.1.064\n#\n display history-command\nbogus\n quit\nreturn\n",
+    );
+    assert_eq!(
+        errors,
+        vec![LoadError {
+            line: 5,
+            message: "% Unrecognized command found at '^' position.".into()
+        }]
+    );
+}
