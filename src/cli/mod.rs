@@ -4,9 +4,21 @@
 //! naming a handler, and the handler registry maps that name to Rust code.
 
 pub mod args;
+pub mod grammar;
 pub mod handler;
+pub mod help;
+pub mod matcher;
+pub mod pipe;
+pub mod render;
+pub mod syntax;
+#[cfg(test)]
+pub(crate) mod testing;
+mod types;
 pub mod view;
 
 pub use args::{Args, Value};
-pub use handler::{CmdError, Ctx, Handler, Registry};
+pub use grammar::{Command, Grammar, GrammarError};
+pub use handler::{CmdError, CmdResult, Ctx, Handler, Registry};
+pub use matcher::{ErrorKind, MatchError, Matched};
+pub use types::parse_mac;
 pub use view::View;

@@ -2,9 +2,11 @@
 //! stack, role and history and executes lines against the device; front ends (the console
 //! line editor, the control socket) only move text.
 
+pub mod exec;
+
 use std::sync::Arc;
 
-use crate::cli::View;
+use crate::cli::{View, grammar, help, render};
 use crate::device::Device;
 
 /// User roles (Comware 7 `user-role`).
@@ -97,18 +99,45 @@ impl Session {
 
     /// Execute one line as typed (aliases, prefixes, `undo`, pipes): the command's output or
     /// the Comware error with its caret line, which counts the prompt's width.
-    pub fn execute(&mut self, _line: &str, _io: &mut dyn Interaction) -> Outcome {
-        todo!("cli branch")
+    pub fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome {
+        match grammar::builtin() {
+            Ok(g) => exec::execute(
+                g,
+                &self.device.handlers,
+                &self.device,
+                &mut self.state,
+                line,
+                io,
+            ),
+            Err(e) => Outcome {
+                output: format!("{e}\n"),
+                ok: false,
+            },
+        }
     }
 
     /// The text `?` shows at the end of `line` (the `?` itself not included): the view's
     /// command list, the next words with their help, or the completions of a partial word.
-    pub fn help(&self, _line: &str) -> String {
-        todo!("cli branch")
+    pub fn help(&self, line: &str) -> String {
+        let grammar = match grammar::builtin() {
+            Ok(g) => g,
+            Err(e) => return format!("{e}\n"),
+        };
+        let kinds = exec::help_kinds(&self.state.views);
+        help::help(grammar, &kinds, line)
+            .unwrap_or_else(|e| render::match_error(self.prompt().chars().count(), line, e))
     }
 
     /// What Tab offers at the end of `line`.
-    pub fn complete(&self, _line: &str) -> Completion {
-        todo!("cli branch")
+    pub fn complete(&self, line: &str) -> Completion {
+        let Ok(grammar) = grammar::builtin() else {
+            return Completion {
+                start: line.len(),
+                candidates: Vec::new(),
+            };
+        };
+        let kinds = exec::help_kinds(&self.state.views);
+        let (start, candidates) = help::complete(grammar, &kinds, line);
+        Completion { start, candidates }
     }
 }

@@ -1,12 +1,14 @@
 //! System-wide commands: views, sysname, save and the configuration displays, version, clock.
 
 mod display;
+pub mod shell;
 mod sysname;
 
 use crate::cli::Registry;
 use crate::config::save;
 
 pub fn register(r: &mut Registry) {
+    shell::register(r);
     r.add("system.sysname", sysname::sysname);
     r.add(
         "system.display_current_configuration",

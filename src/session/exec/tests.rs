@@ -1,0 +1,298 @@
+//! Session execution: with the built-in grammar (the shell commands) through [`Session`], and
+//! with the test grammar of `cli::testing` through [`execute`].
+
+use super::*;
+use crate::cli::testing::{self, Silent};
+use crate::session::{Completion, Session, SessionState};
+
+fn session(role: Role) -> Session {
+    Session::new(
+        testing::device(),
+        SessionState::new(role, "**", "con0", "**"),
+    )
+}
+
+fn caret(column: usize, message: &str) -> String {
+    format!("{}^\n {message}\n", " ".repeat(column))
+}
+
+#[test]
+fn views_and_prompts() {
+    let mut s = session(Role::NetworkAdmin);
+    assert_eq!(s.prompt(), "<Duet>");
+    let o = s.execute("system-view", &mut Silent);
+    assert_eq!(
+        o,
+        Outcome {
+            output: "System View: return to User View with Ctrl+Z.\n".into(),
+            ok: true
+        }
+    );
+    assert_eq!(s.prompt(), "[Duet]");
+    assert!(s.execute("quit", &mut Silent).ok);
+    assert_eq!(s.prompt(), "<Duet>");
+    assert!(!s.state.exit);
+    s.execute("sys", &mut Silent);
+    s.execute("end", &mut Silent);
+    assert_eq!(s.state.views, vec![View::User]);
+    s.execute("exit", &mut Silent);
+    assert!(s.state.exit);
+}
+
+#[test]
+fn empty_lines_do_nothing() {
+    let mut s = session(Role::NetworkAdmin);
+    assert_eq!(
+        s.execute("   ", &mut Silent),
+        Outcome {
+            output: String::new(),
+            ok: true
+        }
+    );
+    assert!(s.state.history.is_empty());
+}
+
+#[test]
+fn errors_have_a_caret_counting_the_prompt() {
+    let mut s = session(Role::NetworkAdmin);
+    let o = s.execute("foo", &mut Silent);
+    assert_eq!(
+        o,
+        Outcome {
+            output: caret(6, "% Unrecognized command found at '^' position."),
+            ok: false
+        }
+    );
+    let o = s.execute("display history-command x", &mut Silent);
+    assert_eq!(
+        o.output,
+        caret(6 + 24, "% Too many parameters found at '^' position.")
+    );
+    s.execute("system-view", &mut Silent);
+    let o = s.execute("display", &mut Silent);
+    assert_eq!(
+        o.output,
+        caret(6 + 8, "% Incomplete command found at '^' position.")
+    );
+    let o = s.execute("screen-length disable", &mut Silent);
+    // A user-view command is not found from system view.
+    assert_eq!(
+        o.output,
+        caret(6, "% Unrecognized command found at '^' position.")
+    );
+}
+
+#[test]
+fn history_as_typed_without_repeats_or_failures() {
+    let mut s = session(Role::NetworkAdmin);
+    for line in [
+        "sys",
+        "quit",
+        "quit ",
+        "bogus",
+        "sys",
+        "return",
+        "display history-command",
+    ] {
+        s.execute(line, &mut Silent);
+    }
+    assert_eq!(
+        s.state.history,
+        vec!["sys", "quit", "sys", "return", "display history-command"]
+    );
+    let o = s.execute("dis hist | include ^ (sys|dis)", &mut Silent);
+    assert_eq!(
+        o.output,
+        " sys\n sys\n display history-command\n dis hist | include ^ (sys|dis)\n"
+    );
+    let o = s.execute("dis hist | count", &mut Silent);
+    assert_eq!(o.output, "Total lines: 7.\n");
+}
+
+#[test]
+fn screen_length_for_this_session() {
+    let mut s = session(Role::NetworkOperator);
+    assert!(s.execute("screen-length disable", &mut Silent).ok);
+    assert_eq!(s.state.screen_length, None);
+    assert!(s.execute("undo screen-length disable", &mut Silent).ok);
+    assert_eq!(s.state.screen_length, Some(24));
+}
+
+#[test]
+fn operators_only_display() {
+    let mut s = session(Role::NetworkOperator);
+    let o = s.execute("system-view", &mut Silent);
+    assert_eq!(
+        o,
+        Outcome {
+            output: "Permission denied.\n".into(),
+            ok: false
+        }
+    );
+    assert_eq!(s.state.views, vec![View::User]);
+    assert!(s.execute("display history-command", &mut Silent).ok);
+    assert!(s.execute("quit", &mut Silent).ok);
+    assert!(s.state.exit);
+}
+
+fn run(state: &mut SessionState, device: &Device, line: &str) -> Outcome {
+    execute(
+        &testing::grammar(),
+        &testing::registry(),
+        device,
+        state,
+        line,
+        &mut Silent,
+    )
+}
+
+#[test]
+fn fallback_to_the_view_above() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+    assert!(run(&mut st, &device, "system-view").ok);
+    assert!(run(&mut st, &device, "interface ge1/0/1").ok);
+    assert_eq!(st.view(), &View::Interface("GigabitEthernet1/0/1".into()));
+    // An interface command runs here; a system command moves the session to system view.
+    assert!(run(&mut st, &device, "shutdown").ok);
+    assert!(run(&mut st, &device, "interface ge1/0/2").ok);
+    assert_eq!(st.views.len(), 3);
+    assert_eq!(st.view(), &View::Interface("GigabitEthernet1/0/2".into()));
+    assert!(run(&mut st, &device, "sysname core").ok);
+    assert_eq!(st.views, vec![View::User, View::System]);
+    assert_eq!(device.sysname(), "core");
+    // Published after the command.
+    assert_eq!(device.config.snapshot().sysname, "core");
+    let shut: Vec<bool> = device
+        .config
+        .snapshot()
+        .interfaces
+        .values()
+        .map(|i| i.shutdown)
+        .collect();
+    assert_eq!(shut, vec![true, false, false, false]);
+}
+
+#[test]
+fn the_furthest_attempt_reports() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+    run(&mut st, &device, "system-view");
+    run(&mut st, &device, "interface ge1/0/1");
+    let prompt = "[Duet-GigabitEthernet1/0/1]".len();
+    let o = run(&mut st, &device, "vrrp vrid 1 virtual-ip");
+    assert_eq!(
+        o.output,
+        caret(prompt + 23, "% Incomplete command found at '^' position.")
+    );
+    // `sysname` got further in system view than anything in interface view.
+    let o = run(&mut st, &device, "sysname");
+    assert_eq!(
+        o.output,
+        caret(prompt + 8, "% Incomplete command found at '^' position.")
+    );
+    assert_eq!(st.view(), &View::Interface("GigabitEthernet1/0/1".into()));
+    // User view is never tried from a deeper view.
+    let o = run(&mut st, &device, "system-view");
+    assert_eq!(
+        o.output,
+        caret(prompt, "% Unrecognized command found at '^' position.")
+    );
+}
+
+#[test]
+fn handler_errors() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+    st.views.push(View::System);
+    let o = run(&mut st, &device, "sysname  bad");
+    assert_eq!(
+        o,
+        Outcome {
+            output: caret(6 + 9, "% Wrong parameter found at '^' position."),
+            ok: false
+        }
+    );
+    let o = run(&mut st, &device, "sysname refused");
+    assert_eq!(
+        o,
+        Outcome {
+            output: "partial output\nThe name is refused.\n".into(),
+            ok: false
+        }
+    );
+    let o = run(&mut st, &device, "interface ge1/0/9");
+    assert_eq!(
+        o.output,
+        caret(6 + 10, "% Wrong parameter found at '^' position.")
+    );
+    assert_eq!(device.sysname(), "Duet");
+}
+
+#[test]
+fn handler_missing_from_the_registry() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+    let o = execute(
+        &testing::grammar(),
+        &Registry::default(),
+        &device,
+        &mut st,
+        "display clock",
+        &mut Silent,
+    );
+    assert!(!o.ok);
+    assert_eq!(
+        o.output,
+        "The command's handler t.clock is not available.\n"
+    );
+}
+
+#[test]
+fn pipes_filter_output() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkOperator, "**", "con0", "**");
+    let o = run(&mut st, &device, "display clock | include Zone");
+    assert_eq!(
+        o,
+        Outcome {
+            output: "Time Zone : UTC\n".into(),
+            ok: true
+        }
+    );
+    let o = run(
+        &mut st,
+        &device,
+        "display clock | exclude Zone | include UTC",
+    );
+    assert_eq!(o.output, "10:38:12.320 UTC Sat 11/21/2026\n");
+    let o = run(&mut st, &device, "display clock | include (");
+    assert_eq!(
+        o.output,
+        caret(6 + 24, "% Wrong parameter found at '^' position.")
+    );
+}
+
+#[test]
+fn help_and_completion_through_the_session() {
+    let s = session(Role::NetworkAdmin);
+    let h = s.help("");
+    assert!(h.starts_with("User view commands:\n"), "{h}");
+    assert!(h.contains("  system-view "), "{h}");
+    assert!(s.help("display history-command ").ends_with("  <cr>\n"));
+    assert_eq!(
+        s.help("bogus "),
+        caret(6, "% Unrecognized command found at '^' position.")
+    );
+    assert_eq!(
+        s.complete("system-v"),
+        Completion {
+            start: 0,
+            candidates: vec!["system-view".into()]
+        }
+    );
+    assert_eq!(
+        s.complete("display hi").candidates,
+        vec!["history-command".to_string()]
+    );
+}
