@@ -166,10 +166,14 @@ impl Grammar {
             message,
         };
         let mut names = Vec::new();
+        let mut keywords = Vec::new();
         let mut problem = None;
         let mut visit = |n: &Node| match n {
-            Node::Keyword(w) if !self.words.contains_key(w) => {
-                problem.get_or_insert(format!("keyword `{w}` has no help text in `words:`"));
+            Node::Keyword(w) => {
+                if !self.words.contains_key(w) {
+                    problem.get_or_insert(format!("keyword `{w}` has no help text in `words:`"));
+                }
+                keywords.push(w.clone());
             }
             Node::Param(p) => {
                 if !c.params.contains_key(&p.name) {
@@ -188,6 +192,13 @@ impl Grammar {
         }
         if let Some(p) = problem {
             return Err(err(p));
+        }
+        // Keywords and parameters share the `Args` namespace: `<ip:ipv4>` after the keyword
+        // `ip` would make `args.ipv4("ip")` find the keyword.
+        if let Some(clash) = names.iter().find(|n| keywords.contains(n)) {
+            return Err(err(format!(
+                "parameter <{clash}> has the name of a keyword of the same command"
+            )));
         }
         if let Some(extra) = c.params.keys().find(|k| !names.contains(k)) {
             return Err(err(format!(

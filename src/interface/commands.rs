@@ -62,8 +62,8 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         return Ok(());
     }
     let addr = args
-        .ipv4("ip")
-        .ok_or_else(|| CmdError::WrongParameter("ip".into()))?;
+        .ipv4("addr")
+        .ok_or_else(|| CmdError::WrongParameter("addr".into()))?;
     let len = match (args.ipv4("mask"), args.int("len")) {
         (Some(mask), _) => {
             address::prefix_of(mask).map_err(|_| CmdError::WrongParameter("mask".into()))?
@@ -72,7 +72,7 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             .ok()
             .filter(|l| *l <= 32)
             .ok_or_else(|| CmdError::WrongParameter("len".into()))?,
-        (None, None) => return Err(CmdError::WrongParameter("ip".into())),
+        (None, None) => return Err(CmdError::WrongParameter("addr".into())),
     };
     if len == 0 {
         let slot = if args.has("mask") { "mask" } else { "len" };
@@ -265,7 +265,7 @@ mod tests {
         let mut t = in_port("GigabitEthernet1/0/1");
         let run = t.run(
             ip_address,
-            &args(&[("ip", ip("10.1.1.1")), ("mask", ip("255.255.255.0"))]),
+            &args(&[("addr", ip("10.1.1.1")), ("mask", ip("255.255.255.0"))]),
             &[],
         );
         assert_eq!((run.result, run.out.as_str()), (Ok(()), ""));
@@ -277,7 +277,7 @@ mod tests {
         assert_eq!(
             t.run(
                 ip_address,
-                &args(&[("ip", ip("10.1.1.2")), ("len", Value::Int(25))]),
+                &args(&[("addr", ip("10.1.1.2")), ("len", Value::Int(25))]),
                 &[]
             )
             .result,
@@ -291,7 +291,7 @@ mod tests {
         assert_eq!(
             t.run(
                 ip_address,
-                &args(&[("ip", ip("10.9.9.0")), ("len", Value::Int(31))]),
+                &args(&[("addr", ip("10.9.9.0")), ("len", Value::Int(31))]),
                 &[]
             )
             .result,
@@ -300,7 +300,7 @@ mod tests {
         assert_eq!(
             t.run(
                 ip_address,
-                &args(&[("ip", ip("10.9.9.9")), ("mask", ip("255.255.255.255"))]),
+                &args(&[("addr", ip("10.9.9.9")), ("mask", ip("255.255.255.255"))]),
                 &[]
             )
             .result,
@@ -317,7 +317,7 @@ mod tests {
         let mut t = in_port("GigabitEthernet1/0/1");
         t.run(
             ip_address,
-            &args(&[("ip", ip("10.1.1.1")), ("len", Value::Int(24))]),
+            &args(&[("addr", ip("10.1.1.1")), ("len", Value::Int(24))]),
             &[],
         );
         t.session.views.pop();
@@ -326,55 +326,55 @@ mod tests {
             .push(View::Interface("GigabitEthernet1/0/2".into()));
         t.run(
             ip_address,
-            &args(&[("ip", ip("192.168.5.1")), ("len", Value::Int(24))]),
+            &args(&[("addr", ip("192.168.5.1")), ("len", Value::Int(24))]),
             &[],
         );
         let before = t.config();
         let cases: Vec<(Args, CmdError)> = vec![
             (
-                args(&[("ip", ip("10.2.0.1")), ("mask", ip("255.0.255.0"))]),
+                args(&[("addr", ip("10.2.0.1")), ("mask", ip("255.0.255.0"))]),
                 CmdError::WrongParameter("mask".into()),
             ),
             (
-                args(&[("ip", ip("10.2.0.1")), ("mask", ip("0.0.0.0"))]),
+                args(&[("addr", ip("10.2.0.1")), ("mask", ip("0.0.0.0"))]),
                 CmdError::WrongParameter("mask".into()),
             ),
             (
-                args(&[("ip", ip("10.2.0.1")), ("len", Value::Int(0))]),
+                args(&[("addr", ip("10.2.0.1")), ("len", Value::Int(0))]),
                 CmdError::WrongParameter("len".into()),
             ),
             (
-                args(&[("ip", ip("10.2.0.1")), ("len", Value::Int(33))]),
+                args(&[("addr", ip("10.2.0.1")), ("len", Value::Int(33))]),
                 CmdError::WrongParameter("len".into()),
             ),
             (
-                args(&[("ip", ip("10.2.0.0")), ("len", Value::Int(24))]),
+                args(&[("addr", ip("10.2.0.0")), ("len", Value::Int(24))]),
                 CmdError::msg(
                     "The IP address 10.2.0.0 is the network address of subnet 10.2.0.0/24.",
                 ),
             ),
             (
-                args(&[("ip", ip("10.2.0.255")), ("mask", ip("255.255.255.0"))]),
+                args(&[("addr", ip("10.2.0.255")), ("mask", ip("255.255.255.0"))]),
                 CmdError::msg(
                     "The IP address 10.2.0.255 is the broadcast address of subnet 10.2.0.0/24.",
                 ),
             ),
             (
-                args(&[("ip", ip("127.0.0.1")), ("len", Value::Int(8))]),
+                args(&[("addr", ip("127.0.0.1")), ("len", Value::Int(8))]),
                 CmdError::msg("The IP address 127.0.0.1 is not a valid unicast host address."),
             ),
             (
-                args(&[("ip", ip("224.0.0.18")), ("len", Value::Int(24))]),
+                args(&[("addr", ip("224.0.0.18")), ("len", Value::Int(24))]),
                 CmdError::msg("The IP address 224.0.0.18 is not a valid unicast host address."),
             ),
             (
-                args(&[("ip", ip("10.1.1.9")), ("len", Value::Int(30))]),
+                args(&[("addr", ip("10.1.1.9")), ("len", Value::Int(30))]),
                 CmdError::msg(
                     "The IP address 10.1.1.9/30 overlaps with the subnet of GigabitEthernet1/0/1 (10.1.1.1/24).",
                 ),
             ),
             (
-                args(&[("ip", ip("10.1.200.1")), ("len", Value::Int(16))]),
+                args(&[("addr", ip("10.1.200.1")), ("len", Value::Int(16))]),
                 CmdError::msg(
                     "The IP address 10.1.200.1/16 overlaps with the subnet of GigabitEthernet1/0/1 (10.1.1.1/24).",
                 ),

@@ -1,0 +1,76 @@
+//! `display current-configuration` re-parses to the same configuration: for every configuration
+//! a device can reach, loading its rendered text into a new device gives that configuration back.
+//!
+//! When a feature adds to `Config`, extend `config_strategy` so the property covers it.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use duet::config::Config;
+use duet::config::load::load_text;
+use duet::device::{Device, DeviceOptions, NetKind};
+use duet::interface::config::InterfaceConfig;
+use proptest::prelude::*;
+
+fn sim_device() -> Arc<Device> {
+    Device::new(DeviceOptions {
+        data_dir: PathBuf::from("/nonexistent-roundtrip"),
+        net: NetKind::Sim,
+    })
+}
+
+/// Names Comware accepts: 1-64 printable characters without spaces.
+fn sysname() -> impl Strategy<Value = String> {
+    "[A-Za-z0-9_.:<>()\\[\\]-]{1,64}"
+}
+
+/// Description text: printable, may hold inner spaces, not starting or ending with one.
+fn description() -> impl Strategy<Value = String> {
+    "[!-~]([ -~]{0,80}[!-~])?"
+}
+
+/// One interface; `index` keeps each port's subnet apart (overlaps are rejected, rightly).
+fn interface(index: u8) -> impl Strategy<Value = InterfaceConfig> {
+    let address = (1u8..=30, any::<u32>()).prop_map(move |(len, host_bits)| {
+        // A subnet inside 10.<index>.0.0/16 for prefixes >= 16, else one of its own /8.
+        let len = len.max(16);
+        let base = u32::from(Ipv4Addr::new(10, index, 0, 0));
+        let host_mask = (1u32 << (32 - len)) - 1;
+        // Not the network or broadcast address.
+        let host = (host_bits & host_mask).clamp(1, host_mask - 1);
+        (Ipv4Addr::from(base | host), len)
+    });
+    (proptest::option::of(description()), any::<bool>(), proptest::option::of(address)).prop_map(
+        |(description, shutdown, address)| InterfaceConfig { description, shutdown, address },
+    )
+}
+
+fn config_strategy() -> impl Strategy<Value = Config> {
+    let ports = sim_device().ports.clone();
+    let ifaces: Vec<_> = (0..ports.len()).map(|i| interface(i as u8)).collect();
+    (sysname(), ifaces).prop_map(move |(sysname, ifaces)| {
+        let mut config = Config::new(&ports);
+        config.sysname = sysname;
+        for (port, cfg) in ports.iter().zip(ifaces) {
+            config.interfaces.insert(port.clone(), cfg);
+        }
+        config
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn render_then_load_gives_the_same_configuration(config in config_strategy()) {
+        let text = config.render();
+        let device = sim_device();
+        let errors = load_text(&device, &text);
+        prop_assert!(errors.is_empty(), "loading the rendered text failed: {errors:?}\n{text}");
+        let loaded = device.config.lock().clone();
+        prop_assert_eq!(&loaded, &config, "text was:\n{}", text);
+        // And rendering is stable.
+        prop_assert_eq!(loaded.render(), text);
+    }
+}
