@@ -105,12 +105,12 @@ commands:
   - syntax: service-type { ssh | telnet | terminal } *
     views: [system]
     handler: t.service
-  - syntax: ip address <ip:ipv4> { <mask:mask> | <len:int(0-32)> }
+  - syntax: ip address <addr:ipv4> { <mask:mask> | <len:int(0-32)> }
     undo: undo ip address
     views: [interface]
     handler: t.address
     params:
-      ip: IP address
+      addr: IP address
       mask: Subnet mask
       len: Mask length
   - syntax: shutdown
