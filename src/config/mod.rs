@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 
@@ -23,6 +24,8 @@ pub struct Config {
     pub sysname: String,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
+    /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
+    pub infocenter: InfoCenterConfig,
 }
 
 impl Config {
@@ -31,6 +34,7 @@ impl Config {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
             interfaces: ports.iter().map(|p| (p.clone(), InterfaceConfig::default())).collect(),
+            infocenter: InfoCenterConfig::default(),
         }
     }
 }

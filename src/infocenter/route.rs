@@ -1,0 +1,217 @@
+//! Feeding the log buffers from `tracing`.
+//!
+//! Engines and sessions log with Comware fields:
+//!
+//! ```ignore
+//! tracing::info!(module = "IFNET", severity = 5u8, mnemonic = "LINK_UPDOWN", "Line protocol state ...");
+//! ```
+//!
+//! [`InfoCenterLayer`] takes every event that carries `module` and `mnemonic` (and optionally
+//! `severity`; without it the tracing level decides) and stores it in the log buffer of the
+//! device whose `device` span encloses the event. Several devices run in one process (the
+//! demo runs A and B together), so each device has its own span ([`crate::device::Device::span`]),
+//! entered by its tasks (`.instrument(device.span())`) and its session threads
+//! (`let _g = device.span().entered();`). Events outside any device span only reach the
+//! operator log.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::IsTerminal;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock, Weak};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
+
+use crate::device::Device;
+
+/// The name of the span that marks a device's work; its `device` field holds the device's
+/// log id.
+pub const DEVICE_SPAN: &str = "device";
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+static DEVICES: LazyLock<RwLock<HashMap<u64, Weak<Device>>>> = LazyLock::new(Default::default);
+
+/// Make `device` reachable from its span; returns its log id (unique in the process).
+pub fn register(device: Weak<Device>) -> u64 {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    DEVICES.write().unwrap_or_else(|e| e.into_inner()).insert(id, device);
+    id
+}
+
+/// Forget a device (when it is dropped).
+pub fn unregister(id: u64) {
+    DEVICES.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
+}
+
+fn lookup(id: u64) -> Option<Arc<Device>> {
+    DEVICES.read().unwrap_or_else(|e| e.into_inner()).get(&id)?.upgrade()
+}
+
+/// The span of the device with this log id.
+pub fn device_span(id: u64) -> tracing::Span {
+    tracing::info_span!(DEVICE_SPAN, device = id)
+}
+
+/// Stored in a device span's extensions: which device it belongs to.
+struct DeviceTag(u64);
+
+/// A `tracing_subscriber` layer that routes Comware-style events to the log buffer of the
+/// device whose span encloses them.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct InfoCenterLayer;
+
+#[derive(Default)]
+struct DeviceField(Option<u64>);
+
+impl Visit for DeviceField {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "device" {
+            self.0 = Some(value);
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "device" {
+            self.0 = u64::try_from(value).ok();
+        }
+    }
+    fn record_debug(&mut self, _: &Field, _: &dyn std::fmt::Debug) {}
+}
+
+/// The Comware fields of one event.
+#[derive(Default)]
+struct ComwareFields {
+    module: Option<String>,
+    severity: Option<u8>,
+    mnemonic: Option<String>,
+    message: String,
+}
+
+impl Visit for ComwareFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "module" => self.module = Some(value.to_string()),
+            "mnemonic" => self.mnemonic = Some(value.to_string()),
+            "message" => self.message = value.to_string(),
+            _ => {}
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if field.name() == "severity" {
+            self.severity = Some(value.min(7) as u8);
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if field.name() == "severity" {
+            self.severity = Some(value.clamp(0, 7) as u8);
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => {
+                self.message.clear();
+                let _ = write!(self.message, "{value:?}");
+            }
+            // `module = %name` and friends arrive here.
+            "module" => self.module = Some(format!("{value:?}")),
+            "mnemonic" => self.mnemonic = Some(format!("{value:?}")),
+            _ => {}
+        }
+    }
+}
+
+/// The Comware severity a tracing level stands for when an event gives none.
+fn severity_of(level: Level) -> u8 {
+    match level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        Level::DEBUG | Level::TRACE => 7,
+    }
+}
+
+impl<S> Layer<S> for InfoCenterLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != DEVICE_SPAN {
+            return;
+        }
+        let mut field = DeviceField::default();
+        attrs.record(&mut field);
+        if let (Some(device), Some(span)) = (field.0, ctx.span(id)) {
+            span.extensions_mut().insert(DeviceTag(device));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let mut fields = ComwareFields::default();
+        event.record(&mut fields);
+        let (Some(module), Some(mnemonic)) = (fields.module, fields.mnemonic) else {
+            return;
+        };
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        // The innermost device span wins (a session of device A never runs inside B's span,
+        // but nesting must not confuse the routing if it happens).
+        let Some(id) = scope
+            .into_iter()
+            .find_map(|span| span.extensions().get::<DeviceTag>().map(|t| t.0))
+        else {
+            return;
+        };
+        if let Some(device) = lookup(id) {
+            let severity = fields.severity.unwrap_or_else(|| severity_of(*event.metadata().level()));
+            // The snapshot, not the locked configuration: an event may be emitted while a
+            // command holds the configuration lock.
+            let sysname = device.config.snapshot().sysname.clone();
+            device.logs.push(&sysname, &module, severity, &mnemonic, &fields.message);
+        }
+    }
+}
+
+/// Why the process-wide logging could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("cannot open the log file {path}: {source}")]
+    File { path: String, source: std::io::Error },
+    #[error("a global tracing subscriber is already installed")]
+    AlreadySet,
+}
+
+/// Install the process-wide subscriber: the info-center layer (every event, so the log
+/// buffers see everything) and the operator log on stderr, or appended to `log_file`,
+/// filtered by `RUST_LOG` (default `info`). ANSI colours only on a terminal.
+pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let operator = match log_file {
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|source| InitError::File { path: path.display().to_string(), source })?;
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .boxed()
+        }
+        None => tracing_subscriber::fmt::layer()
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_writer(std::io::stderr)
+            .boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(InfoCenterLayer)
+        .with(operator.with_filter(filter))
+        .try_init()
+        .map_err(|_| InitError::AlreadySet)
+}
