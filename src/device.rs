@@ -57,7 +57,9 @@ impl Device {
     pub fn ports_for(net: &NetKind) -> Vec<IfName> {
         let mut ports: Vec<IfName> = match net {
             NetKind::Sim => (1..=4)
-                .map(|n| IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid"))
+                .map(|n| {
+                    IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid")
+                })
                 .collect(),
             NetKind::Linux { ports } => ports.iter().map(|(n, _)| n.clone()).collect(),
         };
@@ -91,7 +93,8 @@ impl Device {
     /// (`SHELL`, 5, `SHELL_CMD`, "..."). Also written to the operator log.
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
         let sysname = self.sysname();
-        self.logs.push(&sysname, module, severity, mnemonic, message);
+        self.logs
+            .push(&sysname, module, severity, mnemonic, message);
         // No Comware fields here: the entry is already in the buffer.
         tracing::info!(target: "duet::infocenter", "{sysname} {module}/{severity}/{mnemonic}: {message}");
     }
@@ -118,7 +121,13 @@ impl Device {
                 let node = lan.add_node(&self.sysname(), &self.ports);
                 for port in &self.ports {
                     let seg = lan.segment();
-                    lan.attach(&PortId { node, port: port.clone() }, seg)?;
+                    lan.attach(
+                        &PortId {
+                            node,
+                            port: port.clone(),
+                        },
+                        seg,
+                    )?;
                 }
                 self.start_on_lan(rt, &lan, node);
                 Ok(())
@@ -143,14 +152,23 @@ impl Device {
 
     /// Start the engines on any backend.
     pub fn start_with<B: NetBackend>(self: &Arc<Self>, rt: &Handle, backend: B) {
-        let engine = crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
+        let engine =
+            crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
         let task = rt.spawn(engine.instrument(self.span()));
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner()).push(task);
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
     }
 
     /// Stop the engines (the configuration and logs stay).
     pub fn stop(&self) {
-        for task in self.tasks.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
             task.abort();
         }
     }
@@ -183,7 +201,10 @@ pub mod testing {
     /// A sim device in a fresh data directory (kept alive by the returned guard).
     pub fn test_device() -> (tempfile::TempDir, Arc<Device>) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let device = Device::new(DeviceOptions { data_dir: dir.path().to_path_buf(), net: NetKind::Sim });
+        let device = Device::new(DeviceOptions {
+            data_dir: dir.path().to_path_buf(),
+            net: NetKind::Sim,
+        });
         (dir, device)
     }
 }

@@ -161,8 +161,17 @@ impl LogBuffer {
 }
 
 /// A fixed local time, for tests and replayed logs.
-pub fn local_time(year: i32, month: u32, day: u32, h: u32, m: u32, s: u32, ms: u32) -> Option<DateTime<Local>> {
-    let naive = chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_milli_opt(h, m, s, ms)?;
+pub fn local_time(
+    year: i32,
+    month: u32,
+    day: u32,
+    h: u32,
+    m: u32,
+    s: u32,
+    ms: u32,
+) -> Option<DateTime<Local>> {
+    let naive =
+        chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_milli_opt(h, m, s, ms)?;
     Local.from_local_datetime(&naive).earliest()
 }
 
@@ -189,7 +198,10 @@ mod tests {
         );
         let mut e = entry(2);
         e.time = local_time(2018, 9, 6, 7, 8, 9, 5).unwrap();
-        assert_eq!(e.to_string(), "%Sep  6 07:08:09:005 2018 Duet SHELL/5/SHELL_CMD: message 2");
+        assert_eq!(
+            e.to_string(),
+            "%Sep  6 07:08:09:005 2018 Duet SHELL/5/SHELL_CMD: message 2"
+        );
     }
 
     #[test]
@@ -202,7 +214,12 @@ mod tests {
         assert_eq!(kept, ["message 2", "message 3", "message 4"]);
         assert_eq!(
             b.stats(),
-            LogStats { capacity: 3, current: 3, overwritten: 2, dropped: 0 }
+            LogStats {
+                capacity: 3,
+                current: 3,
+                overwritten: 2,
+                dropped: 0
+            }
         );
     }
 
@@ -217,9 +234,25 @@ mod tests {
         assert_eq!(b.stats().overwritten, 2);
         b.set_capacity(0);
         b.push("Duet", "X", 6, "Y", "gone");
-        assert_eq!(b.stats(), LogStats { capacity: 0, current: 0, overwritten: 4, dropped: 1 });
+        assert_eq!(
+            b.stats(),
+            LogStats {
+                capacity: 0,
+                current: 0,
+                overwritten: 4,
+                dropped: 1
+            }
+        );
         b.clear();
-        assert_eq!(b.stats(), LogStats { capacity: 0, current: 0, overwritten: 0, dropped: 0 });
+        assert_eq!(
+            b.stats(),
+            LogStats {
+                capacity: 0,
+                current: 0,
+                overwritten: 0,
+                dropped: 0
+            }
+        );
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `info-center logbuffer size N` (grammar in commands/infocenter.yaml).
 
 use super::buffer::{DEFAULT_SIZE, MAX_SIZE};
-use crate::cli::{Args, CmdError, Ctx, Registry};
 use crate::cli::handler::CmdResult;
+use crate::cli::{Args, CmdError, Ctx, Registry};
 
 pub fn register(r: &mut Registry) {
     r.add("infocenter.display", display_logbuffer);
@@ -72,8 +72,8 @@ fn logbuffer_size(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 mod tests {
     use super::*;
     use crate::cli::Value;
-    use crate::infocenter::buffer::{LogEntry, local_time};
     use crate::device::testing::{TestIo, test_device};
+    use crate::infocenter::buffer::{LogEntry, local_time};
     use crate::session::{Role, SessionState};
 
     fn run(device: &crate::device::Device, handler: &str, args: &Args) -> (CmdResult, String) {
@@ -81,7 +81,15 @@ mod tests {
         let mut io = TestIo;
         let mut out = String::new();
         let h = Registry::all().get(handler).expect("registered");
-        let r = h(&mut Ctx { device, session: &mut session, io: &mut io, out: &mut out }, args);
+        let r = h(
+            &mut Ctx {
+                device,
+                session: &mut session,
+                io: &mut io,
+                out: &mut out,
+            },
+            args,
+        );
         (r, out)
     }
 
@@ -150,7 +158,10 @@ mod tests {
             Err(CmdError::WrongParameter("size".into()))
         );
         assert_eq!(d.config.lock().infocenter.logbuffer_size, 2);
-        let undo = Args { undo: true, items: vec![] };
+        let undo = Args {
+            undo: true,
+            items: vec![],
+        };
         run(&d, "infocenter.size", &undo).0.unwrap();
         assert_eq!(d.config.lock().infocenter.logbuffer_size, DEFAULT_SIZE);
         assert_eq!(d.logs.stats().capacity, DEFAULT_SIZE);

@@ -11,7 +11,9 @@ pub struct InfoCenterConfig {
 
 impl Default for InfoCenterConfig {
     fn default() -> Self {
-        InfoCenterConfig { logbuffer_size: DEFAULT_SIZE }
+        InfoCenterConfig {
+            logbuffer_size: DEFAULT_SIZE,
+        }
     }
 }
 
@@ -22,7 +24,10 @@ impl InfoCenterConfig {
     pub fn render(&self) -> Vec<String> {
         let mut lines = Vec::new();
         if self.logbuffer_size != DEFAULT_SIZE {
-            lines.push(format!(" info-center logbuffer size {}", self.logbuffer_size));
+            lines.push(format!(
+                " info-center logbuffer size {}",
+                self.logbuffer_size
+            ));
         }
         lines
     }
@@ -35,7 +40,9 @@ mod tests {
     #[test]
     fn default_renders_nothing() {
         assert!(InfoCenterConfig::default().render().is_empty());
-        let c = InfoCenterConfig { logbuffer_size: 512 };
+        let c = InfoCenterConfig {
+            logbuffer_size: 512,
+        };
         assert_eq!(c.render(), [" info-center logbuffer size 512"]);
     }
 }

@@ -41,17 +41,27 @@ static DEVICES: LazyLock<RwLock<HashMap<u64, Weak<Device>>>> = LazyLock::new(Def
 /// Make `device` reachable from its span; returns its log id (unique in the process).
 pub fn register(device: Weak<Device>) -> u64 {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    DEVICES.write().unwrap_or_else(|e| e.into_inner()).insert(id, device);
+    DEVICES
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(id, device);
     id
 }
 
 /// Forget a device (when it is dropped).
 pub fn unregister(id: u64) {
-    DEVICES.write().unwrap_or_else(|e| e.into_inner()).remove(&id);
+    DEVICES
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&id);
 }
 
 fn lookup(id: u64) -> Option<Arc<Device>> {
-    DEVICES.read().unwrap_or_else(|e| e.into_inner()).get(&id)?.upgrade()
+    DEVICES
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&id)?
+        .upgrade()
 }
 
 /// The span of the device with this log id.
@@ -169,11 +179,15 @@ where
             return;
         };
         if let Some(device) = lookup(id) {
-            let severity = fields.severity.unwrap_or_else(|| severity_of(*event.metadata().level()));
+            let severity = fields
+                .severity
+                .unwrap_or_else(|| severity_of(*event.metadata().level()));
             // The snapshot, not the locked configuration: an event may be emitted while a
             // command holds the configuration lock.
             let sysname = device.config.snapshot().sysname.clone();
-            device.logs.push(&sysname, &module, severity, &mnemonic, &fields.message);
+            device
+                .logs
+                .push(&sysname, &module, severity, &mnemonic, &fields.message);
         }
     }
 }
@@ -182,7 +196,10 @@ where
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
     #[error("cannot open the log file {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("a global tracing subscriber is already installed")]
     AlreadySet,
 }
@@ -198,7 +215,10 @@ pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
                 .create(true)
                 .append(true)
                 .open(path)
-                .map_err(|source| InitError::File { path: path.display().to_string(), source })?;
+                .map_err(|source| InitError::File {
+                    path: path.display().to_string(),
+                    source,
+                })?;
             tracing_subscriber::fmt::layer()
                 .with_ansi(false)
                 .with_writer(std::sync::Mutex::new(file))
@@ -214,4 +234,100 @@ pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
         .with(operator.with_filter(filter))
         .try_init()
         .map_err(|_| InitError::AlreadySet)
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::device::testing::test_device;
+
+    #[test]
+    fn events_reach_the_buffer_of_their_device() {
+        let (_da, a) = test_device();
+        let (_db, b) = test_device();
+        a.config.lock().sysname = "A".into();
+        a.config.publish();
+        b.config.lock().sysname = "B".into();
+        b.config.publish();
+        let subscriber = tracing_subscriber::registry().with(InfoCenterLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            a.span().in_scope(|| {
+                tracing::warn!(
+                    module = "VRRP",
+                    severity = 6u8,
+                    mnemonic = "STATUS",
+                    "to {}",
+                    "Master"
+                );
+                // Nested spans of the device still route to it.
+                tracing::info_span!("session", line = "con0").in_scope(|| {
+                    tracing::info!(module = "SHELL", mnemonic = "SHELL_LOGIN", "logged in");
+                });
+            });
+            b.span().in_scope(|| {
+                tracing::error!(module = "IFNET", mnemonic = "PHY_UPDOWN", "down");
+                tracing::info!("plain operator log, not for the buffer");
+            });
+            tracing::info!(module = "X", mnemonic = "Y", "outside every device");
+        });
+        let la: Vec<String> = a
+            .logs
+            .entries()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}/{}/{}: {}",
+                    e.sysname, e.module, e.severity, e.mnemonic, e.message
+                )
+            })
+            .collect();
+        let lb: Vec<String> = b
+            .logs
+            .entries()
+            .iter()
+            .map(|e| {
+                format!(
+                    "{} {}/{}/{}: {}",
+                    e.sysname, e.module, e.severity, e.mnemonic, e.message
+                )
+            })
+            .collect();
+        assert_eq!(
+            la,
+            [
+                "A VRRP/6/STATUS: to Master",
+                "A SHELL/6/SHELL_LOGIN: logged in"
+            ]
+        );
+        assert_eq!(lb, ["B IFNET/3/PHY_UPDOWN: down"]);
+    }
+
+    #[test]
+    fn a_dropped_device_is_forgotten() {
+        let (_d, a) = test_device();
+        let weak = Arc::downgrade(&a);
+        let subscriber = tracing_subscriber::registry().with(InfoCenterLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = a.span();
+            drop(a);
+            assert!(
+                weak.upgrade().is_none(),
+                "the routing table holds no strong reference"
+            );
+            let (_db, b) = test_device();
+            // Logging in the span of a device that is gone reaches nobody, and does not panic.
+            span.in_scope(|| tracing::info!(module = "X", mnemonic = "Y", "late"));
+            assert_eq!(b.logs.stats().current, 0);
+        });
+    }
+
+    #[test]
+    fn level_gives_severity_when_none_is_set() {
+        assert_eq!(severity_of(Level::ERROR), 3);
+        assert_eq!(severity_of(Level::WARN), 4);
+        assert_eq!(severity_of(Level::INFO), 6);
+        assert_eq!(severity_of(Level::TRACE), 7);
+    }
 }

@@ -34,7 +34,10 @@ fn display_brief(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     ctx.line("Brief information on interfaces in route mode:");
     ctx.line("Link: ADM - administratively down; Stby - standby");
     ctx.line("Protocol: (s) - spoofing");
-    ctx.line(format!("{:<21}{:<5}{:<9}{:<16}{}", "Interface", "Link", "Protocol", "Primary IP", "Description"));
+    ctx.line(format!(
+        "{:<21}{:<5}{:<9}{:<16}{}",
+        "Interface", "Link", "Protocol", "Primary IP", "Description"
+    ));
     for (port, st) in status.iter() {
         let link = match (st.admin_up, st.link_up) {
             (false, _) => "ADM",
@@ -95,7 +98,9 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let status = ctx.device.if_status.borrow().clone();
     let ports: Vec<(&IfName, &PortStatus)> = match args.str("if") {
         Some(text) => {
-            let name: IfName = text.parse().map_err(|_| CmdError::WrongParameter("if".into()))?;
+            let name: IfName = text
+                .parse()
+                .map_err(|_| CmdError::WrongParameter("if".into()))?;
             let (port, st) = status
                 .get_key_value(&name)
                 .ok_or_else(|| CmdError::msg(format!("The interface {name} does not exist.")))?;
@@ -114,7 +119,10 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         };
         ctx.line(port.to_string());
         ctx.line(format!("Current state: {state}"));
-        ctx.line(format!("Line protocol state: {}", if st.protocol_up() { "UP" } else { "DOWN" }));
+        ctx.line(format!(
+            "Line protocol state: {}",
+            if st.protocol_up() { "UP" } else { "DOWN" }
+        ));
         ctx.line(format!(
             "Description: {}",
             description(&cfg, port).unwrap_or_else(|| format!("{port} Interface"))
@@ -130,7 +138,10 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             ctx.line(format!("Internet address: {a}/{len} (sub)"));
         }
         if let Some(mac) = &st.mac {
-            ctx.line(format!("IP packet frame type: Ethernet II, hardware address: {}", mac_text(mac)));
+            ctx.line(format!(
+                "IP packet frame type: Ethernet II, hardware address: {}",
+                mac_text(mac)
+            ));
         }
         if let Some(linux) = &st.linux_name {
             ctx.line(format!("Linux interface: {linux}"));
@@ -140,4 +151,147 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cli::Value;
+    use crate::device::Device;
+    use crate::device::testing::{TestIo, test_device};
+    use crate::interface::status::IfStatus;
+    use crate::session::{Role, SessionState};
+
+    fn ge(n: u32) -> IfName {
+        format!("ge1/0/{n}").parse().unwrap()
+    }
+
+    fn run(device: &Device, handler: &str, args: &Args) -> Result<String, CmdError> {
+        let mut session = SessionState::new(Role::NetworkOperator, "**", "con0", "**");
+        let mut out = String::new();
+        let h = Registry::all().get(handler).expect("registered");
+        h(
+            &mut Ctx {
+                device,
+                session: &mut session,
+                io: &mut TestIo,
+                out: &mut out,
+            },
+            args,
+        )
+        .map(|()| out)
+    }
+
+    /// GE1/0/1 up with an address and a description, GE1/0/2 shut down, the others without
+    /// carrier.
+    fn sample() -> (tempfile::TempDir, Arc<Device>) {
+        let (dir, d) = test_device();
+        {
+            let mut cfg = d.config.lock();
+            let c1 = cfg.interfaces.get_mut(&ge(1)).unwrap();
+            c1.address = Some(("192.168.1.1".parse().unwrap(), 24));
+            c1.description = Some("to-core".into());
+            cfg.interfaces.get_mut(&ge(2)).unwrap().shutdown = true;
+        }
+        let mut st: IfStatus = (*d.interfaces()).clone();
+        let p1 = st.get_mut(&ge(1)).unwrap();
+        p1.link_up = true;
+        p1.mac = Some([0x02, 0xd0, 0, 0, 0, 1]);
+        p1.addresses = vec![
+            ("10.9.9.9".parse().unwrap(), 32),
+            ("192.168.1.1".parse().unwrap(), 24),
+        ];
+        st.get_mut(&ge(2)).unwrap().admin_up = false;
+        d.if_status.send_replace(Arc::new(st));
+        (dir, d)
+    }
+
+    #[test]
+    fn interface_brief_layout() {
+        let (_dir, d) = sample();
+        let out = run(&d, "ifdisplay.brief", &Args::default()).unwrap();
+        assert_eq!(
+            out,
+            "Brief information on interfaces in route mode:\n\
+             Link: ADM - administratively down; Stby - standby\n\
+             Protocol: (s) - spoofing\n\
+             Interface            Link Protocol Primary IP      Description\n\
+             GE1/0/1              UP   UP       192.168.1.1     to-core\n\
+             GE1/0/2              ADM  DOWN     --\n\
+             GE1/0/3              DOWN DOWN     --\n\
+             GE1/0/4              DOWN DOWN     --\n"
+        );
+    }
+
+    #[test]
+    fn ip_interface_brief_layout() {
+        let (_dir, d) = sample();
+        let out = run(&d, "ifdisplay.ip_brief", &Args::default()).unwrap();
+        assert_eq!(
+            out,
+            "*down: administratively down\n\
+             (s): spoofing  (l): loopback\n\
+             Interface            Physical Protocol IP address      VPN instance Description\n\
+             GE1/0/1              up       up       192.168.1.1     --           to-core\n\
+             GE1/0/2              *down    down     --              --           --\n\
+             GE1/0/3              down     down     --              --           --\n\
+             GE1/0/4              down     down     --              --           --\n"
+        );
+    }
+
+    #[test]
+    fn interface_detail_of_one_port() {
+        let (_dir, d) = sample();
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/1".into()),
+            (0, 0),
+        );
+        let out = run(&d, "ifdisplay.detail", &args).unwrap();
+        assert_eq!(
+            out,
+            "GigabitEthernet1/0/1\n\
+             Current state: UP\n\
+             Line protocol state: UP\n\
+             Description: to-core\n\
+             Bandwidth: 1000000 kbps\n\
+             Maximum transmission unit: 1500\n\
+             Internet address: 192.168.1.1/24 (primary)\n\
+             Internet address: 10.9.9.9/32 (sub)\n\
+             IP packet frame type: Ethernet II, hardware address: 02d0-0000-0001\n"
+        );
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/2".into()),
+            (0, 0),
+        );
+        let out = run(&d, "ifdisplay.detail", &args).unwrap();
+        assert!(out.contains("Current state: Administratively DOWN\n"));
+        assert!(out.contains("Description: GigabitEthernet1/0/2 Interface\n"));
+        assert!(out.contains("Internet protocol processing: Disabled\n"));
+    }
+
+    #[test]
+    fn interface_detail_all_and_unknown() {
+        let (_dir, d) = sample();
+        let out = run(&d, "ifdisplay.detail", &Args::default()).unwrap();
+        assert_eq!(out.matches("Current state:").count(), 4);
+        assert!(out.contains("\n\nGigabitEthernet1/0/2\n"));
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/9".into()),
+            (0, 0),
+        );
+        assert_eq!(
+            run(&d, "ifdisplay.detail", &args),
+            Err(CmdError::msg(
+                "The interface GigabitEthernet1/0/9 does not exist."
+            ))
+        );
+    }
 }

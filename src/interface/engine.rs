@@ -25,8 +25,16 @@ pub struct Engine<B> {
 }
 
 /// Run the engine until the configuration store goes away.
-pub async fn run<B: NetBackend>(backend: B, mut config: watch::Receiver<Arc<Config>>, status: StatusSender) {
-    let mut engine = Engine { backend, status, owned: BTreeMap::new() };
+pub async fn run<B: NetBackend>(
+    backend: B,
+    mut config: watch::Receiver<Arc<Config>>,
+    status: StatusSender,
+) {
+    let mut engine = Engine {
+        backend,
+        status,
+        owned: BTreeMap::new(),
+    };
     let mut cfg = config.borrow_and_update().clone();
     loop {
         engine.reconcile(&cfg).await;
@@ -58,7 +66,10 @@ impl<B: NetBackend> Engine<B> {
                     if before.error.as_deref() != Some(text.as_str()) {
                         tracing::warn!(port = %port, error = %text, "cannot apply the interface configuration");
                     }
-                    PortStatus { error: Some(text), ..before.clone() }
+                    PortStatus {
+                        error: Some(text),
+                        ..before.clone()
+                    }
                 }
             };
             log_changes(port, before, &status);
@@ -69,7 +80,11 @@ impl<B: NetBackend> Engine<B> {
         }
     }
 
-    async fn reconcile_port(&mut self, port: &IfName, want: &InterfaceConfig) -> Result<PortStatus, NetError> {
+    async fn reconcile_port(
+        &mut self,
+        port: &IfName,
+        want: &InterfaceConfig,
+    ) -> Result<PortStatus, NetError> {
         let mut state = self.backend.port_state(port).await?;
         let mut touched = false;
         if state.admin_up == want.shutdown {
@@ -129,5 +144,232 @@ fn log_changes(port: &IfName, before: &PortStatus, after: &PortStatus) {
             "Line protocol state on the interface {port} changed to {}.",
             up_down(after.protocol_up())
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use tokio::runtime::Handle;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    use super::*;
+    use crate::device::Device;
+    use crate::device::testing::test_device;
+    use crate::infocenter::InfoCenterLayer;
+    use crate::net::sim::{Lan, PortId};
+
+    fn ge(n: u32) -> IfName {
+        format!("ge1/0/{n}").parse().unwrap()
+    }
+
+    fn addr(text: &str, len: u8) -> IfAddr {
+        (text.parse::<Ipv4Addr>().unwrap(), len)
+    }
+
+    /// Wait (bounded) until the published status satisfies `pred`.
+    async fn wait_for(device: &Device, what: &str, pred: impl Fn(&IfStatus) -> bool) {
+        let mut rx = device.if_status.subscribe();
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            loop {
+                if pred(&rx.borrow_and_update()) {
+                    return;
+                }
+                rx.changed().await.expect("status sender alive");
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "timed out waiting for {what}: {:?}",
+            device.interfaces()
+        );
+    }
+
+    fn configure(device: &Device, port: &IfName, edit: impl FnOnce(&mut InterfaceConfig)) {
+        edit(device.config.lock().interfaces.get_mut(port).unwrap());
+        device.config.publish();
+    }
+
+    fn messages(device: &Device) -> Vec<String> {
+        device
+            .logs
+            .entries()
+            .iter()
+            .map(|e| format!("{}/{}/{}: {}", e.module, e.severity, e.mnemonic, e.message))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn reconciles_addresses_and_admin_state_on_the_sim() {
+        let _log =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(InfoCenterLayer));
+        let (_d, dev) = test_device();
+        let lan = Lan::new();
+        let node = lan.add_node("A", &dev.ports);
+        let p1 = PortId { node, port: ge(1) };
+        lan.attach(&p1, lan.segment()).unwrap();
+        dev.start_on_lan(&Handle::current(), &lan, node);
+        wait_for(&dev, "ge1/0/1 up", |s| {
+            s[&ge(1)].physical_up() && s[&ge(1)].mac.is_some()
+        })
+        .await;
+        assert!(
+            !dev.interfaces()[&ge(2)].link_up,
+            "unplugged port stays down"
+        );
+
+        // A primary address goes onto the port.
+        configure(&dev, &ge(1), |c| c.address = Some(addr("10.0.0.1", 24)));
+        wait_for(&dev, "address", |s| {
+            s[&ge(1)].addresses == [addr("10.0.0.1", 24)]
+        })
+        .await;
+        assert_eq!(
+            lan.port_state(&p1).unwrap().addresses,
+            [addr("10.0.0.1", 24)]
+        );
+
+        // Someone else's address (VRRP's virtual IP) survives a change of the primary.
+        lan.add_address(&p1, addr("10.0.0.254", 24)).unwrap();
+        configure(&dev, &ge(1), |c| c.address = Some(addr("10.0.1.1", 24)));
+        wait_for(&dev, "new address", |s| {
+            s[&ge(1)].addresses.contains(&addr("10.0.1.1", 24))
+        })
+        .await;
+        assert_eq!(
+            lan.port_state(&p1).unwrap().addresses,
+            [addr("10.0.0.254", 24), addr("10.0.1.1", 24)]
+        );
+
+        // shutdown / undo shutdown
+        configure(&dev, &ge(1), |c| c.shutdown = true);
+        wait_for(&dev, "admin down", |s| !s[&ge(1)].admin_up).await;
+        assert!(!lan.port_state(&p1).unwrap().admin_up);
+        configure(&dev, &ge(1), |c| c.shutdown = false);
+        wait_for(&dev, "admin up", |s| s[&ge(1)].physical_up()).await;
+
+        // undo ip address removes only ours.
+        configure(&dev, &ge(1), |c| c.address = None);
+        wait_for(&dev, "address gone", |s| {
+            s[&ge(1)].addresses == [addr("10.0.0.254", 24)]
+        })
+        .await;
+
+        // Pulling the cable is seen without any configuration change.
+        lan.set_cable(&p1, false).unwrap();
+        wait_for(&dev, "cable out", |s| !s[&ge(1)].link_up).await;
+
+        let name = "GigabitEthernet1/0/1";
+        let up = [
+            format!("IFNET/3/PHY_UPDOWN: Physical state on the interface {name} changed to up."),
+            format!(
+                "IFNET/5/LINK_UPDOWN: Line protocol state on the interface {name} changed to up."
+            ),
+        ];
+        let down = [
+            format!("IFNET/3/PHY_UPDOWN: Physical state on the interface {name} changed to down."),
+            format!(
+                "IFNET/5/LINK_UPDOWN: Line protocol state on the interface {name} changed to down."
+            ),
+        ];
+        let expected: Vec<String> = [&up, &down, &up, &down]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect();
+        assert_eq!(messages(&dev), expected);
+        dev.stop();
+    }
+
+    #[tokio::test]
+    async fn two_devices_on_one_lan_log_to_their_own_buffers() {
+        let _log =
+            tracing::subscriber::set_default(tracing_subscriber::registry().with(InfoCenterLayer));
+        let (_da, a) = test_device();
+        let (_db, b) = test_device();
+        b.config.lock().sysname = "B".into();
+        b.config.publish();
+        let lan = Lan::new();
+        let na = lan.add_node("A", &a.ports);
+        let nb = lan.add_node("B", &b.ports);
+        let seg = lan.segment();
+        lan.attach(
+            &PortId {
+                node: na,
+                port: ge(1),
+            },
+            seg,
+        )
+        .unwrap();
+        lan.attach(
+            &PortId {
+                node: nb,
+                port: ge(2),
+            },
+            seg,
+        )
+        .unwrap();
+        a.start_on_lan(&Handle::current(), &lan, na);
+        b.start_on_lan(&Handle::current(), &lan, nb);
+        wait_for(&a, "A up", |s| s[&ge(1)].link_up).await;
+        wait_for(&b, "B up", |s| s[&ge(2)].link_up).await;
+        let la = a.logs.entries();
+        let lb = b.logs.entries();
+        assert_eq!(la.len(), 2);
+        assert_eq!(lb.len(), 2);
+        assert!(
+            la.iter()
+                .all(|e| e.sysname == "Duet" && e.message.contains("GigabitEthernet1/0/1"))
+        );
+        assert!(
+            lb.iter()
+                .all(|e| e.sysname == "B" && e.message.contains("GigabitEthernet1/0/2"))
+        );
+        // Frames flow between the two devices' ports.
+        let mut rx = lan
+            .listen(&PortId {
+                node: nb,
+                port: ge(2),
+            })
+            .unwrap();
+        assert_eq!(
+            lan.send(
+                &PortId {
+                    node: na,
+                    port: ge(1)
+                },
+                b"hello"
+            )
+            .unwrap(),
+            1
+        );
+        assert_eq!(rx.recv().await.unwrap().bytes, b"hello");
+    }
+
+    #[tokio::test]
+    async fn network_errors_are_published_per_port() {
+        let (_d, dev) = test_device();
+        let lan = Lan::new();
+        // A node without the device's ports: every operation fails.
+        let node = lan.add_node("A", &[]);
+        dev.start_on_lan(&Handle::current(), &lan, node);
+        wait_for(&dev, "errors", |s| s.values().all(|p| p.error.is_some())).await;
+        let st = dev.interfaces();
+        assert_eq!(
+            st[&ge(1)].error.as_deref(),
+            Some("the port GigabitEthernet1/0/1 is not mapped to a network interface")
+        );
+    }
+
+    #[tokio::test]
+    async fn start_on_sim_gives_every_port_a_link() {
+        let (_d, dev) = test_device();
+        dev.start(&Handle::current()).unwrap();
+        wait_for(&dev, "all up", |s| s.values().all(|p| p.physical_up())).await;
+        let (lan, node) = dev.sim.get().expect("sim LAN recorded");
+        assert_eq!(lan.label(*node).as_deref(), Some("Duet"));
     }
 }

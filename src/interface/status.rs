@@ -47,6 +47,14 @@ pub type StatusSender = watch::Sender<Arc<IfStatus>>;
 pub fn initial(ports: &[IfName]) -> IfStatus {
     ports
         .iter()
-        .map(|p| (p.clone(), PortStatus { admin_up: true, ..PortStatus::default() }))
+        .map(|p| {
+            (
+                p.clone(),
+                PortStatus {
+                    admin_up: true,
+                    ..PortStatus::default()
+                },
+            )
+        })
         .collect()
 }

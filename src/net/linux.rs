@@ -56,10 +56,12 @@ fn errno(e: &rtnetlink::Error) -> Option<i32> {
 impl LinuxBackend {
     /// Open the netlink connections for these `(port, Linux interface)` pairs.
     pub fn new(ports: &[(IfName, String)]) -> Result<Self, NetError> {
-        let (conn, handle, _) = rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
+        let (conn, handle, _) =
+            rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(conn);
-        let (mconn, _, notifications) = rtnetlink::new_multicast_connection(&[MulticastGroup::Link])
-            .map_err(|e| NetError::Socket(e.to_string()))?;
+        let (mconn, _, notifications) =
+            rtnetlink::new_multicast_connection(&[MulticastGroup::Link])
+                .map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(mconn);
         let mut poll = tokio::time::interval(POLL_INTERVAL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -95,7 +97,12 @@ impl LinuxBackend {
 
     /// The IPv4 address messages of an interface.
     async fn address_messages(&self, index: u32) -> Result<Vec<AddressMessage>, NetError> {
-        let mut stream = self.handle.address().get().set_link_index_filter(index).execute();
+        let mut stream = self
+            .handle
+            .address()
+            .get()
+            .set_link_index_filter(index)
+            .execute();
         let mut out = Vec::new();
         while let Some(m) = stream.next().await {
             let m = m.map_err(netlink_error)?;
@@ -150,12 +157,23 @@ impl NetBackend for LinuxBackend {
         let index = self.link(port).await?.header.index;
         let builder = LinkUnspec::new_with_index(index);
         let message = if up { builder.up() } else { builder.down() }.build();
-        self.handle.link().set(message).execute().await.map_err(netlink_error)
+        self.handle
+            .link()
+            .set(message)
+            .execute()
+            .await
+            .map_err(netlink_error)
     }
 
     async fn add_address(&mut self, port: &IfName, (ip, len): IfAddr) -> Result<(), NetError> {
         let index = self.link(port).await?.header.index;
-        match self.handle.address().add(index, IpAddr::V4(ip), len).execute().await {
+        match self
+            .handle
+            .address()
+            .add(index, IpAddr::V4(ip), len)
+            .execute()
+            .await
+        {
             Err(e) if errno(&e) == Some(EEXIST) => Ok(()),
             r => r.map_err(netlink_error),
         }
@@ -208,7 +226,10 @@ impl NetBackend for LinuxBackend {
 /// Parse `GigabitEthernet1/0/1=veth0` (the `--port` option).
 pub fn parse_port_map(text: &str) -> Result<(IfName, String), PortMapError> {
     let (port, linux) = text.split_once('=').ok_or(PortMapError::Syntax)?;
-    let port: IfName = port.trim().parse().map_err(|_| PortMapError::Port(port.to_string()))?;
+    let port: IfName = port
+        .trim()
+        .parse()
+        .map_err(|_| PortMapError::Port(port.to_string()))?;
     let linux = linux.trim();
     // IFNAMSIZ is 16 including the terminating NUL.
     if linux.is_empty() || linux.len() > 15 || linux.contains(['/', ' ']) {
@@ -237,11 +258,23 @@ mod tests {
     #[test]
     fn port_map_parses_and_rejects() {
         let (p, l) = parse_port_map("ge1/0/1=veth0").unwrap();
-        assert_eq!((p.to_string().as_str(), l.as_str()), ("GigabitEthernet1/0/1", "veth0"));
+        assert_eq!(
+            (p.to_string().as_str(), l.as_str()),
+            ("GigabitEthernet1/0/1", "veth0")
+        );
         assert_eq!(parse_port_map("ge1/0/1"), Err(PortMapError::Syntax));
-        assert!(matches!(parse_port_map("xx=veth0"), Err(PortMapError::Port(_))));
-        assert!(matches!(parse_port_map("ge1/0/1=averyveryverylongname"), Err(PortMapError::Linux(_))));
-        assert!(matches!(parse_port_map("ge1/0/1="), Err(PortMapError::Linux(_))));
+        assert!(matches!(
+            parse_port_map("xx=veth0"),
+            Err(PortMapError::Port(_))
+        ));
+        assert!(matches!(
+            parse_port_map("ge1/0/1=averyveryverylongname"),
+            Err(PortMapError::Linux(_))
+        ));
+        assert!(matches!(
+            parse_port_map("ge1/0/1="),
+            Err(PortMapError::Linux(_))
+        ));
     }
 
     #[test]
@@ -250,9 +283,11 @@ mod tests {
         m.header.prefix_len = 24;
         let peer = Ipv4Addr::new(10, 0, 0, 9);
         let local = Ipv4Addr::new(10, 0, 0, 1);
-        m.attributes.push(AddressAttribute::Address(IpAddr::V4(peer)));
+        m.attributes
+            .push(AddressAttribute::Address(IpAddr::V4(peer)));
         assert_eq!(ipv4_of(&m), Some((peer, 24)));
-        m.attributes.push(AddressAttribute::Local(IpAddr::V4(local)));
+        m.attributes
+            .push(AddressAttribute::Local(IpAddr::V4(local)));
         assert_eq!(ipv4_of(&m), Some((local, 24)));
     }
 }

@@ -43,13 +43,28 @@ pub enum NetError {
 /// run on the multi-threaded runtime.
 pub trait NetBackend: Send + 'static {
     /// The state of one port as the network sees it now.
-    fn port_state(&mut self, port: &IfName) -> impl Future<Output = Result<PortState, NetError>> + Send;
+    fn port_state(
+        &mut self,
+        port: &IfName,
+    ) -> impl Future<Output = Result<PortState, NetError>> + Send;
     /// Bring the port administratively up or down.
-    fn set_admin(&mut self, port: &IfName, up: bool) -> impl Future<Output = Result<(), NetError>> + Send;
+    fn set_admin(
+        &mut self,
+        port: &IfName,
+        up: bool,
+    ) -> impl Future<Output = Result<(), NetError>> + Send;
     /// Add an address (already present is success).
-    fn add_address(&mut self, port: &IfName, addr: IfAddr) -> impl Future<Output = Result<(), NetError>> + Send;
+    fn add_address(
+        &mut self,
+        port: &IfName,
+        addr: IfAddr,
+    ) -> impl Future<Output = Result<(), NetError>> + Send;
     /// Remove an address (already absent is success).
-    fn del_address(&mut self, port: &IfName, addr: IfAddr) -> impl Future<Output = Result<(), NetError>> + Send;
+    fn del_address(
+        &mut self,
+        port: &IfName,
+        addr: IfAddr,
+    ) -> impl Future<Output = Result<(), NetError>> + Send;
     /// Wait until something may have changed on the network (a link went up or down).
     /// Returns the port concerned when the backend knows it, `None` for "re-read all".
     /// Cancel-safe: the engine calls it inside `select!`.

@@ -89,7 +89,11 @@ impl LanState {
     }
 
     /// Run `change` on a port and tell the node's watchers if its link state moved.
-    fn change_port(&mut self, id: &PortId, change: impl FnOnce(&mut SimPort)) -> Result<(), NetError> {
+    fn change_port(
+        &mut self,
+        id: &PortId,
+        change: impl FnOnce(&mut SimPort),
+    ) -> Result<(), NetError> {
         let port = self.port(id)?;
         let before = port.link_up();
         change(port);
@@ -141,13 +145,20 @@ impl Lan {
                 (name.clone(), port)
             })
             .collect();
-        s.nodes.push(Node { label: label.to_string(), ports, watchers: Vec::new() });
+        s.nodes.push(Node {
+            label: label.to_string(),
+            ports,
+            watchers: Vec::new(),
+        });
         NodeId(node)
     }
 
     /// The label a node was added with.
     pub fn label(&self, node: NodeId) -> Option<String> {
-        self.lock().nodes.get(node.0 as usize).map(|n| n.label.clone())
+        self.lock()
+            .nodes
+            .get(node.0 as usize)
+            .map(|n| n.label.clone())
     }
 
     /// A new, empty hub.
@@ -226,7 +237,10 @@ impl Lan {
                 if is_sender || port.segment != segment || !port.link_up() {
                     continue;
                 }
-                let frame = Frame { from: from.clone(), bytes: bytes.to_vec() };
+                let frame = Frame {
+                    from: from.clone(),
+                    bytes: bytes.to_vec(),
+                };
                 port.listeners.retain(|l| !l.is_closed());
                 let mut taken = false;
                 for l in &port.listeners {
@@ -258,7 +272,11 @@ impl Lan {
 
     /// The backend through which a device's engines use its node.
     pub fn backend(&self, node: NodeId) -> SimBackend {
-        SimBackend { changes: self.watch(node), lan: self.clone(), node }
+        SimBackend {
+            changes: self.watch(node),
+            lan: self.clone(),
+            node,
+        }
     }
 }
 
@@ -271,7 +289,10 @@ pub struct SimBackend {
 
 impl SimBackend {
     fn id(&self, port: &IfName) -> PortId {
-        PortId { node: self.node, port: port.clone() }
+        PortId {
+            node: self.node,
+            port: port.clone(),
+        }
     }
 }
 
@@ -311,8 +332,14 @@ mod tests {
         let a = lan.add_node("A", &[ge(1), ge(2)]);
         let b = lan.add_node("B", &[ge(1), ge(2)]);
         let seg = lan.segment();
-        let pa = PortId { node: a, port: ge(1) };
-        let pb = PortId { node: b, port: ge(1) };
+        let pa = PortId {
+            node: a,
+            port: ge(1),
+        };
+        let pb = PortId {
+            node: b,
+            port: ge(1),
+        };
         lan.attach(&pa, seg).unwrap();
         lan.attach(&pb, seg).unwrap();
         (lan, pa, pb)
@@ -321,7 +348,10 @@ mod tests {
     #[test]
     fn frames_reach_the_other_ports_of_the_segment_in_order() {
         let (lan, pa, pb) = pair();
-        let c = PortId { node: NodeId(1), port: ge(2) };
+        let c = PortId {
+            node: NodeId(1),
+            port: ge(2),
+        };
         let mut rb = lan.listen(&pb).unwrap();
         let mut rc = lan.listen(&c).unwrap();
         let mut ra = lan.listen(&pa).unwrap();
@@ -395,7 +425,10 @@ mod tests {
         lan.del_address(&pa, a).unwrap();
         assert!(lan.port_state(&pa).unwrap().addresses.is_empty());
         assert!(matches!(
-            lan.port_state(&PortId { node: NodeId(7), port: ge(1) }),
+            lan.port_state(&PortId {
+                node: NodeId(7),
+                port: ge(1)
+            }),
             Err(NetError::UnknownPort(_))
         ));
     }
