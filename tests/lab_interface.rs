@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::infocenter::InfoCenterLayer;
+use duet::infocenter::info_center_layer;
 use duet::interface::name::IfName;
 use duet::interface::status::IfStatus;
 use tracing_subscriber::layer::SubscriberExt;
@@ -154,8 +154,9 @@ where
     let lab = lab.clone();
     let handle = std::thread::spawn(move || {
         lab.enter();
-        let _log =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(InfoCenterLayer));
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        );
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

@@ -8,7 +8,7 @@ pub mod route;
 
 pub use buffer::{LogBuffer, LogEntry, LogStats};
 pub use config::InfoCenterConfig;
-pub use route::{InfoCenterLayer, init_tracing};
+pub use route::{InfoCenterLayer, info_center_layer, init_tracing};
 
 use crate::cli::Registry;
 

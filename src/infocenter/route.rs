@@ -23,7 +23,8 @@ use std::sync::{Arc, LazyLock, RwLock, Weak};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::filter::filter_fn;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -73,7 +74,8 @@ pub fn device_span(id: u64) -> tracing::Span {
 struct DeviceTag(u64);
 
 /// A `tracing_subscriber` layer that routes Comware-style events to the log buffer of the
-/// device whose span encloses them.
+/// device whose span encloses them. Install it through [`info_center_layer`], which adds
+/// the call-site filter.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct InfoCenterLayer;
 
@@ -192,6 +194,24 @@ where
     }
 }
 
+/// Only the device span and events with a `mnemonic` field concern the info-center; the
+/// decision is per call site, so other events cost nothing here once registered.
+fn is_comware_callsite(meta: &Metadata<'_>) -> bool {
+    if meta.is_span() {
+        meta.name() == DEVICE_SPAN
+    } else {
+        meta.fields().field("mnemonic").is_some()
+    }
+}
+
+/// The info-center layer with its call-site filter: what a subscriber should install.
+pub fn info_center_layer<S>() -> impl Layer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    InfoCenterLayer.with_filter(filter_fn(is_comware_callsite))
+}
+
 /// Why the process-wide logging could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
@@ -204,8 +224,8 @@ pub enum InitError {
     AlreadySet,
 }
 
-/// Install the process-wide subscriber: the info-center layer (every event, so the log
-/// buffers see everything) and the operator log on stderr, or appended to `log_file`,
+/// Install the process-wide subscriber: the info-center layer (every Comware event, whatever
+/// `RUST_LOG` says, so the log buffers see everything) and the operator log on stderr, or appended to `log_file`,
 /// filtered by `RUST_LOG` (default `info`). ANSI colours only on a terminal.
 pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
@@ -230,7 +250,7 @@ pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
             .boxed(),
     };
     tracing_subscriber::registry()
-        .with(InfoCenterLayer)
+        .with(info_center_layer())
         .with(operator.with_filter(filter))
         .try_init()
         .map_err(|_| InitError::AlreadySet)
@@ -251,7 +271,7 @@ mod tests {
         a.config.publish();
         b.config.lock().sysname = "B".into();
         b.config.publish();
-        let subscriber = tracing_subscriber::registry().with(InfoCenterLayer);
+        let subscriber = tracing_subscriber::registry().with(info_center_layer());
         tracing::subscriber::with_default(subscriber, || {
             a.span().in_scope(|| {
                 tracing::warn!(
@@ -308,7 +328,7 @@ mod tests {
     fn a_dropped_device_is_forgotten() {
         let (_d, a) = test_device();
         let weak = Arc::downgrade(&a);
-        let subscriber = tracing_subscriber::registry().with(InfoCenterLayer);
+        let subscriber = tracing_subscriber::registry().with(info_center_layer());
         tracing::subscriber::with_default(subscriber, || {
             let span = a.span();
             drop(a);

@@ -158,7 +158,7 @@ mod tests {
     use super::*;
     use crate::device::Device;
     use crate::device::testing::test_device;
-    use crate::infocenter::InfoCenterLayer;
+    use crate::infocenter::info_center_layer;
     use crate::net::sim::{Lan, PortId};
 
     fn ge(n: u32) -> IfName {
@@ -204,8 +204,9 @@ mod tests {
 
     #[tokio::test]
     async fn reconciles_addresses_and_admin_state_on_the_sim() {
-        let _log =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(InfoCenterLayer));
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        );
         let (_d, dev) = test_device();
         let lan = Lan::new();
         let node = lan.add_node("A", &dev.ports);
@@ -286,8 +287,9 @@ mod tests {
 
     #[tokio::test]
     async fn two_devices_on_one_lan_log_to_their_own_buffers() {
-        let _log =
-            tracing::subscriber::set_default(tracing_subscriber::registry().with(InfoCenterLayer));
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        );
         let (_da, a) = test_device();
         let (_db, b) = test_device();
         b.config.lock().sysname = "B".into();

@@ -86,6 +86,8 @@ impl LinuxBackend {
         let mut links = self.handle.link().get().match_name(name.clone()).execute();
         match links.next().await {
             Some(Ok(link)) => {
+                // The interface may have been recreated under a new index.
+                self.by_index.retain(|_, p| p != port);
                 self.by_index.insert(link.header.index, port.clone());
                 Ok(link)
             }
