@@ -27,39 +27,71 @@ fn description(cfg: &Config, port: &IfName) -> Option<String> {
     cfg.interfaces.get(port).and_then(|c| c.description.clone())
 }
 
-/// `display interface brief`
-fn display_brief(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+/// Description characters `display interface brief` shows without `description`.
+const BRIEF_DESCRIPTION: usize = 27;
+/// Description characters `display ip interface brief` shows without `description`.
+const IP_BRIEF_DESCRIPTION: usize = 12;
+
+/// The description as a brief display shows it: cut to `max` characters unless the
+/// `description` keyword asks for all of it.
+fn brief_description(text: &str, args: &Args, max: usize) -> String {
+    if args.has("description") {
+        text.to_string()
+    } else {
+        text.chars().take(max).collect()
+    }
+}
+
+fn link_word(st: &PortStatus) -> &'static str {
+    match (st.admin_up, st.link_up) {
+        (false, _) => "ADM",
+        (true, true) => "UP",
+        (true, false) => "DOWN",
+    }
+}
+
+/// `display interface brief [ description | down ]`
+fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
     let status = ctx.device.if_status.borrow().clone();
     ctx.line("Brief information on interfaces in route mode:");
     ctx.line("Link: ADM - administratively down; Stby - standby");
+    if args.has("down") {
+        // Only ports that are not up, with the reason.
+        ctx.line(format!("{:<21}{:<5}{}", "Interface", "Link", "Cause"));
+        for (port, st) in status.iter().filter(|(_, st)| !st.physical_up()) {
+            let cause = if st.admin_up {
+                "Not connected"
+            } else {
+                "Administratively"
+            };
+            ctx.line(format!("{:<21}{:<5}{}", port.short(), link_word(st), cause));
+        }
+        return Ok(());
+    }
     ctx.line("Protocol: (s) - spoofing");
     ctx.line(format!(
         "{:<21}{:<5}{:<9}{:<16}{}",
         "Interface", "Link", "Protocol", "Primary IP", "Description"
     ));
     for (port, st) in status.iter() {
-        let link = match (st.admin_up, st.link_up) {
-            (false, _) => "ADM",
-            (true, true) => "UP",
-            (true, false) => "DOWN",
-        };
         let ip = primary(&cfg, port, st).map_or("--".to_string(), |(a, _)| a.to_string());
+        let text = description(&cfg, port).unwrap_or_default();
         let row = format!(
             "{:<21}{:<5}{:<9}{:<16}{}",
             port.short(),
-            link,
+            link_word(st),
             if st.protocol_up() { "UP" } else { "DOWN" },
             ip,
-            description(&cfg, port).unwrap_or_default()
+            brief_description(&text, args, BRIEF_DESCRIPTION)
         );
         ctx.line(row.trim_end());
     }
     Ok(())
 }
 
-/// `display ip interface brief`
-fn display_ip_brief(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+/// `display ip interface brief [ description ]`
+fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
     let status = ctx.device.if_status.borrow().clone();
     ctx.line("*down: administratively down");
@@ -82,7 +114,11 @@ fn display_ip_brief(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             up_down(st.protocol_up()),
             ip,
             "--",
-            description(&cfg, port).unwrap_or_else(|| "--".to_string())
+            description(&cfg, port).map_or("--".to_string(), |d| brief_description(
+                &d,
+                args,
+                IP_BRIEF_DESCRIPTION
+            ))
         ));
     }
     Ok(())
@@ -223,6 +259,43 @@ mod tests {
              GE1/0/3              DOWN DOWN     --\n\
              GE1/0/4              DOWN DOWN     --\n"
         );
+    }
+
+    #[test]
+    fn interface_brief_down_and_long_descriptions() {
+        let (_dir, d) = sample();
+        let mut args = Args::default();
+        args.push("down", Value::Keyword, (0, 0));
+        let out = run(&d, "ifdisplay.brief", &args).unwrap();
+        assert_eq!(
+            out,
+            "Brief information on interfaces in route mode:\n\
+             Link: ADM - administratively down; Stby - standby\n\
+             Interface            Link Cause\n\
+             GE1/0/2              ADM  Administratively\n\
+             GE1/0/3              DOWN Not connected\n\
+             GE1/0/4              DOWN Not connected\n"
+        );
+        let long = "uplink to the core switch in rack 12, port 48";
+        d.config
+            .lock()
+            .interfaces
+            .get_mut(&ge(1))
+            .unwrap()
+            .description = Some(long.into());
+        let out = run(&d, "ifdisplay.brief", &Args::default()).unwrap();
+        assert!(
+            out.contains("192.168.1.1     uplink to the core switch i\n"),
+            "{out}"
+        );
+        let out = run(&d, "ifdisplay.ip_brief", &Args::default()).unwrap();
+        assert!(out.contains("--           uplink to th\n"), "{out}");
+        let mut args = Args::default();
+        args.push("description", Value::Keyword, (0, 0));
+        let out = run(&d, "ifdisplay.brief", &args).unwrap();
+        assert!(out.contains(&format!("192.168.1.1     {long}\n")), "{out}");
+        let out = run(&d, "ifdisplay.ip_brief", &args).unwrap();
+        assert!(out.contains(&format!("--           {long}\n")), "{out}");
     }
 
     #[test]
