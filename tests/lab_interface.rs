@@ -72,6 +72,8 @@ struct Lab {
     ours: String,
     /// The other end, standing in for the neighbour.
     peer: String,
+    /// A name mapped to a port but created only later in the test.
+    late: String,
 }
 
 impl Lab {
@@ -84,6 +86,7 @@ impl Lab {
             name: format!("duet-if-{tag}"),
             ours: format!("dia{tag}"),
             peer: format!("dib{tag}"),
+            late: format!("dic{tag}"),
         };
         ip(&["netns", "add", &lab.name]);
         let guard = NsGuard(lab.name.clone());
@@ -175,13 +178,13 @@ fn linux_backend_follows_the_configuration() {
     }
     let (lab, _guard) = Lab::new();
     let check = lab.clone();
-    let (ours, peer) = (lab.ours.clone(), lab.peer.clone());
+    let (ours, peer, late) = (lab.ours.clone(), lab.peer.clone(), lab.late.clone());
     in_namespace(&lab, move || async move {
         let dir = tempfile::tempdir().unwrap();
         let device = Device::new(DeviceOptions {
             data_dir: dir.path().to_path_buf(),
             net: NetKind::Linux {
-                ports: vec![(ge(1), ours.clone()), (ge(2), "duet-none0".into())],
+                ports: vec![(ge(1), ours.clone()), (ge(2), late.clone())],
             },
         });
         device
@@ -198,7 +201,7 @@ fn linux_backend_follows_the_configuration() {
         // A port mapped to a missing Linux interface reports it.
         assert_eq!(
             st[&ge(2)].error.as_deref(),
-            Some("the Linux interface duet-none0 does not exist")
+            Some(format!("the Linux interface {late} does not exist").as_str())
         );
 
         let configure = |addr: Option<&str>, shutdown: bool| {
@@ -256,6 +259,31 @@ fn linux_backend_follows_the_configuration() {
         configure(None, false);
         until("address removed", || !check.addrs().contains("10.77.1.1")).await;
 
+        // The missing interface appears: the engine picks it up, brings it up and the
+        // error clears.
+        let late_peer = format!("{late}p");
+        ip(&[
+            "-n",
+            &check.name,
+            "link",
+            "add",
+            &late,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &late_peer,
+        ]);
+        ip(&["-n", &check.name, "link", "set", &late_peer, "up"]);
+        status_until(&device, "late port up", |s| {
+            s[&ge(2)].error.is_none() && s[&ge(2)].physical_up()
+        })
+        .await;
+        until("late port admin up", || {
+            ip(&["-n", &check.name, "-o", "link", "show", "dev", &late]).contains(",UP")
+        })
+        .await;
+
         let logs: Vec<String> = device
             .logs
             .entries()
@@ -267,7 +295,10 @@ fn linux_backend_follows_the_configuration() {
                 "IFNET/PHY_UPDOWN: Physical state on the interface GigabitEthernet1/0/1 changed to {state}."
             )
         };
-        let phy_logs: Vec<&String> = logs.iter().filter(|l| l.contains("PHY_UPDOWN")).collect();
+        let phy_logs: Vec<&String> = logs
+            .iter()
+            .filter(|l| l.contains("PHY_UPDOWN") && l.contains("1/0/1 "))
+            .collect();
         assert_eq!(
             phy_logs,
             [&phy("up"), &phy("down"), &phy("up"), &phy("down")],
