@@ -255,6 +255,41 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// Whatever the sizes and resizes, the buffer holds the newest entries in order, and
+        /// every entry pushed is stored, overwritten or dropped.
+        #[test]
+        fn ring_keeps_the_newest(ops in proptest::collection::vec((0usize..6, proptest::option::of(0usize..5)), 0..60)) {
+            let b = LogBuffer::with_capacity(3);
+            let mut model: Vec<usize> = Vec::new();
+            let mut cap = 3;
+            let mut pushed = 0u64;
+            for (i, (n, resize)) in ops.into_iter().enumerate() {
+                if let Some(c) = resize {
+                    b.set_capacity(c);
+                    cap = c;
+                    let excess = model.len().saturating_sub(cap);
+                    model.drain(..excess);
+                }
+                for k in 0..n {
+                    b.push_entry(entry(i * 10 + k));
+                    pushed += 1;
+                    if cap > 0 {
+                        model.push(i * 10 + k);
+                        let excess = model.len().saturating_sub(cap);
+                        model.drain(..excess);
+                    }
+                }
+            }
+            let kept: Vec<String> = b.entries().into_iter().map(|e| e.message).collect();
+            let want: Vec<String> = model.iter().map(|n| format!("message {n}")).collect();
+            proptest::prop_assert_eq!(kept, want);
+            let st = b.stats();
+            proptest::prop_assert!(st.current <= cap);
+            proptest::prop_assert_eq!(st.current as u64 + st.overwritten + st.dropped, pushed);
+        }
+    }
+
     #[test]
     fn severity_is_clamped() {
         let b = LogBuffer::default();

@@ -348,6 +348,41 @@ mod tests {
         assert!(out.contains("Internet protocol processing: Disabled\n"));
     }
 
+    #[tokio::test]
+    async fn brief_follows_the_running_engine() {
+        let (_dir, d) = test_device();
+        {
+            let mut cfg = d.config.lock();
+            cfg.interfaces.get_mut(&ge(1)).unwrap().address =
+                Some(("10.1.1.1".parse().unwrap(), 24));
+            cfg.interfaces.get_mut(&ge(2)).unwrap().shutdown = true;
+        }
+        d.config.publish();
+        d.start(&tokio::runtime::Handle::current()).unwrap();
+        let mut rx = d.if_status.subscribe();
+        let ready = |s: &IfStatus| {
+            !s[&ge(1)].addresses.is_empty() && !s[&ge(2)].admin_up && s[&ge(3)].link_up
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            while !ready(&rx.borrow_and_update()) {
+                rx.changed().await.unwrap();
+            }
+        })
+        .await
+        .expect("engine applied the configuration");
+        let out = run(&d, "ifdisplay.brief", &Args::default()).unwrap();
+        let rows: Vec<&str> = out.lines().skip(4).collect();
+        assert_eq!(
+            rows,
+            [
+                "GE1/0/1              UP   UP       10.1.1.1",
+                "GE1/0/2              ADM  DOWN     --",
+                "GE1/0/3              UP   UP       --",
+                "GE1/0/4              UP   UP       --",
+            ]
+        );
+    }
+
     #[test]
     fn interface_detail_all_and_unknown() {
         let (_dir, d) = sample();

@@ -401,6 +401,50 @@ mod tests {
         assert!(w.try_recv().is_err());
     }
 
+    /// Three nodes on one hub and a fourth on another: every send reaches exactly the
+    /// other up ports of its own hub, and two identical runs see identical traffic.
+    #[test]
+    fn delivery_is_per_segment_and_deterministic() {
+        /// Per receiving node: (sending node, bytes) in arrival order.
+        type Heard = Vec<(u32, Vec<(u32, Vec<u8>)>)>;
+        fn run() -> Heard {
+            let lan = Lan::new();
+            let nodes: Vec<NodeId> = (0..4)
+                .map(|n| lan.add_node(&format!("N{n}"), &[ge(1)]))
+                .collect();
+            let (hub, other) = (lan.segment(), lan.segment());
+            let ports: Vec<PortId> = nodes
+                .iter()
+                .map(|&node| PortId { node, port: ge(1) })
+                .collect();
+            for (i, p) in ports.iter().enumerate() {
+                lan.attach(p, if i < 3 { hub } else { other }).unwrap();
+            }
+            let mut rx: Vec<_> = ports.iter().map(|p| lan.listen(p).unwrap()).collect();
+            let sends = [(0usize, 1u8), (2, 2), (1, 3), (3, 4), (0, 5)];
+            let counts: Vec<usize> = sends
+                .iter()
+                .map(|&(i, b)| lan.send(&ports[i], &[b]).unwrap())
+                .collect();
+            assert_eq!(counts, [2, 2, 2, 0, 2]);
+            rx.iter_mut()
+                .enumerate()
+                .map(|(i, r)| {
+                    let mut got = Vec::new();
+                    while let Ok(f) = r.try_recv() {
+                        got.push((f.from.node.0, f.bytes));
+                    }
+                    (i as u32, got)
+                })
+                .collect()
+        }
+        let first = run();
+        assert_eq!(first[0].1, [(2, vec![2]), (1, vec![3])]);
+        assert_eq!(first[1].1, [(0, vec![1]), (2, vec![2]), (0, vec![5])]);
+        assert_eq!(first[3].1, []);
+        assert_eq!(first, run());
+    }
+
     #[test]
     fn full_queue_drops_and_counts() {
         let (lan, pa, pb) = pair();
