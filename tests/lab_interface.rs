@@ -233,6 +233,13 @@ fn linux_backend_follows_the_configuration() {
             "dev",
             &ours,
         ]);
+        // It shows in the status (learnt from the address notification or the poll).
+        status_until(&device, "foreign address in status", |s| {
+            s[&ge(1)]
+                .addresses
+                .contains(&("10.88.0.9".parse().unwrap(), 24))
+        })
+        .await;
         configure(Some("10.77.1.1"), false);
         until("address replaced", || {
             let a = check.addrs();

@@ -1,7 +1,7 @@
 //! The Linux backend: each port is a Linux interface (`--port GigabitEthernet1/0/1=veth0`),
-//! driven through rtnetlink: addresses, admin state, carrier and MAC. Link changes come from
-//! the `RTNLGRP_LINK` multicast group, with a bounded poll as a safety net for missed
-//! notifications (netlink multicast may drop under load: ENOBUFS).
+//! driven through rtnetlink: addresses, admin state, carrier and MAC. Changes come from the
+//! `RTNLGRP_LINK` and `RTNLGRP_IPV4_IFADDR` multicast groups, with a bounded poll as a safety
+//! net for missed notifications (netlink multicast may drop under load: ENOBUFS).
 //!
 //! `LinuxBackend::new` must run inside a tokio runtime (it spawns the netlink connections),
 //! and acts on the network namespace of the calling thread.
@@ -59,9 +59,9 @@ impl LinuxBackend {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(conn);
-        let (mconn, _, notifications) =
-            rtnetlink::new_multicast_connection(&[MulticastGroup::Link])
-                .map_err(|e| NetError::Socket(e.to_string()))?;
+        let groups = [MulticastGroup::Link, MulticastGroup::Ipv4Ifaddr];
+        let (mconn, _, notifications) = rtnetlink::new_multicast_connection(&groups)
+            .map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(mconn);
         let mut poll = tokio::time::interval(POLL_INTERVAL);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -199,18 +199,22 @@ impl NetBackend for LinuxBackend {
             tokio::select! {
                 msg = self.notifications.next() => match msg {
                     Some((msg, _)) => {
-                        if let NetlinkPayload::InnerMessage(
-                            RouteNetlinkMessage::NewLink(link) | RouteNetlinkMessage::DelLink(link),
-                        ) = msg.payload
-                        {
-                            if let Some(port) = self.by_index.get(&link.header.index) {
-                                return Some(port.clone());
-                            }
-                            // A link we have not resolved yet may be one of ours (renamed
-                            // or recreated): re-read everything.
-                            if self.by_index.len() < self.ports.len() {
-                                return None;
-                            }
+                        let (index, is_link) = match msg.payload {
+                            NetlinkPayload::InnerMessage(
+                                RouteNetlinkMessage::NewLink(link) | RouteNetlinkMessage::DelLink(link),
+                            ) => (link.header.index, true),
+                            NetlinkPayload::InnerMessage(
+                                RouteNetlinkMessage::NewAddress(addr) | RouteNetlinkMessage::DelAddress(addr),
+                            ) => (addr.header.index, false),
+                            _ => continue,
+                        };
+                        if let Some(port) = self.by_index.get(&index) {
+                            return Some(port.clone());
+                        }
+                        // A link we have not resolved yet may be one of ours (created late,
+                        // renamed or recreated): re-read everything.
+                        if is_link && self.by_index.len() < self.ports.len() {
+                            return None;
                         }
                     }
                     // The notification socket is gone: fall back to polling alone.
