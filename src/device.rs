@@ -34,6 +34,15 @@ pub struct DeviceOptions {
     pub net: NetKind,
 }
 
+/// Why a device's engines did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("the device is already started")]
+    AlreadyStarted,
+    #[error(transparent)]
+    Net(#[from] NetError),
+}
+
 /// One network device.
 pub struct Device {
     pub options: DeviceOptions,
@@ -110,11 +119,11 @@ impl Device {
         self.if_status.borrow().clone()
     }
 
-    /// Start the engines on the network of `options.net`. On `Sim` the device gets a LAN of
+    /// Start the engines (once per device) on the network of `options.net`. On `Sim` the device gets a LAN of
     /// its own where every port is plugged into a hub of its own (links up, no neighbours);
     /// use [`Device::start_on_lan`] to put several devices on one LAN. On `Linux` the
     /// netlink sockets are opened in the network namespace of the calling thread.
-    pub fn start(self: &Arc<Self>, rt: &Handle) -> Result<(), NetError> {
+    pub fn start(self: &Arc<Self>, rt: &Handle) -> Result<(), StartError> {
         match &self.options.net {
             NetKind::Sim => {
                 let lan = Lan::new();
@@ -129,36 +138,56 @@ impl Device {
                         seg,
                     )?;
                 }
-                self.start_on_lan(rt, &lan, node);
-                Ok(())
+                self.start_on_lan(rt, &lan, node)
             }
             NetKind::Linux { ports } => {
+                if self.is_started() {
+                    return Err(StartError::AlreadyStarted);
+                }
                 let backend = {
                     let _enter = rt.enter();
                     LinuxBackend::new(ports)?
                 };
-                self.start_with(rt, backend);
-                Ok(())
+                self.start_with(rt, backend)
             }
         }
     }
 
     /// Start the engines on a shared simulated LAN, as `node` (added with this device's ports).
-    pub fn start_on_lan(self: &Arc<Self>, rt: &Handle, lan: &Lan, node: NodeId) {
-        // A device is started once; a second start keeps the first LAN.
-        let _ = self.sim.set((lan.clone(), node));
-        self.start_with(rt, lan.backend(node));
+    pub fn start_on_lan(
+        self: &Arc<Self>,
+        rt: &Handle,
+        lan: &Lan,
+        node: NodeId,
+    ) -> Result<(), StartError> {
+        if self.sim.set((lan.clone(), node)).is_err() {
+            return Err(StartError::AlreadyStarted);
+        }
+        self.start_with(rt, lan.backend(node))
     }
 
     /// Start the engines on any backend.
-    pub fn start_with<B: NetBackend>(self: &Arc<Self>, rt: &Handle, backend: B) {
+    pub fn start_with<B: NetBackend>(
+        self: &Arc<Self>,
+        rt: &Handle,
+        backend: B,
+    ) -> Result<(), StartError> {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if !tasks.is_empty() {
+            return Err(StartError::AlreadyStarted);
+        }
         let engine =
             crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
-        let task = rt.spawn(engine.instrument(self.span()));
-        self.tasks
+        tasks.push(rt.spawn(engine.instrument(self.span())));
+        Ok(())
+    }
+
+    fn is_started(&self) -> bool {
+        !self
+            .tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .push(task);
+            .is_empty()
     }
 
     /// Stop the engines (the configuration and logs stay).

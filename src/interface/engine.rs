@@ -212,7 +212,7 @@ mod tests {
         let node = lan.add_node("A", &dev.ports);
         let p1 = PortId { node, port: ge(1) };
         lan.attach(&p1, lan.segment()).unwrap();
-        dev.start_on_lan(&Handle::current(), &lan, node);
+        dev.start_on_lan(&Handle::current(), &lan, node).unwrap();
         wait_for(&dev, "ge1/0/1 up", |s| {
             s[&ge(1)].physical_up() && s[&ge(1)].mac.is_some()
         })
@@ -314,8 +314,8 @@ mod tests {
             seg,
         )
         .unwrap();
-        a.start_on_lan(&Handle::current(), &lan, na);
-        b.start_on_lan(&Handle::current(), &lan, nb);
+        a.start_on_lan(&Handle::current(), &lan, na).unwrap();
+        b.start_on_lan(&Handle::current(), &lan, nb).unwrap();
         wait_for(&a, "A up", |s| s[&ge(1)].link_up).await;
         wait_for(&b, "B up", |s| s[&ge(2)].link_up).await;
         let la = a.logs.entries();
@@ -357,7 +357,7 @@ mod tests {
         let lan = Lan::new();
         // A node without the device's ports: every operation fails.
         let node = lan.add_node("A", &[]);
-        dev.start_on_lan(&Handle::current(), &lan, node);
+        dev.start_on_lan(&Handle::current(), &lan, node).unwrap();
         wait_for(&dev, "errors", |s| s.values().all(|p| p.error.is_some())).await;
         let st = dev.interfaces();
         assert_eq!(
@@ -373,5 +373,15 @@ mod tests {
         wait_for(&dev, "all up", |s| s.values().all(|p| p.physical_up())).await;
         let (lan, node) = dev.sim.get().expect("sim LAN recorded");
         assert_eq!(lan.label(*node).as_deref(), Some("Duet"));
+        // One engine per device.
+        assert_eq!(
+            dev.start(&Handle::current()),
+            Err(crate::device::StartError::AlreadyStarted)
+        );
+        let other = lan.add_node("again", &dev.ports);
+        assert_eq!(
+            dev.start_on_lan(&Handle::current(), lan, other),
+            Err(crate::device::StartError::AlreadyStarted)
+        );
     }
 }
