@@ -366,6 +366,70 @@ mod tests {
         );
     }
 
+    /// The sim backend, with address additions failing while `fail_adds` lasts.
+    struct Flaky {
+        inner: crate::net::sim::SimBackend,
+        fail_adds: usize,
+    }
+
+    impl NetBackend for Flaky {
+        async fn port_state(&mut self, port: &IfName) -> Result<crate::net::PortState, NetError> {
+            self.inner.port_state(port).await
+        }
+        async fn set_admin(&mut self, port: &IfName, up: bool) -> Result<(), NetError> {
+            self.inner.set_admin(port, up).await
+        }
+        async fn add_address(&mut self, port: &IfName, addr: IfAddr) -> Result<(), NetError> {
+            if self.fail_adds > 0 {
+                self.fail_adds -= 1;
+                return Err(NetError::Netlink("File exists (os error 17)".into()));
+            }
+            self.inner.add_address(port, addr).await
+        }
+        async fn del_address(&mut self, port: &IfName, addr: IfAddr) -> Result<(), NetError> {
+            self.inner.del_address(port, addr).await
+        }
+        async fn changed(&mut self) -> Option<IfName> {
+            self.inner.changed().await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_change_is_reported_then_retried() {
+        let (_d, dev) = test_device();
+        let lan = Lan::new();
+        let node = lan.add_node("A", &dev.ports);
+        let p1 = PortId { node, port: ge(1) };
+        lan.attach(&p1, lan.segment()).unwrap();
+        dev.start_with(
+            &Handle::current(),
+            Flaky {
+                inner: lan.backend(node),
+                fail_adds: 1,
+            },
+        )
+        .unwrap();
+        wait_for(&dev, "up", |s| s[&ge(1)].physical_up()).await;
+        configure(&dev, &ge(1), |c| c.address = Some(addr("10.0.0.1", 24)));
+        wait_for(&dev, "error", |s| s[&ge(1)].error.is_some()).await;
+        let st = dev.interfaces();
+        assert_eq!(
+            st[&ge(1)].error.as_deref(),
+            Some("netlink: File exists (os error 17)")
+        );
+        assert!(st[&ge(1)].link_up, "the last known state is kept");
+        // The next wake-up (here a link change) retries and succeeds.
+        lan.set_cable(&p1, false).unwrap();
+        wait_for(&dev, "retried", |s| {
+            s[&ge(1)].error.is_none() && !s[&ge(1)].addresses.is_empty()
+        })
+        .await;
+        assert_eq!(
+            lan.port_state(&p1).unwrap().addresses,
+            [addr("10.0.0.1", 24)]
+        );
+    }
+
     #[tokio::test]
     async fn start_on_sim_gives_every_port_a_link() {
         let (_d, dev) = test_device();
