@@ -3,7 +3,7 @@
 //! published status and the configured descriptions.
 
 use super::name::IfName;
-use super::status::PortStatus;
+use super::status::{IfStatus, PortStatus};
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, Ctx, Registry};
 use crate::config::Config;
@@ -42,6 +42,25 @@ fn brief_description(text: &str, args: &Args, max: usize) -> String {
     }
 }
 
+/// The ports a display covers: the one named by the `if` argument, or all of them.
+fn selected<'a>(
+    status: &'a IfStatus,
+    args: &Args,
+) -> Result<Vec<(&'a IfName, &'a PortStatus)>, CmdError> {
+    match args.str("if") {
+        Some(text) => {
+            let name: IfName = text
+                .parse()
+                .map_err(|_| CmdError::WrongParameter("if".into()))?;
+            let found = status
+                .get_key_value(&name)
+                .ok_or_else(|| CmdError::msg(format!("The interface {name} does not exist.")))?;
+            Ok(vec![found])
+        }
+        None => Ok(status.iter().collect()),
+    }
+}
+
 fn link_word(st: &PortStatus) -> &'static str {
     match (st.admin_up, st.link_up) {
         (false, _) => "ADM",
@@ -50,16 +69,17 @@ fn link_word(st: &PortStatus) -> &'static str {
     }
 }
 
-/// `display interface brief [ description | down ]`
+/// `display interface [ IF ] brief [ description | down ]`
 fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
     let status = ctx.device.if_status.borrow().clone();
+    let ports = selected(&status, args)?;
     ctx.line("Brief information on interfaces in route mode:");
     ctx.line("Link: ADM - administratively down; Stby - standby");
     if args.has("down") {
         // Only ports that are not up, with the reason.
         ctx.line(format!("{:<21}{:<5}{}", "Interface", "Link", "Cause"));
-        for (port, st) in status.iter().filter(|(_, st)| !st.physical_up()) {
+        for (port, st) in ports.into_iter().filter(|(_, st)| !st.physical_up()) {
             let cause = if st.admin_up {
                 "Not connected"
             } else {
@@ -74,7 +94,7 @@ fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         "{:<21}{:<5}{:<9}{:<16}{}",
         "Interface", "Link", "Protocol", "Primary IP", "Description"
     ));
-    for (port, st) in status.iter() {
+    for (port, st) in ports {
         let ip = primary(&cfg, port, st).map_or("--".to_string(), |(a, _)| a.to_string());
         let text = description(&cfg, port).unwrap_or_default();
         let row = format!(
@@ -90,17 +110,18 @@ fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// `display ip interface brief [ description ]`
+/// `display ip interface [ IF ] brief [ description ]`
 fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
     let status = ctx.device.if_status.borrow().clone();
+    let ports = selected(&status, args)?;
     ctx.line("*down: administratively down");
     ctx.line("(s): spoofing  (l): loopback");
     ctx.line(format!(
         "{:<21}{:<9}{:<9}{:<16}{:<13}{}",
         "Interface", "Physical", "Protocol", "IP address", "VPN instance", "Description"
     ));
-    for (port, st) in status.iter() {
+    for (port, st) in ports {
         let physical = match (st.admin_up, st.link_up) {
             (false, _) => "*down",
             (true, true) => "up",
@@ -132,18 +153,7 @@ fn up_down(up: bool) -> &'static str {
 fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
     let status = ctx.device.if_status.borrow().clone();
-    let ports: Vec<(&IfName, &PortStatus)> = match args.str("if") {
-        Some(text) => {
-            let name: IfName = text
-                .parse()
-                .map_err(|_| CmdError::WrongParameter("if".into()))?;
-            let (port, st) = status
-                .get_key_value(&name)
-                .ok_or_else(|| CmdError::msg(format!("The interface {name} does not exist.")))?;
-            vec![(port, st)]
-        }
-        None => status.iter().collect(),
-    };
+    let ports = selected(&status, args)?;
     for (i, (port, st)) in ports.into_iter().enumerate() {
         if i > 0 {
             ctx.line("");
@@ -296,6 +306,39 @@ mod tests {
         assert!(out.contains(&format!("192.168.1.1     {long}\n")), "{out}");
         let out = run(&d, "ifdisplay.ip_brief", &args).unwrap();
         assert!(out.contains(&format!("--           {long}\n")), "{out}");
+    }
+
+    #[test]
+    fn brief_of_one_interface() {
+        let (_dir, d) = sample();
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/2".into()),
+            (0, 0),
+        );
+        let out = run(&d, "ifdisplay.brief", &args).unwrap();
+        assert_eq!(
+            out.lines().skip(4).collect::<Vec<_>>(),
+            ["GE1/0/2              ADM  DOWN     --"]
+        );
+        let out = run(&d, "ifdisplay.ip_brief", &args).unwrap();
+        assert_eq!(
+            out.lines().skip(3).collect::<Vec<_>>(),
+            ["GE1/0/2              *down    down     --              --           --"]
+        );
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/7".into()),
+            (0, 0),
+        );
+        assert_eq!(
+            run(&d, "ifdisplay.ip_brief", &args),
+            Err(CmdError::msg(
+                "The interface GigabitEthernet1/0/7 does not exist."
+            ))
+        );
     }
 
     #[test]
