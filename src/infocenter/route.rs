@@ -2,7 +2,7 @@
 //!
 //! Engines and sessions log with Comware fields:
 //!
-//! ```ignore
+//! ```
 //! tracing::info!(module = "IFNET", severity = 5u8, mnemonic = "LINK_UPDOWN", "Line protocol state ...");
 //! ```
 //!
