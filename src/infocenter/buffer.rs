@@ -11,18 +11,6 @@ pub const DEFAULT_SIZE: usize = 1024;
 /// The largest size `info-center logbuffer size` accepts.
 pub const MAX_SIZE: usize = 1024;
 
-/// Comware severity levels (0 emergency .. 7 debugging).
-pub const SEVERITY_NAMES: [&str; 8] = [
-    "Emergency",
-    "Alert",
-    "Critical",
-    "Error",
-    "Warning",
-    "Notification",
-    "Informational",
-    "Debugging",
-];
-
 /// One log line as Comware keeps it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LogEntry {
@@ -160,8 +148,9 @@ impl LogBuffer {
     }
 }
 
-/// A fixed local time, for tests and replayed logs.
-pub fn local_time(
+/// A fixed local time (tests stamp entries with it).
+#[cfg(test)]
+pub(crate) fn local_time(
     year: i32,
     month: u32,
     day: u32,
