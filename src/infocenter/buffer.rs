@@ -4,7 +4,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Mutex;
 
-use chrono::{DateTime, Local, TimeZone};
+use chrono::{DateTime, Local};
 
 /// Buffer size of a new device (`info-center logbuffer size`), in entries.
 pub const DEFAULT_SIZE: usize = 1024;
@@ -161,7 +161,7 @@ pub(crate) fn local_time(
 ) -> Option<DateTime<Local>> {
     let naive =
         chrono::NaiveDate::from_ymd_opt(year, month, day)?.and_hms_milli_opt(h, m, s, ms)?;
-    Local.from_local_datetime(&naive).earliest()
+    chrono::TimeZone::from_local_datetime(&Local, &naive).earliest()
 }
 
 #[cfg(test)]
