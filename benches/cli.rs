@@ -21,7 +21,10 @@ impl Interaction for NoAnswers {
 fn device(ports: usize) -> std::sync::Arc<Device> {
     let ports = (0..ports)
         .map(|i| {
-            let name = IfName::parse_parts("GigabitEthernet", &format!("{}/0/{}", i / 48 + 1, i % 48 + 1));
+            let name = IfName::parse_parts(
+                "GigabitEthernet",
+                &format!("{}/0/{}", i / 48 + 1, i % 48 + 1),
+            );
             (name.expect("valid port"), format!("eth{i}"))
         })
         .collect();
@@ -48,8 +51,15 @@ fn big_config(ports: usize) -> String {
 
 fn benches(c: &mut Criterion) {
     let dev = device(4);
-    let mut session = Session::new(dev.clone(), SessionState::new(Role::NetworkAdmin, "**", "con0", "**"));
-    session.state.views = vec![View::User, View::System, View::Interface("GigabitEthernet1/0/1".into())];
+    let mut session = Session::new(
+        dev.clone(),
+        SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+    );
+    session.state.views = vec![
+        View::User,
+        View::System,
+        View::Interface("GigabitEthernet1/0/1".into()),
+    ];
     c.bench_function("execute `ip address 192.0.2.1 255.255.255.0`", |b| {
         b.iter(|| black_box(session.execute("ip address 192.0.2.1 255.255.255.0", &mut NoAnswers)))
     });
@@ -63,10 +73,13 @@ fn benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("config-100k-lines");
     group.sample_size(10);
     group.bench_function("load", |b| {
-        b.iter_with_setup(|| device(ports), |dev| {
-            let errors = load_text(&dev, &text);
-            assert!(errors.is_empty(), "{:?}", errors.first());
-        })
+        b.iter_with_setup(
+            || device(ports),
+            |dev| {
+                let errors = load_text(&dev, &text);
+                assert!(errors.is_empty(), "{:?}", errors.first());
+            },
+        )
     });
     let loaded = device(ports);
     assert!(load_text(&loaded, &text).is_empty());

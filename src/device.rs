@@ -1,13 +1,22 @@
 //! A Device: the configuration owner, the engines and the sessions, and the wiring between them.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
+
+use tokio::runtime::Handle;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::cli::Registry;
 use crate::config::{Config, ConfigStore};
-use crate::infocenter::LogBuffer;
+use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
+use crate::interface::status::{self, IfStatus, StatusSender};
+use crate::net::linux::LinuxBackend;
+use crate::net::sim::{Lan, NodeId, PortId};
+use crate::net::{NetBackend, NetError};
 
 /// Which network a device runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -25,6 +34,15 @@ pub struct DeviceOptions {
     pub net: NetKind,
 }
 
+/// Why a device's engines did not start.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StartError {
+    #[error("the device is already started")]
+    AlreadyStarted,
+    #[error(transparent)]
+    Net(#[from] NetError),
+}
+
 /// One network device.
 pub struct Device {
     pub options: DeviceOptions,
@@ -39,6 +57,14 @@ pub struct Device {
     /// the data directory by [`Device::new`]; start-up replaces it when `--config` names
     /// another file or loading fails.
     pub current_startup: Mutex<Option<String>>,
+    /// Every port's status as the interface engine last saw it (displays borrow it).
+    pub if_status: StatusSender,
+    /// The simulated LAN and this device's node on it, once started on the sim backend.
+    pub sim: OnceLock<(Lan, NodeId)>,
+    /// This device's id for log routing (see [`Device::span`]).
+    log_id: u64,
+    /// The engines' tasks, aborted by [`Device::stop`] and on drop.
+    tasks: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Device {
@@ -55,6 +81,8 @@ impl Device {
         ports
     }
 
+    /// A device with its configuration and log buffer; no engine runs until [`Device::start`]
+    /// (so tests can use a device without a runtime).
     pub fn new(options: DeviceOptions) -> Arc<Device> {
         let ports = Self::ports_for(&options.net);
         let next = crate::config::startup::next_startup(&options.data_dir);
@@ -62,14 +90,18 @@ impl Device {
             .path(&options.data_dir)
             .exists()
             .then(|| next.to_string());
-        Arc::new(Device {
+        Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
+            if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
             ports,
             options,
             logs: Arc::new(LogBuffer::default()),
             handlers: Registry::all(),
             started: SystemTime::now(),
             current_startup: Mutex::new(current_startup),
+            sim: OnceLock::new(),
+            log_id: route::register(weak.clone()),
+            tasks: Mutex::new(Vec::new()),
         })
     }
 
@@ -78,9 +110,141 @@ impl Device {
     }
 
     /// Record a Comware-style log line in this device's log buffer
-    /// (`SHELL`, 5, `SHELL_CMD`, "...").
+    /// (`SHELL`, 5, `SHELL_CMD`, "..."). Also written to the operator log.
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
+        let sysname = self.sysname();
         self.logs
-            .push(&self.sysname(), module, severity, mnemonic, message);
+            .push(&sysname, module, severity, mnemonic, message);
+        // No Comware fields here: the entry is already in the buffer.
+        tracing::info!(target: "duet::infocenter", "{sysname} {module}/{severity}/{mnemonic}: {message}");
+    }
+
+    /// The span that routes this device's Comware events to its log buffer: its engine tasks
+    /// run in it, and session threads enter it (`let _g = device.span().entered();`).
+    pub fn span(&self) -> tracing::Span {
+        route::device_span(self.log_id)
+    }
+
+    /// The current status of every port.
+    pub fn interfaces(&self) -> Arc<IfStatus> {
+        self.if_status.borrow().clone()
+    }
+
+    /// Start the engines (once per device) on the network of `options.net`. On `Sim` the device gets a LAN of
+    /// its own where every port is plugged into a hub of its own (links up, no neighbours);
+    /// use [`Device::start_on_lan`] to put several devices on one LAN. On `Linux` the
+    /// netlink sockets are opened in the network namespace of the calling thread.
+    pub fn start(self: &Arc<Self>, rt: &Handle) -> Result<(), StartError> {
+        match &self.options.net {
+            NetKind::Sim => {
+                let lan = Lan::new();
+                let node = lan.add_node(&self.sysname(), &self.ports);
+                for port in &self.ports {
+                    let seg = lan.segment();
+                    lan.attach(
+                        &PortId {
+                            node,
+                            port: port.clone(),
+                        },
+                        seg,
+                    )?;
+                }
+                self.start_on_lan(rt, &lan, node)
+            }
+            NetKind::Linux { ports } => {
+                if self.is_started() {
+                    return Err(StartError::AlreadyStarted);
+                }
+                let backend = {
+                    let _enter = rt.enter();
+                    LinuxBackend::new(ports)?
+                };
+                self.start_with(rt, backend)
+            }
+        }
+    }
+
+    /// Start the engines on a shared simulated LAN, as `node` (added with this device's ports).
+    pub fn start_on_lan(
+        self: &Arc<Self>,
+        rt: &Handle,
+        lan: &Lan,
+        node: NodeId,
+    ) -> Result<(), StartError> {
+        if self.sim.set((lan.clone(), node)).is_err() {
+            return Err(StartError::AlreadyStarted);
+        }
+        self.start_with(rt, lan.backend(node))
+    }
+
+    /// Start the engines on any backend.
+    pub fn start_with<B: NetBackend>(
+        self: &Arc<Self>,
+        rt: &Handle,
+        backend: B,
+    ) -> Result<(), StartError> {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        if !tasks.is_empty() {
+            return Err(StartError::AlreadyStarted);
+        }
+        let engine =
+            crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
+        tasks.push(rt.spawn(engine.instrument(self.span())));
+        Ok(())
+    }
+
+    fn is_started(&self) -> bool {
+        !self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_empty()
+    }
+
+    /// Stop the engines (the configuration and logs stay).
+    pub fn stop(&self) {
+        for task in self
+            .tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        self.stop();
+        route::unregister(self.log_id);
+    }
+}
+
+/// Helpers for unit tests that need a device and a session.
+#[cfg(test)]
+pub mod testing {
+    use std::sync::Arc;
+
+    use super::{Device, DeviceOptions, NetKind};
+    use crate::session::Interaction;
+
+    /// Answers every question with end of input.
+    pub struct TestIo;
+
+    impl Interaction for TestIo {
+        fn ask(&mut self, _prompt: &str) -> Option<String> {
+            None
+        }
+    }
+
+    /// A sim device in a fresh data directory (kept alive by the returned guard).
+    pub fn test_device() -> (tempfile::TempDir, Arc<Device>) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let device = Device::new(DeviceOptions {
+            data_dir: dir.path().to_path_buf(),
+            net: NetKind::Sim,
+        });
+        (dir, device)
     }
 }

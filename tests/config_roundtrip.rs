@@ -41,17 +41,25 @@ fn interface(index: u8) -> impl Strategy<Value = InterfaceConfig> {
         let host = (host_bits & host_mask).clamp(1, host_mask - 1);
         (Ipv4Addr::from(base | host), len)
     });
-    (proptest::option::of(description()), any::<bool>(), proptest::option::of(address)).prop_map(
-        |(description, shutdown, address)| InterfaceConfig { description, shutdown, address },
+    (
+        proptest::option::of(description()),
+        any::<bool>(),
+        proptest::option::of(address),
     )
+        .prop_map(|(description, shutdown, address)| InterfaceConfig {
+            description,
+            shutdown,
+            address,
+        })
 }
 
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
     let ifaces: Vec<_> = (0..ports.len()).map(|i| interface(i as u8)).collect();
-    (sysname(), ifaces).prop_map(move |(sysname, ifaces)| {
+    (sysname(), 0usize..=1024, ifaces).prop_map(move |(sysname, logbuffer_size, ifaces)| {
         let mut config = Config::new(&ports);
         config.sysname = sysname;
+        config.infocenter.logbuffer_size = logbuffer_size;
         for (port, cfg) in ports.iter().zip(ifaces) {
             config.interfaces.insert(port.clone(), cfg);
         }

@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 
@@ -29,6 +30,8 @@ pub struct Config {
     pub sysname: String,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
+    /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
+    pub infocenter: InfoCenterConfig,
 }
 
 impl Config {
@@ -40,6 +43,7 @@ impl Config {
                 .iter()
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
+            infocenter: InfoCenterConfig::default(),
         }
     }
 }

@@ -45,10 +45,16 @@ impl Config {
     /// Features add their sections here at their Comware position (e.g. DHCP pools before
     /// the interfaces).
     pub fn sections(&self) -> Vec<Section> {
-        let mut sections = vec![Section {
-            view: View::System,
-            lines: vec![format!(" sysname {}", self.sysname)],
-        }];
+        let mut sections = vec![
+            Section {
+                view: View::System,
+                lines: vec![format!(" sysname {}", self.sysname)],
+            },
+            Section {
+                view: View::System,
+                lines: self.infocenter.render(),
+            },
+        ];
         sections.extend(self.interfaces.iter().map(|(name, cfg)| Section {
             view: View::Interface(name.to_string()),
             lines: render_interface(name, cfg),

@@ -1,22 +1,17 @@
-//! The info-center: a log buffer in Comware's line format, fed from `tracing`.
+//! The info-center: each device's log buffer in Comware's line format, the `tracing` layer
+//! that fills it, the operator log, and the `info-center`/`logbuffer` commands.
+
+pub mod buffer;
+pub mod commands;
+pub mod config;
+pub mod route;
+
+pub use buffer::{LogBuffer, LogEntry, LogStats};
+pub use config::InfoCenterConfig;
+pub use route::{InfoCenterLayer, info_center_layer, init_tracing};
 
 use crate::cli::Registry;
 
-/// The device's log buffer (`display logbuffer`).
-#[derive(Default)]
-pub struct LogBuffer {}
-
-impl LogBuffer {
-    /// Record one log line (`%Nov 21 10:38:12:320 2026 SYSNAME MODULE/SEVERITY/MNEMONIC: MESSAGE`).
-    pub fn push(
-        &self,
-        _sysname: &str,
-        _module: &str,
-        _severity: u8,
-        _mnemonic: &str,
-        _message: &str,
-    ) {
-    }
+pub fn register(r: &mut Registry) {
+    commands::register(r);
 }
-
-pub fn register(_r: &mut Registry) {}

@@ -1,10 +1,14 @@
-//! Interfaces: names, addresses, their part of the configuration, commands and rendering.
+//! Interfaces: names, addresses, their part of the configuration, commands, rendering, the
+//! engine that applies it to the network, the status it publishes, and the displays.
 
 pub mod address;
 mod commands;
 pub mod config;
+pub mod display;
+pub mod engine;
 pub mod name;
 pub mod render;
+pub mod status;
 
 use crate::cli::Registry;
 
@@ -13,4 +17,5 @@ pub fn register(r: &mut Registry) {
     r.add("interface.ip_address", commands::ip_address);
     r.add("interface.shutdown", commands::shutdown);
     r.add("interface.description", commands::description);
+    display::register(r);
 }
