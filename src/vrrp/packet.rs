@@ -147,6 +147,8 @@ pub enum RejectReason {
     Truncated,
     #[error("address count does not match the packet length")]
     AddressCount,
+    #[error("advertisement interval is zero")]
+    ZeroInterval,
     #[error("checksum is wrong")]
     BadChecksum,
     #[error("unknown authentication type")]
@@ -313,6 +315,9 @@ impl Advertisement {
             // The 4 reserved bits are ignored on receipt (RFC 5798 section 5.2.6).
             Version::V3 => (u16::from_be_bytes([b4, b5]) & MAX_V3_INTERVAL_CS, Auth::None),
         };
+        if interval_cs == 0 {
+            return Err(RejectReason::ZeroInterval);
+        }
         Ok(Advertisement { version, vrid, priority, interval_cs, auth, addresses })
     }
 }
