@@ -24,10 +24,32 @@ pub struct TrackedInterface {
     #[serde(with = "ifname_text")]
     pub interface: IfName,
     /// `reduced R`, 1-255, default 10.
+    #[serde(default = "default_reduction")]
     pub reduced: u8,
 }
 
-/// One VRRP group on one interface.
+fn default_priority() -> u8 {
+    DEFAULT_PRIORITY
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_interval() -> u16 {
+    DEFAULT_INTERVAL_CS
+}
+
+fn default_version() -> Version {
+    Version::V3
+}
+
+fn default_reduction() -> u8 {
+    DEFAULT_REDUCTION
+}
+
+/// One VRRP group on one interface. In serialized form only `vrid` and `virtual_ips` are
+/// required; every other field defaults as in [`GroupConfig::new`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupConfig {
     /// 1-255.
@@ -35,18 +57,26 @@ pub struct GroupConfig {
     /// The virtual IPs, in configuration order; the group runs with at least one.
     pub virtual_ips: Vec<Ipv4Addr>,
     /// Configured priority, 1-254. The group runs at 255 when it owns a virtual IP.
+    #[serde(default = "default_priority")]
     pub priority: u8,
     /// `preempt-mode` (default on); `undo vrrp vrid N preempt-mode` turns it off.
+    #[serde(default = "default_true")]
     pub preempt: bool,
     /// `preempt-mode delay D`, centiseconds, 0-180000.
+    #[serde(default)]
     pub preempt_delay_cs: u32,
     /// `timer advertise T`, centiseconds, 10-4095. VRRPv2 sends whole seconds, rounded up.
+    #[serde(default = "default_interval")]
     pub advertise_interval_cs: u16,
+    #[serde(default = "default_version")]
     pub version: Version,
     /// `authentication-mode simple plain KEY`: 1-8 characters, sent by VRRPv2 only.
+    #[serde(default)]
     pub simple_key: Option<String>,
+    #[serde(default)]
     pub tracks: Vec<TrackedInterface>,
     /// `vrrp vrid N shutdown`.
+    #[serde(default)]
     pub shutdown: bool,
 }
 
@@ -235,5 +265,9 @@ mod tests {
         assert!(json.contains("\"GigabitEthernet1/0/2\""), "{json}");
         assert!(json.contains("\"version\":3"), "{json}");
         assert_eq!(serde_json::from_str::<GroupConfig>(&json).unwrap(), c);
+        let short = r#"{"vrid": 7, "virtual_ips": ["10.0.0.254"]}"#;
+        assert_eq!(serde_json::from_str::<GroupConfig>(short).unwrap(), GroupConfig::new(7, vip()));
+        let track: TrackedInterface = serde_json::from_str(r#"{"interface": "ge1/0/3"}"#).unwrap();
+        assert_eq!(track.reduced, DEFAULT_REDUCTION);
     }
 }

@@ -321,12 +321,7 @@ impl Router {
         } else {
             self.preempt_since = None;
         }
-        if self.config.version == Version::V3 && adv.interval_cs != self.master_adver_interval_cs {
-            // RFC 5798 6.4.2: set Master_Adver_Interval to the advertised interval.
-            self.master_adver_interval_cs = adv.interval_cs;
-            self.outputs
-                .push_back(Output::Event(Event::AdoptInterval { interval_cs: adv.interval_cs }));
-        }
+        self.adopt_interval(adv.interval_cs);
         self.master_ip = Some(src);
         self.master_priority = Some(adv.priority);
         self.master_down_timer = Some(now + self.master_down());
@@ -347,9 +342,7 @@ impl Router {
             return;
         }
         self.adver_timer = None;
-        if self.config.version == Version::V3 {
-            self.master_adver_interval_cs = adv.interval_cs;
-        }
+        self.adopt_interval(adv.interval_cs);
         self.master_ip = Some(src);
         self.master_priority = Some(adv.priority);
         self.master_down_timer = Some(now + self.master_down());
@@ -357,6 +350,15 @@ impl Router {
         self.preempt_since = None;
         self.uninstall();
         self.set_state(State::Backup, StateReason::HigherPriorityMaster);
+    }
+
+    /// RFC 5798 6.4.2/6.4.3: a v3 backup times the master by the interval it advertises.
+    /// (A v2 advert's interval already equals ours, or it was rejected.)
+    fn adopt_interval(&mut self, interval_cs: u16) {
+        if self.config.version == Version::V3 && interval_cs != self.master_adver_interval_cs {
+            self.master_adver_interval_cs = interval_cs;
+            self.outputs.push_back(Output::Event(Event::AdoptInterval { interval_cs }));
+        }
     }
 
     // ---- transitions --------------------------------------------------------------------
