@@ -52,7 +52,10 @@ impl InputLine {
                     ttl: r.ttl.unwrap_or(VRRP_TTL),
                     protocol: r.protocol.unwrap_or(IPPROTO_VRRP),
                 };
-                let payload = r.advert.encode(ip.src, ip.dst).expect("case adverts must encode");
+                let payload = r
+                    .advert
+                    .encode(ip.src, ip.dst)
+                    .expect("case adverts must encode");
                 Input::Packet { ip, payload }
             }
             _ => panic!("line {line}: give exactly one of `input` and `advert`"),
@@ -68,7 +71,8 @@ struct Recorder {
 impl Recorder {
     fn record(&mut self, now: Duration, router: &mut Router) {
         for out in router.drain_outputs() {
-            self.lines.push(json!({ "at_ns": now.as_nanos() as u64, "out": out }));
+            self.lines
+                .push(json!({ "at_ns": now.as_nanos() as u64, "out": out }));
         }
         let deadline = router.poll_timeout();
         if deadline != self.deadline {
@@ -84,10 +88,17 @@ impl Recorder {
 fn replay(input_file: &Path) -> Vec<Value> {
     let text = fs::read_to_string(input_file).unwrap();
     let mut router: Option<Router> = None;
-    let mut rec = Recorder { lines: Vec::new(), deadline: None };
-    for (n, raw) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let line: InputLine =
-            serde_json::from_str(raw).unwrap_or_else(|e| panic!("{}:{}: {e}", input_file.display(), n + 1));
+    let mut rec = Recorder {
+        lines: Vec::new(),
+        deadline: None,
+    };
+    for (n, raw) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let line: InputLine = serde_json::from_str(raw)
+            .unwrap_or_else(|e| panic!("{}:{}: {e}", input_file.display(), n + 1));
         let now = Duration::from_millis(line.at_ms);
         let input = line.into_input(n + 1);
         if let Some(r) = router.as_mut() {
@@ -101,7 +112,8 @@ fn replay(input_file: &Path) -> Vec<Value> {
             _ => panic!("{}: the first input must be a Config", input_file.display()),
         });
         if let Err(e) = r.handle(now, &input) {
-            rec.lines.push(json!({ "at_ns": now.as_nanos() as u64, "config_error": e.to_string() }));
+            rec.lines
+                .push(json!({ "at_ns": now.as_nanos() as u64, "config_error": e.to_string() }));
         }
         rec.record(now, r);
     }
@@ -112,7 +124,11 @@ fn replay(input_file: &Path) -> Vec<Value> {
 
 fn cases() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vrrp_cases");
-    let mut cases: Vec<PathBuf> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    let mut cases: Vec<PathBuf> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
     cases.sort();
     cases
 }
@@ -121,7 +137,11 @@ fn cases() -> Vec<PathBuf> {
 fn recorded_cases_replay_to_the_expected_outputs() {
     let bless = std::env::var_os("DUET_BLESS").is_some_and(|v| v == "1");
     let cases = cases();
-    assert!(cases.len() >= 10, "expected the conformance cases, found {}", cases.len());
+    assert!(
+        cases.len() >= 10,
+        "expected the conformance cases, found {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let produced = replay(&case.join("input.jsonl"));
@@ -132,13 +152,22 @@ fn recorded_cases_replay_to_the_expected_outputs() {
             continue;
         }
         let expected: Vec<Value> = fs::read_to_string(&expected_file)
-            .unwrap_or_else(|e| panic!("{}: {e} (run with DUET_BLESS=1 to create it)", expected_file.display()))
+            .unwrap_or_else(|e| {
+                panic!(
+                    "{}: {e} (run with DUET_BLESS=1 to create it)",
+                    expected_file.display()
+                )
+            })
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         if produced != expected {
-            let at = produced.iter().zip(&expected).position(|(p, e)| p != e).unwrap_or(produced.len().min(expected.len()));
+            let at = produced
+                .iter()
+                .zip(&expected)
+                .position(|(p, e)| p != e)
+                .unwrap_or(produced.len().min(expected.len()));
             failures.push(format!(
                 "{}: line {} differs\n  expected: {}\n  produced: {}",
                 case.file_name().unwrap().to_string_lossy(),
@@ -176,6 +205,9 @@ fn every_rejection_reason_is_covered_by_a_case() {
         "OwnAdvert",
         "Inactive",
     ] {
-        assert!(seen.contains(&format!("\"reason\":\"{reason}\"")), "no case rejects with {reason}");
+        assert!(
+            seen.contains(&format!("\"reason\":\"{reason}\"")),
+            "no case rejects with {reason}"
+        );
     }
 }

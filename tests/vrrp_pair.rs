@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use duet::vrrp::packet::{build_ipv4, parse_ipv4};
 use duet::vrrp::timers::{master_down_interval, skew_time};
-use duet::vrrp::{Event, GroupConfig, Output, Router, State, StateReason, TrackedInterface, Version};
+use duet::vrrp::{
+    Event, GroupConfig, Output, Router, State, StateReason, TrackedInterface, Version,
+};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
 
@@ -19,7 +21,10 @@ fn addr(n: u8) -> Ipv4Addr {
 }
 
 fn group(priority: u8) -> GroupConfig {
-    GroupConfig { priority, ..GroupConfig::new(1, vec![VIP]) }
+    GroupConfig {
+        priority,
+        ..GroupConfig::new(1, vec![VIP])
+    }
 }
 
 struct Node {
@@ -46,7 +51,12 @@ struct Lan {
 
 impl Lan {
     fn new(groups: Vec<(GroupConfig, Ipv4Addr)>) -> Lan {
-        let mut lan = Lan { now: Duration::ZERO, nodes: Vec::new(), queue: Vec::new(), events: Vec::new() };
+        let mut lan = Lan {
+            now: Duration::ZERO,
+            nodes: Vec::new(),
+            queue: Vec::new(),
+            events: Vec::new(),
+        };
         for (config, primary) in groups {
             lan.add(config, primary);
         }
@@ -56,8 +66,17 @@ impl Lan {
     /// Start one more router now.
     fn add(&mut self, config: GroupConfig, primary: Ipv4Addr) -> usize {
         let mut router = Router::new(config.vrid, true);
-        router.handle_config(self.now, &config, Some(primary)).unwrap();
-        self.nodes.push(Node { router, config, primary, connected: true, alive: true, last_sent: None });
+        router
+            .handle_config(self.now, &config, Some(primary))
+            .unwrap();
+        self.nodes.push(Node {
+            router,
+            config,
+            primary,
+            connected: true,
+            alive: true,
+            last_sent: None,
+        });
         let i = self.nodes.len() - 1;
         self.flush(i);
         self.settle();
@@ -99,16 +118,26 @@ impl Lan {
     }
 
     fn next_deadline(&self) -> Option<Duration> {
-        self.nodes.iter().filter(|n| n.alive).filter_map(|n| n.router.poll_timeout()).min()
+        self.nodes
+            .iter()
+            .filter(|n| n.alive)
+            .filter_map(|n| n.router.poll_timeout())
+            .min()
     }
 
     /// Run every timer due up to and including `until`, then stop the clock there.
     fn run_until(&mut self, until: Duration) {
         while let Some(t) = self.next_deadline().filter(|t| *t <= until) {
-            assert!(t >= self.now, "a deadline in the past: {t:?} < {:?}", self.now);
+            assert!(
+                t >= self.now,
+                "a deadline in the past: {t:?} < {:?}",
+                self.now
+            );
             self.now = t;
             for i in 0..self.nodes.len() {
-                if self.nodes[i].alive && self.nodes[i].router.poll_timeout().is_some_and(|d| d <= t) {
+                if self.nodes[i].alive
+                    && self.nodes[i].router.poll_timeout().is_some_and(|d| d <= t)
+                {
                     self.nodes[i].router.handle_timeout(t);
                     self.flush(i);
                     self.settle();
@@ -124,9 +153,15 @@ impl Lan {
 
     /// The one master among the live nodes.
     fn master(&self) -> usize {
-        let masters: Vec<usize> =
-            (0..self.nodes.len()).filter(|i| self.nodes[*i].alive && self.state(*i) == State::Master).collect();
-        assert_eq!(masters.len(), 1, "expected exactly one master at {:?}: {masters:?}", self.now);
+        let masters: Vec<usize> = (0..self.nodes.len())
+            .filter(|i| self.nodes[*i].alive && self.state(*i) == State::Master)
+            .collect();
+        assert_eq!(
+            masters.len(),
+            1,
+            "expected exactly one master at {:?}: {masters:?}",
+            self.now
+        );
         masters[0]
     }
 
@@ -140,7 +175,9 @@ impl Lan {
             .iter()
             .rev()
             .find_map(|(t, n, e)| match e {
-                Event::StateChanged { to: State::Master, .. } if *n == i => Some(*t),
+                Event::StateChanged {
+                    to: State::Master, ..
+                } if *n == i => Some(*t),
                 _ => None,
             })
             .unwrap_or_else(|| panic!("node {i} never became master"))
@@ -170,13 +207,18 @@ impl Lan {
     fn reconfigure(&mut self, i: usize, change: impl FnOnce(&mut GroupConfig)) {
         change(&mut self.nodes[i].config);
         let (config, primary) = (self.nodes[i].config.clone(), self.nodes[i].primary);
-        self.nodes[i].router.handle_config(self.now, &config, Some(primary)).unwrap();
+        self.nodes[i]
+            .router
+            .handle_config(self.now, &config, Some(primary))
+            .unwrap();
         self.flush(i);
         self.settle();
     }
 
     fn track(&mut self, i: usize, interface: &str, up: bool) {
-        self.nodes[i].router.handle_track(self.now, &interface.parse().unwrap(), up);
+        self.nodes[i]
+            .router
+            .handle_track(self.now, &interface.parse().unwrap(), up);
         self.flush(i);
         self.settle();
     }
@@ -227,7 +269,10 @@ fn backup_takes_over_exactly_master_down_interval_after_the_last_advert() {
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 1);
     assert_eq!(lan.became_master_at(1), last + mdi(100, 100));
-    assert_eq!(lan.became_master_at(1) - last, Duration::from_micros(3_609_375));
+    assert_eq!(
+        lan.became_master_at(1) - last,
+        Duration::from_micros(3_609_375)
+    );
     assert_eq!(lan.last_reason(1), StateReason::MasterDownExpired);
 }
 
@@ -241,8 +286,14 @@ fn priority_zero_hands_over_after_skew_time() {
     assert_eq!(lan.state(0), State::Initialize);
     lan.run_for(ms(5_000));
     assert_eq!(lan.master(), 1);
-    assert_eq!(lan.became_master_at(1) - shutdown_at, skew_time(Version::V3, 100, 100));
-    assert_eq!(lan.became_master_at(1) - shutdown_at, Duration::from_micros(609_375));
+    assert_eq!(
+        lan.became_master_at(1) - shutdown_at,
+        skew_time(Version::V3, 100, 100)
+    );
+    assert_eq!(
+        lan.became_master_at(1) - shutdown_at,
+        Duration::from_micros(609_375)
+    );
     assert_eq!(lan.last_reason(1), StateReason::MasterResigned);
     assert_eq!(lan.nodes[1].router.statistics().priority_zero_received, 1);
 }
@@ -265,7 +316,13 @@ fn a_returning_higher_priority_router_preempts_at_its_master_down_interval() {
 fn preemption_waits_for_the_delay_counted_from_the_first_lower_advert() {
     let mut lan = Lan::new(vec![(group(100), addr(2))]);
     lan.run_for(ms(10_000));
-    let a = lan.add(GroupConfig { preempt_delay_cs: 500, ..group(200) }, addr(1));
+    let a = lan.add(
+        GroupConfig {
+            preempt_delay_cs: 500,
+            ..group(200)
+        },
+        addr(1),
+    );
     let first_lower = lan.run_until_advert_from(0);
     // Adverts heard before first_lower + 5 s keep the old master; the last of them is at
     // first_lower + 4 s (1 s adverts), and the takeover is one Master_Down_Interval later.
@@ -273,14 +330,23 @@ fn preemption_waits_for_the_delay_counted_from_the_first_lower_advert() {
     assert_eq!(lan.master(), 0);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), a);
-    assert_eq!(lan.became_master_at(a), first_lower + ms(4_000) + mdi(200, 100));
+    assert_eq!(
+        lan.became_master_at(a),
+        first_lower + ms(4_000) + mdi(200, 100)
+    );
 }
 
 #[test]
 fn without_preemption_the_higher_priority_router_stays_backup() {
     let mut lan = Lan::new(vec![(group(100), addr(2))]);
     lan.run_for(ms(10_000));
-    let a = lan.add(GroupConfig { preempt: false, ..group(200) }, addr(1));
+    let a = lan.add(
+        GroupConfig {
+            preempt: false,
+            ..group(200)
+        },
+        addr(1),
+    );
     lan.run_for(ms(60_000));
     assert_eq!(lan.master(), 0);
     assert_eq!(lan.state(a), State::Backup);
@@ -293,7 +359,10 @@ fn without_preemption_the_higher_priority_router_stays_backup() {
 #[test]
 fn the_address_owner_is_master_at_once_and_takes_back_over_on_return() {
     let owner = GroupConfig::new(1, vec![addr(1)]);
-    let mut lan = Lan::new(vec![(owner.clone(), addr(1)), (GroupConfig::new(1, vec![addr(1)]), addr(2))]);
+    let mut lan = Lan::new(vec![
+        (owner.clone(), addr(1)),
+        (GroupConfig::new(1, vec![addr(1)]), addr(2)),
+    ]);
     assert_eq!(lan.master(), 0);
     assert_eq!(lan.became_master_at(0), Duration::ZERO);
     assert_eq!(lan.last_reason(0), StateReason::AddressOwner);
@@ -317,7 +386,10 @@ fn the_address_owner_is_master_at_once_and_takes_back_over_on_return() {
 #[test]
 fn tracking_lowers_the_priority_and_restoring_it_preempts_back() {
     let tracked = GroupConfig {
-        tracks: vec![TrackedInterface { interface: "ge1/0/2".parse().unwrap(), reduced: 30 }],
+        tracks: vec![TrackedInterface {
+            interface: "ge1/0/2".parse().unwrap(),
+            reduced: 30,
+        }],
         ..group(120)
     };
     let mut lan = Lan::new(vec![(tracked, addr(1)), (group(100), addr(2))]);
@@ -345,29 +417,49 @@ fn tracking_lowers_the_priority_and_restoring_it_preempts_back() {
 
 #[test]
 fn a_v3_backup_adopts_the_masters_interval_and_times_it_by_that() {
-    let fast = GroupConfig { advertise_interval_cs: 50, ..group(200) };
+    let fast = GroupConfig {
+        advertise_interval_cs: 50,
+        ..group(200)
+    };
     let mut lan = Lan::new(vec![(fast, addr(1)), (group(100), addr(2))]);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
-    assert!(lan.events.iter().any(|(_, n, e)| *n == 1 && *e == Event::AdoptInterval { interval_cs: 50 }));
-    assert_eq!(lan.nodes[1].router.status(lan.now).master_adver_interval_cs, 50);
+    assert!(
+        lan.events
+            .iter()
+            .any(|(_, n, e)| *n == 1 && *e == Event::AdoptInterval { interval_cs: 50 })
+    );
+    assert_eq!(
+        lan.nodes[1].router.status(lan.now).master_adver_interval_cs,
+        50
+    );
     let last = lan.run_until_advert_from(0);
     lan.nodes[0].alive = false;
     lan.run_for(ms(5_000));
     assert_eq!(lan.became_master_at(1), last + mdi(100, 50));
-    assert_eq!(lan.became_master_at(1) - last, Duration::from_nanos(1_804_687_500));
+    assert_eq!(
+        lan.became_master_at(1) - last,
+        Duration::from_nanos(1_804_687_500)
+    );
 }
 
 #[test]
 fn v2_pair_with_simple_authentication_elects_and_fails_over() {
-    let v2 = |p| GroupConfig { version: Version::V2, simple_key: Some("duet".into()), ..group(p) };
+    let v2 = |p| GroupConfig {
+        version: Version::V2,
+        simple_key: Some("duet".into()),
+        ..group(p)
+    };
     let mut lan = Lan::new(vec![(v2(200), addr(1)), (v2(100), addr(2))]);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
     let last = lan.run_until_advert_from(0);
     lan.nodes[0].alive = false;
     lan.run_for(ms(10_000));
-    assert_eq!(lan.became_master_at(1) - last, master_down_interval(Version::V2, 100, 100));
+    assert_eq!(
+        lan.became_master_at(1) - last,
+        master_down_interval(Version::V2, 100, 100)
+    );
     assert_eq!(lan.nodes[1].router.statistics().rejected_total(), 0);
 }
 
@@ -386,7 +478,11 @@ fn a_split_brain_heals_to_the_higher_priority() {
 
 #[test]
 fn trio_fails_over_down_the_priority_order() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(150), addr(2)), (group(100), addr(3))]);
+    let mut lan = Lan::new(vec![
+        (group(200), addr(1)),
+        (group(150), addr(2)),
+        (group(100), addr(3)),
+    ]);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
 
@@ -409,11 +505,27 @@ fn the_master_adds_the_virtual_ip_announces_it_and_removes_it_on_handover() {
     let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
     lan.run_for(ms(10_000));
     let mac = [0, 0, 0x5e, 0, 1, 1];
-    let of_a: Vec<&Event> = lan.events.iter().filter(|(_, n, _)| *n == 0).map(|(_, _, e)| e).collect();
-    assert!(of_a.contains(&&Event::AddVirtualIps { addresses: vec![VIP], mac }));
-    assert!(of_a.contains(&&Event::GratuitousArp { addresses: vec![VIP], mac }));
+    let of_a: Vec<&Event> = lan
+        .events
+        .iter()
+        .filter(|(_, n, _)| *n == 0)
+        .map(|(_, _, e)| e)
+        .collect();
+    assert!(of_a.contains(&&Event::AddVirtualIps {
+        addresses: vec![VIP],
+        mac
+    }));
+    assert!(of_a.contains(&&Event::GratuitousArp {
+        addresses: vec![VIP],
+        mac
+    }));
     lan.reconfigure(0, |c| c.priority = 50);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 1);
-    assert!(lan.events.iter().any(|(_, n, e)| *n == 0 && *e == Event::RemoveVirtualIps { addresses: vec![VIP], mac }));
+    assert!(lan.events.iter().any(|(_, n, e)| *n == 0
+        && *e
+            == Event::RemoveVirtualIps {
+                addresses: vec![VIP],
+                mac
+            }));
 }

@@ -183,7 +183,8 @@ pub(super) mod ifname_text {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<IfName, D::Error> {
         let text = String::deserialize(d)?;
-        text.parse().map_err(|_| D::Error::custom(format!("bad interface name {text:?}")))
+        text.parse()
+            .map_err(|_| D::Error::custom(format!("bad interface name {text:?}")))
     }
 }
 
@@ -223,21 +224,75 @@ mod tests {
     fn validation_rejects_out_of_range_values() {
         let base = GroupConfig::new(1, vip());
         let cases: Vec<(GroupConfig, ConfigError)> = vec![
-            (GroupConfig { vrid: 0, ..base.clone() }, ConfigError::Vrid(0)),
-            (GroupConfig { priority: 0, ..base.clone() }, ConfigError::Priority(0)),
-            (GroupConfig { priority: 255, ..base.clone() }, ConfigError::Priority(255)),
-            (GroupConfig { advertise_interval_cs: 9, ..base.clone() }, ConfigError::Interval(9)),
-            (GroupConfig { advertise_interval_cs: 4096, ..base.clone() }, ConfigError::Interval(4096)),
-            (GroupConfig { preempt_delay_cs: 180_001, ..base.clone() }, ConfigError::PreemptDelay(180_001)),
-            (GroupConfig { simple_key: Some(String::new()), ..base.clone() }, ConfigError::Key),
-            (GroupConfig { simple_key: Some("123456789".into()), ..base.clone() }, ConfigError::Key),
             (
-                GroupConfig { virtual_ips: vec![Ipv4Addr::new(224, 0, 0, 1)], ..base.clone() },
+                GroupConfig {
+                    vrid: 0,
+                    ..base.clone()
+                },
+                ConfigError::Vrid(0),
+            ),
+            (
+                GroupConfig {
+                    priority: 0,
+                    ..base.clone()
+                },
+                ConfigError::Priority(0),
+            ),
+            (
+                GroupConfig {
+                    priority: 255,
+                    ..base.clone()
+                },
+                ConfigError::Priority(255),
+            ),
+            (
+                GroupConfig {
+                    advertise_interval_cs: 9,
+                    ..base.clone()
+                },
+                ConfigError::Interval(9),
+            ),
+            (
+                GroupConfig {
+                    advertise_interval_cs: 4096,
+                    ..base.clone()
+                },
+                ConfigError::Interval(4096),
+            ),
+            (
+                GroupConfig {
+                    preempt_delay_cs: 180_001,
+                    ..base.clone()
+                },
+                ConfigError::PreemptDelay(180_001),
+            ),
+            (
+                GroupConfig {
+                    simple_key: Some(String::new()),
+                    ..base.clone()
+                },
+                ConfigError::Key,
+            ),
+            (
+                GroupConfig {
+                    simple_key: Some("123456789".into()),
+                    ..base.clone()
+                },
+                ConfigError::Key,
+            ),
+            (
+                GroupConfig {
+                    virtual_ips: vec![Ipv4Addr::new(224, 0, 0, 1)],
+                    ..base.clone()
+                },
                 ConfigError::VirtualIp(Ipv4Addr::new(224, 0, 0, 1)),
             ),
             (
                 GroupConfig {
-                    tracks: vec![TrackedInterface { interface: "ge1/0/2".parse().unwrap(), reduced: 0 }],
+                    tracks: vec![TrackedInterface {
+                        interface: "ge1/0/2".parse().unwrap(),
+                        reduced: 0,
+                    }],
                     ..base.clone()
                 },
                 ConfigError::Reduction,
@@ -250,7 +305,10 @@ mod tests {
 
     #[test]
     fn ownership_is_the_primary_address_among_the_virtual_ips() {
-        let c = GroupConfig::new(1, vec![Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)]);
+        let c = GroupConfig::new(
+            1,
+            vec![Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)],
+        );
         assert!(c.owns(Some(Ipv4Addr::new(10, 0, 0, 2))));
         assert!(!c.owns(Some(Ipv4Addr::new(10, 0, 0, 3))));
         assert!(!c.owns(None));
@@ -259,14 +317,20 @@ mod tests {
     #[test]
     fn serde_round_trip_names_interfaces_by_text() {
         let mut c = GroupConfig::new(7, vip());
-        c.tracks.push(TrackedInterface { interface: "ge1/0/2".parse().unwrap(), reduced: 30 });
+        c.tracks.push(TrackedInterface {
+            interface: "ge1/0/2".parse().unwrap(),
+            reduced: 30,
+        });
         c.simple_key = Some("secret".into());
         let json = serde_json::to_string(&c).unwrap();
         assert!(json.contains("\"GigabitEthernet1/0/2\""), "{json}");
         assert!(json.contains("\"version\":3"), "{json}");
         assert_eq!(serde_json::from_str::<GroupConfig>(&json).unwrap(), c);
         let short = r#"{"vrid": 7, "virtual_ips": ["10.0.0.254"]}"#;
-        assert_eq!(serde_json::from_str::<GroupConfig>(short).unwrap(), GroupConfig::new(7, vip()));
+        assert_eq!(
+            serde_json::from_str::<GroupConfig>(short).unwrap(),
+            GroupConfig::new(7, vip())
+        );
         let track: TrackedInterface = serde_json::from_str(r#"{"interface": "ge1/0/3"}"#).unwrap();
         assert_eq!(track.reduced, DEFAULT_REDUCTION);
     }

@@ -58,18 +58,34 @@ impl Transmit {
 /// What the driver must act on (or publish) besides sending adverts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
-    StateChanged { from: State, to: State, reason: StateReason },
+    StateChanged {
+        from: State,
+        to: State,
+        reason: StateReason,
+    },
     /// Add these addresses to the interface (with the virtual MAC where the backend can).
-    AddVirtualIps { addresses: Vec<Ipv4Addr>, mac: [u8; 6] },
-    RemoveVirtualIps { addresses: Vec<Ipv4Addr>, mac: [u8; 6] },
+    AddVirtualIps {
+        addresses: Vec<Ipv4Addr>,
+        mac: [u8; 6],
+    },
+    RemoveVirtualIps {
+        addresses: Vec<Ipv4Addr>,
+        mac: [u8; 6],
+    },
     /// Broadcast gratuitous ARP for each address from the virtual MAC (RFC 5798 6.4.1).
-    GratuitousArp { addresses: Vec<Ipv4Addr>, mac: [u8; 6] },
+    GratuitousArp {
+        addresses: Vec<Ipv4Addr>,
+        mac: [u8; 6],
+    },
     /// A VRRPv3 backup now times the master by the interval the master advertises.
     AdoptInterval { interval_cs: u16 },
     /// Tracking or configuration changed the priority the group runs at.
     PriorityChanged { from: u8, to: u8 },
     /// A received packet was dropped (counted in the statistics too).
-    PacketRejected { from: Ipv4Addr, reason: RejectReason },
+    PacketRejected {
+        from: Ipv4Addr,
+        reason: RejectReason,
+    },
 }
 
 /// Everything a router produces, in the order it produced it.
@@ -82,7 +98,10 @@ pub enum Output {
 /// Everything a router takes, for recording and replay (see [`Router::handle`](super::Router::handle)).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Input {
-    Config { config: GroupConfig, primary_ip: Option<Ipv4Addr> },
+    Config {
+        config: GroupConfig,
+        primary_ip: Option<Ipv4Addr>,
+    },
     /// A received VRRP message (the IP payload) and its IPv4 header.
     Packet {
         ip: IpHeader,
@@ -90,7 +109,9 @@ pub enum Input {
         payload: Vec<u8>,
     },
     Timeout,
-    Link { up: bool },
+    Link {
+        up: bool,
+    },
     Track {
         #[serde(with = "super::config::ifname_text")]
         interface: IfName,
@@ -109,9 +130,14 @@ mod hex {
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let text: String = String::deserialize(d)?.chars().filter(|c| !c.is_whitespace()).collect();
+        let text: String = String::deserialize(d)?
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         if !text.len().is_multiple_of(2) || !text.is_ascii() {
-            return Err(D::Error::custom("hex payload needs an even number of hex digits"));
+            return Err(D::Error::custom(
+                "hex payload needs an even number of hex digits",
+            ));
         }
         (0..text.len())
             .step_by(2)

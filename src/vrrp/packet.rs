@@ -113,7 +113,12 @@ pub struct IpHeader {
 impl IpHeader {
     /// The header of an advertisement sent from `src` to the VRRP multicast group.
     pub fn multicast_from(src: Ipv4Addr) -> IpHeader {
-        IpHeader { src, dst: VRRP_MULTICAST, ttl: VRRP_TTL, protocol: IPPROTO_VRRP }
+        IpHeader {
+            src,
+            dst: VRRP_MULTICAST,
+            ttl: VRRP_TTL,
+            protocol: IPPROTO_VRRP,
+        }
     }
 }
 
@@ -133,7 +138,19 @@ pub struct Advertisement {
 }
 
 /// Why a received packet was dropped. Each reason is counted by the router.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, thiserror::Error)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    thiserror::Error,
+)]
 pub enum RejectReason {
     #[error("IPv4 header malformed or not VRRP")]
     BadIpHeader,
@@ -229,7 +246,10 @@ impl Advertisement {
         match self.version {
             Version::V2 => {
                 // RFC 3768 section 5.3.7: whole seconds.
-                if self.interval_cs == 0 || self.interval_cs % 100 != 0 || self.interval_cs / 100 > 255 {
+                if self.interval_cs == 0
+                    || !self.interval_cs.is_multiple_of(100)
+                    || self.interval_cs / 100 > 255
+                {
                     return Err(EncodeError::Interval(self.interval_cs));
                 }
                 out.push(match self.auth {
@@ -287,7 +307,11 @@ impl Advertisement {
             return Err(RejectReason::BadType);
         }
         // RFC 5798 7.1: MUST verify the packet holds the complete message with its addresses.
-        let trailer = if version == Version::V2 { AUTH_DATA_LEN } else { 0 };
+        let trailer = if version == Version::V2 {
+            AUTH_DATA_LEN
+        } else {
+            0
+        };
         if count == 0 || msg.len() != HEADER_LEN + 4 * usize::from(count) + trailer {
             return Err(RejectReason::AddressCount);
         }
@@ -313,12 +337,22 @@ impl Advertisement {
                 (u16::from(b5) * 100, auth)
             }
             // The 4 reserved bits are ignored on receipt (RFC 5798 section 5.2.6).
-            Version::V3 => (u16::from_be_bytes([b4, b5]) & MAX_V3_INTERVAL_CS, Auth::None),
+            Version::V3 => (
+                u16::from_be_bytes([b4, b5]) & MAX_V3_INTERVAL_CS,
+                Auth::None,
+            ),
         };
         if interval_cs == 0 {
             return Err(RejectReason::ZeroInterval);
         }
-        Ok(Advertisement { version, vrid, priority, interval_cs, auth, addresses })
+        Ok(Advertisement {
+            version,
+            vrid,
+            priority,
+            interval_cs,
+            auth,
+            addresses,
+        })
     }
 }
 
@@ -337,8 +371,20 @@ pub fn parse_ipv4(datagram: &[u8]) -> Result<(IpHeader, &[u8]), RejectReason> {
     if total < ihl || total > datagram.len() {
         return Err(RejectReason::BadIpHeader);
     }
-    let octets = |at: usize| Ipv4Addr::new(datagram[at], datagram[at + 1], datagram[at + 2], datagram[at + 3]);
-    let header = IpHeader { src: octets(12), dst: octets(16), ttl: datagram[8], protocol: datagram[9] };
+    let octets = |at: usize| {
+        Ipv4Addr::new(
+            datagram[at],
+            datagram[at + 1],
+            datagram[at + 2],
+            datagram[at + 3],
+        )
+    };
+    let header = IpHeader {
+        src: octets(12),
+        dst: octets(16),
+        ttl: datagram[8],
+        protocol: datagram[9],
+    };
     Ok((header, &datagram[ihl..total]))
 }
 

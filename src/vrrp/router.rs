@@ -95,7 +95,9 @@ impl Router {
     /// Feed one recorded input (what a driver records, what conformance tests replay).
     pub fn handle(&mut self, now: Duration, input: &Input) -> Result<(), ConfigError> {
         match input {
-            Input::Config { config, primary_ip } => return self.handle_config(now, config, *primary_ip),
+            Input::Config { config, primary_ip } => {
+                return self.handle_config(now, config, *primary_ip);
+            }
             Input::Packet { ip, payload } => self.handle_packet(now, ip, payload),
             Input::Timeout => self.handle_timeout(now),
             Input::Link { up } => self.handle_link(now, *up),
@@ -119,7 +121,10 @@ impl Router {
 
     /// The next advert to send.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        let at = self.outputs.iter().position(|o| matches!(o, Output::Transmit(_)))?;
+        let at = self
+            .outputs
+            .iter()
+            .position(|o| matches!(o, Output::Transmit(_)))?;
         match self.outputs.remove(at) {
             Some(Output::Transmit(t)) => Some(t),
             other => unreachable!("position found a transmit, got {other:?}"),
@@ -128,7 +133,10 @@ impl Router {
 
     /// The next event to publish.
     pub fn poll_event(&mut self) -> Option<Event> {
-        let at = self.outputs.iter().position(|o| matches!(o, Output::Event(_)))?;
+        let at = self
+            .outputs
+            .iter()
+            .position(|o| matches!(o, Output::Event(_)))?;
         match self.outputs.remove(at) {
             Some(Output::Event(e)) => Some(e),
             other => unreachable!("position found an event, got {other:?}"),
@@ -155,9 +163,15 @@ impl Router {
     ) -> Result<(), ConfigError> {
         config.validate()?;
         if config.vrid != self.config.vrid {
-            return Err(ConfigError::VridChanged { from: self.config.vrid, to: config.vrid });
+            return Err(ConfigError::VridChanged {
+                from: self.config.vrid,
+                to: config.vrid,
+            });
         }
-        let runnable = !config.shutdown && self.link_up && primary_ip.is_some() && !config.virtual_ips.is_empty();
+        let runnable = !config.shutdown
+            && self.link_up
+            && primary_ip.is_some()
+            && !config.virtual_ips.is_empty();
         if self.state != State::Initialize && (!runnable || config.version != self.config.version) {
             let reason = if config.shutdown {
                 StateReason::AdminShutdown
@@ -171,7 +185,8 @@ impl Router {
         }
         self.config = config.clone();
         self.primary_ip = primary_ip;
-        self.tracks_down.retain(|i| config.tracks.iter().any(|t| &t.interface == i));
+        self.tracks_down
+            .retain(|i| config.tracks.iter().any(|t| &t.interface == i));
         if self.state == State::Backup && config.version == Version::V2 {
             // v2 times the master by the configured interval (it must match the master's).
             self.master_adver_interval_cs = config.effective_interval_cs();
@@ -257,7 +272,10 @@ impl Router {
             }
             Err(reason) => {
                 self.stats.reject(reason);
-                self.outputs.push_back(Output::Event(Event::PacketRejected { from: ip.src, reason }));
+                self.outputs.push_back(Output::Event(Event::PacketRejected {
+                    from: ip.src,
+                    reason,
+                }));
             }
         }
     }
@@ -279,7 +297,11 @@ impl Router {
         }
         if adv.version == Version::V2 {
             // RFC 3768 7.1: the authentication type and data must match the configuration.
-            let expected = self.config.simple_key.as_deref().map_or(Auth::None, Auth::simple);
+            let expected = self
+                .config
+                .simple_key
+                .as_deref()
+                .map_or(Auth::None, Auth::simple);
             if adv.auth != expected {
                 return Err(RejectReason::AuthMismatch);
             }
@@ -357,7 +379,8 @@ impl Router {
     fn adopt_interval(&mut self, interval_cs: u16) {
         if self.config.version == Version::V3 && interval_cs != self.master_adver_interval_cs {
             self.master_adver_interval_cs = interval_cs;
-            self.outputs.push_back(Output::Event(Event::AdoptInterval { interval_cs }));
+            self.outputs
+                .push_back(Output::Event(Event::AdoptInterval { interval_cs }));
         }
     }
 
@@ -412,21 +435,43 @@ impl Router {
     fn set_state(&mut self, to: State, reason: StateReason) {
         let from = std::mem::replace(&mut self.state, to);
         if from != to {
-            self.outputs.push_back(Output::Event(Event::StateChanged { from, to, reason }));
+            self.outputs
+                .push_back(Output::Event(Event::StateChanged { from, to, reason }));
         }
     }
 
     /// Make the installed virtual IPs match the configuration (master only).
     fn sync_virtual_ips(&mut self) {
         let mac = virtual_mac(self.config.vrid);
-        let removed: Vec<_> = self.installed.iter().filter(|a| !self.config.virtual_ips.contains(a)).copied().collect();
-        let added: Vec<_> = self.config.virtual_ips.iter().filter(|a| !self.installed.contains(a)).copied().collect();
+        let removed: Vec<_> = self
+            .installed
+            .iter()
+            .filter(|a| !self.config.virtual_ips.contains(a))
+            .copied()
+            .collect();
+        let added: Vec<_> = self
+            .config
+            .virtual_ips
+            .iter()
+            .filter(|a| !self.installed.contains(a))
+            .copied()
+            .collect();
         if !removed.is_empty() {
-            self.outputs.push_back(Output::Event(Event::RemoveVirtualIps { addresses: removed, mac }));
+            self.outputs
+                .push_back(Output::Event(Event::RemoveVirtualIps {
+                    addresses: removed,
+                    mac,
+                }));
         }
         if !added.is_empty() {
-            self.outputs.push_back(Output::Event(Event::AddVirtualIps { addresses: added.clone(), mac }));
-            self.outputs.push_back(Output::Event(Event::GratuitousArp { addresses: added, mac }));
+            self.outputs.push_back(Output::Event(Event::AddVirtualIps {
+                addresses: added.clone(),
+                mac,
+            }));
+            self.outputs.push_back(Output::Event(Event::GratuitousArp {
+                addresses: added,
+                mac,
+            }));
         }
         self.installed.clone_from(&self.config.virtual_ips);
     }
@@ -435,7 +480,8 @@ impl Router {
         if !self.installed.is_empty() {
             let addresses = std::mem::take(&mut self.installed);
             let mac = virtual_mac(self.config.vrid);
-            self.outputs.push_back(Output::Event(Event::RemoveVirtualIps { addresses, mac }));
+            self.outputs
+                .push_back(Output::Event(Event::RemoveVirtualIps { addresses, mac }));
         }
     }
 
@@ -457,7 +503,10 @@ impl Router {
         if priority == 0 {
             self.stats.priority_zero_sent += 1;
         }
-        self.outputs.push_back(Output::Transmit(Transmit { ip: IpHeader::multicast_from(src), advert }));
+        self.outputs.push_back(Output::Transmit(Transmit {
+            ip: IpHeader::multicast_from(src),
+            advert,
+        }));
     }
 
     /// Recompute the running priority: 255 for the owner, otherwise the configured priority
@@ -473,14 +522,17 @@ impl Router {
                 .filter(|t| self.tracks_down.contains(&t.interface))
                 .map(|t| u32::from(t.reduced))
                 .sum();
-            u32::from(self.config.priority).saturating_sub(reduced).max(1) as u8
+            u32::from(self.config.priority)
+                .saturating_sub(reduced)
+                .max(1) as u8
         };
         if priority == self.running_priority {
             return;
         }
         let from = std::mem::replace(&mut self.running_priority, priority);
         if self.state != State::Initialize {
-            self.outputs.push_back(Output::Event(Event::PriorityChanged { from, to: priority }));
+            self.outputs
+                .push_back(Output::Event(Event::PriorityChanged { from, to: priority }));
         }
         if self.state == State::Master {
             // Tell the backups at once, so one that now outranks us can preempt without
@@ -491,7 +543,10 @@ impl Router {
     }
 
     fn runnable(&self) -> bool {
-        !self.config.shutdown && self.link_up && self.primary_ip.is_some() && !self.config.virtual_ips.is_empty()
+        !self.config.shutdown
+            && self.link_up
+            && self.primary_ip.is_some()
+            && !self.config.virtual_ips.is_empty()
     }
 
     fn adver_interval(&self) -> Duration {
@@ -499,11 +554,19 @@ impl Router {
     }
 
     fn skew(&self) -> Duration {
-        skew_time(self.config.version, self.running_priority, self.master_adver_interval_cs)
+        skew_time(
+            self.config.version,
+            self.running_priority,
+            self.master_adver_interval_cs,
+        )
     }
 
     fn master_down(&self) -> Duration {
-        master_down_interval(self.config.version, self.running_priority, self.master_adver_interval_cs)
+        master_down_interval(
+            self.config.version,
+            self.running_priority,
+            self.master_adver_interval_cs,
+        )
     }
 
     /// What `display vrrp verbose` shows, as of `now`.
@@ -542,3 +605,6 @@ impl Router {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -39,16 +39,37 @@ mod tests {
     fn matches_keepalived_measurements() {
         // platform-notes: keepalived, v2, 1 s adverts, priority 100 -> 3,609.6 ms median,
         // and ~610 ms after a priority 0 advert.
-        assert_eq!(master_down_interval(Version::V2, 100, 100), Duration::from_micros(3_609_375));
-        assert_eq!(skew_time(Version::V2, 100, 100), Duration::from_micros(609_375));
-        assert_eq!(master_down_interval(Version::V3, 100, 100), Duration::from_micros(3_609_375));
+        assert_eq!(
+            master_down_interval(Version::V2, 100, 100),
+            Duration::from_micros(3_609_375)
+        );
+        assert_eq!(
+            skew_time(Version::V2, 100, 100),
+            Duration::from_micros(609_375)
+        );
+        assert_eq!(
+            master_down_interval(Version::V3, 100, 100),
+            Duration::from_micros(3_609_375)
+        );
     }
 
     #[test]
     fn v3_skew_scales_with_the_interval_and_v2_does_not() {
-        assert_eq!(skew_time(Version::V3, 200, 50), Duration::from_nanos(109_375_000));
-        assert_eq!(skew_time(Version::V2, 200, 500), Duration::from_micros(218_750));
-        assert_eq!(master_down_interval(Version::V3, 254, 4095), Duration::from_nanos(122_850_000_000 + 319_921_875));
-        assert_eq!(skew_time(Version::V3, 255, 100), Duration::from_nanos(3_906_250));
+        assert_eq!(
+            skew_time(Version::V3, 200, 50),
+            Duration::from_nanos(109_375_000)
+        );
+        assert_eq!(
+            skew_time(Version::V2, 200, 500),
+            Duration::from_micros(218_750)
+        );
+        assert_eq!(
+            master_down_interval(Version::V3, 254, 4095),
+            Duration::from_nanos(122_850_000_000 + 319_921_875)
+        );
+        assert_eq!(
+            skew_time(Version::V3, 255, 100),
+            Duration::from_nanos(3_906_250)
+        );
     }
 }

@@ -6,11 +6,25 @@ const SRC: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 1);
 const VIP: Ipv4Addr = Ipv4Addr::new(192, 168, 1, 254);
 
 fn v2(priority: u8, auth: Auth) -> Advertisement {
-    Advertisement { version: Version::V2, vrid: 1, priority, interval_cs: 100, auth, addresses: vec![VIP] }
+    Advertisement {
+        version: Version::V2,
+        vrid: 1,
+        priority,
+        interval_cs: 100,
+        auth,
+        addresses: vec![VIP],
+    }
 }
 
 fn v3(priority: u8) -> Advertisement {
-    Advertisement { version: Version::V3, vrid: 1, priority, interval_cs: 100, auth: Auth::None, addresses: vec![VIP] }
+    Advertisement {
+        version: Version::V3,
+        vrid: 1,
+        priority,
+        interval_cs: 100,
+        auth: Auth::None,
+        addresses: vec![VIP],
+    }
 }
 
 fn ip() -> IpHeader {
@@ -24,9 +38,13 @@ fn v2_known_bytes() {
     let bytes = v2(100, Auth::None).encode(SRC, VRRP_MULTICAST).unwrap();
     assert_eq!(
         bytes,
-        [0x21, 1, 100, 1, 0, 1, 0xb8, 0x55, 192, 168, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0]
+        [
+            0x21, 1, 100, 1, 0, 1, 0xb8, 0x55, 192, 168, 1, 254, 0, 0, 0, 0, 0, 0, 0, 0
+        ]
     );
-    let bytes = v2(100, Auth::simple("secret")).encode(SRC, VRRP_MULTICAST).unwrap();
+    let bytes = v2(100, Auth::simple("secret"))
+        .encode(SRC, VRRP_MULTICAST)
+        .unwrap();
     assert_eq!(&bytes[4..8], &[1, 1, 0x7b, 0x09]);
     assert_eq!(&bytes[12..], b"secret\0\0");
 }
@@ -34,14 +52,26 @@ fn v2_known_bytes() {
 #[test]
 fn v3_checksum_covers_the_pseudo_header() {
     let bytes = v3(100).encode(SRC, VRRP_MULTICAST).unwrap();
-    assert_eq!(bytes, [0x31, 1, 100, 1, 0, 100, 0x05, 0xba, 192, 168, 1, 254]);
+    assert_eq!(
+        bytes,
+        [0x31, 1, 100, 1, 0, 100, 0x05, 0xba, 192, 168, 1, 254]
+    );
     // The pre-RFC 9568 reading (checksum over the message only, as v2) is rejected.
     let mut legacy = bytes.clone();
     legacy[6..8].copy_from_slice(&[0xa7, 0xf2]);
-    assert_eq!(Advertisement::decode(&ip(), &legacy), Err(RejectReason::BadChecksum));
+    assert_eq!(
+        Advertisement::decode(&ip(), &legacy),
+        Err(RejectReason::BadChecksum)
+    );
     // The pseudo-header makes the source address part of the checksum.
-    let other = IpHeader { src: Ipv4Addr::new(192, 168, 1, 2), ..ip() };
-    assert_eq!(Advertisement::decode(&other, &bytes), Err(RejectReason::BadChecksum));
+    let other = IpHeader {
+        src: Ipv4Addr::new(192, 168, 1, 2),
+        ..ip()
+    };
+    assert_eq!(
+        Advertisement::decode(&other, &bytes),
+        Err(RejectReason::BadChecksum)
+    );
     // v2 does not cover the IP header.
     let bytes = v2(100, Auth::None).encode(SRC, VRRP_MULTICAST).unwrap();
     assert!(Advertisement::decode(&other, &bytes).is_ok());
@@ -49,7 +79,11 @@ fn v3_checksum_covers_the_pseudo_header() {
 
 #[test]
 fn decode_returns_what_was_encoded() {
-    for adv in [v2(100, Auth::None), v2(0, Auth::simple("12345678")), v3(255)] {
+    for adv in [
+        v2(100, Auth::None),
+        v2(0, Auth::simple("12345678")),
+        v3(255),
+    ] {
         let bytes = adv.encode(SRC, VRRP_MULTICAST).unwrap();
         assert_eq!(Advertisement::decode(&ip(), &bytes), Ok(adv));
     }
@@ -59,8 +93,20 @@ fn decode_returns_what_was_encoded() {
 fn each_structural_rejection() {
     let good = v3(100).encode(SRC, VRRP_MULTICAST).unwrap();
     let decode = |ip: IpHeader, msg: &[u8]| Advertisement::decode(&ip, msg);
-    assert_eq!(decode(IpHeader { ttl: 64, ..ip() }, &good), Err(RejectReason::BadTtl));
-    assert_eq!(decode(IpHeader { protocol: 17, ..ip() }, &good), Err(RejectReason::BadIpHeader));
+    assert_eq!(
+        decode(IpHeader { ttl: 64, ..ip() }, &good),
+        Err(RejectReason::BadTtl)
+    );
+    assert_eq!(
+        decode(
+            IpHeader {
+                protocol: 17,
+                ..ip()
+            },
+            &good
+        ),
+        Err(RejectReason::BadIpHeader)
+    );
     assert_eq!(decode(ip(), &good[..5]), Err(RejectReason::Truncated));
     assert_eq!(decode(ip(), &good[..11]), Err(RejectReason::AddressCount));
     let mut extra = good.clone();
@@ -75,25 +121,40 @@ fn each_structural_rejection() {
     };
     let mut m = good.clone();
     m[0] = 0x41;
-    assert_eq!(decode(ip(), &resum(m, Version::V3)), Err(RejectReason::BadVersion));
+    assert_eq!(
+        decode(ip(), &resum(m, Version::V3)),
+        Err(RejectReason::BadVersion)
+    );
     let mut m = good.clone();
     m[0] = 0x32;
-    assert_eq!(decode(ip(), &resum(m, Version::V3)), Err(RejectReason::BadType));
+    assert_eq!(
+        decode(ip(), &resum(m, Version::V3)),
+        Err(RejectReason::BadType)
+    );
     let mut m = good.clone();
     m[3] = 0;
     m.truncate(8);
-    assert_eq!(decode(ip(), &resum(m, Version::V3)), Err(RejectReason::AddressCount));
+    assert_eq!(
+        decode(ip(), &resum(m, Version::V3)),
+        Err(RejectReason::AddressCount)
+    );
     let mut m = good.clone();
     m[5] ^= 1;
     assert_eq!(decode(ip(), &m), Err(RejectReason::BadChecksum));
     let mut m = good.clone();
     m[4..6].copy_from_slice(&[0xf0, 0]);
-    assert_eq!(decode(ip(), &resum(m, Version::V3)), Err(RejectReason::ZeroInterval));
+    assert_eq!(
+        decode(ip(), &resum(m, Version::V3)),
+        Err(RejectReason::ZeroInterval)
+    );
 
     let v2good = v2(100, Auth::None).encode(SRC, VRRP_MULTICAST).unwrap();
     let mut m = v2good.clone();
     m[4] = 2; // IP Authentication Header: never inside a protocol 112 payload
-    assert_eq!(decode(ip(), &resum(m, Version::V2)), Err(RejectReason::UnknownAuthType));
+    assert_eq!(
+        decode(ip(), &resum(m, Version::V2)),
+        Err(RejectReason::UnknownAuthType)
+    );
     assert_eq!(decode(ip(), &v2good[..12]), Err(RejectReason::AddressCount));
 }
 
@@ -111,18 +172,30 @@ fn v3_reserved_bits_are_ignored() {
 fn encode_refuses_what_the_wire_cannot_carry() {
     let mut a = v3(100);
     a.interval_cs = 4096;
-    assert_eq!(a.encode(SRC, VRRP_MULTICAST), Err(EncodeError::Interval(4096)));
+    assert_eq!(
+        a.encode(SRC, VRRP_MULTICAST),
+        Err(EncodeError::Interval(4096))
+    );
     a.interval_cs = 100;
     a.auth = Auth::simple("x");
     assert_eq!(a.encode(SRC, VRRP_MULTICAST), Err(EncodeError::AuthOnV3));
     let mut a = v2(100, Auth::None);
     a.interval_cs = 150;
-    assert_eq!(a.encode(SRC, VRRP_MULTICAST), Err(EncodeError::Interval(150)));
+    assert_eq!(
+        a.encode(SRC, VRRP_MULTICAST),
+        Err(EncodeError::Interval(150))
+    );
     a.interval_cs = 100;
     a.addresses = Vec::new();
-    assert_eq!(a.encode(SRC, VRRP_MULTICAST), Err(EncodeError::AddressCount(0)));
+    assert_eq!(
+        a.encode(SRC, VRRP_MULTICAST),
+        Err(EncodeError::AddressCount(0))
+    );
     a.addresses = vec![VIP; 256];
-    assert_eq!(a.encode(SRC, VRRP_MULTICAST), Err(EncodeError::AddressCount(256)));
+    assert_eq!(
+        a.encode(SRC, VRRP_MULTICAST),
+        Err(EncodeError::AddressCount(256))
+    );
 }
 
 #[test]
@@ -145,26 +218,35 @@ fn ipv4_framing_round_trips_and_drops_padding() {
 fn arb_advert() -> impl Strategy<Value = Advertisement> {
     let addresses = prop::collection::vec(any::<[u8; 4]>().prop_map(Ipv4Addr::from), 1..=20);
     prop_oneof![
-        (any::<u8>(), any::<u8>(), 1u16..=255, proptest::option::of(any::<[u8; 8]>()), addresses.clone()).prop_map(
-            |(vrid, priority, secs, key, addresses)| Advertisement {
+        (
+            any::<u8>(),
+            any::<u8>(),
+            1u16..=255,
+            proptest::option::of(any::<[u8; 8]>()),
+            addresses.clone()
+        )
+            .prop_map(|(vrid, priority, secs, key, addresses)| Advertisement {
                 version: Version::V2,
                 vrid,
                 priority,
                 interval_cs: secs * 100,
                 auth: key.map_or(Auth::None, Auth::Simple),
                 addresses,
-            }
-        ),
-        (any::<u8>(), any::<u8>(), 1u16..=MAX_V3_INTERVAL_CS, addresses).prop_map(
-            |(vrid, priority, interval_cs, addresses)| Advertisement {
+            }),
+        (
+            any::<u8>(),
+            any::<u8>(),
+            1u16..=MAX_V3_INTERVAL_CS,
+            addresses
+        )
+            .prop_map(|(vrid, priority, interval_cs, addresses)| Advertisement {
                 version: Version::V3,
                 vrid,
                 priority,
                 interval_cs,
                 auth: Auth::None,
                 addresses,
-            }
-        ),
+            }),
     ]
 }
 
