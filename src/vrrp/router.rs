@@ -102,7 +102,7 @@ impl Router {
             Input::Timeout => self.handle_timeout(now),
             Input::Link { up } => self.handle_link(now, *up),
             Input::Track { interface, up } => self.handle_track(now, interface, *up),
-            Input::Remove => self.handle_remove(now),
+            Input::Remove => self.handle_remove(),
         }
         Ok(())
     }
@@ -181,7 +181,7 @@ impl Router {
                 StateReason::VersionChanged
             };
             // Resign under the old configuration, from the address the peers know.
-            self.shutdown(now, reason, true);
+            self.shutdown(reason, true);
         }
         self.config = config.clone();
         self.primary_ip = primary_ip;
@@ -208,7 +208,7 @@ impl Router {
         self.link_up = up;
         if !up && self.state != State::Initialize {
             // Nothing can be sent on a down link, so no priority 0 advert.
-            self.shutdown(now, StateReason::InterfaceDown, false);
+            self.shutdown(StateReason::InterfaceDown, false);
         } else if up && self.state == State::Initialize && self.runnable() {
             self.startup(now);
         }
@@ -228,9 +228,9 @@ impl Router {
     }
 
     /// The group is deleted: a master resigns with priority 0 (RFC 5798 6.4.3 Shutdown).
-    pub fn handle_remove(&mut self, now: Duration) {
+    pub fn handle_remove(&mut self) {
         if self.state != State::Initialize {
-            self.shutdown(now, StateReason::Removed, self.link_up);
+            self.shutdown(StateReason::Removed, self.link_up);
         }
     }
 
@@ -418,7 +418,7 @@ impl Router {
 
     /// Leave Backup or Master for Initialize. A master resigns with priority 0 when it can
     /// still send (RFC 5798 6.4.3 Shutdown).
-    fn shutdown(&mut self, _now: Duration, reason: StateReason, resign: bool) {
+    fn shutdown(&mut self, reason: StateReason, resign: bool) {
         if self.state == State::Master && resign {
             self.send_advert(0);
         }

@@ -197,7 +197,7 @@ fn becoming_the_owner_takes_over_at_once() {
 fn removing_a_backup_sends_nothing() {
     let mut r = started(&config(100));
     r.drain_outputs();
-    r.handle_remove(ms(10));
+    r.handle_remove();
     assert_eq!(r.state(), State::Initialize);
     assert!(r.poll_transmit().is_none());
     assert_eq!(r.poll_timeout(), None);
