@@ -529,3 +529,38 @@ fn the_master_adds_the_virtual_ip_announces_it_and_removes_it_on_handover() {
                 mac
             }));
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn the_highest_priority_ends_as_master_and_its_successor_is_exact(
+            priorities in prop::collection::vec(1u8..=254, 2..=3),
+            interval_cs in 10u16..=300,
+            start_gaps in prop::collection::vec(0u64..5000, 3),
+        ) {
+            let mut lan = Lan::new(Vec::new());
+            for (i, p) in priorities.iter().enumerate() {
+                lan.run_for(ms(start_gaps[i]));
+                lan.add(GroupConfig { advertise_interval_cs: interval_cs, ..group(*p) }, addr(i as u8 + 1));
+            }
+            lan.run_for(ms(60_000));
+            let top = *priorities.iter().max().unwrap();
+            let m = lan.master();
+            prop_assert_eq!(priorities[m], top);
+
+            let last = lan.run_until_advert_from(m);
+            lan.nodes[m].alive = false;
+            lan.run_for(ms(60_000));
+            let next = lan.master();
+            let rest_top = priorities.iter().enumerate().filter(|(i, _)| *i != m).map(|(_, p)| *p).max().unwrap();
+            prop_assert_eq!(priorities[next], rest_top);
+            prop_assert_eq!(lan.became_master_at(next), last + mdi(rest_top, interval_cs));
+        }
+    }
+}

@@ -245,3 +245,130 @@ fn a_group_without_address_or_virtual_ip_waits_in_initialize() {
         Some(ms(5) + master_down_interval(Version::V3, 100, 100))
     );
 }
+
+mod properties {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Advert {
+            from_peer: bool,
+            priority: u8,
+            interval_cs: u16,
+            v2: bool,
+        },
+        Wait(u64),
+        FireTimer,
+        Link(bool),
+        Track(bool),
+        Config {
+            priority: u8,
+            preempt: bool,
+            delay_cs: u32,
+            shutdown: bool,
+            v2: bool,
+            owner: bool,
+        },
+        Remove,
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (any::<bool>(), any::<u8>(), 1u16..400, any::<bool>())
+                .prop_map(|(from_peer, priority, interval_cs, v2)| Op::Advert { from_peer, priority, interval_cs, v2 }),
+            2 => (0u64..5000).prop_map(Op::Wait),
+            4 => Just(Op::FireTimer),
+            1 => any::<bool>().prop_map(Op::Link),
+            1 => any::<bool>().prop_map(Op::Track),
+            1 => (1u8..=254, any::<bool>(), 0u32..500, prop::bool::weighted(0.1), any::<bool>(), prop::bool::weighted(0.1))
+                .prop_map(|(priority, preempt, delay_cs, shutdown, v2, owner)| Op::Config { priority, preempt, delay_cs, shutdown, v2, owner }),
+            1 => Just(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn any_input_sequence_keeps_the_router_consistent(ops in prop::collection::vec(op(), 1..80)) {
+            let ge2: IfName = "ge1/0/2".parse().unwrap();
+            let tracks = vec![TrackedInterface { interface: ge2.clone(), reduced: 60 }];
+            let mut r = started(&GroupConfig { tracks: tracks.clone(), ..config(100) });
+            let mut now = Duration::ZERO;
+            let mut installed: BTreeSet<Ipv4Addr> = BTreeSet::new();
+            for op in ops {
+                match op {
+                    Op::Advert { from_peer, priority, interval_cs, v2 } => {
+                        let adv = Advertisement {
+                            version: if v2 { Version::V2 } else { Version::V3 },
+                            vrid: 1,
+                            priority,
+                            interval_cs: if v2 { 100 } else { interval_cs },
+                            auth: Auth::None,
+                            addresses: vec![VIP],
+                        };
+                        let ip = IpHeader::multicast_from(if from_peer { PEER } else { Ipv4Addr::new(10, 0, 0, 3) });
+                        r.handle_packet(now, &ip, &adv.encode(ip.src, ip.dst).unwrap());
+                    }
+                    Op::Wait(n) => now += ms(n),
+                    Op::FireTimer => {
+                        if let Some(t) = r.poll_timeout() {
+                            now = now.max(t);
+                            r.handle_timeout(now);
+                            prop_assert!(r.poll_timeout().is_none_or(|d| d > now), "a timer stays due after firing");
+                        }
+                    }
+                    Op::Link(up) => r.handle_link(now, up),
+                    Op::Track(up) => r.handle_track(now, &ge2, up),
+                    Op::Config { priority, preempt, delay_cs, shutdown, v2, owner } => {
+                        let c = GroupConfig {
+                            priority,
+                            preempt,
+                            preempt_delay_cs: delay_cs,
+                            shutdown,
+                            version: if v2 { Version::V2 } else { Version::V3 },
+                            tracks: tracks.clone(),
+                            ..GroupConfig::new(1, vec![if owner { ME } else { VIP }])
+                        };
+                        prop_assert_eq!(r.handle_config(now, &c, Some(ME)), Ok(()));
+                    }
+                    Op::Remove => r.handle_remove(),
+                }
+                for out in r.drain_outputs() {
+                    match out {
+                        Output::Event(Event::AddVirtualIps { addresses, .. }) => installed.extend(addresses),
+                        Output::Event(Event::RemoveVirtualIps { addresses, .. }) => {
+                            for a in addresses {
+                                prop_assert!(installed.remove(&a), "removed {a} that was never added");
+                            }
+                        }
+                        Output::Transmit(t) => {
+                            prop_assert!(t.encode().is_ok());
+                            prop_assert_eq!(t.ip.src, ME);
+                        }
+                        Output::Event(_) => {}
+                    }
+                }
+                let s = r.statistics();
+                prop_assert_eq!(s.received, s.accepted + s.rejected_total());
+                let timers = (r.adver_timer.is_some(), r.master_down_timer.is_some());
+                match r.state() {
+                    State::Master => {
+                        prop_assert_eq!(timers, (true, false));
+                        prop_assert_eq!(installed.iter().collect::<Vec<_>>(), r.config().virtual_ips.iter().collect::<Vec<_>>());
+                    }
+                    State::Backup => {
+                        prop_assert_eq!(timers, (false, true));
+                        prop_assert!(installed.is_empty());
+                    }
+                    State::Initialize => {
+                        prop_assert_eq!(timers, (false, false));
+                        prop_assert!(installed.is_empty());
+                    }
+                }
+            }
+        }
+    }
+}
