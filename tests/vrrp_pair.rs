@@ -63,6 +63,16 @@ impl Lan {
         lan
     }
 
+    /// Two routers, started together: `a` on 10.0.0.1, `b` on 10.0.0.2.
+    fn pair(a: GroupConfig, b: GroupConfig) -> Lan {
+        Lan::new(vec![(a, addr(1)), (b, addr(2))])
+    }
+
+    /// Three routers on 10.0.0.1-3.
+    fn trio(a: GroupConfig, b: GroupConfig, c: GroupConfig) -> Lan {
+        Lan::new(vec![(a, addr(1)), (b, addr(2)), (c, addr(3))])
+    }
+
     /// Start one more router now.
     fn add(&mut self, config: GroupConfig, primary: Ipv4Addr) -> usize {
         let mut router = Router::new(config.vrid, true);
@@ -230,7 +240,7 @@ fn mdi(priority: u8, interval_cs: u16) -> Duration {
 
 #[test]
 fn higher_priority_wins_the_first_election_at_its_master_down_interval() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(200), group(100));
     assert_eq!(lan.state(0), State::Backup);
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
@@ -244,7 +254,7 @@ fn higher_priority_wins_the_first_election_at_its_master_down_interval() {
 
 #[test]
 fn equal_priority_between_two_masters_is_broken_by_the_higher_primary_address() {
-    let mut lan = Lan::new(vec![(group(100), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(100), group(100));
     lan.run_for(ms(10_000));
     // On a zero-latency LAN the first to time out wins and the other accepts its adverts.
     assert_eq!(lan.master(), 0);
@@ -262,7 +272,7 @@ fn equal_priority_between_two_masters_is_broken_by_the_higher_primary_address() 
 
 #[test]
 fn backup_takes_over_exactly_master_down_interval_after_the_last_advert() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(200), group(100));
     lan.run_for(ms(20_000));
     let last = lan.run_until_advert_from(0);
     lan.nodes[0].alive = false; // crash right after this advert
@@ -278,7 +288,7 @@ fn backup_takes_over_exactly_master_down_interval_after_the_last_advert() {
 
 #[test]
 fn priority_zero_hands_over_after_skew_time() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(200), group(100));
     lan.run_for(ms(20_500));
     let shutdown_at = lan.now;
     lan.reconfigure(0, |c| c.shutdown = true);
@@ -392,7 +402,7 @@ fn tracking_lowers_the_priority_and_restoring_it_preempts_back() {
         }],
         ..group(120)
     };
-    let mut lan = Lan::new(vec![(tracked, addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(tracked, group(100));
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
 
@@ -421,7 +431,7 @@ fn a_v3_backup_adopts_the_masters_interval_and_times_it_by_that() {
         advertise_interval_cs: 50,
         ..group(200)
     };
-    let mut lan = Lan::new(vec![(fast, addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(fast, group(100));
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
     assert!(
@@ -450,7 +460,7 @@ fn v2_pair_with_simple_authentication_elects_and_fails_over() {
         simple_key: Some("duet".into()),
         ..group(p)
     };
-    let mut lan = Lan::new(vec![(v2(200), addr(1)), (v2(100), addr(2))]);
+    let mut lan = Lan::pair(v2(200), v2(100));
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
     let last = lan.run_until_advert_from(0);
@@ -465,7 +475,7 @@ fn v2_pair_with_simple_authentication_elects_and_fails_over() {
 
 #[test]
 fn a_split_brain_heals_to_the_higher_priority() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(200), group(100));
     lan.run_for(ms(10_000));
     lan.nodes[0].connected = false;
     lan.run_for(ms(10_000));
@@ -502,7 +512,7 @@ fn trio_fails_over_down_the_priority_order() {
 
 #[test]
 fn the_master_adds_the_virtual_ip_announces_it_and_removes_it_on_handover() {
-    let mut lan = Lan::new(vec![(group(200), addr(1)), (group(100), addr(2))]);
+    let mut lan = Lan::pair(group(200), group(100));
     lan.run_for(ms(10_000));
     let mac = [0, 0, 0x5e, 0, 1, 1];
     let of_a: Vec<&Event> = lan
