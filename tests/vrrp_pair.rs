@@ -488,11 +488,7 @@ fn a_split_brain_heals_to_the_higher_priority() {
 
 #[test]
 fn trio_fails_over_down_the_priority_order() {
-    let mut lan = Lan::new(vec![
-        (group(200), addr(1)),
-        (group(150), addr(2)),
-        (group(100), addr(3)),
-    ]);
+    let mut lan = Lan::trio(group(200), group(150), group(100));
     lan.run_for(ms(10_000));
     assert_eq!(lan.master(), 0);
 
