@@ -9,3 +9,4 @@ pub mod interface;
 pub mod net;
 pub mod session;
 pub mod system;
+pub mod vrrp;
