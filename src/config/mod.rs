@@ -5,6 +5,7 @@
 //! file through the CLI parser, and atomic save.
 
 pub mod load;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -30,7 +31,10 @@ impl Config {
     pub fn new(ports: &[IfName]) -> Self {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
-            interfaces: ports.iter().map(|p| (p.clone(), InterfaceConfig::default())).collect(),
+            interfaces: ports
+                .iter()
+                .map(|p| (p.clone(), InterfaceConfig::default()))
+                .collect(),
         }
     }
 }
@@ -45,7 +49,10 @@ pub struct ConfigStore {
 impl ConfigStore {
     pub fn new(config: Config) -> Self {
         let (tx, _) = watch::channel(Arc::new(config.clone()));
-        ConfigStore { inner: Mutex::new(config), tx }
+        ConfigStore {
+            inner: Mutex::new(config),
+            tx,
+        }
     }
     /// The configuration, locked for reading or editing by one command.
     pub fn lock(&self) -> MutexGuard<'_, Config> {
