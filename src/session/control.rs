@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
-use super::frontend::{InputLine, TOO_LONG, read_bounded_line};
+use super::frontend::{InputLine, Shell, TOO_LONG, read_bounded_line};
 use super::protocol::{MAX_REQUEST_BYTES, Reply, Request, SessionInfo, encode};
 use super::{Interaction, Role, Session, SessionState};
 use crate::device::Device;
@@ -261,7 +261,7 @@ fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()>
                 } else if input.text.trim().is_empty() {
                     (String::new(), true)
                 } else {
-                    let outcome = session.execute(&input.text, &mut link);
+                    let outcome = Shell::execute(&mut session, &input.text, &mut link);
                     (outcome.output, outcome.ok)
                 };
                 if !output.is_empty() {
@@ -273,18 +273,18 @@ fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()>
                 }
             }
             Request::Help { line } => {
-                let text = session.help(&InputLine::new(line.as_bytes()).text);
+                let text = Shell::help(&mut session, &InputLine::new(line.as_bytes()).text);
                 link.send(&Reply::Help { text })?;
             }
             Request::Complete { line } => {
-                let c = session.complete(&InputLine::new(line.as_bytes()).text);
+                let c = Shell::complete(&mut session, &InputLine::new(line.as_bytes()).text);
                 link.send(&Reply::Completion {
                     start: c.start,
                     candidates: c.candidates,
                 })?;
             }
             Request::UserView => {
-                session.state.views.truncate(1);
+                session.user_view();
                 link.send(&info(&session, true))?;
             }
             Request::Answer { .. } => {

@@ -36,18 +36,40 @@ pub trait Shell {
     fn screen_length(&self) -> Option<usize>;
 }
 
+/// Said when a command panicked: the session and the device carry on.
+pub const INTERNAL_ERROR: &str = " % Internal error: the command was not completed.\n";
+
+/// Run `f`; a panic (a bug in a command) is logged and turned into `fallback` so that it ends
+/// neither the session nor the device.
+fn guarded<T>(what: &str, line: &str, fallback: T, f: impl FnOnce() -> T) -> T {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        tracing::error!(what, line, "command panicked");
+        fallback
+    })
+}
+
 impl Shell for Session {
     fn prompt(&self) -> String {
         Session::prompt(self)
     }
     fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome {
-        Session::execute(self, line, io)
+        let fallback = Outcome {
+            output: INTERNAL_ERROR.to_string(),
+            ok: false,
+        };
+        guarded("execute", line, fallback, || {
+            Session::execute(self, line, io)
+        })
     }
     fn help(&mut self, line: &str) -> String {
-        Session::help(self, line)
+        guarded("help", line, INTERNAL_ERROR.to_string(), || {
+            Session::help(self, line)
+        })
     }
     fn complete(&mut self, line: &str) -> Completion {
-        Session::complete(self, line)
+        guarded("complete", line, Completion::default(), || {
+            Session::complete(self, line)
+        })
     }
     fn user_view(&mut self) {
         self.state.views.truncate(1);
