@@ -159,7 +159,7 @@ fn terminal_columns() -> Option<usize> {
 /// the end of the edited line, one row up, as if it had been typed there.
 fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
     match terminal_columns() {
-        Some(cols) => write!(out, "\x1b[A\x1b[{}G?\n", shown % cols + 1),
+        Some(cols) => writeln!(out, "\x1b[A\x1b[{}G?", shown % cols + 1),
         None => out.write_all(b"?\n"),
     }
 }

@@ -60,10 +60,18 @@ impl ControlServer {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
             Err(e) => return Err(io_err(e)),
         }
-        let listener = UnixListener::bind(path).map_err(io_err)?;
-        let restrict = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        // Bind under a temporary name and rename once restricted, so the socket never shows
+        // at its real path with the umask's mode.
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(io_err)?;
+        let ready = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .and_then(|_| std::fs::rename(&tmp, path))
             .and_then(|_| listener.set_nonblocking(true));
-        if let Err(e) = restrict {
+        if let Err(e) = ready {
+            let _ = std::fs::remove_file(&tmp);
             let _ = std::fs::remove_file(path);
             return Err(io_err(e));
         }

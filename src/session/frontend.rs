@@ -191,7 +191,7 @@ impl<R: BufRead, W: Write> Interaction for EchoAsker<'_, R, W> {
         let answer = self.input.next_line().ok().flatten();
         let echo = answer.as_ref().map_or("", |l| l.text.as_str());
         // The screen is best effort: a closed output must not turn a "yes" into a "no".
-        let _ = write!(self.out, "{prompt}{echo}\n").and_then(|_| self.out.flush());
+        let _ = writeln!(self.out, "{prompt}{echo}").and_then(|_| self.out.flush());
         answer.map(|l| l.text)
     }
 }

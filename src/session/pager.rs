@@ -110,8 +110,8 @@ impl Drop for TerminalKeys {
 mod tests {
     use super::*;
 
-    struct Script(std::vec::IntoIter<u8>);
-    impl Keys for Script {
+    struct Script<'a>(std::iter::Copied<std::slice::Iter<'a, u8>>);
+    impl Keys for Script<'_> {
         fn key(&mut self) -> io::Result<Option<u8>> {
             Ok(self.0.next())
         }
@@ -119,7 +119,7 @@ mod tests {
 
     fn paged(text: &str, len: usize, keys: &[u8]) -> String {
         let mut out = Vec::new();
-        page(&mut out, &mut Script(keys.to_vec().into_iter()), text, len).unwrap();
+        page(&mut out, &mut Script(keys.iter().copied()), text, len).unwrap();
         String::from_utf8(out).unwrap()
     }
 
