@@ -191,27 +191,30 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// Headless: wait for SIGINT or SIGTERM.
+/// Headless: wait for SIGINT, SIGTERM or SIGHUP.
 async fn until_stopped() -> io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut int = signal(SignalKind::interrupt())?;
     let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
     tokio::select! {
         _ = int.recv() => {}
         _ = term.recv() => {}
+        _ = hup.recv() => {}
     }
     Ok(())
 }
 
-/// With a console the main thread is blocked reading input: a SIGTERM (or SIGINT when input
-/// is piped) ends the process from here, after putting the terminal back and removing the
+/// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT
+/// when input is piped) ends the process from here, after putting the terminal back and removing the
 /// socket. On a terminal, Ctrl+C while a command runs is ignored (it abandons a line only).
 async fn stop_on_signal(socket: PathBuf, on_terminal: bool) {
     use tokio::signal::unix::{SignalKind, signal};
     let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
-    let (Ok(mut int), Ok(mut term)) = (
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
         signal(SignalKind::interrupt()),
         signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
     ) else {
         return;
     };
@@ -219,6 +222,7 @@ async fn stop_on_signal(socket: PathBuf, on_terminal: bool) {
         tokio::select! {
             _ = int.recv() => if on_terminal { continue },
             _ = term.recv() => {}
+            _ = hup.recv() => {}
         }
         break;
     }
@@ -227,7 +231,8 @@ async fn stop_on_signal(socket: PathBuf, on_terminal: bool) {
             nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, &saved);
     }
     let _ = std::fs::remove_file(&socket);
-    let _ = io::stdout().flush();
+    // No flush here: the console holds the stdout lock while it waits for input, and it flushes
+    // everything it writes before waiting.
     std::process::exit(0);
 }
 

@@ -223,3 +223,47 @@ fn terminal_ctrl_c_abandons_the_line_and_ctrl_d_ends() {
     t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
+
+#[test]
+fn connect_on_a_terminal_keeps_the_device_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["connect".into(), "--socket".into(), socket], None);
+    t.type_and_expect("half a line\x03", "<Duet>");
+    // Ctrl+Z asks the device for user view and shows the prompt it returns.
+    t.type_and_expect("\x1a", "<Duet>");
+    t.master.write_all(b"\x04").unwrap();
+    assert!(t.finish().success());
+    assert_eq!(Raw::open(&device.socket).recv()["type"], "done");
+}
+
+#[test]
+fn piped_console_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(DUET)
+        .args(["run", "--data-dir"])
+        .arg(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let socket = dir.path().join("duet.sock");
+    wait_for("the control socket", || socket.exists());
+    let stdin = child.stdin.take();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        Signal::SIGTERM,
+    )
+    .unwrap();
+    let out = wait_output(child);
+    drop(stdin);
+    assert!(
+        out.status.success(),
+        "{:?} {}",
+        out.status,
+        text(&out.stderr)
+    );
+    assert!(!socket.exists());
+}

@@ -144,12 +144,20 @@ pub struct Terminal {
     pub child: Child,
     pub master: std::fs::File,
     pub screen: Arc<Mutex<Vec<u8>>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Terminal {
+    /// `duet run` on a fresh data directory, its console on a PTY.
     pub fn start() -> Terminal {
         let dir = tempfile::tempdir().unwrap();
+        let mut args = vec!["run".to_string(), "--data-dir".to_string()];
+        args.push(dir.path().to_str().unwrap().to_string());
+        Terminal::spawn(&args, Some(dir))
+    }
+
+    /// `duet ARGS` on a PTY; waits for the first prompt.
+    pub fn spawn(args: &[String], dir: Option<tempfile::TempDir>) -> Terminal {
         let pty = nix::pty::openpty(None, None).unwrap();
         let size = libc::winsize {
             ws_row: 24,
@@ -161,8 +169,7 @@ impl Terminal {
         unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
         let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
         let child = Command::new(DUET)
-            .args(["run", "--data-dir"])
-            .arg(dir.path())
+            .args(args)
             .env("TERM", "xterm")
             .env_remove("RUST_LOG")
             .stdin(slave(&pty.slave))
