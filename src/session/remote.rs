@@ -185,3 +185,156 @@ impl Shell for RemoteShell {
         self.info.screen_length
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::os::unix::net::UnixListener;
+
+    use super::*;
+
+    /// A device that greets, then answers each request line with the scripted reply lines
+    /// (one entry per request, replies separated by `\n`), recording what it received.
+    fn fake_device(
+        script: Vec<&'static str>,
+    ) -> (
+        tempfile::TempDir,
+        PathBuf,
+        std::thread::JoinHandle<Vec<String>>,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duet.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let handle = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut writer = stream;
+            writer
+                .write_all(
+                    b"{\"type\":\"done\",\"ok\":true,\"prompt\":\"<Duet>\",\"screen_length\":24,\"exit\":false,\"line\":\"vty3\"}\n",
+                )
+                .unwrap();
+            let mut seen = Vec::new();
+            for replies in script {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap() == 0 {
+                    break;
+                }
+                seen.push(line.trim_end().to_string());
+                for reply in replies.split('\n').filter(|r| !r.is_empty()) {
+                    writer.write_all(format!("{reply}\n").as_bytes()).unwrap();
+                }
+            }
+            seen
+        });
+        (dir, path, handle)
+    }
+
+    /// Connect with a read timeout, so a broken exchange fails the test instead of hanging it.
+    fn connect(path: &Path) -> RemoteShell {
+        let shell = RemoteShell::connect(path).unwrap();
+        let timeout = Some(std::time::Duration::from_secs(10));
+        shell.reader.get_ref().set_read_timeout(timeout).unwrap();
+        shell
+    }
+
+    struct Answers(Vec<&'static str>, Vec<String>);
+    impl Interaction for Answers {
+        fn ask(&mut self, prompt: &str) -> Option<String> {
+            self.1.push(prompt.to_string());
+            (!self.0.is_empty()).then(|| self.0.remove(0).to_string())
+        }
+    }
+
+    #[test]
+    fn execute_relays_questions_and_takes_the_new_state() {
+        let (_dir, path, device) = fake_device(vec![
+            "{\"type\":\"ask\",\"prompt\":\"Sure? [Y/N]:\"}",
+            concat!(
+                "{\"type\":\"output\",\"text\":\"a\\n\"}\n",
+                "{\"type\":\"output\",\"text\":\"b\\n\"}\n",
+                r#"{"type":"done","ok":true,"prompt":"[Duet]","screen_length":null,"exit":false,"line":"vty3"}"#
+            ),
+        ]);
+        let mut shell = connect(&path);
+        assert_eq!((shell.prompt().as_str(), shell.line()), ("<Duet>", "vty3"));
+        let mut io = Answers(vec!["y"], vec![]);
+        let outcome = shell.execute("save", &mut io);
+        assert_eq!(
+            outcome,
+            Outcome {
+                output: "a\nb\n".into(),
+                ok: true
+            }
+        );
+        assert_eq!(io.1, ["Sure? [Y/N]:"]);
+        assert_eq!(shell.prompt(), "[Duet]");
+        assert_eq!(shell.screen_length(), None);
+        assert!(!shell.finished());
+        drop(shell);
+        assert_eq!(
+            device.join().unwrap(),
+            [
+                r#"{"op":"exec","line":"save"}"#,
+                r#"{"op":"answer","text":"y"}"#
+            ]
+        );
+    }
+
+    #[test]
+    fn help_completion_errors_and_a_lost_device() {
+        let (_dir, path, device) = fake_device(vec![
+            r#"{"type":"help","text":"  display  Display\n"}"#,
+            r#"{"type":"completion","start":4,"candidates":["version"]}"#,
+            r#"{"type":"error","message":"bad request: x"}"#,
+        ]);
+        let mut shell = connect(&path);
+        assert_eq!(shell.help("d"), "  display  Display\n");
+        assert_eq!(
+            shell.complete("dis v"),
+            Completion {
+                start: 4,
+                candidates: vec!["version".into()]
+            }
+        );
+        let outcome = shell.execute("x", &mut Answers(vec![], vec![]));
+        assert_eq!(
+            outcome,
+            Outcome {
+                output: " % bad request: x\n".into(),
+                ok: false
+            }
+        );
+        assert!(!shell.finished());
+        device.join().unwrap();
+        // The device is gone now.
+        let outcome = shell.execute("display version", &mut Answers(vec![], vec![]));
+        assert_eq!(
+            outcome,
+            Outcome {
+                output: LOST.into(),
+                ok: false
+            }
+        );
+        assert!(shell.finished());
+    }
+
+    #[test]
+    fn connect_errors_say_what_to_do() {
+        let err = RemoteShell::connect(Path::new("/nonexistent/duet.sock"))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("is `duet run` running"), "{err}");
+        // Something that is not a device on the socket.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("duet.sock");
+        let listener = UnixListener::bind(&path).unwrap();
+        let other = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            stream.write_all(b"SSH-2.0-OpenSSH\n").unwrap();
+        });
+        let err = RemoteShell::connect(&path).err().unwrap();
+        assert!(err.to_string().contains("did not open a session"), "{err}");
+        other.join().unwrap();
+    }
+}
