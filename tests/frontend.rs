@@ -267,3 +267,29 @@ fn piped_console_stops_cleanly_on_sigterm() {
     );
     assert!(!socket.exists());
 }
+
+#[test]
+fn run_rejects_inconsistent_network_options() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let cases: [(&[&str], &str); 3] = [
+        (&["--port", "ge1/0/1=eth0"], "--port needs --net linux"),
+        (&["--net", "linux"], "needs at least one --port"),
+        (
+            &["--net", "linux", "--port", "bogus=eth0"],
+            "not an interface name",
+        ),
+    ];
+    for (args, message) in cases {
+        let mut all = vec!["run", "--no-console", "--data-dir", data];
+        all.extend_from_slice(args);
+        let out = duet(&all, "");
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+        assert!(!dir.path().join("duet.sock").exists());
+    }
+}

@@ -4,6 +4,8 @@
 
 mod common;
 
+use std::io::Write;
+
 use common::*;
 
 #[test]
@@ -129,5 +131,19 @@ fn terminal_question_mark_tab_and_ctrl_z() {
     t.type_and_expect("\r", "[Duet]");
     t.type_and_expect("\x1a", "<Duet>");
     t.type_and_expect("quit\r", "quit");
+    assert!(t.finish().success());
+}
+
+#[test]
+fn terminal_history_holds_executed_commands_only() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\r", "[Duet]");
+    // A line that only asked for help is not history.
+    t.type_and_expect("ret?", "[Duet]ret");
+    t.type_and_expect("urn\r", "<Duet>");
+    t.type_and_expect("\x1b[A", "return");
+    t.type_and_expect("\x1b[A", "system-view");
+    t.type_and_expect("\x03", "<Duet>");
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
