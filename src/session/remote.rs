@@ -60,11 +60,6 @@ impl RemoteShell {
         Ok(shell)
     }
 
-    /// The session's line on the device (`vty0`, ...).
-    pub fn line(&self) -> &str {
-        &self.info.line
-    }
-
     fn send(&mut self, request: &Request) -> io::Result<()> {
         self.writer.write_all(encode(request).as_bytes())
     }
@@ -257,7 +252,10 @@ mod tests {
             ),
         ]);
         let mut shell = connect(&path);
-        assert_eq!((shell.prompt().as_str(), shell.line()), ("<Duet>", "vty3"));
+        assert_eq!(
+            (shell.prompt().as_str(), shell.info.line.as_str()),
+            ("<Duet>", "vty3")
+        );
         let mut io = Answers(vec!["y"], vec![]);
         let outcome = shell.execute("save", &mut io);
         assert_eq!(
