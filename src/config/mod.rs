@@ -11,6 +11,7 @@ pub mod save;
 pub mod startup;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
