@@ -61,6 +61,8 @@ pub struct Device {
     pub if_status: StatusSender,
     /// The simulated LAN and this device's node on it, once started on the sim backend.
     pub sim: OnceLock<(Lan, NodeId)>,
+    /// Logged-in sessions, vty lines and SSH login tokens.
+    pub sessions: crate::session::table::Sessions,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
@@ -100,6 +102,7 @@ impl Device {
             started: SystemTime::now(),
             current_startup: Mutex::new(current_startup),
             sim: OnceLock::new(),
+            sessions: Default::default(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
         })

@@ -9,6 +9,19 @@ pub enum View {
     System,
     /// `[Sysname-GigabitEthernet1/0/1]`; holds the canonical interface name.
     Interface(String),
+    /// `[Sysname-luser-manage-NAME]` (`local-user NAME class manage`).
+    LocalUser(String),
+    /// `[Sysname-line-vty0-63]`, `[Sysname-line-vty5]`, `[Sysname-line-console0]`.
+    Line(LineRange),
+}
+
+/// The user lines a line view configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineRange {
+    /// `line console 0`.
+    Console,
+    /// `line vty FIRST [LAST]`, both inclusive.
+    Vty { first: u8, last: u8 },
 }
 
 impl View {
@@ -18,6 +31,8 @@ impl View {
             View::User => "user",
             View::System => "system",
             View::Interface(_) => "interface",
+            View::LocalUser(_) => "local-user",
+            View::Line(_) => "line",
         }
     }
 
@@ -27,6 +42,35 @@ impl View {
             View::User => format!("<{sysname}>"),
             View::System => format!("[{sysname}]"),
             View::Interface(name) => format!("[{sysname}-{name}]"),
+            View::LocalUser(name) => format!("[{sysname}-luser-manage-{name}]"),
+            View::Line(LineRange::Console) => format!("[{sysname}-line-console0]"),
+            View::Line(LineRange::Vty { first, last }) if first == last => {
+                format!("[{sysname}-line-vty{first}]")
+            }
+            View::Line(LineRange::Vty { first, last }) => {
+                format!("[{sysname}-line-vty{first}-{last}]")
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts() {
+        assert_eq!(
+            View::LocalUser("admin".into()).prompt("Duet"),
+            "[Duet-luser-manage-admin]"
+        );
+        let all = View::Line(LineRange::Vty { first: 0, last: 63 });
+        assert_eq!(all.prompt("Duet"), "[Duet-line-vty0-63]");
+        let one = View::Line(LineRange::Vty { first: 5, last: 5 });
+        assert_eq!(one.prompt("Duet"), "[Duet-line-vty5]");
+        assert_eq!(
+            View::Line(LineRange::Console).prompt("Duet"),
+            "[Duet-line-console0]"
+        );
     }
 }

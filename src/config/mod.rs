@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::aaa::{LinesConfig, LocalUser, SshServerConfig};
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -33,6 +34,12 @@ pub struct Config {
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
     pub infocenter: InfoCenterConfig,
+    /// `line console 0` and `line vty A B` settings.
+    pub lines: LinesConfig,
+    /// `ssh server ...` (system view).
+    pub ssh: SshServerConfig,
+    /// `local-user NAME class manage`, by name.
+    pub users: BTreeMap<String, LocalUser>,
 }
 
 impl Config {
@@ -45,6 +52,9 @@ impl Config {
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
             infocenter: InfoCenterConfig::default(),
+            lines: LinesConfig::default(),
+            ssh: SshServerConfig::default(),
+            users: BTreeMap::new(),
         }
     }
 }

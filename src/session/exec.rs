@@ -114,6 +114,16 @@ fn find<'g>(
     }))
 }
 
+/// The line with a plain-text password argument replaced by `******`, for the log.
+fn masked(line: &str, args: &crate::cli::Args) -> String {
+    match args.span("plain") {
+        Some((start, end)) if start <= end && line.is_char_boundary(start) && line.is_char_boundary(end) && end <= line.len() => {
+            format!("{}******{}", &line[..start], &line[end..])
+        }
+        _ => line.to_string(),
+    }
+}
+
 /// Record a line in the history: as typed, consecutive duplicates once.
 fn remember(state: &mut SessionState, line: &str) {
     if state.history.last().map(String::as_str) != Some(line) {
@@ -209,8 +219,11 @@ pub fn run_with(
             }
             if options.log && !command.pipe {
                 let message = format!(
-                    "-Line={}-IPAddr={}-User={}; Command is {typed}",
-                    state.line, state.peer, state.user
+                    "-Line={}-IPAddr={}-User={}; Command is {}",
+                    state.line,
+                    state.peer,
+                    state.user,
+                    masked(line, &matched.args).trim()
                 );
                 device.log("SHELL", 6, "SHELL_CMD", &message);
             }

@@ -9,6 +9,7 @@ pub mod frontend;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
+pub mod table;
 
 use std::sync::Arc;
 
@@ -22,6 +23,16 @@ pub enum Role {
     NetworkAdmin,
     /// Display commands only; cannot enter system-view.
     NetworkOperator,
+}
+
+impl Role {
+    /// The role's name as commands and displays write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::NetworkAdmin => "network-admin",
+            Role::NetworkOperator => "network-operator",
+        }
+    }
 }
 
 /// How a front end answers the questions a command asks (`save`: `Are you sure? [Y/N]:`).
