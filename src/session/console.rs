@@ -31,11 +31,22 @@ use crate::device::Device;
 pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
+    let anonymous = super::table::Identity {
+        user: "**".into(),
+        role: Role::NetworkAdmin,
+        peer: "**".into(),
+    };
+    // Listed by `display users`; the console cannot be freed from another line.
+    device
+        .sessions
+        .register("con0", super::table::Access::Console, &anonymous, Box::new(|| {}));
     let session = Session::new(
-        device,
+        device.clone(),
         SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
     );
-    run_front_end(session)
+    let result = run_front_end(session);
+    device.sessions.unregister("con0");
+    result
 }
 
 /// Is this process attached to a terminal (stdin and stdout)?

@@ -9,6 +9,7 @@ pub mod frontend;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
+pub mod ssh;
 pub mod table;
 
 use std::sync::Arc;
