@@ -303,9 +303,12 @@ fn converse(
                     "SHELL_LOGOUT_IDLE",
                     &format!("{line} was logged out: idle for {idle} seconds."),
                 );
-                return link.send(&Reply::Output {
+                let said = link.send(&Reply::Output {
                     text: "\n The connection was idle too long and is closed.\n".into(),
                 });
+                // Also ends the SSH side (its shell process), not only this socket.
+                device.sessions.free(&line);
+                return said;
             }
             Err(e) => return Err(e),
         };

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::session::Role;
 
 /// Longest password looked at; longer ones fail without hashing.
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+pub const MAX_PASSWORD_BYTES: usize = 256;
 
 /// What the client proved.
 pub enum Credential<'a> {
@@ -183,7 +183,7 @@ mod tests {
             Err(Refusal::Oversized)
         );
         assert_eq!(
-            authenticate(&c, 0, "admin", Credential::Password(&"p".repeat(5000))),
+            authenticate(&c, 0, "admin", Credential::Password(&"p".repeat(300))),
             Err(Refusal::Oversized)
         );
         c.lines.vty[1].auth = AuthMode::None;

@@ -20,7 +20,7 @@ use super::auth::{self, Credential, Refusal};
 use super::lockout::Lockout;
 use super::{LOGIN_TOKEN_ENV, SshOptions, pty};
 use crate::device::Device;
-use crate::session::table::Identity;
+use crate::session::table::{Access, Identity};
 use crate::session::{Interaction, Role, Session, SessionState};
 
 /// Channels one connection may open at once.
@@ -101,6 +101,10 @@ fn run_exec(device: &Arc<Device>, identity: &Identity, line: &str) -> (String, b
         return ("All user lines are in use; try again later.\n".into(), false);
     };
     let _span = device.span().entered();
+    // Listed by `display users` while it runs; the entry goes with the line.
+    device
+        .sessions
+        .register(&vty.name(), Access::Ssh, identity, Box::new(|| {}));
     let state = SessionState::new(identity.role, &identity.user, &vty.name(), &identity.peer);
     let mut session = Session::new(device.clone(), state);
     let line = crate::session::frontend::InputLine::new(line.trim_end().as_bytes());
