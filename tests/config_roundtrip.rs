@@ -68,7 +68,8 @@ fn hashes() -> Vec<String> {
         .clone()
 }
 
-const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/7LMFoG8lWXdvsSttO6L4hS1Ek5uAE3tdk+YYurKFh";
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/7LMFoG8lWXdvsSttO6L4hS1Ek5uAE3tdk+YYurKFh";
 
 fn role() -> impl Strategy<Value = Role> {
     prop_oneof![Just(Role::NetworkAdmin), Just(Role::NetworkOperator)]
@@ -99,7 +100,12 @@ fn vty_lines() -> impl Strategy<Value = Vec<LineConfig>> {
         .prop_map(|(choices, picks)| {
             picks
                 .into_iter()
-                .map(|p| choices.get(p).cloned().unwrap_or_else(LineConfig::vty_default))
+                .map(|p| {
+                    choices
+                        .get(p)
+                        .cloned()
+                        .unwrap_or_else(LineConfig::vty_default)
+                })
                 .collect()
         })
 }
@@ -117,7 +123,11 @@ fn user() -> impl Strategy<Value = LocalUser> {
             ssh,
             terminal,
             role,
-            keys: if key { vec![KEY.to_string()] } else { Vec::new() },
+            keys: if key {
+                vec![KEY.to_string()]
+            } else {
+                Vec::new()
+            },
         })
 }
 

@@ -152,7 +152,11 @@ impl Device {
         let known = known_hosts
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "/dev/null".into());
-        let strict = if known_hosts.is_some() { "accept-new" } else { "no" };
+        let strict = if known_hosts.is_some() {
+            "accept-new"
+        } else {
+            "no"
+        };
         [
             "-F",
             "/dev/null",
@@ -354,7 +358,13 @@ fn public_key_login() {
     let login = |device: &Device| {
         let mut cmd = Command::new("ssh");
         cmd.args(device.ssh_args(None))
-            .args(["-o", "PasswordAuthentication=no", "-o", "BatchMode=yes", "-i"])
+            .args([
+                "-o",
+                "PasswordAuthentication=no",
+                "-o",
+                "BatchMode=yes",
+                "-i",
+            ])
             .arg(&key)
             .arg("admin@127.0.0.1")
             .arg("display current-configuration");
@@ -514,13 +524,11 @@ fn host_key_is_stable_across_restarts() {
     // configuration was not saved).
     let dir = device.stop();
     let device = Device::start_in(dir, &base_config(""));
-    for user in ["admin"] {
-        device.connect(&[
-            "system-view",
-            &format!("local-user {user}"),
-            &format!("password simple {PASSWORD}"),
-        ]);
-    }
+    device.connect(&[
+        "system-view",
+        "local-user admin",
+        &format!("password simple {PASSWORD}"),
+    ]);
     // StrictHostKeyChecking=accept-new refuses a changed key.
     let out = login(&device, device.port);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

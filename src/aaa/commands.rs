@@ -68,7 +68,9 @@ fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let mut config = ctx.device.config.lock();
     if args.undo {
         if config.users.remove(&name).is_none() {
-            return Err(CmdError::msg(format!("The local user {name} does not exist.")));
+            return Err(CmdError::msg(format!(
+                "The local user {name} does not exist."
+            )));
         }
         return Ok(());
     }
@@ -85,7 +87,9 @@ fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 /// Edit the user of the current local-user view.
 fn with_user(ctx: &mut Ctx<'_>, edit: impl FnOnce(&mut LocalUser) -> CmdResult) -> CmdResult {
     let View::LocalUser(name) = ctx.session.view().clone() else {
-        return Err(CmdError::msg("This command must be run in local user view."));
+        return Err(CmdError::msg(
+            "This command must be run in local user view.",
+        ));
     };
     let mut config = ctx.device.config.lock();
     let user = config
@@ -239,7 +243,9 @@ fn free_line(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         return Err(CmdError::msg("The current line cannot be freed."));
     }
     if !ctx.device.sessions.list().iter().any(|s| s.line == line) {
-        return Err(CmdError::msg(format!("No user is logged in on line vty {n}.")));
+        return Err(CmdError::msg(format!(
+            "No user is logged in on line vty {n}."
+        )));
     }
     let answer = ctx
         .io

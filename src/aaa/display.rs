@@ -30,10 +30,16 @@ fn local_user(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
                 services.join("/")
             }
         ));
-        ctx.line(format!("  Access limit:              Disabled      Current access number: {logged_in}"));
+        ctx.line(format!(
+            "  Access limit:              Disabled      Current access number: {logged_in}"
+        ));
         ctx.line(format!(
             "  Password:                  {}",
-            if user.password.is_some() { "Set (argon2id hash)" } else { "Not set" }
+            if user.password.is_some() {
+                "Set (argon2id hash)"
+            } else {
+                "Not set"
+            }
         ));
         ctx.line(format!("  Authorized public keys:    {}", user.keys.len()));
         ctx.line("  Authorization attributes:");
@@ -44,7 +50,12 @@ fn local_user(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
 }
 
 fn hms(secs: u64) -> String {
-    format!("{:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60)
+    format!(
+        "{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
 }
 
 /// The line's label in `display users`: `CON 0`, `VTY 3`.
@@ -61,7 +72,11 @@ fn users(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     ctx.line("  Idx  Line    Idle       Time                 Type     User");
     for s in sessions {
         let mark = if s.line == ctx.session.line { '+' } else { ' ' };
-        let idx = match s.line.strip_prefix("vty").and_then(|n| n.parse::<usize>().ok()) {
+        let idx = match s
+            .line
+            .strip_prefix("vty")
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) => n + 1,
             None => 0,
         };
@@ -110,7 +125,10 @@ fn ssh_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             }
         ));
         ctx.line(" SSH authentication retries : 5 time(s) per minute per source");
-        ctx.line(format!(" SSH login lockout : {} second(s)", ssh.lockout_secs));
+        ctx.line(format!(
+            " SSH login lockout : {} second(s)",
+            ssh.lockout_secs
+        ));
         ctx.line(" SFTP server: Disable");
         return Ok(());
     }

@@ -58,7 +58,10 @@ mod tests {
         assert!(!verify(&"x".repeat(1000), &a));
         assert!(!verify("s3cret!", "not a hash"));
         assert_eq!(check_hash(&a), Ok(a.clone()));
-        assert_eq!(check_hash("$argon2id$v=19$nonsense"), Err(PasswordError::BadHash));
+        assert_eq!(
+            check_hash("$argon2id$v=19$nonsense"),
+            Err(PasswordError::BadHash)
+        );
         assert_eq!(check_hash("plain"), Err(PasswordError::BadHash));
     }
 }

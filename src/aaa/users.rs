@@ -39,9 +39,9 @@ pub const MAX_USER_NAME: usize = 55;
 pub fn valid_user_name(name: &str) -> bool {
     let count = name.chars().count();
     (1..=MAX_USER_NAME).contains(&count)
-        && name.chars().all(|c| {
-            !c.is_control() && !c.is_whitespace() && !"\\|/:*?<>@".contains(c)
-        })
+        && name
+            .chars()
+            .all(|c| !c.is_control() && !c.is_whitespace() && !"\\|/:*?<>@".contains(c))
         && name != "a"
         && name != "al"
         && name != "all"

@@ -37,9 +37,12 @@ pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
         peer: "**".into(),
     };
     // Listed by `display users`; the console cannot be freed from another line.
-    device
-        .sessions
-        .register("con0", super::table::Access::Console, &anonymous, Box::new(|| {}));
+    device.sessions.register(
+        "con0",
+        super::table::Access::Console,
+        &anonymous,
+        Box::new(|| {}),
+    );
     let session = Session::new(
         device.clone(),
         SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),

@@ -265,9 +265,7 @@ fn serve(device: &Arc<Device>, stream: UnixStream, vty: &VtyLine) -> io::Result<
     let state = &session.state;
     match logged {
         LoggedIn::Not => {}
-        LoggedIn::Control => {
-            device.log("SHELL", 5, "SHELL_LOGOUT", &format!("{line} logged out."))
-        }
+        LoggedIn::Control => device.log("SHELL", 5, "SHELL_LOGOUT", &format!("{line} logged out.")),
         LoggedIn::Ssh => device.log(
             "SHELL",
             5,
@@ -296,7 +294,12 @@ fn converse(
         let request = match link.next_request() {
             Ok(Some(request)) => request,
             Ok(None) => return Ok(()),
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 device.log(
                     "SHELL",
                     5,

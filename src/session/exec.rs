@@ -117,7 +117,12 @@ fn find<'g>(
 /// The line with a plain-text password argument replaced by `******`, for the log.
 fn masked(line: &str, args: &crate::cli::Args) -> String {
     match args.span("plain") {
-        Some((start, end)) if start <= end && line.is_char_boundary(start) && line.is_char_boundary(end) && end <= line.len() => {
+        Some((start, end))
+            if start <= end
+                && line.is_char_boundary(start)
+                && line.is_char_boundary(end)
+                && end <= line.len() =>
+        {
             format!("{}******{}", &line[..start], &line[end..])
         }
         _ => line.to_string(),

@@ -119,7 +119,8 @@ mod tests {
     use super::*;
     use crate::aaa::LocalUser;
 
-    const KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/7LMFoG8lWXdvsSttO6L4hS1Ek5uAE3tdk+YYurKFh";
+    const KEY: &str =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/7LMFoG8lWXdvsSttO6L4hS1Ek5uAE3tdk+YYurKFh";
 
     fn config() -> Config {
         let mut c = Config::new(&[]);

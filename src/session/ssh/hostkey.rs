@@ -16,7 +16,9 @@ pub const HOST_KEY_FILE: &str = "ssh_host_ed25519_key";
 pub enum HostKeyError {
     #[error("cannot read or write the SSH host key {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("the SSH host key {path} is not an OpenSSH private key ({reason}); move it away to generate a new one")]
+    #[error(
+        "the SSH host key {path} is not an OpenSSH private key ({reason}); move it away to generate a new one"
+    )]
     Invalid { path: PathBuf, reason: String },
 }
 

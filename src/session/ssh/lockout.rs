@@ -37,8 +37,11 @@ impl Lockout {
     /// `now + lock_for`).
     pub fn failure(&mut self, source: IpAddr, now: Instant, lock_for: Duration) -> bool {
         if self.failures.len() >= MAX_SOURCES && !self.failures.contains_key(&source) {
-            self.failures
-                .retain(|_, times| times.back().is_some_and(|t| now.duration_since(*t) < WINDOW));
+            self.failures.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < WINDOW)
+            });
             if self.failures.len() >= MAX_SOURCES {
                 self.failures.clear();
             }

@@ -86,9 +86,12 @@ async fn supervise(shared: Arc<server::Shared>) {
     loop {
         let want = {
             let c = config.borrow_and_update();
-            c.ssh
-                .enabled
-                .then(|| SocketAddr::new(shared.options.address, shared.options.port.unwrap_or(c.ssh.port)))
+            c.ssh.enabled.then(|| {
+                SocketAddr::new(
+                    shared.options.address,
+                    shared.options.port.unwrap_or(c.ssh.port),
+                )
+            })
         };
         if running.as_ref().map(|r| r.addr) != want {
             if let Some(old) = running.take() {
@@ -117,7 +120,12 @@ async fn listen(
         match tokio::task::spawn_blocking(move || hostkey::load_or_create(&dir)).await {
             Ok(Ok(k)) => *key = Some(k),
             Ok(Err(e)) => {
-                device.log("SSHS", 3, "SSHS_LOG", &format!("The SSH server cannot start: {e}"));
+                device.log(
+                    "SSHS",
+                    3,
+                    "SSHS_LOG",
+                    &format!("The SSH server cannot start: {e}"),
+                );
                 return None;
             }
             Err(_) => return None,

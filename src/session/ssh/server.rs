@@ -98,7 +98,10 @@ impl Interaction for NoQuestions {
 /// Run one exec request's command line as `identity` on a vty line of its own.
 fn run_exec(device: &Arc<Device>, identity: &Identity, line: &str) -> (String, bool) {
     let Some(vty) = device.sessions.take_vty() else {
-        return ("All user lines are in use; try again later.\n".into(), false);
+        return (
+            "All user lines are in use; try again later.\n".into(),
+            false,
+        );
     };
     let _span = device.span().entered();
     // Listed by `display users` while it runs; the entry goes with the line.
@@ -225,7 +228,11 @@ impl Conn {
     }
 
     /// Authenticate in a blocking task (argon2 is slow on purpose).
-    async fn decide(&mut self, user: &str, credential: OwnedCredential) -> Result<Auth, russh::Error> {
+    async fn decide(
+        &mut self,
+        user: &str,
+        credential: OwnedCredential,
+    ) -> Result<Auth, russh::Error> {
         self.check_locked()?;
         let Some(vty) = self.device().sessions.next_vty() else {
             return Ok(Auth::reject());
@@ -469,7 +476,9 @@ impl russh::server::Handler for Conn {
         // Only a plain terminal name goes into the shell's environment.
         let plain = !term.is_empty()
             && term.len() <= 64
-            && term.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
+            && term
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.+".contains(&b));
         chan.term = plain.then(|| term.to_string());
         session.channel_success(channel)
     }
