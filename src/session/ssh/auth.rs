@@ -6,7 +6,7 @@
 use russh::keys::PublicKey;
 
 use crate::aaa::users::MAX_USER_NAME;
-use crate::aaa::{AuthMode, password};
+use crate::aaa::{AuthMode, LineConfig, password};
 use crate::config::Config;
 use crate::session::Role;
 
@@ -41,7 +41,7 @@ impl Refusal {
             Refusal::Oversized => "the user name or password is too long",
             Refusal::UnknownUser => "of an unknown user name",
             Refusal::WrongPassword => "of a wrong password",
-            Refusal::ServiceNotAllowed => "the user has no SSH service type",
+            Refusal::ServiceNotAllowed => "the user's service types do not allow this access",
             Refusal::NoLinePassword => "the line has no password set",
             Refusal::KeyNotAuthorized => "the public key is not authorized",
             Refusal::KeyNeedsScheme => "public keys need authentication-mode scheme",
@@ -55,10 +55,35 @@ pub fn open_line(config: &Config, vty: usize) -> Option<Role> {
     (line.auth == AuthMode::None).then_some(line.role)
 }
 
-/// Decide a login on vty line `vty`; the role on success.
+/// The access a login asks for (the local user's `service-type` must allow it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Service {
+    Ssh,
+    /// The console.
+    Terminal,
+}
+
+/// Decide an SSH login on vty line `vty`; the role on success.
 pub fn authenticate(
     config: &Config,
     vty: usize,
+    user: &str,
+    credential: Credential<'_>,
+) -> Result<Role, Refusal> {
+    authenticate_on(
+        config,
+        config.lines.vty(vty),
+        Service::Ssh,
+        user,
+        credential,
+    )
+}
+
+/// Decide a login on `line` for `service`; the role on success.
+pub fn authenticate_on(
+    config: &Config,
+    line: &LineConfig,
+    service: Service,
     user: &str,
     credential: Credential<'_>,
 ) -> Result<Role, Refusal> {
@@ -69,7 +94,6 @@ pub fn authenticate(
     if user.chars().count() > MAX_USER_NAME || oversized {
         return Err(Refusal::Oversized);
     }
-    let line = config.lines.vty(vty);
     match line.auth {
         AuthMode::None => Ok(line.role),
         AuthMode::Password => match credential {
@@ -99,7 +123,11 @@ pub fn authenticate(
                 }
             };
             proved?;
-            if !local.ssh {
+            let allowed = match service {
+                Service::Ssh => local.ssh,
+                Service::Terminal => local.terminal,
+            };
+            if !allowed {
                 return Err(Refusal::ServiceNotAllowed);
             }
             Ok(local.role)
