@@ -18,3 +18,6 @@ pub fn register(r: &mut Registry) {
     commands::register(r);
     display::register(r);
 }
+
+#[cfg(test)]
+mod tests;
