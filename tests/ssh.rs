@@ -264,7 +264,11 @@ fn password_login_runs_exec_requests_with_their_exit_status() {
     // A command that fails: its error, and a nonzero exit status.
     let out = device.ssh_password("admin", PASSWORD, "display nonsense");
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stdout).contains("% Unrecognized command"));
+    // The caret points into the echoed line, as on a terminal.
+    assert_eq!(
+        text(&out.stdout),
+        "<Dut>display nonsense\n             ^\n % Unrecognized command found at '^' position.\n"
+    );
 
     // A configuration change through exec is visible to the other sessions at once.
     let out = device.ssh_password("admin", PASSWORD, "display users");

@@ -114,8 +114,16 @@ fn run_exec(device: &Arc<Device>, identity: &Identity, line: &str) -> (String, b
     if line.too_long {
         return (crate::session::frontend::TOO_LONG.into(), false);
     }
+    let prompt = session.prompt();
     let outcome = session.execute(&line.text, &mut NoQuestions);
-    (outcome.output, outcome.ok)
+    // A caret counts the prompt's width: show the line it points into, as a terminal would.
+    let caret = outcome.output.lines().any(|l| l.trim() == "^");
+    let output = if caret {
+        format!("{prompt}{}\n{}", line.text, outcome.output)
+    } else {
+        outcome.output
+    };
+    (output, outcome.ok)
 }
 
 impl Conn {
