@@ -652,3 +652,35 @@ fn bad_input_is_logged_and_the_server_carries_on() {
     let out = device.ssh_password("admin", PASSWORD, "display version");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_server_follows_ssh_server_enable() {
+    if !tools_or_skip("enable", &["ssh", "sshpass"]) {
+        return;
+    }
+    let device = Device::start(&base_config(""));
+    let status = text(&device.connect(&["display ssh server status"]).stdout);
+    assert!(
+        status.contains(&format!(
+            " SSH server state : Listening on 127.0.0.1:{}",
+            device.port
+        )),
+        "{status}"
+    );
+    device.connect(&["system-view", "undo ssh server enable"]);
+    wait_for("the port to close", || {
+        TcpStream::connect(("127.0.0.1", device.port)).is_err()
+    });
+    let status = text(&device.connect(&["display ssh server status"]).stdout);
+    assert!(status.contains(" Stelnet server: Disable"), "{status}");
+    assert!(
+        status.contains(" SSH server state : Not listening"),
+        "{status}"
+    );
+    device.connect(&["system-view", "ssh server enable"]);
+    wait_for("the port to open", || {
+        TcpStream::connect(("127.0.0.1", device.port)).is_ok()
+    });
+    let out = device.ssh_password("admin", PASSWORD, "display version");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
