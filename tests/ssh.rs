@@ -616,8 +616,10 @@ fn bad_input_is_logged_and_the_server_carries_on() {
     }
     let device = Device::start(&base_config(""));
     // A client that leaves in the middle of the handshake, and one that sends garbage.
+    let mut ports = Vec::new();
     for greeting in [&b"SSH-2.0-half\r\n"[..], &[0xffu8; 4096][..], b""] {
         let mut s = TcpStream::connect(("127.0.0.1", device.port)).unwrap();
+        ports.push(s.local_addr().unwrap().port());
         let _ = s.write_all(greeting);
         let _ = s.set_read_timeout(Some(Duration::from_millis(200)));
         let _ = s.read(&mut [0u8; 256]);
@@ -648,6 +650,15 @@ fn bad_input_is_logged_and_the_server_carries_on() {
         "{logs}"
     );
     assert!(logs.contains("Refused a port-forwarding channel"), "{logs}");
+    // Each broken client left a line.
+    for port in ports {
+        assert!(
+            logs.contains(&format!(
+                "The connection from 127.0.0.1 port {port} ended before login"
+            )),
+            "{port}: {logs}"
+        );
+    }
     // Four failures so far: still below the lockout. The server still serves.
     let out = device.ssh_password("admin", PASSWORD, "display version");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -153,15 +153,29 @@ async fn listen(
         max_auth_attempts: 6,
         inactivity_timeout: None,
         keepalive_interval: Some(Duration::from_secs(60)),
-        nodelay: true,
         ..Default::default()
     });
-    let factory = server::Factory(shared.clone());
+    let accepting = shared.clone();
     let task = tokio::spawn(async move {
-        use russh::server::Server as _;
-        let mut factory = factory;
-        if let Err(e) = factory.run_on_socket(config, &listener).await {
-            tracing::warn!(error = %e, "ssh server stopped accepting");
+        loop {
+            match listener.accept().await {
+                Ok((socket, peer)) => {
+                    let _ = socket.set_nodelay(true);
+                    // Each connection is a task of its own: it outlives this loop, so
+                    // stopping or moving the server leaves open sessions alone.
+                    tokio::spawn(server::serve_connection(
+                        accepting.clone(),
+                        config.clone(),
+                        socket,
+                        peer,
+                    ));
+                }
+                Err(e) => {
+                    // Out of descriptors or similar: back off instead of spinning.
+                    tracing::warn!(error = %e, "ssh server: accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
         }
     });
     device.sessions.set_ssh_listening(Some(bound));

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
@@ -36,22 +36,75 @@ pub struct Shared {
     pub rt: Handle,
 }
 
-/// The russh server: makes one handler per connection.
-pub struct Factory(pub Arc<Shared>);
+/// How long a connection may take to log in before it is dropped.
+pub const LOGIN_GRACE: Duration = Duration::from_secs(60);
 
-impl russh::server::Server for Factory {
-    type Handler = Conn;
-    fn new_client(&mut self, peer: Option<SocketAddr>) -> Conn {
-        Conn {
-            shared: self.0.clone(),
-            peer,
-            identity: None,
-            channels: HashMap::new(),
+/// Serve one accepted TCP connection: the SSH handshake and session, dropped when it has not
+/// logged in within [`LOGIN_GRACE`]. A connection that fails before logging in (a scanner, a
+/// client that hangs up mid-handshake, garbage) is logged and ends alone.
+pub async fn serve_connection(
+    shared: Arc<Shared>,
+    config: Arc<russh::server::Config>,
+    socket: tokio::net::TcpStream,
+    peer: SocketAddr,
+) {
+    let authenticated = Arc::new(AtomicBool::new(false));
+    let conn = Conn {
+        shared: shared.clone(),
+        peer: Some(peer),
+        identity: None,
+        channels: HashMap::new(),
+        authenticated: authenticated.clone(),
+    };
+    let device = shared.device.clone();
+    let early = |reason: String| {
+        device.log(
+            "SSHS",
+            6,
+            "SSHS_LOG",
+            &format!(
+                "The connection from {} port {} ended before login: {reason}.",
+                peer.ip(),
+                peer.port()
+            ),
+        );
+    };
+    let running =
+        match tokio::time::timeout(LOGIN_GRACE, russh::server::run_stream(config, socket, conn))
+            .await
+        {
+            Ok(Ok(running)) => running,
+            Ok(Err(e)) => return early(e.to_string()),
+            Err(_) => return early("no SSH identification in time".into()),
+        };
+    let handle = running.handle();
+    let mut running = std::pin::pin!(running);
+    let logged_in = tokio::select! {
+        ended = &mut running => {
+            match ended {
+                Err(e) if !authenticated.load(Ordering::SeqCst) => early(e.to_string()),
+                Ok(()) if !authenticated.load(Ordering::SeqCst) => {
+                    early("the client closed the connection".into())
+                }
+                Err(e) => tracing::debug!(error = %e, "ssh connection ended with an error"),
+                Ok(()) => {}
+            }
+            return;
         }
+        () = tokio::time::sleep(LOGIN_GRACE) => authenticated.load(Ordering::SeqCst),
+    };
+    if !logged_in {
+        early("no login within 60 seconds".into());
+        let _ = handle
+            .disconnect(
+                russh::Disconnect::ByApplication,
+                "login timed out".into(),
+                String::new(),
+            )
+            .await;
     }
-    fn handle_session_error(&mut self, error: russh::Error) {
-        // A client that goes away mid-handshake or sends garbage ends only its connection.
-        tracing::debug!(%error, "ssh connection ended with an error");
+    if let Err(e) = running.await {
+        tracing::debug!(error = %e, "ssh connection ended with an error");
     }
 }
 
@@ -75,6 +128,8 @@ pub struct Conn {
     peer: Option<SocketAddr>,
     identity: Option<Identity>,
     channels: HashMap<ChannelId, Chan>,
+    /// Set once a login succeeded (read by [`serve_connection`]'s login deadline).
+    authenticated: Arc<AtomicBool>,
 }
 
 fn kill_group(pid: &AtomicI32) {
@@ -186,6 +241,7 @@ impl Conn {
                 .unwrap_or_else(|e| e.into_inner())
                 .success(peer.ip());
         }
+        self.authenticated.store(true, Ordering::SeqCst);
         self.identity = Some(Identity {
             user: user.to_string(),
             role,
