@@ -1,11 +1,12 @@
 //! VRRP (RFC 5798 v3, RFC 3768 v2) for IPv4: the advertisement codec, the per-group
 //! configuration, and the sans-IO state machine that decides which device of a pair is master.
-//! Around the core: the interface-view commands, the configuration rendering and the ciphered
-//! key form.
+//! Around the core: the driver (the tokio task that runs the routers on a network), the
+//! interface-view commands, the configuration rendering and the ciphered key form.
 
 pub mod cipher;
 pub mod commands;
 pub mod config;
+pub mod driver;
 pub mod io;
 pub mod packet;
 pub mod render;
