@@ -1,6 +1,6 @@
 //! VRRP (RFC 5798 v3, RFC 3768 v2) for IPv4: the advertisement codec, the per-group
 //! configuration, and the sans-IO state machine that decides which device of a pair is master.
-//! Around the core: the driver (the tokio task that runs the routers on a network), the
+//! Around the core: the driver (the async task that runs the routers on a network), the
 //! interface-view commands, the configuration rendering and the ciphered key form.
 
 pub mod cipher;
