@@ -52,15 +52,19 @@ impl duet::session::Interaction for NoAnswers {
     }
 }
 
-fn configure(device: &Arc<Device>, lines: &[&str]) {
+/// Run lines in a new session; the output of the last one.
+fn configure(device: &Arc<Device>, lines: &[&str]) -> String {
     let mut s = Session::new(
         device.clone(),
         SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
     );
+    let mut output = String::new();
     for line in lines {
         let o = s.execute(line, &mut NoAnswers);
         assert!(o.ok, "{line}: {}", o.output);
+        output = o.output;
     }
+    output
 }
 
 async fn wait_for(device: &Device, what: &str, pred: impl Fn(&VrrpStatus) -> bool) {
@@ -155,6 +159,19 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
             .is_some_and(|g| g.status.state == State::Backup && g.status.master_ip.is_some())
     })
     .await;
+    let shown = configure(&b.device, &["display vrrp verbose"]);
+    for want in [
+        "     Admin Status   : Up                   State        : Backup\n",
+        "ms left\n",
+        "     Master IP      : 10.0.0.1\n",
+    ] {
+        assert!(shown.contains(want), "{want:?} in\n{shown}");
+    }
+    let shown = configure(&a.device, &["display vrrp"]);
+    assert!(
+        shown.contains(" GE1/0/1            1     Master       120     100     None     10.0.0.254\n"),
+        "{shown}"
+    );
     let vip = ("10.0.0.254".parse().unwrap(), 32);
     assert!(
         lan.port_state(&port(a.node)).unwrap().addresses.contains(&vip),

@@ -122,6 +122,11 @@ impl GroupStatus {
     pub fn is_master(&self) -> bool {
         self.status.state == State::Master
     }
+
+    /// Set the Master_Down_Timer deadline this far from now (tests of the displays).
+    pub fn set_become_master_in(&mut self, left: Duration) {
+        self.master_down_at = Some(Instant::now() + left);
+    }
 }
 
 /// Every group of a device, by (interface, VRID).

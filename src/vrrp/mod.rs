@@ -6,6 +6,7 @@
 pub mod cipher;
 pub mod commands;
 pub mod config;
+pub mod display;
 pub mod driver;
 pub mod io;
 pub mod packet;
@@ -31,4 +32,5 @@ pub fn register(r: &mut Registry) {
     r.add("vrrp.authentication", commands::authentication);
     r.add("vrrp.track", commands::track);
     r.add("vrrp.shutdown", commands::shutdown);
+    display::register(r);
 }
