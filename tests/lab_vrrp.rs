@@ -1,0 +1,573 @@
+//! VRRP lab tests in Linux network namespaces with real peers: Duet against Duet and against
+//! keepalived (Debian's package), VRRPv3 and v2, each side master in turn.
+//!
+//! Topology per test (names unique to the test): namespaces A and B each hold `eth0`, the
+//! other end of which is a port of bridge `br0` in an observer namespace O. O captures every
+//! frame on the bridge with an AF_PACKET socket (timestamps of adverts), and checks ARP for
+//! the virtual IP with `ping` + `ip neigh`.
+//!
+//! A Duet device runs as a child process of the test binary (this same test re-executed
+//! inside its namespace with `DUET_LAB_NODE` set), so killing it is a real SIGKILL.
+//! keepalived runs in its own process group and is killed as a group.
+//!
+//! Without root, iproute2 or keepalived the tests skip with a printed reason;
+//! `DUET_REQUIRE_LAB=1` turns the skip into a failure.
+
+use std::io::{BufRead, BufReader};
+use std::net::Ipv4Addr;
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use duet::device::{Device, DeviceOptions, NetKind};
+use duet::session::{Interaction, Role, Session, SessionState};
+use duet::vrrp::Version;
+
+#[path = "common/netns.rs"]
+mod netns;
+use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+
+const VIP: &str = "10.9.0.254";
+const VMAC: &str = "00:00:5e:00:01:01";
+
+/// Environment of a child device: its configuration lines, separated by `;`.
+const NODE_ENV: &str = "DUET_LAB_NODE";
+
+/// When this process is a lab device (re-executed by a test), run it and never return.
+fn maybe_run_node() {
+    let Ok(lines) = std::env::var(NODE_ENV) else {
+        return;
+    };
+    run_node(&lines);
+    std::process::exit(0);
+}
+
+/// Answers every question with end of input.
+struct NoAnswers;
+
+impl Interaction for NoAnswers {
+    fn ask(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A Duet device on `eth0` of the current namespace, configured with `lines`; prints
+/// `started` once configured, then lives until killed (at most two minutes).
+fn run_node(lines: &str) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let dir = tempfile::tempdir().expect("data dir");
+    let device = Device::new(DeviceOptions {
+        data_dir: dir.path().to_path_buf(),
+        net: NetKind::Linux {
+            ports: vec![("ge1/0/1".parse().unwrap(), "eth0".into())],
+        },
+    });
+    device.start(rt.handle()).expect("start on eth0");
+    let mut s = Session::new(
+        device.clone(),
+        SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+    );
+    for line in lines.split(';') {
+        let o = s.execute(line, &mut NoAnswers);
+        assert!(o.ok, "{line}: {}", o.output);
+    }
+    println!("started");
+    std::thread::sleep(Duration::from_secs(120));
+}
+
+/// One advert seen on the bridge.
+#[derive(Clone, Copy, Debug)]
+struct Advert {
+    at: Instant,
+    src: Ipv4Addr,
+    priority: u8,
+}
+
+/// Frames captured in the observer namespace.
+struct Capture {
+    adverts: Arc<Mutex<Vec<Advert>>>,
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Capture {
+    fn start(ns: &str, ifname: &str) -> Capture {
+        let adverts = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (ns, ifname) = (ns.to_string(), ifname.to_string());
+        let (a, s) = (adverts.clone(), stop.clone());
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            netns::enter(&ns);
+            let fd = packet_socket(&ifname);
+            ready_tx.send(()).unwrap();
+            let mut buf = [0u8; 2048];
+            while !s.load(Ordering::Relaxed) {
+                // SAFETY: reading into a valid buffer of the given length.
+                let n = unsafe { libc::recv(fd, buf.as_mut_ptr().cast(), buf.len(), 0) };
+                let at = Instant::now();
+                if n <= 0 {
+                    continue;
+                }
+                let f = &buf[..n as usize];
+                // Ethernet + IPv4 carrying VRRP (protocol 112).
+                if f.len() >= 14 + 20 + 8 && f[12..14] == [8, 0] && f[14 + 9] == 112 {
+                    let ihl = usize::from(f[14] & 0x0f) * 4;
+                    let src = Ipv4Addr::new(f[26], f[27], f[28], f[29]);
+                    if let Some(&priority) = f.get(14 + ihl + 2) {
+                        a.lock().unwrap().push(Advert { at, src, priority });
+                    }
+                }
+            }
+            // SAFETY: closing the descriptor this thread opened.
+            unsafe { libc::close(fd) };
+        });
+        ready_rx
+            .recv_timeout(Duration::from_secs(5))
+            .expect("capture ready");
+        Capture {
+            adverts,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn adverts(&self) -> Vec<Advert> {
+        self.adverts.lock().unwrap().clone()
+    }
+
+    /// Wait until `src` is the only sender of the last few adverts (it is master).
+    fn wait_master(&self, src: Ipv4Addr, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            let a = self.adverts();
+            if a.len() >= 3 && a[a.len() - 3..].iter().all(|x| x.src == src && x.priority > 0) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {src} to be master; last adverts: {:?}",
+                &a[a.len().saturating_sub(8)..]
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The takeover gap: the last advert from `old` before the first from `new` that
+    /// follows `since`, and that first advert.
+    fn takeover(&self, since: Instant, old: Ipv4Addr, new: Ipv4Addr) -> Duration {
+        let a = self.adverts();
+        let first_new = a
+            .iter()
+            .find(|x| x.at >= since && x.src == new)
+            .expect("an advert from the new master");
+        let last_old = a
+            .iter()
+            .filter(|x| x.src == old && x.at <= first_new.at)
+            .next_back()
+            .expect("an advert from the old master");
+        first_new.at - last_old.at
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// An AF_PACKET socket receiving every frame of `ifname`, with a 100 ms receive timeout.
+fn packet_socket(ifname: &str) -> i32 {
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket/setsockopt/bind calls on values built here; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
+        assert!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 100_000,
+        };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        let name = std::ffi::CString::new(ifname).unwrap();
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = proto;
+        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+        let rc = libc::bind(
+            fd,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        fd
+    }
+}
+
+/// A process the test started (a Duet device or keepalived), killed with SIGKILL on drop.
+struct Proc {
+    child: Child,
+    /// keepalived: kill the whole process group (parent and VRRP child).
+    group: bool,
+    output: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    fn spawn(mut cmd: Command, group: bool) -> Proc {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            cmd.pre_exec(move || {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                if group {
+                    libc::setpgid(0, 0);
+                }
+                Ok(())
+            });
+        }
+        let mut child = cmd.spawn().expect("spawn");
+        let output = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let out = output.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    out.lock().unwrap().push(line);
+                }
+            });
+        }
+        Proc {
+            child,
+            group,
+            output,
+        }
+    }
+
+    fn said(&self, text: &str) -> bool {
+        self.output.lock().unwrap().iter().any(|l| l.contains(text))
+    }
+
+    fn kill(&mut self) {
+        let pid = self.child.id() as i32;
+        // SAFETY: signalling our own child (or its process group).
+        unsafe {
+            if self.group {
+                libc::kill(-pid, libc::SIGKILL);
+            } else {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// The lab: namespaces A, B and the observer O with the bridge.
+struct Lab {
+    /// The test's name: a Duet device re-executes this test.
+    test: &'static str,
+    a: String,
+    b: String,
+    o: String,
+    dir: tempfile::TempDir,
+    _guards: Vec<NsGuard>,
+}
+
+impl Lab {
+    fn new(test: &'static str) -> Lab {
+        let tag = unique_tag();
+        let (a, b, o) = (
+            format!("dvrrp-a{tag}"),
+            format!("dvrrp-b{tag}"),
+            format!("dvrrp-o{tag}"),
+        );
+        let guards = vec![NsGuard::new(&o), NsGuard::new(&a), NsGuard::new(&b)];
+        ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
+        // Forward at once (no STP listening delay).
+        ip(&["-n", &o, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
+            ip(&[
+                "-n", &o, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
+            ]);
+            ip(&["-n", &o, "link", "set", port, "master", "br0", "up"]);
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+        }
+        ip(&["-n", &o, "addr", "add", "10.9.0.100/24", "dev", "br0"]);
+        ip(&["-n", &o, "link", "set", "br0", "up"]);
+        Lab {
+            test,
+            a,
+            b,
+            o,
+            dir: tempfile::tempdir().unwrap(),
+            _guards: guards,
+        }
+    }
+
+    /// Start Duet in `ns` with address `addr` and these group settings.
+    fn duet(&self, ns: &str, addr: &str, version: Version, group: &[&str]) -> Proc {
+        let mut lines = vec![
+            "system-view".to_string(),
+            "interface ge1/0/1".into(),
+            format!("ip address {addr} 24"),
+        ];
+        if version == Version::V2 {
+            lines.push("vrrp version 2".into());
+        }
+        lines.push(format!("vrrp vrid 1 virtual-ip {VIP}"));
+        lines.extend(group.iter().map(|g| format!("vrrp vrid 1 {g}")));
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns])
+            .arg(std::env::current_exe().unwrap())
+            .args([self.test, "--exact", "--nocapture", "--test-threads=1"])
+            .env(NODE_ENV, lines.join(";"));
+        let p = Proc::spawn(cmd, false);
+        wait_until("Duet device started", Duration::from_secs(20), || {
+            p.said("started")
+        });
+        p
+    }
+
+    /// Start keepalived in `ns` (address already on eth0 by the caller).
+    fn keepalived(&self, ns: &str, addr: &str, version: Version, priority: u8, interval: &str) -> Proc {
+        ip(&["-n", ns, "addr", "replace", &format!("{addr}/24"), "dev", "eth0"]);
+        ip(&["-n", ns, "link", "set", "eth0", "up"]);
+        let conf = self.dir.path().join(format!("{ns}.conf"));
+        let v = version.number();
+        std::fs::write(
+            &conf,
+            format!(
+                "global_defs {{\n  router_id {ns}\n  vrrp_version {v}\n  vrrp_garp_master_repeat 3\n}}\n\
+                 vrrp_instance VI_1 {{\n  state BACKUP\n  interface eth0\n  use_vmac\n  \
+                 virtual_router_id 1\n  priority {priority}\n  advert_int {interval}\n  \
+                 virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        let file = |ext: &str| self.dir.path().join(format!("{ns}.{ext}"));
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", ns, "keepalived", "-n", "-l", "-D", "--vrrp", "-f"])
+            .arg(&conf)
+            .arg("-p")
+            .arg(file("pid"))
+            .arg("-r")
+            .arg(file("vrrp.pid"))
+            .arg("-c")
+            .arg(file("check.pid"));
+        Proc::spawn(cmd, true)
+    }
+
+    /// Make the observer resolve the virtual IP afresh (a UDP datagram to it needs ARP) and
+    /// check the MAC it resolved to.
+    fn vip_answers_with_the_virtual_mac(&self) {
+        ip(&["-n", &self.o, "neigh", "flush", "to", VIP]);
+        wait_until("the virtual IP to answer ARP", Duration::from_secs(10), || {
+            let o = self.o.clone();
+            std::thread::spawn(move || {
+                netns::enter(&o);
+                let s = std::net::UdpSocket::bind("10.9.0.100:0").expect("udp");
+                let _ = s.send_to(b"arp?", (VIP, 9));
+            })
+            .join()
+            .unwrap();
+            std::thread::sleep(Duration::from_millis(100));
+            let neigh = ip(&["-n", &self.o, "neigh", "show", VIP]);
+            neigh.contains(VMAC)
+        });
+    }
+}
+
+fn addr(text: &str) -> Ipv4Addr {
+    text.parse().unwrap()
+}
+
+/// Master_Down_Interval of a backup of `priority` with this advert interval (RFC 5798 6.1;
+/// v2: Skew_Time in whole seconds' fractions, RFC 3768 6.1).
+fn master_down(version: Version, priority: u8, interval_cs: u64) -> Duration {
+    let interval = Duration::from_millis(interval_cs * 10);
+    let skew = match version {
+        Version::V3 => interval * (256 - u32::from(priority)) / 256,
+        Version::V2 => Duration::from_secs(1) * (256 - u32::from(priority)) / 256,
+    };
+    3 * interval + skew
+}
+
+/// The handover bound of the issue: Master_Down_Interval plus 50 ms.
+fn assert_handover(what: &str, took: Duration, mdi: Duration) {
+    eprintln!("{what}: takeover {took:?} (Master_Down_Interval {mdi:?})");
+    assert!(
+        took <= mdi + Duration::from_millis(50),
+        "{what}: takeover {took:?} exceeds Master_Down_Interval {mdi:?} + 50 ms"
+    );
+}
+
+const A: &str = "10.9.0.1";
+const B: &str = "10.9.0.2";
+
+#[test]
+fn duet_vs_duet_v3() {
+    maybe_run_node();
+    if !lab_or_skip("duet_vs_duet_v3", &[]) {
+        return;
+    }
+    let lab = Lab::new("duet_vs_duet_v3");
+    let cap = Capture::start(&lab.o, "br0");
+    let timers = ["timer advertise 10"];
+    let mut a = lab.duet(
+        &lab.a,
+        A,
+        Version::V3,
+        &["priority 120", "preempt-mode delay 50", timers[0]],
+    );
+    let _b = lab.duet(&lab.b, B, Version::V3, &timers);
+    cap.wait_master(addr(A), Duration::from_secs(10));
+    lab.vip_answers_with_the_virtual_mac();
+    let mdi = master_down(Version::V3, 100, 10);
+
+    // SIGKILL of the master: B takes over.
+    let since = Instant::now();
+    a.kill();
+    cap.wait_master(addr(B), Duration::from_secs(5));
+    assert_handover("Duet->Duet after SIGKILL", cap.takeover(since, addr(A), addr(B)), mdi);
+
+    // A comes back and preempts after its delay (0.5 s) plus Master_Down_Interval.
+    let since = Instant::now();
+    let _a = lab.duet(
+        &lab.a,
+        A,
+        Version::V3,
+        &["priority 120", "preempt-mode delay 50", timers[0]],
+    );
+    cap.wait_master(addr(A), Duration::from_secs(10));
+    let first = cap
+        .adverts()
+        .into_iter()
+        .find(|x| x.at >= since && x.src == addr(A))
+        .unwrap();
+    assert!(
+        first.at - since >= Duration::from_millis(500),
+        "A preempted {:?} after restarting, before its 0.5 s delay",
+        first.at - since
+    );
+
+    // Its LAN link goes down (the bridge end: an `ip link set down` of A's own eth0 would be
+    // undone by A's interface engine, as `undo shutdown` is configured): B takes over; back
+    // up, A preempts again.
+    let since = Instant::now();
+    ip(&["-n", &lab.o, "link", "set", "pa", "down"]);
+    cap.wait_master(addr(B), Duration::from_secs(5));
+    assert_handover("Duet->Duet after link down", cap.takeover(since, addr(A), addr(B)), mdi);
+    ip(&["-n", &lab.o, "link", "set", "pa", "up"]);
+    cap.wait_master(addr(A), Duration::from_secs(10));
+    lab.vip_answers_with_the_virtual_mac();
+}
+
+/// Duet (priority 120) is master over keepalived; SIGKILL hands over to keepalived, and Duet
+/// preempts back when it returns.
+fn duet_master_over_keepalived(test: &'static str, version: Version, interval_cs: u64) {
+    let lab = Lab::new(test);
+    let cap = Capture::start(&lab.o, "br0");
+    let timer = format!("timer advertise {interval_cs}");
+    let ka_interval = format!("{}", interval_cs as f64 / 100.0);
+    let _k = lab.keepalived(&lab.b, B, version, 100, &ka_interval);
+    let group = ["priority 120", timer.as_str()];
+    let mut a = lab.duet(&lab.a, A, version, &group);
+    cap.wait_master(addr(A), Duration::from_secs(15));
+    lab.vip_answers_with_the_virtual_mac();
+    let since = Instant::now();
+    a.kill();
+    cap.wait_master(addr(B), Duration::from_secs(10));
+    assert_handover(
+        &format!("Duet->keepalived v{} after SIGKILL", version.number()),
+        cap.takeover(since, addr(A), addr(B)),
+        master_down(version, 100, interval_cs),
+    );
+    let _a = lab.duet(&lab.a, A, version, &group);
+    cap.wait_master(addr(A), Duration::from_secs(15));
+}
+
+/// keepalived (priority 120) is master over Duet; SIGKILL of keepalived hands over to Duet,
+/// whose virtual IP then answers ARP with the virtual MAC; keepalived preempts back.
+fn keepalived_master_over_duet(test: &'static str, version: Version, interval_cs: u64) {
+    let lab = Lab::new(test);
+    let cap = Capture::start(&lab.o, "br0");
+    let timer = format!("timer advertise {interval_cs}");
+    let ka_interval = format!("{}", interval_cs as f64 / 100.0);
+    let mut k = lab.keepalived(&lab.a, A, version, 120, &ka_interval);
+    cap.wait_master(addr(A), Duration::from_secs(15));
+    let _b = lab.duet(&lab.b, B, version, &[timer.as_str()]);
+    // Duet stays backup: keepalived keeps advertising alone.
+    std::thread::sleep(Duration::from_millis(interval_cs * 10 * 5));
+    cap.wait_master(addr(A), Duration::from_secs(1));
+    let since = Instant::now();
+    k.kill();
+    // keepalived's macvlan stays behind after SIGKILL; remove it as its restart would.
+    let _ = Command::new("ip")
+        .args(["-n", &lab.a, "link", "del", "vrrp.1"])
+        .status();
+    cap.wait_master(addr(B), Duration::from_secs(10));
+    assert_handover(
+        &format!("keepalived->Duet v{} after SIGKILL", version.number()),
+        cap.takeover(since, addr(A), addr(B)),
+        master_down(version, 100, interval_cs),
+    );
+    lab.vip_answers_with_the_virtual_mac();
+    let _k = lab.keepalived(&lab.a, A, version, 120, &ka_interval);
+    cap.wait_master(addr(A), Duration::from_secs(15));
+}
+
+#[test]
+fn duet_master_over_keepalived_v3() {
+    maybe_run_node();
+    if lab_or_skip("duet_master_over_keepalived_v3", &["keepalived"]) {
+        duet_master_over_keepalived("duet_master_over_keepalived_v3", Version::V3, 10);
+    }
+}
+
+#[test]
+fn keepalived_master_over_duet_v3() {
+    maybe_run_node();
+    if lab_or_skip("keepalived_master_over_duet_v3", &["keepalived"]) {
+        keepalived_master_over_duet("keepalived_master_over_duet_v3", Version::V3, 10);
+    }
+}
+
+#[test]
+fn duet_master_over_keepalived_v2() {
+    maybe_run_node();
+    if lab_or_skip("duet_master_over_keepalived_v2", &["keepalived"]) {
+        duet_master_over_keepalived("duet_master_over_keepalived_v2", Version::V2, 100);
+    }
+}
+
+#[test]
+fn keepalived_master_over_duet_v2() {
+    maybe_run_node();
+    if lab_or_skip("keepalived_master_over_duet_v2", &["keepalived"]) {
+        keepalived_master_over_duet("keepalived_master_over_duet_v2", Version::V2, 100);
+    }
+}
