@@ -368,7 +368,10 @@ impl Lab {
             ),
         )
         .unwrap();
-        let file = |ext: &str| self.dir.path().join(format!("{ns}.{ext}"));
+        // Fresh pid files per start: a SIGKILLed keepalived's VRRP child may linger as a
+        // zombie, and keepalived refuses to start while its pid file names a live process.
+        let run = unique_tag();
+        let file = |ext: &str| self.dir.path().join(format!("{ns}-{run}.{ext}"));
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", ns, "keepalived", "-n", "-l", "-D", "--vrrp", "-f"])
             .arg(&conf)

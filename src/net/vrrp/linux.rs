@@ -127,7 +127,7 @@ impl LinuxVrrpIo {
         self.handle
             .link()
             .add(
-                LinkMacVlan::new(&name, parent, MacVlanMode::Private)
+                LinkMacVlan::new(&name, parent, MacVlanMode::Bridge)
                     .address(mac.to_vec())
                     .build(),
             )
