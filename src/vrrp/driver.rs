@@ -449,8 +449,17 @@ impl<I: VrrpIo> Driver<I> {
         }
     }
 
-    async fn execute(&mut self, key: &(IfName, u8), g: &mut Group, outputs: Vec<Output>) {
+    async fn execute(&mut self, key: &(IfName, u8), g: &mut Group, mut outputs: Vec<Output>) {
         let (port, vrid) = (&key.0, key.1);
+        // On becoming master the advert goes first (RFC 5798 6.4.2 lists it first too):
+        // setting up the virtual MAC and addresses takes netlink round trips, and the
+        // backups are waiting for that advert.
+        if outputs
+            .iter()
+            .any(|o| matches!(o, Output::Event(Event::AddVirtualIps { .. })))
+        {
+            outputs.sort_by_key(|o| !matches!(o, Output::Transmit(_)));
+        }
         for out in outputs {
             match out {
                 Output::Transmit(t) => {
