@@ -12,8 +12,8 @@ use duet::config::load::load_text;
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::interface::config::InterfaceConfig;
 use duet::interface::name::IfName;
-use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use duet::vrrp::Version;
+use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use proptest::prelude::*;
 
 fn sim_device() -> Arc<Device> {

@@ -147,7 +147,11 @@ impl Capture {
         let deadline = Instant::now() + limit;
         loop {
             let a = self.adverts();
-            if a.len() >= 3 && a[a.len() - 3..].iter().all(|x| x.src == src && x.priority > 0) {
+            if a.len() >= 3
+                && a[a.len() - 3..]
+                    .iter()
+                    .all(|x| x.src == src && x.priority > 0)
+            {
                 return;
             }
             assert!(
@@ -169,8 +173,7 @@ impl Capture {
             .expect("an advert from the new master");
         let last_old = a
             .iter()
-            .filter(|x| x.src == old && x.at <= first_new.at)
-            .next_back()
+            .rfind(|x| x.src == old && x.at <= first_new.at)
             .expect("an advert from the old master");
         first_new.at - last_old.at
     }
@@ -191,7 +194,11 @@ fn packet_socket(ifname: &str) -> i32 {
     // SAFETY: plain socket/setsockopt/bind calls on values built here; results checked.
     unsafe {
         let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-        assert!(fd >= 0, "packet socket: {}", std::io::Error::last_os_error());
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
         let tv = libc::timeval {
             tv_sec: 0,
             tv_usec: 100_000,
@@ -242,8 +249,14 @@ impl Proc {
         let mut child = cmd.spawn().expect("spawn");
         let output = Arc::new(Mutex::new(Vec::new()));
         for stream in [
-            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
         ]
         .into_iter()
         .flatten()
@@ -308,7 +321,17 @@ impl Lab {
         let guards = vec![NsGuard::new(&o), NsGuard::new(&a), NsGuard::new(&b)];
         ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
         // Forward at once (no STP listening delay).
-        ip(&["-n", &o, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+        ip(&[
+            "-n",
+            &o,
+            "link",
+            "set",
+            "br0",
+            "type",
+            "bridge",
+            "forward_delay",
+            "0",
+        ]);
         for (ns, port) in [(&a, "pa"), (&b, "pb")] {
             ip(&[
                 "-n", &o, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
@@ -353,8 +376,23 @@ impl Lab {
     }
 
     /// Start keepalived in `ns` (address already on eth0 by the caller).
-    fn keepalived(&self, ns: &str, addr: &str, version: Version, priority: u8, interval: &str) -> Proc {
-        ip(&["-n", ns, "addr", "replace", &format!("{addr}/24"), "dev", "eth0"]);
+    fn keepalived(
+        &self,
+        ns: &str,
+        addr: &str,
+        version: Version,
+        priority: u8,
+        interval: &str,
+    ) -> Proc {
+        ip(&[
+            "-n",
+            ns,
+            "addr",
+            "replace",
+            &format!("{addr}/24"),
+            "dev",
+            "eth0",
+        ]);
         ip(&["-n", ns, "link", "set", "eth0", "up"]);
         let conf = self.dir.path().join(format!("{ns}.conf"));
         let v = version.number();
@@ -373,14 +411,24 @@ impl Lab {
         let run = unique_tag();
         let file = |ext: &str| self.dir.path().join(format!("{ns}-{run}.{ext}"));
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns, "keepalived", "-n", "-l", "-D", "--vrrp", "-f"])
-            .arg(&conf)
-            .arg("-p")
-            .arg(file("pid"))
-            .arg("-r")
-            .arg(file("vrrp.pid"))
-            .arg("-c")
-            .arg(file("check.pid"));
+        cmd.args([
+            "netns",
+            "exec",
+            ns,
+            "keepalived",
+            "-n",
+            "-l",
+            "-D",
+            "--vrrp",
+            "-f",
+        ])
+        .arg(&conf)
+        .arg("-p")
+        .arg(file("pid"))
+        .arg("-r")
+        .arg(file("vrrp.pid"))
+        .arg("-c")
+        .arg(file("check.pid"));
         Proc::spawn(cmd, true)
     }
 
@@ -388,19 +436,23 @@ impl Lab {
     /// check the MAC it resolved to.
     fn vip_answers_with_the_virtual_mac(&self) {
         ip(&["-n", &self.o, "neigh", "flush", "to", VIP]);
-        wait_until("the virtual IP to answer ARP", Duration::from_secs(10), || {
-            let o = self.o.clone();
-            std::thread::spawn(move || {
-                netns::enter(&o);
-                let s = std::net::UdpSocket::bind("10.9.0.100:0").expect("udp");
-                let _ = s.send_to(b"arp?", (VIP, 9));
-            })
-            .join()
-            .unwrap();
-            std::thread::sleep(Duration::from_millis(100));
-            let neigh = ip(&["-n", &self.o, "neigh", "show", VIP]);
-            neigh.contains(VMAC)
-        });
+        wait_until(
+            "the virtual IP to answer ARP",
+            Duration::from_secs(10),
+            || {
+                let o = self.o.clone();
+                std::thread::spawn(move || {
+                    netns::enter(&o);
+                    let s = std::net::UdpSocket::bind("10.9.0.100:0").expect("udp");
+                    let _ = s.send_to(b"arp?", (VIP, 9));
+                })
+                .join()
+                .unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                let neigh = ip(&["-n", &self.o, "neigh", "show", VIP]);
+                neigh.contains(VMAC)
+            },
+        );
     }
 }
 
@@ -455,7 +507,11 @@ fn duet_vs_duet_v3() {
     let since = Instant::now();
     a.kill();
     cap.wait_master(addr(B), Duration::from_secs(5));
-    assert_handover("Duet->Duet after SIGKILL", cap.takeover(since, addr(A), addr(B)), mdi);
+    assert_handover(
+        "Duet->Duet after SIGKILL",
+        cap.takeover(since, addr(A), addr(B)),
+        mdi,
+    );
 
     // A comes back and preempts after its delay (0.5 s) plus Master_Down_Interval.
     let since = Instant::now();
@@ -483,7 +539,11 @@ fn duet_vs_duet_v3() {
     let since = Instant::now();
     ip(&["-n", &lab.o, "link", "set", "pa", "down"]);
     cap.wait_master(addr(B), Duration::from_secs(5));
-    assert_handover("Duet->Duet after link down", cap.takeover(since, addr(A), addr(B)), mdi);
+    assert_handover(
+        "Duet->Duet after link down",
+        cap.takeover(since, addr(A), addr(B)),
+        mdi,
+    );
     ip(&["-n", &lab.o, "link", "set", "pa", "up"]);
     cap.wait_master(addr(A), Duration::from_secs(10));
     lab.vip_answers_with_the_virtual_mac();

@@ -113,9 +113,8 @@ fn advert_source(frame: &[u8]) -> Option<std::net::Ipv4Addr> {
 
 #[tokio::test(start_paused = true)]
 async fn election_failover_and_preemption_on_the_sim_lan() {
-    let _log = tracing::subscriber::set_default(
-        tracing_subscriber::registry().with(info_center_layer()),
-    );
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(info_center_layer()));
     let lan = Lan::new();
     let a = device(&lan, "A");
     let b = device(&lan, "B");
@@ -169,15 +168,25 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
     }
     let shown = configure(&a.device, &["display vrrp"]);
     assert!(
-        shown.contains(" GE1/0/1            1     Master       120     100     None     10.0.0.254\n"),
+        shown.contains(
+            " GE1/0/1            1     Master       120     100     None     10.0.0.254\n"
+        ),
         "{shown}"
     );
     let vip = ("10.0.0.254".parse().unwrap(), 32);
     assert!(
-        lan.port_state(&port(a.node)).unwrap().addresses.contains(&vip),
+        lan.port_state(&port(a.node))
+            .unwrap()
+            .addresses
+            .contains(&vip),
         "the master holds the virtual IP"
     );
-    assert!(!lan.port_state(&port(b.node)).unwrap().addresses.contains(&vip));
+    assert!(
+        !lan.port_state(&port(b.node))
+            .unwrap()
+            .addresses
+            .contains(&vip)
+    );
 
     // Gratuitous ARP from the virtual MAC for the virtual IP.
     let vmac = [0, 0, 0x5e, 0, 1, 1];
@@ -199,7 +208,10 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
             Some(src) if src == "10.0.0.1".parse::<std::net::Ipv4Addr>().unwrap() => {
                 last_a = Some(at)
             }
-            Some(src) if first_b.is_none() && src == "10.0.0.2".parse::<std::net::Ipv4Addr>().unwrap() => {
+            Some(src)
+                if first_b.is_none()
+                    && src == "10.0.0.2".parse::<std::net::Ipv4Addr>().unwrap() =>
+            {
                 first_b = Some(at)
             }
             _ => {}
@@ -211,7 +223,12 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
         takeover >= mdi && takeover <= mdi + Duration::from_millis(5),
         "takeover {takeover:?}, Master_Down_Interval {mdi:?}"
     );
-    assert!(lan.port_state(&port(b.node)).unwrap().addresses.contains(&vip));
+    assert!(
+        lan.port_state(&port(b.node))
+            .unwrap()
+            .addresses
+            .contains(&vip)
+    );
 
     // A comes back and preempts after its delay; B gives the virtual IP up.
     lan.set_cable(&port(a.node), true).unwrap();
@@ -222,7 +239,12 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
             .is_some_and(|g| g.status.state == State::Backup)
     })
     .await;
-    assert!(!lan.port_state(&port(b.node)).unwrap().addresses.contains(&vip));
+    assert!(
+        !lan.port_state(&port(b.node))
+            .unwrap()
+            .addresses
+            .contains(&vip)
+    );
     assert_eq!(state(&a.device), Some(State::Master));
 
     // Deleting the group on the master: it resigns with priority 0, B takes over after

@@ -47,7 +47,11 @@ pub fn decrypt(cipher: &str) -> Option<String> {
 fn base64(bytes: &[u8]) -> String {
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for k in 0..4 {
             if k <= chunk.len() {
@@ -103,7 +107,14 @@ mod tests {
 
     #[test]
     fn foreign_text_is_refused() {
-        for bad in ["secret", "$c$3$", "$c$3$a", "$c$3$====", "$c$3$AB=A", "$c$2$QUJD"] {
+        for bad in [
+            "secret",
+            "$c$3$",
+            "$c$3$a",
+            "$c$3$====",
+            "$c$3$AB=A",
+            "$c$2$QUJD",
+        ] {
             assert_eq!(decrypt(bad), None, "{bad}");
         }
     }

@@ -292,7 +292,10 @@ mod tests {
 
     fn session() -> (tempfile::TempDir, Session) {
         let (dir, device) = crate::device::testing::test_device();
-        let mut s = Session::new(device, SessionState::new(Role::NetworkAdmin, "**", "con0", "**"));
+        let mut s = Session::new(
+            device,
+            SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+        );
         assert!(s.execute("system-view", &mut TestIo).ok);
         assert!(s.execute("interface ge1/0/1", &mut TestIo).ok);
         assert_eq!(
@@ -312,7 +315,11 @@ mod tests {
         let before = s.device.config.lock().clone();
         let o = s.execute(line, &mut TestIo);
         assert!(!o.ok, "{line} should fail");
-        assert_eq!(*s.device.config.lock(), before, "{line} changed the configuration");
+        assert_eq!(
+            *s.device.config.lock(),
+            before,
+            "{line} changed the configuration"
+        );
         o.output
     }
 
@@ -347,9 +354,15 @@ mod tests {
         assert_eq!(g.simple_key.as_deref(), Some("abc"));
         let text = run(&mut s, "display this");
         assert!(text.contains(" ip address 10.0.0.1 255.255.255.0\n vrrp version 2\n vrrp vrid 1 virtual-ip 10.0.0.254\n"), "{text}");
-        assert!(text.contains(" vrrp vrid 1 authentication-mode simple cipher $c$3$"), "{text}");
+        assert!(
+            text.contains(" vrrp vrid 1 authentication-mode simple cipher $c$3$"),
+            "{text}"
+        );
         assert!(!text.contains("abc"), "{text}");
-        assert!(text.contains(" vrrp vrid 1 track interface GigabitEthernet1/0/2 reduced 30\n"), "{text}");
+        assert!(
+            text.contains(" vrrp vrid 1 track interface GigabitEthernet1/0/2 reduced 30\n"),
+            "{text}"
+        );
 
         // The ciphered key is accepted back.
         let line = text
@@ -390,15 +403,33 @@ mod tests {
         run(&mut s, "vrrp vrid 2 virtual-ip 10.0.0.250");
         assert!(fail(&mut s, "vrrp vrid 0 virtual-ip 10.0.0.254").contains("Wrong parameter"));
         assert!(fail(&mut s, "vrrp vrid 1 virtual-ip 224.0.0.18").contains("Wrong parameter"));
-        assert!(fail(&mut s, "vrrp vrid 1 virtual-ip 10.0.0.250").contains("already in VRRP group 2"));
+        assert!(
+            fail(&mut s, "vrrp vrid 1 virtual-ip 10.0.0.250").contains("already in VRRP group 2")
+        );
         assert!(fail(&mut s, "vrrp vrid 1 priority 255").contains("Wrong parameter"));
         assert!(fail(&mut s, "vrrp vrid 1 timer advertise 4096").contains("Wrong parameter"));
         assert!(fail(&mut s, "vrrp vrid 1 preempt-mode delay 180001").contains("Wrong parameter"));
-        assert!(fail(&mut s, "vrrp vrid 1 authentication-mode simple plain 123456789").contains("Wrong parameter"));
-        assert!(fail(&mut s, "vrrp vrid 1 authentication-mode simple cipher notours").contains("Wrong parameter"));
+        assert!(
+            fail(
+                &mut s,
+                "vrrp vrid 1 authentication-mode simple plain 123456789"
+            )
+            .contains("Wrong parameter")
+        );
+        assert!(
+            fail(
+                &mut s,
+                "vrrp vrid 1 authentication-mode simple cipher notours"
+            )
+            .contains("Wrong parameter")
+        );
         assert!(fail(&mut s, "vrrp vrid 1 track interface ge1/0/9").contains("does not exist"));
-        assert!(fail(&mut s, "undo vrrp vrid 1 track interface ge1/0/2").contains("does not track"));
-        assert!(fail(&mut s, "undo vrrp vrid 3 priority").contains("The VRRP group 3 does not exist."));
+        assert!(
+            fail(&mut s, "undo vrrp vrid 1 track interface ge1/0/2").contains("does not track")
+        );
+        assert!(
+            fail(&mut s, "undo vrrp vrid 3 priority").contains("The VRRP group 3 does not exist.")
+        );
         assert!(fail(&mut s, "undo vrrp vrid 3").contains("does not exist"));
         assert!(fail(&mut s, "undo vrrp vrid 1 virtual-ip 10.0.0.1").contains("does not exist"));
         assert!(fail(&mut s, "vrrp version 4").contains("Wrong parameter"));
@@ -411,7 +442,9 @@ mod tests {
     #[test]
     fn a_group_lives_while_it_has_a_virtual_ip() {
         let (_d, mut s) = session();
-        assert!(fail(&mut s, "vrrp vrid 9 priority 110").contains("The VRRP group 9 does not exist."));
+        assert!(
+            fail(&mut s, "vrrp vrid 9 priority 110").contains("The VRRP group 9 does not exist.")
+        );
         run(&mut s, "vrrp version 2");
         run(&mut s, "vrrp vrid 9 virtual-ip 10.0.0.9");
         assert_eq!(vrrp(&s).groups[&9].version, crate::vrrp::Version::V2);

@@ -34,7 +34,9 @@ fn selected<'a>(
                 .parse()
                 .map_err(|_| CmdError::WrongParameter("if".into()))?;
             if !ctx.device.ports.contains(&name) {
-                return Err(CmdError::msg(format!("The interface {name} does not exist.")));
+                return Err(CmdError::msg(format!(
+                    "The interface {name} does not exist."
+                )));
             }
             Some(name)
         }
@@ -126,7 +128,11 @@ fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
     for ((port, vrid), g) in groups {
         let s = &g.status;
         ctx.line(format!("   Interface {port}"));
-        ctx.line(pair("VRID", vrid, Some(("Adver Timer", s.adver_timer_cs.to_string()))));
+        ctx.line(pair(
+            "VRID",
+            vrid,
+            Some(("Adver Timer", s.adver_timer_cs.to_string())),
+        ));
         ctx.line(pair(
             "Admin Status",
             if s.admin_up { "Up" } else { "Down" },
@@ -145,7 +151,11 @@ fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
         if s.state == State::Backup
             && let Some(left) = g.become_master_in()
         {
-            ctx.line(pair("Become Master", format!("{}ms left", left.as_millis()), None));
+            ctx.line(pair(
+                "Become Master",
+                format!("{}ms left", left.as_millis()),
+                None,
+            ));
         }
         if s.simple_auth {
             ctx.line(pair("Auth Type", "Simple", Some(("Key", "******".into()))));
@@ -416,7 +426,10 @@ mod tests {
     fn session() -> (tempfile::TempDir, Session) {
         let (dir, device) = crate::device::testing::test_device();
         device.vrrp_status.send_replace(Arc::new(published()));
-        let s = Session::new(device, SessionState::new(Role::NetworkAdmin, "**", "con0", "**"));
+        let s = Session::new(
+            device,
+            SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+        );
         (dir, s)
     }
 
@@ -510,24 +523,39 @@ mod tests {
         }
         assert!(!text.contains("Global"), "{text}");
         let all = run(&mut s, "display vrrp statistics");
-        assert!(all.contains(" Global statistics:\n VRID Errors                    : 4\n"), "{all}");
+        assert!(
+            all.contains(" Global statistics:\n VRID Errors                    : 4\n"),
+            "{all}"
+        );
         assert!(all.contains("VRID                           : 2"), "{all}");
 
         run(&mut s, "reset vrrp statistics interface ge1/0/1 vrid 1");
         let text = run(&mut s, "display vrrp statistics interface ge1/0/1 vrid 1");
-        assert!(text.contains(" IP TTL Errors                  : 0\n"), "{text}");
-        assert!(text.contains(" Advertisements Sent            : 0\n"), "{text}");
+        assert!(
+            text.contains(" IP TTL Errors                  : 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" Advertisements Sent            : 0\n"),
+            "{text}"
+        );
         // New counts show on top of the baseline; a recreated group starts afresh.
         let mut st = published();
         let g = st.groups.get_mut(&(ge(1), 1)).unwrap();
         g.statistics.sent = 5;
         s.device.vrrp_status.send_replace(Arc::new(st.clone()));
         let text = run(&mut s, "display vrrp statistics interface ge1/0/1 vrid 1");
-        assert!(text.contains(" Advertisements Sent            : 2\n"), "{text}");
+        assert!(
+            text.contains(" Advertisements Sent            : 2\n"),
+            "{text}"
+        );
         st.groups.get_mut(&(ge(1), 1)).unwrap().instance = 9;
         s.device.vrrp_status.send_replace(Arc::new(st));
         let text = run(&mut s, "display vrrp statistics interface ge1/0/1 vrid 1");
-        assert!(text.contains(" Advertisements Sent            : 5\n"), "{text}");
+        assert!(
+            text.contains(" Advertisements Sent            : 5\n"),
+            "{text}"
+        );
         assert!(!s.execute("display vrrp interface ge1/0/9", &mut TestIo).ok);
     }
 }

@@ -32,7 +32,10 @@ pub fn render_vrrp(cfg: &InterfaceVrrp) -> Vec<String> {
             ));
         }
         if g.advertise_interval_cs != DEFAULT_INTERVAL_CS {
-            lines.push(format!("{head} timer advertise {}", g.advertise_interval_cs));
+            lines.push(format!(
+                "{head} timer advertise {}",
+                g.advertise_interval_cs
+            ));
         }
         for t in &g.tracks {
             if t.reduced == DEFAULT_REDUCTION {
@@ -60,10 +63,8 @@ mod tests {
     fn defaults_render_only_the_virtual_ips() {
         let mut cfg = InterfaceVrrp::default();
         assert!(render_vrrp(&cfg).is_empty());
-        cfg.groups.insert(
-            1,
-            GroupConfig::new(1, vec!["10.0.0.254".parse().unwrap()]),
-        );
+        cfg.groups
+            .insert(1, GroupConfig::new(1, vec!["10.0.0.254".parse().unwrap()]));
         assert_eq!(render_vrrp(&cfg), [" vrrp vrid 1 virtual-ip 10.0.0.254"]);
     }
 

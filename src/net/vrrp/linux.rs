@@ -163,7 +163,11 @@ impl LinuxVrrpIo {
         Ok(index)
     }
 
-    async fn del_parent_addresses(&self, index: u32, addresses: &[Ipv4Addr]) -> Result<(), IoError> {
+    async fn del_parent_addresses(
+        &self,
+        index: u32,
+        addresses: &[Ipv4Addr],
+    ) -> Result<(), IoError> {
         let mut stream = self
             .handle
             .address()
@@ -244,7 +248,7 @@ async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<(IfName, Vec<u
         let Ok(mut guard) = fd.readable().await else {
             return;
         };
-        match guard.try_io(|s| (&*s.get_ref()).read(&mut buf)) {
+        match guard.try_io(|s| s.get_ref().read(&mut buf)) {
             Ok(Ok(n)) => {
                 let _ = tx.try_send((port.clone(), buf[..n].to_vec()));
             }
