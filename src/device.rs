@@ -40,7 +40,9 @@ impl Device {
     pub fn ports_for(net: &NetKind) -> Vec<IfName> {
         let mut ports: Vec<IfName> = match net {
             NetKind::Sim => (1..=4)
-                .map(|n| IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid"))
+                .map(|n| {
+                    IfName::parse_parts("GigabitEthernet", &format!("1/0/{n}")).expect("valid")
+                })
                 .collect(),
             NetKind::Linux { ports } => ports.iter().map(|(n, _)| n.clone()).collect(),
         };
@@ -67,6 +69,7 @@ impl Device {
     /// Record a Comware-style log line in this device's log buffer
     /// (`SHELL`, 5, `SHELL_CMD`, "...").
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
-        self.logs.push(&self.sysname(), module, severity, mnemonic, message);
+        self.logs
+            .push(&self.sysname(), module, severity, mnemonic, message);
     }
 }

@@ -39,7 +39,11 @@ pub struct Args {
 
 impl Args {
     pub fn push(&mut self, name: &str, value: Value, span: (usize, usize)) {
-        self.items.push(Arg { name: name.to_string(), value, span });
+        self.items.push(Arg {
+            name: name.to_string(),
+            value,
+            span,
+        });
     }
     /// Was this keyword (or parameter) given?
     pub fn has(&self, name: &str) -> bool {
@@ -50,7 +54,10 @@ impl Args {
     }
     /// Every value given under `name`, in order.
     pub fn all(&self, name: &str) -> impl Iterator<Item = &Value> {
-        self.items.iter().filter(move |a| a.name == name).map(|a| &a.value)
+        self.items
+            .iter()
+            .filter(move |a| a.name == name)
+            .map(|a| &a.value)
     }
     pub fn span(&self, name: &str) -> Option<(usize, usize)> {
         self.items.iter().find(|a| a.name == name).map(|a| a.span)

@@ -68,7 +68,10 @@ impl Registry {
         r
     }
     pub fn add(&mut self, name: &'static str, h: Handler) {
-        assert!(self.map.insert(name, h).is_none(), "handler {name} registered twice");
+        assert!(
+            self.map.insert(name, h).is_none(),
+            "handler {name} registered twice"
+        );
     }
     pub fn get(&self, name: &str) -> Option<Handler> {
         self.map.get(name).copied()

@@ -30,7 +30,10 @@ impl Config {
     pub fn new(ports: &[IfName]) -> Self {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
-            interfaces: ports.iter().map(|p| (p.clone(), InterfaceConfig::default())).collect(),
+            interfaces: ports
+                .iter()
+                .map(|p| (p.clone(), InterfaceConfig::default()))
+                .collect(),
         }
     }
 }
@@ -45,7 +48,10 @@ pub struct ConfigStore {
 impl ConfigStore {
     pub fn new(config: Config) -> Self {
         let (tx, _) = watch::channel(Arc::new(config.clone()));
-        ConfigStore { inner: Mutex::new(config), tx }
+        ConfigStore {
+            inner: Mutex::new(config),
+            tx,
+        }
     }
     /// The configuration, locked for reading or editing by one command.
     pub fn lock(&self) -> MutexGuard<'_, Config> {

@@ -8,7 +8,15 @@ pub struct LogBuffer {}
 
 impl LogBuffer {
     /// Record one log line (`%Nov 21 10:38:12:320 2026 SYSNAME MODULE/SEVERITY/MNEMONIC: MESSAGE`).
-    pub fn push(&self, _sysname: &str, _module: &str, _severity: u8, _mnemonic: &str, _message: &str) {}
+    pub fn push(
+        &self,
+        _sysname: &str,
+        _module: &str,
+        _severity: u8,
+        _mnemonic: &str,
+        _message: &str,
+    ) {
+    }
 }
 
 pub fn register(_r: &mut Registry) {}

@@ -107,7 +107,11 @@ impl IfName {
     }
 
     pub fn number_text(&self) -> String {
-        self.numbers.iter().map(u32::to_string).collect::<Vec<_>>().join("/")
+        self.numbers
+            .iter()
+            .map(u32::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
     }
 }
 
@@ -132,10 +136,22 @@ mod tests {
 
     #[test]
     fn abbreviations() {
-        for typed in ["GigabitEthernet1/0/1", "ge1/0/1", "g1/0/1", "GE1/0/1", "gigabit1/0/1"] {
-            assert_eq!(typed.parse::<IfName>().unwrap().to_string(), "GigabitEthernet1/0/1");
+        for typed in [
+            "GigabitEthernet1/0/1",
+            "ge1/0/1",
+            "g1/0/1",
+            "GE1/0/1",
+            "gigabit1/0/1",
+        ] {
+            assert_eq!(
+                typed.parse::<IfName>().unwrap().to_string(),
+                "GigabitEthernet1/0/1"
+            );
         }
-        assert_eq!(IfName::parse_parts("vlan-int", "10").unwrap().to_string(), "Vlan-interface10");
+        assert_eq!(
+            IfName::parse_parts("vlan-int", "10").unwrap().to_string(),
+            "Vlan-interface10"
+        );
         assert_eq!("loop0".parse::<IfName>().unwrap().short(), "Loop0");
         assert!("ge1/0/1/4".parse::<IfName>().is_err());
         assert!("foo1".parse::<IfName>().is_err());
