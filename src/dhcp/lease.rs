@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -190,11 +191,21 @@ mod opt_hex_bytes {
 }
 
 /// The lease table.
+///
+/// Memory matters at a million leases: records live in one `Vec` (no per-entry slack of a map
+/// of large values), the address index maps to a slot, and the client index is keyed by a
+/// 64-bit hash of the client key (16 bytes per entry instead of a second copy of the key). Two
+/// keys with the same hash are exact anyway: the second goes to a small `collisions` map.
 #[derive(Debug, Default)]
-pub struct LeaseTable {
-    by_ip: HashMap<Ipv4Addr, LeaseRecord>,
-    /// The client's latest binding (active or history); conflicts are not indexed.
-    by_client: HashMap<ClientKey, Ipv4Addr>,
+pub struct LeaseTable<S = RandomState> {
+    slots: Vec<LeaseRecord>,
+    by_ip: HashMap<Ipv4Addr, u32>,
+    /// Hash of the client key -> the address of the client's latest binding (active or
+    /// history); conflicts are not indexed.
+    by_client: HashMap<u64, Ipv4Addr>,
+    /// Clients whose key hash is already taken in `by_client` by another client.
+    collisions: HashMap<ClientKey, Ipv4Addr>,
+    hasher: S,
     /// Active bindings (offered, committed) that expire, by time.
     expiry: BTreeSet<(Millis, Ipv4Addr)>,
 }
@@ -203,46 +214,99 @@ impl LeaseTable {
     pub fn new() -> LeaseTable {
         LeaseTable::default()
     }
+}
+
+impl<S: BuildHasher> LeaseTable<S> {
+    /// A table hashing client keys with `hasher` (tests use a constant one to force collisions).
+    pub fn with_hasher(hasher: S) -> LeaseTable<S> {
+        LeaseTable {
+            slots: Vec::new(),
+            by_ip: HashMap::new(),
+            by_client: HashMap::new(),
+            collisions: HashMap::new(),
+            hasher,
+            expiry: BTreeSet::new(),
+        }
+    }
 
     pub fn len(&self) -> usize {
-        self.by_ip.len()
+        self.slots.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.by_ip.is_empty()
+        self.slots.is_empty()
     }
 
     pub fn get(&self, ip: Ipv4Addr) -> Option<&LeaseRecord> {
-        self.by_ip.get(&ip)
+        self.by_ip.get(&ip).map(|&i| &self.slots[i as usize])
     }
 
     /// The client's latest binding.
     pub fn by_client(&self, key: &ClientKey) -> Option<&LeaseRecord> {
-        self.by_client.get(key).and_then(|ip| self.by_ip.get(ip))
+        let h = self.hasher.hash_one(key);
+        if let Some(r) = self.by_client.get(&h).and_then(|&ip| self.get(ip))
+            && r.client == *key
+        {
+            return Some(r);
+        }
+        self.collisions.get(key).and_then(|&ip| self.get(ip))
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &LeaseRecord> {
-        self.by_ip.values()
+        self.slots.iter()
     }
 
     /// Insert or replace the record for `rec.ip`.
     pub fn upsert(&mut self, rec: LeaseRecord) {
         self.remove(rec.ip);
         if rec.state != LeaseState::Declined {
-            self.by_client.insert(rec.client.clone(), rec.ip);
+            self.index_client(&rec.client, rec.ip);
         }
         if matches!(rec.state, LeaseState::Offered | LeaseState::Committed) && rec.expires != NEVER
         {
             self.expiry.insert((rec.expires, rec.ip));
         }
-        self.by_ip.insert(rec.ip, rec);
+        self.by_ip.insert(rec.ip, self.slots.len() as u32);
+        self.slots.push(rec);
+    }
+
+    fn index_client(&mut self, key: &ClientKey, ip: Ipv4Addr) {
+        let h = self.hasher.hash_one(key);
+        let holder = self
+            .by_client
+            .get(&h)
+            .and_then(|&old| self.get(old))
+            .map(|r| &r.client);
+        if holder.is_none_or(|k| k == key) {
+            self.by_client.insert(h, ip);
+            self.collisions.remove(key);
+        } else {
+            self.collisions.insert(key.clone(), ip);
+        }
     }
 
     pub fn remove(&mut self, ip: Ipv4Addr) -> Option<LeaseRecord> {
-        let old = self.by_ip.remove(&ip)?;
+        let i = self.by_ip.remove(&ip)? as usize;
+        let old = self.slots.swap_remove(i);
+        if let Some(moved) = self.slots.get(i) {
+            self.by_ip.insert(moved.ip, i as u32);
+        }
         self.expiry.remove(&(old.expires, ip));
-        if self.by_client.get(&old.client) == Some(&ip) {
-            self.by_client.remove(&old.client);
+        let h = self.hasher.hash_one(&old.client);
+        if self.by_client.get(&h) == Some(&ip) {
+            self.by_client.remove(&h);
+            // A colliding client moves up into the freed hash entry.
+            let promote = self
+                .collisions
+                .keys()
+                .find(|k| self.hasher.hash_one(*k) == h)
+                .cloned();
+            if let Some(k) = promote {
+                let ip = self.collisions.remove(&k).expect("key just found");
+                self.by_client.insert(h, ip);
+            }
+        } else if self.collisions.get(&old.client) == Some(&ip) {
+            self.collisions.remove(&old.client);
         }
         Some(old)
     }
@@ -258,15 +322,6 @@ impl LeaseTable {
             .range(..=(now, Ipv4Addr::BROADCAST))
             .map(|&(_, ip)| ip)
             .collect()
-    }
-
-    /// Approximate heap bytes held, from the maps' capacities (for memory reports; the
-    /// allocator-counted figure in tests/dhcp_memory.rs is the exact one).
-    pub fn approx_heap_bytes(&self) -> usize {
-        use std::mem::size_of;
-        self.by_ip.capacity() * (size_of::<(Ipv4Addr, LeaseRecord)>() + 1)
-            + self.by_client.capacity() * (size_of::<(ClientKey, Ipv4Addr)>() + 1)
-            + self.expiry.len() * size_of::<(Millis, Ipv4Addr)>() * 3 / 2
     }
 }
 
@@ -321,6 +376,50 @@ mod tests {
             t.by_client(&rec(0, 3, LeaseState::Offered, 0).client)
                 .is_none()
         );
+    }
+
+    /// Every key hashes alike, so every client after the first goes through `collisions`.
+    #[derive(Default)]
+    struct Constant;
+    struct ConstantHasher;
+    impl std::hash::Hasher for ConstantHasher {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+    impl BuildHasher for Constant {
+        type Hasher = ConstantHasher;
+        fn build_hasher(&self) -> ConstantHasher {
+            ConstantHasher
+        }
+    }
+
+    #[test]
+    fn client_index_is_exact_when_hashes_collide() {
+        let mut t = LeaseTable::with_hasher(Constant);
+        for n in 1..=4 {
+            t.upsert(rec(n, n, LeaseState::Committed, 100));
+        }
+        let key = |c| rec(0, c, LeaseState::Offered, 0).client;
+        for n in 1..=4u8 {
+            assert_eq!(t.by_client(&key(n)).unwrap().ip, Ipv4Addr::new(10, 0, 0, n));
+        }
+        // Removing the holder of the hash entry promotes a colliding client.
+        t.remove(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(t.by_client(&key(1)).is_none());
+        for n in 2..=4u8 {
+            assert_eq!(t.by_client(&key(n)).unwrap().ip, Ipv4Addr::new(10, 0, 0, n));
+        }
+        // A client moving to another address keeps one index entry.
+        t.upsert(rec(9, 3, LeaseState::Committed, 100));
+        assert_eq!(t.by_client(&key(3)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 9));
+        t.remove(Ipv4Addr::new(10, 0, 0, 3));
+        assert_eq!(t.by_client(&key(3)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 9));
+        t.remove(Ipv4Addr::new(10, 0, 0, 9));
+        assert!(t.by_client(&key(3)).is_none());
+        assert_eq!(t.by_client(&key(4)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 4));
+        assert_eq!(t.len(), 2);
     }
 
     #[test]
