@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::dhcp::DhcpConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 
@@ -23,6 +24,8 @@ pub struct Config {
     pub sysname: String,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
+    /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
+    pub dhcp: DhcpConfig,
 }
 
 impl Config {

@@ -198,6 +198,22 @@ impl Message {
     }
 }
 
+/// The fuzzing oracle (the fuzz target and the corpus test call it): decode `data`; whatever
+/// decodes must encode to bytes that decode to the same message.
+///
+/// # Panics
+/// When that round trip fails: a codec bug for the fuzzer to report.
+pub fn check_round_trip(data: &[u8]) -> Result<Message, DecodeError> {
+    let m = Message::decode(data)?;
+    let again = Message::decode(&m.encode());
+    assert_eq!(
+        again.as_ref(),
+        Ok(&m),
+        "re-encoded message does not decode to itself"
+    );
+    Ok(m)
+}
+
 fn trim_zeros(b: &[u8]) -> Vec<u8> {
     let end = b.iter().rposition(|&x| x != 0).map_or(0, |p| p + 1);
     b[..end].to_vec()
