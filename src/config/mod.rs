@@ -37,6 +37,7 @@ impl Config {
                 .iter()
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
+            dhcp: DhcpConfig::default(),
         }
     }
 }

@@ -7,6 +7,7 @@ pub mod lease;
 pub mod options;
 pub mod packet;
 pub mod pool;
+mod reply;
 pub mod server;
 pub mod store;
 

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
 use super::config::{BindingClient, ConfigError, DhcpConfig, LeaseDuration, Network, PoolConfig};
-use super::event::{Destination, Ingress, LeaseChange, LeaseEvent, Origin, Reply, Stats};
+use super::event::{Ingress, LeaseChange, LeaseEvent, Origin, Reply, Stats};
 use super::lease::{ClientKey, LeaseRecord, LeaseState, LeaseTable, Millis, NEVER};
-use super::options::{MessageType, Options};
-use super::packet::{FLAG_BROADCAST, Message, Op};
+use super::options::MessageType;
+use super::packet::{Message, Op};
 use super::pool::Allocator;
 
 /// Tunables that are not Comware configuration.
@@ -110,9 +110,11 @@ impl Server {
         self.static_owner.clear();
         for (name, cfg) in &config.pools {
             let Some(network) = cfg.network else { continue };
+            // Dynamic addresses: the range (or the network), never its network or broadcast
+            // address.
             let hosts = network.hosts();
             let range = cfg.range.unwrap_or(hosts);
-            let mut alloc = Allocator::new(range.start, range.end);
+            let mut alloc = Allocator::new(range.start.max(hosts.start), range.end.min(hosts.end));
             for r in &config.forbidden {
                 reserve_range(&mut alloc, r.start, r.end);
             }
@@ -673,7 +675,7 @@ impl Server {
         self.reply(c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None)
     }
 
-    /// Build a reply (RFC 2131 section 4.3.1 table 3) and choose where it goes (section 4.1).
+    /// Build a reply, count it, and hold it for `commit` if given.
     fn reply(
         &mut self,
         c: &Ctx,
@@ -682,88 +684,17 @@ impl Server {
         lease: Option<LeaseDuration>,
         commit: Option<u64>,
     ) -> Reply {
-        let req = c.msg;
         let pool = &self.pools[c.pool];
-        let mut o = Options {
-            message_type: Some(t),
-            server_id: Some(c.server_id),
-            ..Options::default()
-        };
-        if t != MessageType::Nak {
-            match lease {
-                Some(LeaseDuration::Seconds(s)) => {
-                    // RFC 2131 section 4.4.5 defaults: T1 = 0.5, T2 = 0.875 of the lease.
-                    o.lease_time = Some(s);
-                    o.renewal_time = Some(s / 2);
-                    o.rebinding_time = Some((u64::from(s) * 7 / 8) as u32);
-                }
-                Some(LeaseDuration::Unlimited) => o.lease_time = Some(u32::MAX),
-                None => {}
-            }
-            o.subnet_mask = Some(pool.network.mask());
-            let q = &req.options;
-            if q.requests(super::options::ROUTER) && !pool.cfg.gateways.is_empty() {
-                o.routers = Some(pool.cfg.gateways.clone());
-            }
-            if q.requests(super::options::DNS_SERVERS) && !pool.cfg.dns.is_empty() {
-                o.dns_servers = Some(pool.cfg.dns.clone());
-            }
-            if q.requests(super::options::DOMAIN_NAME)
-                && let Some(d) = pool.cfg.domain_name.as_ref().filter(|d| !d.is_empty())
-            {
-                o.domain_name = Some(d.as_bytes().to_vec());
-            }
-            for (&code, v) in &pool.cfg.options {
-                if q.requests(code) {
-                    o.other.insert(code, v.bytes());
-                }
-            }
-        }
-        // RFC 3046 section 2.2: echo option 82 when the relay sent it.
-        if self.config.relay_information {
-            o.relay_agent_info = req.options.relay_agent_info.clone();
-        }
-        let relayed = !req.giaddr.is_unspecified();
-        let mut flags = req.flags;
-        if t == MessageType::Nak && relayed {
-            // RFC 2131 section 4.3.2: a NAK through a relay is broadcast on the client's net.
-            flags |= FLAG_BROADCAST;
-        }
-        let msg = Message {
-            op: Op::Reply,
-            htype: req.htype,
-            hlen: req.hlen,
-            hops: 0,
-            xid: req.xid,
-            secs: 0,
-            flags,
-            ciaddr: if t == MessageType::Ack {
-                req.ciaddr
-            } else {
-                Ipv4Addr::UNSPECIFIED
-            },
+        let (msg, to) = super::reply::build(&super::reply::Params {
+            req: c.msg,
+            kind: t,
             yiaddr,
-            siaddr: Ipv4Addr::UNSPECIFIED,
-            giaddr: req.giaddr,
-            chaddr: req.chaddr,
-            sname: Vec::new(),
-            file: Vec::new(),
-            options: o,
-        };
-        let to = if relayed {
-            Destination::Relay { ip: req.giaddr }
-        } else if t == MessageType::Nak {
-            Destination::Broadcast
-        } else if !req.ciaddr.is_unspecified() {
-            Destination::Unicast { ip: req.ciaddr }
-        } else if req.broadcast_flag() || yiaddr.is_unspecified() {
-            Destination::Broadcast
-        } else {
-            Destination::Hardware {
-                ip: yiaddr,
-                chaddr: req.hw_addr().into(),
-            }
-        };
+            server_id: c.server_id,
+            network: pool.network,
+            pool: &pool.cfg,
+            lease,
+            echo_relay_info: self.config.relay_information,
+        });
         *self.stats.sent.entry(t).or_default() += 1;
         Reply {
             interface: c.ingress.interface.clone(),
