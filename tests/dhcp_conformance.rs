@@ -184,12 +184,12 @@ fn run_case(case: &Path) -> Result<(), String> {
         store.flush().map_err(|e| format!("{at}: {e}"))?;
         let last_durable = events.last().map(|e| e.seq);
         for r in replies {
-            if let Some(c) = r.commit {
-                if last_durable.is_none_or(|d| c > d) || !events.iter().any(|e| e.seq == c) {
-                    return Err(format!(
-                        "{at}: reply held for event {c}, which this step did not produce"
-                    ));
-                }
+            if let Some(c) = r.commit
+                && (last_durable.is_none_or(|d| c > d) || !events.iter().any(|e| e.seq == c))
+            {
+                return Err(format!(
+                    "{at}: reply held for event {c}, which this step did not produce"
+                ));
             }
             let message = Message::decode(&r.bytes)
                 .map_err(|e| format!("{at}: server sent an undecodable reply: {e}"))?;

@@ -368,7 +368,7 @@ mod tests {
         c.pools.insert("b".into(), p.clone());
         assert_eq!(c.validate(), Err(ConfigError::TooManyGateways("b".into())));
         p.gateways.clear();
-        assert_eq!(c.pools.insert("b".into(), p.clone()).is_some(), true);
+        assert!(c.pools.insert("b".into(), p.clone()).is_some());
         assert_eq!(
             c.validate(),
             Err(ConfigError::SameNetwork("a".into(), "b".into()))

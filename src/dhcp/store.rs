@@ -538,7 +538,7 @@ mod tests {
         LeaseRecord {
             ip: Ipv4Addr::from(0x0a00_0000 + n),
             state,
-            client: if n % 2 == 0 {
+            client: if n.is_multiple_of(2) {
                 ClientKey::Id(vec![1, 2, n as u8].into())
             } else {
                 ClientKey::Hw(vec![n as u8; 6].into())
@@ -546,9 +546,9 @@ mod tests {
             chaddr: vec![0xaa, n as u8, 0, 0, 0, 1].into(),
             expires: 1_000 + u64::from(n),
             updated: 500,
-            relay_info: (n % 3 == 0).then(|| vec![1, 2, b'a', b'b'].into()),
-            hostname: (n % 5 == 0).then(|| b"host".to_vec().into()),
-            is_static: n % 7 == 0,
+            relay_info: n.is_multiple_of(3).then(|| vec![1, 2, b'a', b'b'].into()),
+            hostname: n.is_multiple_of(5).then(|| b"host".to_vec().into()),
+            is_static: n.is_multiple_of(7),
         }
     }
 
