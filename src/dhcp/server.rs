@@ -150,8 +150,14 @@ impl Server {
             .map(|r| r.ip)
             .collect();
         for ip in gone {
-            self.leases.remove(ip);
-            self.emit(Origin::Local, LeaseChange::Remove(ip));
+            // Offers were never journaled: nothing to tell the store about them.
+            if self
+                .leases
+                .remove(ip)
+                .is_some_and(|r| r.state != LeaseState::Offered)
+            {
+                self.emit(Origin::Local, LeaseChange::Remove(ip));
+            }
         }
         self.rebuild_allocators();
         Ok(())
