@@ -9,6 +9,8 @@
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
+use serde::{Deserialize, Serialize};
+
 use super::config::{BindingClient, ConfigError, DhcpConfig, LeaseDuration, Network, PoolConfig};
 use super::event::{Ingress, LeaseChange, LeaseEvent, Origin, Reply, Stats};
 use super::lease::{ClientKey, LeaseRecord, LeaseState, LeaseTable, Millis, NEVER};
@@ -17,7 +19,7 @@ use super::packet::{Message, Op};
 use super::pool::Allocator;
 
 /// Tunables that are not Comware configuration.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerOptions {
     /// How long an offered address is held for the client's REQUEST.
     pub offer_hold_ms: Millis,
