@@ -46,6 +46,8 @@ const SNAPSHOT_HEADER: usize = 24;
 /// The largest payload a valid record has (four 16-bit-length fields plus fixed fields).
 const MAX_PAYLOAD: usize = 4 * (2 + 65535) + 32;
 pub const JOURNAL_FILE: &str = "leases.journal";
+/// The smallest journal [`LeaseStore::should_compact`] folds into a snapshot.
+pub const COMPACT_MIN_RECORDS: u64 = 10_000;
 pub const SNAPSHOT_FILE: &str = "leases.snapshot";
 
 #[derive(Debug, Error)]
@@ -180,6 +182,13 @@ impl LeaseStore {
     /// Records in the journal since the last compaction.
     pub fn journal_records(&self) -> u64 {
         self.journal_records
+    }
+
+    /// Whether the journal has grown enough to fold it into a snapshot: more records than
+    /// twice the live leases (replay then costs more than loading a snapshot), and at least
+    /// [`COMPACT_MIN_RECORDS`] so that a small table is not rewritten on every change.
+    pub fn should_compact(&self, live_leases: usize) -> bool {
+        self.journal_records >= COMPACT_MIN_RECORDS.max(2 * live_leases as u64)
     }
 
     /// Write the buffered records and fsync once (group commit). Returns how many were made
@@ -605,6 +614,22 @@ mod tests {
                 .state,
             LeaseState::Released
         );
+    }
+
+    #[test]
+    fn compaction_is_due_when_the_journal_outgrows_the_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
+        assert!(!s.should_compact(0));
+        for n in 0..COMPACT_MIN_RECORDS as u32 {
+            s.append(&LeaseChange::Upsert(rec(n % 100, LeaseState::Committed)));
+        }
+        assert!(!s.should_compact(100), "appended but not flushed");
+        s.flush().unwrap();
+        assert!(s.should_compact(100));
+        assert!(!s.should_compact(COMPACT_MIN_RECORDS as usize));
+        s.compact(&[rec(1, LeaseState::Committed)]).unwrap();
+        assert!(!s.should_compact(1));
     }
 
     #[test]
