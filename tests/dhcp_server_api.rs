@@ -173,3 +173,50 @@ fn statistics_count_and_reset() {
     s.reset_statistics();
     assert_eq!(s.stats(), &Default::default());
 }
+
+#[test]
+fn with_the_peer_unreachable_new_bindings_come_from_our_half_only() {
+    use duet::dhcp::pool::Half;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // A binding made before the split, in what becomes the peer's half (offset 1).
+    s.restore([peer_lease([10, 1, 1, 11])]);
+    s.set_half(Some(Half::Even));
+    let mut got = vec![];
+    for n in 1..=6 {
+        got.push(offer(
+            &mut s,
+            &format!("02:00:00:00:00:{n:02x}"),
+            Some(Ipv4Addr::new(10, 1, 1, 13)),
+        ));
+    }
+    // Offsets 0, 2, 4, 6, 8 of .10-.19; the requested odd .13 is never honoured.
+    let even: Vec<_> = [10, 12, 14, 16, 18]
+        .iter()
+        .map(|&h| Some(Ipv4Addr::new(10, 1, 1, h)))
+        .collect();
+    assert_eq!(got[..5], even[..]);
+    assert_eq!(
+        got[5], None,
+        "our half is exhausted; the odd half stays the peer's"
+    );
+    // The existing binding in the peer's half still renews.
+    let renew = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 11)),
+        ..PacketSpec::new(MessageType::Request, "02:00:00:00:00:99", 2)
+    };
+    let r = s.handle_packet(20, &ingress(), &renew.message().encode());
+    assert_eq!(
+        Message::decode(&r[0].bytes).unwrap().options.message_type,
+        Some(MessageType::Ack)
+    );
+    // Back in touch with the peer: the whole pool again.
+    s.set_half(None);
+    assert_eq!(
+        offer(
+            &mut s,
+            "02:00:00:00:00:07",
+            Some(Ipv4Addr::new(10, 1, 1, 13))
+        ),
+        Some(Ipv4Addr::new(10, 1, 1, 13))
+    );
+}

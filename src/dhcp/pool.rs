@@ -12,6 +12,26 @@
 
 use std::net::Ipv4Addr;
 
+/// One half of a pool's addresses: those at an even or at an odd offset from its first
+/// address. While the hot-backup peer is unreachable each device allocates new addresses only
+/// from its own half, so a split brain never hands one address to two clients.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Half {
+    Even,
+    Odd,
+}
+
+impl Half {
+    /// The bits of a bitmap word that belong to this half (words start at multiples of 64).
+    fn mask(self) -> u64 {
+        match self {
+            Half::Even => 0x5555_5555_5555_5555,
+            Half::Odd => 0xAAAA_AAAA_AAAA_AAAA,
+        }
+    }
+}
+
 /// A free-address set over `first..=last`.
 #[derive(Clone, Debug)]
 pub struct Allocator {
@@ -127,28 +147,43 @@ impl Allocator {
 
     /// Take the next free address at or after the cursor, wrapping around.
     pub fn allocate(&mut self) -> Option<Ipv4Addr> {
+        self.allocate_in(None)
+    }
+
+    /// Like [`Allocator::allocate`], but only from `half` of the range when given.
+    pub fn allocate_in(&mut self, half: Option<Half>) -> Option<Ipv4Addr> {
         if self.free_count == 0 {
             return None;
         }
-        let i = self.find_from(self.cursor).or_else(|| self.find_from(0))?;
+        let mask = half.map_or(u64::MAX, Half::mask);
+        let i = self
+            .find_from(self.cursor, mask)
+            .or_else(|| self.find_from(0, mask))?;
         let ip = Ipv4Addr::from(self.first + i as u32);
         self.take(ip);
         self.cursor = (i + 1) % self.len as usize;
         Some(ip)
     }
 
-    /// The first free index at or after `from`: the rest of its word, then the summary.
-    fn find_from(&self, from: usize) -> Option<usize> {
+    /// Whether `ip` is in `half` of the range.
+    pub fn in_half(&self, ip: Ipv4Addr, half: Half) -> bool {
+        self.index(ip)
+            .is_some_and(|i| half.mask() & (1 << (i % 64)) != 0)
+    }
+
+    /// The first free index at or after `from` whose bit is in `mask`: the rest of its word,
+    /// then the words the summary marks as having a free bit.
+    fn find_from(&self, from: usize, mask: u64) -> Option<usize> {
         if from >= self.len as usize {
             return None;
         }
-        let w = from / 64;
-        let bits = self.free[w] & (u64::MAX << (from % 64));
-        if bits != 0 {
-            return Some(w * 64 + bits.trailing_zeros() as usize);
+        let mut w = from / 64;
+        let mut bits = self.free[w] & mask & (u64::MAX << (from % 64));
+        while bits == 0 {
+            w = self.next_word(w + 1)?;
+            bits = self.free[w] & mask;
         }
-        let w = self.next_word(w + 1)?;
-        Some(w * 64 + self.free[w].trailing_zeros() as usize)
+        Some(w * 64 + bits.trailing_zeros() as usize)
     }
 
     /// The first word at or after `from` with a free bit, using the summary level.
@@ -228,6 +263,16 @@ mod tests {
         assert_eq!(a.allocate(), Some(ip(5)));
         assert_eq!(a.allocate(), None);
         assert!(a.heap_bytes() < 300 * 1024);
+    }
+
+    #[test]
+    fn a_half_allocates_only_its_own_addresses() {
+        let mut a = Allocator::new(ip(0), ip(199));
+        let evens: BTreeSet<_> = std::iter::from_fn(|| a.allocate_in(Some(Half::Even))).collect();
+        assert_eq!(evens, (0..200).step_by(2).map(ip).collect());
+        assert_eq!(a.free_count(), 100, "the odd half is left for the peer");
+        assert!(a.in_half(ip(7), Half::Odd) && !a.in_half(ip(7), Half::Even));
+        assert_eq!(a.allocate_in(Some(Half::Odd)), Some(ip(199)), "from the cursor on");
     }
 
     proptest! {

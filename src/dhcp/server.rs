@@ -16,7 +16,7 @@ use super::event::{Ingress, LeaseChange, LeaseEvent, Origin, Reply, Stats};
 use super::lease::{ClientKey, LeaseRecord, LeaseState, LeaseTable, Millis, NEVER};
 use super::options::MessageType;
 use super::packet::{Message, Op};
-use super::pool::Allocator;
+use super::pool::{Allocator, Half};
 
 /// Tunables that are not Comware configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,6 +67,8 @@ pub struct Server {
     next_seq: u64,
     server_id: Option<Ipv4Addr>,
     serving: bool,
+    /// While the hot-backup peer is unreachable: new bindings only from this half of each pool.
+    half: Option<Half>,
     stats: Stats,
 }
 
@@ -85,6 +87,7 @@ impl Server {
             next_seq: 1,
             server_id: None,
             serving: true,
+            half: None,
             stats: Stats::default(),
         };
         s.set_config(config)?;
@@ -193,6 +196,12 @@ impl Server {
     /// Answer clients (master) or stay silent while keeping the table (backup).
     pub fn set_serving(&mut self, serving: bool) {
         self.serving = serving;
+    }
+
+    /// Restrict new bindings to one half of every pool (hot backup with the peer unreachable),
+    /// or lift the restriction. Existing bindings renew wherever they are.
+    pub fn set_half(&mut self, half: Option<Half>) {
+        self.half = half;
     }
 
     pub fn serving(&self) -> bool {
@@ -396,7 +405,7 @@ impl Server {
             return Some(ip);
         }
         loop {
-            let ip = self.pools[c.pool].alloc.allocate()?;
+            let ip = self.pools[c.pool].alloc.allocate_in(self.half)?;
             if ip == c.ingress.address || ip == c.server_id {
                 // The server's own address is in the pool: a conflict, as Comware lists it.
                 self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
@@ -592,8 +601,17 @@ impl Server {
         }
         match self.leases.get(ip) {
             Some(r) if r.state == LeaseState::Declined => Fit::Taken,
-            Some(r) if r.client == c.key => Fit::Yes,
+            // The client's own binding renews anywhere; its history only in our half.
+            Some(r)
+                if r.client == c.key
+                    && (r.state.holds_address()
+                        || self.half.is_none_or(|h| pool.alloc.in_half(ip, h))) =>
+            {
+                Fit::Yes
+            }
             Some(r) if r.state.holds_address() => Fit::Taken,
+            // A new binding outside our half could be the peer's during a split brain.
+            _ if self.half.is_some_and(|h| !pool.alloc.in_half(ip, h)) => Fit::Taken,
             _ if pool.alloc.is_free(ip) => Fit::Yes,
             _ => Fit::Taken,
         }
