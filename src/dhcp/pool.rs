@@ -272,7 +272,11 @@ mod tests {
         assert_eq!(evens, (0..200).step_by(2).map(ip).collect());
         assert_eq!(a.free_count(), 100, "the odd half is left for the peer");
         assert!(a.in_half(ip(7), Half::Odd) && !a.in_half(ip(7), Half::Even));
-        assert_eq!(a.allocate_in(Some(Half::Odd)), Some(ip(199)), "from the cursor on");
+        assert_eq!(
+            a.allocate_in(Some(Half::Odd)),
+            Some(ip(199)),
+            "from the cursor on"
+        );
     }
 
     proptest! {
