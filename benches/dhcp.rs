@@ -133,7 +133,6 @@ fn server_dora(c: &mut Criterion) {
     let ingress = Ingress {
         interface: "GigabitEthernet1/0/1".into(),
         address: Ipv4Addr::new(10, 0, 0, 1),
-        prefix_len: 8,
         pool: None,
     };
     let mut g = c.benchmark_group("dora");

@@ -32,7 +32,6 @@ fn corpus_decodes_or_fails_cleanly() {
     let ingress = Ingress {
         interface: "GigabitEthernet1/0/1".into(),
         address: Ipv4Addr::new(10, 1, 1, 1),
-        prefix_len: 24,
         pool: None,
     };
     let (mut ok, mut bad) = (0, 0);

@@ -103,7 +103,6 @@ impl World {
         let ingress = Ingress {
             interface: "GigabitEthernet1/0/1".into(),
             address: SID,
-            prefix_len: 24,
             pool: None,
         };
         World {

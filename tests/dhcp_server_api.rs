@@ -39,7 +39,6 @@ fn ingress() -> Ingress {
     Ingress {
         interface: "GigabitEthernet1/0/1".into(),
         address: Ipv4Addr::new(10, 1, 1, 1),
-        prefix_len: 24,
         pool: None,
     }
 }

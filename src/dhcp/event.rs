@@ -17,7 +17,6 @@ pub struct Ingress {
     /// The interface's primary address: the default server identifier, and it selects the
     /// pool of a request that was not relayed.
     pub address: Ipv4Addr,
-    pub prefix_len: u8,
     /// `dhcp server apply ip-pool NAME` on the interface, if configured.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pool: Option<String>,
