@@ -58,6 +58,10 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
+        "lease store {path}: an fsync failed earlier; restart the DHCP server to recover the store"
+    )]
+    Poisoned { path: PathBuf },
+    #[error(
         "lease store {path} is not a Duet lease file (bad header); move it away to start empty"
     )]
     BadHeader { path: PathBuf },
@@ -97,6 +101,11 @@ pub struct LeaseStore {
     pending: Vec<u8>,
     pending_records: usize,
     journal_records: u64,
+    /// Bytes of the journal known good: where a failed write is cut back to.
+    journal_len: u64,
+    /// An fsync failed: what reached the disk is unknown, so nothing more is written until
+    /// the store is reopened (and recovery reads what is really there).
+    poisoned: bool,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -152,6 +161,7 @@ impl LeaseStore {
             .append(true)
             .open(&jpath)
             .map_err(io_err(&jpath))?;
+        let journal_len = journal.metadata().map_err(io_err(&jpath))?.len();
         let mut leases: Vec<LeaseRecord> = table.into_values().collect();
         leases.sort_by_key(|r| r.ip);
         rec.leases = leases;
@@ -162,6 +172,8 @@ impl LeaseStore {
             pending: Vec::new(),
             pending_records: 0,
             journal_records: rec.journal_records,
+            journal_len,
+            poisoned: false,
         };
         Ok((store, rec))
     }
@@ -198,10 +210,20 @@ impl LeaseStore {
             return Ok(0);
         }
         let path = self.dir.join(JOURNAL_FILE);
-        self.journal
-            .write_all(&self.pending)
-            .map_err(io_err(&path))?;
-        self.journal.sync_data().map_err(io_err(&path))?;
+        if self.poisoned {
+            return Err(StoreError::Poisoned { path });
+        }
+        if let Err(e) = self.journal.write_all(&self.pending) {
+            // Cut off whatever part was written, so that a retry (the buffer is kept) does not
+            // leave a half record in the middle of the journal.
+            let _ = self.journal.set_len(self.journal_len);
+            return Err(io_err(&path)(e));
+        }
+        if let Err(e) = self.journal.sync_data() {
+            self.poisoned = true;
+            return Err(io_err(&path)(e));
+        }
+        self.journal_len += self.pending.len() as u64;
         let n = self.pending_records;
         self.journal_records += n as u64;
         self.pending.clear();
@@ -240,6 +262,9 @@ impl LeaseStore {
             .open(&jpath)
             .map_err(io_err(&jpath))?;
         self.generation = next;
+        self.journal_len = JOURNAL_HEADER as u64;
+        // The snapshot holds the whole table, durably: whatever a failed fsync lost is back.
+        self.poisoned = false;
         self.journal_records = 0;
         Ok(())
     }
@@ -630,6 +655,49 @@ mod tests {
         assert!(!s.should_compact(COMPACT_MIN_RECORDS as usize));
         s.compact(&[rec(1, LeaseState::Committed)]).unwrap();
         assert!(!s.should_compact(1));
+    }
+
+    #[test]
+    fn a_failed_write_is_cut_back_and_retried_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
+        s.append(&LeaseChange::Upsert(rec(1, LeaseState::Committed)));
+        s.flush().unwrap();
+        s.append(&LeaseChange::Upsert(rec(2, LeaseState::Committed)));
+        // A handle that cannot write stands in for a full or failing disk.
+        let jpath = dir.path().join(JOURNAL_FILE);
+        let good = std::mem::replace(&mut s.journal, File::open(&jpath).unwrap());
+        assert!(matches!(s.flush(), Err(StoreError::Io { .. })));
+        assert_eq!(s.pending(), 1, "the batch is kept for a retry");
+        s.journal = good;
+        assert_eq!(s.flush().unwrap(), 1);
+        drop(s);
+        let (_, r) = LeaseStore::open(dir.path()).unwrap();
+        assert_eq!((r.leases.len(), r.torn), (2, None));
+    }
+
+    #[test]
+    fn a_failed_fsync_poisons_the_store_until_a_snapshot_holds_everything() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
+        // Writes to a pipe succeed, fsync on it fails (EINVAL): an fsync error after a write.
+        let (_reader, writer) = std::io::pipe().unwrap();
+        let good = std::mem::replace(
+            &mut s.journal,
+            File::from(std::os::fd::OwnedFd::from(writer)),
+        );
+        s.append(&LeaseChange::Upsert(rec(1, LeaseState::Committed)));
+        assert!(matches!(s.flush(), Err(StoreError::Io { .. })));
+        s.journal = good;
+        s.append(&LeaseChange::Upsert(rec(2, LeaseState::Committed)));
+        assert!(matches!(s.flush(), Err(StoreError::Poisoned { .. })));
+        s.compact(&[rec(1, LeaseState::Committed), rec(2, LeaseState::Committed)])
+            .unwrap();
+        s.append(&LeaseChange::Upsert(rec(3, LeaseState::Committed)));
+        assert_eq!(s.flush().unwrap(), 1);
+        drop(s);
+        let (_, r) = LeaseStore::open(dir.path()).unwrap();
+        assert_eq!(r.leases.len(), 3);
     }
 
     #[test]
