@@ -297,7 +297,7 @@ fn dhcp_cases() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 20, "the DHCP conformance cases are missing");
+    assert!(cases.len() >= 27, "the DHCP conformance cases are missing");
     let failures: Vec<String> = cases.iter().filter_map(|c| run_case(c).err()).collect();
     assert!(
         failures.is_empty(),

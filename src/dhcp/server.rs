@@ -335,7 +335,7 @@ impl Server {
             });
             return Vec::new();
         }
-        let Some(pool) = self.select_pool(ingress, msg.giaddr) else {
+        let Some(pool) = self.select_pool(ingress, &msg) else {
             self.stats.ignored("no-pool");
             return Vec::new();
         };
@@ -503,7 +503,13 @@ impl Server {
             LeaseDuration::Unlimited => NEVER,
         };
         self.pools[c.pool].alloc.take(ip);
-        let rec = self.record(c, ip, LeaseState::Committed, expires);
+        let mut rec = self.record(c, ip, LeaseState::Committed, expires);
+        // A renewal unicast straight to us carries no option 82 (and often no host name): keep
+        // what the binding was made with.
+        if let Some(old) = self.leases.get(ip).filter(|o| o.client == c.key) {
+            rec.relay_info = rec.relay_info.or_else(|| old.relay_info.clone());
+            rec.hostname = rec.hostname.or_else(|| old.hostname.clone());
+        }
         self.replace(rec.clone());
         self.emit(Origin::Local, LeaseChange::Upsert(rec))
     }
@@ -682,11 +688,18 @@ impl Server {
             .max_by_key(|&i| self.pools[i].network.prefix_len)
     }
 
-    /// RFC 2131 section 4.3.1: a relayed request is served from the pool of giaddr's network,
-    /// a direct one from the interface's applied pool or the pool of its address.
-    fn select_pool(&self, ingress: &Ingress, giaddr: Ipv4Addr) -> Option<usize> {
-        if !giaddr.is_unspecified() {
-            return self.pool_of(giaddr);
+    /// The client's subnet (RFC 2131 section 4.3.1, RFC 3011 section 2): giaddr for a relayed
+    /// request; ciaddr for a client that has an address (a RENEWING client unicasts straight
+    /// to the server, from any subnet); else the interface's applied pool or the pool of its
+    /// address.
+    fn select_pool(&self, ingress: &Ingress, msg: &Message) -> Option<usize> {
+        if !msg.giaddr.is_unspecified() {
+            return self.pool_of(msg.giaddr);
+        }
+        if !msg.ciaddr.is_unspecified()
+            && let Some(p) = self.pool_of(msg.ciaddr)
+        {
+            return Some(p);
         }
         if let Some(name) = &ingress.pool {
             return self
