@@ -4,7 +4,7 @@
 //! `dhcp server relay information enable`.
 //!
 //! The interface side (`dhcp server apply ip-pool NAME`) is interface configuration; the driver
-//! passes it to the server in each packet's [`Ingress`](super::server::Ingress).
+//! passes it to the server in each packet's [`Ingress`](super::event::Ingress).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
