@@ -180,9 +180,7 @@ impl LeaseStore {
 
     /// Buffer one change; it is durable after the next [`LeaseStore::flush`].
     pub fn append(&mut self, change: &LeaseChange) {
-        let mut payload = Vec::with_capacity(64);
-        encode_change(change, &mut payload);
-        frame(&payload, &mut self.pending);
+        framed(&mut self.pending, |out| encode_change(change, out));
         self.pending_records += 1;
     }
 
@@ -241,9 +239,7 @@ impl LeaseStore {
         let mut body = Vec::new();
         let mut count = 0u64;
         for r in leases {
-            let mut payload = Vec::with_capacity(64);
-            encode_change(&LeaseChange::Upsert(r.clone()), &mut payload);
-            frame(&payload, &mut body);
+            framed(&mut body, |out| encode_upsert(r, out));
             count += 1;
         }
         let mut snap = Vec::with_capacity(SNAPSHOT_HEADER + body.len());
@@ -395,10 +391,16 @@ fn parse_record(b: &[u8]) -> Result<(LeaseChange, usize), (String, Option<usize>
     Ok((change, 8 + len))
 }
 
-fn frame(payload: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+/// Append one record to `out`: the payload is encoded in place, then its length and CRC are
+/// written in front of it (no intermediate buffer per record).
+fn framed(out: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    encode(out);
+    let len = (out.len() - start - 8) as u32;
+    let crc = crc32(&out[start + 8..]);
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
 const F_STATIC: u8 = 1;
@@ -428,35 +430,37 @@ fn encode_change(c: &LeaseChange, out: &mut Vec<u8>) {
             out.push(1);
             out.extend_from_slice(&ip.octets());
         }
-        LeaseChange::Upsert(r) => {
-            out.push(2);
-            out.extend_from_slice(&r.ip.octets());
-            out.push(state_code(r.state));
-            let mut flags = 0;
-            if r.is_static {
-                flags |= F_STATIC;
-            }
-            if matches!(r.client, ClientKey::Id(_)) {
-                flags |= F_ID;
-            }
-            if r.relay_info.is_some() {
-                flags |= F_RELAY;
-            }
-            if r.hostname.is_some() {
-                flags |= F_HOSTNAME;
-            }
-            out.push(flags);
-            put_bytes(out, r.client.bytes());
-            put_bytes(out, &r.chaddr);
-            out.extend_from_slice(&r.expires.to_le_bytes());
-            out.extend_from_slice(&r.updated.to_le_bytes());
-            if let Some(x) = &r.relay_info {
-                put_bytes(out, x);
-            }
-            if let Some(x) = &r.hostname {
-                put_bytes(out, x);
-            }
-        }
+        LeaseChange::Upsert(r) => encode_upsert(r, out),
+    }
+}
+
+fn encode_upsert(r: &LeaseRecord, out: &mut Vec<u8>) {
+    out.push(2);
+    out.extend_from_slice(&r.ip.octets());
+    out.push(state_code(r.state));
+    let mut flags = 0;
+    if r.is_static {
+        flags |= F_STATIC;
+    }
+    if matches!(r.client, ClientKey::Id(_)) {
+        flags |= F_ID;
+    }
+    if r.relay_info.is_some() {
+        flags |= F_RELAY;
+    }
+    if r.hostname.is_some() {
+        flags |= F_HOSTNAME;
+    }
+    out.push(flags);
+    put_bytes(out, r.client.bytes());
+    put_bytes(out, &r.chaddr);
+    out.extend_from_slice(&r.expires.to_le_bytes());
+    out.extend_from_slice(&r.updated.to_le_bytes());
+    if let Some(x) = &r.relay_info {
+        put_bytes(out, x);
+    }
+    if let Some(x) = &r.hostname {
+        put_bytes(out, x);
     }
 }
 
