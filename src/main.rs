@@ -1,1 +1,346 @@
-fn main() {}
+//! The `duet` program: argument parsing and start-up only.
+//!
+//! - `duet run`: start a device (console on this terminal, control socket in the data dir).
+//! - `duet connect`: a command session on a running device over its control socket.
+//! - `duet check FILE`: report the lines of a configuration file that would not load.
+
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use duet::config::startup::startup_config_path;
+use duet::config::text::load_file;
+use duet::device::{Device, DeviceOptions, NetKind};
+use duet::interface::name::IfName;
+use duet::session::console::{self, TerminalAsker};
+use duet::session::control::{ControlServer, SOCKET_NAME};
+use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
+use duet::session::remote::RemoteShell;
+
+#[derive(Parser)]
+#[command(
+    name = "duet",
+    version,
+    about = "A network operating system for a pair of devices"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a device: console on this terminal (or piped stdin), control socket in the data dir.
+    Run(RunArgs),
+    /// Open a command session (network-admin) on a running device.
+    Connect(ConnectArgs),
+    /// Check a configuration file: one `FILE:LINE: message` per line that would not load.
+    Check {
+        /// The configuration file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Net {
+    /// The in-process simulated LAN (no root needed).
+    Sim,
+    /// Real Linux interfaces (map ports with --port).
+    Linux,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Configuration to load at start-up (default: DATA/startup.cfg if present).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (startup configuration, lease store, control socket).
+    #[arg(long, value_name = "DIR", default_value = "duet-data")]
+    data_dir: PathBuf,
+    /// Network backend.
+    #[arg(long, value_enum, default_value_t = Net::Sim)]
+    net: Net,
+    /// Map a port onto a Linux interface (with --net linux), e.g. GigabitEthernet1/0/1=eth1.
+    #[arg(long = "port", value_name = "NAME=LINUXIF", value_parser = parse_port)]
+    ports: Vec<(IfName, String)>,
+    /// No console: run until SIGINT or SIGTERM.
+    #[arg(long)]
+    no_console: bool,
+    /// Append the operator log to this file (level from RUST_LOG, default info); without it,
+    /// only errors go to stderr. Every Comware-style event also reaches `display logbuffer`.
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
+struct ConnectArgs {
+    /// Data directory of the running device (its socket is DIR/duet.sock).
+    #[arg(
+        long,
+        value_name = "DIR",
+        default_value = "duet-data",
+        conflicts_with = "socket"
+    )]
+    data_dir: PathBuf,
+    /// Path of the control socket.
+    #[arg(long, value_name = "PATH")]
+    socket: Option<PathBuf>,
+    /// Run this command (repeatable, in order), print its output and exit; nonzero if any failed.
+    #[arg(short = 'c', long = "command", value_name = "COMMAND")]
+    commands: Vec<String>,
+}
+
+fn parse_port(text: &str) -> Result<(IfName, String), String> {
+    let (name, linux) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}`: expected NAME=LINUXIF"))?;
+    let name: IfName = name
+        .parse()
+        .map_err(|_| format!("`{name}` is not an interface name"))?;
+    let valid = !linux.is_empty() && linux.len() < 16 && !linux.contains(['/', ' ']);
+    if !valid {
+        return Err(format!("`{linux}` is not a Linux interface name"));
+    }
+    Ok((name, linux.to_string()))
+}
+
+fn main() -> ExitCode {
+    // `duet` alone runs a device on the simulated network, as the README's first command does.
+    let cli = if std::env::args_os().len() == 1 {
+        Cli::parse_from(["duet", "run"])
+    } else {
+        Cli::parse()
+    };
+    let log_file = match &cli.command {
+        Command::Run(args) => args.log_file.clone(),
+        _ => None,
+    };
+    if let Err(e) = duet::infocenter::init_tracing(log_file.as_deref()) {
+        eprintln!("duet: logging: {e}");
+    }
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Connect(args) => connect(args),
+        Command::Check { file } => check(&file),
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("duet: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let net = match args.net {
+        Net::Sim if !args.ports.is_empty() => bail!("--port needs --net linux"),
+        Net::Sim => NetKind::Sim,
+        Net::Linux if args.ports.is_empty() => {
+            bail!("--net linux needs at least one --port NAME=LINUXIF")
+        }
+        Net::Linux => NetKind::Linux { ports: args.ports },
+    };
+    std::fs::create_dir_all(&args.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            args.data_dir.display()
+        )
+    })?;
+    let device = Device::new(DeviceOptions {
+        data_dir: args.data_dir.clone(),
+        net,
+    });
+
+    // `--config FILE`, else the next startup file `save` chose (DATA/startup.cfg by default).
+    let startup = args.config.clone().or_else(|| {
+        let default = startup_config_path(&args.data_dir);
+        default.exists().then_some(default)
+    });
+    if let Some(path) = &startup {
+        // A bad line (or an unreadable file) is reported and start-up goes on.
+        let loaded = match load_file(&device, path) {
+            Ok(errors) => {
+                errors.iter().for_each(|e| eprintln!("{e}"));
+                true
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                false
+            }
+        };
+        if args.config.is_some() || !loaded {
+            // `display startup` names what was really loaded at boot.
+            *device
+                .current_startup
+                .lock()
+                .unwrap_or_else(|e| e.into_inner()) = loaded.then(|| path.display().to_string());
+        }
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("duet")
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    device
+        .start(runtime.handle())
+        .context("cannot start the device's engines")?;
+    let control = ControlServer::start(
+        device.clone(),
+        &args.data_dir.join(SOCKET_NAME),
+        runtime.handle(),
+    )?;
+
+    let code = if args.no_console {
+        runtime.block_on(until_stopped())?;
+        ExitCode::SUCCESS
+    } else {
+        let on_terminal = console::on_terminal();
+        runtime.spawn(stop_on_signal(control.path().to_path_buf(), on_terminal));
+        match console::run_console(device) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("duet: console: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    };
+    control.shutdown();
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    Ok(code)
+}
+
+/// Headless: wait for SIGINT, SIGTERM or SIGHUP.
+async fn until_stopped() -> io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    tokio::select! {
+        _ = int.recv() => {}
+        _ = term.recv() => {}
+        _ = hup.recv() => {}
+    }
+    Ok(())
+}
+
+/// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT
+/// when input is piped) ends the process from here, after putting the terminal back and removing the
+/// socket. On a terminal, Ctrl+C while a command runs is ignored (it abandons a line only).
+async fn stop_on_signal(socket: PathBuf, on_terminal: bool) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            _ = int.recv() => if on_terminal { continue },
+            _ = term.recv() => {}
+            _ = hup.recv() => {}
+        }
+        break;
+    }
+    if let Some(saved) = saved {
+        let _ =
+            nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, &saved);
+    }
+    let _ = std::fs::remove_file(&socket);
+    // No flush here: the console holds the stdout lock while it waits for input, and it flushes
+    // everything it writes before waiting.
+    std::process::exit(0);
+}
+
+fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
+    let path = args
+        .socket
+        .unwrap_or_else(|| args.data_dir.join(SOCKET_NAME));
+    let mut shell = RemoteShell::connect(&path)?;
+    let failed = if !args.commands.is_empty() {
+        let mut failed = false;
+        let mut stdout = io::stdout().lock();
+        let mut input = LineReader::new(io::stdin().lock());
+        for command in &args.commands {
+            if shell.finished() {
+                break;
+            }
+            let outcome = if io::stdin().is_terminal() {
+                shell.execute(command, &mut TerminalAsker)
+            } else {
+                shell.execute(
+                    command,
+                    &mut EchoAsker {
+                        input: &mut input,
+                        out: &mut stdout,
+                    },
+                )
+            };
+            write_block(&mut stdout, &outcome.output)?;
+            failed |= !outcome.ok;
+        }
+        stdout.flush()?;
+        failed
+    } else if console::on_terminal() {
+        console::run_terminal(shell)?;
+        false
+    } else {
+        run_piped(&mut shell, io::stdin().lock(), io::stdout().lock())?.failed > 0
+    };
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn check(file: &Path) -> anyhow::Result<ExitCode> {
+    let scratch = ScratchDir::new()?;
+    let device: Arc<Device> = Device::new(DeviceOptions {
+        data_dir: scratch.0.clone(),
+        net: NetKind::Sim,
+    });
+    let errors = match load_file(&device, file) {
+        Ok(errors) => errors,
+        Err(e) => vec![e.to_string()],
+    };
+    let mut stdout = io::stdout().lock();
+    for e in &errors {
+        writeln!(stdout, "{e}")?;
+    }
+    Ok(if errors.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// A private temporary data directory for `duet check`, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn new() -> anyhow::Result<Self> {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = std::env::temp_dir().join(format!("duet-check-{}-{nanos}", std::process::id()));
+        std::fs::create_dir(&path)
+            .with_context(|| format!("cannot create a scratch directory {}", path.display()))?;
+        Ok(ScratchDir(path))
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

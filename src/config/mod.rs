@@ -11,12 +11,14 @@ pub mod save;
 pub mod startup;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod text;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -32,6 +34,8 @@ pub struct Config {
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
     pub infocenter: InfoCenterConfig,
+    /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
+    pub dhcp: DhcpConfig,
 }
 
 impl Config {
@@ -44,6 +48,7 @@ impl Config {
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
             infocenter: InfoCenterConfig::default(),
+            dhcp: DhcpConfig::default(),
         }
     }
 }

@@ -226,9 +226,12 @@ pub enum InitError {
 
 /// Install the process-wide subscriber: the info-center layer (every Comware event, whatever
 /// `RUST_LOG` says, so the log buffers see everything) and the operator log on stderr, or appended to `log_file`,
-/// filtered by `RUST_LOG` (default `info`). ANSI colours only on a terminal.
+/// filtered by `RUST_LOG` (default `info` to a file, `error` on stderr). ANSI colours only on a terminal.
 pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // A log file is asked for: it gets `info`. Stderr shares the terminal with the console, so it
+    // gets errors only unless RUST_LOG says otherwise; the info-center buffer gets everything.
+    let default = if log_file.is_some() { "info" } else { "error" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let operator = match log_file {
         Some(path) => {
             let file = std::fs::OpenOptions::new()

@@ -2,7 +2,13 @@
 //! stack, role and history and executes lines against the device; front ends (the console
 //! line editor, the control socket) only move text.
 
+pub mod console;
+pub mod control;
 pub mod exec;
+pub mod frontend;
+pub mod pager;
+pub mod protocol;
+pub mod remote;
 
 use std::sync::Arc;
 

@@ -1,0 +1,247 @@
+//! The console: the device's own terminal (and `duet connect`'s, which drives a session on the
+//! control socket the same way). On a terminal it is a rustyline editor with Comware's keys:
+//! `?` shows help without Enter, Tab completes (repeated Tab cycles), Ctrl+C abandons the
+//! line, Ctrl+Z goes to user view, and long output goes through the pager. Without a terminal
+//! it is [`run_piped`].
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::io::{self, IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+
+use rustyline::completion::Completer;
+use rustyline::error::ReadlineError;
+use rustyline::highlight::Highlighter;
+use rustyline::hint::Hinter;
+use rustyline::validate::Validator;
+use rustyline::{
+    Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
+    EventHandler, Helper, KeyEvent, RepeatCount,
+};
+
+use super::frontend::{
+    InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
+};
+use super::pager::{self, TerminalKeys};
+use super::{Interaction, Role, Session, SessionState};
+use crate::device::Device;
+
+/// Run the console of `device` (line `con0`, network-admin) until end of input or `quit` in
+/// user view.
+pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
+    // Events of the console session go to this device's log buffer.
+    let _span = device.span().entered();
+    let session = Session::new(
+        device,
+        SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+    );
+    run_front_end(session)
+}
+
+/// Is this process attached to a terminal (stdin and stdout)?
+pub fn on_terminal() -> bool {
+    io::stdin().is_terminal() && io::stdout().is_terminal()
+}
+
+/// Drive `shell` from this process's terminal, or from piped stdin to stdout.
+pub fn run_front_end<S: Shell>(mut shell: S) -> io::Result<RunSummary> {
+    if on_terminal() {
+        run_terminal(shell)
+    } else {
+        run_piped(&mut shell, io::stdin().lock(), io::stdout().lock())
+    }
+}
+
+/// A key that ends `readline` early, and what the front end does about it.
+enum KeyAction {
+    /// `?`: show help for `left` (the text before the cursor), then edit `left`+`right` again.
+    Help { left: String, right: String },
+    /// Ctrl+Z: go to user view.
+    UserView,
+}
+
+type Pending = Arc<Mutex<Option<KeyAction>>>;
+
+struct QuestionMark(Pending);
+
+impl ConditionalEventHandler for QuestionMark {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        let (left, right) = ctx.line().split_at(ctx.pos());
+        let action = KeyAction::Help {
+            left: left.to_string(),
+            right: right.to_string(),
+        };
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(action);
+        Some(Cmd::AcceptLine)
+    }
+}
+
+struct CtrlZ(Pending);
+
+impl ConditionalEventHandler for CtrlZ {
+    fn handle(&self, _: &Event, _: RepeatCount, _: bool, _: &EventContext) -> Option<Cmd> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(KeyAction::UserView);
+        Some(Cmd::AcceptLine)
+    }
+}
+
+/// Tab completion from the shell.
+struct ShellHelper<'s, S> {
+    shell: &'s RefCell<S>,
+}
+
+impl<S: Shell> Completer for ShellHelper<'_, S> {
+    type Candidate = String;
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        let c = self.shell.borrow_mut().complete(&line[..pos]);
+        Ok((c.start.min(pos), c.candidates))
+    }
+}
+
+impl<S> Hinter for ShellHelper<'_, S> {
+    type Hint = String;
+}
+impl<S> Highlighter for ShellHelper<'_, S> {
+    fn highlight<'l>(&self, line: &'l str, _: usize) -> Cow<'l, str> {
+        Cow::Borrowed(line)
+    }
+}
+impl<S> Validator for ShellHelper<'_, S> {}
+impl<S: Shell> Helper for ShellHelper<'_, S> {}
+
+/// Questions on the terminal: the answer is read in cooked mode, straight from fd 0 (std's
+/// buffered stdin could keep bytes the line editor needs next).
+pub struct TerminalAsker;
+
+impl Interaction for TerminalAsker {
+    fn ask(&mut self, prompt: &str) -> Option<String> {
+        let mut out = io::stdout();
+        let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
+        // SAFETY: fd 0 stays open for the life of the process.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match nix::unistd::read(fd, &mut byte) {
+                Ok(0) if line.is_empty() => return None,
+                Ok(0) => break,
+                Ok(_) if byte[0] == b'\n' => break,
+                Ok(_) => {
+                    if line.len() < 4 * MAX_LINE_CHARS {
+                        line.push(byte[0]);
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return None,
+            }
+        }
+        Some(InputLine::new(&line).text)
+    }
+}
+
+/// Width of the terminal on stdout, if it has one.
+fn terminal_columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer we pass.
+    let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
+    (rc == 0 && size.ws_col > 0).then_some(size.ws_col as usize)
+}
+
+/// rustyline has already moved to the next line when `?` ends `readline`: put the `?` back at
+/// the end of the edited line, one row up, as if it had been typed there.
+fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
+    match terminal_columns() {
+        Some(cols) => writeln!(out, "\x1b[A\x1b[{}G?", shown % cols + 1),
+        None => out.write_all(b"?\n"),
+    }
+}
+
+/// The interactive front end on this process's terminal.
+pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
+    let shell = RefCell::new(shell);
+    let config = Config::builder()
+        .auto_add_history(false)
+        .completion_type(CompletionType::Circular)
+        .max_history_size(1024)
+        .map_err(io::Error::other)?
+        .build();
+    let mut editor: Editor<ShellHelper<'_, S>, rustyline::history::DefaultHistory> =
+        Editor::with_config(config).map_err(io::Error::other)?;
+    editor.set_helper(Some(ShellHelper { shell: &shell }));
+    let pending: Pending = Arc::default();
+    editor.bind_sequence(
+        KeyEvent::from('?'),
+        EventHandler::Conditional(Box::new(QuestionMark(pending.clone()))),
+    );
+    editor.bind_sequence(
+        KeyEvent::ctrl('Z'),
+        EventHandler::Conditional(Box::new(CtrlZ(pending.clone()))),
+    );
+
+    let mut summary = RunSummary::default();
+    let mut initial = (String::new(), String::new());
+    let mut stdout = io::stdout();
+    while !shell.borrow().finished() {
+        let prompt = shell.borrow().prompt();
+        let read = editor.readline_with_initial(&prompt, (&initial.0, &initial.1));
+        initial = Default::default();
+        let line = match read {
+            Ok(line) => line,
+            Err(ReadlineError::Interrupted) => continue,
+            Err(ReadlineError::Eof) => break,
+            Err(e) => return Err(io::Error::other(e)),
+        };
+        match pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            Some(KeyAction::Help { left, right }) => {
+                let shown = prompt.chars().count() + line.chars().count();
+                echo_question_mark(&mut stdout, shown)?;
+                write_block(&mut stdout, &shell.borrow_mut().help(&left))?;
+                stdout.flush()?;
+                initial = (left, right);
+                continue;
+            }
+            Some(KeyAction::UserView) => {
+                shell.borrow_mut().user_view();
+                continue;
+            }
+            None => {}
+        }
+        if line.chars().count() > MAX_LINE_CHARS {
+            stdout.write_all(TOO_LONG.as_bytes())?;
+            summary.failed += 1;
+            continue;
+        }
+        let line = InputLine::new(line.as_bytes()).text;
+        if line.trim().is_empty() {
+            continue;
+        }
+        editor
+            .add_history_entry(line.as_str())
+            .map_err(io::Error::other)?;
+        let outcome = shell.borrow_mut().execute(&line, &mut TerminalAsker);
+        summary.executed += 1;
+        if !outcome.ok {
+            summary.failed += 1;
+        }
+        let page_len = shell.borrow().screen_length();
+        match page_len {
+            Some(n) if outcome.output.lines().count() > n => {
+                let mut keys = TerminalKeys::new()?;
+                pager::page(&mut stdout, &mut keys, &outcome.output, n)?;
+            }
+            _ => write_block(&mut stdout, &outcome.output)?,
+        }
+        stdout.flush()?;
+    }
+    Ok(summary)
+}

@@ -1,0 +1,317 @@
+//! The control socket: a Unix socket at `DATA/duet.sock` (mode 0600) where `duet connect`
+//! opens command sessions as network-admin. Each connection gets its own thread holding a
+//! [`Session`] on line `vtyN` (the lowest free number) and speaks the JSON line protocol of
+//! [`super::protocol`] (docs/control-protocol.md).
+
+use std::collections::BTreeSet;
+use std::io::{self, BufReader, Write};
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use super::frontend::{InputLine, Shell, TOO_LONG, read_bounded_line};
+use super::protocol::{MAX_REQUEST_BYTES, Reply, Request, SessionInfo, encode};
+use super::{Interaction, Role, Session, SessionState};
+use crate::device::Device;
+
+/// The socket's file name inside the data directory.
+pub const SOCKET_NAME: &str = "duet.sock";
+
+/// Why the control socket could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error("{0} is in use: another duet is running with this data directory")]
+    InUse(PathBuf),
+    #[error("{0} exists and is not a socket: move it away")]
+    NotASocket(PathBuf),
+    #[error("cannot open the control socket {path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+/// The running control socket. Dropping it (or [`ControlServer::shutdown`]) stops accepting
+/// and removes the socket file; sessions already open run until their client leaves.
+pub struct ControlServer {
+    path: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl ControlServer {
+    /// Bind `path` (replacing a stale socket left by a crash), restrict it to the owner and
+    /// accept connections on `rt`.
+    pub fn start(device: Arc<Device>, path: &Path, rt: &Handle) -> Result<Self, ControlError> {
+        let io_err = |source| ControlError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        match std::fs::symlink_metadata(path) {
+            Ok(meta) if !meta.file_type().is_socket() => {
+                return Err(ControlError::NotASocket(path.to_path_buf()));
+            }
+            Ok(_) => {
+                if UnixStream::connect(path).is_ok() {
+                    return Err(ControlError::InUse(path.to_path_buf()));
+                }
+                std::fs::remove_file(path).map_err(io_err)?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err(e)),
+        }
+        // Bind under a temporary name and rename once restricted, so the socket never shows
+        // at its real path with the umask's mode.
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        let tmp = PathBuf::from(tmp);
+        let _ = std::fs::remove_file(&tmp);
+        let listener = UnixListener::bind(&tmp).map_err(io_err)?;
+        let ready = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .and_then(|_| std::fs::rename(&tmp, path))
+            .and_then(|_| listener.set_nonblocking(true));
+        if let Err(e) = ready {
+            let _ = std::fs::remove_file(&tmp);
+            let _ = std::fs::remove_file(path);
+            return Err(io_err(e));
+        }
+        let listener = {
+            let _guard = rt.enter();
+            tokio::net::UnixListener::from_std(listener).map_err(io_err)?
+        };
+        let (stop, mut stopped) = oneshot::channel();
+        let lines = Arc::new(Mutex::new(BTreeSet::new()));
+        rt.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = &mut stopped => break,
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => {
+                            if let Err(e) = spawn_session(device.clone(), stream, lines.clone()) {
+                                tracing::warn!(error = %e, "control socket: cannot start a session");
+                            }
+                        }
+                        Err(e) => {
+                            // Out of descriptors or similar: back off instead of spinning.
+                            tracing::warn!(error = %e, "control socket: accept failed");
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                    },
+                }
+            }
+        });
+        Ok(ControlServer {
+            path: path.to_path_buf(),
+            stop: Some(stop),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Stop accepting and remove the socket file.
+    pub fn shutdown(mut self) {
+        self.stop_now();
+    }
+
+    fn stop_now(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Drop for ControlServer {
+    fn drop(&mut self) {
+        self.stop_now();
+    }
+}
+
+/// A `vtyN` number held by one connection, freed when the connection ends.
+struct LineNumber {
+    n: usize,
+    used: Arc<Mutex<BTreeSet<usize>>>,
+}
+
+impl LineNumber {
+    fn take(used: Arc<Mutex<BTreeSet<usize>>>) -> Self {
+        let n = {
+            let mut set = used.lock().unwrap_or_else(|e| e.into_inner());
+            let n = (0..).find(|n| !set.contains(n)).unwrap_or(0);
+            set.insert(n);
+            n
+        };
+        LineNumber { n, used }
+    }
+}
+
+impl Drop for LineNumber {
+    fn drop(&mut self) {
+        self.used
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.n);
+    }
+}
+
+fn spawn_session(
+    device: Arc<Device>,
+    stream: tokio::net::UnixStream,
+    used: Arc<Mutex<BTreeSet<usize>>>,
+) -> io::Result<()> {
+    let stream = stream.into_std()?;
+    stream.set_nonblocking(false)?;
+    let number = LineNumber::take(used);
+    let line = format!("vty{}", number.n);
+    std::thread::Builder::new()
+        .name(line.clone())
+        .spawn(move || {
+            let _number = number;
+            // Events of this session go to this device's log buffer.
+            let _span = device.span().entered();
+            device.log(
+                "SHELL",
+                5,
+                "SHELL_LOGIN",
+                &format!("{line} logged in from the control socket."),
+            );
+            if let Err(e) = serve(&device, stream, &line) {
+                tracing::debug!(error = %e, line, "control session ended");
+            }
+            device.log("SHELL", 5, "SHELL_LOGOUT", &format!("{line} logged out."));
+        })?;
+    Ok(())
+}
+
+/// The device side of one connection.
+struct Link {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl Link {
+    fn send(&mut self, reply: &Reply) -> io::Result<()> {
+        self.writer.write_all(encode(reply).as_bytes())
+    }
+
+    /// The next request, `Ok(None)` at end of input. A line that is not a valid request is
+    /// answered with an error here and skipped.
+    fn next_request(&mut self) -> io::Result<Option<Request>> {
+        loop {
+            let Some((raw, dropped)) = read_bounded_line(&mut self.reader, MAX_REQUEST_BYTES)?
+            else {
+                return Ok(None);
+            };
+            if dropped {
+                self.send(&Reply::Error {
+                    message: format!("request longer than {MAX_REQUEST_BYTES} bytes"),
+                })?;
+                continue;
+            }
+            if raw.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            match serde_json::from_slice::<Request>(&raw) {
+                Ok(req) => return Ok(Some(req)),
+                Err(e) => self.send(&Reply::Error {
+                    message: format!("bad request: {e}"),
+                })?,
+            }
+        }
+    }
+}
+
+/// Questions a command asks go to the client as `ask`; requests other than `answer` meanwhile
+/// get an error and the question stays pending.
+impl Interaction for Link {
+    fn ask(&mut self, prompt: &str) -> Option<String> {
+        self.send(&Reply::Ask {
+            prompt: prompt.to_string(),
+        })
+        .ok()?;
+        loop {
+            match self.next_request().ok()?? {
+                Request::Answer { text } => return text.map(|t| InputLine::new(t.as_bytes()).text),
+                _ => self
+                    .send(&Reply::Error {
+                        message: "a question is pending: send an answer first".into(),
+                    })
+                    .ok()?,
+            }
+        }
+    }
+}
+
+fn info(session: &Session, ok: bool) -> Reply {
+    Reply::Done(SessionInfo {
+        ok,
+        prompt: session.prompt(),
+        screen_length: session.state.screen_length,
+        exit: session.state.exit,
+        line: session.state.line.clone(),
+    })
+}
+
+fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()> {
+    let mut link = Link {
+        reader: BufReader::new(stream.try_clone()?),
+        writer: stream,
+    };
+    let state = SessionState::new(Role::NetworkAdmin, "**", line, "**");
+    let mut session = Session::new(device.clone(), state);
+    link.send(&info(&session, true))?;
+    while let Some(request) = link.next_request()? {
+        match request {
+            Request::Exec { line } => {
+                let input = InputLine::new(line.as_bytes());
+                let (output, ok) = if input.too_long {
+                    (TOO_LONG.to_string(), false)
+                } else if input.text.trim().is_empty() {
+                    (String::new(), true)
+                } else {
+                    let outcome = Shell::execute(&mut session, &input.text, &mut link);
+                    (outcome.output, outcome.ok)
+                };
+                if !output.is_empty() {
+                    link.send(&Reply::Output { text: output })?;
+                }
+                link.send(&info(&session, ok))?;
+                if session.state.exit {
+                    break;
+                }
+            }
+            Request::Help { line } => {
+                let text = Shell::help(&mut session, &InputLine::new(line.as_bytes()).text);
+                link.send(&Reply::Help { text })?;
+            }
+            Request::Complete { line } => {
+                let c = Shell::complete(&mut session, &InputLine::new(line.as_bytes()).text);
+                link.send(&Reply::Completion {
+                    start: c.start,
+                    candidates: c.candidates,
+                })?;
+            }
+            Request::UserView => {
+                session.user_view();
+                link.send(&info(&session, true))?;
+            }
+            Request::Answer { .. } => {
+                link.send(&Reply::Error {
+                    message: "no question is pending".into(),
+                })?;
+            }
+        }
+    }
+    link.reader
+        .get_ref()
+        .shutdown(std::net::Shutdown::Both)
+        .or_else(|e| {
+            if e.kind() == io::ErrorKind::NotConnected {
+                Ok(())
+            } else {
+                Err(e)
+            }
+        })
+}
