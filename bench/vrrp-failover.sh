@@ -4,7 +4,8 @@
 # In network namespaces: A and B on a bridge in an observer namespace O. A (priority 120)
 # becomes master, B (priority 100, the implementation measured) is backup; A is killed
 # with SIGKILL and the takeover is the time from A's last advert to B's first, from tshark's
-# packet timestamps on the bridge. Both sides run the same implementation. VRRPv3, adverts
+# packet timestamps on the bridge. Both sides run the same implementation (Duet: the debug
+# `duet` binary, `duet run --net linux`). VRRPv3, adverts
 # every 100, 10 and 1 centiseconds; RUNS runs each; min/median/max side by side.
 #
 # Expected: Master_Down_Interval = 3 x interval + (256 - 100) / 256 x interval.
@@ -16,8 +17,8 @@ set -euo pipefail
 RUNS=${RUNS:-5}
 INTERVALS=${INTERVALS:-"100 10 1"}
 cd "$(dirname "$0")/.."
-cargo build --quiet --example vrrp_node
-NODE=$PWD/target/debug/examples/vrrp_node
+cargo build --quiet --bin duet
+DUET=$PWD/target/debug/duet
 TAG=vb$$
 A=$TAG-a B=$TAG-b O=$TAG-o
 WORK=$(mktemp -d)
@@ -45,10 +46,11 @@ ip -n $O link set br0 up
 start() {
     local impl=$1 ns=$2 addr=$3 prio=$4 cs=$5
     if [ "$impl" = duet ]; then
-        setsid ip netns exec "$ns" "$NODE" --port ge1/0/1=eth0 \
-            --line system-view --line "interface ge1/0/1" --line "ip address $addr 24" \
-            --line "vrrp vrid 1 virtual-ip 10.9.0.254" --line "vrrp vrid 1 priority $prio" \
-            --line "vrrp vrid 1 timer advertise $cs" >"$WORK/$ns.log" 2>&1 &
+        printf '#\ninterface GigabitEthernet1/0/1\n ip address %s 255.255.255.0\n vrrp vrid 1 virtual-ip 10.9.0.254\n vrrp vrid 1 priority %s\n vrrp vrid 1 timer advertise %s\n#\nreturn\n' \
+            "$addr" "$prio" "$cs" >"$WORK/$ns.cfg"
+        rm -rf "$WORK/$ns-data"
+        setsid ip netns exec "$ns" "$DUET" run --net linux --port ge1/0/1=eth0 --no-console \
+            --config "$WORK/$ns.cfg" --data-dir "$WORK/$ns-data" >"$WORK/$ns.log" 2>&1 &
     else
         ip -n "$ns" addr replace "$addr/24" dev eth0
         ip -n "$ns" link set eth0 up

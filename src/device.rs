@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use tokio::runtime::Handle;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -76,6 +76,8 @@ pub struct Device {
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
+    vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Device {
@@ -115,6 +117,7 @@ impl Device {
             sim: OnceLock::new(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
+            vrrp_stop: Mutex::new(None),
         })
     }
 
@@ -196,11 +199,14 @@ impl Device {
 
     /// Start the VRRP driver on this I/O (after the interface engine, whose status it follows).
     fn start_vrrp<I: VrrpIo>(self: &Arc<Self>, rt: &Handle, io: I) {
+        let (stop, stopped) = oneshot::channel();
+        *self.vrrp_stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
         let driver = vrrp_driver::run(
             io,
             self.config.subscribe(),
             self.if_status.subscribe(),
             self.vrrp_status.clone(),
+            stopped,
         );
         let task = rt.spawn(driver.instrument(self.span()));
         self.tasks
@@ -234,7 +240,29 @@ impl Device {
             .is_empty()
     }
 
-    /// Stop the engines (the configuration and logs stay).
+    /// Stop gracefully (SIGTERM): every VRRP master resigns with a priority 0 advert and its
+    /// virtual IPs and MAC are removed (waiting at most a second), then the engines stop.
+    pub async fn shutdown(&self) {
+        let stop = self
+            .vrrp_stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(stop) = stop
+            && stop.send(()).is_ok()
+        {
+            let mut status = self.vrrp_status.subscribe();
+            // The driver publishes an empty status once it has resigned and cleaned up.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                status.wait_for(|s| s.groups.is_empty()),
+            )
+            .await;
+        }
+        self.stop();
+    }
+
+    /// Stop the engines at once (the configuration and logs stay).
     pub fn stop(&self) {
         for task in self
             .tasks

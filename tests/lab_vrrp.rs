@@ -6,14 +6,13 @@
 //! frame on the bridge with an AF_PACKET socket (timestamps of adverts), and checks ARP for
 //! the virtual IP with `ping` + `ip neigh`.
 //!
-//! A Duet device runs as a child process of the test binary (this same test re-executed
-//! inside its namespace with `DUET_LAB_NODE` set), so killing it is a real SIGKILL.
-//! keepalived runs in its own process group and is killed as a group.
+//! A Duet device is the `duet` binary (`duet run --net linux --port ge1/0/1=eth0 --config F
+//! --no-console`) started in its namespace, so killing it is a real SIGKILL. keepalived runs
+//! in its own process group and is killed as a group.
 //!
 //! Without root, iproute2 or keepalived the tests skip with a printed reason;
 //! `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
-use std::io::{BufRead, BufReader};
 use std::net::Ipv4Addr;
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
@@ -21,8 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use duet::device::{Device, DeviceOptions, NetKind};
-use duet::session::{Interaction, Role, Session, SessionState};
 use duet::vrrp::Version;
 
 #[path = "common/netns.rs"]
@@ -31,55 +28,6 @@ use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
 
 const VIP: &str = "10.9.0.254";
 const VMAC: &str = "00:00:5e:00:01:01";
-
-/// Environment of a child device: its configuration lines, separated by `;`.
-const NODE_ENV: &str = "DUET_LAB_NODE";
-
-/// When this process is a lab device (re-executed by a test), run it and never return.
-fn maybe_run_node() {
-    let Ok(lines) = std::env::var(NODE_ENV) else {
-        return;
-    };
-    run_node(&lines);
-    std::process::exit(0);
-}
-
-/// Answers every question with end of input.
-struct NoAnswers;
-
-impl Interaction for NoAnswers {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
-
-/// A Duet device on `eth0` of the current namespace, configured with `lines`; prints
-/// `started` once configured, then lives until killed (at most two minutes).
-fn run_node(lines: &str) {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let dir = tempfile::tempdir().expect("data dir");
-    let device = Device::new(DeviceOptions {
-        data_dir: dir.path().to_path_buf(),
-        net: NetKind::Linux {
-            ports: vec![("ge1/0/1".parse().unwrap(), "eth0".into())],
-        },
-    });
-    device.start(rt.handle()).expect("start on eth0");
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
-    );
-    for line in lines.split(';') {
-        let o = s.execute(line, &mut NoAnswers);
-        assert!(o.ok, "{line}: {}", o.output);
-    }
-    println!("started");
-    std::thread::sleep(Duration::from_secs(120));
-}
 
 /// One advert seen on the bridge.
 #[derive(Clone, Copy, Debug)]
@@ -226,16 +174,19 @@ fn packet_socket(ifname: &str) -> i32 {
 }
 
 /// A process the test started (a Duet device or keepalived), killed with SIGKILL on drop.
+/// Its output goes to a file (named in failure messages).
 struct Proc {
     child: Child,
     /// keepalived: kill the whole process group (parent and VRRP child).
     group: bool,
-    output: Arc<Mutex<Vec<String>>>,
 }
 
 impl Proc {
-    fn spawn(mut cmd: Command, group: bool) -> Proc {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    fn spawn(mut cmd: Command, group: bool, log: &std::path::Path) -> Proc {
+        let out = std::fs::File::create(log).expect("log file");
+        cmd.stdout(out.try_clone().expect("log file"))
+            .stderr(out)
+            .stdin(Stdio::null());
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
@@ -246,37 +197,21 @@ impl Proc {
                 Ok(())
             });
         }
-        let mut child = cmd.spawn().expect("spawn");
-        let output = Arc::new(Mutex::new(Vec::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let out = output.clone();
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    out.lock().unwrap().push(line);
-                }
-            });
-        }
         Proc {
-            child,
+            child: cmd.spawn().expect("spawn"),
             group,
-            output,
         }
     }
 
-    fn said(&self, text: &str) -> bool {
-        self.output.lock().unwrap().iter().any(|l| l.contains(text))
+    /// SIGTERM, and wait (bounded) for the process to end.
+    fn terminate(&mut self) {
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while self.child.try_wait().ok().flatten().is_none() {
+            assert!(Instant::now() < deadline, "the process ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn kill(&mut self) {
@@ -301,8 +236,6 @@ impl Drop for Proc {
 
 /// The lab: namespaces A, B and the observer O with the bridge.
 struct Lab {
-    /// The test's name: a Duet device re-executes this test.
-    test: &'static str,
     a: String,
     b: String,
     o: String,
@@ -311,7 +244,7 @@ struct Lab {
 }
 
 impl Lab {
-    fn new(test: &'static str) -> Lab {
+    fn new() -> Lab {
         let tag = unique_tag();
         let (a, b, o) = (
             format!("dvrrp-a{tag}"),
@@ -342,7 +275,6 @@ impl Lab {
         ip(&["-n", &o, "addr", "add", "10.9.0.100/24", "dev", "br0"]);
         ip(&["-n", &o, "link", "set", "br0", "up"]);
         Lab {
-            test,
             a,
             b,
             o,
@@ -351,26 +283,33 @@ impl Lab {
         }
     }
 
-    /// Start Duet in `ns` with address `addr` and these group settings.
+    /// Start Duet in `ns` with address `addr` and these group settings; returns once the
+    /// interface engine has put the address on `eth0`.
     fn duet(&self, ns: &str, addr: &str, version: Version, group: &[&str]) -> Proc {
         let mut lines = vec![
-            "system-view".to_string(),
-            "interface ge1/0/1".into(),
-            format!("ip address {addr} 24"),
+            "interface GigabitEthernet1/0/1".to_string(),
+            format!(" ip address {addr} 255.255.255.0"),
         ];
         if version == Version::V2 {
-            lines.push("vrrp version 2".into());
+            lines.push(" vrrp version 2".into());
         }
-        lines.push(format!("vrrp vrid 1 virtual-ip {VIP}"));
-        lines.extend(group.iter().map(|g| format!("vrrp vrid 1 {g}")));
+        lines.push(format!(" vrrp vrid 1 virtual-ip {VIP}"));
+        lines.extend(group.iter().map(|g| format!(" vrrp vrid 1 {g}")));
+        let run = unique_tag();
+        let config = self.dir.path().join(format!("{ns}-{run}.cfg"));
+        std::fs::write(&config, format!("#\n{}\n#\nreturn\n", lines.join("\n"))).unwrap();
+        let data = self.dir.path().join(format!("{ns}-{run}-data"));
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", ns])
-            .arg(std::env::current_exe().unwrap())
-            .args([self.test, "--exact", "--nocapture", "--test-threads=1"])
-            .env(NODE_ENV, lines.join(";"));
-        let p = Proc::spawn(cmd, false);
-        wait_until("Duet device started", Duration::from_secs(20), || {
-            p.said("started")
+        cmd.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_duet"), "run"])
+            .args(["--net", "linux", "--port", "ge1/0/1=eth0", "--no-console"])
+            .arg("--config")
+            .arg(&config)
+            .arg("--data-dir")
+            .arg(&data);
+        let p = Proc::spawn(cmd, false, &self.dir.path().join(format!("{ns}-{run}.log")));
+        wait_until("Duet to configure eth0", Duration::from_secs(20), || {
+            ip(&["-n", ns, "-o", "-4", "addr", "show", "dev", "eth0"])
+                .contains(&format!("{addr}/24"))
         });
         p
     }
@@ -429,7 +368,7 @@ impl Lab {
         .arg(file("vrrp.pid"))
         .arg("-c")
         .arg(file("check.pid"));
-        Proc::spawn(cmd, true)
+        Proc::spawn(cmd, true, &file("log"))
     }
 
     /// Make the observer resolve the virtual IP afresh (a UDP datagram to it needs ARP) and
@@ -485,18 +424,17 @@ const B: &str = "10.9.0.2";
 
 #[test]
 fn duet_vs_duet_v3() {
-    maybe_run_node();
     if !lab_or_skip("duet_vs_duet_v3", &[]) {
         return;
     }
-    let lab = Lab::new("duet_vs_duet_v3");
+    let lab = Lab::new();
     let cap = Capture::start(&lab.o, "br0");
     let timers = ["timer advertise 10"];
     let mut a = lab.duet(
         &lab.a,
         A,
         Version::V3,
-        &["priority 120", "preempt-mode delay 50", timers[0]],
+        &["priority 120", "preempt-mode delay 100", timers[0]],
     );
     let _b = lab.duet(&lab.b, B, Version::V3, &timers);
     cap.wait_master(addr(A), Duration::from_secs(10));
@@ -513,24 +451,25 @@ fn duet_vs_duet_v3() {
         mdi,
     );
 
-    // A comes back and preempts after its delay (0.5 s) plus Master_Down_Interval.
-    let since = Instant::now();
-    let _a = lab.duet(
+    // A comes back and preempts after its delay (1 s) plus Master_Down_Interval, counted
+    // from when it hears B (without the delay it would take over 0.36 s after starting).
+    let mut a = lab.duet(
         &lab.a,
         A,
         Version::V3,
-        &["priority 120", "preempt-mode delay 50", timers[0]],
+        &["priority 120", "preempt-mode delay 100", timers[0]],
     );
+    let ready = Instant::now();
     cap.wait_master(addr(A), Duration::from_secs(10));
     let first = cap
         .adverts()
         .into_iter()
-        .find(|x| x.at >= since && x.src == addr(A))
+        .find(|x| x.at >= ready && x.src == addr(A))
         .unwrap();
     assert!(
-        first.at - since >= Duration::from_millis(500),
-        "A preempted {:?} after restarting, before its 0.5 s delay",
-        first.at - since
+        first.at - ready >= Duration::from_secs(1),
+        "A preempted {:?} after starting, before its 1 s delay",
+        first.at - ready
     );
 
     // Its LAN link goes down (the bridge end: an `ip link set down` of A's own eth0 would be
@@ -547,12 +486,35 @@ fn duet_vs_duet_v3() {
     ip(&["-n", &lab.o, "link", "set", "pa", "up"]);
     cap.wait_master(addr(A), Duration::from_secs(10));
     lab.vip_answers_with_the_virtual_mac();
+
+    // SIGTERM: A resigns with priority 0, so B takes over after Skew_Time (61 ms), and A
+    // leaves no virtual IP or macvlan behind.
+    let since = Instant::now();
+    a.terminate();
+    cap.wait_master(addr(B), Duration::from_secs(5));
+    let took = cap.takeover(since, addr(A), addr(B));
+    let skew = Duration::from_millis(100) * 156 / 256;
+    eprintln!("Duet->Duet after SIGTERM: takeover {took:?} (Skew_Time {skew:?})");
+    assert!(
+        took <= skew + Duration::from_millis(50),
+        "takeover {took:?} after a resignation"
+    );
+    assert!(
+        cap.adverts()
+            .iter()
+            .any(|x| x.src == addr(A) && x.priority == 0),
+        "no priority 0 advert from A"
+    );
+    let links = ip(&["-n", &lab.a, "-o", "link", "show"]);
+    assert!(!links.contains(": vrrp-"), "{links}");
+    let addrs = ip(&["-n", &lab.a, "-o", "-4", "addr", "show"]);
+    assert!(!addrs.contains(VIP), "{addrs}");
 }
 
 /// Duet (priority 120) is master over keepalived; SIGKILL hands over to keepalived, and Duet
 /// preempts back when it returns.
-fn duet_master_over_keepalived(test: &'static str, version: Version, interval_cs: u64) {
-    let lab = Lab::new(test);
+fn duet_master_over_keepalived(version: Version, interval_cs: u64) {
+    let lab = Lab::new();
     let cap = Capture::start(&lab.o, "br0");
     let timer = format!("timer advertise {interval_cs}");
     let ka_interval = format!("{}", interval_cs as f64 / 100.0);
@@ -575,8 +537,8 @@ fn duet_master_over_keepalived(test: &'static str, version: Version, interval_cs
 
 /// keepalived (priority 120) is master over Duet; SIGKILL of keepalived hands over to Duet,
 /// whose virtual IP then answers ARP with the virtual MAC; keepalived preempts back.
-fn keepalived_master_over_duet(test: &'static str, version: Version, interval_cs: u64) {
-    let lab = Lab::new(test);
+fn keepalived_master_over_duet(version: Version, interval_cs: u64) {
+    let lab = Lab::new();
     let cap = Capture::start(&lab.o, "br0");
     let timer = format!("timer advertise {interval_cs}");
     let ka_interval = format!("{}", interval_cs as f64 / 100.0);
@@ -605,32 +567,28 @@ fn keepalived_master_over_duet(test: &'static str, version: Version, interval_cs
 
 #[test]
 fn duet_master_over_keepalived_v3() {
-    maybe_run_node();
     if lab_or_skip("duet_master_over_keepalived_v3", &["keepalived"]) {
-        duet_master_over_keepalived("duet_master_over_keepalived_v3", Version::V3, 10);
+        duet_master_over_keepalived(Version::V3, 10);
     }
 }
 
 #[test]
 fn keepalived_master_over_duet_v3() {
-    maybe_run_node();
     if lab_or_skip("keepalived_master_over_duet_v3", &["keepalived"]) {
-        keepalived_master_over_duet("keepalived_master_over_duet_v3", Version::V3, 10);
+        keepalived_master_over_duet(Version::V3, 10);
     }
 }
 
 #[test]
 fn duet_master_over_keepalived_v2() {
-    maybe_run_node();
     if lab_or_skip("duet_master_over_keepalived_v2", &["keepalived"]) {
-        duet_master_over_keepalived("duet_master_over_keepalived_v2", Version::V2, 100);
+        duet_master_over_keepalived(Version::V2, 100);
     }
 }
 
 #[test]
 fn keepalived_master_over_duet_v2() {
-    maybe_run_node();
     if lab_or_skip("keepalived_master_over_duet_v2", &["keepalived"]) {
-        keepalived_master_over_duet("keepalived_master_over_duet_v2", Version::V2, 100);
+        keepalived_master_over_duet(Version::V2, 100);
     }
 }

@@ -17,7 +17,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
 use super::config::GroupConfig;
@@ -184,13 +184,15 @@ struct Driver<I> {
     macs: BTreeMap<IfName, [u8; 6]>,
 }
 
-/// Run the driver until the configuration store goes away. Run it inside the device's span
-/// so its logs reach the device's log buffer.
+/// Run the driver until the configuration store goes away or `stop` fires (then every group
+/// resigns and its virtual IPs are removed). Run it inside the device's span so its logs
+/// reach the device's log buffer.
 pub async fn run<I: VrrpIo>(
     io: I,
     mut config: watch::Receiver<Arc<Config>>,
     mut interfaces: watch::Receiver<Arc<IfStatus>>,
     status: VrrpStatusSender,
+    mut stop: oneshot::Receiver<()>,
 ) {
     let mut d = Driver {
         io,
@@ -227,6 +229,10 @@ pub async fn run<I: VrrpIo>(
                 }
             }
             (port, datagram) = d.io.recv() => d.receive(&port, &datagram),
+            Ok(()) = &mut stop => {
+                d.shutdown().await;
+                return;
+            }
             _ = sleep_until(deadline) => d.fire_timers(),
         }
     }
@@ -619,7 +625,8 @@ impl<I: VrrpIo> Driver<I> {
         });
     }
 
-    /// The configuration store is gone (the device is shutting down): every group resigns.
+    /// The device is shutting down: every group resigns (priority 0 from a master) and its
+    /// virtual IPs go; the empty status published last tells `Device::shutdown` it is done.
     async fn shutdown(&mut self) {
         for (key, mut g) in std::mem::take(&mut self.groups) {
             g.router.handle_remove();
