@@ -285,3 +285,121 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
         "{logs:#?}"
     );
 }
+
+/// Bad packets are counted one by one but logged at most once per reason per 10 s; adverts
+/// for a VRID configured nowhere count as global VRID errors.
+#[tokio::test(start_paused = true)]
+async fn rejected_packets_are_counted_and_logged_without_flooding() {
+    use duet::net::vrrp::frame::{ETHERTYPE_IPV4, VRRP_MULTICAST_MAC, ethernet};
+    use duet::vrrp::packet::{IPPROTO_VRRP, VRRP_MULTICAST, build_ipv4};
+    use duet::vrrp::{Advertisement, Auth, IpHeader, RejectReason, Version};
+
+    let _log =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(info_center_layer()));
+    let lan = Lan::new();
+    let a = device(&lan, "A");
+    let probe = lan.add_node("probe", &[ge(1)]);
+    let seg = lan.segment();
+    let port = |node| PortId { node, port: ge(1) };
+    lan.attach(&port(a.node), seg).unwrap();
+    lan.attach(&port(probe), seg).unwrap();
+    a.device
+        .start_on_lan(&tokio::runtime::Handle::current(), &lan, a.node)
+        .unwrap();
+    configure(
+        &a.device,
+        &[
+            "system-view",
+            "interface ge1/0/1",
+            "ip address 10.0.0.1 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+        ],
+    );
+    wait_for(&a.device, "group running", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state != State::Initialize)
+    })
+    .await;
+
+    let src: std::net::Ipv4Addr = "10.0.0.9".parse().unwrap();
+    let send = |vrid: u8, ttl: u8| {
+        let advert = Advertisement {
+            version: Version::V3,
+            vrid,
+            priority: 100,
+            interval_cs: 100,
+            auth: Auth::None,
+            addresses: vec!["10.0.0.254".parse().unwrap()],
+        };
+        let msg = advert.encode(src, VRRP_MULTICAST).unwrap();
+        let ip = IpHeader {
+            src,
+            dst: VRRP_MULTICAST,
+            ttl,
+            protocol: IPPROTO_VRRP,
+        };
+        let frame = ethernet(
+            VRRP_MULTICAST_MAC,
+            [2, 0, 0, 0, 0, 9],
+            ETHERTYPE_IPV4,
+            &build_ipv4(&ip, &msg),
+        );
+        lan.send(&port(probe), &frame).unwrap();
+    };
+    for _ in 0..50 {
+        send(1, 254);
+    }
+    for _ in 0..3 {
+        send(9, 255);
+    }
+    wait_for(&a.device, "50 bad TTLs and 3 unknown VRIDs counted", |s| {
+        s.groups[&(ge(1), 1)]
+            .statistics
+            .rejected(RejectReason::BadTtl)
+            == 50
+            && s.unknown_vrid.get(&ge(1)) == Some(&3)
+    })
+    .await;
+    let errors = |d: &Device| -> Vec<String> {
+        d.logs
+            .entries()
+            .iter()
+            .map(|e| e.to_string())
+            .filter(|l| l.contains("VRRP/6/VRRP_PACKET_ERROR"))
+            .collect()
+    };
+    let logged = errors(&a.device);
+    assert_eq!(logged.len(), 2, "one line per (VRID, reason): {logged:#?}");
+    assert!(
+        logged[0].contains(
+            "The IPv4 virtual router 1 (configured on GigabitEthernet1/0/1) received an error packet from 10.0.0.9: TTL is not 255."
+        ),
+        "{logged:#?}"
+    );
+    // Ten seconds later the next one is logged, with the count of the silent ones.
+    tokio::time::sleep(Duration::from_secs(11)).await;
+    send(1, 254);
+    wait_for(&a.device, "51 bad TTLs", |s| {
+        s.groups[&(ge(1), 1)]
+            .statistics
+            .rejected(RejectReason::BadTtl)
+            == 51
+    })
+    .await;
+    let logged = errors(&a.device);
+    assert_eq!(logged.len(), 3, "{logged:#?}");
+    assert!(
+        logged[2].contains("(49 more since the last message)"),
+        "{logged:#?}"
+    );
+    let shown = configure(&a.device, &["display vrrp statistics"]);
+    assert!(
+        shown.contains(" IP TTL Errors                  : 51\n"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains(" Global statistics:\n VRID Errors                    : 3\n"),
+        "{shown}"
+    );
+}
