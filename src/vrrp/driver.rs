@@ -88,6 +88,10 @@ pub trait VrrpIo: Send + 'static {
         vrid: u8,
         addresses: &[Ipv4Addr],
     ) -> impl Future<Output = Result<(), IoError>> + Send;
+    /// Wait until `deadline` (the routers' next timer). Linux: a timerfd, exact to the
+    /// microsecond (tokio's timer rounds up to whole milliseconds); sim: tokio's timer, which
+    /// a paused test clock drives. Cancel-safe.
+    fn sleep_until(deadline: Instant) -> impl Future<Output = ()> + Send + 'static;
     /// Broadcast one gratuitous ARP per address from `mac`.
     fn gratuitous_arp(
         &mut self,
@@ -233,14 +237,14 @@ pub async fn run<I: VrrpIo>(
                 d.shutdown().await;
                 return;
             }
-            _ = sleep_until(deadline) => d.fire_timers(),
+            _ = sleep_until::<I>(deadline) => d.fire_timers(),
         }
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+async fn sleep_until<I: VrrpIo>(deadline: Option<Instant>) {
     match deadline {
-        Some(at) => tokio::time::sleep_until(at).await,
+        Some(at) => I::sleep_until(at).await,
         None => std::future::pending().await,
     }
 }

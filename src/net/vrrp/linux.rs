@@ -21,6 +21,7 @@ use std::io::Read;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::time::Duration;
 
 use futures::StreamExt;
 use rtnetlink::packet_route::AddressFamily;
@@ -31,6 +32,7 @@ use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type}
 use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::frame;
 use crate::interface::name::IfName;
@@ -233,6 +235,39 @@ fn send_socket(linux: &str, src: Ipv4Addr) -> std::io::Result<Socket> {
     Ok(s)
 }
 
+/// A non-blocking timerfd that fires once, `left` from now, registered with the reactor.
+fn timer_fd(left: Duration) -> std::io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: plain timerfd_create(2); the result is checked and owned at once.
+    let raw = unsafe {
+        libc::timerfd_create(
+            libc::CLOCK_MONOTONIC,
+            libc::TFD_NONBLOCK | libc::TFD_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: raw is a new, valid descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let spec = libc::itimerspec {
+        it_interval: libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        },
+        it_value: libc::timespec {
+            tv_sec: left.as_secs() as libc::time_t,
+            tv_nsec: libc::c_long::from(left.subsec_nanos() as i32),
+        },
+    };
+    // SAFETY: fd is a valid timerfd and spec a valid itimerspec; no old value is asked for.
+    if unsafe { libc::timerfd_settime(fd.as_raw_fd(), 0, &spec, std::ptr::null_mut()) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the AsyncFd owns the descriptor for its whole life.
+    unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+        .map_err(|e| std::io::Error::other(e.to_string()))
+}
+
 /// Read datagrams from a port's receive socket into the driver's queue until aborted.
 async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<(IfName, Vec<u8>)>) {
     // SAFETY: the socket is owned by this AsyncFd for its whole life and not used elsewhere.
@@ -407,6 +442,20 @@ impl VrrpIo for LinuxVrrpIo {
             }
             Some(Installed::Parent { index }) => self.del_parent_addresses(index, addresses).await,
             None => Ok(()),
+        }
+    }
+
+    async fn sleep_until(deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        match timer_fd(left) {
+            Ok(fd) => {
+                let _ = fd.readable().await;
+            }
+            // No timerfd: tokio's millisecond timer will do.
+            Err(_) => tokio::time::sleep_until(deadline).await,
         }
     }
 

@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 
 use super::frame::{self, ETHERTYPE_IPV4, VRRP_MULTICAST_MAC};
 use crate::interface::name::IfName;
@@ -145,6 +146,10 @@ impl VrrpIo for SimVrrpIo {
                 .map_err(|e| IoError::Os(e.to_string()))?;
         }
         Ok(())
+    }
+
+    async fn sleep_until(deadline: Instant) {
+        tokio::time::sleep_until(deadline).await
     }
 
     fn gratuitous_arp(
