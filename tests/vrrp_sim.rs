@@ -403,3 +403,79 @@ async fn rejected_packets_are_counted_and_logged_without_flooding() {
         "{shown}"
     );
 }
+
+/// Interface tracking through the driver: while A's tracked uplink is down its running
+/// priority drops below B's and B preempts; when it comes back A preempts again.
+#[tokio::test(start_paused = true)]
+async fn tracked_interface_down_hands_the_master_role_over() {
+    let lan = Lan::new();
+    let a = device(&lan, "A");
+    let b = device(&lan, "B");
+    let (lan_seg, uplink_seg) = (lan.segment(), lan.segment());
+    let port = |node, n| PortId { node, port: ge(n) };
+    lan.attach(&port(a.node, 1), lan_seg).unwrap();
+    lan.attach(&port(b.node, 1), lan_seg).unwrap();
+    lan.attach(&port(a.node, 2), uplink_seg).unwrap();
+    let rt = tokio::runtime::Handle::current();
+    a.device.start_on_lan(&rt, &lan, a.node).unwrap();
+    b.device.start_on_lan(&rt, &lan, b.node).unwrap();
+    configure(
+        &a.device,
+        &[
+            "system-view",
+            "interface ge1/0/1",
+            "ip address 10.0.0.1 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+            "vrrp vrid 1 priority 120",
+            "vrrp vrid 1 track interface ge1/0/2 reduced 30",
+        ],
+    );
+    configure(
+        &b.device,
+        &[
+            "system-view",
+            "interface ge1/0/1",
+            "ip address 10.0.0.2 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+        ],
+    );
+    wait_for(&a.device, "A master", |s| s.is_master(&ge(1), 1)).await;
+    wait_for(&b.device, "B backup", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state == State::Backup)
+    })
+    .await;
+
+    lan.set_cable(&port(a.node, 2), false).unwrap();
+    wait_for(&b.device, "B master", |s| s.is_master(&ge(1), 1)).await;
+    wait_for(&a.device, "A backup at 90", |s| {
+        s.groups.get(&(ge(1), 1)).is_some_and(|g| {
+            g.status.state == State::Backup
+                && g.status.running_priority == 90
+                && !g.status.tracks[0].up
+        })
+    })
+    .await;
+    let shown = configure(&a.device, &["display vrrp verbose"]);
+    assert!(
+        shown.contains(
+            "     Track IF       : GE1/0/2              State : Down       Pri Reduced : 30\n"
+        ),
+        "{shown}"
+    );
+
+    lan.set_cable(&port(a.node, 2), true).unwrap();
+    wait_for(&a.device, "A master again at 120", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.is_master() && g.status.running_priority == 120)
+    })
+    .await;
+    wait_for(&b.device, "B backup again", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state == State::Backup)
+    })
+    .await;
+}
