@@ -45,6 +45,17 @@ pub enum IoError {
     Os(String),
 }
 
+/// A datagram from the network.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Received {
+    pub port: IfName,
+    /// The IPv4 datagram, header included.
+    pub datagram: Vec<u8>,
+    /// When it arrived (Linux: the kernel's receive timestamp), so Master_Down_Timer runs
+    /// from the arrival, however late the driver gets to the packet.
+    pub at: Instant,
+}
+
 /// Which MAC answers for the virtual IPs of a master.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MacMode {
@@ -62,7 +73,7 @@ pub trait VrrpIo: Send + 'static {
     /// Stop receiving on a port.
     fn close(&mut self, port: &IfName);
     /// The next VRRP datagram (IPv4 header included) received on an open port.
-    fn recv(&mut self) -> impl Future<Output = (IfName, Vec<u8>)> + Send;
+    fn recv(&mut self) -> impl Future<Output = Received> + Send;
     /// Send a VRRP message (no IP header) from `src` to 224.0.0.18 with TTL 255;
     /// `mac` is the source MAC where the backend can choose it (the virtual MAC on a master).
     fn send(
@@ -176,6 +187,8 @@ struct GarpRepeat {
 struct Driver<I> {
     io: I,
     epoch: Instant,
+    /// The last `now` given to the routers.
+    last_now: Duration,
     groups: BTreeMap<(IfName, u8), Group>,
     open: BTreeSet<IfName>,
     next_instance: u64,
@@ -201,6 +214,7 @@ pub async fn run<I: VrrpIo>(
     let mut d = Driver {
         io,
         epoch: Instant::now(),
+        last_now: Duration::ZERO,
         groups: BTreeMap::new(),
         open: BTreeSet::new(),
         next_instance: 0,
@@ -232,7 +246,7 @@ pub async fn run<I: VrrpIo>(
                     d.reconcile(&cfg, &ifs).await;
                 }
             }
-            (port, datagram) = d.io.recv() => d.receive(&port, &datagram),
+            got = d.io.recv() => d.receive(got),
             Ok(()) = &mut stop => {
                 d.shutdown().await;
                 return;
@@ -287,8 +301,12 @@ pub fn state_text(state: State) -> &'static str {
 }
 
 impl<I: VrrpIo> Driver<I> {
-    fn now(&self) -> Duration {
-        Instant::now().saturating_duration_since(self.epoch)
+    fn now(&mut self) -> Duration {
+        let now = Instant::now()
+            .saturating_duration_since(self.epoch)
+            .max(self.last_now);
+        self.last_now = now;
+        now
     }
 
     /// Bring the routers in line with the configuration and the interfaces' state.
@@ -386,9 +404,14 @@ impl<I: VrrpIo> Driver<I> {
     }
 
     /// A datagram from the network: to the group of its VRID, or counted as unknown.
-    fn receive(&mut self, port: &IfName, datagram: &[u8]) {
-        let now = self.now();
-        let (ip, msg) = match parse_ipv4(datagram) {
+    fn receive(&mut self, got: Received) {
+        let Received { port, datagram, at } = got;
+        let port = &port;
+        // The arrival time, but never before what the routers were last told (inputs stay in
+        // time order).
+        let now = at.saturating_duration_since(self.epoch).max(self.last_now);
+        self.last_now = now;
+        let (ip, msg) = match parse_ipv4(&datagram) {
             Ok(parsed) => parsed,
             Err(reason) => {
                 tracing::debug!(port = %port, %reason, "dropped a malformed VRRP datagram");

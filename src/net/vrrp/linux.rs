@@ -17,7 +17,6 @@
 //! master again.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -37,7 +36,7 @@ use tokio::time::Instant;
 use super::frame;
 use crate::interface::name::IfName;
 use crate::net::NetError;
-use crate::vrrp::driver::{IoError, MacMode, VrrpIo};
+use crate::vrrp::driver::{IoError, MacMode, Received, VrrpIo};
 use crate::vrrp::packet::{IPPROTO_VRRP, VRRP_MULTICAST, VRRP_TTL};
 
 /// Datagrams waiting for the driver.
@@ -66,8 +65,8 @@ enum Installed {
 pub struct LinuxVrrpIo {
     ports: BTreeMap<IfName, String>,
     handle: Handle,
-    tx: mpsc::Sender<(IfName, Vec<u8>)>,
-    rx: mpsc::Receiver<(IfName, Vec<u8>)>,
+    tx: mpsc::Sender<Received>,
+    rx: mpsc::Receiver<Received>,
     open: BTreeMap<IfName, OpenPort>,
     installed: BTreeMap<(IfName, u8), Installed>,
     /// AF_PACKET socket for gratuitous ARP (send only: protocol 0 receives nothing).
@@ -216,6 +215,22 @@ fn receive_socket(linux: &str, ifindex: u32) -> std::io::Result<Socket> {
     s.bind_device(Some(linux.as_bytes()))?;
     s.join_multicast_v4_n(&VRRP_MULTICAST, &InterfaceIndexOrAddress::Index(ifindex))?;
     s.set_nonblocking(true)?;
+    // Arrival timestamps: Master_Down_Timer runs from the arrival, not from when the driver
+    // got around to the packet.
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt with a valid int option on our socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_TIMESTAMPNS,
+            (&on as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     Ok(s)
 }
 
@@ -269,7 +284,7 @@ fn timer_fd(left: Duration) -> std::io::Result<AsyncFd<OwnedFd>> {
 }
 
 /// Read datagrams from a port's receive socket into the driver's queue until aborted.
-async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<(IfName, Vec<u8>)>) {
+async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<Received>) {
     // SAFETY: the socket is owned by this AsyncFd for its whole life and not used elsewhere.
     let fd = match unsafe { AsyncFd::register(socket) } {
         Ok(fd) => fd,
@@ -283,9 +298,13 @@ async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<(IfName, Vec<u
         let Ok(mut guard) = fd.readable().await else {
             return;
         };
-        match guard.try_io(|s| s.get_ref().read(&mut buf)) {
-            Ok(Ok(n)) => {
-                let _ = tx.try_send((port.clone(), buf[..n].to_vec()));
+        match guard.try_io(|s| recv_stamped(s.get_ref(), &mut buf)) {
+            Ok(Ok((n, at))) => {
+                let _ = tx.try_send(Received {
+                    port: port.clone(),
+                    datagram: buf[..n].to_vec(),
+                    at,
+                });
             }
             Ok(Err(e)) => {
                 tracing::warn!(port = %port, error = %e, "VRRP receive failed");
@@ -294,6 +313,46 @@ async fn read_loop(port: IfName, socket: Socket, tx: mpsc::Sender<(IfName, Vec<u
             Err(_would_block) => {}
         }
     }
+}
+
+/// One datagram and when it arrived: the kernel's SO_TIMESTAMPNS stamp (wall clock) turned
+/// into an age and taken off the monotonic now; now itself when there is no stamp.
+fn recv_stamped(socket: &Socket, buf: &mut [u8]) -> std::io::Result<(usize, Instant)> {
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    // Room for one timespec control message.
+    let mut control = [0u64; 8];
+    // SAFETY: msghdr is plain old data; all-zero is a valid value.
+    let mut msg: libc::msghdr = unsafe { MaybeUninit::zeroed().assume_init() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&control) as _;
+    // SAFETY: msg points at valid buffers of the lengths it states.
+    let n = unsafe { libc::recvmsg(socket.as_raw_fd(), &mut msg, 0) };
+    let (now, wall) = (Instant::now(), std::time::SystemTime::now());
+    if n < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let mut at = now;
+    // SAFETY: the CMSG macros walk the control buffer the kernel filled, within its length.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(&msg);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_TIMESTAMPNS {
+                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
+                let stamp =
+                    std::time::UNIX_EPOCH + Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32);
+                if let Ok(age) = wall.duration_since(stamp) {
+                    at = now.checked_sub(age).unwrap_or(now);
+                }
+            }
+            c = libc::CMSG_NXTHDR(&msg, c);
+        }
+    }
+    Ok((n as usize, at))
 }
 
 impl Drop for LinuxVrrpIo {
@@ -355,7 +414,7 @@ impl VrrpIo for LinuxVrrpIo {
         }
     }
 
-    async fn recv(&mut self) -> (IfName, Vec<u8>) {
+    async fn recv(&mut self) -> Received {
         match self.rx.recv().await {
             Some(got) => got,
             // This struct holds a sender, so the channel never closes.

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::frame::{self, ETHERTYPE_IPV4, VRRP_MULTICAST_MAC};
 use crate::interface::name::IfName;
 use crate::net::sim::{Lan, NodeId, PortId};
-use crate::vrrp::driver::{IoError, MacMode, VrrpIo};
+use crate::vrrp::driver::{IoError, MacMode, Received, VrrpIo};
 use crate::vrrp::packet::{IpHeader, build_ipv4};
 
 /// Datagrams waiting for the driver.
@@ -20,8 +20,8 @@ const QUEUE: usize = 1024;
 pub struct SimVrrpIo {
     lan: Lan,
     node: NodeId,
-    tx: mpsc::Sender<(IfName, Vec<u8>)>,
-    rx: mpsc::Receiver<(IfName, Vec<u8>)>,
+    tx: mpsc::Sender<Received>,
+    rx: mpsc::Receiver<Received>,
     /// One task per open port, moving VRRP frames from the port to the queue.
     readers: BTreeMap<IfName, JoinHandle<()>>,
 }
@@ -76,7 +76,11 @@ impl VrrpIo for SimVrrpIo {
             while let Some(f) = frames.recv().await {
                 if let Some(datagram) = frame::vrrp_datagram(&f.bytes) {
                     // A full queue drops, as a socket buffer would.
-                    let _ = tx.try_send((name.clone(), datagram.to_vec()));
+                    let _ = tx.try_send(Received {
+                        port: name.clone(),
+                        datagram: datagram.to_vec(),
+                        at: Instant::now(),
+                    });
                 }
             }
         });
@@ -90,7 +94,7 @@ impl VrrpIo for SimVrrpIo {
         }
     }
 
-    async fn recv(&mut self) -> (IfName, Vec<u8>) {
+    async fn recv(&mut self) -> Received {
         match self.rx.recv().await {
             Some(got) => got,
             // This struct holds a sender, so the channel never closes.
