@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::aaa::{LinesConfig, LocalUser, SshServerConfig};
+use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -34,6 +35,8 @@ pub struct Config {
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
     pub infocenter: InfoCenterConfig,
+    /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
+    pub dhcp: DhcpConfig,
     /// `line console 0` and `line vty A B` settings.
     pub lines: LinesConfig,
     /// `ssh server ...` (system view).
@@ -52,6 +55,7 @@ impl Config {
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
             infocenter: InfoCenterConfig::default(),
+            dhcp: DhcpConfig::default(),
             lines: LinesConfig::default(),
             ssh: SshServerConfig::default(),
             users: BTreeMap::new(),
