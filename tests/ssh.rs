@@ -695,3 +695,52 @@ fn the_server_follows_ssh_server_enable() {
     let out = device.ssh_password("admin", PASSWORD, "display version");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
 }
+
+#[test]
+fn the_pager_follows_the_client_window() {
+    if !tools_or_skip("window", &["ssh", "ssh-keygen", "expect"]) {
+        return;
+    }
+    let device = Device::start(&base_config(""));
+    let key = device.dir.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    device.connect(&[
+        "system-view",
+        "local-user admin",
+        &format!("ssh authorized-key {}", public.trim()),
+    ]);
+    // The client's terminal starts 10 rows high: pages of 9 lines. Then it grows to 60 rows
+    // (ssh sends window-change): pages of 24, the session's screen length.
+    let script = format!(
+        r#"set timeout 20
+spawn ssh -tt {args} -o PasswordAuthentication=no -o BatchMode=yes -i {key} admin@127.0.0.1
+stty rows 10 columns 100 < $spawn_out(slave,name)
+expect "<Dut>" {{}} timeout {{ exit 2 }}
+send "display current-configuration\r"
+expect -re "(.*)---- More ----" {{}} timeout {{ exit 3 }}
+if {{[string match "*GigabitEthernet1/0/4*" $expect_out(1,string)]}} {{ exit 4 }}
+send "q"
+expect "<Dut>" {{}} timeout {{ exit 5 }}
+stty rows 60 columns 100 < $spawn_out(slave,name)
+sleep 0.5
+send "display current-configuration\r"
+expect -re "(.*)---- More ----" {{}} timeout {{ exit 6 }}
+if {{![string match "*GigabitEthernet1/0/4*" $expect_out(1,string)]}} {{ exit 7 }}
+send "q"
+expect "<Dut>" {{}} timeout {{ exit 8 }}
+send "quit\r"
+expect eof {{}} timeout {{ exit 9 }}
+exit 0
+"#,
+        args = device.ssh_args(None).join(" "),
+        key = key.display()
+    );
+    let out = expect(&script);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+}
