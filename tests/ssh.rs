@@ -428,6 +428,8 @@ send "sys\r"
 expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
 send "sysname Renamed\r"
 expect -ex {{[Renamed]}} {{}} timeout {{ exit 4 }}
+send "sysname Abandoned\003"
+expect -ex {{[Renamed]}} {{}} timeout {{ exit 8 }}
 send "display us?"
 expect "users" {{}} timeout {{ exit 5 }}
 send "\025"
@@ -451,6 +453,8 @@ exit [lindex $result 3]
     // The other sessions see the change at once.
     let cfg = text(&device.connect(&["display current-configuration"]).stdout);
     assert!(cfg.contains(" sysname Renamed\n"), "{cfg}");
+    // Ctrl+C abandoned the line it ended.
+    assert!(!device.logbuffer().contains("Abandoned"));
     let logs = device.logbuffer();
     assert!(
         logs.contains("SHELL/5/SHELL_LOGIN: admin logged in from 127.0.0.1."),
