@@ -191,11 +191,8 @@ impl Device {
     /// without a journal).
     fn start_dhcp(self: &Arc<Self>, rt: &Handle, io: DhcpIo) {
         let _g = self.span().entered();
-        match crate::dhcp::driver::start(
-            self.options.data_dir.clone(),
-            io,
-            self.config.subscribe(),
-        ) {
+        match crate::dhcp::driver::start(self.options.data_dir.clone(), io, self.config.subscribe())
+        {
             Ok((engine, handle, jobs)) => {
                 if self.dhcp.set(handle).is_ok() {
                     let task = rt.spawn(engine.run(jobs).instrument(self.span()));

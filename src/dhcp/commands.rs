@@ -50,7 +50,9 @@ fn edit(ctx: &mut Ctx<'_>, change: impl FnOnce(&mut DhcpConfig) -> CmdResult) ->
 /// Edit the pool whose view the session is in.
 fn edit_pool(ctx: &mut Ctx<'_>, change: impl FnOnce(&mut PoolConfig) -> CmdResult) -> CmdResult {
     let View::DhcpPool(name) = ctx.session.view().clone() else {
-        return Err(CmdError::msg("This command must be run in DHCP address pool view."));
+        return Err(CmdError::msg(
+            "This command must be run in DHCP address pool view.",
+        ));
     };
     edit(ctx, |dhcp| {
         let pool = dhcp
@@ -196,7 +198,11 @@ fn network(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         None => natural_prefix(addr).ok_or_else(|| CmdError::WrongParameter("net".into()))?,
     };
     if len > 31 {
-        let slot = if args.has("netmask") { "netmask" } else { "len" };
+        let slot = if args.has("netmask") {
+            "netmask"
+        } else {
+            "len"
+        };
         return Err(CmdError::WrongParameter(slot.into()));
     }
     let net = Network {
@@ -267,7 +273,9 @@ fn edit_list(list: &mut Vec<Ipv4Addr>, given: Vec<Ipv4Addr>, undo: bool, max: us
 /// `gateway-list IP&<1-8>` / `undo gateway-list [IP&<1-8>]`.
 fn gateway_list(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let (given, undo) = (ips(args, "gw"), args.undo);
-    edit_pool(ctx, |p| edit_list(&mut p.gateways, given, undo, MAX_GATEWAYS))
+    edit_pool(ctx, |p| {
+        edit_list(&mut p.gateways, given, undo, MAX_GATEWAYS)
+    })
 }
 
 /// `dns-list IP&<1-8>` / `undo dns-list [IP&<1-8>]`.
@@ -310,7 +318,9 @@ fn expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             .filter(|s| *s <= MAX_LEASE_SECS)
             .ok_or_else(|| CmdError::WrongParameter("days".into()))?;
         if secs == 0 {
-            return Err(CmdError::msg("The lease duration must be at least 1 second."));
+            return Err(CmdError::msg(
+                "The lease duration must be at least 1 second.",
+            ));
         }
         LeaseDuration::Seconds(secs)
     };
@@ -323,7 +333,9 @@ fn expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 /// `forbidden-ip IP&<1-8>` / `undo forbidden-ip [IP&<1-8>]` (pool-local).
 fn forbidden_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let (given, undo) = (ips(args, "fip"), args.undo);
-    edit_pool(ctx, |p| edit_list(&mut p.forbidden, given, undo, usize::MAX))
+    edit_pool(ctx, |p| {
+        edit_list(&mut p.forbidden, given, undo, usize::MAX)
+    })
 }
 
 /// Hex digits, optionally in `-`-separated groups (`0100-e0fc-0000-01`), as bytes.
@@ -457,4 +469,3 @@ fn apply_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     }
     Ok(())
 }
-

@@ -363,12 +363,13 @@ fn display_expired(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
 /// `display dhcp server pool [ NAME ]`: the pools' configuration.
 fn display_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let config: DhcpConfig = ctx.device.config.lock().dhcp.clone();
-    let pools: Vec<_> = match args.str("name") {
-        Some(typed) => vec![config.pool(typed).ok_or_else(|| {
-            CmdError::msg(format!("The address pool {typed} does not exist."))
-        })?],
-        None => config.pools.iter().collect(),
-    };
+    let pools: Vec<_> =
+        match args.str("name") {
+            Some(typed) => vec![config.pool(typed).ok_or_else(|| {
+                CmdError::msg(format!("The address pool {typed} does not exist."))
+            })?],
+            None => config.pools.iter().collect(),
+        };
     for (n, (name, pool)) in pools.into_iter().enumerate() {
         if n > 0 {
             ctx.line("");
@@ -417,11 +418,7 @@ fn display_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
                     .prefix_len
                     .or(pool.network.map(|n| n.prefix_len))
                     .unwrap_or(32);
-                ctx.line(format!(
-                    "    ip-address {} mask {}",
-                    b.ip,
-                    mask_of(len)
-                ));
+                ctx.line(format!("    ip-address {} mask {}", b.ip, mask_of(len)));
                 ctx.line(format!("      {client}"));
             }
         }

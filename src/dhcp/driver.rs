@@ -163,8 +163,12 @@ pub fn start(
     let mut server = match Server::new(snapshot.dhcp.clone(), ServerOptions::default()) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(module = "DHCPS", severity = 4u8, mnemonic = "DHCPS_CONFIG",
-                "The DHCP configuration was not applied: {e}");
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_CONFIG",
+                "The DHCP configuration was not applied: {e}"
+            );
             Server::new(Default::default(), ServerOptions::default())
                 .expect("the default configuration is valid")
         }
@@ -176,8 +180,12 @@ pub fn start(
         compact(&mut store, &server);
     }
     if recovered > 0 {
-        tracing::info!(module = "DHCPS", severity = 6u8, mnemonic = "DHCPS_RECOVERED",
-            "Recovered {recovered} lease records from the lease store.");
+        tracing::info!(
+            module = "DHCPS",
+            severity = 6u8,
+            mnemonic = "DHCPS_RECOVERED",
+            "Recovered {recovered} lease records from the lease store."
+        );
     }
     let (jobs_tx, jobs_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
@@ -205,8 +213,12 @@ fn compact(store: &mut LeaseStore, server: &Server) {
         .iter()
         .filter(|r| r.state != LeaseState::Offered);
     if let Err(e) = store.compact(live) {
-        tracing::warn!(module = "DHCPS", severity = 4u8, mnemonic = "DHCPS_STORE",
-            "Lease store compaction failed: {e}");
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_STORE",
+            "Lease store compaction failed: {e}"
+        );
     }
 }
 
@@ -271,8 +283,12 @@ impl Engine {
                     self.stats.flushes += 1;
                 }
                 Err(e) => {
-                    tracing::error!(module = "DHCPS", severity = 3u8, mnemonic = "DHCPS_STORE",
-                        "Lease journal write failed, acknowledgements withheld: {e}");
+                    tracing::error!(
+                        module = "DHCPS",
+                        severity = 3u8,
+                        mnemonic = "DHCPS_STORE",
+                        "Lease journal write failed, acknowledgements withheld: {e}"
+                    );
                     // A poisoned store recovers by writing the whole table afresh.
                     compact(&mut self.store, &self.server);
                 }
@@ -301,8 +317,12 @@ impl Engine {
         if *self.server.config() != config.dhcp
             && let Err(e) = self.server.set_config(config.dhcp.clone())
         {
-            tracing::warn!(module = "DHCPS", severity = 4u8, mnemonic = "DHCPS_CONFIG",
-                "The DHCP configuration was not applied: {e}");
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_CONFIG",
+                "The DHCP configuration was not applied: {e}"
+            );
         }
         // Comware 7: with `dhcp enable`, every interface with an address is a server
         // (`dhcp select server` is the default).
@@ -335,8 +355,12 @@ impl Engine {
             })
             .collect();
         for (port, e) in self.io.serve(&served, tx) {
-            tracing::warn!(module = "DHCPS", severity = 4u8, mnemonic = "DHCPS_SOCKET",
-                "The DHCP server cannot listen on {port}: {e}");
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_SOCKET",
+                "The DHCP server cannot listen on {port}: {e}"
+            );
         }
     }
 }

@@ -174,7 +174,8 @@ mod tests {
             client: BindingClient::ClientIdentifier(vec![1, 0, 0xe0, 0xfc, 0, 0, 1]),
         });
         pool.options.insert(43, RawOptionValue::Hex(vec![1, 0xab]));
-        pool.options.insert(66, RawOptionValue::Ascii("tftp".into()));
+        pool.options
+            .insert(66, RawOptionValue::Ascii("tftp".into()));
         assert_eq!(
             pool_lines("lan", &pool),
             [
