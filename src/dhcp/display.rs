@@ -224,7 +224,8 @@ struct Statistics {
 
 fn stat_line(ctx: &mut Ctx<'_>, indent: usize, label: &str, value: impl std::fmt::Display) {
     let label = format!("{:indent$}{label}", "");
-    ctx.line(format!("{label:<39}{value}"));
+    let line = format!("{label:<39}{value}");
+    ctx.line(line.trim_end());
 }
 
 /// `display dhcp server statistics [ pool NAME ]`.
