@@ -469,3 +469,195 @@ fn apply_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::device::testing::{TestIo, test_device};
+    use crate::session::{Role, Session, SessionState};
+
+    /// Run lines through the real grammar; returns (last prompt, outputs of failed lines).
+    fn shell(lines: &[&str]) -> (Session, Vec<String>) {
+        // The sim device is never started: its data directory is not used.
+        let (_dir, device) = test_device();
+        let mut s = Session::new(
+            device,
+            SessionState::new(Role::NetworkAdmin, "t", "con0", "-"),
+        );
+        let mut errors = Vec::new();
+        for l in lines {
+            let o = s.execute(l, &mut TestIo);
+            if !o.ok {
+                errors.push(format!("{l}: {}", o.output));
+            }
+        }
+        (s, errors)
+    }
+
+    fn dhcp(s: &Session) -> DhcpConfig {
+        s_device(s).config.lock().dhcp.clone()
+    }
+
+    fn s_device(s: &Session) -> &crate::device::Device {
+        &s.device
+    }
+
+    #[test]
+    fn pool_view_and_every_setting() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp enable",
+            "dhcp server forbidden-ip 10.1.1.2 10.1.1.5",
+            "dhcp server forbidden-ip 10.1.1.9",
+            "undo dhcp server relay information enable",
+            "dhcp server ip-pool Lan",
+            "network 10.1.1.77 mask 255.255.255.0",
+            "address range 10.1.1.10 10.1.1.100",
+            "gateway-list 10.1.1.1 10.1.1.254",
+            "dns-list 8.8.8.8",
+            "domain-name example.com",
+            "expired day 1 hour 2 minute 3 second 4",
+            "forbidden-ip 10.1.1.50 10.1.1.51",
+            "static-bind ip-address 10.1.1.20 mask 255.255.255.0 hardware-address 0011-2233-4455",
+            "static-bind ip-address 10.1.1.21 client-identifier 0100-e0fc-0000-01",
+            "option 43 hex 01ab",
+            "option 66 ascii tftp.example",
+            "option 150 ip-address 10.1.1.3 10.1.1.4",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(s.prompt(), "[Duet-dhcp-pool-Lan]");
+        let d = dhcp(&s);
+        assert!(d.enabled && !d.relay_information);
+        assert_eq!(d.forbidden.len(), 2);
+        let p = &d.pools["Lan"];
+        assert_eq!(
+            p.network,
+            Some(Network {
+                address: [10, 1, 1, 0].into(),
+                prefix_len: 24
+            })
+        );
+        assert_eq!(p.gateways.len(), 2);
+        assert_eq!(p.lease, LeaseDuration::Seconds(86400 + 7200 + 180 + 4));
+        assert_eq!(p.forbidden.len(), 2);
+        assert_eq!(p.static_bindings.len(), 2);
+        assert_eq!(
+            p.static_bindings[1].client,
+            BindingClient::ClientIdentifier(vec![1, 0, 0xe0, 0xfc, 0, 0, 1])
+        );
+        assert_eq!(p.options[&43], RawOptionValue::Hex(vec![1, 0xab]));
+        // The rendered text shows the pool in its own section, before the interfaces.
+        let text = s_device(&s).config.lock().render();
+        let pool_at = text
+            .find("#\ndhcp server ip-pool Lan\n gateway-list")
+            .unwrap();
+        assert!(pool_at < text.find("interface GigabitEthernet1/0/1").unwrap());
+        assert!(text.contains(" dhcp enable\n dhcp server forbidden-ip 10.1.1.2 10.1.1.5\n"));
+    }
+
+    #[test]
+    fn undo_forms_restore_defaults() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp enable",
+            "dhcp server ip-pool p",
+            "network 10.2.0.0 16",
+            "gateway-list 10.2.0.1 10.2.0.2",
+            "undo gateway-list 10.2.0.1",
+            "dns-list 10.2.0.3",
+            "undo dns-list",
+            "expired unlimited",
+            "undo expired",
+            "domain-name x",
+            "undo domain-name",
+            "static-bind ip-address 10.2.0.9 hardware-address 0011-2233-4455",
+            "undo static-bind ip-address 10.2.0.9",
+            "option 43 hex 01",
+            "undo option 43",
+            "address range 10.2.0.10 10.2.0.20",
+            "undo address range",
+            "quit",
+            "dhcp server forbidden-ip 10.2.0.5",
+            "undo dhcp server forbidden-ip 10.2.0.5",
+            "undo dhcp enable",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let d = dhcp(&s);
+        let p = &d.pools["p"];
+        assert_eq!(p.gateways, [Ipv4Addr::new(10, 2, 0, 2)]);
+        assert!(p.dns.is_empty() && p.domain_name.is_none() && p.range.is_none());
+        assert_eq!(p.lease, LeaseDuration::default());
+        assert!(p.static_bindings.is_empty() && p.options.is_empty());
+        assert!(!d.enabled && d.forbidden.is_empty());
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server ip-pool p",
+            "quit",
+            "undo dhcp server ip-pool P",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(dhcp(&s).pools.is_empty());
+    }
+
+    #[test]
+    fn rejected_commands_change_nothing() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server ip-pool a",
+            "network 10.1.1.0 24",
+            "static-bind ip-address 10.1.1.5 hardware-address 0011-2233-4455",
+            // Outside the network, rebinding without undo, the same client twice.
+            "address range 10.1.2.1 10.1.2.9",
+            "static-bind ip-address 10.1.1.5 hardware-address 0011-2233-4466",
+            "static-bind ip-address 10.1.1.6 hardware-address 0011-2233-4455",
+            "address range 10.1.1.9 10.1.1.1",
+            "option 53 hex 01",
+            "option 43 hex 123",
+            "static-bind ip-address 10.1.1.7 client-identifier 01-",
+            "undo static-bind ip-address 10.1.1.99",
+            "quit",
+            "undo dhcp server forbidden-ip 10.9.9.9",
+            "dhcp server ip-pool b",
+            "network 10.1.1.0 mask 255.255.255.0",
+            "expired day 0",
+        ]);
+        assert_eq!(errors.len(), 11, "{errors:#?}");
+        assert!(errors[0].contains("is not inside network"), "{}", errors[0]);
+        let d = dhcp(&s);
+        assert_eq!(d.pools["a"].static_bindings.len(), 1);
+        assert!(d.pools["a"].range.is_none() && d.pools["a"].options.is_empty());
+        assert!(d.pools["b"].network.is_none());
+    }
+
+    #[test]
+    fn interface_lines() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "interface ge1/0/2",
+            "dhcp select server",
+            "dhcp server apply ip-pool lan",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let text = s_device(&s).config.lock().render();
+        assert!(
+            text.contains(
+                "interface GigabitEthernet1/0/2\n dhcp select server\n dhcp server apply ip-pool lan\n"
+            ),
+            "{text}"
+        );
+        let (s, errors) = shell(&[
+            "system-view",
+            "interface ge1/0/2",
+            "dhcp server apply ip-pool lan",
+            "undo dhcp server apply ip-pool",
+            "dhcp select server",
+            "undo dhcp select server",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let cfg = s_device(&s).config.lock().clone();
+        assert_eq!(
+            cfg.interfaces[&"ge1/0/2".parse::<IfName>().unwrap()].dhcp,
+            Default::default()
+        );
+    }
+}
