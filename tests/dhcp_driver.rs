@@ -271,3 +271,131 @@ fn displays_say_when_the_server_is_not_running() {
     assert!(!o.ok);
     assert_eq!(o.output, "The DHCP server is not running.\n");
 }
+
+fn record(ip: [u8; 4], state: duet::dhcp::LeaseState, at: u64) -> duet::dhcp::LeaseRecord {
+    duet::dhcp::LeaseRecord {
+        ip: ip.into(),
+        state,
+        client: duet::dhcp::ClientKey::Hw(vec![0, 0x11, 0x22, 0x33, 0x44, 0x55].into()),
+        chaddr: vec![0, 0x11, 0x22, 0x33, 0x44, 0x55].into(),
+        expires: at,
+        updated: at,
+        relay_info: None,
+        hostname: None,
+        is_static: false,
+    }
+}
+
+#[test]
+fn conflict_expired_pool_and_free_ip_layouts() {
+    use duet::dhcp::display::expiry_text;
+    use duet::dhcp::{LeaseChange, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let b = bed(dir.path(), true);
+    let at = 1_790_000_000_000;
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    handle
+        .query(move |s, _| {
+            s.apply_remote(LeaseChange::Upsert(record(
+                [10, 1, 1, 12],
+                LeaseState::Declined,
+                at,
+            )));
+            s.apply_remote(LeaseChange::Upsert(record(
+                [10, 1, 1, 13],
+                LeaseState::Expired,
+                at,
+            )));
+        })
+        .unwrap();
+    let t = expiry_text(at);
+    assert_eq!(
+        run(&b.device, &["display dhcp server conflict"]),
+        format!("IP address          Detect time\n10.1.1.12           {t}\n")
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server expired"]),
+        format!(
+            "IP address       Client-identifier/Hardware address    Lease expiration\n\
+             10.1.1.13        0011-2233-4455                        {t}\n"
+        )
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server free-ip"]),
+        "Pool name: lan\n  Network: 10.1.1.0 mask 255.255.255.0\n    IP ranges from 10.1.1.10 to 10.1.1.11\n    \
+         IP ranges from 10.1.1.13 to 10.1.1.20\n  Secondary networks:\n\n"
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server pool LAN"]),
+        "Pool name: lan\n  Network 10.1.1.0 mask 255.255.255.0\n  address range 10.1.1.10 to 10.1.1.20\n  \
+         gateway-list 10.1.1.1\n  dns-list 10.1.1.2\n  expired 0 1 0 0\n"
+    );
+    // Resets are journaled: after a restart the conflict and the expired record stay gone.
+    run(
+        &b.device,
+        &["reset dhcp server conflict", "reset dhcp server expired"],
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server conflict"]),
+        "IP address          Detect time\n"
+    );
+    b.device.stop();
+    drop(b);
+    let b = bed(dir.path(), true);
+    assert_eq!(
+        run(&b.device, &["display dhcp server expired"]),
+        "IP address       Client-identifier/Hardware address    Lease expiration\n"
+    );
+    let stats = run(&b.device, &["display dhcp server statistics pool lan"]);
+    assert_eq!(
+        stats,
+        "    Pool utilization:                  0.00%\n    Bindings:\n      Automatic:                       0\n      \
+         Manual:                          0\n      Expired:                         0\n"
+    );
+}
+
+#[test]
+fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_relay() {
+    use duet::dhcp::{LeaseChange, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let mut events = b.device.dhcp.get().unwrap().subscribe();
+    let ip = b.dora(1);
+    let ev =
+        b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
+            .expect("an event")
+            .expect("not lagged");
+    match ev.change {
+        LeaseChange::Upsert(r) => {
+            assert_eq!((r.ip, r.state), (ip, LeaseState::Committed));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let journal = dir.path().join("dhcp/leases.journal");
+    assert!(
+        std::fs::metadata(&journal).unwrap().len() > 16,
+        "nothing journaled"
+    );
+
+    // A relayed DISCOVER (giaddr in the pool's network) is answered to the relay, port 67.
+    let relayed = PacketSpec {
+        giaddr: Some(Ipv4Addr::new(10, 1, 1, 254)),
+        ..PacketSpec::new(MessageType::Discover, "02:00:00:00:00:99", 9)
+    };
+    b.send(&relayed.message().encode());
+    let got = b.rt.block_on(async {
+        loop {
+            let f = tokio::time::timeout(Duration::from_secs(5), b.rx.recv())
+                .await
+                .expect("a reply")
+                .unwrap();
+            if let Some(d) = frame::parse_ethernet(&f.bytes)
+                && d.addrs.dst_port == 67
+            {
+                return (d.addrs.dst, Message::decode(d.payload).unwrap());
+            }
+        }
+    });
+    assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
+    assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
+}
