@@ -123,33 +123,44 @@ impl Bed {
         self.lan.send(&self.client, &f).unwrap();
     }
 
-    /// The next DHCP reply to the client, with where it was sent.
-    fn reply(&mut self) -> ([u8; 6], UdpAddrs, Message) {
+    /// The next DHCP reply to the client within `wait`, with where it was sent.
+    fn reply_within(&mut self, wait: Duration) -> Option<([u8; 6], UdpAddrs, Message)> {
         let rx = &mut self.rx;
         self.rt.block_on(async {
-            loop {
-                let f = tokio::time::timeout(Duration::from_secs(5), rx.recv())
-                    .await
-                    .expect("a reply within 5 s")
-                    .expect("LAN open");
-                if let Some(d) = frame::parse_ethernet(&f.bytes)
-                    && d.addrs.dst_port == 68
-                {
-                    return (d.dst_mac, d.addrs, Message::decode(d.payload).unwrap());
+            tokio::time::timeout(wait, async {
+                loop {
+                    let f = rx.recv().await.expect("LAN open");
+                    if let Some(d) = frame::parse_ethernet(&f.bytes)
+                        && d.addrs.dst_port == 68
+                    {
+                        return (d.dst_mac, d.addrs, Message::decode(d.payload).unwrap());
+                    }
                 }
-            }
+            })
+            .await
+            .ok()
         })
+    }
+
+    /// Send as a client does: retransmit (every 500 ms, 10 times at most) until answered.
+    /// The first frames may meet a port the interface engine has not brought up yet.
+    fn exchange(&mut self, payload: &[u8]) -> ([u8; 6], UdpAddrs, Message) {
+        for _ in 0..10 {
+            self.send(payload);
+            if let Some(r) = self.reply_within(Duration::from_millis(500)) {
+                return r;
+            }
+        }
+        panic!("no reply after 10 transmissions");
     }
 
     /// DISCOVER/OFFER/REQUEST/ACK; returns the address.
     fn dora(&mut self, xid: u32) -> Ipv4Addr {
         let mac = "02:00:00:00:00:21";
-        self.send(
-            &PacketSpec::new(MessageType::Discover, mac, xid)
-                .message()
-                .encode(),
-        );
-        let (dst_mac, addrs, offer) = self.reply();
+        let discover = PacketSpec::new(MessageType::Discover, mac, xid)
+            .message()
+            .encode();
+        let (dst_mac, addrs, offer) = self.exchange(&discover);
         assert_eq!(offer.options.message_type, Some(MessageType::Offer));
         // Broadcast flag clear, no address yet: a frame to the client's MAC (RFC 2131 4.1).
         assert_eq!(dst_mac, CLIENT_MAC);
@@ -162,7 +173,18 @@ impl Bed {
             ..PacketSpec::new(MessageType::Request, mac, xid + 1)
         };
         self.send(&req.message().encode());
-        let (_, _, ack) = self.reply();
+        // Skip a late OFFER to a retransmitted DISCOVER.
+        let ack = loop {
+            let Some((_, _, m)) = self.reply_within(Duration::from_secs(5)) else {
+                panic!(
+                    "no ACK within 5 s:\n{}",
+                    run(&self.device, &["display dhcp server statistics"])
+                );
+            };
+            if m.options.message_type != Some(MessageType::Offer) {
+                break m;
+            }
+        };
         assert_eq!(ack.options.message_type, Some(MessageType::Ack));
         assert_eq!(ack.yiaddr, offer.yiaddr);
         ack.yiaddr
