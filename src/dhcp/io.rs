@@ -122,8 +122,7 @@ impl LinuxIo {
         served: &[Served],
         tx: &mpsc::Sender<Received>,
     ) -> Vec<(IfName, io::Error)> {
-        self.ports
-            .retain(|_, p| served.iter().any(|s| *s == p.served));
+        self.ports.retain(|_, p| served.contains(&p.served));
         let mut errors = Vec::new();
         for s in served {
             let key: Arc<str> = s.name.to_string().into();
