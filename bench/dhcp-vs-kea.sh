@@ -165,5 +165,5 @@ awk -v d="$DUET_RATE" -v k="$KEA_RATE" 'BEGIN { if (k > 0) printf "  Duet / Kea 
 if [ "${SKIP_MEMORY:-0}" != 1 ]; then
     echo
     echo "Memory per lease at a million leases (tests/dhcp_memory.rs, release):"
-    (cd "$ROOT" && cargo test --release --test dhcp_memory -- --nocapture 2>&1 | grep -iE "lease|MiB" | grep -v "^test " || true)
+    (cd "$ROOT" && cargo test --release --test dhcp_memory -- --nocapture 2>&1 | grep -E "^[0-9]+ leases|^resident set" || true)
 fi

@@ -9,7 +9,8 @@
 //! clients renew quickly) and pool `relayed` (10.77.3.0/24) to requests relayed with giaddr
 //! 10.77.3.1. ISC dhclient and busybox udhcpc obtain, renew by unicast and release a lease; a
 //! udhcpc behind isc-dhcp-relay (which adds Option 82) gets an address of the relayed pool,
-//! which `display dhcp server ip-in-use` shows, also after `kill -9` and a restart.
+//! which `display dhcp server ip-in-use` shows, also after `kill -9` and a restart. Malformed
+//! datagrams are counted under `Bad Messages` and change nothing else.
 //!
 //! Clients run with scripts that only log and set the address inside their namespace; each
 //! client namespace has its own /etc/netns/NAME/resolv.conf. Without root or one of the tools
@@ -343,6 +344,29 @@ esac"#,
             .lines()
             .any(|l| l.starts_with(&ip) && l.ends_with("Auto(C)")),
         "{ip} not shown:\n{shown}"
+    );
+    // Malformed datagrams (garbage, a cut BOOTP header, 3000 bytes of zeros) are counted
+    // under Bad Messages; the server keeps serving (the renewal below).
+    let garbage = "printf 'not dhcp' > /dev/udp/10.77.1.1/67; \
+                   head -c 100 /dev/zero > /dev/udp/10.77.1.1/67; \
+                   head -c 3000 /dev/zero > /dev/udp/10.77.1.1/67";
+    let out = sh(
+        "ip",
+        &["netns", "exec", &lab.ns("C"), "bash", "-c", garbage],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait("Bad Messages: 3", 5, || {
+            lab.display("display dhcp server statistics")
+                .lines()
+                .any(|l| l.starts_with("    Bad Messages:") && l.ends_with(" 3"))
+        }),
+        "{}",
+        lab.display("display dhcp server statistics")
     );
     // 8-second lease: T1 at 4 s; RENEW (not REBIND) means the unicast REQUEST was answered.
     lab.wait_log("dhclient.log", "reason=RENEW", 10);
