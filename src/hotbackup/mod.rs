@@ -6,7 +6,11 @@
 pub mod frame;
 pub mod merge;
 pub mod service;
+pub mod session;
+#[cfg(test)]
+mod session_tests;
 
 pub use frame::{AuthKey, FrameError, Role};
 pub use merge::{Conflict, Merge};
-pub use service::{Change, DhcpBindings, Replica, Service, dhcp_config_digest};
+pub use service::{Change, DhcpBindings, Replica, Service, dhcp_config_digest, dhcp_half};
+pub use session::{Event, Mode, Phase, Progress, Session, SessionConfig, Stats, Status};

@@ -11,6 +11,7 @@ use std::net::Ipv4Addr;
 use sha2::{Digest, Sha256};
 use thiserror::Error;
 
+use crate::dhcp::pool::Half;
 use crate::dhcp::{ClientKey, DhcpConfig, LeaseChange, LeaseRecord, LeaseState, Server};
 
 /// An entry or key the service could not decode.
@@ -297,6 +298,13 @@ impl Replica<DhcpBindings> for Server {
     }
 }
 
+/// This device's half of every pool while the peer is unreachable: the device with the lower
+/// failover-link address takes the even offsets, the other the odd ones. Both devices know
+/// both addresses from their configuration, so they agree without talking.
+pub fn dhcp_half(local: Ipv4Addr, peer: Ipv4Addr) -> Half {
+    if local < peer { Half::Even } else { Half::Odd }
+}
+
 /// The configuration digest both devices compare in negotiation: SHA-256 over the canonical
 /// JSON of the pools and forbidden ranges (vendors require the same DHCP configuration on both
 /// devices; the pools are a `BTreeMap`, so the JSON is the same for the same configuration).
@@ -391,6 +399,13 @@ pub(crate) mod tests {
         for n in 0..b.len() {
             assert!(DhcpBindings::decode_entry(&b[..n]).is_err());
         }
+    }
+
+    #[test]
+    fn the_two_devices_take_opposite_halves() {
+        let (a, b) = (Ipv4Addr::new(10, 9, 0, 1), Ipv4Addr::new(10, 9, 0, 2));
+        assert_eq!(dhcp_half(a, b), Half::Even);
+        assert_eq!(dhcp_half(b, a), Half::Odd);
     }
 
     #[test]
