@@ -12,5 +12,7 @@ mod session_tests;
 
 pub use frame::{AuthKey, FrameError, Role};
 pub use merge::{Conflict, Merge};
-pub use service::{Change, DhcpBindings, Replica, Service, dhcp_config_digest, dhcp_half};
+pub use service::{
+    Change, DhcpBindings, Replica, Service, apply_half, dhcp_config_digest, dhcp_half, in_half,
+};
 pub use session::{Event, Mode, Phase, Progress, Session, SessionConfig, Stats, Status};

@@ -23,7 +23,7 @@ pub struct EntryError {
 }
 
 /// A replicated service: the entry type and the rules the engine applies to it.
-pub trait Service {
+pub trait Service: Copy + Debug + PartialEq + 'static {
     /// The service's code on the wire (frames carry it, so services can share a channel).
     const ID: u8;
     /// Its name in displays and logs.
@@ -303,6 +303,49 @@ impl Replica<DhcpBindings> for Server {
 /// both addresses from their configuration, so they agree without talking.
 pub fn dhcp_half(local: Ipv4Addr, peer: Ipv4Addr) -> Half {
     if local < peer { Half::Even } else { Half::Odd }
+}
+
+/// Whether `ip` is in `half` of its pool's dynamic range, as the DHCP core's allocator
+/// counts it (even or odd offset from the first dynamic address of the pool with the longest
+/// prefix holding `ip`). Addresses outside every range are in both halves (static
+/// bindings belong to their client whoever serves).
+pub fn in_half(config: &DhcpConfig, ip: Ipv4Addr, half: Half) -> bool {
+    let pool = config
+        .pools
+        .values()
+        .filter_map(|p| Some((p.network?, p.range)))
+        .filter(|(n, _)| n.contains(ip))
+        .max_by_key(|(n, _)| n.prefix_len);
+    let Some((network, range)) = pool else {
+        return true;
+    };
+    let hosts = network.hosts();
+    let range = range.unwrap_or(hosts);
+    let (first, last) = (range.start.max(hosts.start), range.end.min(hosts.end));
+    if ip < first || ip > last {
+        return true;
+    }
+    let odd = (u32::from(ip) - u32::from(first)) % 2 == 1;
+    odd == (half == Half::Odd)
+}
+
+/// Restrict the server to `half` of every pool (`Some`: the peer is unreachable or also
+/// master) or lift the restriction (`None`). Turning it on also withdraws the offers
+/// outstanding in the other half: the core would still confirm them (an offer counts as the
+/// client's binding), and the peer may now hand out the same address.
+pub fn apply_half(server: &mut Server, half: Option<Half>) {
+    if let Some(h) = half {
+        let stale: Vec<Ipv4Addr> = server
+            .leases()
+            .iter()
+            .filter(|r| r.state == LeaseState::Offered && !in_half(server.config(), r.ip, h))
+            .map(|r| r.ip)
+            .collect();
+        for ip in stale {
+            server.apply_remote(LeaseChange::Remove(ip));
+        }
+    }
+    server.set_half(half);
 }
 
 /// The configuration digest both devices compare in negotiation: SHA-256 over the canonical

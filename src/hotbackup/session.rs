@@ -18,8 +18,10 @@ use super::frame::{
     AuthKey, Decoder, Encoder, FrameError, Hello, Message, ResumePoint, Role, VERSION, WireChange,
 };
 use super::merge::{Conflict, merge_into};
+use super::service::in_half;
 use super::service::{Change, DhcpBindings, EntryError, Replica, Service};
-use crate::dhcp::{LeaseEvent, Millis, Origin};
+use crate::dhcp::pool::Half;
+use crate::dhcp::{LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Millis, Origin, Server};
 
 /// Whether a local change waits for the peer's acknowledgement before it is released.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -156,6 +158,11 @@ pub enum Event<S: Service> {
     Synchronized,
     /// Local changes with a token up to `upto` may be released (send the DHCPACK).
     Released { upto: u64 },
+    /// The peer went down before acknowledging these changes (token, change). They are in
+    /// the local table, but the peer may never have seen them: the driver releases each one
+    /// that is safe to answer alone and revokes the others (for DHCP bindings:
+    /// [`Session::settle_unconfirmed`]). Later `Released` events do not cover these tokens.
+    Unconfirmed(Vec<(u64, Change<S>)>),
     /// One key was claimed for two owners; both devices keep `kept`.
     Conflict(Conflict<S>),
     /// A bad frame or a protocol violation (counted; logged by the driver).
@@ -270,7 +277,7 @@ pub struct Session<S: Service> {
     /// Recent local changes, consecutive seqs, oldest first.
     log: VecDeque<(u64, Change<S>)>,
     /// Synchronous mode: (seq, token) of changes sent and not yet acknowledged.
-    held: VecDeque<(u64, u64)>,
+    held: VecDeque<(u64, u64, Change<S>)>,
     /// How much of the peer's stream this device holds completely.
     resume: Option<ResumePoint>,
     events: VecDeque<Event<S>>,
@@ -441,12 +448,13 @@ impl<S: Service> Session<S> {
     /// [`Event::Released`] once the change may be answered.
     pub fn handle_local_change(&mut self, token: u64, change: Change<S>) {
         self.seq += 1;
-        self.log.push_back((self.seq, change));
         let held = self.cfg.mode == Mode::Synchronous
             && self.conn.as_ref().is_some_and(|c| c.peer.is_some());
         if held {
-            self.held.push_back((self.seq, token));
-        } else {
+            self.held.push_back((self.seq, token, change.clone()));
+        }
+        self.log.push_back((self.seq, change));
+        if !held {
             self.release(token);
         }
         self.trim_log();
@@ -649,11 +657,12 @@ impl<S: Service> Session<S> {
             self.events.push_back(Event::PeerDown);
             self.peer_role = None;
         }
-        // Serving alone now: nothing waits for the peer any more.
-        if let Some(&(_, token)) = self.held.back() {
-            self.release(token);
+        // Serving alone now: what waited for the peer is handed back to the driver, which
+        // releases or revokes it (the peer may never have seen it).
+        if !self.held.is_empty() {
+            let changes = self.held.drain(..).map(|(_, t, c)| (t, c)).collect();
+            self.events.push_back(Event::Unconfirmed(changes));
         }
-        self.held.clear();
         self.silence_since = now;
         self.trim_log();
     }
@@ -824,7 +833,7 @@ impl<S: Service> Session<S> {
             }
             Message::Ack { upto } => {
                 c.acked = c.acked.max(upto);
-                while let Some(&(seq, token)) = self.held.front() {
+                while let Some(&(seq, token, _)) = self.held.front() {
                     if seq > c.acked {
                         break;
                     }
@@ -933,6 +942,54 @@ impl Session<DhcpBindings> {
         if ev.origin == Origin::Local {
             self.handle_local_change(ev.seq, ev.change.clone().into());
         }
+    }
+
+    /// Synchronous mode, the peer went down before acknowledging `changes` (from
+    /// [`Event::Unconfirmed`]). The peer, serving alone, allocates from its own half only, so
+    /// a binding in this device's half `own` (and any release, expiry or conflict) is safe to
+    /// answer now. A binding in the peer's half may go to another client over there, so it is
+    /// revoked: replaced by a released record (newer, so it wins the merge on the peer too,
+    /// which may have applied the binding without its ack reaching us) and its reply dropped;
+    /// the client's retry gets an address from this device's half. Returns (token, release?)
+    /// for each change, in order.
+    pub fn settle_unconfirmed(
+        &mut self,
+        now: Millis,
+        server: &mut Server,
+        own: Half,
+        changes: Vec<(u64, Change<DhcpBindings>)>,
+    ) -> Vec<(u64, bool)> {
+        let exposed = |c: &Change<DhcpBindings>| match c {
+            Change::Upsert(r) => {
+                r.state == LeaseState::Committed && !in_half(server.config(), r.ip, own)
+            }
+            Change::Remove(_) => false,
+        };
+        let out: Vec<(u64, bool)> = changes.iter().map(|(t, c)| (*t, !exposed(c))).collect();
+        // Each address whose current binding is one of the revoked versions goes back.
+        let mut revoked: Vec<LeaseRecord> = Vec::new();
+        for (_, c) in &changes {
+            if let Change::Upsert(r) = c
+                && exposed(c)
+                && server.leases().get(r.ip) == Some(r)
+                && !revoked.iter().any(|x| x.ip == r.ip)
+            {
+                revoked.push(LeaseRecord {
+                    state: LeaseState::Released,
+                    expires: now,
+                    updated: now.max(r.updated + 1),
+                    ..r.clone()
+                });
+            }
+        }
+        for r in revoked {
+            // Into the table as a change the session does not see twice (peer origin), and
+            // into our stream as a local change, released at once (token 0 releases
+            // nothing: tokens start at 1).
+            server.apply_remote(LeaseChange::Upsert(r.clone()));
+            self.handle_local_change(0, Change::Upsert(r));
+        }
+        out
     }
 }
 
