@@ -29,7 +29,7 @@ use duet::hotbackup::{AuthKey, DhcpBindings, Role, apply_half, dhcp_config_diges
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 1);
 const CLIENTS: usize = 20;
-const TICK: u64 = 10;
+const TICK: u64 = 20;
 const CHAOS_MS: u64 = 40_000;
 const HEAL_MS: u64 = 20_000;
 
@@ -191,6 +191,8 @@ impl Faults {
 
 struct World {
     seed: u64,
+    /// Log every ACK too (one seed rerun by hand).
+    verbose: bool,
     rng: Rng,
     now: u64,
     mode: Mode,
@@ -225,6 +227,7 @@ impl World {
         };
         World {
             seed,
+            verbose: std::env::var("HOTBACKUP_SEED").is_ok(),
             rng,
             now: 0,
             mode,
@@ -393,7 +396,9 @@ impl World {
                     );
                 }
                 self.clients[c] = ClientState::Bound(ip);
-                self.note(format!("client {c} bound to {ip}"));
+                if self.verbose {
+                    self.note(format!("client {c} bound to {ip}"));
+                }
             }
             Some(MessageType::Nak) => self.clients[c] = ClientState::Idle,
             _ => {}
@@ -403,8 +408,17 @@ impl World {
     /// Server events to the session, session events to the world.
     fn feed_events(&mut self, i: usize) {
         let n = &mut self.nodes[i];
-        for ev in n.server.drain_events() {
-            n.session.handle_lease_event(&ev);
+        let evs = n.server.drain_events();
+        for ev in &evs {
+            n.session.handle_lease_event(ev);
+        }
+        if self.verbose
+            && let Ok(watch) = std::env::var("HOTBACKUP_WATCH")
+        {
+            let name = self.nodes[i].name;
+            for ev in evs.iter().filter(|e| e.change.ip().to_string() == watch) {
+                self.note(format!("{name} event {ev:?}"));
+            }
         }
         while let Some(ev) = self.nodes[i].session.poll_event() {
             match ev {
@@ -728,14 +742,27 @@ fn check(seed: u64) {
     }
 }
 
-#[test]
-fn hundreds_of_seeds() {
-    let seeds: u64 = std::env::var("HOTBACKUP_SEEDS")
+/// How many seeds of each mode (`HOTBACKUP_SEEDS` overrides).
+fn seed_count() -> u64 {
+    std::env::var("HOTBACKUP_SEEDS")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(300);
-    for seed in 0..seeds {
-        check(seed);
+        .unwrap_or(150)
+}
+
+/// Even seeds run synchronous mode.
+#[test]
+fn synchronous_seeds() {
+    for k in 0..seed_count() {
+        check(2 * k);
+    }
+}
+
+/// Odd seeds run asynchronous mode.
+#[test]
+fn asynchronous_seeds() {
+    for k in 0..seed_count() {
+        check(2 * k + 1);
     }
 }
 
@@ -745,8 +772,17 @@ fn one_seed() {
         .ok()
         .and_then(|s| s.parse().ok())
     {
+        let w = run(seed);
+        println!("{}", w.log.join("\n"));
+        for n in &w.nodes {
+            println!(
+                "{}: {:?}\n{:?}",
+                n.name,
+                n.session.status(),
+                n.session.stats()
+            );
+        }
         check(seed);
-        println!("{}", run(seed).log.join("\n"));
     }
 }
 

@@ -1,7 +1,7 @@
 //! The deterministic reconciliation rule. Every entry a device receives (batch page, resent or
 //! real-time update) is merged with its own version of the same key: the newer version by the
-//! service's total order ([`Service::version_cmp`]) wins, a local entry that is not replicated
-//! (a DHCP offer) never wins, and two versions that give one key to two owners are a
+//! service's total order ([`Service::version_cmp`]) wins; a local entry that is not replicated
+//! (a DHCP offer) gives way to a claim (a binding) but not to history; and two versions that give one key to two owners are a
 //! [`Conflict`], resolved by the same order and reported. The rule is a per-key maximum, so
 //! merging is commutative, associative and idempotent: after both devices have sent each other
 //! their tables, in any order and any number of times, they hold the same table.
@@ -37,12 +37,18 @@ pub fn merge_one<S: Service>(local: Option<&S::Entry>, incoming: &S::Entry) -> M
     if !S::replicated(incoming) {
         return none;
     }
-    let Some(local) = local.filter(|l| S::replicated(l)) else {
+    let Some(local) = local else {
         return Merge {
             taken: true,
             conflict: None,
         };
     };
+    if !S::replicated(local) {
+        return Merge {
+            taken: S::claims(incoming),
+            conflict: None,
+        };
+    }
     let taken = S::version_cmp(incoming, local).is_gt();
     let conflict = S::conflicts(local, incoming).then(|| {
         let (kept, dropped) = if taken {
@@ -221,10 +227,12 @@ mod tests {
     }
 
     #[test]
-    fn a_local_offer_never_wins_and_an_offer_is_never_taken() {
+    fn a_local_offer_gives_way_to_a_binding_only_and_an_offer_is_never_taken() {
         let offer = rec(1, LeaseState::Offered, 500);
         let bound = rec(2, LeaseState::Committed, 100);
         assert!(merge_one::<DhcpBindings>(Some(&offer), &bound).taken);
+        let history = rec(2, LeaseState::Released, 100);
+        assert!(!merge_one::<DhcpBindings>(Some(&offer), &history).taken);
         assert!(!merge_one::<DhcpBindings>(None, &offer).taken);
     }
 

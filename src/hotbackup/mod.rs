@@ -15,4 +15,6 @@ pub use merge::{Conflict, Merge};
 pub use service::{
     Change, DhcpBindings, Replica, Service, apply_half, dhcp_config_digest, dhcp_half, in_half,
 };
-pub use session::{Event, Mode, Phase, Progress, Session, SessionConfig, Stats, Status};
+pub use session::{
+    Event, Mode, Phase, Progress, Session, SessionConfig, Stats, Status, Unconfirmed,
+};

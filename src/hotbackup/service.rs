@@ -39,6 +39,10 @@ pub trait Service: Copy + Debug + PartialEq + 'static {
     /// Whether an entry is replicated at all (a DHCP offer is not: it lives for seconds and
     /// is never journaled). A local entry that is not replicated never wins a merge.
     fn replicated(entry: &Self::Entry) -> bool;
+    /// Whether an entry claims its key (a DHCP binding or conflict, not history). Over a
+    /// local entry that is not replicated, only a claim is taken: history received from the
+    /// peer must not wipe out an offer that is under way here.
+    fn claims(entry: &Self::Entry) -> bool;
     /// A total order over the versions of one key: `Greater` means `a` is newer. It must be
     /// the same function on both devices and consistent (antisymmetric, transitive), so that
     /// merging is commutative and both sides keep the same version.
@@ -259,6 +263,10 @@ impl Service for DhcpBindings {
 
     fn replicated(r: &LeaseRecord) -> bool {
         r.state != LeaseState::Offered
+    }
+
+    fn claims(r: &LeaseRecord) -> bool {
+        matches!(r.state, LeaseState::Committed | LeaseState::Declined)
     }
 
     /// Newer = later `updated` (the time of the change, in ms); equal times are decided by

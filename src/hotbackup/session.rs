@@ -162,7 +162,7 @@ pub enum Event<S: Service> {
     /// the local table, but the peer may never have seen them: the driver releases each one
     /// that is safe to answer alone and revokes the others (for DHCP bindings:
     /// [`Session::settle_unconfirmed`]). Later `Released` events do not cover these tokens.
-    Unconfirmed(Vec<(u64, Change<S>)>),
+    Unconfirmed(Vec<Unconfirmed<S>>),
     /// One key was claimed for two owners; both devices keep `kept`.
     Conflict(Conflict<S>),
     /// A bad frame or a protocol violation (counted; logged by the driver).
@@ -171,6 +171,17 @@ pub enum Event<S: Service> {
     Close,
     /// Silence lasted `partner_down_after`: the driver may take over the whole pool.
     PartnerDown,
+}
+
+/// A local change the peer had not acknowledged when it went down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unconfirmed<S: Service> {
+    /// The token given with the change.
+    pub token: u64,
+    pub change: Change<S>,
+    /// The last change of the same key the peer had acknowledged, if the resend log still
+    /// holds it: what the peer believes about this key.
+    pub peer_has: Option<Change<S>>,
 }
 
 /// Counters for `display hot-backup statistics`.
@@ -659,8 +670,27 @@ impl<S: Service> Session<S> {
         }
         // Serving alone now: what waited for the peer is handed back to the driver, which
         // releases or revokes it (the peer may never have seen it).
-        if !self.held.is_empty() {
-            let changes = self.held.drain(..).map(|(_, t, c)| (t, c)).collect();
+        if let Some(&(first, _, _)) = self.held.front() {
+            let held: Vec<_> = self.held.drain(..).collect();
+            let changes = held
+                .into_iter()
+                .map(|(_, token, change)| {
+                    let key = change.key();
+                    // Everything before the first unacknowledged change reached the peer.
+                    let peer_has = self
+                        .log
+                        .iter()
+                        .rev()
+                        .filter(|(seq, c)| *seq < first && c.key() == key)
+                        .map(|(_, c)| c.clone())
+                        .next();
+                    Unconfirmed {
+                        token,
+                        change,
+                        peer_has,
+                    }
+                })
+                .collect();
             self.events.push_back(Event::Unconfirmed(changes));
         }
         self.silence_since = now;
@@ -946,31 +976,33 @@ impl Session<DhcpBindings> {
 
     /// Synchronous mode, the peer went down before acknowledging `changes` (from
     /// [`Event::Unconfirmed`]). The peer, serving alone, allocates from its own half only, so
-    /// a binding in this device's half `own` (and any release, expiry or conflict) is safe to
-    /// answer now. A binding in the peer's half may go to another client over there, so it is
-    /// revoked: replaced by a released record (newer, so it wins the merge on the peer too,
-    /// which may have applied the binding without its ack reaching us) and its reply dropped;
-    /// the client's retry gets an address from this device's half. Returns (token, release?)
-    /// for each change, in order.
+    /// a binding in this device's half `own`, a renewal of a binding the peer already has, and
+    /// any release, expiry or conflict are safe to answer now. A new binding in the peer's
+    /// half may go to another client over there: it is revoked, replaced by a released record
+    /// (newer, so it wins the merge on the peer too, which may have applied the binding
+    /// without its ack reaching us), and its reply dropped; the client's retry gets an address
+    /// from this device's half. Returns (token, release?) for each change, in order.
     pub fn settle_unconfirmed(
         &mut self,
         now: Millis,
         server: &mut Server,
         own: Half,
-        changes: Vec<(u64, Change<DhcpBindings>)>,
+        changes: Vec<Unconfirmed<DhcpBindings>>,
     ) -> Vec<(u64, bool)> {
-        let exposed = |c: &Change<DhcpBindings>| match c {
+        let exposed = |u: &Unconfirmed<DhcpBindings>| match &u.change {
             Change::Upsert(r) => {
-                r.state == LeaseState::Committed && !in_half(server.config(), r.ip, own)
+                let renewal = matches!(&u.peer_has, Some(Change::Upsert(p))
+                    if p.client == r.client && p.state == LeaseState::Committed);
+                r.state == LeaseState::Committed && !renewal && !in_half(server.config(), r.ip, own)
             }
             Change::Remove(_) => false,
         };
-        let out: Vec<(u64, bool)> = changes.iter().map(|(t, c)| (*t, !exposed(c))).collect();
+        let out: Vec<(u64, bool)> = changes.iter().map(|u| (u.token, !exposed(u))).collect();
         // Each address whose current binding is one of the revoked versions goes back.
         let mut revoked: Vec<LeaseRecord> = Vec::new();
-        for (_, c) in &changes {
-            if let Change::Upsert(r) = c
-                && exposed(c)
+        for u in &changes {
+            if let Change::Upsert(r) = &u.change
+                && exposed(u)
                 && server.leases().get(r.ip) == Some(r)
                 && !revoked.iter().any(|x| x.ip == r.ip)
             {
