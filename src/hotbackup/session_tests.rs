@@ -190,10 +190,12 @@ fn asynchronous_change_is_released_at_once() {
 }
 
 #[test]
-fn peer_down_releases_what_waited_for_it() {
+fn peer_down_hands_back_what_waited_for_it() {
     let mut a = Node::new(1, 100, |_| {});
     let mut b = Node::new(2, 200, |_| {});
+    a.change(rec(7, 7, 40));
     connect(&mut a, &mut b, 0);
+    a.ev.clear();
     let t = a.change(rec(7, 7, 50));
     a.drain();
     assert_eq!(a.released(), None);
@@ -208,12 +210,104 @@ fn peer_down_releases_what_waited_for_it() {
     assert_eq!(a.s.phase(), Phase::Silence);
     assert!(a.has(|e| matches!(e, Event::PeerDown)));
     assert!(a.has(|e| matches!(e, Event::Close)));
-    assert_eq!(a.released(), Some(t));
+    assert_eq!(a.released(), None);
+    let unconfirmed =
+        a.ev.iter()
+            .find_map(|e| match e {
+                Event::Unconfirmed(u) => Some(u.clone()),
+                _ => None,
+            })
+            .unwrap();
+    assert_eq!(unconfirmed.len(), 1);
+    assert_eq!(unconfirmed[0].token, t);
+    assert_eq!(unconfirmed[0].change, Change::Upsert(rec(7, 7, 50)));
+    // What B acknowledged before: the batch carried the first version.
+    assert_eq!(unconfirmed[0].peer_has, Some(Change::Upsert(rec(7, 7, 40))));
     assert!(a.s.restrict_to_half());
     // Alone: later changes are released at once.
     let t2 = a.change(rec(8, 8, 60));
     a.drain();
     assert_eq!(a.released(), Some(t2));
+}
+
+#[test]
+fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
+    use super::session::Unconfirmed;
+    use crate::dhcp::config::{IpRange, Network, PoolConfig};
+    use crate::dhcp::pool::Half;
+    use crate::dhcp::{DhcpConfig, Server, ServerOptions};
+    let mut config = DhcpConfig {
+        enabled: true,
+        ..DhcpConfig::default()
+    };
+    config.pools.insert(
+        "lan".into(),
+        PoolConfig {
+            network: Some(Network {
+                address: Ipv4Addr::new(10, 0, 0, 0),
+                prefix_len: 24,
+            }),
+            range: Some(IpRange {
+                start: Ipv4Addr::new(10, 0, 0, 10),
+                end: Ipv4Addr::new(10, 0, 0, 59),
+            }),
+            ..PoolConfig::default()
+        },
+    );
+    let mut server = Server::new(config, ServerOptions::default()).unwrap();
+    // .11 and .13 are at odd offsets from .10: the peer's half when ours is even.
+    let (new_odd, even, renew_odd) = (rec(11, 1, 50), rec(12, 2, 50), rec(13, 3, 50));
+    for r in [&new_odd, &even, &renew_odd] {
+        server.apply_remote(crate::dhcp::LeaseChange::Upsert(r.clone()));
+    }
+    server.drain_events();
+    let mut s: S = Session::new(SessionConfig::new(1, 100), 0);
+    let u = |token, r: &LeaseRecord, peer_has| Unconfirmed {
+        token,
+        change: Change::Upsert(r.clone()),
+        peer_has,
+    };
+    let verdicts = s.settle_unconfirmed(
+        100,
+        &mut server,
+        Half::Even,
+        vec![
+            u(1, &new_odd, None),
+            u(2, &even, None),
+            u(3, &renew_odd, Some(Change::Upsert(rec(13, 3, 10)))),
+        ],
+    );
+    assert_eq!(verdicts, vec![(1, false), (2, true), (3, true)]);
+    let revoked = server.leases().get(Ipv4Addr::new(10, 0, 0, 11)).unwrap();
+    assert_eq!(
+        (revoked.state, revoked.updated),
+        (LeaseState::Released, 100)
+    );
+    assert_eq!(
+        server
+            .leases()
+            .get(Ipv4Addr::new(10, 0, 0, 13))
+            .unwrap()
+            .state,
+        LeaseState::Committed
+    );
+    // The revocation goes to the peer as our change.
+    let mut t = Mem::default();
+    let mut peer = Node::new(2, 200, |_| {});
+    s.handle_connected(200);
+    peer.s.handle_connected(200);
+    for _ in 0..10 {
+        if let Some(x) = s.poll_transmit(&server) {
+            peer.s.handle_bytes(200, &x, &mut t);
+        }
+        if let Some(y) = peer.s.poll_transmit(&peer.t) {
+            s.handle_bytes(200, &y, &mut server);
+        }
+    }
+    assert_eq!(
+        t.0[&Ipv4Addr::new(10, 0, 0, 11)].state,
+        LeaseState::Released
+    );
 }
 
 #[test]
