@@ -211,7 +211,7 @@ struct World {
 impl World {
     fn new(seed: u64) -> World {
         let mut rng = Rng(seed);
-        let mode = if seed % 2 == 0 {
+        let mode = if seed.is_multiple_of(2) {
             Mode::Synchronous
         } else {
             Mode::Asynchronous
@@ -378,10 +378,8 @@ impl World {
     /// A reply reaches client `c`.
     fn deliver(&mut self, c: usize, m: Message) {
         match m.options.message_type {
-            Some(MessageType::Offer) => {
-                if self.clients[c] == ClientState::Idle {
-                    self.clients[c] = ClientState::Offered(m.yiaddr);
-                }
+            Some(MessageType::Offer) if self.clients[c] == ClientState::Idle => {
+                self.clients[c] = ClientState::Offered(m.yiaddr);
             }
             Some(MessageType::Ack) => {
                 let ip = m.yiaddr;

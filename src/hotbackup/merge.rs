@@ -74,14 +74,14 @@ pub fn merge_into<S: Service, R: Replica<S>>(replica: &mut R, incoming: S::Entry
     m
 }
 
+/// A whole table of one service, by key.
+pub type Table<S> = BTreeMap<<S as Service>::Key, <S as Service>::Entry>;
+
 /// The table both devices end with after exchanging `a` and `b`, and the conflicts found.
 /// (The session merges entry by entry with [`merge_into`]; this is the same rule over whole
 /// tables, for tests and documentation.)
-pub fn merge_tables<S: Service>(
-    a: &BTreeMap<S::Key, S::Entry>,
-    b: &BTreeMap<S::Key, S::Entry>,
-) -> (BTreeMap<S::Key, S::Entry>, Vec<Conflict<S>>) {
-    let mut out: BTreeMap<S::Key, S::Entry> = a
+pub fn merge_tables<S: Service>(a: &Table<S>, b: &Table<S>) -> (Table<S>, Vec<Conflict<S>>) {
+    let mut out: Table<S> = a
         .iter()
         .filter(|(_, e)| S::replicated(e))
         .map(|(k, e)| (k.clone(), e.clone()))
@@ -107,7 +107,7 @@ mod tests {
     use crate::hotbackup::service::tests::arb_record;
     use proptest::prelude::*;
 
-    type Table = BTreeMap<Ipv4Addr, LeaseRecord>;
+    type Table = super::Table<DhcpBindings>;
 
     fn table() -> impl Strategy<Value = Table> {
         proptest::collection::vec(arb_record(), 0..12)
@@ -140,7 +140,7 @@ mod tests {
             .iter()
             .map(|c| (c.key, c.kept.clone(), c.dropped.clone()))
             .collect();
-        v.sort_by(|x, y| x.0.cmp(&y.0));
+        v.sort_by_key(|x| x.0);
         v
     }
 

@@ -401,7 +401,7 @@ pub(crate) mod tests {
                         ClientKey::Hw(mac.clone().into())
                     },
                     chaddr: mac.into(),
-                    expires: updated + 3600_000,
+                    expires: updated + 3_600_000,
                     updated,
                     relay_info: relay.map(Into::into),
                     hostname: host.map(Into::into),
