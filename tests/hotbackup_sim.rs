@@ -25,7 +25,7 @@ use duet::dhcp::pool::Half;
 use duet::dhcp::server::{Server, ServerOptions};
 use duet::dhcp::{LeaseRecord, LeaseState};
 use duet::hotbackup::session::{Event, Mode, Phase, Session, SessionConfig};
-use duet::hotbackup::{AuthKey, DhcpBindings, Role, apply_half, dhcp_config_digest};
+use duet::hotbackup::{AuthKey, Change, DhcpBindings, Role, apply_half, dhcp_config_digest};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 1);
 const CLIENTS: usize = 20;
@@ -804,4 +804,110 @@ fn a_calm_run_binds_every_client_on_both_devices() {
     w.tables_agree().unwrap();
     assert_eq!(w.nodes[0].role, Role::Master);
     assert_eq!(w.nodes[0].session.stats().reconnects, 0);
+}
+
+/// A big batch goes through paging and transmit chunking whole, while the master keeps
+/// changing the table; prints how long it took. `HOTBACKUP_BATCH=1000000` for a million
+/// (measure with `--release`).
+#[test]
+fn a_batch_of_100k_bindings_arrives_whole() {
+    let n: u32 = std::env::var("HOTBACKUP_BATCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(100_000);
+    let mut cfg = config();
+    let pool = cfg.pools.get_mut("lan").unwrap();
+    pool.network = Some(Network {
+        address: Ipv4Addr::new(10, 0, 0, 0),
+        prefix_len: 14,
+    });
+    pool.range = None;
+    let records = (0..n).map(|i| {
+        let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 0, 0, 10)) + i);
+        let mac: Box<[u8]> = [2, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1].into();
+        LeaseRecord {
+            ip,
+            state: LeaseState::Committed,
+            client: duet::dhcp::ClientKey::Hw(mac.clone()),
+            chaddr: mac,
+            expires: 86_400_000,
+            updated: 1,
+            relay_info: None,
+            hostname: None,
+            is_static: false,
+        }
+    });
+    let mut a = Server::new(cfg.clone(), ServerOptions::default()).unwrap();
+    a.restore(records);
+    let mut b = Server::new(cfg, ServerOptions::default()).unwrap();
+    let mut sa: Session<DhcpBindings> = Session::new(session_config(1, 1, Mode::Synchronous), 0);
+    let mut sb: Session<DhcpBindings> = Session::new(session_config(2, 2, Mode::Synchronous), 0);
+    let start = std::time::Instant::now();
+    sa.handle_connected(0);
+    sb.handle_connected(0);
+    let mut changed = 0;
+    for round in 0.. {
+        let x = sa.poll_transmit(&a);
+        let y = sb.poll_transmit(&b);
+        if x.is_none() && y.is_none() {
+            break;
+        }
+        if let Some(x) = x {
+            sb.handle_bytes(0, &x, &mut b);
+        }
+        if let Some(y) = y {
+            sa.handle_bytes(0, &y, &mut a);
+        }
+        // The master keeps serving: one binding changes every few chunks.
+        if round % 4 == 1 && changed < 50 {
+            let mut r = a
+                .leases()
+                .get(Ipv4Addr::new(10, 0, 0, 10 + changed))
+                .unwrap()
+                .clone();
+            r.updated = 2;
+            r.state = LeaseState::Released;
+            a.apply_remote(duet::dhcp::LeaseChange::Upsert(r.clone()));
+            a.drain_events();
+            sa.handle_local_change(u64::from(changed) + 1, Change::Upsert(r));
+            changed += 1;
+        }
+    }
+    let took = start.elapsed();
+    assert_eq!(sa.phase(), Phase::RealTime);
+    assert_eq!(sb.phase(), Phase::RealTime);
+    assert_eq!(b.leases().len(), n as usize);
+    let mismatched = a
+        .leases()
+        .iter()
+        .filter(|r| b.leases().get(r.ip) != Some(*r))
+        .count();
+    assert_eq!(mismatched, 0);
+    assert_eq!(
+        sb.stats().entries_received,
+        u64::from(n) + u64::from(changed)
+    );
+    println!("batch of {n} bindings: {took:?} (this build)");
+}
+
+/// The protocol core does no I/O: no tokio, sockets, files or clock.
+#[test]
+fn hotbackup_core_modules_do_no_io() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/hotbackup");
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for word in [
+            "tokio",
+            "TcpStream",
+            "UdpSocket",
+            "socket2",
+            "std::fs",
+            "SystemTime",
+            "Instant",
+            "thread::sleep",
+        ] {
+            assert!(!text.contains(word), "{path:?} mentions {word}");
+        }
+    }
 }
