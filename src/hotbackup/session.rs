@@ -334,6 +334,17 @@ impl<S: Service> Session<S> {
         }
     }
 
+    /// Whether VRRP may let this device preempt (take over as master) now: not while the
+    /// peer's table is on its way (negotiating, or its batch or resend not yet applied); with
+    /// no connection there is nothing to wait for, and the pool halves keep a split brain
+    /// safe.
+    pub fn may_preempt(&self) -> bool {
+        match &self.conn {
+            None => true,
+            Some(c) => c.inbound == Inbound::Complete,
+        }
+    }
+
     /// Whether new allocations must stay in this device's half of each pool (the DHCP core's
     /// `set_half`): until both tables are reconciled, and while the peer says it is VRRP
     /// master too (a split LAN with the failover link up); not once the partner is declared

@@ -131,8 +131,10 @@ fn first_connection_batches_both_ways_then_real_time() {
     }
     b.change(rec(50, 50, 10));
     assert_eq!(a.s.phase(), Phase::Silence);
+    assert!(a.s.may_preempt());
     a.s.handle_connected(0);
     assert_eq!(a.s.phase(), Phase::Negotiating);
+    assert!(!a.s.may_preempt());
     b.s.handle_connected(0);
     // Hellos only: each side now knows it must send a batch.
     let ha = a.s.poll_transmit(&a.t).unwrap();
@@ -141,9 +143,11 @@ fn first_connection_batches_both_ways_then_real_time() {
     a.s.handle_bytes(0, &hb, &mut a.t);
     assert_eq!(a.s.phase(), Phase::BatchBackup);
     assert_eq!(a.s.status().sending, Some(Progress { done: 0, total: 10 }));
+    assert!(!b.s.may_preempt());
     pump(&mut a, &mut b, 0);
     assert_eq!(a.s.phase(), Phase::RealTime);
     assert_eq!(b.s.phase(), Phase::RealTime);
+    assert!(b.s.may_preempt());
     assert_eq!(a.t, b.t);
     assert_eq!(a.t.0.len(), 11);
     for n in [&a, &b] {
