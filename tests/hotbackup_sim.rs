@@ -24,8 +24,8 @@ use duet::dhcp::packet::Message;
 use duet::dhcp::pool::Half;
 use duet::dhcp::server::{Server, ServerOptions};
 use duet::dhcp::{LeaseRecord, LeaseState};
-use duet::hotbackup::session::{Event, Mode, Phase, Session, SessionConfig};
 use duet::hotbackup::{AuthKey, Change, DhcpBindings, Role, apply_half, dhcp_config_digest};
+use duet::hotbackup::{Event, Mode, Phase, Session, SessionConfig};
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 1);
 const CLIENTS: usize = 20;

@@ -103,8 +103,8 @@ mod tests {
 
     use super::*;
     use crate::dhcp::{LeaseRecord, LeaseState};
-    use crate::hotbackup::service::DhcpBindings;
-    use crate::hotbackup::service::tests::arb_record;
+    use crate::hotbackup::dhcp::DhcpBindings;
+    use crate::hotbackup::dhcp::tests::arb_record;
     use proptest::prelude::*;
 
     type Table = super::Table<DhcpBindings>;

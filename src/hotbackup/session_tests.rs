@@ -3,9 +3,11 @@
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
-use super::frame::{AuthKey, FrameError, Role};
-use super::service::{Change, DhcpBindings, Replica};
-use super::session::{Event, Mode, Phase, Progress, Session, SessionConfig, SessionError};
+use super::dhcp::DhcpBindings;
+use super::frame::{AuthKey, FrameError};
+use super::message::Role;
+use super::service::{Change, Replica};
+use super::{Event, Mode, Phase, Progress, Session, SessionConfig, SessionError};
 use crate::dhcp::{ClientKey, LeaseRecord, LeaseState};
 
 #[derive(Default, Debug, PartialEq)]
@@ -236,7 +238,7 @@ fn peer_down_hands_back_what_waited_for_it() {
 
 #[test]
 fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
-    use super::session::Unconfirmed;
+    use super::Unconfirmed;
     use crate::dhcp::config::{IpRange, Network, PoolConfig};
     use crate::dhcp::pool::Half;
     use crate::dhcp::{DhcpConfig, Server, ServerOptions};
@@ -464,7 +466,8 @@ fn roles_travel_and_two_masters_split_the_pool() {
 
 #[test]
 fn a_frame_before_hello_is_a_protocol_error() {
-    use super::frame::{Encoder, Message};
+    use super::frame::Encoder;
+    use super::message::Message;
     let mut a = Node::new(1, 100, |_| {});
     a.s.handle_connected(0);
     let mut wire = Vec::new();
