@@ -317,13 +317,20 @@ impl Session<DhcpBindings> {
     }
 
     /// Synchronous mode, the peer went down before acknowledging `changes` (from
-    /// [`Event::Unconfirmed`](super::Event::Unconfirmed)). The peer, serving alone, allocates from its own half only, so
-    /// a binding in this device's half `own`, a renewal of a binding the peer already has, and
-    /// any release, expiry or conflict are safe to answer now. A new binding in the peer's
-    /// half may go to another client over there: it is revoked, replaced by a released record
-    /// (newer, so it wins the merge on the peer too, which may have applied the binding
-    /// without its ack reaching us), and its reply dropped; the client's retry gets an address
-    /// from this device's half. Returns (token, release?) for each change, in order.
+    /// [`Event::Unconfirmed`](super::Event::Unconfirmed)). The peer, serving alone, allocates
+    /// from its own half only, so a binding in this device's half `own`, a renewal, and any
+    /// release, expiry or conflict are safe to answer now. A binding in the peer's half that
+    /// is known to be new (the last version the peer acknowledged was not this client's
+    /// binding) may go to another client over there: it is revoked, replaced by a released
+    /// record (newer, so it wins the merge on the peer too, which may have applied the
+    /// binding without its ack reaching us), and its reply dropped; the client's retry gets
+    /// an address from this device's half.
+    ///
+    /// When the resend log no longer says what the peer had (`peer_has` is `None`: the
+    /// address was never changed in the log's window), the binding is released: revoking a
+    /// renewal would free an address its client still holds, on both devices, which is worse
+    /// than the double fault (this window, then the peer serving the same fresh address
+    /// during the partition) that releasing risks. Returns (token, release?) per change.
     pub fn settle_unconfirmed(
         &mut self,
         now: Millis,
@@ -333,9 +340,16 @@ impl Session<DhcpBindings> {
     ) -> Vec<(u64, bool)> {
         let exposed = |u: &Unconfirmed<DhcpBindings>| match &u.change {
             Change::Upsert(r) => {
-                let renewal = matches!(&u.peer_has, Some(Change::Upsert(p))
-                    if p.client == r.client && p.state == LeaseState::Committed);
-                r.state == LeaseState::Committed && !renewal && !in_half(server.config(), r.ip, own)
+                let known_new = match &u.peer_has {
+                    Some(Change::Upsert(p)) => {
+                        p.client != r.client || p.state != LeaseState::Committed
+                    }
+                    Some(Change::Remove(_)) => true,
+                    None => false,
+                };
+                r.state == LeaseState::Committed
+                    && known_new
+                    && !in_half(server.config(), r.ip, own)
             }
             Change::Remove(_) => false,
         };

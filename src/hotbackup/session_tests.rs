@@ -262,8 +262,13 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
     );
     let mut server = Server::new(config, ServerOptions::default()).unwrap();
     // .11 and .13 are at odd offsets from .10: the peer's half when ours is even.
-    let (new_odd, even, renew_odd) = (rec(11, 1, 50), rec(12, 2, 50), rec(13, 3, 50));
-    for r in [&new_odd, &even, &renew_odd] {
+    let (new_odd, even, renew_odd, unknown_odd) = (
+        rec(11, 1, 50),
+        rec(12, 2, 50),
+        rec(13, 3, 50),
+        rec(15, 4, 50),
+    );
+    for r in [&new_odd, &even, &renew_odd, &unknown_odd] {
         server.apply_remote(crate::dhcp::LeaseChange::Upsert(r.clone()));
     }
     server.drain_events();
@@ -278,12 +283,14 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
         &mut server,
         Half::Even,
         vec![
-            u(1, &new_odd, None),
+            // The peer last had another client's binding there.
+            u(1, &new_odd, Some(Change::Upsert(rec(11, 9, 10)))),
             u(2, &even, None),
             u(3, &renew_odd, Some(Change::Upsert(rec(13, 3, 10)))),
+            u(4, &unknown_odd, None),
         ],
     );
-    assert_eq!(verdicts, vec![(1, false), (2, true), (3, true)]);
+    assert_eq!(verdicts, vec![(1, false), (2, true), (3, true), (4, true)]);
     let revoked = server.leases().get(Ipv4Addr::new(10, 0, 0, 11)).unwrap();
     assert_eq!(
         (revoked.state, revoked.updated),
