@@ -429,7 +429,8 @@ expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
 send "sysname Renamed\r"
 expect -ex {{[Renamed]}} {{}} timeout {{ exit 4 }}
 send "sysname Abandoned\003"
-expect -ex {{[Renamed]}} {{}} timeout {{ exit 8 }}
+# A fresh, empty prompt (a redrawn line being edited has text right after the prompt).
+expect -re {{\[Renamed\]\r}} {{}} timeout {{ exit 8 }}
 send "display us?"
 expect "users" {{}} timeout {{ exit 5 }}
 send "\025"

@@ -66,6 +66,7 @@ impl Registry {
         crate::interface::register(&mut r);
         crate::infocenter::register(&mut r);
         crate::vrrp::register(&mut r);
+        crate::dhcp::register(&mut r);
         crate::aaa::register(&mut r);
         r
     }

@@ -9,6 +9,9 @@ pub enum View {
     System,
     /// `[Sysname-GigabitEthernet1/0/1]`; holds the canonical interface name.
     Interface(String),
+    /// `[Sysname-dhcp-pool-NAME]`: the view `dhcp server ip-pool NAME` enters; holds the
+    /// pool's name as configured.
+    DhcpPool(String),
     /// `[Sysname-luser-manage-NAME]` (`local-user NAME class manage`).
     LocalUser(String),
     /// `[Sysname-line-vty0-63]`, `[Sysname-line-vty5]`, `[Sysname-line-console0]`.
@@ -31,6 +34,7 @@ impl View {
             View::User => "user",
             View::System => "system",
             View::Interface(_) => "interface",
+            View::DhcpPool(_) => "dhcp-pool",
             View::LocalUser(_) => "local-user",
             View::Line(_) => "line",
         }
@@ -42,6 +46,7 @@ impl View {
             View::User => format!("<{sysname}>"),
             View::System => format!("[{sysname}]"),
             View::Interface(name) => format!("[{sysname}-{name}]"),
+            View::DhcpPool(name) => format!("[{sysname}-dhcp-pool-{name}]"),
             View::LocalUser(name) => format!("[{sysname}-luser-manage-{name}]"),
             View::Line(LineRange::Console) => format!("[{sysname}-line-console0]"),
             View::Line(LineRange::Vty { first, last }) if first == last => {
