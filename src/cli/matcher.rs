@@ -134,6 +134,9 @@ pub fn entries<'g>(grammar: &'g Grammar, kind: &str) -> Vec<Entry<'g>> {
 pub enum Term<'g> {
     Keyword(&'g str),
     Param(&'g Param),
+    /// The number of an interface whose type was given as a word of its own
+    /// (`interface gigabitethernet ?`).
+    IfNumber(IfKind),
 }
 
 #[derive(Clone, Debug)]
@@ -412,7 +415,16 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
                         });
                         advanced = true;
                     }
-                    Err(e) => param_error = Some(MatchError::furthest(param_error, e)),
+                    Err(e) => {
+                        // `gigabitethernet` at the end of the line: the number comes next.
+                        if e.kind == ErrorKind::Incomplete
+                            && p.ty == ParamType::Interface
+                            && let Some(kind) = IfKind::from_word(word)
+                        {
+                            analysis.frontier.push((st.entry, Term::IfNumber(kind)));
+                        }
+                        param_error = Some(MatchError::furthest(param_error, e));
+                    }
                 },
                 _ => {}
             }

@@ -18,16 +18,15 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .parse()
         .map_err(|_| CmdError::WrongParameter("if".into()))?;
     if !ctx.device.ports.contains(&name) {
-        return Err(CmdError::msg(match name.kind {
+        // Comware rejects the number of a port the device does not have as a wrong parameter.
+        return Err(match name.kind {
             IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => {
-                format!("The interface {name} does not exist.")
+                CmdError::WrongParameter("if".into())
             }
-            IfKind::LoopBack | IfKind::VlanInterface => {
-                format!(
-                    "The interface {name} cannot be created: only the device's ports can be configured."
-                )
-            }
-        }));
+            IfKind::LoopBack | IfKind::VlanInterface => CmdError::msg(format!(
+                "The interface {name} cannot be created: only the device's ports can be configured."
+            )),
+        });
     }
     // The interface view sits directly under system view, wherever the command came from.
     let views = &mut ctx.session.views;
@@ -194,27 +193,26 @@ mod tests {
 
     #[test]
     fn enter_refuses_ports_the_device_lacks() {
-        for (name, message) in [
-            (
-                "GigabitEthernet1/0/9",
-                "The interface GigabitEthernet1/0/9 does not exist.",
-            ),
-            (
-                "Ten-GigabitEthernet1/0/1",
-                "The interface Ten-GigabitEthernet1/0/1 does not exist.",
-            ),
+        let wrong = CmdError::WrongParameter("if".into());
+        for (name, error) in [
+            ("GigabitEthernet1/0/9", wrong.clone()),
+            ("Ten-GigabitEthernet1/0/1", wrong),
             (
                 "LoopBack0",
-                "The interface LoopBack0 cannot be created: only the device's ports can be configured.",
+                CmdError::msg(
+                    "The interface LoopBack0 cannot be created: only the device's ports can be configured.",
+                ),
             ),
             (
                 "Vlan-interface10",
-                "The interface Vlan-interface10 cannot be created: only the device's ports can be configured.",
+                CmdError::msg(
+                    "The interface Vlan-interface10 cannot be created: only the device's ports can be configured.",
+                ),
             ),
         ] {
             let mut t = TestBed::new();
             let run = t.run(enter, &args(&[("if", Value::Interface(name.into()))]), &[]);
-            assert_eq!(run.result, Err(CmdError::msg(message)));
+            assert_eq!(run.result, Err(error));
             assert_eq!(t.session.views, [View::User, View::System]);
         }
         let mut t = TestBed::new();
@@ -248,12 +246,7 @@ mod tests {
             &args(&[("if", Value::Interface("GigabitEthernet1/0/1".into()))]),
             &[],
         );
-        assert_eq!(
-            run.result,
-            Err(CmdError::msg(
-                "The interface GigabitEthernet1/0/1 does not exist."
-            ))
-        );
+        assert_eq!(run.result, Err(CmdError::WrongParameter("if".into())));
         assert_eq!(
             t.session.view(),
             &View::Interface("Ten-GigabitEthernet1/0/1".into())

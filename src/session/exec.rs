@@ -184,6 +184,8 @@ pub fn run_with(
     if options.history && !matched.args.has("password") {
         remember(state, typed);
     }
+    // A command of a view above runs there; if it fails, the session stays where it was.
+    let views_before = state.views.clone();
     state.views.truncate(level + 1);
     let Some(handler) = handlers.get(&command.handler) else {
         let error = CmdError::msg(format!(
@@ -217,6 +219,7 @@ pub fn run_with(
             Ok(pipe::apply(&matched.pipes, out))
         }
         Err(error) => {
+            state.views = views_before;
             let span = match &error {
                 CmdError::WrongParameter(name) => matched.args.span(name),
                 _ => None,
