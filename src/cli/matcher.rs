@@ -65,7 +65,7 @@ pub struct Matched<'g> {
     pub pipes: Vec<Pipe>,
 }
 
-/// Comware 7's built-in aliases, replacing a whole first word.
+/// Comware 7's built-in aliases, replacing a whole first word (or the word after `undo`).
 pub fn alias(word: &str) -> Option<&'static str> {
     const ALIASES: [(&str, &str); 6] = [
         ("show", "display"),
@@ -364,7 +364,15 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
             })
             .collect();
         let lower = word.to_ascii_lowercase();
-        let aliased = if pos == 0 {
+        // An alias stands for the first word, and for the word after `undo` (`no hostname`).
+        let after_undo = pos == 1
+            && next.iter().any(|(si, _, _)| {
+                states[*si]
+                    .args
+                    .first()
+                    .is_some_and(|a| a.name == "undo")
+            });
+        let aliased = if pos == 0 || after_undo {
             alias(word).filter(|a| words.contains(a))
         } else {
             None

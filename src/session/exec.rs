@@ -220,8 +220,13 @@ pub fn run_with(
         }
         Err(error) => {
             state.views = views_before;
+            // A value given as two words (`gigabitethernet 1/0/9`): the caret goes under the
+            // number, the word a wrong value is in.
             let span = match &error {
-                CmdError::WrongParameter(name) => matched.args.span(name),
+                CmdError::WrongParameter(name) => matched.args.span(name).map(|(start, end)| {
+                    let last = line[start..end].rfind(char::is_whitespace);
+                    (last.map_or(start, |i| start + i + 1), end)
+                }),
                 _ => None,
             };
             Err((out, LineError::Command { error, span }))

@@ -52,7 +52,7 @@ fn exact_keyword_beats_prefixes() {
 }
 
 #[test]
-fn aliases_replace_the_first_word() {
+fn aliases_replace_the_first_word_or_the_word_after_undo() {
     assert_eq!(ok("system", "show clock").0, "t.clock");
     assert_eq!(ok("system", "exit").0, "t.quit");
     assert_eq!(ok("system", "end").0, "t.return");
@@ -65,8 +65,15 @@ fn aliases_replace_the_first_word() {
     let (h, args) = ok("system", "no sysname");
     assert_eq!(h, "t.sysname");
     assert!(args.undo);
-    // Only as first word.
+    // The word after `undo` too (`no hostname`, `un hostname`).
+    for line in ["no hostname", "undo hostname", "un hostname"] {
+        let (h, args) = ok("system", line);
+        assert_eq!(h, "t.sysname", "{line}");
+        assert!(args.undo, "{line}");
+    }
+    // Nowhere else.
     assert_eq!(err("user", "display show"), (ErrorKind::Unrecognized, 8));
+    assert_eq!(err("interface", "shutdown hostname"), (ErrorKind::TooMany, 9));
 }
 
 #[test]

@@ -244,6 +244,12 @@ fn handler_errors() {
         o.output,
         caret(6 + 10, "% Wrong parameter found at '^' position.")
     );
+    // Type and number as two words: the caret is under the number.
+    let o = run(&mut st, &device, "interface gigabitethernet  1/0/9");
+    assert_eq!(
+        o.output,
+        caret(6 + 27, "% Wrong parameter found at '^' position.")
+    );
     assert_eq!(device.sysname(), "Duet");
 }
 
