@@ -18,6 +18,9 @@ use crate::net::linux::LinuxBackend;
 use crate::net::sim::{Lan, NodeId, PortId};
 use crate::net::{NetBackend, NetError};
 
+/// How long a display waits for the interface engine to apply the last command.
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Which network a device runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetKind {
@@ -59,6 +62,8 @@ pub struct Device {
     pub current_startup: Mutex<Option<String>>,
     /// Every port's status as the interface engine last saw it (displays borrow it).
     pub if_status: StatusSender,
+    /// The configuration snapshot the interface engine last applied (`None` before it ran).
+    pub if_applied: watch::Sender<Option<Arc<Config>>>,
     /// The simulated LAN and this device's node on it, once started on the sim backend.
     pub sim: OnceLock<(Lan, NodeId)>,
     /// This device's id for log routing (see [`Device::span`]).
@@ -93,6 +98,7 @@ impl Device {
         Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
+            if_applied: watch::Sender::new(None),
             ports,
             options,
             logs: Arc::new(LogBuffer::default()),
@@ -128,6 +134,28 @@ impl Device {
     /// The current status of every port.
     pub fn interfaces(&self) -> Arc<IfStatus> {
         self.if_status.borrow().clone()
+    }
+
+    /// The status of every port once the interface engine has applied the last published
+    /// configuration, so `shutdown` followed by `display interface brief` shows the port
+    /// down as on Comware. A slow engine makes this display wait at most
+    /// [`SETTLE_LIMIT`], then it shows what is known; a device whose engines do not run
+    /// answers at once.
+    pub fn settled_interfaces(&self) -> Arc<IfStatus> {
+        if self.is_started() {
+            let target = self.config.snapshot();
+            let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+            while !self
+                .if_applied
+                .borrow()
+                .as_ref()
+                .is_some_and(|a| Arc::ptr_eq(a, &target))
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+        }
+        self.interfaces()
     }
 
     /// Start the engines (once per device) on the network of `options.net`. On `Sim` the device gets a LAN of
@@ -187,8 +215,12 @@ impl Device {
         if !tasks.is_empty() {
             return Err(StartError::AlreadyStarted);
         }
-        let engine =
-            crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
+        let engine = crate::interface::engine::run(
+            backend,
+            self.config.subscribe(),
+            self.if_status.clone(),
+            self.if_applied.clone(),
+        );
         tasks.push(rt.spawn(engine.instrument(self.span())));
         Ok(())
     }
