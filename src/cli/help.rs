@@ -124,7 +124,11 @@ fn number_row(kind: IfKind) -> (String, String) {
 /// The argument slots of the frontier with their help, in grammar order, once each. An
 /// interface slot is shown by its type names instead (see [`keyword_rows`]), unless
 /// `generic_interface` asks for the `INTERFACE` row (a partial word no type name starts with).
-fn slots(a: &Analysis<'_>, entries: &[Entry<'_>], generic_interface: bool) -> Vec<(String, String)> {
+fn slots(
+    a: &Analysis<'_>,
+    entries: &[Entry<'_>],
+    generic_interface: bool,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, t) in &a.frontier {
         let row = match t {

@@ -366,12 +366,9 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
         let lower = word.to_ascii_lowercase();
         // An alias stands for the first word, and for the word after `undo` (`no hostname`).
         let after_undo = pos == 1
-            && next.iter().any(|(si, _, _)| {
-                states[*si]
-                    .args
-                    .first()
-                    .is_some_and(|a| a.name == "undo")
-            });
+            && next
+                .iter()
+                .any(|(si, _, _)| states[*si].args.first().is_some_and(|a| a.name == "undo"));
         let aliased = if pos == 0 || after_undo {
             alias(word).filter(|a| words.contains(a))
         } else {

@@ -73,7 +73,10 @@ fn aliases_replace_the_first_word_or_the_word_after_undo() {
     }
     // Nowhere else.
     assert_eq!(err("user", "display show"), (ErrorKind::Unrecognized, 8));
-    assert_eq!(err("interface", "shutdown hostname"), (ErrorKind::TooMany, 9));
+    assert_eq!(
+        err("interface", "shutdown hostname"),
+        (ErrorKind::TooMany, 9)
+    );
 }
 
 #[test]
