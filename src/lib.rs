@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod device;
+pub mod dhcp;
 pub mod infocenter;
 pub mod interface;
 pub mod net;

@@ -18,6 +18,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -33,6 +34,8 @@ pub struct Config {
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
     pub infocenter: InfoCenterConfig,
+    /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
+    pub dhcp: DhcpConfig,
 }
 
 impl Config {
@@ -45,6 +48,7 @@ impl Config {
                 .map(|p| (p.clone(), InterfaceConfig::default()))
                 .collect(),
             infocenter: InfoCenterConfig::default(),
+            dhcp: DhcpConfig::default(),
         }
     }
 }

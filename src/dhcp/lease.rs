@@ -1,0 +1,436 @@
+//! The lease table: one record per address that has (or had) a binding, indexed by address, by
+//! client, and by expiry time.
+//!
+//! A record outlives its binding: after RELEASE or expiry it stays as history (state `Released`
+//! or `Expired`, address free in the allocator), so the same client gets the same address back,
+//! until the allocator hands the address to somebody else and the record is replaced.
+//! Conflicts (DECLINE, or the server's own address found in a pool) are records in state
+//! `Declined` that no client owns.
+
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::net::Ipv4Addr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A time in milliseconds since the Unix epoch; the driver passes it in, tests use virtual time.
+pub type Millis = u64;
+/// `expires` of a lease that never expires (`expired unlimited`).
+pub const NEVER: Millis = u64::MAX;
+
+/// What the server uses to recognise a client: option 61 if the client sent one, else its
+/// hardware address (RFC 2131 section 4.2).
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ClientKey {
+    Id(Box<[u8]>),
+    Hw(Box<[u8]>),
+}
+
+impl ClientKey {
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            ClientKey::Id(b) | ClientKey::Hw(b) => b,
+        }
+    }
+}
+
+impl fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// `id:0100aabbccddee` or `hw:00aabbccddee`: the text form used in records and displays.
+impl fmt::Display for ClientKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (tag, b) = match self {
+            ClientKey::Id(b) => ("id", b),
+            ClientKey::Hw(b) => ("hw", b),
+        };
+        write!(f, "{tag}:{}", hex(b))
+    }
+}
+
+impl Serialize for ClientKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for ClientKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bad =
+            || serde::de::Error::custom(format!("bad client key {s:?}: want id:HEX or hw:HEX"));
+        let (tag, h) = s.split_once(':').ok_or_else(bad)?;
+        let b = unhex(h).ok_or_else(bad)?.into_boxed_slice();
+        match tag {
+            "id" => Ok(ClientKey::Id(b)),
+            "hw" => Ok(ClientKey::Hw(b)),
+            _ => Err(bad()),
+        }
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// Where a binding is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeaseState {
+    /// Sent in an OFFER, held briefly for the client's REQUEST (never journaled).
+    Offered,
+    /// ACKed: the client holds it until `expires`.
+    Committed,
+    /// The client released it; history only.
+    Released,
+    /// It expired; history only.
+    Expired,
+    /// In the conflict list (DECLINE, or found in use); never allocated until reset.
+    Declined,
+}
+
+impl LeaseState {
+    /// Whether the address is in use (not available to the allocator).
+    pub fn holds_address(self) -> bool {
+        matches!(
+            self,
+            LeaseState::Offered | LeaseState::Committed | LeaseState::Declined
+        )
+    }
+}
+
+/// One binding: what the journal stores and hot backup replicates. Full state, not a delta, so
+/// applying a record twice is harmless and "the newer `updated` wins" merges two tables.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeaseRecord {
+    pub ip: Ipv4Addr,
+    pub state: LeaseState,
+    pub client: ClientKey,
+    /// The client's hardware address (chaddr up to hlen), for displays and raw unicast.
+    #[serde(with = "hex_box")]
+    pub chaddr: Box<[u8]>,
+    /// When the binding ends ([`NEVER`] for unlimited); for conflicts, the detect time.
+    pub expires: Millis,
+    /// When this record last changed.
+    pub updated: Millis,
+    /// Option 82 data (sub-options) the request arrived with.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hex_bytes"
+    )]
+    pub relay_info: Option<Box<[u8]>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_hex_bytes"
+    )]
+    pub hostname: Option<Box<[u8]>>,
+    /// From a static binding (Comware `Static(C)`), not from the allocator.
+    #[serde(default)]
+    pub is_static: bool,
+}
+
+/// Serde for bytes as a hex string (`Box<[u8]>`).
+pub(crate) mod hex_box {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::hex(b))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Box<[u8]>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::unhex(&s)
+            .map(Vec::into_boxed_slice)
+            .ok_or_else(|| serde::de::Error::custom("bad hex"))
+    }
+}
+
+/// Serde for bytes as a hex string (`Vec<u8>`).
+pub(crate) mod hex_vec {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&super::hex(b))
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::unhex(&s).ok_or_else(|| serde::de::Error::custom("bad hex"))
+    }
+}
+
+mod opt_hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(b: &Option<Box<[u8]>>, s: S) -> Result<S::Ok, S::Error> {
+        match b {
+            Some(b) => s.serialize_str(&super::hex(b)),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Box<[u8]>>, D::Error> {
+        let s = Option::<String>::deserialize(d)?;
+        s.map(|s| {
+            super::unhex(&s)
+                .map(Vec::into_boxed_slice)
+                .ok_or_else(|| serde::de::Error::custom("bad hex"))
+        })
+        .transpose()
+    }
+}
+
+/// The lease table.
+///
+/// Memory matters at a million leases: records live in one `Vec` (no per-entry slack of a map
+/// of large values), the address index maps to a slot, and the client index is keyed by a
+/// 64-bit hash of the client key (16 bytes per entry instead of a second copy of the key). Two
+/// keys with the same hash are exact anyway: the second goes to a small `collisions` map.
+#[derive(Debug, Default)]
+pub struct LeaseTable<S = RandomState> {
+    slots: Vec<LeaseRecord>,
+    by_ip: HashMap<Ipv4Addr, u32>,
+    /// Hash of the client key -> the address of the client's latest binding (active or
+    /// history); conflicts are not indexed.
+    by_client: HashMap<u64, Ipv4Addr>,
+    /// Clients whose key hash is already taken in `by_client` by another client.
+    collisions: HashMap<ClientKey, Ipv4Addr>,
+    hasher: S,
+    /// Active bindings (offered, committed) that expire, by time.
+    expiry: BTreeSet<(Millis, Ipv4Addr)>,
+}
+
+impl LeaseTable {
+    pub fn new() -> LeaseTable {
+        LeaseTable::default()
+    }
+}
+
+impl<S: BuildHasher> LeaseTable<S> {
+    /// A table hashing client keys with `hasher` (tests use a constant one to force collisions).
+    pub fn with_hasher(hasher: S) -> LeaseTable<S> {
+        LeaseTable {
+            slots: Vec::new(),
+            by_ip: HashMap::new(),
+            by_client: HashMap::new(),
+            collisions: HashMap::new(),
+            hasher,
+            expiry: BTreeSet::new(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+
+    pub fn get(&self, ip: Ipv4Addr) -> Option<&LeaseRecord> {
+        self.by_ip.get(&ip).map(|&i| &self.slots[i as usize])
+    }
+
+    /// The client's latest binding.
+    pub fn by_client(&self, key: &ClientKey) -> Option<&LeaseRecord> {
+        let h = self.hasher.hash_one(key);
+        if let Some(r) = self.by_client.get(&h).and_then(|&ip| self.get(ip))
+            && r.client == *key
+        {
+            return Some(r);
+        }
+        self.collisions.get(key).and_then(|&ip| self.get(ip))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &LeaseRecord> {
+        self.slots.iter()
+    }
+
+    /// Insert or replace the record for `rec.ip`.
+    pub fn upsert(&mut self, rec: LeaseRecord) {
+        self.remove(rec.ip);
+        if rec.state != LeaseState::Declined {
+            self.index_client(&rec.client, rec.ip);
+        }
+        if matches!(rec.state, LeaseState::Offered | LeaseState::Committed) && rec.expires != NEVER
+        {
+            self.expiry.insert((rec.expires, rec.ip));
+        }
+        self.by_ip.insert(rec.ip, self.slots.len() as u32);
+        self.slots.push(rec);
+    }
+
+    fn index_client(&mut self, key: &ClientKey, ip: Ipv4Addr) {
+        let h = self.hasher.hash_one(key);
+        let holder = self
+            .by_client
+            .get(&h)
+            .and_then(|&old| self.get(old))
+            .map(|r| &r.client);
+        if holder.is_none_or(|k| k == key) {
+            self.by_client.insert(h, ip);
+            self.collisions.remove(key);
+        } else {
+            self.collisions.insert(key.clone(), ip);
+        }
+    }
+
+    pub fn remove(&mut self, ip: Ipv4Addr) -> Option<LeaseRecord> {
+        let i = self.by_ip.remove(&ip)? as usize;
+        let old = self.slots.swap_remove(i);
+        if let Some(moved) = self.slots.get(i) {
+            self.by_ip.insert(moved.ip, i as u32);
+        }
+        self.expiry.remove(&(old.expires, ip));
+        let h = self.hasher.hash_one(&old.client);
+        if self.by_client.get(&h) == Some(&ip) {
+            self.by_client.remove(&h);
+            // A colliding client moves up into the freed hash entry.
+            let promote = self
+                .collisions
+                .keys()
+                .find(|k| self.hasher.hash_one(*k) == h)
+                .cloned();
+            if let Some(k) = promote {
+                let ip = self.collisions.remove(&k).expect("key just found");
+                self.by_client.insert(h, ip);
+            }
+        } else if self.collisions.get(&old.client) == Some(&ip) {
+            self.collisions.remove(&old.client);
+        }
+        Some(old)
+    }
+
+    /// The earliest expiry of an active binding.
+    pub fn next_expiry(&self) -> Option<Millis> {
+        self.expiry.first().map(|&(t, _)| t)
+    }
+
+    /// The addresses whose active binding expires at or before `now`, earliest first.
+    pub fn due(&self, now: Millis) -> Vec<Ipv4Addr> {
+        self.expiry
+            .range(..=(now, Ipv4Addr::BROADCAST))
+            .map(|&(_, ip)| ip)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(n: u8, client: u8, state: LeaseState, expires: Millis) -> LeaseRecord {
+        LeaseRecord {
+            ip: Ipv4Addr::new(10, 0, 0, n),
+            state,
+            client: ClientKey::Hw(vec![0, 0, 0, 0, 0, client].into()),
+            chaddr: vec![0, 0, 0, 0, 0, client].into(),
+            expires,
+            updated: 0,
+            relay_info: None,
+            hostname: None,
+            is_static: false,
+        }
+    }
+
+    #[test]
+    fn indexes_follow_upserts_and_removals() {
+        let mut t = LeaseTable::new();
+        t.upsert(rec(1, 1, LeaseState::Committed, 100));
+        t.upsert(rec(2, 2, LeaseState::Offered, 50));
+        assert_eq!(t.next_expiry(), Some(50));
+        assert_eq!(t.due(60), vec![Ipv4Addr::new(10, 0, 0, 2)]);
+        // Replacing the record of .2 by another client's moves the index entry.
+        t.upsert(rec(2, 3, LeaseState::Released, 50));
+        assert_eq!(t.next_expiry(), Some(100));
+        assert!(
+            t.by_client(&rec(0, 2, LeaseState::Offered, 0).client)
+                .is_none()
+        );
+        assert_eq!(
+            t.by_client(&rec(0, 3, LeaseState::Offered, 0).client)
+                .unwrap()
+                .ip,
+            Ipv4Addr::new(10, 0, 0, 2)
+        );
+        // Conflicts are not a client's binding.
+        t.upsert(rec(1, 1, LeaseState::Declined, 100));
+        assert!(
+            t.by_client(&rec(0, 1, LeaseState::Offered, 0).client)
+                .is_none()
+        );
+        assert_eq!(t.next_expiry(), None);
+        assert_eq!(t.len(), 2);
+        t.remove(Ipv4Addr::new(10, 0, 0, 2));
+        assert!(
+            t.by_client(&rec(0, 3, LeaseState::Offered, 0).client)
+                .is_none()
+        );
+    }
+
+    /// Every key hashes alike, so every client after the first goes through `collisions`.
+    #[derive(Default)]
+    struct Constant;
+    struct ConstantHasher;
+    impl std::hash::Hasher for ConstantHasher {
+        fn finish(&self) -> u64 {
+            7
+        }
+        fn write(&mut self, _: &[u8]) {}
+    }
+    impl BuildHasher for Constant {
+        type Hasher = ConstantHasher;
+        fn build_hasher(&self) -> ConstantHasher {
+            ConstantHasher
+        }
+    }
+
+    #[test]
+    fn client_index_is_exact_when_hashes_collide() {
+        let mut t = LeaseTable::with_hasher(Constant);
+        for n in 1..=4 {
+            t.upsert(rec(n, n, LeaseState::Committed, 100));
+        }
+        let key = |c| rec(0, c, LeaseState::Offered, 0).client;
+        for n in 1..=4u8 {
+            assert_eq!(t.by_client(&key(n)).unwrap().ip, Ipv4Addr::new(10, 0, 0, n));
+        }
+        // Removing the holder of the hash entry promotes a colliding client.
+        t.remove(Ipv4Addr::new(10, 0, 0, 1));
+        assert!(t.by_client(&key(1)).is_none());
+        for n in 2..=4u8 {
+            assert_eq!(t.by_client(&key(n)).unwrap().ip, Ipv4Addr::new(10, 0, 0, n));
+        }
+        // A client moving to another address keeps one index entry.
+        t.upsert(rec(9, 3, LeaseState::Committed, 100));
+        assert_eq!(t.by_client(&key(3)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 9));
+        t.remove(Ipv4Addr::new(10, 0, 0, 3));
+        assert_eq!(t.by_client(&key(3)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 9));
+        t.remove(Ipv4Addr::new(10, 0, 0, 9));
+        assert!(t.by_client(&key(3)).is_none());
+        assert_eq!(t.by_client(&key(4)).unwrap().ip, Ipv4Addr::new(10, 0, 0, 4));
+        assert_eq!(t.len(), 2);
+    }
+
+    #[test]
+    fn records_serialize_readably_and_back() {
+        let mut r = rec(7, 9, LeaseState::Committed, NEVER);
+        r.relay_info = Some(vec![1, 2, 0xab, 0xcd].into());
+        let j = serde_json::to_string(&r).unwrap();
+        assert!(j.contains(r#""client":"hw:000000000009""#), "{j}");
+        assert!(j.contains(r#""relay_info":"0102abcd""#), "{j}");
+        assert_eq!(serde_json::from_str::<LeaseRecord>(&j).unwrap(), r);
+        assert!(serde_json::from_str::<ClientKey>(r#""xx:00""#).is_err());
+        assert!(serde_json::from_str::<ClientKey>(r#""id:0""#).is_err());
+    }
+}

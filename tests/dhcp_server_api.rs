@@ -1,0 +1,221 @@
+//! The server's API beyond packets: bindings from the peer (hot backup), configuration
+//! changes, restore from the store, pool usage and statistics resets.
+
+mod dhcp_common;
+
+use std::net::Ipv4Addr;
+
+use dhcp_common::PacketSpec;
+use duet::dhcp::config::{DhcpConfig, IpRange, Network, PoolConfig};
+use duet::dhcp::event::{Ingress, LeaseChange, Origin};
+use duet::dhcp::lease::{ClientKey, LeaseRecord, LeaseState};
+use duet::dhcp::options::MessageType;
+use duet::dhcp::packet::Message;
+use duet::dhcp::server::{Server, ServerOptions};
+
+fn config() -> DhcpConfig {
+    let mut c = DhcpConfig {
+        enabled: true,
+        ..DhcpConfig::default()
+    };
+    c.pools.insert(
+        "lan".into(),
+        PoolConfig {
+            network: Some(Network {
+                address: Ipv4Addr::new(10, 1, 1, 0),
+                prefix_len: 24,
+            }),
+            range: Some(IpRange {
+                start: Ipv4Addr::new(10, 1, 1, 10),
+                end: Ipv4Addr::new(10, 1, 1, 19),
+            }),
+            ..PoolConfig::default()
+        },
+    );
+    c
+}
+
+fn ingress() -> Ingress {
+    Ingress {
+        interface: "GigabitEthernet1/0/1".into(),
+        address: Ipv4Addr::new(10, 1, 1, 1),
+        pool: None,
+    }
+}
+
+fn peer_lease(ip: [u8; 4]) -> LeaseRecord {
+    LeaseRecord {
+        ip: ip.into(),
+        state: LeaseState::Committed,
+        client: ClientKey::Hw(vec![2, 0, 0, 0, 0, 0x99].into()),
+        chaddr: vec![2, 0, 0, 0, 0, 0x99].into(),
+        expires: 3_600_000,
+        updated: 5,
+        relay_info: None,
+        hostname: None,
+        is_static: false,
+    }
+}
+
+fn offer(s: &mut Server, mac: &str, requested: Option<Ipv4Addr>) -> Option<Ipv4Addr> {
+    let spec = PacketSpec {
+        requested,
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, mac, 1)
+    };
+    let r = s.handle_packet(10, &ingress(), &spec.message().encode());
+    r.first().map(|r| Message::decode(&r.bytes).unwrap().yiaddr)
+}
+
+#[test]
+fn peer_bindings_are_respected_and_not_sent_back() {
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    s.set_serving(false);
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 10])));
+    let ev = s.drain_events();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0].origin, Origin::Peer);
+    assert_eq!(
+        s.leases().get(Ipv4Addr::new(10, 1, 1, 10)).unwrap().state,
+        LeaseState::Committed
+    );
+    // Becoming master: the peer's binding is not handed to another client.
+    s.set_serving(true);
+    assert_eq!(
+        offer(
+            &mut s,
+            "02:00:00:00:00:01",
+            Some(Ipv4Addr::new(10, 1, 1, 10))
+        ),
+        Some(Ipv4Addr::new(10, 1, 1, 11))
+    );
+    // The peer's client renews with us.
+    let renew = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 10)),
+        ..PacketSpec::new(MessageType::Request, "02:00:00:00:00:99", 2)
+    };
+    let r = s.handle_packet(20, &ingress(), &renew.message().encode());
+    assert_eq!(
+        Message::decode(&r[0].bytes).unwrap().options.message_type,
+        Some(MessageType::Ack)
+    );
+    assert_eq!(s.drain_events()[0].origin, Origin::Local);
+    // The peer removes the binding: the address is free again.
+    s.apply_remote(LeaseChange::Remove(Ipv4Addr::new(10, 1, 1, 10)));
+    assert_eq!(
+        offer(
+            &mut s,
+            "02:00:00:00:00:02",
+            Some(Ipv4Addr::new(10, 1, 1, 10))
+        ),
+        Some(Ipv4Addr::new(10, 1, 1, 10))
+    );
+}
+
+#[test]
+fn configuration_changes_keep_covered_leases_and_drop_the_rest() {
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    s.restore([peer_lease([10, 1, 1, 12]), peer_lease([192, 168, 9, 9])]);
+    // Restore drops what no pool covers and takes no event.
+    assert_eq!(s.leases().len(), 1);
+    assert!(s.drain_events().is_empty());
+    assert_eq!(s.pool_usage().collect::<Vec<_>>(), vec![("lan", 10, 9)]);
+    // A new range in the same network keeps the binding.
+    let mut c = config();
+    c.pools.get_mut("lan").unwrap().range = Some(IpRange {
+        start: Ipv4Addr::new(10, 1, 1, 12),
+        end: Ipv4Addr::new(10, 1, 1, 13),
+    });
+    s.set_config(c).unwrap();
+    assert_eq!(s.pool_usage().collect::<Vec<_>>(), vec![("lan", 2, 1)]);
+    assert_eq!(
+        offer(&mut s, "02:00:00:00:00:01", None),
+        Some(Ipv4Addr::new(10, 1, 1, 13))
+    );
+    // Another network: the binding goes, with an event for the journal.
+    let mut c = config();
+    c.pools.get_mut("lan").unwrap().network = Some(Network {
+        address: Ipv4Addr::new(10, 5, 0, 0),
+        prefix_len: 16,
+    });
+    c.pools.get_mut("lan").unwrap().range = None;
+    s.set_config(c).unwrap();
+    let ev = s.drain_events();
+    let changes: Vec<LeaseChange> = ev.into_iter().map(|e| e.change).collect();
+    assert_eq!(
+        changes,
+        vec![LeaseChange::Remove(Ipv4Addr::new(10, 1, 1, 12))],
+        "offers are not journaled"
+    );
+    assert!(
+        s.leases().is_empty(),
+        "the offer of .13 went with the pool too"
+    );
+    // An invalid configuration is refused and changes nothing.
+    let mut bad = config();
+    bad.pools.get_mut("lan").unwrap().gateways = vec![Ipv4Addr::LOCALHOST; 9];
+    assert!(s.set_config(bad).is_err());
+    assert_eq!(
+        s.config().pools["lan"].network.unwrap().address,
+        Ipv4Addr::new(10, 5, 0, 0)
+    );
+}
+
+#[test]
+fn statistics_count_and_reset() {
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    offer(&mut s, "02:00:00:00:00:01", None);
+    s.handle_packet(0, &ingress(), b"short");
+    assert_eq!(s.stats().received(MessageType::Discover), 1);
+    assert_eq!(s.stats().sent(MessageType::Offer), 1);
+    assert_eq!(s.stats().bad_total(), 1);
+    s.reset_statistics();
+    assert_eq!(s.stats(), &Default::default());
+}
+
+#[test]
+fn with_the_peer_unreachable_new_bindings_come_from_our_half_only() {
+    use duet::dhcp::pool::Half;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // A binding made before the split, in what becomes the peer's half (offset 1).
+    s.restore([peer_lease([10, 1, 1, 11])]);
+    s.set_half(Some(Half::Even));
+    let mut got = vec![];
+    for n in 1..=6 {
+        got.push(offer(
+            &mut s,
+            &format!("02:00:00:00:00:{n:02x}"),
+            Some(Ipv4Addr::new(10, 1, 1, 13)),
+        ));
+    }
+    // Offsets 0, 2, 4, 6, 8 of .10-.19; the requested odd .13 is never honoured.
+    let even: Vec<_> = [10, 12, 14, 16, 18]
+        .iter()
+        .map(|&h| Some(Ipv4Addr::new(10, 1, 1, h)))
+        .collect();
+    assert_eq!(got[..5], even[..]);
+    assert_eq!(
+        got[5], None,
+        "our half is exhausted; the odd half stays the peer's"
+    );
+    // The existing binding in the peer's half still renews.
+    let renew = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 11)),
+        ..PacketSpec::new(MessageType::Request, "02:00:00:00:00:99", 2)
+    };
+    let r = s.handle_packet(20, &ingress(), &renew.message().encode());
+    assert_eq!(
+        Message::decode(&r[0].bytes).unwrap().options.message_type,
+        Some(MessageType::Ack)
+    );
+    // Back in touch with the peer: the whole pool again.
+    s.set_half(None);
+    assert_eq!(
+        offer(
+            &mut s,
+            "02:00:00:00:00:07",
+            Some(Ipv4Addr::new(10, 1, 1, 13))
+        ),
+        Some(Ipv4Addr::new(10, 1, 1, 13))
+    );
+}
