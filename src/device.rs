@@ -49,7 +49,7 @@ pub enum StartError {
 /// One network device.
 pub struct Device {
     pub options: DeviceOptions,
-    /// The ports this device has, in Comware order.
+    /// The ports this device has, in Comware order (sorted: [`Device::has_port`] relies on it).
     pub ports: Vec<IfName>,
     pub config: ConfigStore,
     pub logs: Arc<LogBuffer>,
@@ -129,6 +129,12 @@ impl Device {
     /// run in it, and session threads enter it (`let _g = device.span().entered();`).
     pub fn span(&self) -> tracing::Span {
         route::device_span(self.log_id)
+    }
+
+    /// Does the device have this port? (`ports` is sorted: a binary search, so commands that
+    /// check their port stay cheap on a device with thousands of them.)
+    pub fn has_port(&self, name: &IfName) -> bool {
+        self.ports.binary_search(name).is_ok()
     }
 
     /// The current status of every port.

@@ -445,13 +445,36 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
     analysis
 }
 
+/// The entries whose first keyword the first word of `line` can stand for (a prefix of it, or
+/// an alias of it); all entries when none can, so the error is the one all of them give.
+/// Every syntax starts with a keyword (the grammar loader checks it), so an entry left out
+/// could only fail at the first word, and an error there never beats one further on: the
+/// match and its error are those of the whole view, found without walking every command.
+fn by_first_word<'g>(all: Vec<Entry<'g>>, line: &str) -> Vec<Entry<'g>> {
+    let Some(&(start, end)) = tokenize(line).first() else {
+        return all;
+    };
+    let word = line[start..end].to_ascii_lowercase();
+    let aliased = alias(&word);
+    let some: Vec<Entry<'g>> = all
+        .iter()
+        .filter(|e| {
+            e.syntax
+                .first_keyword()
+                .is_some_and(|k| k.to_ascii_lowercase().starts_with(&word) || Some(k) == aliased)
+        })
+        .copied()
+        .collect();
+    if some.is_empty() { all } else { some }
+}
+
 /// Match a whole line against the commands of one view kind (pipes included).
 pub fn match_line<'g>(
     grammar: &'g Grammar,
     kind: &str,
     line: &str,
 ) -> Result<Matched<'g>, MatchError> {
-    let entries = entries(grammar, kind);
+    let entries = by_first_word(entries(grammar, kind), line);
     let whole = analyze(&entries, line);
     let unknown = MatchError {
         kind: ErrorKind::Unrecognized,

@@ -22,6 +22,7 @@ use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
+use crate::interface::subnets::SubnetIndex;
 
 pub const DEFAULT_SYSNAME: &str = "Duet";
 
@@ -36,6 +37,9 @@ pub struct Config {
     pub infocenter: InfoCenterConfig,
     /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
     pub dhcp: DhcpConfig,
+    /// The ports' subnets indexed for the overlap check (derived from `interfaces` by the
+    /// `ip address` handler; compares equal always).
+    pub subnets: SubnetIndex,
 }
 
 impl Config {
@@ -49,6 +53,7 @@ impl Config {
                 .collect(),
             infocenter: InfoCenterConfig::default(),
             dhcp: DhcpConfig::default(),
+            subnets: SubnetIndex::default(),
         }
     }
 }

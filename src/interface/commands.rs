@@ -17,7 +17,7 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let name: IfName = typed
         .parse()
         .map_err(|_| CmdError::WrongParameter("if".into()))?;
-    if !ctx.device.ports.contains(&name) {
+    if !ctx.device.has_port(&name) {
         // Comware rejects the number of a port the device does not have as a wrong parameter.
         return Err(match name.kind {
             IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => {
@@ -45,7 +45,7 @@ fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
     };
     text.parse::<IfName>()
         .ok()
-        .filter(|name| ctx.device.ports.contains(name))
+        .filter(|name| ctx.device.has_port(name))
         .ok_or_else(|| CmdError::msg(format!("The interface {text} does not exist.")))
 }
 
@@ -55,8 +55,10 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let port = current_port(ctx)?;
     let mut config = ctx.device.config.lock();
     if args.undo {
-        if let Some(port) = config.interfaces.get_mut(&port) {
-            port.address = None;
+        if let Some(entry) = config.interfaces.get_mut(&port)
+            && let Some((old, old_len)) = entry.address.take()
+        {
+            config.subnets.remove(&port, old, old_len);
         }
         return Ok(());
     }
@@ -78,8 +80,9 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         return Err(CmdError::WrongParameter(slot.into()));
     }
     address::check_host(addr, len).map_err(|e| CmdError::msg(e.to_string()))?;
-    for (other, cfg) in config.interfaces.iter().filter(|(name, _)| **name != port) {
-        if let Some((other_addr, other_len)) = cfg.address
+    // The index names the candidates; the configuration confirms them.
+    for other in config.subnets.candidates(&port, addr, len) {
+        if let Some((other_addr, other_len)) = config.interfaces.get(other).and_then(|c| c.address)
             && address::overlaps(addr, len, other_addr, other_len)
         {
             let e = AddressError::Overlap {
@@ -96,7 +99,11 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .interfaces
         .get_mut(&port)
         .ok_or_else(|| CmdError::msg(format!("The interface {port} does not exist.")))?;
-    entry.address = Some((addr, len));
+    let old = entry.address.replace((addr, len));
+    if let Some((old, old_len)) = old {
+        config.subnets.remove(&port, old, old_len);
+    }
+    config.subnets.insert(&port, addr, len);
     Ok(())
 }
 

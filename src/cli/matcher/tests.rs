@@ -411,6 +411,29 @@ mod fuzz {
             }
         }
 
+        /// Narrowing the commands by the first word changes nothing: the same command, or
+        /// the same error, as running the line through every command of the view.
+        #[test]
+        fn first_word_narrowing_is_invisible(line in line()) {
+            let g = testing::grammar();
+            for kind in ["user", "system", "interface"] {
+                if line.contains('|') {
+                    continue;
+                }
+                let all = matcher::entries(&g, kind);
+                let whole = matcher::analyze(&all, &line);
+                let expected = match whole.complete.first() {
+                    Some((i, _)) => Ok(all[*i].command.handler.clone()),
+                    None => Err(whole.error.unwrap_or(matcher::MatchError {
+                        kind: matcher::ErrorKind::Unrecognized,
+                        offset: line.len() - line.trim_start().len(),
+                    })),
+                };
+                let got = matcher::match_line(&g, kind, &line).map(|m| m.command.handler.clone());
+                prop_assert_eq!(got, expected, "{:?} in {}", line, kind);
+            }
+        }
+
         /// Any syntax string parses or is rejected, never panics.
         #[test]
         fn syntax_never_panics(text in "[a-z<>:()&{}|*\\[\\] 0-9-]{0,30}") {
