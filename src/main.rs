@@ -201,7 +201,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     } else {
         let on_terminal = console::on_terminal();
         runtime.spawn(stop_on_signal(control.path().to_path_buf(), on_terminal));
-        match console::run_console(device) {
+        match console::run_console(device.clone()) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -210,6 +210,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    // VRRP masters resign (priority 0) and remove their virtual IPs before the process ends.
+    runtime.block_on(device.shutdown());
     control.shutdown();
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(code)
