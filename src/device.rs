@@ -12,6 +12,8 @@ use tracing::Instrument;
 
 use crate::cli::Registry;
 use crate::config::{Config, ConfigStore};
+use crate::dhcp::driver::DhcpHandle;
+use crate::dhcp::io::{DhcpIo, LinuxIo, SimIo};
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
@@ -77,6 +79,8 @@ pub struct Device {
     pub vrrp_baseline: Mutex<BTreeMap<(IfName, u8), (u64, Statistics)>>,
     /// The simulated LAN and this device's node on it, once started on the sim backend.
     pub sim: OnceLock<(Lan, NodeId)>,
+    /// The DHCP engine, once started (displays query it; hot backup steers it).
+    pub dhcp: OnceLock<DhcpHandle>,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
@@ -121,6 +125,7 @@ impl Device {
             started: SystemTime::now(),
             current_startup: Mutex::new(current_startup),
             sim: OnceLock::new(),
+            dhcp: OnceLock::new(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
@@ -211,6 +216,7 @@ impl Device {
                 };
                 self.start_with(rt, backend)?;
                 self.start_vrrp(rt, vrrp);
+                self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
                 Ok(())
             }
         }
@@ -228,7 +234,33 @@ impl Device {
         }
         self.start_with(rt, lan.backend(node))?;
         self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
+        self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
         Ok(())
+    }
+
+    /// Start the DHCP engine on these sockets, with its lease store in `DATA/dhcp/`. A store
+    /// that cannot be opened is logged and leaves the DHCP server stopped (it must not answer
+    /// without a journal).
+    fn start_dhcp(self: &Arc<Self>, rt: &Handle, io: DhcpIo) {
+        let _g = self.span().entered();
+        match crate::dhcp::driver::start(self.options.data_dir.clone(), io, self.config.subscribe())
+        {
+            Ok((engine, handle, jobs)) => {
+                if self.dhcp.set(handle).is_ok() {
+                    let task = rt.spawn(engine.run(jobs).instrument(self.span()));
+                    self.tasks
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(task);
+                }
+            }
+            Err(e) => tracing::error!(
+                module = "DHCPS",
+                severity = 3u8,
+                mnemonic = "DHCPS_STORE",
+                "The DHCP server cannot open its lease store: {e}"
+            ),
+        }
     }
 
     /// Start the VRRP driver on this I/O (after the interface engine, whose status it follows).

@@ -395,6 +395,27 @@ impl Lab {
     }
 }
 
+impl Lab {
+    /// Accept mode: the master takes packets addressed to the virtual IP as its own. A TCP
+    /// connection from the observer to a closed port is refused (RST) by a host that owns the
+    /// address; a host that does not would drop it (timeout).
+    fn vip_is_a_local_address_of_the_master(&self) {
+        let o = self.o.clone();
+        let result = std::thread::spawn(move || {
+            netns::enter(&o);
+            std::net::TcpStream::connect_timeout(
+                &std::net::SocketAddr::from((addr(VIP), 9)),
+                Duration::from_secs(2),
+            )
+            .map(|_| ())
+            .map_err(|e| e.kind())
+        })
+        .join()
+        .unwrap();
+        assert_eq!(result, Err(std::io::ErrorKind::ConnectionRefused));
+    }
+}
+
 fn addr(text: &str) -> Ipv4Addr {
     text.parse().unwrap()
 }
@@ -455,6 +476,7 @@ fn duet_vs_duet_v3() {
     let _b = lab.duet(&lab.b, B, Version::V3, &timers);
     cap.wait_master(addr(A), Duration::from_secs(10));
     lab.vip_answers_with_the_virtual_mac();
+    lab.vip_is_a_local_address_of_the_master();
     let mdi = master_down(Version::V3, 100, 10);
 
     // SIGKILL of the master: B takes over.

@@ -15,4 +15,16 @@ pub struct InterfaceConfig {
     pub address: Option<(Ipv4Addr, u8)>,
     /// `vrrp version` and the `vrrp vrid N ...` groups of this interface.
     pub vrrp: InterfaceVrrp,
+    /// `dhcp select server` / `dhcp server apply ip-pool NAME`.
+    pub dhcp: InterfaceDhcp,
+}
+
+/// The DHCP server side of an interface.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct InterfaceDhcp {
+    /// `dhcp select server` was typed. Server mode is also the default once `dhcp enable` is
+    /// on (Comware 7), so this only records the explicit command for the configuration text.
+    pub select_server: bool,
+    /// `dhcp server apply ip-pool NAME`: the pool that serves clients on this interface.
+    pub apply_pool: Option<String>,
 }
