@@ -79,7 +79,7 @@ impl Command {
 /// All commands of all grammar files, with the help text of every keyword.
 #[derive(Clone, Debug, Default)]
 pub struct Grammar {
-    /// Keyword -> help text. A word defined in several files keeps the first file's text.
+    /// Keyword -> help text. Several files may define a word only with the same text.
     pub words: BTreeMap<String, String>,
     pub commands: Vec<Command>,
 }
@@ -107,7 +107,23 @@ impl Grammar {
                 message: e.to_string(),
             })?;
             for (word, help) in doc.words {
-                grammar.words.entry(word).or_insert(help);
+                // Files are taken in name order: with two texts for one word, the first file
+                // would silently give its text to every other file's commands.
+                match grammar.words.get(&word) {
+                    Some(first) if *first != help => {
+                        return Err(GrammarError::File {
+                            file: file.to_string(),
+                            message: format!(
+                                "keyword `{word}` already has the help text \"{first}\" from another file; \
+                                 give a different text in the `words:` of the commands that need it"
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        grammar.words.insert(word, help);
+                    }
+                }
             }
             for c in doc.commands {
                 grammar.commands.push(Self::command(file, c)?);
@@ -338,6 +354,19 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("`words:` names `b`"), "{e}");
+    }
+
+    #[test]
+    fn one_keyword_one_global_text() {
+        let a = ("a.yaml", "words: {ip: Specify IP configuration}\n");
+        let same = ("b.yaml", "words: {ip: Specify IP configuration}\n");
+        let other = ("c.yaml", "words: {ip: IP address}\n");
+        assert!(Grammar::load(&[a, same]).is_ok());
+        let e = Grammar::load(&[a, other]).unwrap_err();
+        assert!(
+            matches!(&e, GrammarError::File { file, message } if file == "c.yaml" && message.contains("`ip`")),
+            "{e}"
+        );
     }
 
     /// Grammar and handlers stay in step: every handler the grammar names is registered, and
