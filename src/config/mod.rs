@@ -23,6 +23,7 @@ use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
+use crate::interface::subnets::SubnetIndex;
 
 pub const DEFAULT_SYSNAME: &str = "Duet";
 
@@ -43,6 +44,9 @@ pub struct Config {
     pub ssh: SshServerConfig,
     /// `local-user NAME class manage`, by name.
     pub users: BTreeMap<String, LocalUser>,
+    /// The ports' subnets indexed for the overlap check (derived from `interfaces` by the
+    /// `ip address` handler; compares equal always).
+    pub subnets: SubnetIndex,
 }
 
 impl Config {
@@ -59,6 +63,7 @@ impl Config {
             lines: LinesConfig::default(),
             ssh: SshServerConfig::default(),
             users: BTreeMap::new(),
+            subnets: SubnetIndex::default(),
         }
     }
 }

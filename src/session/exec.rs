@@ -199,6 +199,8 @@ pub fn run_with(
     if options.history && !matched.args.has("password") {
         remember(state, typed);
     }
+    // A command of a view above runs there; if it fails, the session stays where it was.
+    let views_before = state.views.clone();
     state.views.truncate(level + 1);
     let Some(handler) = handlers.get(&command.handler) else {
         let error = CmdError::msg(format!(
@@ -235,8 +237,14 @@ pub fn run_with(
             Ok(pipe::apply(&matched.pipes, out))
         }
         Err(error) => {
+            state.views = views_before;
+            // A value given as two words (`gigabitethernet 1/0/9`): the caret goes under the
+            // number, the word a wrong value is in.
             let span = match &error {
-                CmdError::WrongParameter(name) => matched.args.span(name),
+                CmdError::WrongParameter(name) => matched.args.span(name).map(|(start, end)| {
+                    let last = line[start..end].rfind(char::is_whitespace);
+                    (last.map_or(start, |i| start + i + 1), end)
+                }),
                 _ => None,
             };
             Err((out, LineError::Command { error, span }))
