@@ -10,7 +10,14 @@ use std::sync::Arc;
 use duet::config::Config;
 use duet::config::load::load_text;
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::interface::config::InterfaceConfig;
+use duet::dhcp::config::{
+    BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_LEASE_SECS, Network, PoolConfig,
+    RawOptionValue, StaticBinding,
+};
+use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
+use duet::interface::name::IfName;
+use duet::vrrp::Version;
+use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use proptest::prelude::*;
 
 fn sim_device() -> Arc<Device> {
@@ -30,8 +37,71 @@ fn description() -> impl Strategy<Value = String> {
     "[!-~]([ -~]{0,80}[!-~])?"
 }
 
+/// One VRRP group (a group exists while it has a virtual IP) with virtual IPs in 172.16.<index>.0/24 (unique per port), any reachable
+/// setting, and tracking of some of the device's ports.
+fn group(
+    index: u8,
+    vrid: u8,
+    version: Version,
+    ports: Vec<IfName>,
+) -> impl Strategy<Value = GroupConfig> {
+    let vips = proptest::collection::btree_set(1u8..=254, 1..=3);
+    let tracks = proptest::collection::btree_map(0..ports.len(), 1u8..=255, 0..=2);
+    (
+        vips,
+        1u8..=254,
+        proptest::option::of(0u32..=180_000),
+        1u16..=4095,
+        proptest::option::of("[!-~]{1,8}"),
+        tracks,
+        any::<bool>(),
+    )
+        .prop_map(
+            move |(vips, priority, preempt, interval, key, tracks, shutdown)| GroupConfig {
+                vrid,
+                // Distinct across the groups of a port: the host part carries the VRID.
+                virtual_ips: vips
+                    .into_iter()
+                    .map(|h| Ipv4Addr::new(172, 16 + index, vrid, h))
+                    .collect(),
+                priority,
+                preempt: preempt.is_some(),
+                preempt_delay_cs: preempt.unwrap_or(0),
+                advertise_interval_cs: interval,
+                version,
+                simple_key: key,
+                tracks: tracks
+                    .into_iter()
+                    .map(|(p, reduced)| TrackedInterface {
+                        interface: ports[p].clone(),
+                        reduced,
+                    })
+                    .collect(),
+                shutdown,
+            },
+        )
+}
+
+/// The VRRP part of an interface: its version and up to three groups.
+fn vrrp(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceVrrp> {
+    (
+        prop_oneof![Just(Version::V2), Just(Version::V3)],
+        proptest::collection::btree_set(1u8..=255, 0..=3),
+    )
+        .prop_flat_map(move |(version, vrids)| {
+            let groups: Vec<_> = vrids
+                .into_iter()
+                .map(|v| group(index, v, version, ports.clone()))
+                .collect();
+            groups.prop_map(move |groups| InterfaceVrrp {
+                version,
+                groups: groups.into_iter().map(|g| (g.vrid, g)).collect(),
+            })
+        })
+}
+
 /// One interface; `index` keeps each port's subnet apart (overlaps are rejected, rightly).
-fn interface(index: u8) -> impl Strategy<Value = InterfaceConfig> {
+fn interface(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceConfig> {
     let address = (1u8..=30, any::<u32>()).prop_map(move |(len, host_bits)| {
         // A subnet inside 10.<index>.0.0/16 for prefixes >= 16, else one of its own /8.
         let len = len.max(16);
@@ -41,30 +111,188 @@ fn interface(index: u8) -> impl Strategy<Value = InterfaceConfig> {
         let host = (host_bits & host_mask).clamp(1, host_mask - 1);
         (Ipv4Addr::from(base | host), len)
     });
+    let dhcp = (any::<bool>(), proptest::option::of(pool_name())).prop_map(
+        |(select_server, apply_pool)| InterfaceDhcp {
+            select_server,
+            apply_pool,
+        },
+    );
     (
         proptest::option::of(description()),
         any::<bool>(),
         proptest::option::of(address),
+        vrrp(index, ports),
+        dhcp,
     )
-        .prop_map(|(description, shutdown, address)| InterfaceConfig {
-            description,
-            shutdown,
-            address,
-        })
+        .prop_map(
+            |(description, shutdown, address, vrrp, dhcp)| InterfaceConfig {
+                description,
+                shutdown,
+                address,
+                vrrp,
+                dhcp,
+            },
+        )
+}
+
+fn pool_name() -> impl Strategy<Value = String> {
+    "[a-z0-9][a-z0-9_.-]{0,14}"
+}
+
+/// Distinct addresses from `pick`, in first-seen order.
+fn distinct(ips: Vec<Ipv4Addr>) -> Vec<Ipv4Addr> {
+    let mut out = Vec::new();
+    for ip in ips {
+        if !out.contains(&ip) {
+            out.push(ip);
+        }
+    }
+    out
+}
+
+fn host_in(index: u8) -> impl Strategy<Value = Ipv4Addr> {
+    (1u8..=254).prop_map(move |h| Ipv4Addr::new(172, 16, index, h))
+}
+
+fn any_ip() -> impl Strategy<Value = Ipv4Addr> {
+    any::<u32>().prop_map(Ipv4Addr::from)
+}
+
+fn option_value() -> impl Strategy<Value = RawOptionValue> {
+    prop_oneof![
+        "[A-Za-z0-9._-]{1,20}".prop_map(RawOptionValue::Ascii),
+        proptest::collection::vec(any::<u8>(), 1..12).prop_map(RawOptionValue::Hex),
+        proptest::collection::vec(any_ip(), 1..=3).prop_map(RawOptionValue::IpAddress),
+    ]
+}
+
+/// A pool on 172.16.`index`.0/24 (pools may not share a network).
+fn pool(index: u8) -> impl Strategy<Value = PoolConfig> {
+    let lease = prop_oneof![
+        (1u32..=MAX_LEASE_SECS).prop_map(LeaseDuration::Seconds),
+        Just(LeaseDuration::Unlimited),
+    ];
+    let statics = proptest::collection::vec(
+        (
+            host_in(index),
+            proptest::option::of(24u8..=32),
+            prop_oneof![
+                any::<[u8; 6]>().prop_map(BindingClient::HardwareAddress),
+                proptest::collection::vec(any::<u8>(), 2..10)
+                    .prop_map(BindingClient::ClientIdentifier),
+            ],
+        ),
+        0..3,
+    )
+    .prop_map(|v| {
+        let mut out: Vec<StaticBinding> = Vec::new();
+        for (ip, prefix_len, client) in v {
+            if out.iter().all(|b| b.ip != ip && b.client != client) {
+                out.push(StaticBinding {
+                    ip,
+                    prefix_len,
+                    client,
+                });
+            }
+        }
+        out
+    });
+    let options = proptest::collection::btree_map(
+        prop::sample::select(vec![3u8, 6, 15, 42, 43, 66, 150]),
+        option_value(),
+        0..3,
+    );
+    let range = proptest::option::of((host_in(index), host_in(index)).prop_map(|(a, b)| IpRange {
+        start: a.min(b),
+        end: a.max(b),
+    }));
+    (
+        any::<bool>(),
+        range,
+        proptest::collection::vec(any_ip(), 0..4),
+        proptest::collection::vec(any_ip(), 0..4),
+        proptest::option::of("[a-z0-9.-]{1,30}"),
+        lease,
+        proptest::collection::vec(host_in(index), 0..10),
+        statics,
+        options,
+    )
+        .prop_map(
+            move |(has_net, range, gw, dns, domain_name, lease, forbidden, statics, options)| {
+                PoolConfig {
+                    network: has_net.then_some(Network {
+                        address: Ipv4Addr::new(172, 16, index, 0),
+                        prefix_len: 24,
+                    }),
+                    range: if has_net { range } else { None },
+                    gateways: distinct(gw),
+                    dns: distinct(dns),
+                    domain_name,
+                    lease,
+                    forbidden: distinct(forbidden),
+                    static_bindings: statics,
+                    options,
+                }
+            },
+        )
+}
+
+fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
+    let forbidden = proptest::collection::vec(
+        (any::<u32>(), 0u32..16).prop_map(|(a, n)| {
+            let a = a.min(u32::MAX - 16);
+            IpRange {
+                start: a.into(),
+                end: (a + n).into(),
+            }
+        }),
+        0..3,
+    );
+    let pools = proptest::collection::vec((pool_name(), 0u8..=255), 0..4).prop_flat_map(|named| {
+        let mut names: Vec<String> = Vec::new();
+        for (n, _) in named {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+        let strategies: Vec<_> = (0..names.len()).map(|i| pool(i as u8)).collect();
+        (Just(names), strategies)
+    });
+    (any::<bool>(), any::<bool>(), forbidden, pools).prop_map(
+        |(enabled, relay_information, forbidden, (names, pools))| {
+            let mut f: Vec<IpRange> = Vec::new();
+            for r in forbidden {
+                if !f.contains(&r) {
+                    f.push(r);
+                }
+            }
+            DhcpConfig {
+                enabled,
+                relay_information,
+                forbidden: f,
+                pools: names.into_iter().zip(pools).collect(),
+            }
+        },
+    )
 }
 
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
-    let ifaces: Vec<_> = (0..ports.len()).map(|i| interface(i as u8)).collect();
-    (sysname(), 0usize..=1024, ifaces).prop_map(move |(sysname, logbuffer_size, ifaces)| {
-        let mut config = Config::new(&ports);
-        config.sysname = sysname;
-        config.infocenter.logbuffer_size = logbuffer_size;
-        for (port, cfg) in ports.iter().zip(ifaces) {
-            config.interfaces.insert(port.clone(), cfg);
-        }
-        config
-    })
+    let ifaces: Vec<_> = (0..ports.len())
+        .map(|i| interface(i as u8, ports.clone()))
+        .collect();
+    (sysname(), 0usize..=1024, ifaces, dhcp_strategy()).prop_map(
+        move |(sysname, logbuffer_size, ifaces, dhcp)| {
+            let mut config = Config::new(&ports);
+            config.sysname = sysname;
+            config.infocenter.logbuffer_size = logbuffer_size;
+            config.dhcp = dhcp;
+            for (port, cfg) in ports.iter().zip(ifaces) {
+                config.interfaces.insert(port.clone(), cfg);
+            }
+            config
+        },
+    )
 }
 
 proptest! {

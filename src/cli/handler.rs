@@ -65,6 +65,8 @@ impl Registry {
         crate::system::register(&mut r);
         crate::interface::register(&mut r);
         crate::infocenter::register(&mut r);
+        crate::vrrp::register(&mut r);
+        crate::dhcp::register(&mut r);
         r
     }
     pub fn add(&mut self, name: &'static str, h: Handler) {

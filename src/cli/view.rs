@@ -9,6 +9,9 @@ pub enum View {
     System,
     /// `[Sysname-GigabitEthernet1/0/1]`; holds the canonical interface name.
     Interface(String),
+    /// `[Sysname-dhcp-pool-NAME]`: the view `dhcp server ip-pool NAME` enters; holds the
+    /// pool's name as configured.
+    DhcpPool(String),
 }
 
 impl View {
@@ -18,6 +21,7 @@ impl View {
             View::User => "user",
             View::System => "system",
             View::Interface(_) => "interface",
+            View::DhcpPool(_) => "dhcp-pool",
         }
     }
 
@@ -27,6 +31,7 @@ impl View {
             View::User => format!("<{sysname}>"),
             View::System => format!("[{sysname}]"),
             View::Interface(name) => format!("[{sysname}-{name}]"),
+            View::DhcpPool(name) => format!("[{sysname}-dhcp-pool-{name}]"),
         }
     }
 }

@@ -54,7 +54,12 @@ impl Config {
                 view: View::System,
                 lines: self.infocenter.render(),
             },
+            Section {
+                view: View::System,
+                lines: crate::dhcp::render::global_lines(&self.dhcp),
+            },
         ];
+        sections.extend(crate::dhcp::render::pool_sections(&self.dhcp));
         sections.extend(self.interfaces.iter().map(|(name, cfg)| Section {
             view: View::Interface(name.to_string()),
             lines: render_interface(name, cfg),

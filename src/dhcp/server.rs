@@ -236,6 +236,81 @@ impl Server {
         }
     }
 
+    /// `reset dhcp server ip-in-use`: drop the bindings (offered or committed) that `which`
+    /// selects; their addresses go back to the pool. Returns how many were removed.
+    pub fn reset_bindings(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        self.remove_where(|r| {
+            matches!(r.state, LeaseState::Offered | LeaseState::Committed) && which(r)
+        })
+    }
+
+    /// `reset dhcp server expired`: forget expired bindings that `which` selects (their
+    /// addresses are already free). Returns how many were removed.
+    pub fn reset_expired(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        self.remove_where(|r| r.state == LeaseState::Expired && which(r))
+    }
+
+    fn remove_where(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        let gone: Vec<(Ipv4Addr, LeaseState)> = self
+            .leases
+            .iter()
+            .filter(|r| which(r))
+            .map(|r| (r.ip, r.state))
+            .collect();
+        for &(ip, state) in &gone {
+            self.leases.remove(ip);
+            if state.holds_address() {
+                self.free_address(ip);
+            }
+            // Offers were never journaled.
+            if state != LeaseState::Offered {
+                self.emit(Origin::Local, LeaseChange::Remove(ip));
+            }
+        }
+        gone.len()
+    }
+
+    /// The name of the pool whose network holds `ip` (longest prefix first).
+    pub fn pool_name_of(&self, ip: Ipv4Addr) -> Option<&str> {
+        self.pool_of(ip).map(|p| self.pools[p].name.as_str())
+    }
+
+    /// Whether the allocator of `ip`'s pool would hand `ip` out now.
+    pub fn is_free(&self, ip: Ipv4Addr) -> bool {
+        self.pool_of(ip)
+            .is_some_and(|p| self.pools[p].alloc.is_free(ip))
+    }
+
+    /// Per pool: name, and the runs of addresses the allocator would hand out now
+    /// (`display dhcp server free-ip`).
+    pub fn free_ranges(&self) -> Vec<(&str, Vec<(Ipv4Addr, Ipv4Addr)>)> {
+        self.pools
+            .iter()
+            .map(|p| {
+                // u64: a range may end at 255.255.255.255.
+                let first = u64::from(u32::from(p.alloc.first()));
+                let end = first + u64::from(p.alloc.size());
+                let addr = |n: u64| Ipv4Addr::from(n as u32);
+                let mut runs: Vec<(Ipv4Addr, Ipv4Addr)> = Vec::new();
+                let mut open: Option<u64> = None;
+                for n in first..end {
+                    match (p.alloc.is_free(addr(n)), open) {
+                        (true, None) => open = Some(n),
+                        (false, Some(start)) => {
+                            runs.push((addr(start), addr(n - 1)));
+                            open = None;
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(start) = open {
+                    runs.push((addr(start), addr(end - 1)));
+                }
+                (p.name.as_str(), runs)
+            })
+            .collect()
+    }
+
     /// Per pool: name, dynamic addresses, how many of them are free.
     pub fn pool_usage(&self) -> impl Iterator<Item = (&str, u32, u32)> {
         self.pools

@@ -1,0 +1,373 @@
+//! The DHCP engine: one tokio task per device that owns the [`Server`] (the only owner of the
+//! lease table: no lock on the packet path) and the [`LeaseStore`] in `DATA/dhcp/`.
+//!
+//! Loop: wait for a datagram, a request from a session, a configuration change or a timer;
+//! take every datagram already waiting (up to [`BATCH`]), run them through the core, append
+//! the lease events to the journal, flush once (one fdatasync), and only then send the replies
+//! whose commit ids the flush made durable (docs/dhcp.md, "Durability policy"). Sessions and
+//! other engines reach the task through a [`DhcpHandle`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::time::Instant;
+
+use super::event::{Ingress, LeaseEvent, Reply};
+use super::io::{DhcpIo, Received, Served};
+use super::lease::{LeaseState, Millis};
+use super::server::{Server, ServerOptions};
+use super::store::LeaseStore;
+use crate::config::Config;
+
+/// Datagrams handled per journal flush at most.
+pub const BATCH: usize = 256;
+/// Datagrams waiting for the task before readers wait (and the kernel queues or drops).
+const QUEUE: usize = 4096;
+/// How long a session waits for the engine's answer.
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the journal is checked for compaction.
+const COMPACT_CHECK: Duration = Duration::from_secs(30);
+/// Lease events kept for a slow subscriber (hot backup) before it lags.
+const EVENT_BACKLOG: usize = 65536;
+
+/// Why a request to the engine failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DriverError {
+    #[error("The DHCP server is not running.")]
+    NotRunning,
+    #[error("The DHCP server did not answer within {0} seconds.")]
+    Timeout(u64),
+}
+
+type Job = Box<dyn FnOnce(&mut Server, Millis) + Send>;
+
+/// The way into a running DHCP engine: queries and changes run inside the task, on the
+/// server it owns (never under a lock from the caller's thread).
+#[derive(Clone)]
+pub struct DhcpHandle {
+    jobs: mpsc::Sender<Job>,
+    events: broadcast::Sender<LeaseEvent>,
+}
+
+impl DhcpHandle {
+    /// Run `f` on the server inside the engine and wait (at most [`QUERY_TIMEOUT`]) for its
+    /// result. For session threads; lease changes `f` makes are journaled like any other.
+    pub fn query<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Server, Millis) -> R + Send + 'static,
+    ) -> Result<R, DriverError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let job: Job = Box::new(move |s, now| {
+            let _ = tx.send(f(s, now));
+        });
+        self.jobs.try_send(job).map_err(|e| match e {
+            mpsc::error::TrySendError::Closed(_) => DriverError::NotRunning,
+            mpsc::error::TrySendError::Full(_) => DriverError::Timeout(0),
+        })?;
+        rx.recv_timeout(QUERY_TIMEOUT).map_err(|e| match e {
+            std::sync::mpsc::RecvTimeoutError::Timeout => {
+                DriverError::Timeout(QUERY_TIMEOUT.as_secs())
+            }
+            std::sync::mpsc::RecvTimeoutError::Disconnected => DriverError::NotRunning,
+        })
+    }
+
+    /// [`DhcpHandle::query`] for async callers (other engines).
+    pub async fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Server, Millis) -> R + Send + 'static,
+    ) -> Result<R, DriverError> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |s, now| {
+            let _ = tx.send(f(s, now));
+        });
+        self.jobs
+            .send(job)
+            .await
+            .map_err(|_| DriverError::NotRunning)?;
+        tokio::time::timeout(QUERY_TIMEOUT, rx)
+            .await
+            .map_err(|_| DriverError::Timeout(QUERY_TIMEOUT.as_secs()))?
+            .map_err(|_| DriverError::NotRunning)
+    }
+
+    /// Every lease event the engine journals, in order (hot backup replicates them).
+    pub fn subscribe(&self) -> broadcast::Receiver<LeaseEvent> {
+        self.events.subscribe()
+    }
+
+    /// Use `id` as the server identifier (hot backup: the VRRP virtual address), or the
+    /// receiving interface's address again with `None`.
+    pub async fn set_server_id(&self, id: Option<std::net::Ipv4Addr>) -> Result<(), DriverError> {
+        self.call(move |s, _| s.set_server_id(id)).await
+    }
+
+    /// Answer clients (VRRP master) or keep the table silently (backup).
+    pub async fn set_serving(&self, serving: bool) -> Result<(), DriverError> {
+        self.call(move |s, _| s.set_serving(serving)).await
+    }
+}
+
+/// The time the core is given.
+pub fn now_ms() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Counters the driver keeps beside the core's.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DriverStats {
+    pub batches: u64,
+    pub flushes: u64,
+    /// ACKs dropped because their lease could not be made durable.
+    pub held_back: u64,
+    pub send_errors: u64,
+}
+
+/// Everything the task owns.
+pub struct Engine {
+    server: Server,
+    store: LeaseStore,
+    io: DhcpIo,
+    config: watch::Receiver<Arc<Config>>,
+    events: broadcast::Sender<LeaseEvent>,
+    ingress: HashMap<Arc<str>, Ingress>,
+    /// The last event sequence number known to be on disk.
+    durable: u64,
+    stats: DriverStats,
+}
+
+/// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
+pub fn start(
+    data_dir: PathBuf,
+    io: DhcpIo,
+    config: watch::Receiver<Arc<Config>>,
+) -> Result<(Engine, DhcpHandle, mpsc::Receiver<Job>), super::store::StoreError> {
+    let (mut store, recovery) = LeaseStore::open(&data_dir.join("dhcp"))?;
+    if let Some(t) = &recovery.torn {
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_JOURNAL_TORN",
+            "The lease journal ended with an incomplete record ({} bytes at offset {}); it was discarded.",
+            t.bytes,
+            t.offset
+        );
+    }
+    let snapshot = config.borrow().clone();
+    let mut server = match Server::new(snapshot.dhcp.clone(), ServerOptions::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_CONFIG",
+                "The DHCP configuration was not applied: {e}"
+            );
+            Server::new(Default::default(), ServerOptions::default())
+                .expect("the default configuration is valid")
+        }
+    };
+    let recovered = recovery.leases.len();
+    server.restore(recovery.leases);
+    // Records that no pool covers any more were dropped by restore: start the journal clean.
+    if store.journal_records() > 0 && store.should_compact(server.leases().len()) {
+        compact(&mut store, &server);
+    }
+    if recovered > 0 {
+        tracing::info!(
+            module = "DHCPS",
+            severity = 6u8,
+            mnemonic = "DHCPS_RECOVERED",
+            "Recovered {recovered} lease records from the lease store."
+        );
+    }
+    let (jobs_tx, jobs_rx) = mpsc::channel(64);
+    let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let handle = DhcpHandle {
+        jobs: jobs_tx,
+        events: events.clone(),
+    };
+    let engine = Engine {
+        server,
+        store,
+        io,
+        config,
+        events,
+        ingress: HashMap::new(),
+        durable: 0,
+        stats: DriverStats::default(),
+    };
+    Ok((engine, handle, jobs_rx))
+}
+
+fn compact(store: &mut LeaseStore, server: &Server) {
+    // Offers are never journaled; everything else is state worth keeping.
+    let live = server
+        .leases()
+        .iter()
+        .filter(|r| r.state != LeaseState::Offered);
+    if let Err(e) = store.compact(live) {
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_STORE",
+            "Lease store compaction failed: {e}"
+        );
+    }
+}
+
+impl Engine {
+    /// The engine's task: runs until the device stops it.
+    pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+        let (tx, mut rx) = mpsc::channel::<Received>(QUEUE);
+        self.reconcile(&tx);
+        let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
+        compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut batch: Vec<Received> = Vec::with_capacity(BATCH);
+        let mut replies: Vec<Reply> = Vec::with_capacity(BATCH);
+        loop {
+            let wake = self.server.poll_timeout().map(|t| {
+                let now = now_ms();
+                Instant::now() + Duration::from_millis(t.saturating_sub(now))
+            });
+            tokio::select! {
+                n = rx.recv_many(&mut batch, BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    let now = now_ms();
+                    for r in batch.drain(..) {
+                        if let Some(ing) = self.ingress.get(&r.interface) {
+                            replies.extend(self.server.handle_packet(now, ing, &r.bytes));
+                        }
+                    }
+                    self.stats.batches += 1;
+                }
+                job = jobs.recv() => match job {
+                    Some(job) => job(&mut self.server, now_ms()),
+                    None => return,
+                },
+                changed = self.config.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                    self.reconcile(&tx);
+                }
+                _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
+                _ = compact_tick.tick() => {
+                    if self.store.should_compact(self.server.leases().len()) {
+                        compact(&mut self.store, &self.server);
+                    }
+                }
+            }
+            self.commit_and_send(&mut replies);
+        }
+    }
+
+    /// Journal the pending events (one flush), then send the replies they made durable.
+    fn commit_and_send(&mut self, replies: &mut Vec<Reply>) {
+        let events = self.server.drain_events();
+        if let Some(last) = events.last().map(|e| e.seq) {
+            for ev in &events {
+                self.store.append(&ev.change);
+            }
+            match self.store.flush() {
+                Ok(_) => {
+                    self.durable = last;
+                    self.stats.flushes += 1;
+                }
+                Err(e) => {
+                    tracing::error!(
+                        module = "DHCPS",
+                        severity = 3u8,
+                        mnemonic = "DHCPS_STORE",
+                        "Lease journal write failed, acknowledgements withheld: {e}"
+                    );
+                    // A poisoned store recovers by writing the whole table afresh.
+                    compact(&mut self.store, &self.server);
+                }
+            }
+            if self.events.receiver_count() > 0 {
+                for ev in events {
+                    let _ = self.events.send(ev);
+                }
+            }
+        }
+        for r in replies.drain(..) {
+            if r.commit.is_some_and(|c| c > self.durable) {
+                self.stats.held_back += 1;
+                continue;
+            }
+            if let Err(e) = self.io.send(&r) {
+                self.stats.send_errors += 1;
+                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+            }
+        }
+    }
+
+    /// Apply the configuration snapshot: the server's pools and the served interfaces.
+    fn reconcile(&mut self, tx: &mpsc::Sender<Received>) {
+        let config = self.config.borrow_and_update().clone();
+        if *self.server.config() != config.dhcp
+            && let Err(e) = self.server.set_config(config.dhcp.clone())
+        {
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_CONFIG",
+                "The DHCP configuration was not applied: {e}"
+            );
+        }
+        // Comware 7: with `dhcp enable`, every interface with an address is a server
+        // (`dhcp select server` is the default).
+        let served: Vec<Served> = if config.dhcp.enabled {
+            config
+                .interfaces
+                .iter()
+                .filter(|(_, c)| !c.shutdown)
+                .filter_map(|(name, c)| {
+                    c.address.map(|(address, _)| Served {
+                        name: name.clone(),
+                        address,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        self.ingress = served
+            .iter()
+            .map(|s| {
+                let name: Arc<str> = s.name.to_string().into();
+                let pool = config.interfaces[&s.name].dhcp.apply_pool.clone();
+                let ingress = Ingress {
+                    interface: name.to_string(),
+                    address: s.address,
+                    pool,
+                };
+                (name, ingress)
+            })
+            .collect();
+        for (port, e) in self.io.serve(&served, tx) {
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_SOCKET",
+                "The DHCP server cannot listen on {port}: {e}"
+            );
+        }
+    }
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

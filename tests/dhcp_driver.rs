@@ -1,0 +1,423 @@
+//! The DHCP engine end to end on the simulated LAN (no root needed): configured through the
+//! shell, a client node exchanges Ethernet frames with the device, the displays show the
+//! lease, malformed packets are counted, and a restart on the same data directory keeps it.
+
+mod dhcp_common;
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use dhcp_common::PacketSpec;
+use duet::device::{Device, DeviceOptions, NetKind};
+use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
+use duet::dhcp::options::MessageType;
+use duet::dhcp::packet::Message;
+use duet::interface::name::IfName;
+use duet::net::sim::{Frame, Lan, PortId};
+use duet::session::{Interaction, Role, Session, SessionState};
+use tokio::runtime::Runtime;
+use tokio::sync::mpsc;
+
+struct NoQuestions;
+impl Interaction for NoQuestions {
+    fn ask(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
+
+const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x21];
+
+fn ge(n: u32) -> IfName {
+    format!("ge1/0/{n}").parse().unwrap()
+}
+
+/// A device on the sim LAN with GigabitEthernet1/0/1 on a segment shared with a client node.
+struct Bed {
+    rt: Runtime,
+    lan: Lan,
+    device: Arc<Device>,
+    client: PortId,
+    rx: mpsc::Receiver<Frame>,
+}
+
+const SETUP: &[&str] = &[
+    "system-view",
+    "dhcp enable",
+    "dhcp server ip-pool lan",
+    "network 10.1.1.0 24",
+    "address range 10.1.1.10 10.1.1.20",
+    "gateway-list 10.1.1.1",
+    "dns-list 10.1.1.2",
+    "expired day 0 hour 1",
+    "quit",
+    "interface ge1/0/1",
+    "ip address 10.1.1.1 24",
+    "dhcp server apply ip-pool lan",
+    "return",
+];
+
+fn run(device: &Arc<Device>, lines: &[&str]) -> String {
+    let mut s = Session::new(
+        device.clone(),
+        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
+    );
+    let mut out = String::new();
+    for l in lines {
+        let o = s.execute(l, &mut NoQuestions);
+        assert!(o.ok, "{l}: {}", o.output);
+        out.push_str(&o.output);
+    }
+    out
+}
+
+fn bed(data: &Path, configure: bool) -> Bed {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let device = Device::new(DeviceOptions {
+        data_dir: data.to_path_buf(),
+        net: NetKind::Sim,
+    });
+    if configure {
+        run(&device, SETUP);
+    }
+    let lan = Lan::new();
+    let node = lan.add_node("duet", &device.ports);
+    let client_node = lan.add_node("client", &[ge(1)]);
+    let seg = lan.segment();
+    let port = PortId { node, port: ge(1) };
+    let client = PortId {
+        node: client_node,
+        port: ge(1),
+    };
+    lan.attach(&port, seg).unwrap();
+    lan.attach(&client, seg).unwrap();
+    let rx = lan.listen(&client).unwrap();
+    device.start_on_lan(rt.handle(), &lan, node).unwrap();
+    Bed {
+        rt,
+        lan,
+        device,
+        client,
+        rx,
+    }
+}
+
+impl Bed {
+    fn send(&self, payload: &[u8]) {
+        let f = frame::ethernet(
+            CLIENT_MAC,
+            BROADCAST_MAC,
+            UdpAddrs {
+                src: Ipv4Addr::UNSPECIFIED,
+                dst: Ipv4Addr::BROADCAST,
+                src_port: 68,
+                dst_port: 67,
+            },
+            payload,
+        );
+        self.lan.send(&self.client, &f).unwrap();
+    }
+
+    /// The next DHCP reply to the client within `wait`, with where it was sent.
+    fn reply_within(&mut self, wait: Duration) -> Option<([u8; 6], UdpAddrs, Message)> {
+        let rx = &mut self.rx;
+        self.rt.block_on(async {
+            tokio::time::timeout(wait, async {
+                loop {
+                    let f = rx.recv().await.expect("LAN open");
+                    if let Some(d) = frame::parse_ethernet(&f.bytes)
+                        && d.addrs.dst_port == 68
+                    {
+                        return (d.dst_mac, d.addrs, Message::decode(d.payload).unwrap());
+                    }
+                }
+            })
+            .await
+            .ok()
+        })
+    }
+
+    /// Send as a client does: retransmit (every 500 ms, 10 times at most) until answered.
+    /// The first frames may meet a port the interface engine has not brought up yet.
+    fn exchange(&mut self, payload: &[u8]) -> ([u8; 6], UdpAddrs, Message) {
+        for _ in 0..10 {
+            self.send(payload);
+            if let Some(r) = self.reply_within(Duration::from_millis(500)) {
+                return r;
+            }
+        }
+        panic!("no reply after 10 transmissions");
+    }
+
+    /// DISCOVER/OFFER/REQUEST/ACK; returns the address.
+    fn dora(&mut self, xid: u32) -> Ipv4Addr {
+        let mac = "02:00:00:00:00:21";
+        let discover = PacketSpec::new(MessageType::Discover, mac, xid)
+            .message()
+            .encode();
+        let (dst_mac, addrs, offer) = self.exchange(&discover);
+        assert_eq!(offer.options.message_type, Some(MessageType::Offer));
+        // Broadcast flag clear, no address yet: a frame to the client's MAC (RFC 2131 4.1).
+        assert_eq!(dst_mac, CLIENT_MAC);
+        assert_eq!(addrs.dst, offer.yiaddr);
+        assert_eq!(addrs.src, Ipv4Addr::new(10, 1, 1, 1));
+        assert_eq!(offer.options.server_id, Some(Ipv4Addr::new(10, 1, 1, 1)));
+        let req = PacketSpec {
+            requested: Some(offer.yiaddr),
+            server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+            ..PacketSpec::new(MessageType::Request, mac, xid + 1)
+        };
+        self.send(&req.message().encode());
+        // Skip a late OFFER to a retransmitted DISCOVER.
+        let ack = loop {
+            let Some((_, _, m)) = self.reply_within(Duration::from_secs(5)) else {
+                panic!(
+                    "no ACK within 5 s:\n{}",
+                    run(&self.device, &["display dhcp server statistics"])
+                );
+            };
+            if m.options.message_type != Some(MessageType::Offer) {
+                break m;
+            }
+        };
+        assert_eq!(ack.options.message_type, Some(MessageType::Ack));
+        assert_eq!(ack.yiaddr, offer.yiaddr);
+        ack.yiaddr
+    }
+}
+
+#[test]
+fn shell_configured_server_leases_counts_and_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    // The interface engine applies the address; the DHCP engine serves at once from config.
+    let ip = b.dora(100);
+    assert!((10..=20).contains(&ip.octets()[3]), "{ip}");
+
+    // Garbage and a truncated message are counted, and the server keeps answering.
+    b.send(b"not a dhcp message");
+    b.send(
+        &PacketSpec::new(MessageType::Discover, "02:00:00:00:00:21", 7)
+            .message()
+            .encode()[..100],
+    );
+    assert_eq!(
+        b.dora(200),
+        ip,
+        "the same client gets the same address back"
+    );
+
+    let shown = run(&b.device, &["display dhcp server ip-in-use"]);
+    let row = shown
+        .lines()
+        .find(|l| l.starts_with(&ip.to_string()))
+        .unwrap_or_else(|| panic!("no row for {ip}:\n{shown}"));
+    assert!(
+        row.contains("0200-0000-0021") && row.ends_with("Auto(C)"),
+        "{row}"
+    );
+    assert!(
+        shown.starts_with("IP address       Client identifier/    Lease expiration      Type\n")
+    );
+
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    let value = |label: &str| -> String {
+        stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(value("Bad Messages:"), "2", "{stats}");
+    assert_eq!(value("DHCPDISCOVER:"), "2");
+    assert_eq!(value("DHCPACK:"), "2");
+    assert_eq!(value("Automatic:"), "1");
+    assert_eq!(value("Pool utilization:"), "9.09%");
+
+    let free = run(&b.device, &["display dhcp server free-ip"]);
+    assert!(
+        free.starts_with("Pool name: lan\n  Network: 10.1.1.0 mask 255.255.255.0\n"),
+        "{free}"
+    );
+    assert!(
+        !free.contains(&format!(" {ip} ")) || free.contains("ranges"),
+        "{free}"
+    );
+
+    // kill: the engine stops without any goodbye; the journal is all there is.
+    b.device.stop();
+    drop(b);
+    let b = bed(dir.path(), true);
+    let shown = run(&b.device, &["display dhcp server ip-in-use ip 10.1.1.0"]);
+    assert_eq!(shown.lines().count(), 2, "filtered to nothing:\n{shown}");
+    let shown = run(&b.device, &["display dhcp server ip-in-use pool lan"]);
+    assert!(
+        shown.contains(&ip.to_string()),
+        "lease lost in the restart:\n{shown}"
+    );
+
+    // reset ip-in-use frees it; reset statistics clears the counters.
+    run(
+        &b.device,
+        &[
+            "reset dhcp server ip-in-use",
+            "reset dhcp server statistics",
+        ],
+    );
+    let shown = run(&b.device, &["display dhcp server ip-in-use"]);
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(stats.contains("    Messages received:"), "{stats}");
+}
+
+#[test]
+fn displays_say_when_the_server_is_not_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Device::new(DeviceOptions {
+        data_dir: dir.path().to_path_buf(),
+        net: NetKind::Sim,
+    });
+    let mut s = Session::new(
+        device,
+        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
+    );
+    let o = s.execute("display dhcp server ip-in-use", &mut NoQuestions);
+    assert!(!o.ok);
+    assert_eq!(o.output, "The DHCP server is not running.\n");
+}
+
+fn record(ip: [u8; 4], state: duet::dhcp::LeaseState, at: u64) -> duet::dhcp::LeaseRecord {
+    duet::dhcp::LeaseRecord {
+        ip: ip.into(),
+        state,
+        client: duet::dhcp::ClientKey::Hw(vec![0, 0x11, 0x22, 0x33, 0x44, 0x55].into()),
+        chaddr: vec![0, 0x11, 0x22, 0x33, 0x44, 0x55].into(),
+        expires: at,
+        updated: at,
+        relay_info: None,
+        hostname: None,
+        is_static: false,
+    }
+}
+
+#[test]
+fn conflict_expired_pool_and_free_ip_layouts() {
+    use duet::dhcp::display::expiry_text;
+    use duet::dhcp::{LeaseChange, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let b = bed(dir.path(), true);
+    let at = 1_790_000_000_000;
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    handle
+        .query(move |s, _| {
+            s.apply_remote(LeaseChange::Upsert(record(
+                [10, 1, 1, 12],
+                LeaseState::Declined,
+                at,
+            )));
+            s.apply_remote(LeaseChange::Upsert(record(
+                [10, 1, 1, 13],
+                LeaseState::Expired,
+                at,
+            )));
+        })
+        .unwrap();
+    let t = expiry_text(at);
+    assert_eq!(
+        run(&b.device, &["display dhcp server conflict"]),
+        format!("IP address          Detect time\n10.1.1.12           {t}\n")
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server expired"]),
+        format!(
+            "IP address       Client-identifier/Hardware address    Lease expiration\n\
+             10.1.1.13        0011-2233-4455                        {t}\n"
+        )
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server free-ip"]),
+        "Pool name: lan\n  Network: 10.1.1.0 mask 255.255.255.0\n    IP ranges from 10.1.1.10 to 10.1.1.11\n    \
+         IP ranges from 10.1.1.13 to 10.1.1.20\n  Secondary networks:\n\n"
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server pool LAN"]),
+        "Pool name: lan\n  Network 10.1.1.0 mask 255.255.255.0\n  address range 10.1.1.10 to 10.1.1.20\n  \
+         gateway-list 10.1.1.1\n  dns-list 10.1.1.2\n  expired 0 1 0 0\n"
+    );
+    // Resets are journaled: after a restart the conflict and the expired record stay gone.
+    run(
+        &b.device,
+        &["reset dhcp server conflict", "reset dhcp server expired"],
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server conflict"]),
+        "IP address          Detect time\n"
+    );
+    b.device.stop();
+    drop(b);
+    let b = bed(dir.path(), true);
+    assert_eq!(
+        run(&b.device, &["display dhcp server expired"]),
+        "IP address       Client-identifier/Hardware address    Lease expiration\n"
+    );
+    let stats = run(&b.device, &["display dhcp server statistics pool lan"]);
+    assert_eq!(
+        stats,
+        "    Pool utilization:                  0.00%\n    Bindings:\n      Automatic:                       0\n      \
+         Manual:                          0\n      Expired:                         0\n"
+    );
+}
+
+#[test]
+fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_relay() {
+    use duet::dhcp::{LeaseChange, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let mut events = b.device.dhcp.get().unwrap().subscribe();
+    let ip = b.dora(1);
+    let ev =
+        b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
+            .expect("an event")
+            .expect("not lagged");
+    match ev.change {
+        LeaseChange::Upsert(r) => {
+            assert_eq!((r.ip, r.state), (ip, LeaseState::Committed));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let journal = dir.path().join("dhcp/leases.journal");
+    assert!(
+        std::fs::metadata(&journal).unwrap().len() > 16,
+        "nothing journaled"
+    );
+
+    // A relayed DISCOVER (giaddr in the pool's network) is answered to the relay, port 67.
+    let relayed = PacketSpec {
+        giaddr: Some(Ipv4Addr::new(10, 1, 1, 254)),
+        ..PacketSpec::new(MessageType::Discover, "02:00:00:00:00:99", 9)
+    };
+    b.send(&relayed.message().encode());
+    let got = b.rt.block_on(async {
+        loop {
+            let f = tokio::time::timeout(Duration::from_secs(5), b.rx.recv())
+                .await
+                .expect("a reply")
+                .unwrap();
+            if let Some(d) = frame::parse_ethernet(&f.bytes)
+                && d.addrs.dst_port == 67
+            {
+                return (d.addrs.dst, Message::decode(d.payload).unwrap());
+            }
+        }
+    });
+    assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
+    assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
+}

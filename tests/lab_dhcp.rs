@@ -1,0 +1,481 @@
+//! Lab test of the DHCP server with real clients, in network namespaces (root needed):
+//!
+//! ```text
+//!  [client ns C] c0 ---- s0 [Duet ns S] s1 ---- r0 [relay ns R: dhcrelay -a] r1 ---- d0 [client ns D]
+//!                10.77.1.0/24          10.77.2.0/24                        10.77.3.0/24
+//! ```
+//!
+//! `duet run --net linux --no-console` serves pool `direct` on GE1/0/1 (10-second leases, so
+//! clients renew quickly) and pool `relayed` (10.77.3.0/24) to requests relayed with giaddr
+//! 10.77.3.1. ISC dhclient and busybox udhcpc obtain, renew by unicast and release a lease; a
+//! udhcpc behind isc-dhcp-relay (which adds Option 82) gets an address of the relayed pool,
+//! which `display dhcp server ip-in-use` shows, also after `kill -9` and a restart. Malformed
+//! datagrams are counted under `Bad Messages` and change nothing else.
+//!
+//! Clients run with scripts that only log and set the address inside their namespace; each
+//! client namespace has its own /etc/netns/NAME/resolv.conf. Without root or one of the tools
+//! the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip into a failure.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const DUET: &str = env!("CARGO_BIN_EXE_duet");
+const TOOLS: &[&str] = &["ip", "dhclient", "udhcpc", "dhcrelay"];
+
+fn lab_unavailable() -> Option<String> {
+    if !nix::unistd::geteuid().is_root() {
+        return Some("not root".into());
+    }
+    for tool in TOOLS {
+        let found = std::env::var_os("PATH")
+            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+            || Path::new("/usr/sbin").join(tool).is_file()
+            || Path::new("/sbin").join(tool).is_file();
+        if !found {
+            return Some(format!("{tool} not installed"));
+        }
+    }
+    None
+}
+
+fn lab_or_skip(test: &str) -> bool {
+    match lab_unavailable() {
+        None => true,
+        Some(reason) => {
+            assert!(
+                std::env::var("DUET_REQUIRE_LAB").as_deref() != Ok("1"),
+                "{test}: lab required (DUET_REQUIRE_LAB=1) but unavailable: {reason}"
+            );
+            eprintln!("skipping {test}: {reason}");
+            false
+        }
+    }
+}
+
+fn sh(program: &str, args: &[&str]) -> Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+fn ip(args: &[&str]) {
+    let out = sh("ip", args);
+    assert!(
+        out.status.success(),
+        "ip {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
+struct Lab {
+    tag: String,
+    dir: tempfile::TempDir,
+    children: Vec<Child>,
+    duet: Option<Child>,
+}
+
+impl Lab {
+    fn ns(&self, which: &str) -> String {
+        format!("dl{which}{}", self.tag)
+    }
+
+    fn new() -> Lab {
+        let tag = format!("{}", std::process::id() % 1_000_000);
+        let lab = Lab {
+            tag,
+            dir: tempfile::tempdir().unwrap(),
+            children: Vec::new(),
+            duet: None,
+        };
+        for n in ["S", "C", "R", "D"] {
+            ip(&["netns", "add", &lab.ns(n)]);
+            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+        }
+        for n in ["C", "D"] {
+            let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns(n)));
+            fs::create_dir_all(&etc).unwrap();
+            fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+        }
+        let (s, c, r, d) = (lab.ns("S"), lab.ns("C"), lab.ns("R"), lab.ns("D"));
+        ip(&[
+            "-n", &s, "link", "add", "s0", "type", "veth", "peer", "name", "c0", "netns", &c,
+        ]);
+        ip(&[
+            "-n", &s, "link", "add", "s1", "type", "veth", "peer", "name", "r0", "netns", &r,
+        ]);
+        ip(&[
+            "-n", &r, "link", "add", "r1", "type", "veth", "peer", "name", "d0", "netns", &d,
+        ]);
+        ip(&["-n", &r, "addr", "add", "10.77.2.2/24", "dev", "r0"]);
+        ip(&["-n", &r, "addr", "add", "10.77.3.1/24", "dev", "r1"]);
+        for (ns, dev) in [(&c, "c0"), (&r, "r0"), (&r, "r1"), (&d, "d0")] {
+            ip(&["-n", ns, "link", "set", dev, "up"]);
+        }
+        fs::write(lab.path("duet.cfg"), CONFIG).unwrap();
+        lab
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn p(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+
+    /// `ip netns exec NS PROGRAM ARGS` in the background, output to `log`.
+    fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) -> usize {
+        let out = fs::File::create(self.path(log)).unwrap();
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(ns)])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("spawn");
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
+    fn start_duet(&mut self) {
+        let out = fs::File::create(self.path("duet.out")).unwrap();
+        let child = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns("S"),
+                DUET,
+                "run",
+                "--net",
+                "linux",
+            ])
+            .args(["--no-console", "--port", "GigabitEthernet1/0/1=s0"])
+            .args(["--port", "GigabitEthernet1/0/2=s1"])
+            .args([
+                "--data-dir",
+                &self.p("data"),
+                "--config",
+                &self.p("duet.cfg"),
+            ])
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .expect("start duet");
+        self.duet = Some(child);
+        let s = self.ns("S");
+        wait("Duet answering with its addresses applied", 15, || {
+            let addrs = sh("ip", &["-n", &s, "-4", "addr", "show"]);
+            String::from_utf8_lossy(&addrs.stdout).contains("10.77.2.1/24")
+                && self.try_display("display dhcp server pool").is_some()
+        });
+        // Replies to the relay go to giaddr, on the relay's side of R.
+        let _ = sh(
+            "ip",
+            &[
+                "-n",
+                &s,
+                "route",
+                "replace",
+                "10.77.3.0/24",
+                "via",
+                "10.77.2.2",
+            ],
+        );
+    }
+
+    fn kill_duet(&mut self) {
+        if let Some(mut d) = self.duet.take() {
+            let _ = d.kill(); // SIGKILL
+            let _ = d.wait();
+        }
+    }
+
+    fn try_display(&self, command: &str) -> Option<String> {
+        let out = sh(
+            DUET,
+            &["connect", "--data-dir", &self.p("data"), "-c", command],
+        );
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn display(&self, command: &str) -> String {
+        self.try_display(command)
+            .unwrap_or_else(|| panic!("{command} failed; duet output:\n{}", self.read("duet.out")))
+    }
+
+    fn read(&self, name: &str) -> String {
+        fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// Wait (bounded) until the file `name` contains `text`.
+    fn wait_log(&self, name: &str, text: &str, secs: u64) {
+        wait(&format!("{text:?} in {name}"), secs, || {
+            self.read(name).contains(text)
+        });
+        assert!(
+            self.read(name).contains(text),
+            "{name}:\n{}\nduet:\n{}",
+            self.read(name),
+            self.read("duet.out")
+        );
+    }
+
+    fn signal(&self, child: usize, sig: nix::sys::signal::Signal) {
+        let pid = nix::unistd::Pid::from_raw(self.children[child].id() as i32);
+        nix::sys::signal::kill(pid, sig).expect("signal the client");
+    }
+
+    /// A client script that logs its event and sets the address inside the namespace only.
+    fn script(&self, name: &str, body: &str) -> String {
+        let log = self.p(&format!("{name}.log"));
+        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
+        let path = self.path(&format!("{name}.sh"));
+        fs::write(&path, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        self.kill_duet();
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for n in ["S", "C", "R", "D"] {
+            let _ = sh("ip", &["netns", "del", &self.ns(n)]);
+        }
+        for n in ["C", "D"] {
+            let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns(n)));
+        }
+    }
+}
+
+/// Poll `cond` every 50 ms for at most `secs` seconds; returns whether it held.
+fn wait(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            eprintln!("timed out waiting for {what}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const CONFIG: &str = "\
+#
+ sysname Lab
+#
+ dhcp enable
+#
+dhcp server ip-pool direct
+ gateway-list 10.77.1.1
+ network 10.77.1.0 mask 255.255.255.0
+ address range 10.77.1.100 10.77.1.150
+ expired day 0 hour 0 minute 0 second 8
+#
+dhcp server ip-pool relayed
+ gateway-list 10.77.3.1
+ network 10.77.3.0 mask 255.255.255.0
+ address range 10.77.3.100 10.77.3.150
+#
+interface GigabitEthernet1/0/1
+ ip address 10.77.1.1 255.255.255.0
+ dhcp server apply ip-pool direct
+#
+interface GigabitEthernet1/0/2
+ ip address 10.77.2.1 255.255.255.0
+#
+return
+";
+
+/// The address in a `KEY=VALUE` log line such as `reason=BOUND ip=10.77.1.100`.
+fn logged_ip(log: &str, event: &str) -> String {
+    log.lines()
+        .find(|l| l.starts_with(event))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ip=")))
+        .unwrap_or_else(|| panic!("no {event} in:\n{log}"))
+        .to_string()
+}
+
+#[test]
+fn real_clients_lease_renew_release_relay_and_survive_a_restart() {
+    if !lab_or_skip("real_clients_lease_renew_release_relay_and_survive_a_restart") {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.start_duet();
+
+    // ISC dhclient: DORA (reply by unicast to its MAC), unicast renewal at T1, release.
+    let script = lab.script(
+        "dhclient",
+        r#"echo "reason=$reason ip=$new_ip_address" >> LOG
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+  RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
+esac"#,
+    );
+    let (pf, lf) = (lab.p("dhclient.pid"), lab.p("dhclient.leases"));
+    let dhclient = [
+        "dhclient", "-4", "-d", "-v", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
+    ];
+    lab.spawn("C", "dhclient.out", &dhclient);
+    lab.wait_log("dhclient.log", "reason=BOUND", 15);
+    let ip = logged_ip(&lab.read("dhclient.log"), "reason=BOUND");
+    let shown = lab.display("display dhcp server ip-in-use");
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with(&ip) && l.ends_with("Auto(C)")),
+        "{ip} not shown:\n{shown}"
+    );
+    // Malformed datagrams (garbage, a cut BOOTP header, 3000 bytes of zeros) are counted
+    // under Bad Messages; the server keeps serving (the renewal below).
+    let garbage = "printf 'not dhcp' > /dev/udp/10.77.1.1/67; \
+                   head -c 100 /dev/zero > /dev/udp/10.77.1.1/67; \
+                   head -c 3000 /dev/zero > /dev/udp/10.77.1.1/67";
+    let out = sh(
+        "ip",
+        &["netns", "exec", &lab.ns("C"), "bash", "-c", garbage],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait("Bad Messages: 3", 5, || {
+            lab.display("display dhcp server statistics")
+                .lines()
+                .any(|l| l.starts_with("    Bad Messages:") && l.ends_with(" 3"))
+        }),
+        "{}",
+        lab.display("display dhcp server statistics")
+    );
+    // 8-second lease: T1 at 4 s; RENEW (not REBIND) means the unicast REQUEST was answered.
+    lab.wait_log("dhclient.log", "reason=RENEW", 10);
+    lab.wait_log("dhclient.out", "DHCPREQUEST for", 1);
+    assert!(
+        lab.read("dhclient.out")
+            .contains(&format!("DHCPREQUEST for {ip} on c0 to 10.77.1.1 port 67")),
+        "no unicast renewal:\n{}",
+        lab.read("dhclient.out")
+    );
+    let release = [
+        "dhclient", "-4", "-r", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
+    ];
+    let out = sh(
+        "ip",
+        &[&["netns", "exec", &lab.ns("C")][..], &release[..]].concat(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lab.wait_log("dhclient.log", "reason=RELEASE", 5);
+    assert!(wait("the release to reach Duet", 5, || {
+        !lab.display("display dhcp server ip-in-use").contains(&ip)
+    }));
+
+    // busybox udhcpc: DORA, SIGUSR1 renews by unicast, SIGUSR2 releases.
+    let script = lab.script(
+        "udhcpc",
+        r#"echo "event=$1 ip=$ip" >> LOG
+case "$1" in
+  bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
+  deconfig) ip -4 addr flush dev "$interface" ;;
+esac"#,
+    );
+    let pid = lab.p("udhcpc.pid");
+    let u = lab.spawn(
+        "C",
+        "udhcpc.out",
+        &[
+            "udhcpc", "-f", "-i", "c0", "-s", &script, "-p", &pid, "-t", "5", "-T", "1",
+        ],
+    );
+    lab.wait_log("udhcpc.log", "event=bound", 15);
+    let ip = logged_ip(&lab.read("udhcpc.log"), "event=bound");
+    assert!(lab.display("display dhcp server ip-in-use").contains(&ip));
+    lab.signal(u, nix::sys::signal::Signal::SIGUSR1);
+    lab.wait_log("udhcpc.log", "event=renew", 5);
+    lab.wait_log("udhcpc.out", "sending renew to server 10.77.1.1", 1);
+    lab.signal(u, nix::sys::signal::Signal::SIGUSR2);
+    lab.wait_log("udhcpc.out", "entering released state", 5);
+    assert!(wait("the release to reach Duet", 5, || {
+        !lab.display("display dhcp server ip-in-use").contains(&ip)
+    }));
+
+    // Through isc-dhcp-relay (adds Option 82, giaddr 10.77.3.1): the relayed pool.
+    lab.spawn(
+        "R",
+        "dhcrelay.out",
+        &[
+            "dhcrelay",
+            "-4",
+            "-d",
+            "-a",
+            "-pf",
+            &lab.p("relay.pid"),
+            "-id",
+            "r1",
+            "-iu",
+            "r0",
+            "10.77.2.1",
+        ],
+    );
+    let script = lab.script(
+        "relayed",
+        r#"echo "event=$1 ip=$ip" >> LOG
+case "$1" in
+  bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
+esac"#,
+    );
+    lab.spawn(
+        "D",
+        "relayed.out",
+        &[
+            "udhcpc", "-f", "-q", "-i", "d0", "-s", &script, "-t", "10", "-T", "1",
+        ],
+    );
+    lab.wait_log("relayed.log", "event=bound", 20);
+    let relayed = logged_ip(&lab.read("relayed.log"), "event=bound");
+    assert!(relayed.starts_with("10.77.3."), "{relayed}");
+    let shown = lab.display("display dhcp server ip-in-use pool relayed");
+    assert!(shown.contains(&relayed), "{shown}");
+    assert!(lab.read("dhcrelay.out").contains("relay agent option"));
+
+    // kill -9, start again: every lease is still there.
+    let before = lab.display("display dhcp server ip-in-use");
+    lab.kill_duet();
+    lab.start_duet();
+    let after = lab.display("display dhcp server ip-in-use");
+    assert!(
+        after.contains(&relayed),
+        "lease lost in the restart:\n{after}"
+    );
+    let rows = |t: &str| -> Vec<String> {
+        t.lines()
+            .filter(|l| l.starts_with("10."))
+            .map(|l| l.split_whitespace().next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(rows(&after), rows(&before));
+}
