@@ -71,6 +71,8 @@ pub struct Device {
     pub if_status: StatusSender,
     /// The configuration snapshot the interface engine last applied (`None` before it ran).
     pub if_applied: watch::Sender<Option<Arc<Config>>>,
+    /// The configuration snapshot the VRRP driver last reconciled (see `settled_vrrp`).
+    pub vrrp_applied: watch::Sender<Option<Arc<Config>>>,
     /// Every VRRP group's role and status as the VRRP driver last published it (displays,
     /// and the engines that follow the master role, subscribe here).
     pub vrrp_status: VrrpStatusSender,
@@ -118,6 +120,7 @@ impl Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
             if_applied: watch::Sender::new(None),
+            vrrp_applied: watch::Sender::new(None),
             vrrp_status: watch::Sender::new(Arc::new(VrrpStatus::default())),
             vrrp_baseline: Mutex::new(BTreeMap::new()),
             ports,
@@ -172,20 +175,35 @@ impl Device {
     /// [`SETTLE_LIMIT`], then it shows what is known; a device whose engines do not run
     /// answers at once.
     pub fn settled_interfaces(&self) -> Arc<IfStatus> {
-        if self.is_started() {
-            let target = self.config.snapshot();
-            let deadline = std::time::Instant::now() + SETTLE_LIMIT;
-            while !self
-                .if_applied
-                .borrow()
-                .as_ref()
-                .is_some_and(|a| Arc::ptr_eq(a, &target))
-                && std::time::Instant::now() < deadline
-            {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-        }
+        self.wait_applied(&self.if_applied);
         self.interfaces()
+    }
+
+    /// Every VRRP group's status once the VRRP driver has applied the last published
+    /// configuration (`undo vrrp vrid 1` then `display vrrp` no longer shows the group), with
+    /// the same bounded wait as [`Device::settled_interfaces`].
+    pub fn settled_vrrp(&self) -> Arc<crate::vrrp::driver::VrrpStatus> {
+        self.wait_applied(&self.vrrp_applied);
+        self.vrrp_status.borrow().clone()
+    }
+
+    /// Wait (at most [`SETTLE_LIMIT`]) until an engine reports that it applied the current
+    /// configuration snapshot; a device whose engines do not run answers at once. Called from
+    /// session threads only, never from the runtime.
+    fn wait_applied(&self, applied: &watch::Sender<Option<Arc<Config>>>) {
+        if !self.is_started() {
+            return;
+        }
+        let target = self.config.snapshot();
+        let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+        while !applied
+            .borrow()
+            .as_ref()
+            .is_some_and(|a| Arc::ptr_eq(a, &target))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Start the engines (once per device) on the network of `options.net`. On `Sim` the device gets a LAN of
@@ -275,6 +293,7 @@ impl Device {
             self.config.subscribe(),
             self.if_status.subscribe(),
             self.vrrp_status.clone(),
+            self.vrrp_applied.clone(),
             stopped,
         );
         let task = rt.spawn(driver.instrument(self.span()));
