@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::event::{Ingress, LeaseEvent, Reply};
-use super::io::{DhcpIo, Received, Served};
+use super::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::LeaseStore;
@@ -24,8 +24,8 @@ use crate::config::Config;
 
 /// Datagrams handled per journal flush at most.
 pub const BATCH: usize = 256;
-/// Datagrams waiting for the task before readers wait (and the kernel queues or drops).
-const QUEUE: usize = 4096;
+/// Reader batches waiting for the task before readers wait (and the kernel queues or drops).
+const QUEUE: usize = 64;
 /// How long a session waits for the engine's answer.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the journal is checked for compaction.
@@ -225,11 +225,11 @@ fn compact(store: &mut LeaseStore, server: &Server) {
 impl Engine {
     /// The engine's task: runs until the device stops it.
     pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
-        let (tx, mut rx) = mpsc::channel::<Received>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
         self.reconcile(&tx);
         let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
         compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut batch: Vec<Received> = Vec::with_capacity(BATCH);
+        let mut batches: Vec<Batch> = Vec::with_capacity(BATCH / READ_BATCH);
         let mut replies: Vec<Reply> = Vec::with_capacity(BATCH);
         loop {
             let wake = self.server.poll_timeout().map(|t| {
@@ -237,12 +237,12 @@ impl Engine {
                 Instant::now() + Duration::from_millis(t.saturating_sub(now))
             });
             tokio::select! {
-                n = rx.recv_many(&mut batch, BATCH) => {
+                n = rx.recv_many(&mut batches, BATCH / READ_BATCH) => {
                     if n == 0 {
                         return;
                     }
                     let now = now_ms();
-                    for r in batch.drain(..) {
+                    for r in batches.drain(..).flatten() {
                         if let Some(ing) = self.ingress.get(&r.interface) {
                             replies.extend(self.server.handle_packet(now, ing, &r.bytes));
                         }
@@ -312,7 +312,7 @@ impl Engine {
     }
 
     /// Apply the configuration snapshot: the server's pools and the served interfaces.
-    fn reconcile(&mut self, tx: &mpsc::Sender<Received>) {
+    fn reconcile(&mut self, tx: &mpsc::Sender<Batch>) {
         let config = self.config.borrow_and_update().clone();
         if *self.server.config() != config.dhcp
             && let Err(e) = self.server.set_config(config.dhcp.clone())
