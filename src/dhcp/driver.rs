@@ -119,16 +119,6 @@ pub fn now_ms() -> Millis {
         .unwrap_or(0)
 }
 
-/// Counters the driver keeps beside the core's.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DriverStats {
-    pub batches: u64,
-    pub flushes: u64,
-    /// ACKs dropped because their lease could not be made durable.
-    pub held_back: u64,
-    pub send_errors: u64,
-}
-
 /// Everything the task owns.
 pub struct Engine {
     server: Server,
@@ -139,7 +129,6 @@ pub struct Engine {
     ingress: HashMap<Arc<str>, Ingress>,
     /// The last event sequence number known to be on disk.
     durable: u64,
-    stats: DriverStats,
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
@@ -201,7 +190,6 @@ pub fn start(
         events,
         ingress: HashMap::new(),
         durable: 0,
-        stats: DriverStats::default(),
     };
     Ok((engine, handle, jobs_rx))
 }
@@ -247,7 +235,6 @@ impl Engine {
                             replies.extend(self.server.handle_packet(now, ing, &r.bytes));
                         }
                     }
-                    self.stats.batches += 1;
                 }
                 job = jobs.recv() => match job {
                     Some(job) => job(&mut self.server, now_ms()),
@@ -272,16 +259,22 @@ impl Engine {
 
     /// Journal the pending events (one flush), then send the replies they made durable.
     fn commit_and_send(&mut self, replies: &mut Vec<Reply>) {
+        // Offers, NAKs and INFORM answers depend on nothing durable: they go out before the
+        // fsync, which keeps them from waiting for it and halves the burst after it.
+        replies.retain(|r| {
+            if r.commit.is_some() {
+                return true;
+            }
+            self.send(r);
+            false
+        });
         let events = self.server.drain_events();
         if let Some(last) = events.last().map(|e| e.seq) {
             for ev in &events {
                 self.store.append(&ev.change);
             }
             match self.store.flush() {
-                Ok(_) => {
-                    self.durable = last;
-                    self.stats.flushes += 1;
-                }
+                Ok(_) => self.durable = last,
                 Err(e) => {
                     tracing::error!(
                         module = "DHCPS",
@@ -299,15 +292,18 @@ impl Engine {
                 }
             }
         }
+        // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
+        // the client retransmits its REQUEST.
         for r in replies.drain(..) {
-            if r.commit.is_some_and(|c| c > self.durable) {
-                self.stats.held_back += 1;
-                continue;
+            if r.commit.is_none_or(|c| c <= self.durable) {
+                self.send(&r);
             }
-            if let Err(e) = self.io.send(&r) {
-                self.stats.send_errors += 1;
-                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
-            }
+        }
+    }
+
+    fn send(&mut self, r: &Reply) {
+        if let Err(e) = self.io.send(r) {
+            tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
         }
     }
 
