@@ -10,7 +10,9 @@
 # Kea, so that both see the same background load (the machine is shared). For each run the
 # script records the achieved 4-way exchange rate, the drops and the longest exchange; the
 # sustained rate of a server is the highest achieved rate with < 1% drops in both exchanges
-# (perfdhcp counts an answer later than 1 s as a drop) and no exchange over 1 s.
+# (perfdhcp counts an answer later than 1 s as a drop) and no exchange over 1 s. `cpu-us` is
+# the server's CPU time (all threads, user + system) per achieved exchange during the run: a
+# measure of cost that the background load on a shared machine disturbs much less than rates.
 #
 # Durability, stated for both:
 #   Duet: every lease is in the journal (DATA/dhcp/leases.journal) and fdatasync'ed before its
@@ -132,6 +134,17 @@ measure() {
     echo "${achieved:-0} ${drops:-100 100} ${max:-99999}"
 }
 
+# CPU time (user + system, all threads) a process has used, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat"
+}
+
+# CPU microseconds per 4-way exchange between two tick counts, at an achieved rate.
+us_per_exchange() {
+    awk -v a="$1" -v b="$2" -v r="$3" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
+        'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }'
+}
+
 # Whether a run is sustained: < 1% drops in both exchanges, no exchange over 1 s.
 sustained() {
     awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
@@ -144,15 +157,19 @@ max_of() {
 start_duet
 start_kea
 echo "Duet: journal fdatasync per batch before the ACKs; Kea $(kea-dhcp4 -v): memfile persist=true, single-threaded"
-printf '%-5s %8s %10s %9s %9s %12s\n' server offered achieved drop-DO% drop-RA% max-delay-ms
+printf '%-5s %8s %10s %9s %9s %12s %8s\n' server offered achieved drop-DO% drop-RA% max-delay-ms cpu-us
 DUET_RATE=0
 KEA_RATE=0
 for rate in "${RATES[@]}"; do
+    t0=$(cpu_ticks "$DUET_PID")
     read -r achieved d1 d2 max <<<"$(measure d "$rate")"
-    printf '%-5s %8s %10s %9s %9s %12s\n' duet "$rate" "$achieved" "$d1" "$d2" "$max"
+    cpu=$(us_per_exchange "$t0" "$(cpu_ticks "$DUET_PID")" "$achieved")
+    printf '%-5s %8s %10s %9s %9s %12s %8s\n' duet "$rate" "$achieved" "$d1" "$d2" "$max" "$cpu"
     if sustained "$d1" "$d2" "$max"; then DUET_RATE=$(max_of "$achieved" "$DUET_RATE"); fi
+    t0=$(cpu_ticks "$KEA_PID")
     read -r achieved d1 d2 max <<<"$(measure k "$rate")"
-    printf '%-5s %8s %10s %9s %9s %12s\n' kea "$rate" "$achieved" "$d1" "$d2" "$max"
+    cpu=$(us_per_exchange "$t0" "$(cpu_ticks "$KEA_PID")" "$achieved")
+    printf '%-5s %8s %10s %9s %9s %12s %8s\n' kea "$rate" "$achieved" "$d1" "$d2" "$max" "$cpu"
     if sustained "$d1" "$d2" "$max"; then KEA_RATE=$(max_of "$achieved" "$KEA_RATE"); fi
 done
 JOURNAL=$(stat -c %s "$WORK/duet/data/dhcp/leases.journal" 2>/dev/null || echo 0)
