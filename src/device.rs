@@ -1,11 +1,12 @@
 //! A Device: the configuration owner, the engines and the sessions, and the wiring between them.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
 
 use tokio::runtime::Handle;
-use tokio::sync::watch;
+use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
@@ -18,7 +19,11 @@ use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
 use crate::net::linux::LinuxBackend;
 use crate::net::sim::{Lan, NodeId, PortId};
+use crate::net::vrrp::linux::LinuxVrrpIo;
+use crate::net::vrrp::sim::SimVrrpIo;
 use crate::net::{NetBackend, NetError};
+use crate::vrrp::driver::{self as vrrp_driver, VrrpIo, VrrpStatus, VrrpStatusSender};
+use crate::vrrp::status::Statistics;
 
 /// Which network a device runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -61,6 +66,12 @@ pub struct Device {
     pub current_startup: Mutex<Option<String>>,
     /// Every port's status as the interface engine last saw it (displays borrow it).
     pub if_status: StatusSender,
+    /// Every VRRP group's role and status as the VRRP driver last published it (displays,
+    /// and the engines that follow the master role, subscribe here).
+    pub vrrp_status: VrrpStatusSender,
+    /// `reset vrrp statistics`: the counters of each group (by instance) at the last reset;
+    /// displays show the published counters minus these.
+    pub vrrp_baseline: Mutex<BTreeMap<(IfName, u8), (u64, Statistics)>>,
     /// The simulated LAN and this device's node on it, once started on the sim backend.
     pub sim: OnceLock<(Lan, NodeId)>,
     /// The DHCP engine, once started (displays query it; hot backup steers it).
@@ -69,6 +80,8 @@ pub struct Device {
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
+    vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Device {
@@ -97,6 +110,8 @@ impl Device {
         Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
+            vrrp_status: watch::Sender::new(Arc::new(VrrpStatus::default())),
+            vrrp_baseline: Mutex::new(BTreeMap::new()),
             ports,
             options,
             logs: Arc::new(LogBuffer::default()),
@@ -107,6 +122,7 @@ impl Device {
             dhcp: OnceLock::new(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
+            vrrp_stop: Mutex::new(None),
         })
     }
 
@@ -160,11 +176,12 @@ impl Device {
                 if self.is_started() {
                     return Err(StartError::AlreadyStarted);
                 }
-                let backend = {
+                let (backend, vrrp) = {
                     let _enter = rt.enter();
-                    LinuxBackend::new(ports)?
+                    (LinuxBackend::new(ports)?, LinuxVrrpIo::new(ports)?)
                 };
                 self.start_with(rt, backend)?;
+                self.start_vrrp(rt, vrrp);
                 self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
                 Ok(())
             }
@@ -182,6 +199,7 @@ impl Device {
             return Err(StartError::AlreadyStarted);
         }
         self.start_with(rt, lan.backend(node))?;
+        self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
         self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
         Ok(())
     }
@@ -211,7 +229,26 @@ impl Device {
         }
     }
 
-    /// Start the engines on any backend.
+    /// Start the VRRP driver on this I/O (after the interface engine, whose status it follows).
+    fn start_vrrp<I: VrrpIo>(self: &Arc<Self>, rt: &Handle, io: I) {
+        let (stop, stopped) = oneshot::channel();
+        *self.vrrp_stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
+        let driver = vrrp_driver::run(
+            io,
+            self.config.subscribe(),
+            self.if_status.subscribe(),
+            self.vrrp_status.clone(),
+            stopped,
+        );
+        let task = rt.spawn(driver.instrument(self.span()));
+        self.tasks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(task);
+    }
+
+    /// Start the interface engine on any backend (VRRP needs a backend's VRRP I/O as well:
+    /// [`Device::start`] and [`Device::start_on_lan`] start both).
     pub fn start_with<B: NetBackend>(
         self: &Arc<Self>,
         rt: &Handle,
@@ -235,7 +272,29 @@ impl Device {
             .is_empty()
     }
 
-    /// Stop the engines (the configuration and logs stay).
+    /// Stop gracefully (SIGTERM): every VRRP master resigns with a priority 0 advert and its
+    /// virtual IPs and MAC are removed (waiting at most a second), then the engines stop.
+    pub async fn shutdown(&self) {
+        let stop = self
+            .vrrp_stop
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(stop) = stop
+            && stop.send(()).is_ok()
+        {
+            let mut status = self.vrrp_status.subscribe();
+            // The driver publishes an empty status once it has resigned and cleaned up.
+            let _ = tokio::time::timeout(
+                std::time::Duration::from_secs(1),
+                status.wait_for(|s| s.groups.is_empty()),
+            )
+            .await;
+        }
+        self.stop();
+    }
+
+    /// Stop the engines at once (the configuration and logs stay).
     pub fn stop(&self) {
         for task in self
             .tasks

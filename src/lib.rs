@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod device;
 pub mod dhcp;
+pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;
 pub mod net;

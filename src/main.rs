@@ -189,6 +189,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     device
         .start(runtime.handle())
         .context("cannot start the device's engines")?;
+    // Signal handlers exist before the control socket does: whoever sees the socket may stop us.
+    let signals = {
+        let _rt = runtime.enter();
+        StopSignals::new()?
+    };
     let control = ControlServer::start(
         device.clone(),
         &args.data_dir.join(SOCKET_NAME),
@@ -196,12 +201,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     )?;
 
     let code = if args.no_console {
-        runtime.block_on(until_stopped())?;
+        runtime.block_on(signals.next(false));
         ExitCode::SUCCESS
     } else {
         let on_terminal = console::on_terminal();
-        runtime.spawn(stop_on_signal(control.path().to_path_buf(), on_terminal));
-        match console::run_console(device) {
+        runtime.spawn(stop_on_signal(
+            signals,
+            device.clone(),
+            control.path().to_path_buf(),
+            on_terminal,
+        ));
+        match console::run_console(device.clone()) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -210,46 +220,57 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             }
         }
     };
+    // VRRP masters resign (priority 0) and remove their virtual IPs before the process ends.
+    runtime.block_on(device.shutdown());
     control.shutdown();
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(code)
 }
 
-/// Headless: wait for SIGINT, SIGTERM or SIGHUP.
-async fn until_stopped() -> io::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut hup = signal(SignalKind::hangup())?;
-    tokio::select! {
-        _ = int.recv() => {}
-        _ = term.recv() => {}
-        _ = hup.recv() => {}
+/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is built.
+struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn new() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(StopSignals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+            hup: signal(SignalKind::hangup())?,
+        })
     }
-    Ok(())
+
+    /// Wait for a stop signal; with `ignore_int`, SIGINT is not one (Ctrl+C on a terminal
+    /// abandons a line only).
+    async fn next(mut self, ignore_int: bool) {
+        loop {
+            tokio::select! {
+                _ = self.int.recv() => if ignore_int { continue },
+                _ = self.term.recv() => {}
+                _ = self.hup.recv() => {}
+            }
+            return;
+        }
+    }
 }
 
 /// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT
 /// when input is piped) ends the process from here, after putting the terminal back and removing the
 /// socket. On a terminal, Ctrl+C while a command runs is ignored (it abandons a line only).
-async fn stop_on_signal(socket: PathBuf, on_terminal: bool) {
-    use tokio::signal::unix::{SignalKind, signal};
+async fn stop_on_signal(
+    signals: StopSignals,
+    device: Arc<Device>,
+    socket: PathBuf,
+    on_terminal: bool,
+) {
     let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
-    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
-        return;
-    };
-    loop {
-        tokio::select! {
-            _ = int.recv() => if on_terminal { continue },
-            _ = term.recv() => {}
-            _ = hup.recv() => {}
-        }
-        break;
-    }
+    signals.next(on_terminal).await;
+    // VRRP masters resign (priority 0) so the peer takes over after Skew_Time.
+    device.shutdown().await;
     if let Some(saved) = saved {
         let _ =
             nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, &saved);

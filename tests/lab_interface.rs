@@ -5,64 +5,17 @@
 //! Needs root and iproute2; without them it skips with a printed reason, and with
 //! `DUET_REQUIRE_LAB=1` the skip is a failure.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
-use std::process::Command;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "common/netns.rs"]
+mod netns;
+use netns::{NsGuard, ip, lab_or_skip, unique_tag};
 
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::infocenter::info_center_layer;
 use duet::interface::name::IfName;
 use duet::interface::status::IfStatus;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// Run `ip ARGS`, returning stdout; panics with stderr on failure.
-fn ip(args: &[&str]) -> String {
-    let out = Command::new("ip").args(args).output().expect("run ip");
-    assert!(
-        out.status.success(),
-        "ip {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Why the lab cannot run here, if it cannot.
-fn lab_unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    match Command::new("ip").arg("-V").output() {
-        Ok(o) if o.status.success() => None,
-        _ => Some("iproute2 (`ip`) not available".into()),
-    }
-}
-
-/// Skip (or fail under `DUET_REQUIRE_LAB=1`) when the lab cannot run.
-fn lab_or_skip(test: &str) -> bool {
-    match lab_unavailable() {
-        None => true,
-        Some(reason) => {
-            assert!(
-                std::env::var("DUET_REQUIRE_LAB").as_deref() != Ok("1"),
-                "{test}: lab required (DUET_REQUIRE_LAB=1) but unavailable: {reason}"
-            );
-            eprintln!("skipping {test}: {reason}");
-            false
-        }
-    }
-}
-
-/// Deletes the namespace (and the interfaces in it) when dropped, even when the test fails.
-struct NsGuard(String);
-
-impl Drop for NsGuard {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-    }
-}
 
 /// The names of a lab: a network namespace with a veth pair.
 #[derive(Clone)]
@@ -79,17 +32,14 @@ struct Lab {
 impl Lab {
     /// Create the namespace and the veth pair (peer end up); names unique to this test run.
     fn new() -> (Lab, NsGuard) {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let n = N.fetch_add(1, Ordering::Relaxed);
-        let tag = format!("{}{n}", std::process::id() % 100_000);
+        let tag = unique_tag();
         let lab = Lab {
             name: format!("duet-if-{tag}"),
             ours: format!("dia{tag}"),
             peer: format!("dib{tag}"),
             late: format!("dic{tag}"),
         };
-        ip(&["netns", "add", &lab.name]);
-        let guard = NsGuard(lab.name.clone());
+        let guard = NsGuard::new(&lab.name);
         ip(&[
             "-n", &lab.name, "link", "add", &lab.ours, "type", "veth", "peer", "name", &lab.peer,
         ]);
@@ -99,10 +49,7 @@ impl Lab {
 
     /// Move the calling thread into the namespace (netlink sockets opened afterwards live there).
     fn enter(&self) {
-        let f = File::open(format!("/run/netns/{}", self.name)).expect("open netns");
-        // SAFETY: setns on a valid namespace fd only changes this thread's network namespace.
-        let rc = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
-        assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
+        netns::enter(&self.name);
     }
 
     fn addrs(&self) -> String {
@@ -173,7 +120,7 @@ where
 
 #[test]
 fn linux_backend_follows_the_configuration() {
-    if !lab_or_skip("linux_backend_follows_the_configuration") {
+    if !lab_or_skip("linux_backend_follows_the_configuration", &[]) {
         return;
     }
     let (lab, _guard) = Lab::new();

@@ -65,6 +65,7 @@ impl Registry {
         crate::system::register(&mut r);
         crate::interface::register(&mut r);
         crate::infocenter::register(&mut r);
+        crate::vrrp::register(&mut r);
         crate::dhcp::register(&mut r);
         r
     }

@@ -40,7 +40,7 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// The port whose view the session is in.
-fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
+pub(crate) fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
     let View::Interface(text) = ctx.session.view() else {
         return Err(CmdError::msg("This command must be run in interface view."));
     };

@@ -2,6 +2,8 @@
 
 use std::net::Ipv4Addr;
 
+use crate::vrrp::config::InterfaceVrrp;
+
 /// What `interface X` holds in the configuration.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct InterfaceConfig {
@@ -11,6 +13,8 @@ pub struct InterfaceConfig {
     pub shutdown: bool,
     /// `ip address A.B.C.D MASK|LEN`: the primary address and its prefix length.
     pub address: Option<(Ipv4Addr, u8)>,
+    /// `vrrp version` and the `vrrp vrid N ...` groups of this interface.
+    pub vrrp: InterfaceVrrp,
     /// `dhcp select server` / `dhcp server apply ip-pool NAME`.
     pub dhcp: InterfaceDhcp,
 }

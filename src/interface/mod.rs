@@ -2,7 +2,7 @@
 //! engine that applies it to the network, the status it publishes, and the displays.
 
 pub mod address;
-mod commands;
+pub(crate) mod commands;
 pub mod config;
 pub mod display;
 pub mod engine;

@@ -5,7 +5,8 @@ use super::config::InterfaceConfig;
 use super::name::IfName;
 
 /// The lines of one interface section: the unindented `interface X` header, then one line per
-/// setting with one space of indentation, in Comware's order (description, shutdown, address).
+/// setting with one space of indentation, in Comware's order (description, shutdown, address,
+/// then VRRP).
 /// An unconfigured port is the header alone: Comware lists every port.
 pub fn render_interface(name: &IfName, cfg: &InterfaceConfig) -> Vec<String> {
     let mut lines = vec![format!("interface {name}")];
@@ -18,6 +19,7 @@ pub fn render_interface(name: &IfName, cfg: &InterfaceConfig) -> Vec<String> {
     if let Some((addr, len)) = cfg.address {
         lines.push(format!(" ip address {addr} {}", mask_of(len)));
     }
+    lines.extend(crate::vrrp::render::render_vrrp(&cfg.vrrp));
     if cfg.dhcp.select_server {
         lines.push(" dhcp select server".to_string());
     }
@@ -52,6 +54,7 @@ mod tests {
                 select_server: true,
                 apply_pool: Some("lan".to_string()),
             },
+            ..InterfaceConfig::default()
         };
         assert_eq!(
             render_interface(&name, &cfg),

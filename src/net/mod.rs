@@ -1,8 +1,9 @@
 //! Network backends: `linux` (real interfaces through netlink) and `sim` (an in-process LAN),
-//! behind the [`NetBackend`] trait the interface engine drives.
+//! behind the [`NetBackend`] trait the interface engine drives, and their VRRP I/O (`vrrp`).
 
 pub mod linux;
 pub mod sim;
+pub mod vrrp;
 
 use std::future::Future;
 use std::net::Ipv4Addr;

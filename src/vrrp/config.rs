@@ -1,6 +1,7 @@
 //! The typed configuration of one VRRP group (`vrrp vrid N ...` in interface view), which the
 //! shell fills and the router runs. Times are in centiseconds, as Comware 7 shows them.
 
+use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
@@ -12,8 +13,9 @@ pub const DEFAULT_PRIORITY: u8 = 100;
 /// The priority of the router that owns the virtual IP (RFC 5798 section 5.2.4).
 pub const OWNER_PRIORITY: u8 = 255;
 pub const DEFAULT_INTERVAL_CS: u16 = 100;
-/// `timer advertise` range on Comware 7.
-pub const MIN_INTERVAL_CS: u16 = 10;
+/// `timer advertise` lower bound: Comware 7 stops at 10, Duet accepts the RFC 5798 range
+/// (1-4095 cs) so v3 can advertise every 10 ms.
+pub const MIN_INTERVAL_CS: u16 = 1;
 /// Comware 7 `preempt-mode delay` upper bound (30 minutes).
 pub const MAX_PREEMPT_DELAY_CS: u32 = 180_000;
 pub const DEFAULT_REDUCTION: u8 = 10;
@@ -65,7 +67,7 @@ pub struct GroupConfig {
     /// `preempt-mode delay D`, centiseconds, 0-180000.
     #[serde(default)]
     pub preempt_delay_cs: u32,
-    /// `timer advertise T`, centiseconds, 10-4095. VRRPv2 sends whole seconds, rounded up.
+    /// `timer advertise T`, centiseconds, 1-4095. VRRPv2 sends whole seconds, rounded up.
     #[serde(default = "default_interval")]
     pub advertise_interval_cs: u16,
     #[serde(default = "default_version")]
@@ -87,7 +89,7 @@ pub enum ConfigError {
     Vrid(u8),
     #[error("priority {0} is out of range; use 1 to 254")]
     Priority(u8),
-    #[error("advertisement interval {0} is out of range; use 10 to 4095 centiseconds")]
+    #[error("advertisement interval {0} is out of range; use 1 to 4095 centiseconds")]
     Interval(u16),
     #[error("preemption delay {0} is out of range; use 0 to 180000 centiseconds")]
     PreemptDelay(u32),
@@ -171,6 +173,23 @@ impl GroupConfig {
     }
 }
 
+/// The VRRP part of one interface's configuration: `vrrp version` and its groups by VRID.
+/// Every group's `version` equals the interface's (the commands keep them in step).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InterfaceVrrp {
+    pub version: Version,
+    pub groups: BTreeMap<u8, GroupConfig>,
+}
+
+impl Default for InterfaceVrrp {
+    fn default() -> Self {
+        InterfaceVrrp {
+            version: Version::V3,
+            groups: BTreeMap::new(),
+        }
+    }
+}
+
 /// Interface names travel as their full text (`GigabitEthernet1/0/1`).
 pub(super) mod ifname_text {
     use serde::{Deserialize, Deserializer, Serializer, de::Error};
@@ -247,10 +266,10 @@ mod tests {
             ),
             (
                 GroupConfig {
-                    advertise_interval_cs: 9,
+                    advertise_interval_cs: 0,
                     ..base.clone()
                 },
-                ConfigError::Interval(9),
+                ConfigError::Interval(0),
             ),
             (
                 GroupConfig {

@@ -1,10 +1,16 @@
 //! VRRP (RFC 5798 v3, RFC 3768 v2) for IPv4: the advertisement codec, the per-group
 //! configuration, and the sans-IO state machine that decides which device of a pair is master.
-//! The driver that wraps [`Router`] with sockets and a clock lives elsewhere.
+//! Around the core: the driver (the async task that runs the routers on a network), the
+//! interface-view commands, the configuration rendering and the ciphered key form.
 
+pub mod cipher;
+pub mod commands;
 pub mod config;
+pub mod display;
+pub mod driver;
 pub mod io;
 pub mod packet;
+pub mod render;
 pub mod router;
 pub mod status;
 pub mod timers;
@@ -14,3 +20,17 @@ pub use io::{Event, Input, Output, State, StateReason, Transmit};
 pub use packet::{Advertisement, Auth, IpHeader, RejectReason, Version};
 pub use router::Router;
 pub use status::{Statistics, Status, TrackStatus, virtual_mac};
+
+use crate::cli::Registry;
+
+pub fn register(r: &mut Registry) {
+    r.add("vrrp.virtual_ip", commands::virtual_ip);
+    r.add("vrrp.priority", commands::priority);
+    r.add("vrrp.preempt", commands::preempt);
+    r.add("vrrp.timer", commands::timer);
+    r.add("vrrp.version", commands::version);
+    r.add("vrrp.authentication", commands::authentication);
+    r.add("vrrp.track", commands::track);
+    r.add("vrrp.shutdown", commands::shutdown);
+    display::register(r);
+}

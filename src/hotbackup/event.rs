@@ -1,0 +1,98 @@
+//! What the session tells its driver: events, the changes the peer never acknowledged, and
+//! the errors it counts.
+
+use thiserror::Error;
+
+use super::frame::{FrameError, VERSION};
+use super::merge::Conflict;
+use super::message::Role;
+use super::service::{Change, EntryError, Service};
+
+/// A violation of the protocol by the peer; the connection is closed.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("{0} before hello")]
+    BeforeHello(&'static str),
+    #[error("second hello on one connection")]
+    DuplicateHello,
+    #[error("peer speaks protocol version {0}, this device {VERSION}")]
+    Version(u8),
+    #[error("peer has this device's own id {0}")]
+    SameDeviceId(u32),
+    #[error("unknown service {0}")]
+    Service(u8),
+    #[error("{0} out of place")]
+    Unexpected(&'static str),
+    #[error("update {got} after {last}: updates lost")]
+    Gap { last: u64, got: u64 },
+    #[error("batch ended at {upto} but updates reached {last}")]
+    BatchEnd { upto: u64, last: u64 },
+    #[error(transparent)]
+    Entry(#[from] EntryError),
+}
+
+impl ProtocolError {
+    /// The counter name in `display hot-backup statistics`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ProtocolError::Version(_) => "wrong-version",
+            ProtocolError::Entry(_) => "bad-entry",
+            ProtocolError::Gap { .. } => "out-of-order",
+            _ => "protocol",
+        }
+    }
+}
+
+/// Why a frame or the connection was rejected.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+pub enum SessionError {
+    #[error(transparent)]
+    Frame(#[from] FrameError),
+    #[error(transparent)]
+    Protocol(#[from] ProtocolError),
+}
+
+/// What the driver learns from the session.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event<S: Service> {
+    /// Negotiation done with the peer.
+    PeerUp { device_id: u32, role: Role },
+    /// The peer's VRRP role changed.
+    PeerRole(Role),
+    /// The peer's configuration digest differs from ours (vendors require the same
+    /// configuration on both devices); the session goes on.
+    ConfigMismatch,
+    /// The connection was lost or the peer fell silent; this device serves alone.
+    PeerDown,
+    /// Every entry the peer had is applied here: this device may now become master (VRRP
+    /// must not preempt before this).
+    BatchReceived,
+    /// Both directions complete: real-time backup.
+    Synchronized,
+    /// Local changes with a token up to `upto` may be released (send the DHCPACK).
+    Released { upto: u64 },
+    /// The peer went down before acknowledging these changes (token, change). They are in
+    /// the local table, but the peer may never have seen them: the driver releases each one
+    /// that is safe to answer alone and revokes the others (for DHCP bindings:
+    /// [`Session::settle_unconfirmed`](super::Session::settle_unconfirmed)). Later `Released` events do not cover these tokens.
+    Unconfirmed(Vec<Unconfirmed<S>>),
+    /// One key was claimed for two owners; both devices keep `kept`.
+    Conflict(Conflict<S>),
+    /// A bad frame or a protocol violation (counted; logged by the driver).
+    Error(SessionError),
+    /// The driver must close the connection (the session is already back in Silence).
+    Close,
+    /// Silence lasted `partner_down_after`: the driver may take over the whole pool.
+    PartnerDown,
+}
+
+/// A local change the peer had not acknowledged when it went down.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unconfirmed<S: Service> {
+    /// The token given with the change.
+    pub token: u64,
+    pub change: Change<S>,
+    /// The last change of the same key the peer had acknowledged, if the resend log still
+    /// holds it: what the peer believes about this key.
+    pub peer_has: Option<Change<S>>,
+}

@@ -1,0 +1,73 @@
+//! The service boundary: what the hot-backup engine needs from a replicated service (encode
+//! and decode an entry and its key, the order between two versions of one entry, which
+//! versions conflict) and from the table that holds its entries (read, list, apply). DHCP
+//! bindings (`super::dhcp`) are the first service; another (portal users) implements the same
+//! two traits.
+
+use std::cmp::Ordering;
+use std::fmt::Debug;
+
+use thiserror::Error;
+
+/// An entry or key the service could not decode.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
+#[error("bad {service} entry: {reason}")]
+pub struct EntryError {
+    pub service: &'static str,
+    pub reason: &'static str,
+}
+
+/// A replicated service: the entry type and the rules the engine applies to it.
+pub trait Service: Copy + Debug + PartialEq + 'static {
+    /// The service's code on the wire (frames carry it, so services can share a channel).
+    const ID: u8;
+    /// Its name in displays and logs.
+    const NAME: &'static str;
+    type Key: Clone + Ord + Debug;
+    type Entry: Clone + Debug + PartialEq;
+
+    fn key(entry: &Self::Entry) -> Self::Key;
+    fn encode_entry(entry: &Self::Entry, out: &mut Vec<u8>);
+    fn decode_entry(bytes: &[u8]) -> Result<Self::Entry, EntryError>;
+    fn encode_key(key: &Self::Key, out: &mut Vec<u8>);
+    fn decode_key(bytes: &[u8]) -> Result<Self::Key, EntryError>;
+    /// Whether an entry is replicated at all (a DHCP offer is not: it lives for seconds and
+    /// is never journaled). A local entry that is not replicated never wins a merge.
+    fn replicated(entry: &Self::Entry) -> bool;
+    /// Whether an entry claims its key (a DHCP binding or conflict, not history). Over a
+    /// local entry that is not replicated, only a claim is taken: history received from the
+    /// peer must not wipe out an offer that is under way here.
+    fn claims(entry: &Self::Entry) -> bool;
+    /// A total order over the versions of one key: `Greater` means `a` is newer. It must be
+    /// the same function on both devices and consistent (antisymmetric, transitive), so that
+    /// merging is commutative and both sides keep the same version.
+    fn version_cmp(a: &Self::Entry, b: &Self::Entry) -> Ordering;
+    /// Whether two versions of one key claim it for different owners (an address bound to
+    /// two clients): the merge still keeps the newer, and reports the pair.
+    fn conflicts(a: &Self::Entry, b: &Self::Entry) -> bool;
+}
+
+/// A change to one entry, as the engine carries it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change<S: Service> {
+    Upsert(S::Entry),
+    Remove(S::Key),
+}
+
+impl<S: Service> Change<S> {
+    pub fn key(&self) -> S::Key {
+        match self {
+            Change::Upsert(e) => S::key(e),
+            Change::Remove(k) => k.clone(),
+        }
+    }
+}
+
+/// The table that holds a service's entries on this device.
+pub trait Replica<S: Service> {
+    fn get(&self, key: &S::Key) -> Option<S::Entry>;
+    /// The keys of every replicated entry (a batch backup pages through them).
+    fn keys(&self) -> Vec<S::Key>;
+    /// Apply a change that came from the peer (and that won the merge).
+    fn apply(&mut self, change: Change<S>);
+}

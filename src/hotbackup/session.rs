@@ -1,0 +1,790 @@
+//! The sans-IO peer state machine, shaped like quinn-proto: the driver feeds it bytes read
+//! from the TCP stream, timeouts, connection up/down, local changes and VRRP role changes, and
+//! takes from it bytes to write, the next deadline and events. It never reads a clock or
+//! touches a socket.
+//!
+//! Each device sends its own changes as a numbered stream (`seq` 1, 2, ... per boot) and keeps
+//! the last ones in a bounded resend log. On a new connection each side says in its hello how
+//! much of the other's stream it holds; the other then resends only the missing changes
+//! (`Reconcile`) if its log still has them, or sends its whole table (`BatchBegin` / pages /
+//! `BatchEnd`) otherwise. Everything received is merged by the rule in [`super::merge`], so
+//! batches in both directions after a split brain leave both devices with the same table.
+
+use std::collections::VecDeque;
+
+use super::frame::{Decoder, Encoder, VERSION};
+use super::merge::merge_into;
+use super::message::{Hello, Message, ResumePoint, Role, WireChange};
+use super::service::{Change, Replica, Service};
+use crate::dhcp::Millis;
+
+use super::config::{Mode, SessionConfig};
+use super::event::{Event, ProtocolError, SessionError, Unconfirmed};
+use super::status::{Phase, Progress, Stats, Status};
+
+/// How far our stream to the peer has got on this connection.
+#[derive(Debug)]
+enum Outbound<K> {
+    /// Waiting for the peer's hello.
+    Waiting,
+    /// Sending the table: keys taken when the batch began, the next one to send.
+    Batch {
+        keys: Vec<K>,
+        next: usize,
+    },
+    /// Batch end or reconcile sent; complete once the peer acknowledges `upto`.
+    Finishing {
+        upto: u64,
+        batch: bool,
+    },
+    Live,
+}
+
+/// How far the peer's stream to us has got on this connection.
+#[derive(Debug, PartialEq, Eq)]
+enum Inbound {
+    /// Hello received, waiting for a batch or a reconcile.
+    Waiting,
+    Batch {
+        total: u64,
+        received: u64,
+    },
+    /// Resent updates are coming until `upto`.
+    CatchingUp {
+        upto: u64,
+    },
+    Complete,
+}
+
+struct Conn<K> {
+    dec: Decoder,
+    enc: Encoder,
+    out: Vec<u8>,
+    last_rx: Millis,
+    next_keepalive: Millis,
+    /// The peer's boot id, once its hello arrived.
+    peer: Option<u64>,
+    outbound: Outbound<K>,
+    /// The last seq of our stream sent (or covered by the batch) on this connection.
+    sent_upto: Option<u64>,
+    acked: u64,
+    batch_started: Millis,
+    inbound: Inbound,
+    /// The last seq of the peer's stream applied on this connection.
+    in_last: u64,
+    ack_due: bool,
+    synced: bool,
+}
+
+/// Bytes handed out by one `poll_transmit` call at most (a batch is spread over calls).
+const TRANSMIT_CHUNK: usize = 64 * 1024;
+
+/// The hot-backup session with one peer, for service `S`.
+pub struct Session<S: Service> {
+    cfg: SessionConfig,
+    role: Role,
+    conn: Option<Conn<S::Key>>,
+    /// The last seq given to a local change.
+    seq: u64,
+    /// Recent local changes, consecutive seqs, oldest first.
+    log: VecDeque<(u64, Change<S>)>,
+    /// Synchronous mode: (seq, token) of changes sent and not yet acknowledged.
+    held: VecDeque<(u64, u64, Change<S>)>,
+    /// How much of the peer's stream this device holds completely.
+    resume: Option<ResumePoint>,
+    events: VecDeque<Event<S>>,
+    stats: Stats,
+    ever_up: bool,
+    silence_since: Millis,
+    partner_down: bool,
+    peer_role: Option<Role>,
+    peer_device: Option<u32>,
+    config_consistent: Option<bool>,
+    last_batch_ms: Option<Millis>,
+}
+
+impl<S: Service> Session<S> {
+    /// A session in Silence (no connection) at `now`.
+    pub fn new(cfg: SessionConfig, now: Millis) -> Session<S> {
+        Session {
+            cfg,
+            role: Role::Initialize,
+            conn: None,
+            seq: 0,
+            log: VecDeque::new(),
+            held: VecDeque::new(),
+            resume: None,
+            events: VecDeque::new(),
+            stats: Stats::default(),
+            ever_up: false,
+            silence_since: now,
+            partner_down: false,
+            peer_role: None,
+            peer_device: None,
+            config_consistent: None,
+            last_batch_ms: None,
+        }
+    }
+
+    pub fn phase(&self) -> Phase {
+        match &self.conn {
+            None => Phase::Silence,
+            Some(c) if c.peer.is_none() => Phase::Negotiating,
+            Some(c) if c.synced => Phase::RealTime,
+            Some(_) => Phase::BatchBackup,
+        }
+    }
+
+    /// Whether VRRP may let this device preempt (take over as master) now: not while the
+    /// peer's table is on its way (negotiating, or its batch or resend not yet applied); with
+    /// no connection there is nothing to wait for, and the pool halves keep a split brain
+    /// safe.
+    pub fn may_preempt(&self) -> bool {
+        match &self.conn {
+            None => true,
+            Some(c) => c.inbound == Inbound::Complete,
+        }
+    }
+
+    /// Whether new allocations must stay in this device's half of each pool (the DHCP core's
+    /// `set_half`): until both tables are reconciled, and while the peer says it is VRRP
+    /// master too (a split LAN with the failover link up); not once the partner is declared
+    /// down.
+    pub fn restrict_to_half(&self) -> bool {
+        !self.partner_down
+            && (self.phase() != Phase::RealTime || self.peer_role == Some(Role::Master))
+    }
+
+    pub fn status(&self) -> Status {
+        let (sending, receiving) = match &self.conn {
+            Some(c) => (
+                match &c.outbound {
+                    Outbound::Batch { keys, next } => Some(Progress {
+                        done: *next as u64,
+                        total: keys.len() as u64,
+                    }),
+                    _ => None,
+                },
+                match c.inbound {
+                    Inbound::Batch { total, received } => Some(Progress {
+                        done: received,
+                        total,
+                    }),
+                    _ => None,
+                },
+            ),
+            None => (None, None),
+        };
+        Status {
+            phase: self.phase(),
+            local_role: self.role,
+            peer_role: self.peer_role,
+            peer_device: self.peer_device,
+            sending,
+            receiving,
+            unacked: self.held.len(),
+            last_batch_ms: self.last_batch_ms,
+            config_consistent: self.config_consistent,
+            partner_down: self.partner_down,
+        }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// `reset hot-backup statistics`.
+    pub fn reset_statistics(&mut self) {
+        self.stats = Stats::default();
+    }
+
+    /// The TCP connection to the peer is up: negotiation starts.
+    pub fn handle_connected(&mut self, now: Millis) {
+        if self.conn.is_some() {
+            self.lose_connection(now);
+        }
+        let mut c = Conn {
+            dec: Decoder::new(self.cfg.key.clone()),
+            enc: Encoder::new(self.cfg.key.clone()),
+            out: Vec::new(),
+            last_rx: now,
+            next_keepalive: now + self.cfg.keepalive_interval,
+            peer: None,
+            outbound: Outbound::Waiting,
+            sent_upto: None,
+            acked: 0,
+            batch_started: now,
+            inbound: Inbound::Waiting,
+            in_last: 0,
+            ack_due: false,
+            synced: false,
+        };
+        let hello = Message::Hello(Hello {
+            version: VERSION,
+            device_id: self.cfg.device_id,
+            boot_id: self.cfg.boot_id,
+            role: self.role,
+            config_digest: self.cfg.config_digest,
+            resume: self.resume,
+        });
+        send(&mut c, &mut self.stats, &hello);
+        self.conn = Some(c);
+    }
+
+    /// The TCP connection closed (by the peer, or an error).
+    pub fn handle_closed(&mut self, now: Millis) {
+        if let Some(c) = &mut self.conn
+            && let Some(e) = c.dec.finish()
+        {
+            self.error(e.into());
+        }
+        self.lose_connection(now);
+    }
+
+    /// The operator says the peer is down (`hot-backup partner-down`): take the whole pool.
+    pub fn declare_partner_down(&mut self) {
+        if self.phase() != Phase::RealTime {
+            self.partner_down = true;
+        }
+    }
+
+    /// The tracked VRRP group's role changed.
+    pub fn handle_role(&mut self, role: Role) {
+        if role == self.role {
+            return;
+        }
+        if matches!(
+            (self.role, role),
+            (Role::Master, Role::Backup) | (Role::Backup, Role::Master)
+        ) {
+            self.stats.switchovers += 1;
+        }
+        self.role = role;
+        if let Some(c) = &mut self.conn
+            && c.peer.is_some()
+        {
+            send(c, &mut self.stats, &Message::Keepalive { role });
+        }
+    }
+
+    /// A change made on this device. `token` (increasing: the DHCP event's seq) comes back in
+    /// [`Event::Released`] once the change may be answered.
+    pub fn handle_local_change(&mut self, token: u64, change: Change<S>) {
+        self.seq += 1;
+        let held = self.cfg.mode == Mode::Synchronous
+            && self.conn.as_ref().is_some_and(|c| c.peer.is_some());
+        if held {
+            self.held.push_back((self.seq, token, change.clone()));
+        }
+        self.log.push_back((self.seq, change));
+        if !held {
+            self.release(token);
+        }
+        self.trim_log();
+    }
+
+    /// Bytes read from the TCP stream. Entries received are merged into `replica`.
+    pub fn handle_bytes<R: Replica<S>>(&mut self, now: Millis, bytes: &[u8], replica: &mut R) {
+        let Some(c) = &mut self.conn else { return };
+        c.dec.push(bytes);
+        loop {
+            let Some(c) = &mut self.conn else { return };
+            let Some(r) = c.dec.next_frame() else { return };
+            let result = match r {
+                Ok(f) => {
+                    c.last_rx = now;
+                    *self
+                        .stats
+                        .frames_received
+                        .entry(f.message.kind())
+                        .or_default() += 1;
+                    self.handle_message(now, f.message, replica)
+                        .map_err(SessionError::from)
+                }
+                Err(e) => Err(e.into()),
+            };
+            if let Err(e) = result {
+                let fatal = match &e {
+                    SessionError::Frame(f) => f.is_fatal(),
+                    SessionError::Protocol(_) => true,
+                };
+                self.error(e);
+                if fatal {
+                    self.lose_connection(now);
+                    self.events.push_back(Event::Close);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Bytes to write to the TCP stream, if any: control frames first, then local changes
+    /// not yet sent, then the next batch pages.
+    pub fn poll_transmit<R: Replica<S>>(&mut self, replica: &R) -> Option<Vec<u8>> {
+        let c = self.conn.as_mut()?;
+        if c.ack_due {
+            c.ack_due = false;
+            send(c, &mut self.stats, &Message::Ack { upto: c.in_last });
+        }
+        if let Some(mut upto) = c.sent_upto {
+            // Every local change after `sent_upto` is in the log: the log is never trimmed
+            // past what a connection has sent.
+            while upto < self.seq && c.out.len() < TRANSMIT_CHUNK {
+                let front = self.log.front().map_or(self.seq + 1, |e| e.0);
+                let Some((seq, change)) = (upto + 1)
+                    .checked_sub(front)
+                    .and_then(|i| self.log.get(i as usize))
+                else {
+                    break;
+                };
+                let change = match change {
+                    Change::Upsert(e) => {
+                        let mut b = Vec::new();
+                        S::encode_entry(e, &mut b);
+                        WireChange::Upsert(b)
+                    }
+                    Change::Remove(k) => {
+                        let mut b = Vec::new();
+                        S::encode_key(k, &mut b);
+                        WireChange::Remove(b)
+                    }
+                };
+                let m = Message::Update {
+                    service: S::ID,
+                    seq: *seq,
+                    change,
+                };
+                send(c, &mut self.stats, &m);
+                self.stats.entries_sent += 1;
+                upto = *seq;
+            }
+            c.sent_upto = Some(upto);
+        }
+        self.fill_batch(replica);
+        let c = self.conn.as_mut()?;
+        (!c.out.is_empty()).then(|| std::mem::take(&mut c.out))
+    }
+
+    fn fill_batch<R: Replica<S>>(&mut self, replica: &R) {
+        let Some(c) = &mut self.conn else { return };
+        // Pages only after every pending update is out, so a page never overtakes a change
+        // that was made before it was read.
+        if c.sent_upto != Some(self.seq) {
+            return;
+        }
+        while c.out.len() < TRANSMIT_CHUNK {
+            let Outbound::Batch { keys, next } = &mut c.outbound else {
+                return;
+            };
+            if *next == keys.len() {
+                let m = Message::BatchEnd {
+                    service: S::ID,
+                    upto: self.seq,
+                };
+                c.outbound = Outbound::Finishing {
+                    upto: self.seq,
+                    batch: true,
+                };
+                send(c, &mut self.stats, &m);
+                self.stats.batches_sent += 1;
+                return;
+            }
+            let first = *next as u64;
+            let end = (*next + self.cfg.page_size.max(1)).min(keys.len());
+            let mut entries = Vec::with_capacity(end - *next);
+            for k in &keys[*next..end] {
+                // The entry as it is now; one removed since the batch began is skipped.
+                if let Some(e) = replica.get(k).filter(S::replicated) {
+                    let mut b = Vec::new();
+                    S::encode_entry(&e, &mut b);
+                    entries.push(b);
+                }
+            }
+            *next = end;
+            self.stats.entries_sent += entries.len() as u64;
+            let m = Message::BatchPage {
+                service: S::ID,
+                first,
+                entries,
+            };
+            send(c, &mut self.stats, &m);
+        }
+    }
+
+    /// When `handle_timeout` next has work.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        match &self.conn {
+            Some(c) => Some(c.next_keepalive.min(c.last_rx + self.dead_after())),
+            None if !self.partner_down => {
+                self.cfg.partner_down_after.map(|d| self.silence_since + d)
+            }
+            None => None,
+        }
+    }
+
+    /// Keepalives, the peer-down timer and the partner-down delay.
+    pub fn handle_timeout(&mut self, now: Millis) {
+        let dead = self.dead_after();
+        let interval = self.cfg.keepalive_interval.max(1);
+        match &mut self.conn {
+            Some(c) if now >= c.last_rx + dead => {
+                self.lose_connection(now);
+                self.events.push_back(Event::Close);
+            }
+            Some(c) => {
+                if now >= c.next_keepalive {
+                    send(c, &mut self.stats, &Message::Keepalive { role: self.role });
+                    c.next_keepalive = now + interval;
+                }
+            }
+            None => {
+                if !self.partner_down
+                    && let Some(d) = self.cfg.partner_down_after
+                    && now >= self.silence_since + d
+                {
+                    self.partner_down = true;
+                    self.events.push_back(Event::PartnerDown);
+                }
+            }
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event<S>> {
+        self.events.pop_front()
+    }
+
+    fn dead_after(&self) -> Millis {
+        self.cfg.keepalive_interval.max(1) * u64::from(self.cfg.retransmit.max(1))
+    }
+
+    fn error(&mut self, e: SessionError) {
+        let reason = match &e {
+            SessionError::Frame(f) => f.reason(),
+            SessionError::Protocol(p) => p.reason(),
+        };
+        *self.stats.bad.entry(reason).or_default() += 1;
+        self.events.push_back(Event::Error(e));
+    }
+
+    fn release(&mut self, token: u64) {
+        if let Some(Event::Released { upto }) = self.events.back_mut() {
+            *upto = (*upto).max(token);
+        } else {
+            self.events.push_back(Event::Released { upto: token });
+        }
+    }
+
+    fn lose_connection(&mut self, now: Millis) {
+        let Some(c) = self.conn.take() else { return };
+        if c.peer.is_some() {
+            self.events.push_back(Event::PeerDown);
+            self.peer_role = None;
+        }
+        // Serving alone now: what waited for the peer is handed back to the driver, which
+        // releases or revokes it (the peer may never have seen it).
+        if let Some(&(first, _, _)) = self.held.front() {
+            let held: Vec<_> = self.held.drain(..).collect();
+            let changes = held
+                .into_iter()
+                .map(|(_, token, change)| {
+                    let key = change.key();
+                    // Everything before the first unacknowledged change reached the peer.
+                    let peer_has = self
+                        .log
+                        .iter()
+                        .rev()
+                        .filter(|(seq, c)| *seq < first && c.key() == key)
+                        .map(|(_, c)| c.clone())
+                        .next();
+                    Unconfirmed {
+                        token,
+                        change,
+                        peer_has,
+                    }
+                })
+                .collect();
+            self.events.push_back(Event::Unconfirmed(changes));
+        }
+        self.silence_since = now;
+        self.trim_log();
+    }
+
+    /// Keep at most `resend_log` changes, but never one a connection has still to send.
+    fn trim_log(&mut self) {
+        let keep_after = self.conn.as_ref().and_then(|c| c.sent_upto);
+        while self.log.len() > self.cfg.resend_log {
+            match (self.log.front(), keep_after) {
+                (Some(&(seq, _)), Some(sent)) if seq > sent => break,
+                _ => {
+                    self.log.pop_front();
+                }
+            }
+        }
+    }
+
+    fn handle_message<R: Replica<S>>(
+        &mut self,
+        now: Millis,
+        m: Message,
+        replica: &mut R,
+    ) -> Result<(), ProtocolError> {
+        let Some(c) = &mut self.conn else {
+            return Ok(());
+        };
+        let Some(peer_boot) = c.peer else {
+            return match m {
+                Message::Hello(h) => self.handle_hello(now, h, replica),
+                other => Err(ProtocolError::BeforeHello(other.kind())),
+            };
+        };
+        let mut released = None;
+        match m {
+            Message::Hello(_) => return Err(ProtocolError::DuplicateHello),
+            Message::Keepalive { role } => {
+                if self.peer_role != Some(role) {
+                    self.peer_role = Some(role);
+                    self.events.push_back(Event::PeerRole(role));
+                }
+            }
+            Message::BatchBegin {
+                service,
+                from,
+                total,
+            } => {
+                check_service::<S>(service)?;
+                if c.inbound != Inbound::Waiting {
+                    return Err(ProtocolError::Unexpected("batch-begin"));
+                }
+                // Our copy is being replaced: no resume point until the batch is complete.
+                self.resume = None;
+                c.inbound = Inbound::Batch { total, received: 0 };
+                c.in_last = from;
+            }
+            Message::BatchPage {
+                service, entries, ..
+            } => {
+                check_service::<S>(service)?;
+                let Inbound::Batch { received, .. } = &mut c.inbound else {
+                    return Err(ProtocolError::Unexpected("batch-page"));
+                };
+                *received += entries.len() as u64;
+                self.stats.entries_received += entries.len() as u64;
+                for b in entries {
+                    let e = S::decode_entry(&b)?;
+                    if let Some(conflict) = merge_into(replica, e).conflict {
+                        self.stats.conflicts += 1;
+                        self.events.push_back(Event::Conflict(conflict));
+                    }
+                }
+            }
+            Message::BatchEnd { service, upto } => {
+                check_service::<S>(service)?;
+                if !matches!(c.inbound, Inbound::Batch { .. }) {
+                    return Err(ProtocolError::Unexpected("batch-end"));
+                }
+                if upto != c.in_last {
+                    return Err(ProtocolError::BatchEnd {
+                        upto,
+                        last: c.in_last,
+                    });
+                }
+                c.inbound = Inbound::Complete;
+                c.ack_due = true;
+                self.resume = Some(ResumePoint {
+                    boot: peer_boot,
+                    seq: upto,
+                });
+                self.stats.batches_received += 1;
+                self.events.push_back(Event::BatchReceived);
+            }
+            Message::Reconcile {
+                service,
+                from,
+                upto,
+            } => {
+                check_service::<S>(service)?;
+                let ours = self.resume.filter(|r| r.boot == peer_boot).map(|r| r.seq);
+                if c.inbound != Inbound::Waiting || ours != Some(from) || upto < from {
+                    return Err(ProtocolError::Unexpected("reconcile"));
+                }
+                c.in_last = from;
+                c.ack_due = true;
+                if upto == from {
+                    c.inbound = Inbound::Complete;
+                    self.events.push_back(Event::BatchReceived);
+                } else {
+                    c.inbound = Inbound::CatchingUp { upto };
+                }
+            }
+            Message::Update {
+                service,
+                seq,
+                change,
+            } => {
+                check_service::<S>(service)?;
+                if c.inbound == Inbound::Waiting {
+                    return Err(ProtocolError::Unexpected("update"));
+                }
+                if seq <= c.in_last {
+                    // Already applied (a resend overlapping what arrived): harmless.
+                    return Ok(());
+                }
+                if seq != c.in_last + 1 {
+                    return Err(ProtocolError::Gap {
+                        last: c.in_last,
+                        got: seq,
+                    });
+                }
+                match change {
+                    WireChange::Upsert(b) => {
+                        let e = S::decode_entry(&b)?;
+                        if let Some(conflict) = merge_into(replica, e).conflict {
+                            self.stats.conflicts += 1;
+                            self.events.push_back(Event::Conflict(conflict));
+                        }
+                    }
+                    WireChange::Remove(b) => {
+                        let k = S::decode_key(&b)?;
+                        if replica.get(&k).is_some() {
+                            replica.apply(Change::Remove(k));
+                        }
+                    }
+                }
+                self.stats.entries_received += 1;
+                c.in_last = seq;
+                c.ack_due = true;
+                match c.inbound {
+                    Inbound::Batch { .. } | Inbound::Waiting => {}
+                    Inbound::CatchingUp { upto } => {
+                        self.resume = Some(ResumePoint {
+                            boot: peer_boot,
+                            seq,
+                        });
+                        if seq >= upto {
+                            c.inbound = Inbound::Complete;
+                            self.events.push_back(Event::BatchReceived);
+                        }
+                    }
+                    Inbound::Complete => {
+                        self.resume = Some(ResumePoint {
+                            boot: peer_boot,
+                            seq,
+                        });
+                    }
+                }
+            }
+            Message::Ack { upto } => {
+                c.acked = c.acked.max(upto);
+                while let Some(&(seq, token, _)) = self.held.front() {
+                    if seq > c.acked {
+                        break;
+                    }
+                    released = Some(token);
+                    self.held.pop_front();
+                }
+                if let Outbound::Finishing { upto, batch } = c.outbound
+                    && c.acked >= upto
+                {
+                    c.outbound = Outbound::Live;
+                    if batch {
+                        self.last_batch_ms = Some(now.saturating_sub(c.batch_started));
+                    }
+                }
+            }
+        }
+        if let Some(t) = released {
+            self.release(t);
+        }
+        self.check_synced();
+        Ok(())
+    }
+
+    fn handle_hello<R: Replica<S>>(
+        &mut self,
+        now: Millis,
+        h: Hello,
+        replica: &R,
+    ) -> Result<(), ProtocolError> {
+        let Some(c) = &mut self.conn else {
+            return Ok(());
+        };
+        if h.version != VERSION {
+            return Err(ProtocolError::Version(h.version));
+        }
+        if h.device_id == self.cfg.device_id {
+            return Err(ProtocolError::SameDeviceId(h.device_id));
+        }
+        c.peer = Some(h.boot_id);
+        self.peer_device = Some(h.device_id);
+        self.peer_role = Some(h.role);
+        let consistent = h.config_digest == self.cfg.config_digest;
+        self.config_consistent = Some(consistent);
+        if self.ever_up {
+            self.stats.reconnects += 1;
+        }
+        self.ever_up = true;
+        self.partner_down = false;
+        self.events.push_back(Event::PeerUp {
+            device_id: h.device_id,
+            role: h.role,
+        });
+        if !consistent {
+            self.events.push_back(Event::ConfigMismatch);
+        }
+        // Resend only what the peer missed if it holds our stream of this boot up to a point
+        // our log still covers; the whole table otherwise.
+        let front = self.log.front().map_or(self.seq + 1, |e| e.0);
+        let resume = h
+            .resume
+            .filter(|r| r.boot == self.cfg.boot_id && r.seq <= self.seq && r.seq + 1 >= front);
+        c.batch_started = now;
+        match resume {
+            Some(r) => {
+                c.sent_upto = Some(r.seq);
+                c.outbound = Outbound::Finishing {
+                    upto: self.seq,
+                    batch: false,
+                };
+                let m = Message::Reconcile {
+                    service: S::ID,
+                    from: r.seq,
+                    upto: self.seq,
+                };
+                send(c, &mut self.stats, &m);
+            }
+            None => {
+                let keys = replica.keys();
+                let m = Message::BatchBegin {
+                    service: S::ID,
+                    from: self.seq,
+                    total: keys.len() as u64,
+                };
+                c.sent_upto = Some(self.seq);
+                c.outbound = Outbound::Batch { keys, next: 0 };
+                send(c, &mut self.stats, &m);
+            }
+        }
+        Ok(())
+    }
+
+    fn check_synced(&mut self) {
+        let Some(c) = &mut self.conn else { return };
+        if !c.synced && c.inbound == Inbound::Complete && matches!(c.outbound, Outbound::Live) {
+            c.synced = true;
+            self.events.push_back(Event::Synchronized);
+        }
+    }
+}
+
+fn check_service<S: Service>(id: u8) -> Result<(), ProtocolError> {
+    if id == S::ID {
+        Ok(())
+    } else {
+        Err(ProtocolError::Service(id))
+    }
+}
+
+fn send<K>(c: &mut Conn<K>, stats: &mut Stats, m: &Message) {
+    *stats.frames_sent.entry(m.kind()).or_default() += 1;
+    c.enc.encode(m, &mut c.out);
+}

@@ -1,0 +1,498 @@
+//! Unit tests of the session state machine: two sessions over in-memory tables, wired by hand.
+
+use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
+
+use super::dhcp::DhcpBindings;
+use super::frame::{AuthKey, FrameError};
+use super::message::Role;
+use super::service::{Change, Replica};
+use super::{Event, Mode, Phase, Progress, Session, SessionConfig, SessionError};
+use crate::dhcp::{ClientKey, LeaseRecord, LeaseState};
+
+#[derive(Default, Debug, PartialEq)]
+struct Mem(BTreeMap<Ipv4Addr, LeaseRecord>);
+
+impl Replica<DhcpBindings> for Mem {
+    fn get(&self, k: &Ipv4Addr) -> Option<LeaseRecord> {
+        self.0.get(k).cloned()
+    }
+    fn keys(&self) -> Vec<Ipv4Addr> {
+        self.0.keys().copied().collect()
+    }
+    fn apply(&mut self, c: Change<DhcpBindings>) {
+        match c {
+            Change::Upsert(r) => {
+                self.0.insert(r.ip, r);
+            }
+            Change::Remove(ip) => {
+                self.0.remove(&ip);
+            }
+        }
+    }
+}
+
+fn rec(n: u8, client: u8, updated: u64) -> LeaseRecord {
+    LeaseRecord {
+        ip: Ipv4Addr::new(10, 0, 0, n),
+        state: LeaseState::Committed,
+        client: ClientKey::Hw(vec![0, 0, 0, 0, 0, client].into()),
+        chaddr: vec![0, 0, 0, 0, 0, client].into(),
+        expires: updated + 86_400_000,
+        updated,
+        relay_info: None,
+        hostname: None,
+        is_static: false,
+    }
+}
+
+type S = Session<DhcpBindings>;
+
+struct Node {
+    s: S,
+    t: Mem,
+    ev: Vec<Event<DhcpBindings>>,
+    token: u64,
+}
+
+impl Node {
+    fn new(id: u32, boot: u64, f: impl FnOnce(&mut SessionConfig)) -> Node {
+        let mut cfg = SessionConfig::new(id, boot);
+        f(&mut cfg);
+        Node {
+            s: Session::new(cfg, 0),
+            t: Mem::default(),
+            ev: Vec::new(),
+            token: 0,
+        }
+    }
+    /// A local change: into the table and the session.
+    fn change(&mut self, r: LeaseRecord) -> u64 {
+        self.token += 1;
+        self.t.0.insert(r.ip, r.clone());
+        self.s.handle_local_change(self.token, Change::Upsert(r));
+        self.token
+    }
+    fn drain(&mut self) {
+        while let Some(e) = self.s.poll_event() {
+            self.ev.push(e);
+        }
+    }
+    fn released(&self) -> Option<u64> {
+        self.ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::Released { upto } => Some(*upto),
+                _ => None,
+            })
+            .max()
+    }
+    fn has(&self, f: impl Fn(&Event<DhcpBindings>) -> bool) -> bool {
+        self.ev.iter().any(f)
+    }
+}
+
+/// Shuttle bytes both ways until neither side has anything to send.
+fn pump(a: &mut Node, b: &mut Node, now: u64) {
+    for _ in 0..1000 {
+        let x = a.s.poll_transmit(&a.t);
+        let y = b.s.poll_transmit(&b.t);
+        if x.is_none() && y.is_none() {
+            break;
+        }
+        if let Some(x) = x {
+            b.s.handle_bytes(now, &x, &mut b.t);
+        }
+        if let Some(y) = y {
+            a.s.handle_bytes(now, &y, &mut a.t);
+        }
+    }
+    a.drain();
+    b.drain();
+}
+
+fn connect(a: &mut Node, b: &mut Node, now: u64) {
+    a.s.handle_connected(now);
+    b.s.handle_connected(now);
+    pump(a, b, now);
+}
+
+fn cut(a: &mut Node, b: &mut Node, now: u64) {
+    a.s.handle_closed(now);
+    b.s.handle_closed(now);
+    a.drain();
+    b.drain();
+}
+
+#[test]
+fn first_connection_batches_both_ways_then_real_time() {
+    let mut a = Node::new(1, 100, |c| c.page_size = 3);
+    let mut b = Node::new(2, 200, |_| {});
+    for n in 1..=10 {
+        a.change(rec(n, n, 10));
+    }
+    b.change(rec(50, 50, 10));
+    assert_eq!(a.s.phase(), Phase::Silence);
+    assert!(a.s.may_preempt());
+    a.s.handle_connected(0);
+    assert_eq!(a.s.phase(), Phase::Negotiating);
+    assert!(!a.s.may_preempt());
+    b.s.handle_connected(0);
+    // Hellos only: each side now knows it must send a batch.
+    let ha = a.s.poll_transmit(&a.t).unwrap();
+    let hb = b.s.poll_transmit(&b.t).unwrap();
+    b.s.handle_bytes(0, &ha, &mut b.t);
+    a.s.handle_bytes(0, &hb, &mut a.t);
+    assert_eq!(a.s.phase(), Phase::BatchBackup);
+    assert_eq!(a.s.status().sending, Some(Progress { done: 0, total: 10 }));
+    assert!(!b.s.may_preempt());
+    pump(&mut a, &mut b, 0);
+    assert_eq!(a.s.phase(), Phase::RealTime);
+    assert_eq!(b.s.phase(), Phase::RealTime);
+    assert!(b.s.may_preempt());
+    assert_eq!(a.t, b.t);
+    assert_eq!(a.t.0.len(), 11);
+    for n in [&a, &b] {
+        assert!(n.has(|e| matches!(e, Event::BatchReceived)));
+        assert!(n.has(|e| matches!(e, Event::Synchronized)));
+        assert_eq!(n.s.stats().batches_sent, 1);
+    }
+    // Ten entries in pages of three.
+    assert_eq!(a.s.stats().frames_sent["batch-page"], 4);
+    assert_eq!(a.s.status().config_consistent, Some(true));
+    assert!(!a.s.restrict_to_half());
+}
+
+#[test]
+fn synchronous_change_is_released_only_after_the_peer_acks() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    a.ev.clear();
+    let t = a.change(rec(7, 7, 50));
+    a.drain();
+    assert_eq!(a.released(), None);
+    assert_eq!(a.s.status().unacked, 1);
+    let bytes = a.s.poll_transmit(&a.t).unwrap();
+    b.s.handle_bytes(1, &bytes, &mut b.t);
+    assert_eq!(b.t.0.get(&Ipv4Addr::new(10, 0, 0, 7)), Some(&rec(7, 7, 50)));
+    let ack = b.s.poll_transmit(&b.t).unwrap();
+    a.drain();
+    assert_eq!(a.released(), None, "not before the ack arrives");
+    a.s.handle_bytes(2, &ack, &mut a.t);
+    a.drain();
+    assert_eq!(a.released(), Some(t));
+    assert_eq!(a.s.status().unacked, 0);
+}
+
+#[test]
+fn asynchronous_change_is_released_at_once() {
+    let mut a = Node::new(1, 100, |c| c.mode = Mode::Asynchronous);
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    let t = a.change(rec(7, 7, 50));
+    a.drain();
+    assert_eq!(a.released(), Some(t));
+}
+
+#[test]
+fn peer_down_hands_back_what_waited_for_it() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    a.change(rec(7, 7, 40));
+    connect(&mut a, &mut b, 0);
+    a.ev.clear();
+    let t = a.change(rec(7, 7, 50));
+    a.drain();
+    assert_eq!(a.released(), None);
+    // B falls silent: after interval x retransmit (3 s) A declares it down.
+    assert_eq!(a.s.poll_timeout(), Some(1000));
+    for now in [1000, 2000] {
+        a.s.handle_timeout(now);
+        assert_eq!(a.s.phase(), Phase::RealTime);
+    }
+    a.s.handle_timeout(3000);
+    a.drain();
+    assert_eq!(a.s.phase(), Phase::Silence);
+    assert!(a.has(|e| matches!(e, Event::PeerDown)));
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert_eq!(a.released(), None);
+    let unconfirmed =
+        a.ev.iter()
+            .find_map(|e| match e {
+                Event::Unconfirmed(u) => Some(u.clone()),
+                _ => None,
+            })
+            .unwrap();
+    assert_eq!(unconfirmed.len(), 1);
+    assert_eq!(unconfirmed[0].token, t);
+    assert_eq!(unconfirmed[0].change, Change::Upsert(rec(7, 7, 50)));
+    // What B acknowledged before: the batch carried the first version.
+    assert_eq!(unconfirmed[0].peer_has, Some(Change::Upsert(rec(7, 7, 40))));
+    assert!(a.s.restrict_to_half());
+    // Alone: later changes are released at once.
+    let t2 = a.change(rec(8, 8, 60));
+    a.drain();
+    assert_eq!(a.released(), Some(t2));
+}
+
+#[test]
+fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
+    use super::Unconfirmed;
+    use crate::dhcp::config::{IpRange, Network, PoolConfig};
+    use crate::dhcp::pool::Half;
+    use crate::dhcp::{DhcpConfig, Server, ServerOptions};
+    let mut config = DhcpConfig {
+        enabled: true,
+        ..DhcpConfig::default()
+    };
+    config.pools.insert(
+        "lan".into(),
+        PoolConfig {
+            network: Some(Network {
+                address: Ipv4Addr::new(10, 0, 0, 0),
+                prefix_len: 24,
+            }),
+            range: Some(IpRange {
+                start: Ipv4Addr::new(10, 0, 0, 10),
+                end: Ipv4Addr::new(10, 0, 0, 59),
+            }),
+            ..PoolConfig::default()
+        },
+    );
+    let mut server = Server::new(config, ServerOptions::default()).unwrap();
+    // .11 and .13 are at odd offsets from .10: the peer's half when ours is even.
+    let (new_odd, even, renew_odd, unknown_odd) = (
+        rec(11, 1, 50),
+        rec(12, 2, 50),
+        rec(13, 3, 50),
+        rec(15, 4, 50),
+    );
+    for r in [&new_odd, &even, &renew_odd, &unknown_odd] {
+        server.apply_remote(crate::dhcp::LeaseChange::Upsert(r.clone()));
+    }
+    server.drain_events();
+    let mut s: S = Session::new(SessionConfig::new(1, 100), 0);
+    let u = |token, r: &LeaseRecord, peer_has| Unconfirmed {
+        token,
+        change: Change::Upsert(r.clone()),
+        peer_has,
+    };
+    let verdicts = s.settle_unconfirmed(
+        100,
+        &mut server,
+        Half::Even,
+        vec![
+            // The peer last had another client's binding there.
+            u(1, &new_odd, Some(Change::Upsert(rec(11, 9, 10)))),
+            u(2, &even, None),
+            u(3, &renew_odd, Some(Change::Upsert(rec(13, 3, 10)))),
+            u(4, &unknown_odd, None),
+        ],
+    );
+    assert_eq!(verdicts, vec![(1, false), (2, true), (3, true), (4, true)]);
+    let revoked = server.leases().get(Ipv4Addr::new(10, 0, 0, 11)).unwrap();
+    assert_eq!(
+        (revoked.state, revoked.updated),
+        (LeaseState::Released, 100)
+    );
+    assert_eq!(
+        server
+            .leases()
+            .get(Ipv4Addr::new(10, 0, 0, 13))
+            .unwrap()
+            .state,
+        LeaseState::Committed
+    );
+    // The revocation goes to the peer as our change.
+    let mut t = Mem::default();
+    let mut peer = Node::new(2, 200, |_| {});
+    s.handle_connected(200);
+    peer.s.handle_connected(200);
+    for _ in 0..10 {
+        if let Some(x) = s.poll_transmit(&server) {
+            peer.s.handle_bytes(200, &x, &mut t);
+        }
+        if let Some(y) = peer.s.poll_transmit(&peer.t) {
+            s.handle_bytes(200, &y, &mut server);
+        }
+    }
+    assert_eq!(
+        t.0[&Ipv4Addr::new(10, 0, 0, 11)].state,
+        LeaseState::Released
+    );
+}
+
+#[test]
+fn reconnect_after_a_short_break_resends_only_what_was_missed() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    for n in 1..=20 {
+        a.change(rec(n, n, 10));
+    }
+    connect(&mut a, &mut b, 0);
+    let sent_before = a.s.stats().entries_sent;
+    cut(&mut a, &mut b, 10);
+    a.change(rec(30, 30, 20));
+    a.change(rec(31, 31, 21));
+    b.change(rec(40, 40, 22));
+    connect(&mut a, &mut b, 20);
+    assert_eq!(a.s.phase(), Phase::RealTime);
+    assert_eq!(a.s.stats().batches_sent, 1, "no second batch");
+    assert_eq!(a.s.stats().entries_sent - sent_before, 2);
+    assert_eq!(a.s.stats().frames_sent["reconcile"], 1);
+    assert_eq!(a.s.stats().reconnects, 1);
+    assert_eq!(a.t, b.t);
+}
+
+#[test]
+fn reconnect_beyond_the_resend_log_sends_the_whole_table() {
+    let mut a = Node::new(1, 100, |c| c.resend_log = 4);
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    cut(&mut a, &mut b, 10);
+    for n in 1..=10 {
+        a.change(rec(n, n, 10));
+    }
+    connect(&mut a, &mut b, 20);
+    assert_eq!(a.s.stats().batches_sent, 2);
+    assert_eq!(a.t, b.t);
+}
+
+#[test]
+fn a_restarted_peer_gets_a_full_batch() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    for n in 1..=5 {
+        a.change(rec(n, n, 10));
+    }
+    connect(&mut a, &mut b, 0);
+    cut(&mut a, &mut b, 10);
+    // B restarts with a new boot id, no resume point and (here) an empty table.
+    b = Node::new(2, 201, |_| {});
+    connect(&mut a, &mut b, 20);
+    assert_eq!(a.s.stats().batches_sent, 2);
+    assert_eq!(b.t.0.len(), 5);
+    assert!(b.has(|e| matches!(e, Event::BatchReceived)));
+}
+
+#[test]
+fn split_brain_changes_are_reconciled_both_ways_with_conflicts_reported() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    cut(&mut a, &mut b, 10);
+    a.change(rec(1, 1, 100));
+    b.change(rec(1, 2, 200)); // the same address to another client, later
+    b.change(rec(2, 3, 150));
+    connect(&mut a, &mut b, 300);
+    assert_eq!(a.t, b.t);
+    assert_eq!(a.t.0[&Ipv4Addr::new(10, 0, 0, 1)], rec(1, 2, 200));
+    for n in [&a, &b] {
+        assert!(n.has(|e| matches!(e, Event::Conflict(c) if c.kept == rec(1, 2, 200))));
+        assert_eq!(n.s.stats().conflicts, 1);
+    }
+}
+
+#[test]
+fn wrong_key_is_counted_and_closes_the_connection() {
+    let mut a = Node::new(1, 100, |c| c.key = Some(AuthKey::new(b"one")));
+    let mut b = Node::new(2, 200, |c| c.key = Some(AuthKey::new(b"two")));
+    connect(&mut a, &mut b, 0);
+    assert_eq!(a.s.phase(), Phase::Silence);
+    assert_eq!(b.s.stats().bad["wrong-key"], 1);
+    assert!(b.has(|e| matches!(e, Event::Error(SessionError::Frame(FrameError::WrongKey)))));
+    assert!(b.has(|e| matches!(e, Event::Close)));
+    assert!(!b.has(|e| matches!(e, Event::PeerUp { .. })));
+}
+
+#[test]
+fn garbage_closes_the_connection_without_panicking() {
+    let mut a = Node::new(1, 100, |_| {});
+    a.s.handle_connected(0);
+    a.s.handle_bytes(0, &[0xde, 0xad, 0xbe, 0xef, 1, 2, 3], &mut a.t);
+    a.drain();
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert_eq!(a.s.stats().bad["oversized"], 1);
+    assert_eq!(a.s.phase(), Phase::Silence);
+}
+
+#[test]
+fn same_device_id_and_config_mismatch() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(1, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    let mut a = Node::new(1, 100, |c| c.config_digest = [1; 32]);
+    let mut b = Node::new(2, 200, |c| c.config_digest = [2; 32]);
+    connect(&mut a, &mut b, 0);
+    assert!(a.has(|e| matches!(e, Event::ConfigMismatch)));
+    assert_eq!(a.s.status().config_consistent, Some(false));
+    // A mismatch is reported, not fatal.
+    assert_eq!(a.s.phase(), Phase::RealTime);
+}
+
+#[test]
+fn partner_down_after_the_configured_silence_or_by_the_operator() {
+    let mut a = Node::new(1, 100, |c| c.partner_down_after = Some(60_000));
+    assert!(a.s.restrict_to_half());
+    assert_eq!(a.s.poll_timeout(), Some(60_000));
+    a.s.handle_timeout(59_999);
+    assert!(a.s.restrict_to_half());
+    a.s.handle_timeout(60_000);
+    a.drain();
+    assert!(a.has(|e| matches!(e, Event::PartnerDown)));
+    assert!(!a.s.restrict_to_half());
+    assert!(a.s.status().partner_down);
+    let mut b = Node::new(2, 200, |_| {});
+    assert_eq!(b.s.poll_timeout(), None);
+    b.s.declare_partner_down();
+    assert!(!b.s.restrict_to_half());
+    // The peer coming back ends partner-down.
+    connect(&mut a, &mut b, 70_000);
+    assert!(!a.s.status().partner_down);
+}
+
+#[test]
+fn roles_travel_and_two_masters_split_the_pool() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    a.s.handle_role(Role::Master);
+    connect(&mut a, &mut b, 0);
+    assert_eq!(b.s.status().peer_role, Some(Role::Master));
+    b.s.handle_role(Role::Backup);
+    pump(&mut a, &mut b, 1);
+    assert!(a.has(|e| matches!(e, Event::PeerRole(Role::Backup))));
+    assert!(!a.s.restrict_to_half());
+    b.s.handle_role(Role::Master);
+    pump(&mut a, &mut b, 2);
+    assert!(a.s.restrict_to_half());
+    assert!(b.s.restrict_to_half());
+    assert_eq!(b.s.stats().switchovers, 1);
+}
+
+#[test]
+fn a_frame_before_hello_is_a_protocol_error() {
+    use super::frame::Encoder;
+    use super::message::Message;
+    let mut a = Node::new(1, 100, |_| {});
+    a.s.handle_connected(0);
+    let mut wire = Vec::new();
+    Encoder::new(None).encode(&Message::Ack { upto: 3 }, &mut wire);
+    a.s.handle_bytes(0, &wire, &mut a.t);
+    a.drain();
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert_eq!(a.s.stats().bad["protocol"], 1);
+}
+
+#[test]
+fn removal_is_replicated() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    a.change(rec(1, 1, 10));
+    connect(&mut a, &mut b, 0);
+    a.t.0.clear();
+    a.s.handle_local_change(9, Change::Remove(Ipv4Addr::new(10, 0, 0, 1)));
+    pump(&mut a, &mut b, 1);
+    assert!(b.t.0.is_empty());
+}
