@@ -14,6 +14,7 @@ use crate::cli::Registry;
 use crate::config::{Config, ConfigStore};
 use crate::dhcp::driver::DhcpHandle;
 use crate::dhcp::io::{DhcpIo, LinuxIo, SimIo};
+use crate::hotbackup::driver::HotBackupHandle;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
@@ -76,6 +77,8 @@ pub struct Device {
     pub sim: OnceLock<(Lan, NodeId)>,
     /// The DHCP engine, once started (displays query it; hot backup steers it).
     pub dhcp: OnceLock<DhcpHandle>,
+    /// The hot-backup engine, once started (displays read its report).
+    pub hotbackup: OnceLock<HotBackupHandle>,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
@@ -120,6 +123,7 @@ impl Device {
             current_startup: Mutex::new(current_startup),
             sim: OnceLock::new(),
             dhcp: OnceLock::new(),
+            hotbackup: OnceLock::new(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
@@ -183,6 +187,7 @@ impl Device {
                 self.start_with(rt, backend)?;
                 self.start_vrrp(rt, vrrp);
                 self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
+                self.start_hotbackup(rt);
                 Ok(())
             }
         }
@@ -201,6 +206,7 @@ impl Device {
         self.start_with(rt, lan.backend(node))?;
         self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
         self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
+        self.start_hotbackup(rt);
         Ok(())
     }
 
@@ -226,6 +232,26 @@ impl Device {
                 mnemonic = "DHCPS_STORE",
                 "The DHCP server cannot open its lease store: {e}"
             ),
+        }
+    }
+
+    /// Start the hot-backup engine (after DHCP and VRRP, which it steers). Without a DHCP
+    /// engine there is nothing to back up: it does not start.
+    fn start_hotbackup(self: &Arc<Self>, rt: &Handle) {
+        let Some(dhcp) = self.dhcp.get().cloned() else {
+            return;
+        };
+        let (engine, handle) = crate::hotbackup::driver::start(
+            self.config.subscribe(),
+            self.vrrp_status.subscribe(),
+            dhcp,
+        );
+        if self.hotbackup.set(handle).is_ok() {
+            let task = rt.spawn(engine.instrument(self.span()));
+            self.tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(task);
         }
     }
 

@@ -12,6 +12,8 @@ pub enum View {
     /// `[Sysname-dhcp-pool-NAME]`: the view `dhcp server ip-pool NAME` enters; holds the
     /// pool's name as configured.
     DhcpPool(String),
+    /// `[Sysname-hot-backup]`: the view `hot-backup` enters.
+    HotBackup,
 }
 
 impl View {
@@ -22,6 +24,7 @@ impl View {
             View::System => "system",
             View::Interface(_) => "interface",
             View::DhcpPool(_) => "dhcp-pool",
+            View::HotBackup => "hot-backup",
         }
     }
 
@@ -32,6 +35,7 @@ impl View {
             View::System => format!("[{sysname}]"),
             View::Interface(name) => format!("[{sysname}-{name}]"),
             View::DhcpPool(name) => format!("[{sysname}-dhcp-pool-{name}]"),
+            View::HotBackup => format!("[{sysname}-hot-backup]"),
         }
     }
 }

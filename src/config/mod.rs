@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
 
 use crate::dhcp::DhcpConfig;
+use crate::hotbackup::settings::HotBackupConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -36,6 +37,8 @@ pub struct Config {
     pub infocenter: InfoCenterConfig,
     /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
     pub dhcp: DhcpConfig,
+    /// The `hot-backup` view and `dhcp server hot-backup`.
+    pub hotbackup: HotBackupConfig,
 }
 
 impl Config {
@@ -49,6 +52,7 @@ impl Config {
                 .collect(),
             infocenter: InfoCenterConfig::default(),
             dhcp: DhcpConfig::default(),
+            hotbackup: HotBackupConfig::default(),
         }
     }
 }
