@@ -59,13 +59,10 @@ fn view(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// A unicast host address usable as one end of the failover link.
+/// A unicast host address usable as one end of the failover link. Loopback addresses are
+/// allowed: devices on the simulated network (`duet demo`, tests) pair over 127.0.0.0/8.
 fn unicast(a: Ipv4Addr) -> bool {
-    !(a.is_unspecified()
-        || a.is_loopback()
-        || a.is_multicast()
-        || a.is_broadcast()
-        || a.octets()[0] >= 240)
+    !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.octets()[0] >= 240)
 }
 
 /// `peer PEER-IP source LOCAL-IP [port PORT]` / `undo peer`.
