@@ -83,6 +83,8 @@ pub struct Device {
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The VRRP group hot backup keeps from preempting (set by the hot-backup engine).
+    pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
     vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -124,6 +126,7 @@ impl Device {
             sim: OnceLock::new(),
             dhcp: OnceLock::new(),
             hotbackup: OnceLock::new(),
+            preempt_hold: watch::Sender::new(None),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
@@ -245,6 +248,7 @@ impl Device {
             self.config.subscribe(),
             self.vrrp_status.subscribe(),
             dhcp,
+            self.preempt_hold.clone(),
         );
         if self.hotbackup.set(handle).is_ok() {
             let task = rt.spawn(engine.instrument(self.span()));
@@ -265,6 +269,7 @@ impl Device {
             self.if_status.subscribe(),
             self.vrrp_status.clone(),
             stopped,
+            self.preempt_hold.subscribe(),
         );
         let task = rt.spawn(driver.instrument(self.span()));
         self.tasks

@@ -37,6 +37,7 @@ use crate::config::Config;
 use crate::dhcp::LeaseEvent;
 use crate::dhcp::driver::{DhcpHandle, GateOrder, now_ms};
 use crate::dhcp::pool::Half;
+use crate::interface::name::IfName;
 use crate::vrrp::driver::VrrpStatus;
 
 /// Chunks waiting for the writer before the engine stops producing more.
@@ -101,6 +102,7 @@ pub fn start(
     config: watch::Receiver<Arc<Config>>,
     vrrp: watch::Receiver<Arc<VrrpStatus>>,
     dhcp: DhcpHandle,
+    preempt_hold: watch::Sender<Option<(IfName, u8)>>,
 ) -> (impl std::future::Future<Output = ()>, HotBackupHandle) {
     let (report_tx, report) = watch::channel(Arc::new(Report::default()));
     let (orders, orders_rx) = mpsc::unbounded_channel();
@@ -112,6 +114,7 @@ pub fn start(
         orders: orders_rx,
         active: None,
         boot_id: boot_id(),
+        preempt_hold,
     };
     (engine.run(), HotBackupHandle { report, orders })
 }
@@ -185,6 +188,7 @@ struct Engine {
     orders: mpsc::UnboundedReceiver<Order>,
     active: Option<Active>,
     boot_id: u64,
+    preempt_hold: watch::Sender<Option<(IfName, u8)>>,
 }
 
 /// What woke the engine.
@@ -377,6 +381,7 @@ impl Engine {
         if self.active.take().is_none() {
             return;
         }
+        self.preempt_hold.send_replace(None);
         let _ = self.dhcp.gate(GateOrder::Hold(false)).await;
         let _ = self.dhcp.set_server_id(None).await;
         let _ = self.dhcp.set_serving(true).await;
@@ -690,9 +695,9 @@ impl Engine {
     /// Phase change logs, and the pool half the session wants.
     async fn after_step(&mut self) {
         let Some(a) = &mut self.active else { return };
-        let (phase, restrict) = {
+        let (phase, restrict, may_preempt) = {
             let s = lock(&a.session);
-            (s.phase(), s.restrict_to_half())
+            (s.phase(), s.restrict_to_half(), s.may_preempt())
         };
         if phase != a.phase {
             log(
@@ -706,6 +711,24 @@ impl Engine {
             );
             a.phase = phase;
         }
+        // The tracked group preempts only once this device holds the peer's table: connected
+        // and every binding of the peer's batch applied (Session::may_preempt). Without a
+        // connection a lower-priority master keeps serving; a dead peer sends no adverts,
+        // so this device still becomes master by Master_Down_Timer.
+        let held = a
+            .settings
+            .track
+            .as_ref()
+            .filter(|_| !(may_preempt && phase != Phase::Silence))
+            .map(|t| (t.interface.clone(), t.vrid));
+        self.preempt_hold.send_if_modified(|h| {
+            if *h == held {
+                false
+            } else {
+                *h = held;
+                true
+            }
+        });
         let half = restrict.then(|| dhcp_half(a.peer.source, a.peer.peer));
         if a.half != Some(half) {
             a.half = Some(half);
