@@ -16,7 +16,7 @@ use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::hotbackup::Phase;
 use duet::interface::name::IfName;
-use duet::net::sim::{Frame, Lan, PortId};
+use duet::net::sim::{Frame, Lan, PortId, SegmentId};
 use duet::session::{Interaction, Role, Session, SessionState};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
@@ -92,18 +92,28 @@ struct Pair {
     a: Arc<Device>,
     b: Arc<Device>,
     client: PortId,
+    seg: SegmentId,
     rx: mpsc::Receiver<Frame>,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
 fn pair(mode: &str) -> Pair {
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + u16::from(mode == "asynchronous");
+    pair_with(
+        mode,
+        port,
+        ("127.0.0.1", "127.0.0.2"),
+        ("127.0.0.2", "127.0.0.1"),
+    )
+}
+
+/// A pair whose ends are `(source, peer)` for A and for B.
+fn pair_with(mode: &str, port: u16, ea: (&str, &str), eb: (&str, &str)) -> Pair {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    // A port of its own per test binary run and mode (tests run in parallel).
-    let port = 20_000 + (std::process::id() % 20_000) as u16 + u16::from(mode == "asynchronous");
     let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let device = |dir: &tempfile::TempDir| {
         Device::new(DeviceOptions {
@@ -113,8 +123,8 @@ fn pair(mode: &str) -> Pair {
     };
     let (a, b) = (device(&dirs.0), device(&dirs.1));
     let lines = |v: Vec<String>| v;
-    let la = lines(setup("10.1.1.2", 120, "127.0.0.1", "127.0.0.2", port, mode));
-    let lb = lines(setup("10.1.1.3", 100, "127.0.0.2", "127.0.0.1", port, mode));
+    let la = lines(setup("10.1.1.2", 120, ea.0, ea.1, port, mode));
+    let lb = lines(setup("10.1.1.3", 100, eb.0, eb.1, port, mode));
     run(&a, &la.iter().map(String::as_str).collect::<Vec<_>>());
     run(&b, &lb.iter().map(String::as_str).collect::<Vec<_>>());
     run(&a, &["system-view", "sysname A"]);
@@ -140,6 +150,7 @@ fn pair(mode: &str) -> Pair {
         a,
         b,
         client,
+        seg,
         rx,
         _dirs: dirs,
     }
@@ -181,7 +192,7 @@ impl Pair {
         self.lan.send(&self.client, &f).unwrap();
     }
 
-    /// Every DHCP reply within `wait`.
+    /// Every DHCP reply within `wait` (replies to every client: tests run one at a time).
     fn replies(&mut self, wait: Duration) -> Vec<Message> {
         let rx = &mut self.rx;
         self.rt.block_on(async {
@@ -215,7 +226,11 @@ impl Pair {
     }
 
     fn dora(&mut self, xid: u32) -> Ipv4Addr {
-        let discover = PacketSpec::new(MessageType::Discover, CLIENT, xid)
+        self.dora_as(CLIENT, xid)
+    }
+
+    fn dora_as(&mut self, client: &str, xid: u32) -> Ipv4Addr {
+        let discover = PacketSpec::new(MessageType::Discover, client, xid)
             .message()
             .encode();
         let offers = self.ask(&discover, MessageType::Offer);
@@ -230,7 +245,7 @@ impl Pair {
         let req = PacketSpec {
             requested: Some(ip),
             server_id: Some(VIP),
-            ..PacketSpec::new(MessageType::Request, CLIENT, xid + 1)
+            ..PacketSpec::new(MessageType::Request, client, xid + 1)
         };
         let acks = self.ask(&req.message().encode(), MessageType::Ack);
         let ack = acks
@@ -312,4 +327,186 @@ fn synchronous_backup_takes_over_with_the_lease() {
 #[test]
 fn asynchronous_backup_takes_over_with_the_lease() {
     takeover("asynchronous");
+}
+
+/// Bindings that hold an address on a device, sorted (IP, client MAC).
+fn table(d: &Device) -> Vec<(Ipv4Addr, Vec<u8>)> {
+    d.dhcp
+        .get()
+        .unwrap()
+        .query(|s, _| {
+            let mut v: Vec<_> = s
+                .leases()
+                .iter()
+                .filter(|r| r.state.holds_address() && r.state != duet::dhcp::LeaseState::Offered)
+                .map(|r| (r.ip, r.chaddr.to_vec()))
+                .collect();
+            v.sort();
+            v
+        })
+        .unwrap()
+}
+
+/// A TCP relay standing in for the failover link: it accepts A's connection on `listen` and
+/// carries it to B at `to`, from A's address; `cut` closes every connection and refuses new
+/// ones until `mend`.
+struct Link {
+    up: Arc<std::sync::atomic::AtomicBool>,
+    cuts: tokio::sync::watch::Sender<u64>,
+}
+
+impl Link {
+    fn start(rt: &Runtime, listen: &str, from: &str, to: &str) -> Link {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let up = Arc::new(AtomicBool::new(true));
+        let (cuts, cut_rx) = tokio::sync::watch::channel(0u64);
+        let listen: std::net::SocketAddr = listen.parse().unwrap();
+        let from: std::net::SocketAddr = from.parse().unwrap();
+        let to: std::net::SocketAddr = to.parse().unwrap();
+        let flag = up.clone();
+        let listener = rt.block_on(async {
+            let s = tokio::net::TcpSocket::new_v4().unwrap();
+            s.set_reuseaddr(true).unwrap();
+            s.bind(listen).unwrap();
+            s.listen(4).unwrap()
+        });
+        rt.spawn(async move {
+            loop {
+                let Ok((mut a, _)) = listener.accept().await else {
+                    return;
+                };
+                if !flag.load(Ordering::SeqCst) {
+                    continue;
+                }
+                let mut cut = cut_rx.clone();
+                cut.borrow_and_update();
+                tokio::spawn(async move {
+                    let s = tokio::net::TcpSocket::new_v4().unwrap();
+                    s.bind(from).unwrap();
+                    let Ok(mut b) = s.connect(to).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut a, &mut b) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        Link { up, cuts }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.cuts.send_modify(|n| *n += 1);
+    }
+
+    fn mend(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_cut_failover_link_halves_the_pool_and_heals_to_equal_tables() {
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + 2;
+    // A (127.0.0.1) dials its peer 127.0.0.2, which is the relay; B listens on 127.0.0.3.
+    let mut p = pair_with(
+        "synchronous",
+        port,
+        ("127.0.0.1", "127.0.0.2"),
+        ("127.0.0.3", "127.0.0.1"),
+    );
+    let link = Link::start(
+        &p.rt,
+        &format!("127.0.0.2:{port}"),
+        "127.0.0.1:0",
+        &format!("127.0.0.3:{port}"),
+    );
+    wait_for("real-time backup", Duration::from_secs(15), || {
+        phase(&p.a) == Some(Phase::RealTime) && phase(&p.b) == Some(Phase::RealTime)
+    });
+    wait_for("A as VRRP master", Duration::from_secs(15), || {
+        p.a.vrrp_status.borrow().is_master(&ge(1), 1)
+    });
+    let first = p.dora_as("02:00:00:00:01:01", 1000);
+    assert_eq!(table(&p.a), table(&p.b));
+    link.cut();
+    wait_for("A in Silence", Duration::from_secs(10), || {
+        phase(&p.a) == Some(Phase::Silence)
+    });
+    let shown = run(&p.a, &["display hot-backup verbose"]);
+    assert!(
+        shown.contains("Channel state             : Disconnected"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("New addresses from        : Even half of each pool"),
+        "{shown}"
+    );
+    // A keeps serving alone, from its half only (even offsets from 10.1.1.10).
+    let mut alone = Vec::new();
+    for i in 0..6u32 {
+        let ip = p.dora_as(&format!("02:00:00:00:02:{i:02x}"), 2000 + 10 * i);
+        assert_eq!((ip.octets()[3] - 10) % 2, 0, "{ip} is in B's half");
+        alone.push(ip);
+    }
+    assert!(alone.iter().all(|ip| !bound(&p.b, *ip)));
+    link.mend();
+    wait_for("real-time backup again", Duration::from_secs(15), || {
+        phase(&p.a) == Some(Phase::RealTime) && phase(&p.b) == Some(Phase::RealTime)
+    });
+    wait_for("equal tables", Duration::from_secs(5), || {
+        table(&p.a) == table(&p.b)
+    });
+    let t = table(&p.b);
+    assert_eq!(t.len(), 7, "{t:?}");
+    assert!(t.iter().any(|(ip, _)| *ip == first));
+    let stats = run(&p.a, &["display hot-backup statistics"]);
+    assert!(stats.contains("Reconnections             : 1"), "{stats}");
+}
+
+#[test]
+fn a_restarted_backup_is_filled_by_batch_backup() {
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + 3;
+    let mut p = pair_with(
+        "synchronous",
+        port,
+        ("127.0.0.1", "127.0.0.4"),
+        ("127.0.0.4", "127.0.0.1"),
+    );
+    wait_for(
+        "A as VRRP master in real time",
+        Duration::from_secs(15),
+        || p.a.vrrp_status.borrow().is_master(&ge(1), 1) && phase(&p.a) == Some(Phase::RealTime),
+    );
+    for i in 0..5u32 {
+        p.dora_as(&format!("02:00:00:00:03:{i:02x}"), 3000 + 10 * i);
+    }
+    // B goes away with its data directory; a fresh B (empty table) comes back.
+    p.b.stop();
+    let dir = tempfile::tempdir().unwrap();
+    let b2 = Device::new(DeviceOptions {
+        data_dir: dir.path().to_path_buf(),
+        net: NetKind::Sim,
+    });
+    let lines = setup(
+        "10.1.1.3",
+        100,
+        "127.0.0.4",
+        "127.0.0.1",
+        port,
+        "synchronous",
+    );
+    run(&b2, &lines.iter().map(String::as_str).collect::<Vec<_>>());
+    let node = p.lan.add_node("B2", &b2.ports);
+    p.lan.attach(&PortId { node, port: ge(1) }, p.seg).unwrap();
+    b2.start_on_lan(p.rt.handle(), &p.lan, node).unwrap();
+    assert!(table(&b2).len() < 5, "B2 must start without A's bindings");
+    wait_for("B2 in real-time backup", Duration::from_secs(15), || {
+        phase(&b2) == Some(Phase::RealTime)
+    });
+    assert_eq!(table(&b2), table(&p.a));
+    assert_eq!(table(&b2).len(), 5);
+    let shown = run(&b2, &["display hot-backup"]);
+    assert!(shown.contains("Last batch duration"), "{shown}");
 }
