@@ -426,6 +426,12 @@ impl Engine {
                     c.address.map(|(address, _)| Served {
                         name: name.clone(),
                         address,
+                        virtual_ips: c
+                            .vrrp
+                            .groups
+                            .values()
+                            .flat_map(|g| g.virtual_ips.iter().copied())
+                            .collect(),
                     })
                 })
                 .collect()
