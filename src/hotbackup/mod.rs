@@ -3,7 +3,7 @@
 //! `message` and `frame` hold the wire format, `service` the boundary to a replicated service
 //! and `dhcp` its first implementation, `merge` the reconciliation rule, and `session` the
 //! peer state machine, with its `config`, `event`s and `status`. `settings`, `commands` and
-//! `render` are the `hot-backup` view's configuration; `channel` and `driver` the tokio
+//! `render` are the `hot-backup` view's configuration; `channel` and `driver` the async
 //! engine that runs a session over the failover link; `display` the displays. See
 //! docs/hot-backup-protocol.md.
 
