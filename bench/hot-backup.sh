@@ -92,8 +92,8 @@ CFG
 start_pair() {
     local mode=$1
     rm -rf "$WORK/a" "$WORK/b"; mkdir -p "$WORK/a" "$WORK/b"
-    config A 10.1.1.2 120 10.9.0.1 10.9.0.2 "$mode" > "$WORK/a/cfg"
-    config B 10.1.1.3 100 10.9.0.2 10.9.0.1 "$mode" > "$WORK/b/cfg"
+    config A 10.1.1.2 120 192.168.9.1 192.168.9.2 "$mode" > "$WORK/a/cfg"
+    config B 10.1.1.3 100 192.168.9.2 192.168.9.1 "$mode" > "$WORK/b/cfg"
     for d in a b; do
         local ns=$NA; [ $d = b ] && ns=$NB
         ip netns exec "$ns" "$DUET" run --net linux --no-console \
@@ -104,8 +104,8 @@ start_pair() {
     done
     for _ in $(seq 300); do
         local s
-        s=$("$DUET" connect --data-dir "$WORK/a/data" -c "display hot-backup" 2>/dev/null || true)
-        if echo "$s" | grep -q "Local VRRP role           : Master"; then
+        s=$("$DUET" connect --data-dir "$WORK/a/data" -c "display vrrp verbose" -c "display hot-backup" 2>/dev/null || true)
+        if echo "$s" | grep -q "State        : Master"; then
             if [ "$mode" = off ] || echo "$s" | grep -q "Real-time backup"; then return 0; fi
         fi
         sleep 0.1
