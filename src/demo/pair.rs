@@ -312,7 +312,7 @@ impl Pair {
             let i = self.stations.len();
             let node = self
                 .lan
-                .add_node(&format!("client{:02}", i + 1), &[port.clone()]);
+                .add_node(&format!("client{:02}", i + 1), std::slice::from_ref(&port));
             let id = PortId {
                 node,
                 port: port.clone(),
