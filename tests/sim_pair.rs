@@ -1,7 +1,7 @@
 //! Deterministic whole-system simulation: devices A and B (VRRP + DHCP, the `duet demo`
 //! pair) and simulated clients on one LAN, on tokio's paused clock, under seeded faults:
 //! crash either device at a random moment (drop it, start a new one on the same data dir),
-//! drop frames at random, cut the failover link, split the LAN so that each device serves
+//! drop frames at random, delay (and so reorder) the clients' messages, cut the failover link, split the LAN so that each device serves
 //! part of the clients alone, and combinations of these. After every run the invariants are
 //! checked; a failure names its seed, and `DUET_SIM_SEED=N` replays just that one.
 //! `DUET_SIM_SEEDS=N` runs more seeds (default 200).
@@ -63,6 +63,8 @@ enum Fault {
     SplitLan,
     /// Drop this share (percent) of every frame on the LAN.
     Loss(u64),
+    /// Hold every client message for up to this many milliseconds (which reorders them).
+    Delay(u64),
 }
 
 /// What happens at one moment of a run.
@@ -88,11 +90,12 @@ fn plan(rng: &mut Rng) -> Vec<Step> {
     // the next one and before the clients run out of lease.
     let mut at = rng.ms(2000, lease);
     for _ in 0..1 + rng.below(3) {
-        let pick = |rng: &mut Rng| match rng.below(5) {
+        let pick = |rng: &mut Rng| match rng.below(6) {
             0 => Fault::Crash(rng.side()),
             1 => Fault::Isolate(rng.side()),
             2 => Fault::CutLink,
             3 => Fault::SplitLan,
+            4 => Fault::Delay(100 + rng.below(3000)),
             _ => Fault::Loss(10 + rng.below(60)),
         };
         let first = pick(rng);
@@ -139,6 +142,11 @@ impl Run {
                 }
             }
             Fault::Loss(p) => self.loss.lock().unwrap().0 = p,
+            Fault::Delay(ms) => {
+                for s in self.pair.stations() {
+                    s.set_delay(Duration::from_millis(ms));
+                }
+            }
         }
     }
 
@@ -167,6 +175,11 @@ impl Run {
                 }
             }
             Fault::Loss(_) => self.loss.lock().unwrap().0 = 0,
+            Fault::Delay(_) => {
+                for s in self.pair.stations() {
+                    s.set_delay(Duration::ZERO);
+                }
+            }
         }
         Ok(())
     }

@@ -1,9 +1,11 @@
 //! A simulated DHCP client station: a [`Client`] core run as its own node on the simulated
 //! LAN, one tokio task per station. Frames are built and parsed with the DHCP driver's
 //! [`crate::dhcp::frame`] code. What the client does is published in a shared
-//! [`StationView`] that displays and tests read.
+//! [`StationView`] that displays and tests read. For fault tests a station can hold each
+//! message it sends for a random time ([`Station::set_delay`]), which also reorders them.
 
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -23,10 +25,30 @@ pub struct StationView {
     pub events: Vec<ClientEvent>,
 }
 
+/// Sending delay: up to `max`, drawn from `rng` (xorshift64).
+struct Delay {
+    max: Duration,
+    rng: u64,
+}
+
+impl Delay {
+    fn draw(&mut self) -> Duration {
+        if self.max.is_zero() {
+            return Duration::ZERO;
+        }
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let max = self.max.as_micros() as u64;
+        Duration::from_micros(self.rng % (max + 1))
+    }
+}
+
 /// A running station.
 pub struct Station {
     pub port: PortId,
     view: Arc<Mutex<StationView>>,
+    delay: Arc<Mutex<Delay>>,
     task: JoinHandle<()>,
 }
 
@@ -40,16 +62,29 @@ impl Station {
             lease: None,
             events: Vec::new(),
         }));
+        let [m0, m1, m2, m3, m4, m5] = client.mac();
+        let delay = Arc::new(Mutex::new(Delay {
+            max: Duration::ZERO,
+            rng: u64::from_be_bytes([0x5a, 0xa5, m0, m1, m2, m3, m4, m5]),
+        }));
         let rx = lan.listen(&port);
-        let task = tokio::spawn(run(
-            lan.clone(),
-            port.clone(),
-            client,
-            epoch,
-            rx.ok(),
-            view.clone(),
-        ));
-        Station { port, view, task }
+        let io = Io {
+            lan: lan.clone(),
+            port: port.clone(),
+            delay: delay.clone(),
+        };
+        let task = tokio::spawn(run(io, client, epoch, rx.ok(), view.clone()));
+        Station {
+            port,
+            view,
+            delay,
+            task,
+        }
+    }
+
+    /// Hold every message sent from now on for a random time up to `max` (zero: send at once).
+    pub fn set_delay(&self, max: Duration) {
+        self.delay.lock().unwrap_or_else(|e| e.into_inner()).max = max;
     }
 
     pub fn view(&self) -> StationView {
@@ -73,9 +108,31 @@ fn lock(view: &Mutex<StationView>) -> MutexGuard<'_, StationView> {
     view.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-async fn run(
+/// Where a station sends.
+struct Io {
     lan: Lan,
     port: PortId,
+    delay: Arc<Mutex<Delay>>,
+}
+
+impl Io {
+    fn send(&self, frame: Vec<u8>) {
+        let wait = self.delay.lock().unwrap_or_else(|e| e.into_inner()).draw();
+        // A port whose link is down sends nothing, like a NIC without carrier.
+        if wait.is_zero() {
+            let _ = self.lan.send(&self.port, &frame);
+        } else {
+            let (lan, port) = (self.lan.clone(), self.port.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(wait).await;
+                let _ = lan.send(&port, &frame);
+            });
+        }
+    }
+}
+
+async fn run(
+    io: Io,
     mut client: Client,
     epoch: Instant,
     rx: Option<tokio::sync::mpsc::Receiver<crate::net::sim::Frame>>,
@@ -100,8 +157,7 @@ async fn run(
                 src_port: CLIENT_PORT,
                 dst_port: SERVER_PORT,
             };
-            // A port whose link is down sends nothing, like a NIC without carrier.
-            let _ = lan.send(&port, &frame::ethernet(mac, dst_mac, addrs, &t.bytes));
+            io.send(frame::ethernet(mac, dst_mac, addrs, &t.bytes));
         }
         {
             let mut v = lock(&view);
