@@ -238,3 +238,67 @@ pub fn summary(views: &[StationView]) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::client::Lease;
+
+    fn view(ip: [u8; 4], state: ClientState) -> StationView {
+        let s = Duration::from_secs;
+        StationView {
+            mac: [2, 0xd0, 0, 2, 0, 1],
+            state,
+            lease: None,
+            events: vec![ClientEvent::Ack {
+                at: s(3),
+                lease: Lease {
+                    ip: ip.into(),
+                    server_id: VIRTUAL_IP,
+                    start: s(3),
+                    t1: s(33),
+                    t2: s(55),
+                    expiry: s(63),
+                },
+            }],
+        }
+    }
+
+    #[test]
+    fn summary_counts_clients_and_names_problems() {
+        let ok = summary(&[
+            view([10, 0, 0, 100], ClientState::Bound),
+            view([10, 0, 0, 101], ClientState::Selecting),
+        ]);
+        assert_eq!(
+            ok,
+            "Clients: 2 in total, 1 bound, 2 ACKs received (server identifiers: 10.0.0.254).\n\
+             Every client kept its address; no address was held by two clients."
+        );
+        let shared = summary(&[
+            view([10, 0, 0, 100], ClientState::Bound),
+            view([10, 0, 0, 100], ClientState::Bound),
+        ]);
+        assert!(
+            shared.ends_with("1 problems:\n  10.0.0.100 was held by clients 0 and 1 at 3s"),
+            "{shared}"
+        );
+    }
+
+    #[test]
+    fn event_lines_name_client_mac_and_address() {
+        let v = view([10, 0, 0, 100], ClientState::Bound);
+        assert_eq!(
+            event_line(0, v.mac, &v.events[0]),
+            "     3.0s client01 02d0-0002-0001 ACK 10.0.0.100 from 10.0.0.254 (lease 60 s)"
+        );
+        let nak = ClientEvent::Nak {
+            at: Duration::from_millis(40_500),
+            held: Some([10, 0, 0, 100].into()),
+        };
+        assert_eq!(
+            event_line(1, v.mac, &nak),
+            "    40.5s client02 02d0-0002-0001 NAK while holding 10.0.0.100"
+        );
+    }
+}
