@@ -25,6 +25,9 @@ use crate::net::{NetBackend, NetError};
 use crate::vrrp::driver::{self as vrrp_driver, VrrpIo, VrrpStatus, VrrpStatusSender};
 use crate::vrrp::status::Statistics;
 
+/// How long a display waits for the interface engine to apply the last command.
+pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Which network a device runs on.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum NetKind {
@@ -53,7 +56,7 @@ pub enum StartError {
 /// One network device.
 pub struct Device {
     pub options: DeviceOptions,
-    /// The ports this device has, in Comware order.
+    /// The ports this device has, in Comware order (sorted: [`Device::has_port`] relies on it).
     pub ports: Vec<IfName>,
     pub config: ConfigStore,
     pub logs: Arc<LogBuffer>,
@@ -66,6 +69,10 @@ pub struct Device {
     pub current_startup: Mutex<Option<String>>,
     /// Every port's status as the interface engine last saw it (displays borrow it).
     pub if_status: StatusSender,
+    /// The configuration snapshot the interface engine last applied (`None` before it ran).
+    pub if_applied: watch::Sender<Option<Arc<Config>>>,
+    /// The configuration snapshot the VRRP driver last reconciled (see `settled_vrrp`).
+    pub vrrp_applied: watch::Sender<Option<Arc<Config>>>,
     /// Every VRRP group's role and status as the VRRP driver last published it (displays,
     /// and the engines that follow the master role, subscribe here).
     pub vrrp_status: VrrpStatusSender,
@@ -76,6 +83,8 @@ pub struct Device {
     pub sim: OnceLock<(Lan, NodeId)>,
     /// The DHCP engine, once started (displays query it; hot backup steers it).
     pub dhcp: OnceLock<DhcpHandle>,
+    /// Logged-in sessions, vty lines and SSH login tokens.
+    pub sessions: crate::session::table::Sessions,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
@@ -110,6 +119,8 @@ impl Device {
         Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
+            if_applied: watch::Sender::new(None),
+            vrrp_applied: watch::Sender::new(None),
             vrrp_status: watch::Sender::new(Arc::new(VrrpStatus::default())),
             vrrp_baseline: Mutex::new(BTreeMap::new()),
             ports,
@@ -120,6 +131,7 @@ impl Device {
             current_startup: Mutex::new(current_startup),
             sim: OnceLock::new(),
             dhcp: OnceLock::new(),
+            sessions: Default::default(),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
@@ -146,9 +158,52 @@ impl Device {
         route::device_span(self.log_id)
     }
 
+    /// Does the device have this port? (`ports` is sorted: a binary search, so commands that
+    /// check their port stay cheap on a device with thousands of them.)
+    pub fn has_port(&self, name: &IfName) -> bool {
+        self.ports.binary_search(name).is_ok()
+    }
+
     /// The current status of every port.
     pub fn interfaces(&self) -> Arc<IfStatus> {
         self.if_status.borrow().clone()
+    }
+
+    /// The status of every port once the interface engine has applied the last published
+    /// configuration, so `shutdown` followed by `display interface brief` shows the port
+    /// down as on Comware. A slow engine makes this display wait at most
+    /// [`SETTLE_LIMIT`], then it shows what is known; a device whose engines do not run
+    /// answers at once.
+    pub fn settled_interfaces(&self) -> Arc<IfStatus> {
+        self.wait_applied(&self.if_applied);
+        self.interfaces()
+    }
+
+    /// Every VRRP group's status once the VRRP driver has applied the last published
+    /// configuration (`undo vrrp vrid 1` then `display vrrp` no longer shows the group), with
+    /// the same bounded wait as [`Device::settled_interfaces`].
+    pub fn settled_vrrp(&self) -> Arc<crate::vrrp::driver::VrrpStatus> {
+        self.wait_applied(&self.vrrp_applied);
+        self.vrrp_status.borrow().clone()
+    }
+
+    /// Wait (at most [`SETTLE_LIMIT`]) until an engine reports that it applied the current
+    /// configuration snapshot; a device whose engines do not run answers at once. Called from
+    /// session threads only, never from the runtime.
+    fn wait_applied(&self, applied: &watch::Sender<Option<Arc<Config>>>) {
+        if !self.is_started() {
+            return;
+        }
+        let target = self.config.snapshot();
+        let deadline = std::time::Instant::now() + SETTLE_LIMIT;
+        while !applied
+            .borrow()
+            .as_ref()
+            .is_some_and(|a| Arc::ptr_eq(a, &target))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 
     /// Start the engines (once per device) on the network of `options.net`. On `Sim` the device gets a LAN of
@@ -238,6 +293,7 @@ impl Device {
             self.config.subscribe(),
             self.if_status.subscribe(),
             self.vrrp_status.clone(),
+            self.vrrp_applied.clone(),
             stopped,
         );
         let task = rt.spawn(driver.instrument(self.span()));
@@ -258,8 +314,12 @@ impl Device {
         if !tasks.is_empty() {
             return Err(StartError::AlreadyStarted);
         }
-        let engine =
-            crate::interface::engine::run(backend, self.config.subscribe(), self.if_status.clone());
+        let engine = crate::interface::engine::run(
+            backend,
+            self.config.subscribe(),
+            self.if_status.clone(),
+            self.if_applied.clone(),
+        );
         tasks.push(rt.spawn(engine.instrument(self.span())));
         Ok(())
     }

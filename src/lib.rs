@@ -1,6 +1,7 @@
 //! Duet: a network operating system for a pair of devices (VRRP, DHCPv4 server, lease hot backup)
 //! with a Comware-style command shell. See docs/architecture.md for the map.
 
+pub mod aaa;
 pub mod cli;
 pub mod config;
 pub mod demo;

@@ -22,6 +22,7 @@ use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
 use duet::session::remote::RemoteShell;
+use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};
 
 #[derive(Parser)]
 #[command(
@@ -78,6 +79,13 @@ struct RunArgs {
     /// only errors go to stderr. Every Comware-style event also reaches `display logbuffer`.
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
+    /// Listen for SSH on this port instead of `ssh server port` (the server still runs only
+    /// while `ssh server enable` is configured).
+    #[arg(long, value_name = "PORT")]
+    ssh_port: Option<u16>,
+    /// Address the SSH server listens on.
+    #[arg(long, value_name = "ADDR", default_value = "0.0.0.0")]
+    ssh_address: std::net::IpAddr,
 }
 
 #[derive(clap::Args)]
@@ -220,6 +228,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         &args.data_dir.join(SOCKET_NAME),
         runtime.handle(),
     )?;
+    let _ssh = ssh::start(
+        device.clone(),
+        SshOptions {
+            address: args.ssh_address,
+            port: args.ssh_port,
+            exe: std::env::current_exe().context("cannot find the duet binary for SSH shells")?,
+            socket: std::path::absolute(control.path())
+                .unwrap_or_else(|_| control.path().to_path_buf()),
+        },
+        runtime.handle(),
+    );
 
     let code = if args.no_console {
         runtime.block_on(signals.next(false));
@@ -307,6 +326,13 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         .socket
         .unwrap_or_else(|| args.data_dir.join(SOCKET_NAME));
     let mut shell = RemoteShell::connect(&path)?;
+    // The shell of an SSH login: the SSH server passes its one-time token in the environment
+    // (not on the command line, where `ps` would show it).
+    if let Some(token) = std::env::var_os(LOGIN_TOKEN_ENV) {
+        // SAFETY: still single-threaded here; nothing else reads the environment.
+        unsafe { std::env::remove_var(LOGIN_TOKEN_ENV) };
+        shell.login(&token.to_string_lossy())?;
+    }
     let failed = if !args.commands.is_empty() {
         let mut failed = false;
         let mut stdout = io::stdout().lock();

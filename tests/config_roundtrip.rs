@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use duet::aaa::{AuthMode, LineConfig, LocalUser, SshServerConfig, VTY_LINES};
 use duet::config::Config;
 use duet::config::load::load_text;
 use duet::device::{Device, DeviceOptions, NetKind};
@@ -16,6 +17,7 @@ use duet::dhcp::config::{
 };
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
+use duet::session::Role;
 use duet::vrrp::Version;
 use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use proptest::prelude::*;
@@ -276,13 +278,104 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
     )
 }
 
+/// Two real argon2id hashes (hashing is slow: computed once) and a public key.
+fn hashes() -> Vec<String> {
+    static HASHES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    HASHES
+        .get_or_init(|| {
+            ["first", "second"]
+                .iter()
+                .map(|p| duet::aaa::password::hash(p).expect("hash"))
+                .collect()
+        })
+        .clone()
+}
+
+const KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM/7LMFoG8lWXdvsSttO6L4hS1Ek5uAE3tdk+YYurKFh";
+
+fn role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::NetworkAdmin), Just(Role::NetworkOperator)]
+}
+
+fn line() -> impl Strategy<Value = LineConfig> {
+    let auth = prop_oneof![
+        Just(AuthMode::None),
+        Just(AuthMode::Password),
+        Just(AuthMode::Scheme)
+    ];
+    (auth, proptest::option::of(0usize..2), role(), 0u32..=3700).prop_map(
+        |(auth, password, role, idle_secs)| LineConfig {
+            auth,
+            password: password.map(|i| hashes()[i].clone()),
+            role,
+            idle_secs,
+        },
+    )
+}
+
+/// The 64 vty lines: mostly runs of a few distinct settings, as real configurations have.
+fn vty_lines() -> impl Strategy<Value = Vec<LineConfig>> {
+    (
+        proptest::collection::vec(line(), 1..4),
+        proptest::collection::vec(0usize..5, VTY_LINES),
+    )
+        .prop_map(|(choices, picks)| {
+            picks
+                .into_iter()
+                .map(|p| {
+                    choices
+                        .get(p)
+                        .cloned()
+                        .unwrap_or_else(LineConfig::vty_default)
+                })
+                .collect()
+        })
+}
+
+fn user() -> impl Strategy<Value = LocalUser> {
+    (
+        proptest::option::of(0usize..2),
+        any::<bool>(),
+        any::<bool>(),
+        role(),
+        any::<bool>(),
+    )
+        .prop_map(|(password, ssh, terminal, role, key)| LocalUser {
+            password: password.map(|i| hashes()[i].clone()),
+            ssh,
+            terminal,
+            role,
+            keys: if key {
+                vec![KEY.to_string()]
+            } else {
+                Vec::new()
+            },
+        })
+}
+
+fn users() -> impl Strategy<Value = std::collections::BTreeMap<String, LocalUser>> {
+    proptest::collection::btree_map("[a-z][a-z0-9_.-]{3,20}", user(), 0..4)
+}
+
+fn ssh() -> impl Strategy<Value = SshServerConfig> {
+    (any::<bool>(), 1u16..=65535, 1u32..=86400).prop_map(|(enabled, port, lockout_secs)| {
+        SshServerConfig {
+            enabled,
+            port,
+            lockout_secs,
+        }
+    })
+}
+
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
     let ifaces: Vec<_> = (0..ports.len())
         .map(|i| interface(i as u8, ports.clone()))
         .collect();
-    (sysname(), 0usize..=1024, ifaces, dhcp_strategy()).prop_map(
-        move |(sysname, logbuffer_size, ifaces, dhcp)| {
+    let login = (line(), vty_lines(), ssh(), users());
+    (sysname(), 0usize..=1024, ifaces, dhcp_strategy(), login).prop_map(
+        move |(sysname, logbuffer_size, ifaces, dhcp, (console, vty, ssh, users))| {
             let mut config = Config::new(&ports);
             config.sysname = sysname;
             config.infocenter.logbuffer_size = logbuffer_size;
@@ -290,6 +383,10 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             for (port, cfg) in ports.iter().zip(ifaces) {
                 config.interfaces.insert(port.clone(), cfg);
             }
+            config.lines.console = console;
+            config.lines.vty = vty;
+            config.ssh = ssh;
+            config.users = users;
             config
         },
     )

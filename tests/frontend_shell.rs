@@ -147,3 +147,115 @@ fn terminal_history_holds_executed_commands_only() {
     t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
+
+/// Run `duet` with raw bytes on standard input.
+fn duet_bytes(args: &[&str], input: &[u8]) -> std::process::Output {
+    let mut child = std::process::Command::new(DUET)
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = wait_output(child);
+    writer.join().unwrap();
+    out
+}
+
+/// Bad bytes through `duet connect` (piped): invalid UTF-8, control characters and a 100 KB
+/// line are refused one by one with a clear error; the lines after them run, the client exits
+/// 1 (some command failed), and the device keeps serving.
+#[test]
+fn connect_survives_bad_bytes_and_an_overlong_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap();
+    let mut input = b"sysname \xff\xfe\n\x01\x1b[A\n".to_vec();
+    input.extend(std::iter::repeat_n(b'z', 100 * 1024));
+    input.extend_from_slice(b"\nsystem-view\nsysname Still-\x07Here\nsysname Fine\nquit\n");
+    let out = duet_bytes(&["connect", "--socket", socket], &input);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let screen = text(&out.stdout);
+    assert!(
+        screen.starts_with(
+            "<Duet>sysname \u{fffd}\u{fffd}\n      ^\n % Unrecognized command found at '^' position.\n"
+        ),
+        "{screen:?}"
+    );
+    assert!(
+        screen.contains("<Duet>\u{fffd}\u{fffd}[A\n      ^\n % Unrecognized"),
+        "{screen:?}"
+    );
+    assert!(screen.contains("% The command is too long"), "{screen:?}");
+    // The control character is refused where a name would take it; the next name is taken.
+    assert!(
+        screen.contains("[Duet]sysname Still-\u{fffd}Here\n              ^\n % Wrong parameter"),
+        "{screen:?}"
+    );
+    assert!(screen.ends_with("[Fine]quit\n<Fine>\n"), "{screen:?}");
+    // The device still serves new sessions, with the name the good line set.
+    let again = duet(&["connect", "--socket", socket, "-c", "display this"], "");
+    assert!(
+        text(&again.stdout).contains(" sysname Fine"),
+        "{}",
+        text(&again.stdout)
+    );
+}
+
+/// A binary or truncated configuration: `duet check` names the line and fails; `duet run`
+/// reports the same on standard error, loads what it can and starts.
+#[test]
+fn binary_and_truncated_configs_are_reported_and_start_up_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let binary = dir.path().join("binary.cfg");
+    std::fs::write(&binary, b"#\n sysname Bin\n\x00\x01\x02\xff garbage").unwrap();
+    let cut = dir.path().join("cut.cfg");
+    std::fs::write(
+        &cut,
+        "#\n sysname Cut\n#\ninterface GigabitEthernet1/0/1\n ip addr",
+    )
+    .unwrap();
+    for (file, line, message, prompt) in [
+        (&binary, 3, "binary file", "<Duet>"),
+        (
+            &cut,
+            5,
+            "% Incomplete command found at '^' position.",
+            "<Cut>",
+        ),
+    ] {
+        let path = file.to_str().unwrap();
+        let check = duet(&["check", path], "");
+        assert_eq!(check.status.code(), Some(1), "{path}");
+        let wanted = format!("{path}:{line}: {message}");
+        assert!(
+            text(&check.stdout).starts_with(&wanted),
+            "{}",
+            text(&check.stdout)
+        );
+        let data = tempfile::tempdir().unwrap();
+        let run = duet(
+            &[
+                "run",
+                "--data-dir",
+                data.path().to_str().unwrap(),
+                "--config",
+                path,
+            ],
+            "display this\n",
+        );
+        assert!(run.status.success(), "{}", text(&run.stderr));
+        assert!(text(&run.stderr).contains(&wanted), "{}", text(&run.stderr));
+        assert!(
+            text(&run.stdout).starts_with(prompt),
+            "{}",
+            text(&run.stdout)
+        );
+    }
+}

@@ -17,42 +17,17 @@
 //! the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "common/netns.rs"]
+mod netns;
+
+use netns::{NsGuard, ip, lab_or_skip, unique_tag};
+
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
-const TOOLS: &[&str] = &["ip", "dhclient", "udhcpc", "dhcrelay"];
-
-fn lab_unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root".into());
-    }
-    for tool in TOOLS {
-        let found = std::env::var_os("PATH")
-            .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
-            || Path::new("/usr/sbin").join(tool).is_file()
-            || Path::new("/sbin").join(tool).is_file();
-        if !found {
-            return Some(format!("{tool} not installed"));
-        }
-    }
-    None
-}
-
-fn lab_or_skip(test: &str) -> bool {
-    match lab_unavailable() {
-        None => true,
-        Some(reason) => {
-            assert!(
-                std::env::var("DUET_REQUIRE_LAB").as_deref() != Ok("1"),
-                "{test}: lab required (DUET_REQUIRE_LAB=1) but unavailable: {reason}"
-            );
-            eprintln!("skipping {test}: {reason}");
-            false
-        }
-    }
-}
+const TOOLS: &[&str] = &["dhclient", "udhcpc", "dhcrelay"];
 
 fn sh(program: &str, args: &[&str]) -> Output {
     Command::new(program)
@@ -61,22 +36,14 @@ fn sh(program: &str, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("run {program}: {e}"))
 }
 
-fn ip(args: &[&str]) {
-    let out = sh("ip", args);
-    assert!(
-        out.status.success(),
-        "ip {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
 struct Lab {
     tag: String,
     dir: tempfile::TempDir,
     children: Vec<Child>,
     duet: Option<Child>,
+    /// Dropped after the processes are killed (`Drop for Lab` runs first).
+    _namespaces: Vec<NsGuard>,
 }
 
 impl Lab {
@@ -85,15 +52,15 @@ impl Lab {
     }
 
     fn new() -> Lab {
-        let tag = format!("{}", std::process::id() % 1_000_000);
-        let lab = Lab {
-            tag,
+        let mut lab = Lab {
+            tag: unique_tag(),
             dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
             duet: None,
+            _namespaces: Vec::new(),
         };
         for n in ["S", "C", "R", "D"] {
-            ip(&["netns", "add", &lab.ns(n)]);
+            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
             ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
         }
         for n in ["C", "D"] {
@@ -254,9 +221,6 @@ impl Drop for Lab {
             let _ = c.kill();
             let _ = c.wait();
         }
-        for n in ["S", "C", "R", "D"] {
-            let _ = sh("ip", &["netns", "del", &self.ns(n)]);
-        }
         for n in ["C", "D"] {
             let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns(n)));
         }
@@ -316,7 +280,10 @@ fn logged_ip(log: &str, event: &str) -> String {
 
 #[test]
 fn real_clients_lease_renew_release_relay_and_survive_a_restart() {
-    if !lab_or_skip("real_clients_lease_renew_release_relay_and_survive_a_restart") {
+    if !lab_or_skip(
+        "real_clients_lease_renew_release_relay_and_survive_a_restart",
+        TOOLS,
+    ) {
         return;
     }
     let mut lab = Lab::new();

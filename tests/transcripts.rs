@@ -9,8 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+const CONFIG: &str = "--- config ---";
 const INPUT: &str = "--- input ---";
 const SCREEN: &str = "--- screen ---";
+const STDERR: &str = "--- stderr ---";
 /// In an expected line: any text.
 const ANY_TEXT: &str = "{*}";
 /// An expected line that is exactly this: any number of lines (none included).
@@ -21,19 +23,32 @@ const ANY_LINES: &str = "{...}";
 struct Transcript {
     /// Everything before the input marker (a description), kept verbatim when blessing.
     preamble: String,
+    /// A configuration file given with `--config` (the `--- config ---` section).
+    config: Option<String>,
     input: String,
     screen: String,
+    /// What standard error must show (the `--- stderr ---` section); when absent, anything.
+    stderr: Option<String>,
 }
 
 fn parse(text: &str) -> Result<Transcript, String> {
-    let (preamble, rest) =
-        split_at_marker(text, INPUT).ok_or_else(|| format!("no `{INPUT}` line"))?;
-    let (input, screen) = split_at_marker(rest, SCREEN)
+    let (head, rest) = split_at_marker(text, INPUT).ok_or_else(|| format!("no `{INPUT}` line"))?;
+    let (preamble, config) = match split_at_marker(head, CONFIG) {
+        Some((p, c)) => (p, Some(c.to_string())),
+        None => (head, None),
+    };
+    let (input, tail) = split_at_marker(rest, SCREEN)
         .ok_or_else(|| format!("no `{SCREEN}` line after the input"))?;
+    let (screen, stderr) = match split_at_marker(tail, STDERR) {
+        Some((s, e)) => (s, Some(e.to_string())),
+        None => (tail, None),
+    };
     Ok(Transcript {
         preamble: preamble.into(),
+        config,
         input: input.into(),
         screen: screen.into(),
+        stderr,
     })
 }
 
@@ -50,7 +65,20 @@ fn split_at_marker<'a>(text: &'a str, marker: &str) -> Option<(&'a str, &'a str)
 }
 
 fn render(t: &Transcript) -> String {
-    format!("{}{INPUT}\n{}{SCREEN}\n{}", t.preamble, t.input, t.screen)
+    let config = t
+        .config
+        .as_ref()
+        .map(|c| format!("{CONFIG}\n{c}"))
+        .unwrap_or_default();
+    let stderr = t
+        .stderr
+        .as_ref()
+        .map(|e| format!("{STDERR}\n{e}"))
+        .unwrap_or_default();
+    format!(
+        "{}{config}{INPUT}\n{}{SCREEN}\n{}{stderr}",
+        t.preamble, t.input, t.screen
+    )
 }
 
 /// Does one actual line match one expected line (with `{*}` wildcards)?
@@ -135,12 +163,18 @@ fn blessed(expected: &[&str], actual: &[&str]) -> String {
         .collect()
 }
 
-/// Run `duet run` on a fresh data directory with `input` piped; its stdout and stderr.
-fn run_duet(input: &str) -> Result<(String, String), String> {
+/// Run `duet run` on a fresh data directory with `input` piped (and `config` given with
+/// `--config DATA/given.cfg`); its stdout and stderr.
+fn run_duet(config: Option<&str>, input: &str) -> Result<(String, String), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_duet"))
-        .args(["run", "--data-dir"])
-        .arg(dir.path())
+    let mut command = Command::new(env!("CARGO_BIN_EXE_duet"));
+    command.args(["run", "--data-dir"]).arg(dir.path());
+    if let Some(config) = config {
+        let path = dir.path().join("given.cfg");
+        std::fs::write(&path, config).map_err(|e| e.to_string())?;
+        command.arg("--config").arg(path);
+    }
+    let mut child = command
         .env_remove("RUST_LOG")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -194,7 +228,17 @@ fn run_duet(input: &str) -> Result<(String, String), String> {
 fn check_file(path: &Path, bless: bool) -> Result<(), String> {
     let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
     let transcript = parse(&text)?;
-    let (actual, stderr) = run_duet(&transcript.input)?;
+    let (actual, stderr) = run_duet(transcript.config.as_deref(), &transcript.input)?;
+    if let Some(want) = &transcript.stderr {
+        let want: Vec<&str> = want.lines().collect();
+        let got: Vec<&str> = stderr.lines().collect();
+        if !screen_matches(&want, &got) {
+            return Err(format!(
+                "standard error differs (- expected, + actual; not blessed):\n{}",
+                diff(&want, &got)
+            ));
+        }
+    }
     let expected: Vec<&str> = transcript.screen.lines().collect();
     let actual_lines: Vec<&str> = actual.lines().collect();
     if screen_matches(&expected, &actual_lines) {
@@ -272,6 +316,14 @@ fn harness_parses_and_renders_files() {
     assert_eq!(t.preamble, "A description.\n");
     assert_eq!(t.input, "sysname A\n");
     assert_eq!(t.screen, "<Duet>sysname A\n");
+    assert_eq!((&t.config, &t.stderr), (&None, &None));
+    assert_eq!(render(&t), text);
+    let text = "About.\n--- config ---\n sysname B\n--- input ---\n\n--- screen ---\n<B>\n--- stderr ---\n{*}.cfg:1: x\n";
+    let t = parse(text).unwrap();
+    assert_eq!(t.preamble, "About.\n");
+    assert_eq!(t.config.as_deref(), Some(" sysname B\n"));
+    assert_eq!(t.screen, "<B>\n");
+    assert_eq!(t.stderr.as_deref(), Some("{*}.cfg:1: x\n"));
     assert_eq!(render(&t), text);
     assert!(parse("--- screen ---\n").is_err());
     assert!(parse("--- input ---\nx\n").is_err());

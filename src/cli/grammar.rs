@@ -31,6 +31,9 @@ struct CommandDoc {
     undo: Option<String>,
     #[serde(default)]
     params: BTreeMap<String, String>,
+    /// Help of keywords in this command only, overriding the file-level `words:`.
+    #[serde(default)]
+    words: BTreeMap<String, String>,
     #[serde(default)]
     role: Option<RoleDoc>,
 }
@@ -57,6 +60,9 @@ pub struct Command {
     pub handler: String,
     /// Help text of each parameter slot.
     pub params: BTreeMap<String, String>,
+    /// Help text of keywords where this command offers them (`interface` after `display`),
+    /// overriding the grammar-wide text.
+    pub words: BTreeMap<String, String>,
     /// May a network-operator run it?
     pub operator: bool,
     /// Does it take `| include ...` (it starts with `display`)?
@@ -73,7 +79,7 @@ impl Command {
 /// All commands of all grammar files, with the help text of every keyword.
 #[derive(Clone, Debug, Default)]
 pub struct Grammar {
-    /// Keyword -> help text. A word defined in several files keeps the first file's text.
+    /// Keyword -> help text. Several files may define a word only with the same text.
     pub words: BTreeMap<String, String>,
     pub commands: Vec<Command>,
 }
@@ -101,7 +107,23 @@ impl Grammar {
                 message: e.to_string(),
             })?;
             for (word, help) in doc.words {
-                grammar.words.entry(word).or_insert(help);
+                // Files are taken in name order: with two texts for one word, the first file
+                // would silently give its text to every other file's commands.
+                match grammar.words.get(&word) {
+                    Some(first) if *first != help => {
+                        return Err(GrammarError::File {
+                            file: file.to_string(),
+                            message: format!(
+                                "keyword `{word}` already has the help text \"{first}\" from another file; \
+                                 give a different text in the `words:` of the commands that need it"
+                            ),
+                        });
+                    }
+                    Some(_) => {}
+                    None => {
+                        grammar.words.insert(word, help);
+                    }
+                }
             }
             for c in doc.commands {
                 grammar.commands.push(Self::command(file, c)?);
@@ -152,6 +174,7 @@ impl Grammar {
             views: doc.views,
             handler: doc.handler,
             params: doc.params,
+            words: doc.words,
             operator,
             pipe,
         })
@@ -170,7 +193,7 @@ impl Grammar {
         let mut problem = None;
         let mut visit = |n: &Node| match n {
             Node::Keyword(w) => {
-                if !self.words.contains_key(w) {
+                if !self.words.contains_key(w) && !c.words.contains_key(w) {
                     problem.get_or_insert(format!("keyword `{w}` has no help text in `words:`"));
                 }
                 keywords.push(w.clone());
@@ -200,6 +223,11 @@ impl Grammar {
                 "parameter <{clash}> has the name of a keyword of the same command"
             )));
         }
+        if let Some(extra) = c.words.keys().find(|k| !keywords.contains(k)) {
+            return Err(err(format!(
+                "`words:` names `{extra}`, which is not a keyword of the command"
+            )));
+        }
         if let Some(extra) = c.params.keys().find(|k| !names.contains(k)) {
             return Err(err(format!(
                 "`params:` names <{extra}>, which is not in the syntax"
@@ -211,6 +239,16 @@ impl Grammar {
     /// Help text of a keyword.
     pub fn word_help(&self, word: &str) -> &str {
         self.words.get(word).map(String::as_str).unwrap_or("")
+    }
+
+    /// Help text of a keyword where `command` offers it: the command's own text if it has
+    /// one, else the grammar-wide text.
+    pub fn word_help_in<'a>(&'a self, command: &'a Command, word: &str) -> &'a str {
+        command
+            .words
+            .get(word)
+            .map(String::as_str)
+            .unwrap_or_else(|| self.word_help(word))
     }
 }
 
@@ -285,6 +323,50 @@ mod tests {
         let e = load("words: {a: A}\ncommands:\n  - syntax: <x:int(1-2)>\n    views: [user]\n    handler: t.a\n")
             .unwrap_err();
         assert!(e.to_string().contains("start with a keyword"), "{e}");
+    }
+
+    #[test]
+    fn a_command_overrides_the_help_of_its_keywords() {
+        let g = load(
+            "words: {display: Display, interface: Enter an interface view}\n\
+             commands:\n  - syntax: display interface\n    views: [any]\n    handler: t.d\n\
+             \x20   words: {interface: Interface information}\n\
+             \x20 - syntax: interface\n    views: [system]\n    handler: t.i\n",
+        )
+        .unwrap();
+        assert_eq!(
+            g.word_help_in(&g.commands[0], "interface"),
+            "Interface information"
+        );
+        assert_eq!(g.word_help_in(&g.commands[0], "display"), "Display");
+        assert_eq!(
+            g.word_help_in(&g.commands[1], "interface"),
+            "Enter an interface view"
+        );
+        // A keyword known only to one command's `words:` is enough for that command.
+        let g = load(
+            "commands:\n  - syntax: a\n    views: [user]\n    handler: t.a\n    words: {a: A}\n",
+        )
+        .unwrap();
+        assert_eq!(g.word_help_in(&g.commands[0], "a"), "A");
+        let e = load(
+            "words: {a: A}\ncommands:\n  - syntax: a\n    views: [user]\n    handler: t.a\n    words: {b: B}\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`words:` names `b`"), "{e}");
+    }
+
+    #[test]
+    fn one_keyword_one_global_text() {
+        let a = ("a.yaml", "words: {ip: Specify IP configuration}\n");
+        let same = ("b.yaml", "words: {ip: Specify IP configuration}\n");
+        let other = ("c.yaml", "words: {ip: IP address}\n");
+        assert!(Grammar::load(&[a, same]).is_ok());
+        let e = Grammar::load(&[a, other]).unwrap_err();
+        assert!(
+            matches!(&e, GrammarError::File { file, message } if file == "c.yaml" && message.contains("`ip`")),
+            "{e}"
+        );
     }
 
     /// Grammar and handlers stay in step: every handler the grammar names is registered, and

@@ -67,6 +67,7 @@ impl Registry {
         crate::infocenter::register(&mut r);
         crate::vrrp::register(&mut r);
         crate::dhcp::register(&mut r);
+        crate::aaa::register(&mut r);
         r
     }
     pub fn add(&mut self, name: &'static str, h: Handler) {

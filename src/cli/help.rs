@@ -14,6 +14,8 @@ use super::grammar::Grammar;
 use super::matcher::{Analysis, Entry, ErrorKind, MatchError, Term, analyze, entries, tokenize};
 use super::pipe::{self, Expect};
 use super::render::rows;
+use super::syntax::ParamType;
+use crate::interface::name::IfKind;
 
 /// `User view commands:` for `user`.
 fn header(kind: &str) -> String {
@@ -57,21 +59,94 @@ fn keywords<'g>(a: &Analysis<'g>, word: &str) -> BTreeSet<&'g str> {
         .collect()
 }
 
-/// The argument slots of the frontier with their help, in grammar order, once each.
-fn slots(a: &Analysis<'_>, entries: &[Entry<'_>]) -> Vec<(String, String)> {
+/// `?` rows of the keywords (and interface types) that may come next and start with `word`,
+/// sorted case-insensitively as Comware lists them. A keyword's help is the text of a command
+/// offering it there that overrides it (`display interface`), else the grammar-wide text.
+fn keyword_rows(
+    grammar: &Grammar,
+    a: &Analysis<'_>,
+    entries: &[Entry<'_>],
+    word: &str,
+) -> Vec<(String, String)> {
+    let mut rows: Vec<(String, String)> = keywords(a, word)
+        .into_iter()
+        .map(|w| {
+            let help = a
+                .frontier
+                .iter()
+                .filter(|(_, t)| *t == Term::Keyword(w))
+                .find_map(|(i, _)| entries[*i].command.words.get(w))
+                .map(String::as_str)
+                .unwrap_or_else(|| grammar.word_help(w));
+            (w.to_string(), help.to_string())
+        })
+        .collect();
+    let takes_interface = a
+        .frontier
+        .iter()
+        .any(|(_, t)| matches!(t, Term::Param(p) if p.ty == ParamType::Interface));
+    if takes_interface {
+        let lower = word.to_ascii_lowercase();
+        rows.extend(
+            IfKind::ALL
+                .iter()
+                .filter(|k| k.full().to_ascii_lowercase().starts_with(&lower))
+                .map(|k| (k.full().to_string(), type_help(*k).to_string())),
+        );
+    }
+    rows.sort_by_key(|(w, _)| w.to_ascii_lowercase());
+    rows
+}
+
+/// The help of an interface type name.
+fn type_help(kind: IfKind) -> &'static str {
+    match kind {
+        IfKind::GigabitEthernet => "GigabitEthernet interface",
+        IfKind::TenGigabitEthernet => "Ten-GigabitEthernet interface",
+        IfKind::LoopBack => "LoopBack interface",
+        IfKind::VlanInterface => "VLAN interface",
+    }
+}
+
+/// The slot and help of an interface number after its type word.
+fn number_row(kind: IfKind) -> (String, String) {
+    let label = match kind {
+        IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => "X/X/X",
+        IfKind::LoopBack => "<0-1023>",
+        IfKind::VlanInterface => "<1-4094>",
+    };
+    (
+        label.to_string(),
+        format!("{} interface number", kind.full()),
+    )
+}
+
+/// The argument slots of the frontier with their help, in grammar order, once each. An
+/// interface slot is shown by its type names instead (see [`keyword_rows`]), unless
+/// `generic_interface` asks for the `INTERFACE` row (a partial word no type name starts with).
+fn slots(
+    a: &Analysis<'_>,
+    entries: &[Entry<'_>],
+    generic_interface: bool,
+) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for (i, t) in &a.frontier {
-        if let Term::Param(p) = t {
-            let help = entries[*i]
-                .command
-                .params
-                .get(&p.name)
-                .cloned()
-                .unwrap_or_default();
-            let row = (p.ty.label(), help);
-            if !out.contains(&row) {
-                out.push(row);
+        let row = match t {
+            Term::Param(p) if p.ty == ParamType::Interface && !generic_interface => continue,
+            Term::Param(p) => {
+                let help = entries[*i]
+                    .command
+                    .params
+                    .get(&p.name)
+                    .cloned()
+                    .unwrap_or_default();
+                (p.ty.label(), help)
             }
+            Term::IfNumber(kind) => number_row(*kind),
+            Term::Keyword(_) => continue,
+        };
+        if !out.contains(&row) {
+            out.push(row);
         }
     }
     out
@@ -85,10 +160,7 @@ pub fn help(grammar: &Grammar, kinds: &[&str], line: &str) -> Result<String, Mat
     if line.trim().is_empty() {
         let entries = entries(grammar, current);
         let a = analyze(&entries, "");
-        let items: Vec<(String, String)> = keywords(&a, "")
-            .into_iter()
-            .map(|w| (w.to_string(), grammar.word_help(w).to_string()))
-            .collect();
+        let items = keyword_rows(grammar, &a, &entries, "");
         return Ok(format!("{}{}", header(current), rows(&items)));
     }
     let mut error: Option<MatchError> = None;
@@ -120,12 +192,8 @@ fn help_in(grammar: &Grammar, kind: &str, line: &str) -> Result<String, MatchErr
             if a.frontier.is_empty() && a.complete.is_empty() {
                 return Err(a.error.unwrap_or(unrecognized(0)));
             }
-            items.extend(slots(&a, &entries));
-            items.extend(
-                keywords(&a, "")
-                    .into_iter()
-                    .map(|w| (w.to_string(), grammar.word_help(w).to_string())),
-            );
+            items.extend(slots(&a, &entries, false));
+            items.extend(keyword_rows(grammar, &a, &entries, ""));
             if takes_pipe {
                 items.push(("|".to_string(), pipe::BAR_HELP.to_string()));
             }
@@ -135,11 +203,7 @@ fn help_in(grammar: &Grammar, kind: &str, line: &str) -> Result<String, MatchErr
         }
         Some(start) => {
             let word = &line[start..];
-            items.extend(
-                keywords(&a, word)
-                    .into_iter()
-                    .map(|w| (w.to_string(), grammar.word_help(w).to_string())),
-            );
+            items.extend(keyword_rows(grammar, &a, &entries, word));
             if items.is_empty() {
                 if a.frontier.is_empty() && a.complete.is_empty() {
                     return Err(a.error.unwrap_or(unrecognized(start)));
@@ -147,7 +211,7 @@ fn help_in(grammar: &Grammar, kind: &str, line: &str) -> Result<String, MatchErr
                 if word == "|" && takes_pipe {
                     items.push(("|".to_string(), pipe::BAR_HELP.to_string()));
                 } else {
-                    items.extend(slots(&a, &entries));
+                    items.extend(slots(&a, &entries, true));
                 }
             }
             if items.is_empty() {
@@ -219,7 +283,10 @@ pub fn complete(grammar: &Grammar, kinds: &[&str], line: &str) -> (usize, Vec<St
             continue;
         }
         let a = analyze(&entries, prefix);
-        let c: Vec<String> = keywords(&a, word).into_iter().map(String::from).collect();
+        let c: Vec<String> = keyword_rows(grammar, &a, &entries, word)
+            .into_iter()
+            .map(|(w, _)| w)
+            .collect();
         if !c.is_empty() {
             return (start, c);
         }
@@ -371,7 +438,53 @@ mod tests {
         let h = help_in_views(&["interface", "system"], "sysn").unwrap();
         assert_eq!(h, "  sysname  Specify the host name\n");
         let h = help_in_views(&["interface", "system"], "interface ").unwrap();
-        assert_eq!(h, "  INTERFACE  Interface name\n");
+        assert!(
+            h.starts_with("  GigabitEthernet      GigabitEthernet interface\n"),
+            "{h}"
+        );
+    }
+
+    /// An interface slot lists the type names; after a type word, its number.
+    #[test]
+    fn interface_slots() {
+        let h = help_in_views(&["system"], "interface ").unwrap();
+        assert_eq!(
+            h,
+            "  GigabitEthernet      GigabitEthernet interface\n\
+             \x20 LoopBack             LoopBack interface\n\
+             \x20 Ten-GigabitEthernet  Ten-GigabitEthernet interface\n\
+             \x20 Vlan-interface       VLAN interface\n"
+        );
+        let h = help_in_views(&["system"], "interface g").unwrap();
+        assert_eq!(h, "  GigabitEthernet  GigabitEthernet interface\n");
+        let h = help_in_views(&["system"], "interface GigabitEthernet ").unwrap();
+        assert_eq!(h, "  X/X/X  GigabitEthernet interface number\n");
+        let h = help_in_views(&["system"], "interface vlan ").unwrap();
+        assert_eq!(h, "  <1-4094>  Vlan-interface interface number\n");
+        let h = help_in_views(&["system"], "interface ge1/0/1").unwrap();
+        assert!(h.starts_with("  INTERFACE  "), "{h}");
+        let h = help_in_views(&["system"], "interface ge1/0/1 ").unwrap();
+        assert_eq!(h, "  <cr>\n");
+        assert_eq!(
+            complete(&testing::grammar(), &["system"], "interface gi"),
+            (10, vec!["GigabitEthernet".to_string()])
+        );
+    }
+
+    /// A command's own `words:` text wins over the grammar-wide one where it offers the word.
+    #[test]
+    fn command_specific_keyword_help() {
+        let g = crate::cli::grammar::builtin().unwrap();
+        let h = help(g, &["system"], "display ").unwrap();
+        assert!(
+            h.contains("  interface              Status and configuration of interfaces\n"),
+            "{h}"
+        );
+        let h = help(g, &["system"], "").unwrap();
+        assert!(
+            h.contains("  interface    Specify an interface and enter its view\n"),
+            "{h}"
+        );
     }
 
     #[test]

@@ -65,7 +65,7 @@ pub struct Matched<'g> {
     pub pipes: Vec<Pipe>,
 }
 
-/// Comware 7's built-in aliases, replacing a whole first word.
+/// Comware 7's built-in aliases, replacing a whole first word (or the word after `undo`).
 pub fn alias(word: &str) -> Option<&'static str> {
     const ALIASES: [(&str, &str); 6] = [
         ("show", "display"),
@@ -134,6 +134,9 @@ pub fn entries<'g>(grammar: &'g Grammar, kind: &str) -> Vec<Entry<'g>> {
 pub enum Term<'g> {
     Keyword(&'g str),
     Param(&'g Param),
+    /// The number of an interface whose type was given as a word of its own
+    /// (`interface gigabitethernet ?`).
+    IfNumber(IfKind),
 }
 
 #[derive(Clone, Debug)]
@@ -361,7 +364,12 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
             })
             .collect();
         let lower = word.to_ascii_lowercase();
-        let aliased = if pos == 0 {
+        // An alias stands for the first word, and for the word after `undo` (`no hostname`).
+        let after_undo = pos == 1
+            && next
+                .iter()
+                .any(|(si, _, _)| states[*si].args.first().is_some_and(|a| a.name == "undo"));
+        let aliased = if pos == 0 || after_undo {
             alias(word).filter(|a| words.contains(a))
         } else {
             None
@@ -412,7 +420,16 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
                         });
                         advanced = true;
                     }
-                    Err(e) => param_error = Some(MatchError::furthest(param_error, e)),
+                    Err(e) => {
+                        // `gigabitethernet` at the end of the line: the number comes next.
+                        if e.kind == ErrorKind::Incomplete
+                            && p.ty == ParamType::Interface
+                            && let Some(kind) = IfKind::from_word(word)
+                        {
+                            analysis.frontier.push((st.entry, Term::IfNumber(kind)));
+                        }
+                        param_error = Some(MatchError::furthest(param_error, e));
+                    }
                 },
                 _ => {}
             }
@@ -428,13 +445,36 @@ pub fn analyze<'g>(entries: &[Entry<'g>], line: &str) -> Analysis<'g> {
     analysis
 }
 
+/// The entries whose first keyword the first word of `line` can stand for (a prefix of it, or
+/// an alias of it); all entries when none can, so the error is the one all of them give.
+/// Every syntax starts with a keyword (the grammar loader checks it), so an entry left out
+/// could only fail at the first word, and an error there never beats one further on: the
+/// match and its error are those of the whole view, found without walking every command.
+fn by_first_word<'g>(all: Vec<Entry<'g>>, line: &str) -> Vec<Entry<'g>> {
+    let Some(&(start, end)) = tokenize(line).first() else {
+        return all;
+    };
+    let word = line[start..end].to_ascii_lowercase();
+    let aliased = alias(&word);
+    let some: Vec<Entry<'g>> = all
+        .iter()
+        .filter(|e| {
+            e.syntax
+                .first_keyword()
+                .is_some_and(|k| k.to_ascii_lowercase().starts_with(&word) || Some(k) == aliased)
+        })
+        .copied()
+        .collect();
+    if some.is_empty() { all } else { some }
+}
+
 /// Match a whole line against the commands of one view kind (pipes included).
 pub fn match_line<'g>(
     grammar: &'g Grammar,
     kind: &str,
     line: &str,
 ) -> Result<Matched<'g>, MatchError> {
-    let entries = entries(grammar, kind);
+    let entries = by_first_word(entries(grammar, kind), line);
     let whole = analyze(&entries, line);
     let unknown = MatchError {
         kind: ErrorKind::Unrecognized,

@@ -21,4 +21,4 @@ pub use grammar::{Command, Grammar, GrammarError};
 pub use handler::{CmdError, CmdResult, Ctx, Handler, Registry};
 pub use matcher::{ErrorKind, MatchError, Matched};
 pub use types::parse_mac;
-pub use view::View;
+pub use view::{LineRange, View};

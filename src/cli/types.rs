@@ -24,9 +24,14 @@ impl ParamType {
     pub fn value_of(&self, text: &str) -> Option<Value> {
         let chars = text.chars().count() as u64;
         match *self {
-            ParamType::Str { min, max } | ParamType::Text { min, max } => (min..=max)
+            // U+FFFD stands for a control character or invalid UTF-8 the front end replaced:
+            // such text never becomes a name or description (nor reaches a prompt).
+            ParamType::Str { min, max } | ParamType::Text { min, max } => ((min..=max)
                 .contains(&chars)
-                .then(|| Value::Str(text.to_string())),
+                && !text
+                    .chars()
+                    .any(|c| c.is_control() || c == char::REPLACEMENT_CHARACTER))
+            .then(|| Value::Str(text.to_string())),
             ParamType::Int { min, max } => {
                 if text.is_empty() || text.len() > 20 || !text.bytes().all(|b| b.is_ascii_digit()) {
                     return None;
@@ -127,6 +132,13 @@ mod tests {
         let s = ParamType::Str { min: 1, max: 3 };
         assert!(s.value_of("abc").is_some());
         assert!(s.value_of("abcd").is_none());
+        // Replaced or control characters are refused; other Unicode is text like any other.
+        assert!(s.value_of("a\u{fffd}").is_none());
+        assert!(s.value_of("a\u{1b}").is_none());
+        assert!(s.value_of("é").is_some());
+        let t = ParamType::Text { min: 1, max: 9 };
+        assert!(t.value_of("two words").is_some());
+        assert!(t.value_of("bell\u{7}").is_none());
         let h = ParamType::Hex { min: 2, max: 4 };
         assert!(h.value_of("0aF").is_some());
         assert!(h.value_of("0g").is_none());

@@ -12,6 +12,19 @@ pub enum View {
     /// `[Sysname-dhcp-pool-NAME]`: the view `dhcp server ip-pool NAME` enters; holds the
     /// pool's name as configured.
     DhcpPool(String),
+    /// `[Sysname-luser-manage-NAME]` (`local-user NAME class manage`).
+    LocalUser(String),
+    /// `[Sysname-line-vty0-63]`, `[Sysname-line-vty5]`, `[Sysname-line-console0]`.
+    Line(LineRange),
+}
+
+/// The user lines a line view configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineRange {
+    /// `line console 0`.
+    Console,
+    /// `line vty FIRST [LAST]`, both inclusive.
+    Vty { first: u8, last: u8 },
 }
 
 impl View {
@@ -22,6 +35,8 @@ impl View {
             View::System => "system",
             View::Interface(_) => "interface",
             View::DhcpPool(_) => "dhcp-pool",
+            View::LocalUser(_) => "local-user",
+            View::Line(_) => "line",
         }
     }
 
@@ -32,6 +47,35 @@ impl View {
             View::System => format!("[{sysname}]"),
             View::Interface(name) => format!("[{sysname}-{name}]"),
             View::DhcpPool(name) => format!("[{sysname}-dhcp-pool-{name}]"),
+            View::LocalUser(name) => format!("[{sysname}-luser-manage-{name}]"),
+            View::Line(LineRange::Console) => format!("[{sysname}-line-console0]"),
+            View::Line(LineRange::Vty { first, last }) if first == last => {
+                format!("[{sysname}-line-vty{first}]")
+            }
+            View::Line(LineRange::Vty { first, last }) => {
+                format!("[{sysname}-line-vty{first}-{last}]")
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompts() {
+        assert_eq!(
+            View::LocalUser("admin".into()).prompt("Duet"),
+            "[Duet-luser-manage-admin]"
+        );
+        let all = View::Line(LineRange::Vty { first: 0, last: 63 });
+        assert_eq!(all.prompt("Duet"), "[Duet-line-vty0-63]");
+        let one = View::Line(LineRange::Vty { first: 5, last: 5 });
+        assert_eq!(one.prompt("Duet"), "[Duet-line-vty5]");
+        assert_eq!(
+            View::Line(LineRange::Console).prompt("Duet"),
+            "[Duet-line-console0]"
+        );
     }
 }

@@ -8,7 +8,7 @@
 use crate::cli::grammar::{self, Grammar};
 use crate::cli::{Registry, View};
 use crate::device::Device;
-use crate::session::exec::{self, Options};
+use crate::session::exec::{self, LineError, Options};
 use crate::session::{Interaction, Role, SessionState};
 
 /// A line of a configuration file that was not applied.
@@ -86,7 +86,7 @@ pub fn load_with(
         if let Err((_, error)) = &result {
             errors.push(LoadError {
                 line: index + 1,
-                message: error.message(),
+                message: describe(error, trimmed),
             });
         }
         if !indented {
@@ -95,6 +95,26 @@ pub fn load_with(
     }
     device.config.publish();
     errors
+}
+
+/// The error of a file line: Comware's message and, since a file has no caret line, the word
+/// the caret would stand under (`% Wrong parameter found at '^' position. (at "33")`).
+fn describe(error: &LineError, line: &str) -> String {
+    let offset = match error {
+        LineError::Match(e) => Some(e.offset),
+        LineError::Command {
+            span: Some((start, _)),
+            ..
+        } => Some(*start),
+        _ => None,
+    };
+    let word = offset
+        .and_then(|o| line.get(o..))
+        .and_then(|rest| rest.split_whitespace().next());
+    match word {
+        Some(w) => format!("{} (at \"{w}\")", error.message()),
+        None => error.message(),
+    }
 }
 
 #[cfg(test)]

@@ -18,10 +18,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::watch;
 
+use crate::aaa::{LinesConfig, LocalUser, SshServerConfig};
 use crate::dhcp::DhcpConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
+use crate::interface::subnets::SubnetIndex;
 
 pub const DEFAULT_SYSNAME: &str = "Duet";
 
@@ -36,6 +38,15 @@ pub struct Config {
     pub infocenter: InfoCenterConfig,
     /// `dhcp enable`, `dhcp server ip-pool ...`, `dhcp server forbidden-ip ...`.
     pub dhcp: DhcpConfig,
+    /// `line console 0` and `line vty A B` settings.
+    pub lines: LinesConfig,
+    /// `ssh server ...` (system view).
+    pub ssh: SshServerConfig,
+    /// `local-user NAME class manage`, by name.
+    pub users: BTreeMap<String, LocalUser>,
+    /// The ports' subnets indexed for the overlap check (derived from `interfaces` by the
+    /// `ip address` handler; compares equal always).
+    pub subnets: SubnetIndex,
 }
 
 impl Config {
@@ -49,6 +60,10 @@ impl Config {
                 .collect(),
             infocenter: InfoCenterConfig::default(),
             dhcp: DhcpConfig::default(),
+            lines: LinesConfig::default(),
+            ssh: SshServerConfig::default(),
+            users: BTreeMap::new(),
+            subnets: SubnetIndex::default(),
         }
     }
 }

@@ -64,6 +64,16 @@ impl Config {
             view: View::Interface(name.to_string()),
             lines: render_interface(name, cfg),
         }));
+        sections.extend(crate::aaa::render::render_lines(&self.lines));
+        sections.push(Section {
+            view: View::System,
+            lines: crate::aaa::render::render_ssh(&self.ssh),
+        });
+        sections.extend(
+            self.users
+                .iter()
+                .map(|(name, user)| crate::aaa::render::render_user(name, user)),
+        );
         // A feature with nothing configured contributes no block, not an empty `#` pair.
         sections.retain(|s| !s.lines.is_empty());
         sections

@@ -484,3 +484,36 @@ fn reset_expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 fn reset_statistics(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     query(ctx, |s, _| s.reset_statistics())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_times_as_comware_prints_them() {
+        assert_eq!(expiry_text(NEVER), "Unlimited");
+        // Year 2200: past Comware's horizon.
+        assert_eq!(expiry_text(7_258_118_400_000), "After 2100");
+        let t = Local.with_ymd_and_hms(2026, 5, 1, 14, 2, 49).unwrap();
+        assert_eq!(
+            expiry_text(t.timestamp_millis() as Millis),
+            "May 1 14:02:49 2026"
+        );
+    }
+
+    #[test]
+    fn long_client_identifiers_wrap_every_20_characters() {
+        let r = LeaseRecord {
+            ip: [10, 1, 1, 2].into(),
+            state: LeaseState::Committed,
+            client: super::super::ClientKey::Id(b"00.00f.003-E".to_vec().into()),
+            chaddr: vec![0; 6].into(),
+            expires: 0,
+            updated: 0,
+            relay_info: None,
+            hostname: None,
+            is_static: false,
+        };
+        assert_eq!(client_rows(&r), ["3030-2e30-3066-2e30-", "3033-2d45"]);
+    }
+}

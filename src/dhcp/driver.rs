@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use super::event::{Ingress, LeaseEvent, Reply};
-use super::io::{DhcpIo, Received, Served};
+use super::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::LeaseStore;
@@ -24,8 +24,8 @@ use crate::config::Config;
 
 /// Datagrams handled per journal flush at most.
 pub const BATCH: usize = 256;
-/// Datagrams waiting for the task before readers wait (and the kernel queues or drops).
-const QUEUE: usize = 4096;
+/// Reader batches waiting for the task before readers wait (and the kernel queues or drops).
+const QUEUE: usize = 64;
 /// How long a session waits for the engine's answer.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the journal is checked for compaction.
@@ -119,16 +119,6 @@ pub fn now_ms() -> Millis {
         .unwrap_or(0)
 }
 
-/// Counters the driver keeps beside the core's.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DriverStats {
-    pub batches: u64,
-    pub flushes: u64,
-    /// ACKs dropped because their lease could not be made durable.
-    pub held_back: u64,
-    pub send_errors: u64,
-}
-
 /// Everything the task owns.
 pub struct Engine {
     server: Server,
@@ -139,7 +129,6 @@ pub struct Engine {
     ingress: HashMap<Arc<str>, Ingress>,
     /// The last event sequence number known to be on disk.
     durable: u64,
-    stats: DriverStats,
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
@@ -201,7 +190,6 @@ pub fn start(
         events,
         ingress: HashMap::new(),
         durable: 0,
-        stats: DriverStats::default(),
     };
     Ok((engine, handle, jobs_rx))
 }
@@ -225,11 +213,11 @@ fn compact(store: &mut LeaseStore, server: &Server) {
 impl Engine {
     /// The engine's task: runs until the device stops it.
     pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
-        let (tx, mut rx) = mpsc::channel::<Received>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
         self.reconcile(&tx);
         let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
         compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut batch: Vec<Received> = Vec::with_capacity(BATCH);
+        let mut batches: Vec<Batch> = Vec::with_capacity(BATCH / READ_BATCH);
         let mut replies: Vec<Reply> = Vec::with_capacity(BATCH);
         loop {
             let wake = self.server.poll_timeout().map(|t| {
@@ -237,17 +225,16 @@ impl Engine {
                 Instant::now() + Duration::from_millis(t.saturating_sub(now))
             });
             tokio::select! {
-                n = rx.recv_many(&mut batch, BATCH) => {
+                n = rx.recv_many(&mut batches, BATCH / READ_BATCH) => {
                     if n == 0 {
                         return;
                     }
                     let now = now_ms();
-                    for r in batch.drain(..) {
+                    for r in batches.drain(..).flatten() {
                         if let Some(ing) = self.ingress.get(&r.interface) {
                             replies.extend(self.server.handle_packet(now, ing, &r.bytes));
                         }
                     }
-                    self.stats.batches += 1;
                 }
                 job = jobs.recv() => match job {
                     Some(job) => job(&mut self.server, now_ms()),
@@ -272,16 +259,22 @@ impl Engine {
 
     /// Journal the pending events (one flush), then send the replies they made durable.
     fn commit_and_send(&mut self, replies: &mut Vec<Reply>) {
+        // Offers, NAKs and INFORM answers depend on nothing durable: they go out before the
+        // fsync, which keeps them from waiting for it and halves the burst after it.
+        replies.retain(|r| {
+            if r.commit.is_some() {
+                return true;
+            }
+            self.send(r);
+            false
+        });
         let events = self.server.drain_events();
         if let Some(last) = events.last().map(|e| e.seq) {
             for ev in &events {
                 self.store.append(&ev.change);
             }
             match self.store.flush() {
-                Ok(_) => {
-                    self.durable = last;
-                    self.stats.flushes += 1;
-                }
+                Ok(_) => self.durable = last,
                 Err(e) => {
                     tracing::error!(
                         module = "DHCPS",
@@ -299,20 +292,23 @@ impl Engine {
                 }
             }
         }
+        // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
+        // the client retransmits its REQUEST.
         for r in replies.drain(..) {
-            if r.commit.is_some_and(|c| c > self.durable) {
-                self.stats.held_back += 1;
-                continue;
-            }
-            if let Err(e) = self.io.send(&r) {
-                self.stats.send_errors += 1;
-                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+            if r.commit.is_none_or(|c| c <= self.durable) {
+                self.send(&r);
             }
         }
     }
 
+    fn send(&mut self, r: &Reply) {
+        if let Err(e) = self.io.send(r) {
+            tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+        }
+    }
+
     /// Apply the configuration snapshot: the server's pools and the served interfaces.
-    fn reconcile(&mut self, tx: &mpsc::Sender<Received>) {
+    fn reconcile(&mut self, tx: &mpsc::Sender<Batch>) {
         let config = self.config.borrow_and_update().clone();
         if *self.server.config() != config.dhcp
             && let Err(e) = self.server.set_config(config.dhcp.clone())

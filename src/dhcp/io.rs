@@ -24,6 +24,12 @@ pub const SERVER_PORT: u16 = 67;
 pub const CLIENT_PORT: u16 = 68;
 /// The largest datagram read; longer ones are cut and then rejected by the decoder.
 const RECV_BUFFER: usize = 4096;
+/// Datagrams a reader takes from its socket per wake-up and hands over in one message (one
+/// wake-up of the engine instead of one per datagram).
+pub const READ_BATCH: usize = 64;
+
+/// What a reader hands the engine: the datagrams it found waiting.
+pub type Batch = Vec<Received>;
 
 /// One datagram received on port 67.
 #[derive(Debug)]
@@ -63,7 +69,7 @@ impl DhcpIo {
     pub fn serve(
         &mut self,
         served: &[Served],
-        tx: &mpsc::Sender<Received>,
+        tx: &mpsc::Sender<Batch>,
     ) -> Vec<(IfName, io::Error)> {
         match self {
             DhcpIo::Linux(l) => l.serve(served, tx),
@@ -117,11 +123,7 @@ impl LinuxIo {
         }
     }
 
-    fn serve(
-        &mut self,
-        served: &[Served],
-        tx: &mpsc::Sender<Received>,
-    ) -> Vec<(IfName, io::Error)> {
+    fn serve(&mut self, served: &[Served], tx: &mpsc::Sender<Batch>) -> Vec<(IfName, io::Error)> {
         self.ports.retain(|_, p| served.contains(&p.served));
         let mut errors = Vec::new();
         for s in served {
@@ -180,7 +182,7 @@ fn open_linux_port(
     served: &Served,
     linux: &str,
     key: Arc<str>,
-    tx: mpsc::Sender<Received>,
+    tx: mpsc::Sender<Batch>,
 ) -> io::Result<LinuxPort> {
     let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     sock.set_reuse_address(true)?;
@@ -203,23 +205,31 @@ fn open_linux_port(
     })
 }
 
-async fn read_udp(sock: Arc<UdpSocket>, interface: Arc<str>, tx: mpsc::Sender<Received>) {
+async fn read_udp(sock: Arc<UdpSocket>, interface: Arc<str>, tx: mpsc::Sender<Batch>) {
     let mut buf = vec![0u8; RECV_BUFFER];
     loop {
-        match sock.recv_from(&mut buf).await {
-            Ok((n, _)) => {
-                let rx = Received {
+        if let Err(e) = sock.readable().await {
+            tracing::debug!(interface = %interface, error = %e, "DHCP socket wait failed");
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            continue;
+        }
+        let mut batch = Vec::new();
+        while batch.len() < READ_BATCH {
+            match sock.try_recv_from(&mut buf) {
+                Ok((n, _)) => batch.push(Received {
                     interface: interface.clone(),
                     bytes: buf[..n].to_vec(),
-                };
-                if tx.send(rx).await.is_err() {
-                    return;
+                }),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) => {
+                    // E.g. an ICMP error reported on the socket: it is consumed by this read.
+                    tracing::debug!(interface = %interface, error = %e, "DHCP socket read failed");
+                    break;
                 }
             }
-            Err(e) => {
-                tracing::debug!(interface = %interface, error = %e, "DHCP socket read failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-            }
+        }
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            return;
         }
     }
 }
@@ -278,11 +288,7 @@ impl SimIo {
         }
     }
 
-    fn serve(
-        &mut self,
-        served: &[Served],
-        tx: &mpsc::Sender<Received>,
-    ) -> Vec<(IfName, io::Error)> {
+    fn serve(&mut self, served: &[Served], tx: &mpsc::Sender<Batch>) -> Vec<(IfName, io::Error)> {
         self.ports.retain(|_, (s, reader)| {
             let keep = served.contains(s);
             if !keep {
@@ -357,20 +363,21 @@ impl Drop for SimIo {
 async fn read_sim(
     mut rx: mpsc::Receiver<crate::net::sim::Frame>,
     interface: Arc<str>,
-    tx: mpsc::Sender<Received>,
+    tx: mpsc::Sender<Batch>,
 ) {
-    while let Some(f) = rx.recv().await {
-        let Some(d) = frame::parse_ethernet(&f.bytes) else {
-            continue;
-        };
-        if d.addrs.dst_port != SERVER_PORT {
-            continue;
-        }
-        let rx = Received {
-            interface: interface.clone(),
-            bytes: d.payload.to_vec(),
-        };
-        if tx.send(rx).await.is_err() {
+    let mut frames = Vec::with_capacity(READ_BATCH);
+    while rx.recv_many(&mut frames, READ_BATCH).await > 0 {
+        let batch: Batch = frames
+            .drain(..)
+            .filter_map(|f| {
+                let d = frame::parse_ethernet(&f.bytes)?;
+                (d.addrs.dst_port == SERVER_PORT).then(|| Received {
+                    interface: interface.clone(),
+                    bytes: d.payload.to_vec(),
+                })
+            })
+            .collect();
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
             return;
         }
     }

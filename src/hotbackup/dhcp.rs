@@ -228,8 +228,8 @@ impl Service for DhcpBindings {
 }
 
 impl Replica<DhcpBindings> for Server {
-    fn get(&self, ip: &Ipv4Addr) -> Option<LeaseRecord> {
-        self.leases().get(*ip).cloned()
+    fn get(&self, ip: &Ipv4Addr) -> Option<&LeaseRecord> {
+        self.leases().get(*ip)
     }
 
     fn keys(&self) -> Vec<Ipv4Addr> {

@@ -67,7 +67,7 @@ pub fn merge_one<S: Service>(local: Option<&S::Entry>, incoming: &S::Entry) -> M
 
 /// Merge an incoming version into the replica, applying it if it wins.
 pub fn merge_into<S: Service, R: Replica<S>>(replica: &mut R, incoming: S::Entry) -> Merge<S> {
-    let m = merge_one::<S>(replica.get(&S::key(&incoming)).as_ref(), &incoming);
+    let m = merge_one::<S>(replica.get(&S::key(&incoming)), &incoming);
     if m.taken {
         replica.apply(Change::Upsert(incoming));
     }
@@ -117,8 +117,8 @@ mod tests {
     /// A device's table as a replica, to merge entry by entry as the session does.
     struct Mem(Table);
     impl Replica<DhcpBindings> for Mem {
-        fn get(&self, k: &Ipv4Addr) -> Option<LeaseRecord> {
-            self.0.get(k).cloned()
+        fn get(&self, k: &Ipv4Addr) -> Option<&LeaseRecord> {
+            self.0.get(k)
         }
         fn keys(&self) -> Vec<Ipv4Addr> {
             self.0.keys().copied().collect()

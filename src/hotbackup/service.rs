@@ -65,7 +65,7 @@ impl<S: Service> Change<S> {
 
 /// The table that holds a service's entries on this device.
 pub trait Replica<S: Service> {
-    fn get(&self, key: &S::Key) -> Option<S::Entry>;
+    fn get(&self, key: &S::Key) -> Option<&S::Entry>;
     /// The keys of every replicated entry (a batch backup pages through them).
     fn keys(&self) -> Vec<S::Key>;
     /// Apply a change that came from the peer (and that won the merge).

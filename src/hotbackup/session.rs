@@ -394,9 +394,9 @@ impl<S: Service> Session<S> {
             let mut entries = Vec::with_capacity(end - *next);
             for k in &keys[*next..end] {
                 // The entry as it is now; one removed since the batch began is skipped.
-                if let Some(e) = replica.get(k).filter(S::replicated) {
+                if let Some(e) = replica.get(k).filter(|e| S::replicated(e)) {
                     let mut b = Vec::new();
-                    S::encode_entry(&e, &mut b);
+                    S::encode_entry(e, &mut b);
                     entries.push(b);
                 }
             }

@@ -14,8 +14,8 @@ use crate::dhcp::{ClientKey, LeaseRecord, LeaseState};
 struct Mem(BTreeMap<Ipv4Addr, LeaseRecord>);
 
 impl Replica<DhcpBindings> for Mem {
-    fn get(&self, k: &Ipv4Addr) -> Option<LeaseRecord> {
-        self.0.get(k).cloned()
+    fn get(&self, k: &Ipv4Addr) -> Option<&LeaseRecord> {
+        self.0.get(k)
     }
     fn keys(&self) -> Vec<Ipv4Addr> {
         self.0.keys().copied().collect()

@@ -17,17 +17,16 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let name: IfName = typed
         .parse()
         .map_err(|_| CmdError::WrongParameter("if".into()))?;
-    if !ctx.device.ports.contains(&name) {
-        return Err(CmdError::msg(match name.kind {
+    if !ctx.device.has_port(&name) {
+        // Comware rejects the number of a port the device does not have as a wrong parameter.
+        return Err(match name.kind {
             IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => {
-                format!("The interface {name} does not exist.")
+                CmdError::WrongParameter("if".into())
             }
-            IfKind::LoopBack | IfKind::VlanInterface => {
-                format!(
-                    "The interface {name} cannot be created: only the device's ports can be configured."
-                )
-            }
-        }));
+            IfKind::LoopBack | IfKind::VlanInterface => CmdError::msg(format!(
+                "The interface {name} cannot be created: only the device's ports can be configured."
+            )),
+        });
     }
     // The interface view sits directly under system view, wherever the command came from.
     let views = &mut ctx.session.views;
@@ -46,7 +45,7 @@ pub(crate) fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
     };
     text.parse::<IfName>()
         .ok()
-        .filter(|name| ctx.device.ports.contains(name))
+        .filter(|name| ctx.device.has_port(name))
         .ok_or_else(|| CmdError::msg(format!("The interface {text} does not exist.")))
 }
 
@@ -56,8 +55,10 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let port = current_port(ctx)?;
     let mut config = ctx.device.config.lock();
     if args.undo {
-        if let Some(port) = config.interfaces.get_mut(&port) {
-            port.address = None;
+        if let Some(entry) = config.interfaces.get_mut(&port)
+            && let Some((old, old_len)) = entry.address.take()
+        {
+            config.subnets.remove(&port, old, old_len);
         }
         return Ok(());
     }
@@ -79,8 +80,9 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         return Err(CmdError::WrongParameter(slot.into()));
     }
     address::check_host(addr, len).map_err(|e| CmdError::msg(e.to_string()))?;
-    for (other, cfg) in config.interfaces.iter().filter(|(name, _)| **name != port) {
-        if let Some((other_addr, other_len)) = cfg.address
+    // The index names the candidates; the configuration confirms them.
+    for other in config.subnets.candidates(&port, addr, len) {
+        if let Some((other_addr, other_len)) = config.interfaces.get(other).and_then(|c| c.address)
             && address::overlaps(addr, len, other_addr, other_len)
         {
             let e = AddressError::Overlap {
@@ -97,7 +99,11 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .interfaces
         .get_mut(&port)
         .ok_or_else(|| CmdError::msg(format!("The interface {port} does not exist.")))?;
-    entry.address = Some((addr, len));
+    let old = entry.address.replace((addr, len));
+    if let Some((old, old_len)) = old {
+        config.subnets.remove(&port, old, old_len);
+    }
+    config.subnets.insert(&port, addr, len);
     Ok(())
 }
 
@@ -194,27 +200,26 @@ mod tests {
 
     #[test]
     fn enter_refuses_ports_the_device_lacks() {
-        for (name, message) in [
-            (
-                "GigabitEthernet1/0/9",
-                "The interface GigabitEthernet1/0/9 does not exist.",
-            ),
-            (
-                "Ten-GigabitEthernet1/0/1",
-                "The interface Ten-GigabitEthernet1/0/1 does not exist.",
-            ),
+        let wrong = CmdError::WrongParameter("if".into());
+        for (name, error) in [
+            ("GigabitEthernet1/0/9", wrong.clone()),
+            ("Ten-GigabitEthernet1/0/1", wrong),
             (
                 "LoopBack0",
-                "The interface LoopBack0 cannot be created: only the device's ports can be configured.",
+                CmdError::msg(
+                    "The interface LoopBack0 cannot be created: only the device's ports can be configured.",
+                ),
             ),
             (
                 "Vlan-interface10",
-                "The interface Vlan-interface10 cannot be created: only the device's ports can be configured.",
+                CmdError::msg(
+                    "The interface Vlan-interface10 cannot be created: only the device's ports can be configured.",
+                ),
             ),
         ] {
             let mut t = TestBed::new();
             let run = t.run(enter, &args(&[("if", Value::Interface(name.into()))]), &[]);
-            assert_eq!(run.result, Err(CmdError::msg(message)));
+            assert_eq!(run.result, Err(error));
             assert_eq!(t.session.views, [View::User, View::System]);
         }
         let mut t = TestBed::new();
@@ -248,12 +253,7 @@ mod tests {
             &args(&[("if", Value::Interface("GigabitEthernet1/0/1".into()))]),
             &[],
         );
-        assert_eq!(
-            run.result,
-            Err(CmdError::msg(
-                "The interface GigabitEthernet1/0/1 does not exist."
-            ))
-        );
+        assert_eq!(run.result, Err(CmdError::WrongParameter("if".into())));
         assert_eq!(
             t.session.view(),
             &View::Interface("Ten-GigabitEthernet1/0/1".into())

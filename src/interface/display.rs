@@ -72,7 +72,7 @@ fn link_word(st: &PortStatus) -> &'static str {
 /// `display interface [ IF ] brief [ description | down ]`
 fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
-    let status = ctx.device.if_status.borrow().clone();
+    let status = ctx.device.settled_interfaces();
     let ports = selected(&status, args)?;
     ctx.line("Brief information on interfaces in route mode:");
     ctx.line("Link: ADM - administratively down; Stby - standby");
@@ -113,7 +113,7 @@ fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 /// `display ip interface [ IF ] brief [ description ]`
 fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
-    let status = ctx.device.if_status.borrow().clone();
+    let status = ctx.device.settled_interfaces();
     let ports = selected(&status, args)?;
     ctx.line("*down: administratively down");
     ctx.line("(s): spoofing  (l): loopback");
@@ -152,7 +152,7 @@ fn up_down(up: bool) -> &'static str {
 /// `display interface [IF]`: a compact Comware-style detail view of one port or all.
 fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let cfg = ctx.device.config.lock().clone();
-    let status = ctx.device.if_status.borrow().clone();
+    let status = ctx.device.settled_interfaces();
     let ports = selected(&status, args)?;
     for (i, (port, st)) in ports.into_iter().enumerate() {
         if i > 0 {

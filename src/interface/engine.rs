@@ -24,11 +24,14 @@ pub struct Engine<B> {
     owned: BTreeMap<IfName, IfAddr>,
 }
 
-/// Run the engine until the configuration store goes away.
+/// Run the engine until the configuration store goes away. After each reconciliation the
+/// snapshot it applied is sent on `applied`, so a display can wait until the status it
+/// shows follows the last command (see [`crate::device::Device::settled_interfaces`]).
 pub async fn run<B: NetBackend>(
     backend: B,
     mut config: watch::Receiver<Arc<Config>>,
     status: StatusSender,
+    applied: watch::Sender<Option<Arc<Config>>>,
 ) {
     let mut engine = Engine {
         backend,
@@ -38,6 +41,7 @@ pub async fn run<B: NetBackend>(
     let mut cfg = config.borrow_and_update().clone();
     loop {
         engine.reconcile(&cfg).await;
+        applied.send_replace(Some(cfg.clone()));
         tokio::select! {
             changed = config.changed() => {
                 if changed.is_err() {
@@ -283,6 +287,28 @@ mod tests {
             .collect();
         assert_eq!(messages(&dev), expected);
         dev.stop();
+    }
+
+    /// A display right after a command sees the engine's result of that command: it waits
+    /// until the engine has applied the published snapshot (the shell thread blocks, the
+    /// engine runs on another worker).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn settled_status_follows_the_last_command() {
+        let (_d, dev) = test_device();
+        // Not started: no engine to wait for, the answer is immediate.
+        let t0 = std::time::Instant::now();
+        dev.settled_interfaces();
+        assert!(t0.elapsed() < Duration::from_millis(100));
+        dev.start(&Handle::current()).unwrap();
+        for round in 0..20 {
+            let shut = round % 2 == 0;
+            configure(&dev, &ge(2), |c| c.shutdown = shut);
+            let d = dev.clone();
+            let st = tokio::task::spawn_blocking(move || d.settled_interfaces())
+                .await
+                .unwrap();
+            assert_eq!(st[&ge(2)].admin_up, !shut, "round {round}");
+        }
     }
 
     #[tokio::test]

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod name;
 pub mod render;
 pub mod status;
+pub mod subnets;
 
 use crate::cli::Registry;
 

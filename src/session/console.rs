@@ -23,7 +23,7 @@ use super::frontend::{
     InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
 };
 use super::pager::{self, TerminalKeys};
-use super::{Interaction, Role, Session, SessionState};
+use super::{Interaction, Session, SessionState};
 use crate::device::Device;
 
 /// Run the console of `device` (line `con0`, network-admin) until end of input or `quit` in
@@ -31,11 +31,48 @@ use crate::device::Device;
 pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
+    // `line console 0`'s authentication-mode (none on a new device).
+    let Some(who) = super::login::console_login(&device, &mut ConsoleLoginIo) else {
+        return Ok(RunSummary::default());
+    };
+    // Listed by `display users`; the console cannot be freed from another line.
+    device
+        .sessions
+        .register("con0", super::table::Access::Console, &who, Box::new(|| {}));
     let session = Session::new(
-        device,
-        SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
+        device.clone(),
+        SessionState::new(who.role, &who.user, "con0", "**"),
     );
-    run_front_end(session)
+    let result = run_front_end(session);
+    device.sessions.unregister("con0");
+    result
+}
+
+/// The console's login dialogue: straight on fd 0/1, the password without echo on a terminal.
+struct ConsoleLoginIo;
+
+impl super::login::LoginIo for ConsoleLoginIo {
+    fn ask(&mut self, prompt: &str, secret: bool) -> Option<String> {
+        use nix::sys::termios::{LocalFlags, SetArg, tcgetattr, tcsetattr};
+        let saved = (secret && on_terminal())
+            .then(|| tcgetattr(io::stdin()).ok())
+            .flatten();
+        if let Some(saved) = &saved {
+            let mut quiet = saved.clone();
+            quiet.local_flags.remove(LocalFlags::ECHO);
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, &quiet);
+        }
+        let answer = TerminalAsker.ask(prompt);
+        if let Some(saved) = &saved {
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
+            println!();
+        }
+        answer
+    }
+    fn say(&mut self, text: &str) {
+        let mut out = io::stdout();
+        let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+    }
 }
 
 /// Is this process attached to a terminal (stdin and stdout)?
@@ -144,8 +181,17 @@ impl Interaction for TerminalAsker {
     }
 }
 
+/// Height of the terminal on stdout, if it has one.
+fn terminal_rows() -> Option<usize> {
+    window().map(|w| w.ws_row as usize).filter(|r| *r > 0)
+}
+
 /// Width of the terminal on stdout, if it has one.
 fn terminal_columns() -> Option<usize> {
+    window().map(|w| w.ws_col as usize).filter(|c| *c > 0)
+}
+
+fn window() -> Option<libc::winsize> {
     let mut size = libc::winsize {
         ws_row: 0,
         ws_col: 0,
@@ -154,7 +200,7 @@ fn terminal_columns() -> Option<usize> {
     };
     // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer we pass.
     let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
-    (rc == 0 && size.ws_col > 0).then_some(size.ws_col as usize)
+    (rc == 0).then_some(size)
 }
 
 /// rustyline has already moved to the next line when `?` ends `readline`: put the `?` back at
@@ -233,7 +279,12 @@ pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
         if !outcome.ok {
             summary.failed += 1;
         }
-        let page_len = shell.borrow().screen_length();
+        // The pager's page is the session's screen length, cut to the window's height (an
+        // SSH client's window, which window-change keeps current).
+        let page_len = shell
+            .borrow()
+            .screen_length()
+            .map(|n| terminal_rows().map_or(n, |rows| n.min(rows.saturating_sub(1).max(1))));
         match page_len {
             Some(n) if outcome.output.lines().count() > n => {
                 let mut keys = TerminalKeys::new()?;

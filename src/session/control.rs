@@ -1,20 +1,24 @@
 //! The control socket: a Unix socket at `DATA/duet.sock` (mode 0600) where `duet connect`
 //! opens command sessions as network-admin. Each connection gets its own thread holding a
 //! [`Session`] on line `vtyN` (the lowest free number) and speaks the JSON line protocol of
-//! [`super::protocol`] (docs/control-protocol.md).
+//! [`super::protocol`] (docs/control-protocol.md). The SSH server runs each interactive
+//! login's shell as a `duet connect` that first presents a one-time token (`login`), so that
+//! session takes the SSH user's identity and role. A session idle for its vty line's
+//! `idle-timeout` is closed.
 
-use std::collections::BTreeSet;
 use std::io::{self, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::frontend::{InputLine, Shell, TOO_LONG, read_bounded_line};
 use super::protocol::{MAX_REQUEST_BYTES, Reply, Request, SessionInfo, encode};
+use super::table::{Access, Identity, VtyLine};
 use super::{Interaction, Role, Session, SessionState};
 use crate::device::Device;
 
@@ -80,14 +84,13 @@ impl ControlServer {
             tokio::net::UnixListener::from_std(listener).map_err(io_err)?
         };
         let (stop, mut stopped) = oneshot::channel();
-        let lines = Arc::new(Mutex::new(BTreeSet::new()));
         rt.spawn(async move {
             loop {
                 tokio::select! {
                     _ = &mut stopped => break,
                     accepted = listener.accept() => match accepted {
                         Ok((stream, _)) => {
-                            if let Err(e) = spawn_session(device.clone(), stream, lines.clone()) {
+                            if let Err(e) = spawn_session(device.clone(), stream) {
                                 tracing::warn!(error = %e, "control socket: cannot start a session");
                             }
                         }
@@ -129,58 +132,29 @@ impl Drop for ControlServer {
     }
 }
 
-/// A `vtyN` number held by one connection, freed when the connection ends.
-struct LineNumber {
-    n: usize,
-    used: Arc<Mutex<BTreeSet<usize>>>,
-}
-
-impl LineNumber {
-    fn take(used: Arc<Mutex<BTreeSet<usize>>>) -> Self {
-        let n = {
-            let mut set = used.lock().unwrap_or_else(|e| e.into_inner());
-            let n = (0..).find(|n| !set.contains(n)).unwrap_or(0);
-            set.insert(n);
-            n
-        };
-        LineNumber { n, used }
-    }
-}
-
-impl Drop for LineNumber {
-    fn drop(&mut self) {
-        self.used
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.n);
-    }
-}
-
-fn spawn_session(
-    device: Arc<Device>,
-    stream: tokio::net::UnixStream,
-    used: Arc<Mutex<BTreeSet<usize>>>,
-) -> io::Result<()> {
-    let stream = stream.into_std()?;
+fn spawn_session(device: Arc<Device>, stream: tokio::net::UnixStream) -> io::Result<()> {
+    let mut stream = stream.into_std()?;
     stream.set_nonblocking(false)?;
-    let number = LineNumber::take(used);
-    let line = format!("vty{}", number.n);
+    let Some(vty) = device.sessions.take_vty() else {
+        // Every vty line is taken: say so and hang up.
+        let _ = stream.write_all(
+            encode(&Reply::Error {
+                message: "All user lines are in use; try again later.".into(),
+            })
+            .as_bytes(),
+        );
+        return Ok(());
+    };
+    let line = vty.name();
     std::thread::Builder::new()
         .name(line.clone())
         .spawn(move || {
-            let _number = number;
             // Events of this session go to this device's log buffer.
             let _span = device.span().entered();
-            device.log(
-                "SHELL",
-                5,
-                "SHELL_LOGIN",
-                &format!("{line} logged in from the control socket."),
-            );
-            if let Err(e) = serve(&device, stream, &line) {
-                tracing::debug!(error = %e, line, "control session ended");
+            if let Err(e) = serve(&device, stream, &vty) {
+                tracing::debug!(error = %e, line = vty.name(), "control session ended");
             }
-            device.log("SHELL", 5, "SHELL_LOGOUT", &format!("{line} logged out."));
+            drop(vty);
         })?;
     Ok(())
 }
@@ -254,15 +228,126 @@ fn info(session: &Session, ok: bool) -> Reply {
     })
 }
 
-fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()> {
+/// How the session on a connection logged in (logged at its first request).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum LoggedIn {
+    Not,
+    /// `duet connect` by someone with access to the socket.
+    Control,
+    /// The shell of an SSH login, identified by its token.
+    Ssh,
+}
+
+fn serve(device: &Arc<Device>, stream: UnixStream, vty: &VtyLine) -> io::Result<()> {
+    let line = vty.name();
+    let closer = stream.try_clone()?;
+    let anonymous = Identity {
+        user: "**".into(),
+        role: Role::NetworkAdmin,
+        peer: "**".into(),
+    };
+    device.sessions.register(
+        &line,
+        Access::Control,
+        &anonymous,
+        Box::new(move || {
+            let _ = closer.shutdown(std::net::Shutdown::Both);
+        }),
+    );
     let mut link = Link {
         reader: BufReader::new(stream.try_clone()?),
         writer: stream,
     };
-    let state = SessionState::new(Role::NetworkAdmin, "**", line, "**");
+    let state = SessionState::new(Role::NetworkAdmin, "**", &line, "**");
     let mut session = Session::new(device.clone(), state);
-    link.send(&info(&session, true))?;
-    while let Some(request) = link.next_request()? {
+    let mut logged = LoggedIn::Not;
+    let result = converse(device, &mut link, &mut session, vty.number(), &mut logged);
+    let state = &session.state;
+    match logged {
+        LoggedIn::Not => {}
+        LoggedIn::Control => device.log("SHELL", 5, "SHELL_LOGOUT", &format!("{line} logged out.")),
+        LoggedIn::Ssh => device.log(
+            "SHELL",
+            5,
+            "SHELL_LOGOUT",
+            &format!("{} logged out from {}.", state.user, state.peer),
+        ),
+    }
+    let _ = link.reader.get_ref().shutdown(std::net::Shutdown::Both);
+    result
+}
+
+/// Requests until the client leaves, the session ends or it is idle too long.
+fn converse(
+    device: &Arc<Device>,
+    link: &mut Link,
+    session: &mut Session,
+    vty: usize,
+    logged: &mut LoggedIn,
+) -> io::Result<()> {
+    let line = session.state.line.clone();
+    link.send(&info(session, true))?;
+    loop {
+        let idle = device.config.lock().lines.vty(vty).idle_secs;
+        let timeout = (idle > 0).then(|| Duration::from_secs(u64::from(idle)));
+        link.reader.get_ref().set_read_timeout(timeout)?;
+        let request = match link.next_request() {
+            Ok(Some(request)) => request,
+            Ok(None) => return Ok(()),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGOUT_IDLE",
+                    &format!("{line} was logged out: idle for {idle} seconds."),
+                );
+                let said = link.send(&Reply::Output {
+                    text: "\n The connection was idle too long and is closed.\n".into(),
+                });
+                // Also ends the SSH side (its shell process), not only this socket.
+                device.sessions.free(&line);
+                return said;
+            }
+            Err(e) => return Err(e),
+        };
+        device.sessions.touch(&line);
+        if *logged == LoggedIn::Not {
+            if let Request::Login { token } = &request {
+                let Some((identity, closer)) = device.sessions.take_token(token) else {
+                    return link.send(&Reply::Error {
+                        message: "the login token is unknown or expired".into(),
+                    });
+                };
+                session.state.user = identity.user.clone();
+                session.state.role = identity.role;
+                session.state.peer = identity.peer.clone();
+                device.sessions.set_identity(&line, Access::Ssh, &identity);
+                if let Some(closer) = closer {
+                    device.sessions.add_closer(&line, closer);
+                }
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGIN",
+                    &format!("{} logged in from {}.", identity.user, identity.peer),
+                );
+                *logged = LoggedIn::Ssh;
+                link.send(&info(session, true))?;
+                continue;
+            }
+            device.log(
+                "SHELL",
+                5,
+                "SHELL_LOGIN",
+                &format!("{line} logged in from the control socket."),
+            );
+            *logged = LoggedIn::Control;
+        }
         match request {
             Request::Exec { line } => {
                 let input = InputLine::new(line.as_bytes());
@@ -271,23 +356,23 @@ fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()>
                 } else if input.text.trim().is_empty() {
                     (String::new(), true)
                 } else {
-                    let outcome = Shell::execute(&mut session, &input.text, &mut link);
+                    let outcome = Shell::execute(session, &input.text, link);
                     (outcome.output, outcome.ok)
                 };
                 if !output.is_empty() {
                     link.send(&Reply::Output { text: output })?;
                 }
-                link.send(&info(&session, ok))?;
+                link.send(&info(session, ok))?;
                 if session.state.exit {
-                    break;
+                    return Ok(());
                 }
             }
             Request::Help { line } => {
-                let text = Shell::help(&mut session, &InputLine::new(line.as_bytes()).text);
+                let text = Shell::help(session, &InputLine::new(line.as_bytes()).text);
                 link.send(&Reply::Help { text })?;
             }
             Request::Complete { line } => {
-                let c = Shell::complete(&mut session, &InputLine::new(line.as_bytes()).text);
+                let c = Shell::complete(session, &InputLine::new(line.as_bytes()).text);
                 link.send(&Reply::Completion {
                     start: c.start,
                     candidates: c.candidates,
@@ -295,23 +380,18 @@ fn serve(device: &Arc<Device>, stream: UnixStream, line: &str) -> io::Result<()>
             }
             Request::UserView => {
                 session.user_view();
-                link.send(&info(&session, true))?;
+                link.send(&info(session, true))?;
             }
             Request::Answer { .. } => {
                 link.send(&Reply::Error {
                     message: "no question is pending".into(),
                 })?;
             }
+            Request::Login { .. } => {
+                link.send(&Reply::Error {
+                    message: "the session is already logged in".into(),
+                })?;
+            }
         }
     }
-    link.reader
-        .get_ref()
-        .shutdown(std::net::Shutdown::Both)
-        .or_else(|e| {
-            if e.kind() == io::ErrorKind::NotConnected {
-                Ok(())
-            } else {
-                Err(e)
-            }
-        })
 }

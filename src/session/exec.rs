@@ -114,6 +114,21 @@ fn find<'g>(
     }))
 }
 
+/// The line with a plain-text password argument replaced by `******`, for the log.
+fn masked(line: &str, args: &crate::cli::Args) -> String {
+    match args.span("plain") {
+        Some((start, end))
+            if start <= end
+                && line.is_char_boundary(start)
+                && line.is_char_boundary(end)
+                && end <= line.len() =>
+        {
+            format!("{}******{}", &line[..start], &line[end..])
+        }
+        _ => line.to_string(),
+    }
+}
+
 /// Record a line in the history: as typed, consecutive duplicates once.
 fn remember(state: &mut SessionState, line: &str) {
     if state.history.last().map(String::as_str) != Some(line) {
@@ -184,6 +199,8 @@ pub fn run_with(
     if options.history && !matched.args.has("password") {
         remember(state, typed);
     }
+    // A command of a view above runs there; if it fails, the session stays where it was.
+    let views_before = state.views.clone();
     state.views.truncate(level + 1);
     let Some(handler) = handlers.get(&command.handler) else {
         let error = CmdError::msg(format!(
@@ -209,16 +226,25 @@ pub fn run_with(
             }
             if options.log && !command.pipe {
                 let message = format!(
-                    "-Line={}-IPAddr={}-User={}; Command is {typed}",
-                    state.line, state.peer, state.user
+                    "-Line={}-IPAddr={}-User={}; Command is {}",
+                    state.line,
+                    state.peer,
+                    state.user,
+                    masked(line, &matched.args).trim()
                 );
                 device.log("SHELL", 6, "SHELL_CMD", &message);
             }
             Ok(pipe::apply(&matched.pipes, out))
         }
         Err(error) => {
+            state.views = views_before;
+            // A value given as two words (`gigabitethernet 1/0/9`): the caret goes under the
+            // number, the word a wrong value is in.
             let span = match &error {
-                CmdError::WrongParameter(name) => matched.args.span(name),
+                CmdError::WrongParameter(name) => matched.args.span(name).map(|(start, end)| {
+                    let last = line[start..end].rfind(char::is_whitespace);
+                    (last.map_or(start, |i| start + i + 1), end)
+                }),
                 _ => None,
             };
             Err((out, LineError::Command { error, span }))

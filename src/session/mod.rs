@@ -6,9 +6,12 @@ pub mod console;
 pub mod control;
 pub mod exec;
 pub mod frontend;
+pub mod login;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
+pub mod ssh;
+pub mod table;
 
 use std::sync::Arc;
 
@@ -22,6 +25,16 @@ pub enum Role {
     NetworkAdmin,
     /// Display commands only; cannot enter system-view.
     NetworkOperator,
+}
+
+impl Role {
+    /// The role's name as commands and displays write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::NetworkAdmin => "network-admin",
+            Role::NetworkOperator => "network-operator",
+        }
+    }
 }
 
 /// How a front end answers the questions a command asks (`save`: `Are you sure? [Y/N]:`).

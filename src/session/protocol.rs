@@ -20,6 +20,10 @@ pub enum Request {
     Answer { text: Option<String> },
     /// Ctrl+Z: go to user view. Reply: `done`.
     UserView,
+    /// As the first request only: take the identity (user, role, peer) the SSH server
+    /// registered under this one-time token. Reply: `done`, or `error` and the connection
+    /// closes.
+    Login { token: String },
 }
 
 /// Device to client.

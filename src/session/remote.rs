@@ -16,6 +16,8 @@ pub enum ConnectError {
     Connect { path: PathBuf, source: io::Error },
     #[error("the device at {path} did not open a session: {reason}")]
     Greeting { path: PathBuf, reason: String },
+    #[error("login refused: {reason}")]
+    Login { reason: String },
 }
 
 /// Said when the device goes away in the middle of a session.
@@ -58,6 +60,23 @@ impl RemoteShell {
             other => return Err(greeting(format!("unexpected reply {other:?}"))),
         }
         Ok(shell)
+    }
+
+    /// Take the identity the SSH server registered under `token` (the shell of an SSH login).
+    pub fn login(&mut self, token: &str) -> Result<(), ConnectError> {
+        let refused = |reason: String| ConnectError::Login { reason };
+        self.send(&Request::Login {
+            token: token.to_string(),
+        })
+        .map_err(|e| refused(e.to_string()))?;
+        match self.recv().map_err(|e| refused(e.to_string()))? {
+            Reply::Done(info) => {
+                self.info = info;
+                Ok(())
+            }
+            Reply::Error { message } => Err(refused(message)),
+            other => Err(refused(format!("unexpected reply {other:?}"))),
+        }
     }
 
     fn send(&mut self, request: &Request) -> io::Result<()> {

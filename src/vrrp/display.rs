@@ -1,6 +1,7 @@
 //! `display vrrp [interface IF [vrid N]] [verbose]`, `display vrrp statistics [...]` and
 //! `reset vrrp statistics [...]` (grammar in commands/vrrp.yaml), in Comware 7's layouts.
-//! They read what the driver published on `Device::vrrp_status` and never wait for it;
+//! They read what the driver published on `Device::vrrp_status`, once it has applied the last
+//! configuration change (a bounded wait: `Device::settled_vrrp`), never the driver itself;
 //! `reset` records the counters as a baseline that later displays subtract.
 
 use std::collections::BTreeMap;
@@ -76,7 +77,7 @@ fn header(ctx: &mut Ctx<'_>, total: usize) {
 
 /// `display vrrp [ interface IF [ vrid N ] ] [ verbose ]`
 fn display(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let status = ctx.device.vrrp_status.borrow().clone();
+    let status = ctx.device.settled_vrrp();
     let groups = selected(ctx, &status, args)?;
     header(ctx, groups.len());
     if args.has("verbose") {
@@ -291,7 +292,7 @@ fn stat(ctx: &mut Ctx<'_>, label: &str, n: u64) {
 
 /// `display vrrp statistics [ interface IF [ vrid N ] ]`
 fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let status = ctx.device.vrrp_status.borrow().clone();
+    let status = ctx.device.settled_vrrp();
     let groups = selected(ctx, &status, args)?;
     for (i, (key, g)) in groups.iter().enumerate() {
         if i > 0 {
@@ -331,7 +332,7 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 
 /// `reset vrrp statistics [ interface IF [ vrid N ] ]`
 fn reset_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let status = ctx.device.vrrp_status.borrow().clone();
+    let status = ctx.device.settled_vrrp();
     let groups = selected(ctx, &status, args)?;
     let mut baseline = ctx
         .device

@@ -209,6 +209,7 @@ pub async fn run<I: VrrpIo>(
     mut config: watch::Receiver<Arc<Config>>,
     mut interfaces: watch::Receiver<Arc<IfStatus>>,
     status: VrrpStatusSender,
+    applied: watch::Sender<Option<Arc<Config>>>,
     mut stop: oneshot::Receiver<()>,
 ) {
     let mut d = Driver {
@@ -227,6 +228,7 @@ pub async fn run<I: VrrpIo>(
     let mut cfg = config.borrow_and_update().clone();
     let mut ifs = interfaces.borrow_and_update().clone();
     d.reconcile(&cfg, &ifs).await;
+    applied.send_replace(Some(cfg.clone()));
     loop {
         d.run_outputs().await;
         d.publish();
@@ -239,6 +241,10 @@ pub async fn run<I: VrrpIo>(
                 }
                 cfg = config.borrow_and_update().clone();
                 d.reconcile(&cfg, &ifs).await;
+                // Published after the status below would be stale: run outputs first.
+                d.run_outputs().await;
+                d.publish();
+                applied.send_replace(Some(cfg.clone()));
             }
             changed = interfaces.changed() => {
                 if changed.is_ok() {

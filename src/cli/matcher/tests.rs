@@ -52,7 +52,7 @@ fn exact_keyword_beats_prefixes() {
 }
 
 #[test]
-fn aliases_replace_the_first_word() {
+fn aliases_replace_the_first_word_or_the_word_after_undo() {
     assert_eq!(ok("system", "show clock").0, "t.clock");
     assert_eq!(ok("system", "exit").0, "t.quit");
     assert_eq!(ok("system", "end").0, "t.return");
@@ -65,8 +65,18 @@ fn aliases_replace_the_first_word() {
     let (h, args) = ok("system", "no sysname");
     assert_eq!(h, "t.sysname");
     assert!(args.undo);
-    // Only as first word.
+    // The word after `undo` too (`no hostname`, `un hostname`).
+    for line in ["no hostname", "undo hostname", "un hostname"] {
+        let (h, args) = ok("system", line);
+        assert_eq!(h, "t.sysname", "{line}");
+        assert!(args.undo, "{line}");
+    }
+    // Nowhere else.
     assert_eq!(err("user", "display show"), (ErrorKind::Unrecognized, 8));
+    assert_eq!(
+        err("interface", "shutdown hostname"),
+        (ErrorKind::TooMany, 9)
+    );
 }
 
 #[test]
@@ -398,6 +408,29 @@ mod fuzz {
                 let _ = help::help(&g, kinds, &line);
                 let (start, _) = help::complete(&g, kinds, &line);
                 prop_assert!(start <= line.len());
+            }
+        }
+
+        /// Narrowing the commands by the first word changes nothing: the same command, or
+        /// the same error, as running the line through every command of the view.
+        #[test]
+        fn first_word_narrowing_is_invisible(line in line()) {
+            let g = testing::grammar();
+            for kind in ["user", "system", "interface"] {
+                if line.contains('|') {
+                    continue;
+                }
+                let all = matcher::entries(&g, kind);
+                let whole = matcher::analyze(&all, &line);
+                let expected = match whole.complete.first() {
+                    Some((i, _)) => Ok(all[*i].command.handler.clone()),
+                    None => Err(whole.error.unwrap_or(matcher::MatchError {
+                        kind: matcher::ErrorKind::Unrecognized,
+                        offset: line.len() - line.trim_start().len(),
+                    })),
+                };
+                let got = matcher::match_line(&g, kind, &line).map(|m| m.command.handler.clone());
+                prop_assert_eq!(got, expected, "{:?} in {}", line, kind);
             }
         }
 

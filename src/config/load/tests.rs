@@ -32,16 +32,17 @@ fn bad_lines_are_reported_and_skipped() {
         vec![
             LoadError {
                 line: 3,
-                message: "% Unrecognized command found at '^' position.".into()
+                message: "% Unrecognized command found at '^' position. (at \"bogus\")".into()
             },
             // The header failed: its two indented lines are not reported again.
             LoadError {
                 line: 5,
-                message: "% Wrong parameter found at '^' position.".into()
+                message: "% Wrong parameter found at '^' position. (at \"GigabitEthernet1/0/9\")"
+                    .into()
             },
             LoadError {
                 line: 11,
-                message: "% Wrong parameter found at '^' position.".into()
+                message: "% Wrong parameter found at '^' position. (at \"300\")".into()
             },
             LoadError {
                 line: 13,
@@ -66,7 +67,7 @@ fn indented_lines_run_in_their_section_view() {
         errors,
         vec![LoadError {
             line: 4,
-            message: "% Unrecognized command found at '^' position.".into()
+            message: "% Unrecognized command found at '^' position. (at \"shutdown\")".into()
         }]
     );
     let snap = device.config.snapshot();
@@ -85,7 +86,7 @@ fn load_text_uses_the_built_in_grammar() {
         errors,
         vec![LoadError {
             line: 5,
-            message: "% Unrecognized command found at '^' position.".into()
+            message: "% Unrecognized command found at '^' position. (at \"bogus\")".into()
         }]
     );
 }

@@ -173,6 +173,24 @@ fn fallback_to_the_view_above() {
     assert_eq!(shut, vec![true, false, false, false]);
 }
 
+/// A command of the view above that fails changes nothing, the view included.
+#[test]
+fn a_failed_command_of_the_view_above_keeps_the_view() {
+    let device = testing::device();
+    let mut st = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+    run(&mut st, &device, "system-view");
+    run(&mut st, &device, "interface ge1/0/1");
+    let here = st.views.clone();
+    let o = run(&mut st, &device, "sysname refused");
+    assert!(!o.ok);
+    assert_eq!(st.views, here);
+    let o = run(&mut st, &device, "interface ge1/0/9");
+    assert!(!o.ok);
+    assert_eq!(st.views, here);
+    assert!(run(&mut st, &device, "sysname fine").ok);
+    assert_eq!(st.views, vec![View::User, View::System]);
+}
+
 #[test]
 fn the_furthest_attempt_reports() {
     let device = testing::device();
@@ -225,6 +243,12 @@ fn handler_errors() {
     assert_eq!(
         o.output,
         caret(6 + 10, "% Wrong parameter found at '^' position.")
+    );
+    // Type and number as two words: the caret is under the number.
+    let o = run(&mut st, &device, "interface gigabitethernet  1/0/9");
+    assert_eq!(
+        o.output,
+        caret(6 + 27, "% Wrong parameter found at '^' position.")
     );
     assert_eq!(device.sysname(), "Duet");
 }
