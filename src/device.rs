@@ -14,6 +14,7 @@ use crate::cli::Registry;
 use crate::config::{Config, ConfigStore};
 use crate::dhcp::driver::DhcpHandle;
 use crate::dhcp::io::{DhcpIo, LinuxIo, SimIo};
+use crate::hotbackup::driver::HotBackupHandle;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
@@ -85,10 +86,14 @@ pub struct Device {
     pub dhcp: OnceLock<DhcpHandle>,
     /// Logged-in sessions, vty lines and SSH login tokens.
     pub sessions: crate::session::table::Sessions,
+    /// The hot-backup engine, once started (displays read its report).
+    pub hotbackup: OnceLock<HotBackupHandle>,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
     tasks: Mutex<Vec<JoinHandle<()>>>,
+    /// The VRRP group hot backup keeps from preempting (set by the hot-backup engine).
+    pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
     vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
 }
@@ -132,6 +137,8 @@ impl Device {
             sim: OnceLock::new(),
             dhcp: OnceLock::new(),
             sessions: Default::default(),
+            hotbackup: OnceLock::new(),
+            preempt_hold: watch::Sender::new(None),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
@@ -238,6 +245,7 @@ impl Device {
                 self.start_with(rt, backend)?;
                 self.start_vrrp(rt, vrrp);
                 self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
+                self.start_hotbackup(rt);
                 Ok(())
             }
         }
@@ -256,6 +264,7 @@ impl Device {
         self.start_with(rt, lan.backend(node))?;
         self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
         self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
+        self.start_hotbackup(rt);
         Ok(())
     }
 
@@ -284,6 +293,27 @@ impl Device {
         }
     }
 
+    /// Start the hot-backup engine (after DHCP and VRRP, which it steers). Without a DHCP
+    /// engine there is nothing to back up: it does not start.
+    fn start_hotbackup(self: &Arc<Self>, rt: &Handle) {
+        let Some(dhcp) = self.dhcp.get().cloned() else {
+            return;
+        };
+        let (engine, handle) = crate::hotbackup::driver::start(
+            self.config.subscribe(),
+            self.vrrp_status.subscribe(),
+            dhcp,
+            self.preempt_hold.clone(),
+        );
+        if self.hotbackup.set(handle).is_ok() {
+            let task = rt.spawn(engine.instrument(self.span()));
+            self.tasks
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(task);
+        }
+    }
+
     /// Start the VRRP driver on this I/O (after the interface engine, whose status it follows).
     fn start_vrrp<I: VrrpIo>(self: &Arc<Self>, rt: &Handle, io: I) {
         let (stop, stopped) = oneshot::channel();
@@ -295,6 +325,7 @@ impl Device {
             self.vrrp_status.clone(),
             self.vrrp_applied.clone(),
             stopped,
+            self.preempt_hold.subscribe(),
         );
         let task = rt.spawn(driver.instrument(self.span()));
         self.tasks

@@ -15,6 +15,8 @@ use duet::dhcp::config::{
     BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_LEASE_SECS, Network, PoolConfig,
     RawOptionValue, StaticBinding,
 };
+use duet::hotbackup::Mode;
+use duet::hotbackup::settings::{HotBackupConfig, PeerConfig, TrackVrrp};
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
 use duet::session::Role;
@@ -368,28 +370,109 @@ fn ssh() -> impl Strategy<Value = SshServerConfig> {
     })
 }
 
+/// The `hot-backup` view: any reachable combination of its settings.
+fn hotbackup_strategy(ports: Vec<IfName>) -> impl Strategy<Value = HotBackupConfig> {
+    let peer = proptest::option::of((any::<[u8; 4]>(), any::<[u8; 4]>(), 1u16..=65535).prop_map(
+        |(a, b, port)| {
+            // Unicast and different: first octets 1-223 except 127, last octets told apart.
+            let fix = |mut o: [u8; 4], last: u8| {
+                o[0] = 1 + o[0] % 126;
+                o[3] = last;
+                Ipv4Addr::from(o)
+            };
+            PeerConfig {
+                peer: fix(a, 1),
+                source: fix(b, 2),
+                port,
+            }
+        },
+    ));
+    let key = proptest::option::of("[!-~]{1,63}");
+    let track =
+        proptest::option::of(
+            (1u8..=255, 0..ports.len()).prop_map(move |(vrid, i)| TrackVrrp {
+                vrid,
+                interface: ports[i].clone(),
+            }),
+        );
+    (
+        peer,
+        (1u32..=10, 1u32..=20),
+        key,
+        track,
+        any::<bool>(),
+        proptest::option::of(1u32..=86_400),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
+                peer,
+                (keepalive_secs, retransmit),
+                key,
+                track,
+                asynchronous,
+                partner_down_secs,
+                enabled,
+                dhcp,
+            )| {
+                HotBackupConfig {
+                    peer,
+                    keepalive_secs,
+                    retransmit,
+                    key,
+                    track,
+                    mode: if asynchronous {
+                        Mode::Asynchronous
+                    } else {
+                        Mode::Synchronous
+                    },
+                    partner_down_secs,
+                    enabled,
+                    dhcp,
+                }
+            },
+        )
+}
+
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
     let ifaces: Vec<_> = (0..ports.len())
         .map(|i| interface(i as u8, ports.clone()))
         .collect();
     let login = (line(), vty_lines(), ssh(), users());
-    (sysname(), 0usize..=1024, ifaces, dhcp_strategy(), login).prop_map(
-        move |(sysname, logbuffer_size, ifaces, dhcp, (console, vty, ssh, users))| {
-            let mut config = Config::new(&ports);
-            config.sysname = sysname;
-            config.infocenter.logbuffer_size = logbuffer_size;
-            config.dhcp = dhcp;
-            for (port, cfg) in ports.iter().zip(ifaces) {
-                config.interfaces.insert(port.clone(), cfg);
-            }
-            config.lines.console = console;
-            config.lines.vty = vty;
-            config.ssh = ssh;
-            config.users = users;
-            config
-        },
+    (
+        sysname(),
+        0usize..=1024,
+        ifaces,
+        dhcp_strategy(),
+        hotbackup_strategy(ports.clone()),
+        login,
     )
+        .prop_map(
+            move |(
+                sysname,
+                logbuffer_size,
+                ifaces,
+                dhcp,
+                hotbackup,
+                (console, vty, ssh, users),
+            )| {
+                let mut config = Config::new(&ports);
+                config.sysname = sysname;
+                config.infocenter.logbuffer_size = logbuffer_size;
+                config.dhcp = dhcp;
+                config.hotbackup = hotbackup;
+                for (port, cfg) in ports.iter().zip(ifaces) {
+                    config.interfaces.insert(port.clone(), cfg);
+                }
+                config.lines.console = console;
+                config.lines.vty = vty;
+                config.ssh = ssh;
+                config.users = users;
+                config
+            },
+        )
 }
 
 proptest! {

@@ -68,6 +68,7 @@ impl Registry {
         crate::vrrp::register(&mut r);
         crate::dhcp::register(&mut r);
         crate::aaa::register(&mut r);
+        crate::hotbackup::register(&mut r);
         r
     }
     pub fn add(&mut self, name: &'static str, h: Handler) {

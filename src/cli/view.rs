@@ -16,6 +16,8 @@ pub enum View {
     LocalUser(String),
     /// `[Sysname-line-vty0-63]`, `[Sysname-line-vty5]`, `[Sysname-line-console0]`.
     Line(LineRange),
+    /// `[Sysname-hot-backup]`: the view `hot-backup` enters.
+    HotBackup,
 }
 
 /// The user lines a line view configures.
@@ -37,6 +39,7 @@ impl View {
             View::DhcpPool(_) => "dhcp-pool",
             View::LocalUser(_) => "local-user",
             View::Line(_) => "line",
+            View::HotBackup => "hot-backup",
         }
     }
 
@@ -55,6 +58,7 @@ impl View {
             View::Line(LineRange::Vty { first, last }) => {
                 format!("[{sysname}-line-vty{first}-{last}]")
             }
+            View::HotBackup => format!("[{sysname}-hot-backup]"),
         }
     }
 }

@@ -20,6 +20,7 @@ use tokio::sync::watch;
 
 use crate::aaa::{LinesConfig, LocalUser, SshServerConfig};
 use crate::dhcp::DhcpConfig;
+use crate::hotbackup::settings::HotBackupConfig;
 use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
@@ -47,6 +48,8 @@ pub struct Config {
     /// The ports' subnets indexed for the overlap check (derived from `interfaces` by the
     /// `ip address` handler; compares equal always).
     pub subnets: SubnetIndex,
+    /// The `hot-backup` view and `dhcp server hot-backup`.
+    pub hotbackup: HotBackupConfig,
 }
 
 impl Config {
@@ -64,6 +67,7 @@ impl Config {
             ssh: SshServerConfig::default(),
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
+            hotbackup: HotBackupConfig::default(),
         }
     }
 }

@@ -59,7 +59,12 @@ impl Config {
                 lines: crate::dhcp::render::global_lines(&self.dhcp),
             },
         ];
+        sections.push(Section {
+            view: View::System,
+            lines: crate::hotbackup::render::global_lines(&self.hotbackup),
+        });
         sections.extend(crate::dhcp::render::pool_sections(&self.dhcp));
+        sections.extend(crate::hotbackup::render::section(&self.hotbackup));
         sections.extend(self.interfaces.iter().map(|(name, cfg)| Section {
             view: View::Interface(name.to_string()),
             lines: render_interface(name, cfg),

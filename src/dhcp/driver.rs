@@ -44,11 +44,34 @@ pub enum DriverError {
 
 type Job = Box<dyn FnOnce(&mut Server, Millis) + Send>;
 
+/// What the engine's task is asked to do.
+pub enum Work {
+    /// Run on the server.
+    Job(Job),
+    /// Hot backup's order for the replies held for the peer's confirmation.
+    Gate(GateOrder),
+}
+
+/// Hot backup in synchronous mode: hold, release or drop the replies waiting for the peer's
+/// confirmation.
+pub enum GateOrder {
+    /// Hold every reply with a commit id until [`GateOrder::Release`] covers it (`true`), or send
+    /// whatever waits and stop holding (`false`).
+    Hold(bool),
+    /// The peer confirmed every change up to this commit id: send the replies waiting for them.
+    Release(u64),
+    /// The peer went down before confirming these commit ids: send (`true`) or drop (`false`)
+    /// the reply of each.
+    Settle(Vec<(u64, bool)>),
+    /// Send every waiting reply now (the hot-backup engine lost track of the events).
+    ReleaseAll,
+}
+
 /// The way into a running DHCP engine: queries and changes run inside the task, on the
 /// server it owns (never under a lock from the caller's thread).
 #[derive(Clone)]
 pub struct DhcpHandle {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::Sender<Work>,
     events: broadcast::Sender<LeaseEvent>,
 }
 
@@ -63,7 +86,7 @@ impl DhcpHandle {
         let job: Job = Box::new(move |s, now| {
             let _ = tx.send(f(s, now));
         });
-        self.jobs.try_send(job).map_err(|e| match e {
+        self.jobs.try_send(Work::Job(job)).map_err(|e| match e {
             mpsc::error::TrySendError::Closed(_) => DriverError::NotRunning,
             mpsc::error::TrySendError::Full(_) => DriverError::Timeout(0),
         })?;
@@ -85,7 +108,7 @@ impl DhcpHandle {
             let _ = tx.send(f(s, now));
         });
         self.jobs
-            .send(job)
+            .send(Work::Job(job))
             .await
             .map_err(|_| DriverError::NotRunning)?;
         tokio::time::timeout(QUERY_TIMEOUT, rx)
@@ -109,6 +132,15 @@ impl DhcpHandle {
     pub async fn set_serving(&self, serving: bool) -> Result<(), DriverError> {
         self.call(move |s, _| s.set_serving(serving)).await
     }
+
+    /// Hold, release or drop replies waiting for hot backup (see [`GateOrder`]). Queued in order
+    /// with the jobs, so a release never overtakes the job before it.
+    pub async fn gate(&self, order: GateOrder) -> Result<(), DriverError> {
+        self.jobs
+            .send(Work::Gate(order))
+            .await
+            .map_err(|_| DriverError::NotRunning)
+    }
 }
 
 /// The time the core is given.
@@ -117,6 +149,16 @@ pub fn now_ms() -> Millis {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as Millis)
         .unwrap_or(0)
+}
+
+/// Replies held until hot backup says the peer has their bindings (synchronous mode).
+#[derive(Default)]
+struct Gate {
+    holding: bool,
+    /// Every commit id up to this one is confirmed.
+    released: u64,
+    /// Held replies, in commit order.
+    waiting: std::collections::VecDeque<Reply>,
 }
 
 /// Everything the task owns.
@@ -129,6 +171,7 @@ pub struct Engine {
     ingress: HashMap<Arc<str>, Ingress>,
     /// The last event sequence number known to be on disk.
     durable: u64,
+    gate: Gate,
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
@@ -136,7 +179,7 @@ pub fn start(
     data_dir: PathBuf,
     io: DhcpIo,
     config: watch::Receiver<Arc<Config>>,
-) -> Result<(Engine, DhcpHandle, mpsc::Receiver<Job>), super::store::StoreError> {
+) -> Result<(Engine, DhcpHandle, mpsc::Receiver<Work>), super::store::StoreError> {
     let (mut store, recovery) = LeaseStore::open(&data_dir.join("dhcp"))?;
     if let Some(t) = &recovery.torn {
         tracing::warn!(
@@ -190,6 +233,7 @@ pub fn start(
         events,
         ingress: HashMap::new(),
         durable: 0,
+        gate: Gate::default(),
     };
     Ok((engine, handle, jobs_rx))
 }
@@ -212,7 +256,7 @@ fn compact(store: &mut LeaseStore, server: &Server) {
 
 impl Engine {
     /// The engine's task: runs until the device stops it.
-    pub async fn run(mut self, mut jobs: mpsc::Receiver<Job>) {
+    pub async fn run(mut self, mut jobs: mpsc::Receiver<Work>) {
         let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
         self.reconcile(&tx);
         let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
@@ -236,8 +280,9 @@ impl Engine {
                         }
                     }
                 }
-                job = jobs.recv() => match job {
-                    Some(job) => job(&mut self.server, now_ms()),
+                work = jobs.recv() => match work {
+                    Some(Work::Job(job)) => job(&mut self.server, now_ms()),
+                    Some(Work::Gate(order)) => self.gate_work(order),
                     None => return,
                 },
                 changed = self.config.changed() => {
@@ -295,9 +340,14 @@ impl Engine {
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
         // the client retransmits its REQUEST.
         for r in replies.drain(..) {
-            if r.commit.is_none_or(|c| c <= self.durable) {
-                self.send(&r);
+            if r.commit.is_some_and(|c| c > self.durable) {
+                continue;
             }
+            if self.gate.holding && r.commit.is_some_and(|c| c > self.gate.released) {
+                self.gate.waiting.push_back(r);
+                continue;
+            }
+            self.send(&r);
         }
     }
 
@@ -305,6 +355,45 @@ impl Engine {
         if let Err(e) = self.io.send(r) {
             tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
         }
+    }
+
+    /// Hot backup's orders for the held replies.
+    fn gate_work(&mut self, order: GateOrder) {
+        let waiting = std::mem::take(&mut self.gate.waiting);
+        let mut keep = std::collections::VecDeque::with_capacity(waiting.len());
+        match order {
+            GateOrder::Hold(on) => {
+                self.gate.holding = on;
+                if on {
+                    keep = waiting;
+                } else {
+                    waiting.iter().for_each(|r| self.send(r));
+                }
+            }
+            GateOrder::Release(upto) => {
+                self.gate.released = self.gate.released.max(upto);
+                for r in waiting {
+                    if r.commit.is_some_and(|c| c > self.gate.released) {
+                        keep.push_back(r);
+                    } else {
+                        self.send(&r);
+                    }
+                }
+            }
+            GateOrder::Settle(list) => {
+                let verdict: HashMap<u64, bool> = list.into_iter().collect();
+                for r in waiting {
+                    match r.commit.and_then(|c| verdict.get(&c)) {
+                        Some(true) => self.send(&r),
+                        // The peer never confirmed it: the client retransmits.
+                        Some(false) => {}
+                        None => keep.push_back(r),
+                    }
+                }
+            }
+            GateOrder::ReleaseAll => waiting.iter().for_each(|r| self.send(r)),
+        }
+        self.gate.waiting = keep;
     }
 
     /// Apply the configuration snapshot: the server's pools and the served interfaces.
@@ -331,6 +420,12 @@ impl Engine {
                     c.address.map(|(address, _)| Served {
                         name: name.clone(),
                         address,
+                        virtual_ips: c
+                            .vrrp
+                            .groups
+                            .values()
+                            .flat_map(|g| g.virtual_ips.iter().copied())
+                            .collect(),
                     })
                 })
                 .collect()

@@ -44,6 +44,11 @@ pub struct Received {
 pub struct Served {
     pub name: IfName,
     pub address: Ipv4Addr,
+    /// The VRRP virtual IPs of the interface. On Linux the master holds them on a macvlan
+    /// device, so a client's unicast renewal to the virtual IP (hot backup makes it the server
+    /// identifier) never reaches the socket bound to the port: a socket bound to each virtual
+    /// IP (IP_FREEBIND, so it exists before the address does) takes them.
+    pub virtual_ips: Vec<Ipv4Addr>,
 }
 
 /// Why a reply could not be sent.
@@ -100,11 +105,14 @@ struct LinuxPort {
     raw: Option<OwnedFd>,
     ifindex: u32,
     reader: JoinHandle<()>,
+    /// Readers of the sockets bound to the virtual IPs.
+    vip_readers: Vec<JoinHandle<()>>,
 }
 
 impl Drop for LinuxPort {
     fn drop(&mut self) {
         self.reader.abort();
+        self.vip_readers.iter().for_each(JoinHandle::abort);
     }
 }
 
@@ -195,6 +203,13 @@ fn open_linux_port(
     let udp = Arc::new(UdpSocket::from_std(std::net::UdpSocket::from(sock))?);
     let ifindex = nix::net::if_::if_nametoindex(linux).map_err(io::Error::from)?;
     let raw = open_raw().ok();
+    let mut vip_readers = Vec::new();
+    for vip in &served.virtual_ips {
+        match open_vip_socket(*vip) {
+            Ok(s) => vip_readers.push(tokio::spawn(read_udp(s, key.clone(), tx.clone()))),
+            Err(e) => tracing::debug!(%vip, error = %e, "DHCP socket on the virtual IP not opened"),
+        }
+    }
     let reader = tokio::spawn(read_udp(udp.clone(), key, tx));
     Ok(LinuxPort {
         served: served.clone(),
@@ -202,7 +217,21 @@ fn open_linux_port(
         raw,
         ifindex,
         reader,
+        vip_readers,
     })
+}
+
+/// A UDP socket on VIP:67 that receives unicast requests to a VRRP virtual IP (only while
+/// this device holds it; broadcasts never match a socket bound to a unicast address).
+fn open_vip_socket(vip: Ipv4Addr) -> io::Result<Arc<UdpSocket>> {
+    let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    sock.set_reuse_address(true)?;
+    sock.set_freebind_v4(true)?;
+    sock.set_nonblocking(true)?;
+    sock.bind(&SocketAddrV4::new(vip, SERVER_PORT).into())?;
+    Ok(Arc::new(UdpSocket::from_std(std::net::UdpSocket::from(
+        sock,
+    ))?))
 }
 
 async fn read_udp(sock: Arc<UdpSocket>, interface: Arc<str>, tx: mpsc::Sender<Batch>) {

@@ -199,7 +199,12 @@ struct Driver<I> {
     status: VrrpStatusSender,
     /// Every port's MAC, for the real-MAC fallback.
     macs: BTreeMap<IfName, [u8; 6]>,
+    /// The group hot backup keeps from preempting, if any.
+    held: Option<(IfName, u8)>,
 }
+
+/// Which group must not preempt now (hot backup: its batch backup has not completed).
+pub type PreemptHold = watch::Receiver<Option<(IfName, u8)>>;
 
 /// Run the driver until the configuration store goes away or `stop` fires (then every group
 /// resigns and its virtual IPs are removed). Run it inside the device's span so its logs
@@ -211,6 +216,7 @@ pub async fn run<I: VrrpIo>(
     status: VrrpStatusSender,
     applied: watch::Sender<Option<Arc<Config>>>,
     mut stop: oneshot::Receiver<()>,
+    mut hold: PreemptHold,
 ) {
     let mut d = Driver {
         io,
@@ -224,6 +230,7 @@ pub async fn run<I: VrrpIo>(
         unknown_vrid: BTreeMap::new(),
         status,
         macs: BTreeMap::new(),
+        held: hold.borrow_and_update().clone(),
     };
     let mut cfg = config.borrow_and_update().clone();
     let mut ifs = interfaces.borrow_and_update().clone();
@@ -253,6 +260,14 @@ pub async fn run<I: VrrpIo>(
                 }
             }
             got = d.io.recv() => d.receive(got),
+            changed = hold.changed(), if hold.has_changed().is_ok() => {
+                if changed.is_ok() {
+                    d.held = hold.borrow_and_update().clone();
+                    for (key, g) in d.groups.iter_mut() {
+                        g.router.set_preempt_held(d.held.as_ref() == Some(key));
+                    }
+                }
+            }
             Ok(()) = &mut stop => {
                 d.shutdown().await;
                 return;
@@ -354,8 +369,10 @@ impl<I: VrrpIo> Driver<I> {
                 std::collections::btree_map::Entry::Occupied(e) => e.into_mut(),
                 std::collections::btree_map::Entry::Vacant(e) => {
                     self.next_instance += 1;
+                    let mut router = Router::new(key.1, up);
+                    router.set_preempt_held(self.held.as_ref() == Some(&key));
                     e.insert(Group {
-                        router: Router::new(key.1, up),
+                        router,
                         instance: self.next_instance,
                         primary_ip: None,
                         link_up: up,

@@ -40,6 +40,8 @@ pub struct Router {
     down_after_resign: bool,
     /// When this backup first heard a lower-priority master it wants to preempt.
     preempt_since: Option<Duration>,
+    /// Hot backup holds preemption while this device lacks the peer's bindings.
+    preempt_held: bool,
     /// The virtual IPs this router has told the driver to add (while master).
     installed: Vec<Ipv4Addr>,
     outputs: VecDeque<Output>,
@@ -65,10 +67,18 @@ impl Router {
             master_down_timer: None,
             down_after_resign: false,
             preempt_since: None,
+            preempt_held: false,
             installed: Vec::new(),
             outputs: VecDeque::new(),
             stats: Statistics::default(),
         }
+    }
+
+    /// Hold preemption (hot backup: this device has not yet applied the peer's table), or
+    /// allow it again. While held, a lower-priority master is accepted as in non-preempt
+    /// mode, and the preemption delay starts again once it is lifted.
+    pub fn set_preempt_held(&mut self, held: bool) {
+        self.preempt_held = held;
     }
 
     pub fn vrid(&self) -> u8 {
@@ -334,7 +344,7 @@ impl Router {
             return;
         }
         let lower = adv.priority < self.running_priority;
-        if self.config.preempt && lower {
+        if self.config.preempt && lower && !self.preempt_held {
             let since = *self.preempt_since.get_or_insert(now);
             if now >= since + cs(u64::from(self.config.preempt_delay_cs)) {
                 // Preempt: discard, and Master_Down_Timer runs out.

@@ -372,3 +372,25 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn held_preemption_accepts_a_lower_master_until_released() {
+    let cfg = GroupConfig {
+        preempt: true,
+        ..config(200)
+    };
+    let mut r = started(&cfg);
+    r.set_preempt_held(true);
+    // A lower-priority master keeps advertising: held, this backup does not take over.
+    for i in 0..10u64 {
+        receive(&mut r, ms(i * 1000), PEER, 100);
+        r.handle_timeout(ms(i * 1000 + 1));
+    }
+    assert_eq!(r.state(), State::Backup);
+    // Released: the next advert is discarded and Master_Down_Timer runs out.
+    r.set_preempt_held(false);
+    receive(&mut r, ms(10_000), PEER, 100);
+    let t = r.poll_timeout().unwrap();
+    r.handle_timeout(t);
+    assert_eq!(r.state(), State::Master);
+}

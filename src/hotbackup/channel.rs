@@ -1,0 +1,132 @@
+//! The failover link's TCP connection. Both devices listen on `source:port` and the one with
+//! the lower address dials the peer (from its source address); the other accepts only from
+//! the peer's address. So exactly one connection exists, whoever starts first: the lower
+//! address's outgoing one. Dials back off from 100 ms to 5 s; a listener that cannot bind
+//! yet (the source address is not configured) retries every second.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+
+use super::settings::PeerConfig;
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+const DIAL_TIMEOUT: Duration = Duration::from_secs(2);
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
+
+/// What the connector tells the engine.
+#[derive(Debug)]
+pub enum Link {
+    /// A new connection to the peer.
+    Up(TcpStream),
+    /// A connection from another address, or one the rule does not keep, was closed.
+    Refused(SocketAddr),
+}
+
+/// Whether this end dials (the lower address does).
+pub fn dials(cfg: &PeerConfig) -> bool {
+    cfg.source < cfg.peer
+}
+
+async fn bind(cfg: &PeerConfig) -> std::io::Result<TcpListener> {
+    let sock = TcpSocket::new_v4()?;
+    sock.set_reuseaddr(true)?;
+    sock.bind(SocketAddr::from((cfg.source, cfg.port)))?;
+    sock.listen(4)
+}
+
+async fn dial(cfg: &PeerConfig) -> std::io::Result<TcpStream> {
+    let sock = TcpSocket::new_v4()?;
+    sock.bind(SocketAddr::from((cfg.source, 0)))?;
+    let stream = tokio::time::timeout(
+        DIAL_TIMEOUT,
+        sock.connect(SocketAddr::from((cfg.peer, cfg.port))),
+    )
+    .await
+    .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// The connector task: runs until the engine drops `out`. `connected` is the engine's word
+/// on whether a connection is up (no dialing then).
+pub async fn run(cfg: PeerConfig, mut connected: watch::Receiver<bool>, out: mpsc::Sender<Link>) {
+    let dialer = dials(&cfg);
+    let mut listener: Option<TcpListener> = None;
+    let mut listen_at = Instant::now();
+    let mut dial_at = Instant::now();
+    let mut backoff = FIRST_BACKOFF;
+    // After a dial succeeded, wait for the engine to take the connection before dialing again.
+    let mut handed_over: Option<Instant> = None;
+    loop {
+        if handed_over.is_some_and(|t| t.elapsed() > MAX_BACKOFF) {
+            handed_over = None;
+        }
+        let may_dial = dialer && handed_over.is_none() && !*connected.borrow();
+        tokio::select! {
+            accepted = accept(&listener) => match accepted {
+                Ok((stream, from)) => {
+                    let link = if !dialer && from.ip() == cfg.peer {
+                        let _ = stream.set_nodelay(true);
+                        Link::Up(stream)
+                    } else {
+                        Link::Refused(from)
+                    };
+                    if out.send(link).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "hot-backup accept failed");
+                    listener = None;
+                    listen_at = Instant::now() + LISTEN_RETRY;
+                }
+            },
+            _ = tokio::time::sleep_until(listen_at), if listener.is_none() => {
+                match bind(&cfg).await {
+                    Ok(l) => listener = Some(l),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "hot-backup listen failed");
+                        listen_at = Instant::now() + LISTEN_RETRY;
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(dial_at), if may_dial => match dial(&cfg).await {
+                Ok(stream) => {
+                    backoff = FIRST_BACKOFF;
+                    handed_over = Some(Instant::now());
+                    if out.send(Link::Up(stream)).await.is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "hot-backup dial failed");
+                    dial_at = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            },
+            changed = connected.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                if *connected.borrow_and_update() {
+                    handed_over = None;
+                } else {
+                    dial_at = dial_at.max(Instant::now());
+                }
+            }
+            _ = tokio::time::sleep(MAX_BACKOFF), if handed_over.is_some() => {}
+        }
+    }
+}
+
+async fn accept(listener: &Option<TcpListener>) -> std::io::Result<(TcpStream, SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
