@@ -99,6 +99,9 @@ struct DemoArgs {
     /// DHCP lease time in seconds (clients renew at half of it).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(4..=86400))]
     lease: u32,
+    /// The hot-backup TCP port (A on 127.0.0.1, B on 127.0.0.2).
+    #[arg(long, value_name = "PORT", default_value_t = 10241)]
+    hot_backup_port: u16,
     /// Append the operator log to this file (level from RUST_LOG, default info).
     #[arg(long, value_name = "FILE")]
     log_file: Option<PathBuf>,
@@ -375,6 +378,7 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         dir: args.dir,
         clients: usize::from(args.clients),
         lease_secs: args.lease,
+        hot_backup_port: args.hot_backup_port,
     })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,7 +6,8 @@
 //! checked; a failure names its seed, and `DUET_SIM_SEED=N` replays just that one.
 //! `DUET_SIM_SEEDS=N` runs more seeds (default 200).
 //!
-//! Without hot backup the two devices never exchange bindings, so the pair runs with the
+//! Hot backup runs over real TCP, which a paused clock cannot drive, so these runs leave it
+//! out. Without hot backup the two devices never exchange bindings, so the pair runs with the
 //! split pool (each device gives new bindings only from its own half): the invariants are
 //! that no address is ever held by two clients, that every client ends up bound once the
 //! faults heal, and that the pair ends with one master, A.
@@ -194,6 +195,7 @@ async fn run_seed(seed: u64) -> Result<String, String> {
         advert_cs: 20,
         preempt_delay_cs: 100,
         split_pool: true,
+        hot_backup: None,
     };
     let pair = Pair::new(
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],

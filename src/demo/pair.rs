@@ -3,8 +3,13 @@
 //! one DHCP pool, with simulated client stations. `duet demo` and the whole-system
 //! simulation tests (tests/sim_pair.rs) build the same pair from here.
 //!
-//! Until the hot-backup engine decides who serves, [`Pair::start`] ties each device's DHCP
-//! server to its VRRP role (only the master answers, with the virtual IP as server
+//! With [`PairOptions::hot_backup`] the devices run hot backup over TCP on loopback addresses
+//! (127.0.0.1 for A, 127.0.0.2 for B: the simulated LAN carries no TCP), and the hot-backup
+//! engine decides who serves: only the VRRP master, with the virtual IP as server identifier,
+//! holding every binding of the peer. This is what `duet demo` runs.
+//!
+//! Without hot backup (the simulation tests, whose paused clock cannot drive real TCP),
+//! [`Pair::start`] ties each device's DHCP server to its VRRP role (only the master answers, with the virtual IP as server
 //! identifier). Without hot backup the new master knows none of the old master's bindings:
 //! it ACKs a renewal of an address that is free in its own table (so clients keep their
 //! addresses across a switchover), but it may offer a new client an address the old master
@@ -93,8 +98,11 @@ pub struct PairOptions {
     /// A's preemption delay, in centiseconds (so it takes back the master role only once
     /// it is settled).
     pub preempt_delay_cs: u32,
-    /// New bindings only from each device's own half of the pool (see the module doc).
+    /// New bindings only from each device's own half of the pool (see the module doc);
+    /// without hot backup only.
     pub split_pool: bool,
+    /// Hot backup over loopback TCP on this port (`None`: no hot backup).
+    pub hot_backup: Option<u16>,
 }
 
 impl Default for PairOptions {
@@ -104,6 +112,7 @@ impl Default for PairOptions {
             advert_cs: 50,
             preempt_delay_cs: 300,
             split_pool: false,
+            hot_backup: None,
         }
     }
 }
@@ -154,8 +163,23 @@ pub fn config_lines(side: Side, opts: &PairOptions) -> Vec<String> {
         "quit".to_string(),
         format!("interface {}", link_port()),
         format!("ip address {link} 30"),
-        "return".to_string(),
+        "quit".to_string(),
     ]);
+    if let Some(port) = opts.hot_backup {
+        let (source, peer) = match side {
+            Side::A => ("127.0.0.1", "127.0.0.2"),
+            Side::B => ("127.0.0.2", "127.0.0.1"),
+        };
+        lines.extend([
+            "dhcp server hot-backup".to_string(),
+            "hot-backup".to_string(),
+            format!("peer {peer} source {source} port {port}"),
+            format!("track vrrp vrid {VRID} interface {}", lan_port()),
+            "hot-backup enable".to_string(),
+            "quit".to_string(),
+        ]);
+    }
+    lines.push("return".to_string());
     lines
 }
 
@@ -189,7 +213,8 @@ fn configure(device: &Arc<Device>, side: Side, lines: &[String]) -> Result<(), P
 /// One running device of the pair.
 struct Running {
     device: Arc<Device>,
-    follower: JoinHandle<()>,
+    /// What ties DHCP to VRRP without hot backup.
+    follower: Option<JoinHandle<()>>,
 }
 
 /// Two devices and their clients on one simulated LAN.
@@ -267,19 +292,25 @@ impl Pair {
             .cloned()
             .ok_or(PairError::NoDhcp(side.name()))?;
         // Silent until VRRP says master; DHCP is enabled only after this took effect, so
-        // the server never answers a packet before it knows its role.
-        let half = self.opts.split_pool.then(|| side.half());
+        // the server never answers a packet before it knows its role. With hot backup its
+        // engine takes it from there.
+        let hot_backup = self.opts.hot_backup.is_some();
+        let half = (self.opts.split_pool && !hot_backup).then(|| side.half());
         dhcp.call(move |s, _| {
             s.set_serving(false);
-            s.set_server_id(Some(VIRTUAL_IP));
-            s.set_half(half);
+            if !hot_backup {
+                s.set_server_id(Some(VIRTUAL_IP));
+                s.set_half(half);
+            }
         })
         .await
         .map_err(|e| PairError::Dhcp(side.name(), e))?;
         configure(&device, side, &["system-view".into(), "dhcp enable".into()])?;
-        let follower = tokio::spawn(
-            serve_when_master(dhcp, device.vrrp_status.subscribe()).instrument(device.span()),
-        );
+        let follower = (!hot_backup).then(|| {
+            tokio::spawn(
+                serve_when_master(dhcp, device.vrrp_status.subscribe()).instrument(device.span()),
+            )
+        });
         self.running[side.index()] = Some(Running {
             device: device.clone(),
             follower,
@@ -291,7 +322,9 @@ impl Pair {
     /// its data directory stays for [`Pair::start`].
     pub fn crash(&mut self, side: Side) {
         if let Some(r) = self.running[side.index()].take() {
-            r.follower.abort();
+            if let Some(f) = r.follower {
+                f.abort();
+            }
             r.device.stop();
         }
     }
@@ -299,7 +332,9 @@ impl Pair {
     /// Stop a device gracefully (VRRP master resigns).
     pub async fn shutdown(&mut self, side: Side) {
         if let Some(r) = self.running[side.index()].take() {
-            r.follower.abort();
+            if let Some(f) = r.follower {
+                f.abort();
+            }
             r.device.shutdown().await;
         }
     }

@@ -1,4 +1,4 @@
-//! `duet demo`: the [`Pair`] with its clients in this process, a control socket per device,
+//! `duet demo`: the [`Pair`] with hot backup and its clients in this process, a control socket per device,
 //! the console on device A, the clients' events in `DIR/clients.log`, and a summary of what
 //! the clients went through when the console ends.
 
@@ -24,6 +24,8 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     pub clients: usize,
     pub lease_secs: u32,
+    /// The hot-backup TCP port on 127.0.0.1 (A) and 127.0.0.2 (B).
+    pub hot_backup_port: u16,
 }
 
 /// Client retransmission timing scaled to the demo's short leases.
@@ -50,6 +52,7 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
         .context("cannot start the runtime")?;
     let pair_opts = PairOptions {
         lease_secs: opts.lease_secs.max(4),
+        hot_backup: Some(opts.hot_backup_port),
         ..PairOptions::default()
     };
     let mut pair = Pair::new(dirs.clone(), pair_opts);
@@ -101,15 +104,17 @@ fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Resul
          VRRP group 1: virtual IP {VIRTUAL_IP}, A priority 120 (master), B priority 100.\n\
          DHCP pool lan: {POOL_FIRST}-{POOL_LAST}, {lease} s leases; {n} simulated clients \
          obtain and renew them.\n\
+         Hot backup: A (127.0.0.1) copies every binding to B (127.0.0.2) before the client's ACK.\n\
          \n\
          This console is device A. Device B: duet connect --data-dir {b}\n\
          The clients' ACKs and NAKs: tail -f {log}\n\
          \n\
-         Try: display vrrp, display dhcp server ip-in-use. Then take A off the LAN:\n\
+         Try: display vrrp, display hot-backup, display dhcp server ip-in-use. Then take A off the LAN:\n\
          \x20 system-view\n\
          \x20 interface {lan}\n\
          \x20 shutdown\n\
-         B becomes master (display vrrp on B) and the clients renew their addresses with B.\n\
+         B becomes master (display vrrp on B), already holding every binding, and the clients\n\
+         renew their addresses with B.\n\
          `undo shutdown` gives A the master role back. `quit` ends the demo.\n",
         lan = lan_port(),
         lease = pair.lease_secs,
