@@ -2,6 +2,7 @@
 //!
 //! - `duet run`: start a device (console on this terminal, control socket in the data dir).
 //! - `duet connect`: a command session on a running device over its control socket.
+//! - `duet demo`: devices A and B with simulated DHCP clients in this process, console on A.
 //! - `duet check FILE`: report the lines of a configuration file that would not load.
 
 use std::io::{self, IsTerminal, Write};
@@ -40,6 +41,8 @@ enum Command {
     Run(RunArgs),
     /// Open a command session (network-admin) on a running device.
     Connect(ConnectArgs),
+    /// Run the demo: devices A and B (VRRP, DHCP) with simulated clients; console on A.
+    Demo(DemoArgs),
     /// Check a configuration file: one `FILE:LINE: message` per line that would not load.
     Check {
         /// The configuration file.
@@ -86,6 +89,25 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
+struct DemoArgs {
+    /// Folder for the devices' data directories (DIR/A, DIR/B) and DIR/clients.log.
+    #[arg(long, value_name = "DIR", default_value = "duet-demo")]
+    dir: PathBuf,
+    /// Simulated DHCP clients.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u16).range(0..=90))]
+    clients: u16,
+    /// DHCP lease time in seconds (clients renew at half of it).
+    #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(4..=86400))]
+    lease: u32,
+    /// The hot-backup TCP port (A on 127.0.0.1, B on 127.0.0.2).
+    #[arg(long, value_name = "PORT", default_value_t = 10241)]
+    hot_backup_port: u16,
+    /// Append the operator log to this file (level from RUST_LOG, default info).
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<PathBuf>,
+}
+
+#[derive(clap::Args)]
 struct ConnectArgs {
     /// Data directory of the running device (its socket is DIR/duet.sock).
     #[arg(
@@ -126,6 +148,7 @@ fn main() -> ExitCode {
     };
     let log_file = match &cli.command {
         Command::Run(args) => args.log_file.clone(),
+        Command::Demo(args) => args.log_file.clone(),
         _ => None,
     };
     if let Err(e) = duet::infocenter::init_tracing(log_file.as_deref()) {
@@ -134,6 +157,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run(args),
         Command::Connect(args) => connect(args),
+        Command::Demo(args) => demo(args),
         Command::Check { file } => check(&file),
     };
     result.unwrap_or_else(|e| {
@@ -347,6 +371,16 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    duet::demo::run::run(duet::demo::run::DemoOptions {
+        dir: args.dir,
+        clients: usize::from(args.clients),
+        lease_secs: args.lease,
+        hot_backup_port: args.hot_backup_port,
+    })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check(file: &Path) -> anyhow::Result<ExitCode> {

@@ -74,10 +74,15 @@ struct Node {
     watchers: Vec<mpsc::UnboundedSender<IfName>>,
 }
 
+/// Decides, per frame and receiving port, whether the frame is delivered (fault injection in
+/// simulation tests): `(from, to, bytes) -> deliver`.
+pub type FrameFilter = Arc<dyn Fn(&PortId, &PortId, &[u8]) -> bool + Send + Sync>;
+
 #[derive(Default)]
 struct LanState {
     nodes: Vec<Node>,
     segments: u32,
+    filter: Option<FrameFilter>,
 }
 
 impl LanState {
@@ -230,12 +235,23 @@ impl Lan {
         }
         sender.counters.tx_frames += 1;
         let segment = sender.segment;
+        let filter = s.filter.clone();
         let mut delivered = 0;
         for (n, node) in s.nodes.iter_mut().enumerate() {
             for (name, port) in node.ports.iter_mut() {
                 let is_sender = n as u32 == from.node.0 && *name == from.port;
                 if is_sender || port.segment != segment || !port.link_up() {
                     continue;
+                }
+                if let Some(f) = &filter {
+                    let to = PortId {
+                        node: NodeId(n as u32),
+                        port: name.clone(),
+                    };
+                    if !f(from, &to, bytes) {
+                        port.counters.rx_dropped += 1;
+                        continue;
+                    }
                 }
                 let frame = Frame {
                     from: from.clone(),
@@ -255,6 +271,12 @@ impl Lan {
             }
         }
         Ok(delivered)
+    }
+
+    /// Drop the frames `filter` refuses (counted as `rx_dropped` at the receiver), or deliver
+    /// everything again with `None`.
+    pub fn set_filter(&self, filter: Option<FrameFilter>) {
+        self.lock().filter = filter;
     }
 
     pub fn counters(&self, port: &PortId) -> Result<PortCounters, NetError> {
@@ -454,6 +476,20 @@ mod tests {
         }
         let c = lan.counters(&pb).unwrap();
         assert_eq!((c.rx_frames, c.rx_dropped), (RX_QUEUE as u64, 5));
+    }
+
+    #[test]
+    fn a_filter_drops_chosen_frames_and_counts_them() {
+        let (lan, pa, pb) = pair();
+        let mut rb = lan.listen(&pb).unwrap();
+        lan.set_filter(Some(Arc::new(|_, _, bytes: &[u8]| bytes != b"drop")));
+        assert_eq!(lan.send(&pa, b"drop").unwrap(), 0);
+        assert_eq!(lan.send(&pa, b"keep").unwrap(), 1);
+        lan.set_filter(None);
+        assert_eq!(lan.send(&pa, b"drop").unwrap(), 1);
+        assert_eq!(rb.try_recv().unwrap().bytes, b"keep");
+        assert_eq!(rb.try_recv().unwrap().bytes, b"drop");
+        assert_eq!(lan.counters(&pb).unwrap().rx_dropped, 1);
     }
 
     #[test]
