@@ -11,6 +11,10 @@
 //! split pool (each device gives new bindings only from its own half): the invariants are
 //! that no address is ever held by two clients, that every client ends up bound once the
 //! faults heal, and that the pair ends with one master, A.
+//!
+//! The last test runs the pair with hot backup in real time and checks the full invariants
+//! around a killed master: no ACKed lease lost, no address shared, both tables equal after
+//! healing.
 
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex};
