@@ -13,7 +13,7 @@ use tracing::Instrument;
 use crate::cli::Registry;
 use crate::config::{Config, ConfigStore};
 use crate::dhcp::driver::DhcpHandle;
-use crate::dhcp::io::{DhcpIo, LinuxIo, SimIo};
+use crate::dhcp::driver::io::{DhcpIo, LinuxIo, SimIo};
 use crate::hotbackup::driver::HotBackupHandle;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;

@@ -11,8 +11,8 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::client::{Client, ClientEvent, ClientState, Lease};
+use crate::dhcp::driver::io::{CLIENT_PORT, SERVER_PORT};
 use crate::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
-use crate::dhcp::io::{CLIENT_PORT, SERVER_PORT};
 use crate::net::sim::{Lan, PortId};
 
 /// What a station's client is doing, and everything that happened to it.

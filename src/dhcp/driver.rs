@@ -7,6 +7,9 @@
 //! whose commit ids the flush made durable (docs/dhcp.md, "Durability policy"). Sessions and
 //! other engines reach the task through a [`DhcpHandle`].
 
+/// The sockets and frames the task reads and writes (Linux and the simulated LAN).
+pub mod io;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -15,8 +18,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
+use self::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::event::{Ingress, LeaseEvent, Reply};
-use super::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::LeaseStore;

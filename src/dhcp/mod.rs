@@ -7,7 +7,6 @@ pub mod display;
 pub mod driver;
 pub mod event;
 pub mod frame;
-pub mod io;
 pub mod lease;
 pub mod options;
 pub mod packet;

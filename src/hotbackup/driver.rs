@@ -1,5 +1,5 @@
 //! The hot-backup engine: one tokio task per device that runs the protocol core
-//! ([`Session`]) over the failover link's TCP connection ([`super::channel`]) and wires it to
+//! ([`Session`]) over the failover link's TCP connection ([`channel`]) and wires it to
 //! the DHCP engine and VRRP:
 //!
 //! - every local lease event of the DHCP engine goes to the session; entries from the peer
@@ -15,6 +15,9 @@
 //!
 //! Displays read the [`Report`] the task publishes; they never wait for the task.
 
+/// The failover link's TCP connection (listen, dial, keep one).
+pub mod channel;
+
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -26,7 +29,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::channel::{self, Link};
+use self::channel::Link;
 use super::dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half};
 use super::event::Event;
 use super::message::Role;

@@ -7,7 +7,6 @@
 //! engine that runs a session over the failover link; `display` the displays. See
 //! docs/hot-backup-protocol.md.
 
-pub mod channel;
 pub mod commands;
 pub mod config;
 pub mod dhcp;

@@ -2,7 +2,7 @@
 //! the sending side. On Linux: a UDP socket per interface (SO_REUSEADDR, SO_BROADCAST,
 //! SO_BINDTODEVICE, bound to 0.0.0.0:67, see platform-notes.md) and an AF_PACKET socket for
 //! replies to a client's hardware address. On the simulated LAN: Ethernet frames built and
-//! parsed by [`super::frame`].
+//! parsed by [`crate::dhcp::frame`].
 
 use std::collections::HashMap;
 use std::io;
@@ -15,8 +15,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::event::{Destination, Reply};
-use super::frame::{self, BROADCAST_MAC, UdpAddrs};
+use crate::dhcp::event::{Destination, Reply};
+use crate::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
 use crate::interface::name::IfName;
 use crate::net::sim::{Lan, NodeId, PortId};
 
