@@ -111,6 +111,40 @@ impl LeaseState {
             LeaseState::Offered | LeaseState::Committed | LeaseState::Declined
         )
     }
+
+    /// The state's byte in the lease journal and on the hot-backup wire (both formats share it).
+    pub fn code(self) -> u8 {
+        match self {
+            LeaseState::Offered => 0,
+            LeaseState::Committed => 1,
+            LeaseState::Released => 2,
+            LeaseState::Expired => 3,
+            LeaseState::Declined => 4,
+        }
+    }
+
+    /// The state a [`LeaseState::code`] byte names.
+    pub fn from_code(code: u8) -> Option<LeaseState> {
+        Some(match code {
+            0 => LeaseState::Offered,
+            1 => LeaseState::Committed,
+            2 => LeaseState::Released,
+            3 => LeaseState::Expired,
+            4 => LeaseState::Declined,
+            _ => return None,
+        })
+    }
+}
+
+/// The flag bits of an encoded [`LeaseRecord`] (journal and hot-backup wire alike): which
+/// optional parts follow and how to read the client key.
+pub mod record_flags {
+    pub const STATIC: u8 = 1;
+    /// The client key is a client identifier (option 61), not a hardware address.
+    pub const CLIENT_ID: u8 = 2;
+    pub const RELAY: u8 = 4;
+    pub const HOSTNAME: u8 = 8;
+    pub const ALL: u8 = STATIC | CLIENT_ID | RELAY | HOSTNAME;
 }
 
 /// One binding: what the journal stores and hot backup replicates. Full state, not a delta, so
@@ -143,6 +177,26 @@ pub struct LeaseRecord {
     /// From a static binding (Comware `Static(C)`), not from the allocator.
     #[serde(default)]
     pub is_static: bool,
+}
+
+impl LeaseRecord {
+    /// The [`record_flags`] byte of this record.
+    pub fn flags(&self) -> u8 {
+        let mut flags = 0;
+        if self.is_static {
+            flags |= record_flags::STATIC;
+        }
+        if matches!(self.client, ClientKey::Id(_)) {
+            flags |= record_flags::CLIENT_ID;
+        }
+        if self.relay_info.is_some() {
+            flags |= record_flags::RELAY;
+        }
+        if self.hostname.is_some() {
+            flags |= record_flags::HOSTNAME;
+        }
+        flags
+    }
 }
 
 /// Serde for bytes as a hex string (`Box<[u8]>`).

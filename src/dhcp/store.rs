@@ -37,7 +37,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 use super::event::LeaseChange;
-use super::lease::{ClientKey, LeaseRecord, LeaseState};
+use super::lease::{ClientKey, LeaseRecord, LeaseState, record_flags};
 
 const JOURNAL_MAGIC: &[u8; 8] = b"DUETLJ01";
 const SNAPSHOT_MAGIC: &[u8; 8] = b"DUETLS01";
@@ -403,25 +403,10 @@ fn framed(out: &mut Vec<u8>, encode: impl FnOnce(&mut Vec<u8>)) {
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
-const F_STATIC: u8 = 1;
-const F_ID: u8 = 2;
-const F_RELAY: u8 = 4;
-const F_HOSTNAME: u8 = 8;
-
 fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     let n = b.len().min(u16::MAX as usize);
     out.extend_from_slice(&(n as u16).to_le_bytes());
     out.extend_from_slice(&b[..n]);
-}
-
-fn state_code(s: LeaseState) -> u8 {
-    match s {
-        LeaseState::Offered => 0,
-        LeaseState::Committed => 1,
-        LeaseState::Released => 2,
-        LeaseState::Expired => 3,
-        LeaseState::Declined => 4,
-    }
 }
 
 fn encode_change(c: &LeaseChange, out: &mut Vec<u8>) {
@@ -437,21 +422,8 @@ fn encode_change(c: &LeaseChange, out: &mut Vec<u8>) {
 fn encode_upsert(r: &LeaseRecord, out: &mut Vec<u8>) {
     out.push(2);
     out.extend_from_slice(&r.ip.octets());
-    out.push(state_code(r.state));
-    let mut flags = 0;
-    if r.is_static {
-        flags |= F_STATIC;
-    }
-    if matches!(r.client, ClientKey::Id(_)) {
-        flags |= F_ID;
-    }
-    if r.relay_info.is_some() {
-        flags |= F_RELAY;
-    }
-    if r.hostname.is_some() {
-        flags |= F_HOSTNAME;
-    }
-    out.push(flags);
+    out.push(r.state.code());
+    out.push(r.flags());
     put_bytes(out, r.client.bytes());
     put_bytes(out, &r.chaddr);
     out.extend_from_slice(&r.expires.to_le_bytes());
@@ -495,17 +467,10 @@ fn decode_change(p: &[u8]) -> Option<LeaseChange> {
         1 => LeaseChange::Remove(r.ip()?),
         2 => {
             let ip = r.ip()?;
-            let state = match r.u8()? {
-                0 => LeaseState::Offered,
-                1 => LeaseState::Committed,
-                2 => LeaseState::Released,
-                3 => LeaseState::Expired,
-                4 => LeaseState::Declined,
-                _ => return None,
-            };
+            let state = LeaseState::from_code(r.u8()?)?;
             let flags = r.u8()?;
             let key = r.bytes()?;
-            let client = if flags & F_ID != 0 {
+            let client = if flags & record_flags::CLIENT_ID != 0 {
                 ClientKey::Id(key)
             } else {
                 ClientKey::Hw(key)
@@ -513,12 +478,12 @@ fn decode_change(p: &[u8]) -> Option<LeaseChange> {
             let chaddr = r.bytes()?;
             let expires = r.u64()?;
             let updated = r.u64()?;
-            let relay_info = if flags & F_RELAY != 0 {
+            let relay_info = if flags & record_flags::RELAY != 0 {
                 Some(r.bytes()?)
             } else {
                 None
             };
-            let hostname = if flags & F_HOSTNAME != 0 {
+            let hostname = if flags & record_flags::HOSTNAME != 0 {
                 Some(r.bytes()?)
             } else {
                 None
@@ -532,7 +497,7 @@ fn decode_change(p: &[u8]) -> Option<LeaseChange> {
                 updated,
                 relay_info,
                 hostname,
-                is_static: flags & F_STATIC != 0,
+                is_static: flags & record_flags::STATIC != 0,
             })
         }
         _ => return None,

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use super::event::Unconfirmed;
 use super::service::{Change, EntryError, Replica, Service};
 use super::session::Session;
+use crate::dhcp::lease::record_flags;
 use crate::dhcp::pool::Half;
 use crate::dhcp::{
     ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Millis, Origin, Server,
@@ -36,32 +37,6 @@ impl From<Change<DhcpBindings>> for LeaseChange {
             Change::Remove(ip) => LeaseChange::Remove(ip),
         }
     }
-}
-
-const FLAG_STATIC: u8 = 1;
-const FLAG_CLIENT_ID: u8 = 2;
-const FLAG_RELAY: u8 = 4;
-const FLAG_HOSTNAME: u8 = 8;
-
-fn state_code(s: LeaseState) -> u8 {
-    match s {
-        LeaseState::Offered => 0,
-        LeaseState::Committed => 1,
-        LeaseState::Released => 2,
-        LeaseState::Expired => 3,
-        LeaseState::Declined => 4,
-    }
-}
-
-fn state_from(c: u8) -> Option<LeaseState> {
-    Some(match c {
-        0 => LeaseState::Offered,
-        1 => LeaseState::Committed,
-        2 => LeaseState::Released,
-        3 => LeaseState::Expired,
-        4 => LeaseState::Declined,
-        _ => return None,
-    })
 }
 
 fn put(out: &mut Vec<u8>, b: &[u8]) {
@@ -123,21 +98,8 @@ impl Service for DhcpBindings {
     /// encodings agrees with "newer" as far as the time goes.
     fn encode_entry(r: &LeaseRecord, out: &mut Vec<u8>) {
         out.extend_from_slice(&r.ip.octets());
-        out.push(state_code(r.state));
-        let mut flags = 0;
-        if r.is_static {
-            flags |= FLAG_STATIC;
-        }
-        if matches!(r.client, ClientKey::Id(_)) {
-            flags |= FLAG_CLIENT_ID;
-        }
-        if r.relay_info.is_some() {
-            flags |= FLAG_RELAY;
-        }
-        if r.hostname.is_some() {
-            flags |= FLAG_HOSTNAME;
-        }
-        out.push(flags);
+        out.push(r.state.code());
+        out.push(r.flags());
         out.extend_from_slice(&r.updated.to_be_bytes());
         out.extend_from_slice(&r.expires.to_be_bytes());
         put(out, r.client.bytes());
@@ -153,22 +115,24 @@ impl Service for DhcpBindings {
     fn decode_entry(b: &[u8]) -> Result<LeaseRecord, EntryError> {
         let mut c = Cursor(b);
         let ip = c.ip()?;
-        let state = state_from(c.u8()?).ok_or(Cursor::err("state"))?;
+        let state = LeaseState::from_code(c.u8()?).ok_or(Cursor::err("state"))?;
         let flags = c.u8()?;
-        if flags & !(FLAG_STATIC | FLAG_CLIENT_ID | FLAG_RELAY | FLAG_HOSTNAME) != 0 {
+        if flags & !record_flags::ALL != 0 {
             return Err(Cursor::err("flags"));
         }
         let updated = c.u64()?;
         let expires = c.u64()?;
         let key = c.bytes()?;
-        let client = if flags & FLAG_CLIENT_ID != 0 {
+        let client = if flags & record_flags::CLIENT_ID != 0 {
             ClientKey::Id(key)
         } else {
             ClientKey::Hw(key)
         };
         let chaddr = c.bytes()?;
-        let relay_info = (flags & FLAG_RELAY != 0).then(|| c.bytes()).transpose()?;
-        let hostname = (flags & FLAG_HOSTNAME != 0)
+        let relay_info = (flags & record_flags::RELAY != 0)
+            .then(|| c.bytes())
+            .transpose()?;
+        let hostname = (flags & record_flags::HOSTNAME != 0)
             .then(|| c.bytes())
             .transpose()?;
         if !c.0.is_empty() {
@@ -183,7 +147,7 @@ impl Service for DhcpBindings {
             updated,
             relay_info,
             hostname,
-            is_static: flags & FLAG_STATIC != 0,
+            is_static: flags & record_flags::STATIC != 0,
         })
     }
 
