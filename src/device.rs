@@ -431,4 +431,12 @@ pub mod testing {
         });
         (dir, device)
     }
+
+    /// A network-admin console session (user view) on a fresh [`test_device`].
+    pub fn admin_session() -> (tempfile::TempDir, crate::session::Session) {
+        use crate::session::{Role, Session, SessionState};
+        let (dir, device) = test_device();
+        let state = SessionState::new(Role::NetworkAdmin, "**", "con0", "**");
+        (dir, Session::new(device, state))
+    }
 }

@@ -473,17 +473,13 @@ fn apply_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::device::testing::{TestIo, test_device};
-    use crate::session::{Role, Session, SessionState};
+    use crate::device::testing::{TestIo, admin_session};
+    use crate::session::Session;
 
     /// Run lines through the real grammar; returns (last prompt, outputs of failed lines).
     fn shell(lines: &[&str]) -> (Session, Vec<String>) {
         // The sim device is never started: its data directory is not used.
-        let (_dir, device) = test_device();
-        let mut s = Session::new(
-            device,
-            SessionState::new(Role::NetworkAdmin, "t", "con0", "-"),
-        );
+        let (_dir, mut s) = admin_session();
         let mut errors = Vec::new();
         for l in lines {
             let o = s.execute(l, &mut TestIo);

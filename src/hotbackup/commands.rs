@@ -232,14 +232,10 @@ mod tests {
     use crate::cli::View;
     use crate::config::Config;
     use crate::device::testing::TestIo;
-    use crate::session::{Role, Session, SessionState};
+    use crate::session::Session;
 
     fn session() -> (tempfile::TempDir, Session) {
-        let (dir, device) = crate::device::testing::test_device();
-        let mut s = Session::new(
-            device,
-            SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
-        );
+        let (dir, mut s) = crate::device::testing::admin_session();
         run(&mut s, "system-view");
         (dir, s)
     }

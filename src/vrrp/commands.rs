@@ -287,15 +287,11 @@ pub fn shutdown(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 mod tests {
     use crate::cli::View;
     use crate::device::testing::TestIo;
-    use crate::session::{Role, Session, SessionState};
+    use crate::session::Session;
     use crate::vrrp::config::InterfaceVrrp;
 
     fn session() -> (tempfile::TempDir, Session) {
-        let (dir, device) = crate::device::testing::test_device();
-        let mut s = Session::new(
-            device,
-            SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
-        );
+        let (dir, mut s) = crate::device::testing::admin_session();
         assert!(s.execute("system-view", &mut TestIo).ok);
         assert!(s.execute("interface ge1/0/1", &mut TestIo).ok);
         assert_eq!(

@@ -352,7 +352,7 @@ mod tests {
 
     use super::*;
     use crate::device::testing::TestIo;
-    use crate::session::{Role, Session, SessionState};
+    use crate::session::Session;
     use crate::vrrp::TrackStatus;
     use crate::vrrp::status::Status;
 
@@ -425,12 +425,8 @@ mod tests {
     }
 
     fn session() -> (tempfile::TempDir, Session) {
-        let (dir, device) = crate::device::testing::test_device();
-        device.vrrp_status.send_replace(Arc::new(published()));
-        let s = Session::new(
-            device,
-            SessionState::new(Role::NetworkAdmin, "**", "con0", "**"),
-        );
+        let (dir, s) = crate::device::testing::admin_session();
+        s.device.vrrp_status.send_replace(Arc::new(published()));
         (dir, s)
     }
 
