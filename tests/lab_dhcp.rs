@@ -97,15 +97,7 @@ impl Lab {
 
     /// `ip netns exec NS PROGRAM ARGS` in the background, output to `log`.
     fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) -> usize {
-        let out = fs::File::create(self.path(log)).unwrap();
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(ns)])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("spawn");
+        let child = netns::spawn_in(&self.ns(ns), &self.path(log), args);
         self.children.push(child);
         self.children.len() - 1
     }

@@ -7,9 +7,23 @@
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
-use std::process::Command;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
+
+/// `ip netns exec NS ARGS` in the background, stdout and stderr appended to `log`.
+pub fn spawn_in(ns: &str, log: &Path, args: &[&str]) -> Child {
+    let out = File::create(log).expect("log file");
+    Command::new("ip")
+        .args(["netns", "exec", ns])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("log file"))
+        .stderr(out)
+        .spawn()
+        .expect("spawn in namespace")
+}
 
 /// Run `ip ARGS`, returning stdout; panics with stderr on failure.
 pub fn ip(args: &[&str]) -> String {
