@@ -9,12 +9,21 @@
 //! ```
 //!
 //! Two `duet run --net linux --no-console` devices in synchronous hot backup; A is the VRRP
-//! master. ISC dhclient (30-second leases) and perfdhcp get leases through A; A is killed with
-//! SIGKILL while perfdhcp runs. B becomes master; every lease perfdhcp and dhclient got an ACK
-//! for is in B's `display dhcp server ip-in-use`, and dhclient's next renewal is ACKed by B with
-//! the same address. Failover-link cuts and a restarted backup are covered on the simulated
-//! network (tests/hotbackup_pair.rs). Without root or a tool the test skips with the reason;
-//! `DUET_REQUIRE_LAB=1` turns the skip into a failure.
+//! master. [`Lab::started`] builds this and starts both devices for every test:
+//!
+//! - kill -9 of A under load (perfdhcp, ISC dhclient with 30-second leases): B becomes master;
+//!   every lease a client got an ACK for is in B's `display dhcp server ip-in-use`, and
+//!   dhclient's next renewal is ACKed by B with the same address;
+//! - failover link down (cut at the bridge br1) and up again: both devices go to Silence
+//!   within the keepalive window, A serves new clients from its half only while B stays a
+//!   silent backup, the link's return reconciles both tables to equal, and B renews a lease A
+//!   gave during the outage after kill -9 of A;
+//! - B restarted with its journal (refilled by a batch, including the leases of the gap), then
+//!   empty with a higher priority than A: it stays backup while it has no batch (also past
+//!   Master_Down_Interval with the link cut) and preempts only after Batch backup ended.
+//!
+//! Without root or a tool a test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip
+//! into a failure.
 
 #[path = "common/netns.rs"]
 mod netns;
