@@ -740,7 +740,15 @@ fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
         }
         role == "Master"
     });
-    eprintln!("B's phases as polled: {phases:?}");
+    let shown = lab.hot_backup("B");
+    eprintln!(
+        "B's phases as polled: {phases:?}; last batch duration {}",
+        field(&shown, "Last batch duration")
+    );
+    assert!(
+        field(&shown, "Last batch duration").ends_with(" ms"),
+        "{shown}"
+    );
     assert!(
         early.is_empty(),
         "B served before its batch ended:\n{}",
@@ -762,12 +770,15 @@ fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
         "B became master before its batch ended:\n{}",
         logs.join("\n")
     );
-    let a_logs = lab.logs("A");
-    assert!(
-        position(&a_logs, 0, &["VRRP_STATUS_CHANGE", "from Master to Backup"]).is_some(),
-        "A did not give way to B:\n{}",
-        a_logs.join("\n")
-    );
+    // A hears B's first advert a moment after B's own display says Master.
+    lab.wait("A giving way to B", 5, || {
+        position(
+            &lab.logs("A"),
+            0,
+            &["VRRP_STATUS_CHANGE", "from Master to Backup"],
+        )
+        .is_some()
+    });
     let refilled = lab.tables_equal(10);
     assert!(
         with_hold.keys().all(|ip| refilled.contains_key(ip)),
