@@ -673,7 +673,7 @@ fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
         lease_secs: 3600,
         keepalive: None,
     });
-    let acked = lab.perfdhcp("perf-1", "00:0c:03:00:00:00", 400, 5);
+    let acked = lab.perfdhcp("perf-1", "00:0c:03:00:00:00", 600, 5);
     let table = lab.tables_equal(15);
     assert!(
         table.len() as u64 >= acked,
