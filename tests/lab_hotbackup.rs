@@ -2,24 +2,35 @@
 //!
 //! ```text
 //!            [ns A: duet A] a0 ---+                    +--- b0 [ns B: duet B]
-//!             10.1.1.2     a1 ----|--- failover link --|---- b1  10.1.1.3
-//!                          10.9.0.1/30                 |     10.9.0.2/30
+//!             10.1.1.2     a1 ----|-- fa  br1  fb ---|---- b1  10.1.1.3
+//!                          10.9.0.1/30  failover link      10.9.0.2/30
 //!                                 +-- br0 [ns C: dhclient, perfdhcp] --+
 //!                                         LAN 10.1.0.0/16, VRRP VIP 10.1.1.1
 //! ```
 //!
 //! Two `duet run --net linux --no-console` devices in synchronous hot backup; A is the VRRP
-//! master. ISC dhclient (30-second leases) and perfdhcp get leases through A; A is killed with
-//! SIGKILL while perfdhcp runs. B becomes master; every lease perfdhcp and dhclient got an ACK
-//! for is in B's `display dhcp server ip-in-use`, and dhclient's next renewal is ACKed by B with
-//! the same address. Failover-link cuts and a restarted backup are covered on the simulated
-//! network (tests/hotbackup_pair.rs). Without root or a tool the test skips with the reason;
-//! `DUET_REQUIRE_LAB=1` turns the skip into a failure.
+//! master. [`Lab::started`] builds this and starts both devices for every test:
+//!
+//! - kill -9 of A under load (perfdhcp, ISC dhclient with 30-second leases): B becomes master;
+//!   every lease a client got an ACK for is in B's `display dhcp server ip-in-use`, and
+//!   dhclient's next renewal is ACKed by B with the same address;
+//! - failover link down (cut at the bridge br1) and up again: both devices go to Silence
+//!   within the keepalive window, A serves new clients from its half only while B stays a
+//!   silent backup, the link's return reconciles both tables to equal, and B renews a lease A
+//!   gave during the outage after kill -9 of A;
+//! - B restarted with its journal (refilled by a batch, including the leases of the gap), then
+//!   empty with a higher priority than A: it stays backup while it has no batch (also past
+//!   Master_Down_Interval with the link cut) and preempts only after Batch backup ended.
+//!
+//! Without root or a tool a test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip
+//! into a failure.
 
 #[path = "common/netns.rs"]
 mod netns;
 
+use std::collections::BTreeMap;
 use std::fs;
+use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -37,12 +48,32 @@ fn sh(program: &str, args: &[&str]) -> Output {
 /// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
 struct Lab {
     tag: String,
+    setup: Setup,
     dir: tempfile::TempDir,
     children: Vec<Child>,
     duets: Vec<(String, Option<Child>)>,
 }
 
-fn config(name: &str, lan: &str, prio: u8, source: &str, peer: &str) -> String {
+/// What the tests vary in the devices' configuration.
+#[derive(Clone, Copy)]
+struct Setup {
+    /// The pool's lease time.
+    lease_secs: u32,
+    /// `keepalive interval SECONDS retransmit COUNT`, when not the default (1 s x 3).
+    keepalive: Option<(u32, u32)>,
+}
+
+/// A's configuration: VRRP priority 120, failover address 10.9.0.1.
+const A: (&str, &str, &str, &str) = ("A", "10.1.1.2", "10.9.0.1", "10.9.0.2");
+/// B's: failover address 10.9.0.2, priority as the test says (100 below A).
+const B: (&str, &str, &str, &str) = ("B", "10.1.1.3", "10.9.0.2", "10.9.0.1");
+
+fn config((name, lan, source, peer): (&str, &str, &str, &str), prio: u8, setup: Setup) -> String {
+    let lease = setup.lease_secs;
+    let (h, m, s) = (lease / 3600, lease / 60 % 60, lease % 60);
+    let keepalive = setup.keepalive.map_or(String::new(), |(secs, count)| {
+        format!(" keepalive interval {secs} retransmit {count}\n")
+    });
     format!(
         "#
  sysname {name}
@@ -54,11 +85,11 @@ dhcp server ip-pool lan
  gateway-list 10.1.1.1
  network 10.1.0.0 mask 255.255.0.0
  address range 10.1.1.10 10.1.200.250
- expired day 0 hour 0 minute 0 second 30
+ expired day 0 hour {h} minute {m} second {s}
 #
 hot-backup
  peer {peer} source {source}
- track vrrp vrid 1 interface GigabitEthernet1/0/1
+{keepalive} track vrrp vrid 1 interface GigabitEthernet1/0/1
  authentication-key plain lab-secret
  hot-backup enable
 #
@@ -82,10 +113,23 @@ impl Lab {
         format!("dh{which}{}", self.tag)
     }
 
-    fn new() -> Lab {
+    /// The topology above with both devices started, once A is master in real-time backup.
+    fn started(setup: Setup) -> Lab {
+        let mut lab = Lab::new(setup);
+        lab.start_duet("A");
+        lab.start_duet("B");
+        lab.wait("real-time backup with A as master", 30, || {
+            let a = lab.hot_backup("A");
+            a.contains("Real-time backup") && a.contains("Local VRRP role           : Master")
+        });
+        lab
+    }
+
+    fn new(setup: Setup) -> Lab {
         let tag = netns::unique_tag();
         let lab = Lab {
             tag,
+            setup,
             dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
             duets: Vec::new(),
@@ -106,20 +150,27 @@ impl Lab {
             netns::ip(&["-n", &c, "link", "set", peer, "master", "br0", "up"]);
         }
         netns::ip(&["-n", &c, "link", "set", "br0", "up"]);
-        netns::ip(&[
-            "-n", &a, "link", "add", "a1", "type", "veth", "peer", "name", "b1", "netns", &b,
-        ]);
-        fs::write(
-            lab.path("a.cfg"),
-            config("A", "10.1.1.2", 120, "10.9.0.1", "10.9.0.2"),
-        )
-        .unwrap();
-        fs::write(
-            lab.path("b.cfg"),
-            config("B", "10.1.1.3", 100, "10.9.0.2", "10.9.0.1"),
-        )
-        .unwrap();
+        // perfdhcp sends from an address of its interface; this one is outside the pool.
+        netns::ip(&["-n", &c, "addr", "add", "10.1.0.9/16", "dev", "br0"]);
+        // The failover link runs through bridge br1 in C too: Duet owns the admin state of
+        // its ports (it sets a1 and b1 up again), so a test cuts the link at C's end, fa or fb.
+        netns::ip(&["-n", &c, "link", "add", "br1", "type", "bridge"]);
+        for (ns, dev, peer) in [(&a, "a1", "fa"), (&b, "b1", "fb")] {
+            netns::ip(&[
+                "-n", ns, "link", "add", dev, "type", "veth", "peer", "name", peer, "netns", &c,
+            ]);
+            netns::ip(&["-n", &c, "link", "set", peer, "master", "br1", "up"]);
+        }
+        netns::ip(&["-n", &c, "link", "set", "br1", "up"]);
+        lab.configure(A, 120);
+        lab.configure(B, 100);
         lab
+    }
+
+    /// Write the configuration a device starts with.
+    fn configure(&self, device: (&str, &str, &str, &str), prio: u8) {
+        let file = format!("{}.cfg", device.0.to_lowercase());
+        fs::write(self.path(&file), config(device, prio, self.setup)).unwrap();
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -205,15 +256,17 @@ impl Lab {
         let client = self.read("dhclient.out");
         let tail: Vec<&str> = client.lines().rev().take(30).collect();
         format!(
-            "duet A:\n{}\nduet B:\n{}\nB:\n{}{}{}\ndhclient (last lines, newest first):\n{}",
+            "duet A:\n{}\nduet B:\n{}\nA:\n{}B:\n{}{}{}{}\ndhclient (last lines, newest first):\n{}",
             self.read("duet-a.out"),
             self.read("duet-b.out"),
+            self.hot_backup("A"),
+            self.hot_backup("B"),
             self.try_display("B", "display dhcp server statistics").unwrap_or_default(),
             self.try_display("B", "display vrrp verbose").unwrap_or_default(),
             String::from_utf8_lossy(
                 &sh("sh", &["-c", &format!(
-                    "ip -n {c} neigh; ip -n {c} link; ip -n {b} addr; ip -n {b} link; ip netns exec {c} ping -c1 -W1 10.1.1.1",
-                    c = self.ns("C"), b = self.ns("B")
+                    "ip -n {c} neigh; ip -n {c} link; ip -n {a} addr; ip -n {b} addr; ip netns exec {c} ping -c1 -W1 10.1.1.1",
+                    a = self.ns("A"), b = self.ns("B"), c = self.ns("C")
                 )]).stdout
             ),
             tail.join("\n")
@@ -230,6 +283,102 @@ impl Lab {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// `display hot-backup verbose` on `which` (empty while it does not answer).
+    fn hot_backup(&self, which: &str) -> String {
+        self.try_display(which, "display hot-backup verbose")
+            .unwrap_or_default()
+    }
+
+    /// The committed dynamic bindings `which` shows in `display dhcp server ip-in-use`.
+    fn bindings(&self, which: &str) -> Table {
+        parse_in_use(&self.display(which, "display dhcp server ip-in-use"))
+    }
+
+    /// Wait until A and B show the same committed bindings; the table.
+    fn tables_equal(&self, secs: u64) -> Table {
+        let mut table = Table::new();
+        self.wait("equal tables on A and B", secs, || {
+            let (a, b) = (self.bindings("A"), self.bindings("B"));
+            let same = a == b;
+            table = a;
+            same
+        });
+        table
+    }
+
+    /// `display logbuffer` of `which`, one entry per line, oldest first.
+    fn logs(&self, which: &str) -> Vec<String> {
+        self.display(which, "display logbuffer")
+            .lines()
+            .filter(|l| l.starts_with('%'))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// `ip link set DEV up|down` in namespace `which`.
+    fn set_link(&self, which: &str, dev: &str, state: &str) {
+        netns::ip(&["-n", &self.ns(which), "link", "set", dev, state]);
+    }
+
+    /// Wait (bounded) for background process `index` to end.
+    fn wait_exit(&mut self, index: usize, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !matches!(self.children[index].try_wait(), Ok(Some(_))) {
+            assert!(Instant::now() < deadline, "process {index} did not finish");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Start perfdhcp in C: `rate` new clients a second for `secs` seconds, hardware addresses
+    /// random below `mac` (a different base per run keeps the runs' clients apart).
+    fn spawn_perfdhcp(&mut self, name: &str, mac: &str, rate: u32, secs: u32) -> usize {
+        let (rate, secs, mac) = (rate.to_string(), secs.to_string(), format!("mac={mac}"));
+        let args = [
+            "perfdhcp", "-4", "-l", "br0", "-b", &mac, "-r", &rate, "-R", "1000000", "-p", &secs,
+        ];
+        self.spawn("C", &format!("{name}.out"), &args)
+    }
+
+    /// Run perfdhcp to its end (see [`Lab::spawn_perfdhcp`]); the ACKs it got (at least one).
+    fn perfdhcp(&mut self, name: &str, mac: &str, rate: u32, secs: u32) -> u64 {
+        let child = self.spawn_perfdhcp(name, mac, rate, secs);
+        self.wait_exit(child, u64::from(secs) + 15);
+        let out = self.read(&format!("{name}.out"));
+        let acked = acks(&out);
+        assert!(acked > 0, "perfdhcp {name} got no ACK:\n{out}");
+        acked
+    }
+
+    /// Start ISC dhclient on C's `br0` (its script logs `reason=... ip=...` to dhclient.log);
+    /// the address it is bound to.
+    fn start_dhclient(&mut self) -> String {
+        let script = self.script(
+            "dhclient",
+            r#"echo "reason=$reason ip=$new_ip_address" >> LOG
+case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
+esac"#,
+        );
+        let (pf, lf) = (self.p("dhclient.pid"), self.p("dhclient.leases"));
+        let dhclient = [
+            "dhclient", "-4", "-d", "-v", "-sf", &script, "-pf", &pf, "-lf", &lf, "br0",
+        ];
+        self.spawn("C", "dhclient.out", &dhclient);
+        self.wait("dhclient bound", 15, || {
+            !logged(&self.read("dhclient.log"), "reason=BOUND").is_empty()
+        });
+        logged(&self.read("dhclient.log"), "reason=BOUND")[0].clone()
+    }
+
+    /// Wait for dhclient's next RENEW after `before` of them; its address.
+    fn next_renewal(&self, before: usize, secs: u64) -> String {
+        self.wait("a dhclient renewal", secs, || {
+            logged(&self.read("dhclient.log"), "reason=RENEW").len() > before
+        });
+        let renewed = logged(&self.read("dhclient.log"), "reason=RENEW");
+        renewed.last().cloned().unwrap_or_default()
     }
 
     fn script(&self, name: &str, body: &str) -> String {
@@ -256,6 +405,65 @@ impl Drop for Lab {
         }
         let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
+}
+
+/// Committed dynamic bindings: address -> (client identifier or hardware address, expiry).
+type Table = BTreeMap<Ipv4Addr, (String, String)>;
+
+/// The `Auto(C)` rows of `display dhcp server ip-in-use` (fixed columns: address 17, client
+/// 22, expiry 22, type; a long client identifier continues on the next lines).
+fn parse_in_use(text: &str) -> Table {
+    let mut table = Table::new();
+    let mut last: Option<(Ipv4Addr, bool)> = None;
+    for line in text.lines() {
+        let col = |from: usize, to: usize| line.get(from..to.min(line.len())).unwrap_or("").trim();
+        if let Ok(ip) = col(0, 17).parse::<Ipv4Addr>() {
+            let committed = col(61, usize::MAX) == "Auto(C)";
+            if committed {
+                table.insert(ip, (col(17, 39).to_string(), col(39, 61).to_string()));
+            }
+            last = Some((ip, committed));
+        } else if let Some((ip, true)) = last
+            && col(0, 17).is_empty()
+            && let Some(row) = table.get_mut(&ip)
+        {
+            row.0.push_str(col(17, usize::MAX));
+        }
+    }
+    table
+}
+
+/// The value of `  NAME   : VALUE` in a display.
+fn field<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(" : ")?;
+            (k.trim() == name).then(|| v.trim())
+        })
+        .unwrap_or("")
+}
+
+/// Whether `ip` is in the even half of the pool (offset from 10.1.1.10, its first address):
+/// A's half, since its failover address is the lower one (docs/hot-backup-protocol.md §6).
+fn in_even_half(ip: Ipv4Addr) -> bool {
+    (u32::from(ip) - u32::from(Ipv4Addr::new(10, 1, 1, 10))) % 2 == 0
+}
+
+/// The DHCP messages sent, from `display dhcp server statistics`.
+fn messages_sent(stats: &str) -> u64 {
+    stats
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("Messages sent:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no message count in\n{stats}"))
+}
+
+/// The position of the first entry at or after `from` containing every one of `words`.
+fn position(logs: &[String], from: usize, words: &[&str]) -> Option<usize> {
+    logs.iter()
+        .skip(from)
+        .position(|l| words.iter().all(|w| l.contains(w)))
+        .map(|i| i + from)
 }
 
 /// The addresses of `reason=EVENT ip=...` lines, in order.
@@ -288,84 +496,292 @@ fn the_backup_takes_over_every_acked_lease_after_kill_9_of_the_master() {
     ) {
         return;
     }
-    let mut lab = Lab::new();
-    lab.start_duet("A");
-    lab.start_duet("B");
-    lab.wait("real-time backup with A as master", 30, || {
-        let a = lab
-            .try_display("A", "display hot-backup")
-            .unwrap_or_default();
-        a.contains("Real-time backup") && a.contains("Local VRRP role           : Master")
+    let mut lab = Lab::started(Setup {
+        lease_secs: 30,
+        keepalive: None,
     });
-
-    let script = lab.script(
-        "dhclient",
-        r#"echo "reason=$reason ip=$new_ip_address" >> LOG
-case "$reason" in
-  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac"#,
-    );
-    let (pf, lf) = (lab.p("dhclient.pid"), lab.p("dhclient.leases"));
-    let dhclient = [
-        "dhclient", "-4", "-d", "-v", "-sf", &script, "-pf", &pf, "-lf", &lf, "br0",
-    ];
-    lab.spawn("C", "dhclient.out", &dhclient);
-    lab.wait("dhclient bound", 15, || {
-        !logged(&lab.read("dhclient.log"), "reason=BOUND").is_empty()
-    });
-    let ip = logged(&lab.read("dhclient.log"), "reason=BOUND")[0].clone();
+    let ip = lab.start_dhclient();
 
     // Load: fresh clients at 200 DORA/s for 6 s; A dies 2 s in.
-    let perf = [
-        "perfdhcp", "-4", "-l", "br0", "-r", "200", "-R", "4000000", "-p", "6",
-    ];
-    let perf_child = lab.spawn("C", "perfdhcp.out", &perf);
+    let perf_child = lab.spawn_perfdhcp("perfdhcp", "00:0c:01:00:00:00", 200, 6);
     std::thread::sleep(Duration::from_secs(2));
     let killed = Instant::now();
     lab.kill_duet("A");
     lab.wait("B as VRRP master", 10, || {
-        lab.try_display("B", "display hot-backup")
-            .unwrap_or_default()
-            .contains("Local VRRP role           : Master")
+        field(&lab.hot_backup("B"), "Local VRRP role") == "Master"
     });
     eprintln!(
         "B master {} ms after kill -9 of A",
         killed.elapsed().as_millis()
     );
     let renewals_before = logged(&lab.read("dhclient.log"), "reason=RENEW").len();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !matches!(lab.children[perf_child].try_wait(), Ok(Some(_))) {
-        assert!(Instant::now() < deadline, "perfdhcp did not finish");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    lab.wait_exit(perf_child, 20);
     let perf_out = lab.read("perfdhcp.out");
     let acked = acks(&perf_out);
     assert!(acked > 0, "perfdhcp got no ACK:\n{perf_out}");
 
     // (1) Every lease a client got an ACK for is on B.
-    let in_use = lab.display("B", "display dhcp server ip-in-use");
-    let bound = in_use.lines().filter(|l| l.ends_with("Auto(C)")).count() as u64;
+    let on_b = lab.bindings("B");
+    let dhclient_ip: Ipv4Addr = ip.parse().unwrap();
     assert!(
-        in_use.lines().any(|l| l.starts_with(&ip)),
-        "dhclient's {ip} is not on B:\n{in_use}"
+        on_b.contains_key(&dhclient_ip),
+        "dhclient's {ip} is not on B:\n{on_b:?}"
     );
     assert!(
-        bound > acked,
-        "B holds {bound} bindings but clients got {acked} ACKs (plus dhclient's)\n{perf_out}"
+        on_b.len() as u64 > acked,
+        "B holds {} bindings but clients got {acked} ACKs (plus dhclient's)\n{perf_out}",
+        on_b.len()
     );
     // (2) dhclient's next renewal (unicast to the virtual IP) is ACKed by B, same address.
-    lab.wait("a renewal answered by B", 30, || {
-        logged(&lab.read("dhclient.log"), "reason=RENEW").len() > renewals_before
+    let renewed = lab.next_renewal(renewals_before, 30);
+    assert_eq!(renewed, ip, "{}", lab.read("dhclient.out"));
+    let shown = lab.hot_backup("B");
+    assert_eq!(field(&shown, "Channel state"), "Disconnected", "{shown}");
+    assert_eq!(
+        field(&shown, "DHCP server identifier"),
+        "10.1.1.1",
+        "{shown}"
+    );
+}
+
+/// Keepalive 1 s x 2: the peer is declared down 2 s after the failover link goes silent.
+const FAST_KEEPALIVE: Setup = Setup {
+    lease_secs: 30,
+    keepalive: Some((1, 2)),
+};
+
+#[test]
+fn a_failover_link_down_and_up_keeps_a_serving_from_its_half_and_heals_to_equal_tables() {
+    if !netns::lab_or_skip(
+        "a_failover_link_down_and_up_keeps_a_serving_from_its_half_and_heals_to_equal_tables",
+        TOOLS,
+    ) {
+        return;
+    }
+    let mut lab = Lab::started(FAST_KEEPALIVE);
+    lab.perfdhcp("perf-before", "00:0c:01:00:00:00", 100, 2);
+    let before = lab.tables_equal(10);
+
+    // The failover link goes silent: A's cable is pulled at the bridge (a1 loses its
+    // carrier; no FIN, no RST reaches either device).
+    lab.set_link("C", "fa", "down");
+    let cut = Instant::now();
+    lab.wait("both devices in Silence", 5, || {
+        ["A", "B"].iter().all(|d| {
+            let hb = lab.hot_backup(d);
+            field(&hb, "Backup phase") == "Silence" && field(&hb, "Channel state") == "Disconnected"
+        })
     });
-    let renewed = logged(&lab.read("dhclient.log"), "reason=RENEW");
-    assert_eq!(renewed.last(), Some(&ip), "{}", lab.read("dhclient.out"));
-    let shown = lab.display("B", "display hot-backup verbose");
+    let silent_after = cut.elapsed();
+    eprintln!(
+        "both devices in Silence {} ms after the cut",
+        silent_after.as_millis()
+    );
+    // Declared down after interval x retransmit = 2 s; the polls add a little.
     assert!(
-        shown.contains("Channel state             : Disconnected"),
+        silent_after < Duration::from_millis(3500),
+        "{silent_after:?}"
+    );
+
+    // A serves alone, new addresses from its (even) half only; B stays a silent backup.
+    let shown = lab.hot_backup("A");
+    assert_eq!(field(&shown, "Local VRRP role"), "Master", "{shown}");
+    assert_eq!(
+        field(&shown, "New addresses from"),
+        "Even half of each pool",
+        "{shown}"
+    );
+    let ip = lab.start_dhclient();
+    let outage_ip: Ipv4Addr = ip.parse().unwrap();
+    lab.perfdhcp("perf-outage", "00:0c:02:00:00:00", 50, 2);
+    let on_a = lab.bindings("A");
+    let new: Vec<Ipv4Addr> = on_a
+        .keys()
+        .filter(|ip| !before.contains_key(ip))
+        .copied()
+        .collect();
+    assert!(new.contains(&outage_ip), "{ip} not on A: {on_a:?}");
+    assert!(
+        new.len() > 1,
+        "no perfdhcp lease during the outage: {new:?}"
+    );
+    let odd: Vec<_> = new.iter().filter(|ip| !in_even_half(**ip)).collect();
+    assert!(
+        odd.is_empty(),
+        "A gave addresses of B's half while unreconciled: {odd:?}"
+    );
+    let shown = lab.hot_backup("B");
+    assert_eq!(field(&shown, "Local VRRP role"), "Backup", "{shown}");
+    assert_eq!(field(&shown, "DHCP answering"), "No (backup)", "{shown}");
+    assert_eq!(
+        messages_sent(&lab.display("B", "display dhcp server statistics")),
+        0
+    );
+    assert!(
+        !lab.bindings("B").contains_key(&outage_ip),
+        "the cut link still carried {ip} to B"
+    );
+
+    // The link returns: both directions reconcile, B gets every outage lease.
+    lab.set_link("C", "fa", "up");
+    let up = Instant::now();
+    lab.wait("real-time backup on both devices", 15, || {
+        ["A", "B"]
+            .iter()
+            .all(|d| field(&lab.hot_backup(d), "Backup phase") == "Real-time backup")
+    });
+    eprintln!(
+        "real-time backup {} ms after the link came up",
+        up.elapsed().as_millis()
+    );
+    let healed = lab.tables_equal(10);
+    let missing: Vec<_> = new.iter().filter(|ip| !healed.contains_key(ip)).collect();
+    assert!(
+        missing.is_empty(),
+        "outage leases not on B after healing: {missing:?}"
+    );
+    let shown = lab.hot_backup("A");
+    assert_eq!(field(&shown, "New addresses from"), "Whole pool", "{shown}");
+
+    // A dies: B renews the lease A gave during the outage, same address.
+    let renewals_before = logged(&lab.read("dhclient.log"), "reason=RENEW").len();
+    lab.kill_duet("A");
+    lab.wait("B as VRRP master", 10, || {
+        field(&lab.hot_backup("B"), "Local VRRP role") == "Master"
+    });
+    let renewed = lab.next_renewal(renewals_before, 25);
+    assert_eq!(renewed, ip, "{}", lab.read("dhclient.out"));
+    let stats = lab.display("B", "display dhcp server statistics");
+    assert!(
+        stats
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("DHCPACK:"))
+            .is_some_and(|n| n.trim() != "0"),
+        "the renewal was not ACKed by B:\n{stats}"
+    );
+}
+
+#[test]
+fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
+    if !netns::lab_or_skip(
+        "a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt",
+        TOOLS,
+    ) {
+        return;
+    }
+    let mut lab = Lab::started(Setup {
+        lease_secs: 3600,
+        keepalive: None,
+    });
+    let acked = lab.perfdhcp("perf-1", "00:0c:03:00:00:00", 600, 5);
+    let table = lab.tables_equal(15);
+    assert!(
+        table.len() as u64 >= acked,
+        "{} bindings, {acked} ACKs",
+        table.len()
+    );
+    eprintln!("{} bindings on A and B", table.len());
+
+    // B restarts with its journal; A gives more leases while B is down (the gap).
+    lab.kill_duet("B");
+    lab.perfdhcp("perf-gap", "00:0c:04:00:00:00", 100, 1);
+    let with_gap = lab.bindings("A");
+    assert!(with_gap.len() > table.len());
+    lab.start_duet("B");
+    lab.wait("B back in real-time backup", 20, || {
+        field(&lab.hot_backup("B"), "Backup phase") == "Real-time backup"
+    });
+    let resynced = lab.tables_equal(10);
+    assert!(
+        with_gap.keys().all(|ip| resynced.contains_key(ip)),
+        "leases of the gap missing after B's restart"
+    );
+    // A new process has no resume point for A's stream: A sends a batch (protocol §2).
+    let stats = lab.display("B", "display hot-backup statistics");
+    assert_eq!(field(&stats, "Batch backups received"), "1", "{stats}");
+    assert_eq!(field(&lab.hot_backup("A"), "Local VRRP role"), "Master");
+
+    // B restarts empty (a new data directory) with a higher priority than A, preempting:
+    // it must not take over before A's batch has filled it. First with the failover link
+    // cut for longer than Master_Down_Interval (3 x 0.5 s + skew): B hears A's adverts and
+    // outranks them, yet stays backup and silent while clients get leases from A.
+    lab.kill_duet("B");
+    fs::remove_dir_all(lab.path("data-b")).unwrap();
+    lab.configure(B, 200);
+    lab.set_link("C", "fb", "down");
+    lab.start_duet("B");
+    lab.wait("B up as VRRP backup", 10, || {
+        field(&lab.hot_backup("B"), "Local VRRP role") == "Backup"
+    });
+    lab.perfdhcp("perf-hold", "00:0c:05:00:00:00", 100, 3);
+    let shown = lab.hot_backup("B");
+    assert_eq!(field(&shown, "Local VRRP role"), "Backup", "{shown}");
+    assert_eq!(field(&shown, "Backup phase"), "Silence", "{shown}");
+    assert_eq!(field(&lab.hot_backup("A"), "Local VRRP role"), "Master");
+    assert_eq!(
+        messages_sent(&lab.display("B", "display dhcp server statistics")),
+        0
+    );
+    let with_hold = lab.bindings("A");
+    assert!(with_hold.len() > with_gap.len());
+    lab.set_link("C", "fb", "up");
+    let mut early = Vec::new();
+    let mut phases = Vec::new();
+    lab.wait("B preempting A", 20, || {
+        let hb = lab.hot_backup("B");
+        let (phase, role) = (field(&hb, "Backup phase"), field(&hb, "Local VRRP role"));
+        if phases.last().map(String::as_str) != Some(phase) && !phase.is_empty() {
+            phases.push(phase.to_string());
+        }
+        if phase != "Real-time backup"
+            && (role == "Master" || field(&hb, "DHCP answering") == "Yes")
+        {
+            early.push(hb.clone());
+        }
+        role == "Master"
+    });
+    let shown = lab.hot_backup("B");
+    eprintln!(
+        "B's phases as polled: {phases:?}; last batch duration {}",
+        field(&shown, "Last batch duration")
+    );
+    assert!(
+        field(&shown, "Last batch duration").ends_with(" ms"),
         "{shown}"
     );
     assert!(
-        shown.contains("DHCP server identifier    : 10.1.1.1"),
-        "{shown}"
+        early.is_empty(),
+        "B served before its batch ended:\n{}",
+        early.join("\n")
+    );
+    let logs = lab.logs("B");
+    let batch = position(&logs, 0, &["HOTBACKUP_PHASE", "to Batch backup"]);
+    let done = batch.and_then(|i| position(&logs, i, &["HOTBACKUP_BATCH_DONE"]));
+    let realtime =
+        done.and_then(|i| position(&logs, i, &["HOTBACKUP_PHASE", "to Real-time backup"]));
+    let master = position(&logs, 0, &["VRRP_STATUS_CHANGE", "to Master"]);
+    assert!(
+        batch.is_some() && done.is_some() && realtime.is_some(),
+        "B did not go through Batch backup to Real-time backup:\n{}",
+        logs.join("\n")
+    );
+    assert!(
+        master > done,
+        "B became master before its batch ended:\n{}",
+        logs.join("\n")
+    );
+    // A hears B's first advert a moment after B's own display says Master.
+    lab.wait("A giving way to B", 5, || {
+        position(
+            &lab.logs("A"),
+            0,
+            &["VRRP_STATUS_CHANGE", "from Master to Backup"],
+        )
+        .is_some()
+    });
+    let refilled = lab.tables_equal(10);
+    assert!(
+        with_hold.keys().all(|ip| refilled.contains_key(ip)),
+        "bindings missing on the refilled B"
     );
 }
