@@ -566,21 +566,17 @@ fn a_failover_link_down_and_up_keeps_a_serving_from_its_half_and_heals_to_equal_
     // carrier; no FIN, no RST reaches either device).
     lab.set_link("C", "fa", "down");
     let cut = Instant::now();
-    lab.wait("both devices in Silence", 5, || {
+    // Declared down after interval x retransmit = 2 s; the bound leaves room for a loaded
+    // machine (the time itself is printed, not asserted: timing belongs to benchmarks).
+    lab.wait("both devices in Silence", 8, || {
         ["A", "B"].iter().all(|d| {
             let hb = lab.hot_backup(d);
             field(&hb, "Backup phase") == "Silence" && field(&hb, "Channel state") == "Disconnected"
         })
     });
-    let silent_after = cut.elapsed();
     eprintln!(
         "both devices in Silence {} ms after the cut",
-        silent_after.as_millis()
-    );
-    // Declared down after interval x retransmit = 2 s; the polls add a little.
-    assert!(
-        silent_after < Duration::from_millis(3500),
-        "{silent_after:?}"
+        cut.elapsed().as_millis()
     );
 
     // A serves alone, new addresses from its (even) half only; B stays a silent backup.
