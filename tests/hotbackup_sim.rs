@@ -208,6 +208,8 @@ struct World {
     pipes: [VecDeque<(u64, Vec<u8>)>; 2],
     clients: Vec<ClientState>,
     faults: Faults,
+    /// No client acts on its own: a scripted scenario drives the clients it names.
+    quiet: bool,
     log: Vec<String>,
 }
 
@@ -245,6 +247,7 @@ impl World {
             pipes: [VecDeque::new(), VecDeque::new()],
             clients: vec![ClientState::Idle; CLIENTS],
             faults,
+            quiet: false,
             log: Vec::new(),
         }
     }
@@ -611,7 +614,7 @@ impl World {
         self.elect();
         // Clients.
         for c in 0..CLIENTS {
-            if self.rng.chance(if chaos { 30 } else { 10 }) {
+            if !self.quiet && self.rng.chance(if chaos { 30 } else { 10 }) {
                 self.client_step(c);
             }
         }
@@ -719,7 +722,12 @@ fn run(seed: u64) -> World {
 }
 
 fn check(seed: u64) {
-    let w = run(seed);
+    verify(&run(seed));
+}
+
+/// The invariants after healing: both devices in real-time backup, the same version of every
+/// record both have, and (synchronous mode) every client's binding.
+fn verify(w: &World) {
     let ctx = || w.context();
     for n in &w.nodes {
         assert_eq!(
@@ -813,6 +821,100 @@ fn a_calm_run_binds_every_client_on_both_devices() {
     w.tables_agree().unwrap();
     assert_eq!(w.nodes[0].role, Role::Master);
     assert_eq!(w.nodes[0].session.stats().reconnects, 0);
+}
+
+/// The double fault of "Known window" in docs/hot-backup-protocol.md, scripted: the failover
+/// link fails silently while master A, in real-time backup, binds client 0 to a fresh address
+/// in B's half; A declares B down and settles that held ACK; then the LAN splits, B serves its
+/// side alone and binds client 10 to the same address from its half. Client 0 must not have
+/// been ACKed, and after healing both tables agree without a conflict.
+#[test]
+#[ignore = "the documented gap (\"Known window\" in docs/hot-backup-protocol.md): client 0 is ACKed at peer-down"]
+fn a_fresh_binding_in_the_peers_half_is_not_acked_across_a_silent_link_cut_and_a_split() {
+    let mut w = World::new(0);
+    assert_eq!(w.mode, Mode::Synchronous);
+    w.faults = Faults {
+        max_delay: 5,
+        ..Faults::NONE
+    };
+    w.quiet = true;
+    while !(w.nodes[0].role == Role::Master
+        && w.nodes.iter().all(|n| n.session.phase() == Phase::RealTime))
+    {
+        assert!(
+            w.now < 10_000,
+            "the pair never synchronized; {}",
+            w.context()
+        );
+        w.step(false);
+    }
+    let (c, d) = (0, CLIENTS / 2);
+    // B's half is the odd offsets from .10; an address neither device has a record of.
+    let ip = (0..25u8)
+        .map(|k| Ipv4Addr::new(10, 1, 1, 11 + 2 * k))
+        .find(|ip| w.nodes.iter().all(|n| n.server.leases().get(*ip).is_none()))
+        .unwrap();
+    w.link_up_at = u64::MAX;
+    w.note(format!(
+        "failover link cut silently; client {c} asks A for {ip}"
+    ));
+    let discover = |c: usize| PacketSpec {
+        requested: Some(ip),
+        ..PacketSpec::new(MessageType::Discover, &mac(c), 1)
+    };
+    let request = |c: usize| PacketSpec {
+        server_id: Some(VIP),
+        requested: Some(ip),
+        ..PacketSpec::new(MessageType::Request, &mac(c), 2)
+    };
+    w.send(0, c, discover(c));
+    assert_eq!(w.clients[c], ClientState::Offered(ip));
+    w.clients[c] = ClientState::Requesting { since: w.now };
+    w.send(0, c, request(c));
+    // Synchronous mode: the ACK waits for B, which never answers.
+    assert_eq!(w.clients[c], ClientState::Requesting { since: w.now });
+    let until = w.now + 3_500;
+    while w.now < until {
+        w.step(false);
+    }
+    assert!(w.nodes.iter().all(|n| n.session.phase() == Phase::Silence));
+    w.split_until = u64::MAX;
+    w.note("LAN split".into());
+    w.step(false);
+    assert_eq!(w.nodes[1].role, Role::Master);
+    w.send(1, d, discover(d));
+    assert_eq!(w.clients[d], ClientState::Offered(ip), "{}", w.context());
+    w.send(1, d, request(d));
+    assert_eq!(w.clients[d], ClientState::Bound(ip), "{}", w.context());
+    // Client 0 tries again and gets an address of A's half.
+    w.clients[c] = ClientState::Idle;
+    w.client_step(c);
+    let ClientState::Offered(other) = w.clients[c] else {
+        panic!("no offer for client {c}; {}", w.context());
+    };
+    assert!(other != ip && (u32::from(other) - u32::from(Ipv4Addr::new(10, 1, 1, 10))) % 2 == 0);
+    w.client_step(c);
+    assert_eq!(w.clients[c], ClientState::Bound(other), "{}", w.context());
+    w.link_up_at = w.now;
+    w.split_until = w.now;
+    w.quiet = false;
+    w.note("heal".into());
+    let until = w.now + HEAL_MS;
+    while w.now < until {
+        w.step(false);
+    }
+    w.settle();
+    verify(&w);
+    for n in &w.nodes {
+        assert_eq!(n.session.stats().conflicts, 0, "{}", w.context());
+        let r = n.server.leases().get(ip).unwrap();
+        assert_eq!(
+            r.chaddr[..6],
+            dhcp_common::mac(&mac(d))[..],
+            "{}",
+            w.context()
+        );
+    }
 }
 
 /// A big batch goes through paging and transmit chunking whole, while the master keeps
