@@ -455,7 +455,7 @@ impl World {
                             }
                         }
                     }
-                    // Revocations are the peer's changes to the server: not replicated.
+                    // Revocations are local changes: journaled and replicated.
                     let n = &mut self.nodes[i];
                     for ev in n.server.drain_events() {
                         n.session.handle_lease_event(&ev);
@@ -829,7 +829,6 @@ fn a_calm_run_binds_every_client_on_both_devices() {
 /// side alone and binds client 10 to the same address from its half. Client 0 must not have
 /// been ACKed, and after healing both tables agree without a conflict.
 #[test]
-#[ignore = "the documented gap (\"Known window\" in docs/hot-backup-protocol.md): client 0 is ACKed at peer-down"]
 fn a_fresh_binding_in_the_peers_half_is_not_acked_across_a_silent_link_cut_and_a_split() {
     let mut w = World::new(0);
     assert_eq!(w.mode, Mode::Synchronous);
