@@ -350,6 +350,7 @@ pub(crate) mod tests {
                 Just(LeaseState::Released),
                 Just(LeaseState::Expired),
                 Just(LeaseState::Declined),
+                Just(LeaseState::Removed),
             ],
             0u8..4,
             any::<bool>(),
