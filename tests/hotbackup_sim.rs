@@ -437,9 +437,7 @@ impl World {
                 }
                 Event::Unconfirmed(changes) => {
                     let n = &mut self.nodes[i];
-                    let verdicts =
-                        n.session
-                            .settle_unconfirmed(self.now, &mut n.server, n.half, changes);
+                    let verdicts = n.session.settle_unconfirmed(&mut n.server, n.half, changes);
                     for (token, release) in verdicts {
                         if !release {
                             let name = self.nodes[i].name;
@@ -534,12 +532,10 @@ impl World {
                 self.link_up_at = now + 500 + self.rng.below(8000);
                 self.note("failover link cut".into());
             }
-            // A crash or a LAN split strikes a pair in real-time backup. Striking while a
-            // failover-link failure is not yet healed is the double fault the protocol does
-            // not cover: a fresh binding in the peer's half released at peer-down, then served
-            // again by the peer ("Known window" in docs/hot-backup-protocol.md).
+            // A crash or a LAN split strikes a pair in real-time backup, also while a silent
+            // failover-link cut is not yet detected: the double fault of a fresh binding in
+            // the peer's half, revoked at peer-down, that the peer then serves again.
             let synced = self.connected
-                && self.link_up()
                 && self
                     .nodes
                     .iter()

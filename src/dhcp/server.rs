@@ -69,6 +69,8 @@ pub struct Server {
     serving: bool,
     /// While the hot-backup peer is unreachable: new bindings only from this half of each pool.
     half: Option<Half>,
+    /// Addresses kept from new bindings until the half restriction is lifted ([`Server::withhold`]).
+    withheld: Vec<Ipv4Addr>,
     stats: Stats,
 }
 
@@ -88,6 +90,7 @@ impl Server {
             server_id: None,
             serving: true,
             half: None,
+            withheld: Vec::new(),
             stats: Stats::default(),
         };
         s.set_config(config)?;
@@ -202,6 +205,27 @@ impl Server {
     /// or lift the restriction. Existing bindings renew wherever they are.
     pub fn set_half(&mut self, half: Option<Half>) {
         self.half = half;
+        if half.is_none() {
+            // Reconciled with the peer (or it is declared down): what was withheld is free.
+            for ip in std::mem::take(&mut self.withheld) {
+                if !self.leases.get(ip).is_some_and(|r| r.state.holds_address()) {
+                    self.free_address(ip);
+                }
+            }
+        }
+    }
+
+    /// Hot backup: the peer went down before confirming that `ip` was freed (a release, an
+    /// expiry, a revocation). The peer may still hold the old binding and renew it for its
+    /// client, so no new binding gets the address until [`Server::set_half`] lifts the half
+    /// restriction (the tables are reconciled by then). The client that held it may have it
+    /// back: the peer would renew it for that same client.
+    pub fn withhold(&mut self, ip: Ipv4Addr) {
+        if let Some(p) = self.pool_of(ip)
+            && self.pools[p].alloc.take(ip)
+        {
+            self.withheld.push(ip);
+        }
     }
 
     pub fn serving(&self) -> bool {
@@ -244,14 +268,17 @@ impl Server {
 
     /// Hot backup: take back the committed binding `ip` holds, a new binding the peer never
     /// confirmed (its DHCPACK is dropped, so no client holds it). Like a reset, it leaves a
-    /// tombstone dated `now`: the address is free here, and the removal wins the merge on the
-    /// peer if the peer applied the binding. Returns the event's sequence number, or `None`
-    /// when `ip` has no committed binding.
-    pub fn revoke(&mut self, now: Millis, ip: Ipv4Addr) -> Option<u64> {
-        if self.leases.get(ip)?.state != LeaseState::Committed {
+    /// tombstone, dated just after the binding: newer than the binding, so the removal wins
+    /// the merge on the peer if the peer applied the binding, and older than anything the
+    /// peer did with the address since (a renewal for a client that did get its ACK there).
+    /// Returns the event's sequence number, or `None` when `ip` has no committed binding.
+    pub fn revoke(&mut self, ip: Ipv4Addr) -> Option<u64> {
+        let r = self.leases.get(ip)?;
+        if r.state != LeaseState::Committed {
             return None;
         }
-        self.bury(now, ip)
+        let at = r.updated + 1;
+        self.bury(at, ip)
     }
 
     fn remove_where(&mut self, now: Millis, which: impl Fn(&LeaseRecord) -> bool) -> usize {
@@ -268,9 +295,9 @@ impl Server {
     }
 
     /// Remove the record of `ip` as a versioned change: a [`LeaseState::Removed`] tombstone
-    /// newer than the record (the hot-backup merge keeps the newer version, so the peer's older
-    /// copy cannot bring the binding back). An offer, never journaled, just goes. Returns the
-    /// event's sequence number.
+    /// dated `now`, and newer than the record in any case (the hot-backup merge keeps the newer
+    /// version, so the peer's older copy cannot bring the binding back). An offer, never
+    /// journaled, just goes. Returns the event's sequence number.
     fn bury(&mut self, now: Millis, ip: Ipv4Addr) -> Option<u64> {
         let old = self.leases.remove(ip)?;
         if old.state.holds_address() {

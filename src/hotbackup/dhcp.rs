@@ -14,7 +14,7 @@ use super::session::Session;
 use crate::dhcp::lease::record_flags;
 use crate::dhcp::pool::Half;
 use crate::dhcp::{
-    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Millis, Origin, Server,
+    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Origin, Server,
 };
 
 /// DHCP bindings: one [`LeaseRecord`] per address.
@@ -287,50 +287,73 @@ impl Session<DhcpBindings> {
 
     /// Synchronous mode, the peer went down before acknowledging `changes` (from
     /// [`Event::Unconfirmed`](super::Event::Unconfirmed)). The peer, serving alone, allocates
-    /// new bindings from its own half only, and keeps every binding it holds. So a change in
-    /// this device's half `own`, a renewal, and any release, expiry or conflict are safe to
-    /// answer now. A **new** binding in the peer's half is not: the peer may never have seen
-    /// it and may give the address to another client. It is revoked ([`Server::revoke`]: a
-    /// tombstone dated `now`, which also wins the merge on the peer if the peer did apply the
-    /// binding) and its reply dropped, as is the reply of a renewal of it made before the peer
-    /// could confirm it; the client retries and gets an address from this device's half.
+    /// new bindings from its own half only, and renews every binding it holds. So a renewal,
+    /// and any release, expiry or conflict, are safe to answer now, and so is a new binding in
+    /// this device's half `own` of an address the peer knows to be free. Two kinds of new
+    /// binding are not, since the peer never saw them:
+    /// - one in the peer's half: the peer may give the address to another client;
+    /// - one of an address that an earlier unconfirmed change took from another client (a
+    ///   release or an expiry the peer never saw): the peer may renew the old binding.
+    ///
+    /// Such a binding is revoked ([`Server::revoke`]: a tombstone, which also wins the merge on
+    /// the peer if the peer did apply the binding) and its reply dropped, as is the reply of a
+    /// renewal of it made before the peer could confirm it; the client retries and gets an
+    /// address from this device's half. And while the half restriction is on, an address an
+    /// unconfirmed change freed is withheld from new bindings ([`Server::withhold`]) until the
+    /// tables are reconciled, for the same reason.
+    ///
     /// The tombstone also replaces the revoked binding in the resend log, so a reconcile
     /// never offers the peer the withdrawn binding. Returns (token, release?) per change; the
     /// revocations come out of [`Server::drain_events`] as local changes, to journal and
     /// replicate like any other.
     pub fn settle_unconfirmed(
         &mut self,
-        now: Millis,
         server: &mut Server,
         own: Half,
         changes: Vec<Unconfirmed<DhcpBindings>>,
     ) -> Vec<(u64, bool)> {
-        // (address, client) of the new bindings in the peer's half, in the order they came.
+        // (address, client) of the exposed new bindings, in the order they came.
         let mut exposed: Vec<(Ipv4Addr, &ClientKey)> = Vec::new();
+        // (address, client whose binding it was) of the addresses freed.
+        let mut freed: Vec<(Ipv4Addr, &ClientKey)> = Vec::new();
         let mut out = Vec::with_capacity(changes.len());
         for u in &changes {
             let release = match &u.change {
                 Change::Upsert(r) if r.state == LeaseState::Committed => {
-                    if u.new_claim && !in_half(server.config(), r.ip, own) {
+                    let taken_from_another =
+                        freed.iter().any(|&(ip, c)| ip == r.ip && *c != r.client);
+                    if u.new_claim && (!in_half(server.config(), r.ip, own) || taken_from_another) {
                         exposed.push((r.ip, &r.client));
                     }
                     !exposed.contains(&(r.ip, &r.client))
                 }
-                _ => true,
+                Change::Upsert(r) => {
+                    if !r.state.holds_address() {
+                        freed.push((r.ip, &r.client));
+                    }
+                    true
+                }
+                // A pool change: both devices drop the same bindings.
+                Change::Remove(_) => true,
             };
             out.push((u.token, release));
         }
-        for (ip, client) in exposed {
+        for &(ip, client) in &exposed {
             // Still that client's binding (not released since, nor revoked already).
             if server
                 .leases()
                 .get(ip)
                 .is_some_and(|r| r.state == LeaseState::Committed && r.client == *client)
             {
-                server.revoke(now, ip);
+                server.revoke(ip);
                 if let Some(tombstone) = server.leases().get(ip) {
                     self.supersede(tombstone);
                 }
+            }
+        }
+        if self.restrict_to_half() {
+            for (ip, _) in freed {
+                server.withhold(ip);
             }
         }
         out

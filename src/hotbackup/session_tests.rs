@@ -288,7 +288,22 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
     );
     // The client of .11 renewed its new binding before the peer could confirm either.
     let renewed_new_odd = rec(11, 1, 60);
-    for r in [&renewed_new_odd, &even, &renew_odd, &released_odd] {
+    // In our half: client 5 released .14, and client 6 got it, before the peer confirmed
+    // the release (it may still renew client 5's binding).
+    let (released_even, rebound_even) = (
+        LeaseRecord {
+            state: LeaseState::Released,
+            ..rec(14, 5, 50)
+        },
+        rec(14, 6, 55),
+    );
+    for r in [
+        &renewed_new_odd,
+        &even,
+        &renew_odd,
+        &released_odd,
+        &rebound_even,
+    ] {
         server.apply_remote(crate::dhcp::LeaseChange::Upsert(r.clone()));
     }
     server.drain_events();
@@ -299,7 +314,6 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
         new_claim,
     };
     let verdicts = s.settle_unconfirmed(
-        100,
         &mut server,
         Half::Even,
         vec![
@@ -308,31 +322,58 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
             u(3, &renew_odd, false),
             u(4, &renewed_new_odd, false),
             u(5, &released_odd, false),
+            u(6, &released_even, false),
+            u(7, &rebound_even, true),
         ],
     );
     assert_eq!(
         verdicts,
-        vec![(1, false), (2, true), (3, true), (4, false), (5, true)]
+        vec![
+            (1, false),
+            (2, true),
+            (3, true),
+            (4, false),
+            (5, true),
+            (6, true),
+            (7, false)
+        ]
     );
     // .11 is free again, under a tombstone newer than the binding; nothing else moved.
     let ip = Ipv4Addr::new(10, 0, 0, 11);
     let tombstone = server.leases().get(ip).unwrap().clone();
     assert_eq!(
         (tombstone.state, tombstone.updated, &tombstone.client),
-        (LeaseState::Removed, 100, &new_odd.client)
+        (LeaseState::Removed, 61, &new_odd.client)
     );
     assert!(server.is_free(ip));
     for r in [&even, &renew_odd, &released_odd] {
         assert_eq!(server.leases().get(r.ip), Some(r));
     }
-    // The revocation is a local change of the server: journaled, and replicated as such.
+    let even_ip = Ipv4Addr::new(10, 0, 0, 14);
+    assert_eq!(
+        server.leases().get(even_ip).map(|r| r.state),
+        Some(LeaseState::Removed)
+    );
+    // The revocations are local changes of the server: journaled, and replicated as such.
     let events = server.drain_events();
-    assert_eq!(events.len(), 1);
-    assert_eq!(events[0].origin, crate::dhcp::Origin::Local);
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.origin == crate::dhcp::Origin::Local)
+    );
     assert_eq!(
         events[0].change,
         crate::dhcp::LeaseChange::Upsert(tombstone)
     );
+    // The addresses whose release the peer never saw are withheld until reconciled.
+    for ip in [even_ip, released_odd.ip] {
+        assert!(!server.is_free(ip));
+    }
+    server.set_half(None);
+    for ip in [even_ip, released_odd.ip] {
+        assert!(server.is_free(ip));
+    }
 }
 
 #[test]
