@@ -912,6 +912,106 @@ fn a_fresh_binding_in_the_peers_half_is_not_acked_across_a_silent_link_cut_and_a
     }
 }
 
+/// The sibling of the double fault: during a LAN split, client 10 releases its address (in
+/// B's half) to B, and the failover link fails silently before the release reaches A; B binds
+/// the address to client 11; the LAN heals and client 10 comes back to A, which still holds
+/// its binding and renews it. B must not ACK client 11, and both tables end with client 10.
+#[test]
+fn a_release_the_peer_never_saw_is_not_reused_while_it_renews_the_old_binding() {
+    let mut w = World::new(2);
+    assert_eq!(w.mode, Mode::Synchronous);
+    w.faults = Faults {
+        max_delay: 5,
+        ..Faults::NONE
+    };
+    w.quiet = true;
+    let synced = |w: &World| {
+        w.nodes[0].role == Role::Master
+            && w.nodes.iter().all(|n| n.session.phase() == Phase::RealTime)
+    };
+    while !synced(&w) {
+        assert!(
+            w.now < 10_000,
+            "the pair never synchronized; {}",
+            w.context()
+        );
+        w.step(false);
+    }
+    let (c, d) = (CLIENTS / 2, CLIENTS / 2 + 1);
+    let ip = (0..25u8)
+        .map(|k| Ipv4Addr::new(10, 1, 1, 11 + 2 * k))
+        .find(|ip| w.nodes.iter().all(|n| n.server.leases().get(*ip).is_none()))
+        .unwrap();
+    let discover = |c: usize| PacketSpec {
+        requested: Some(ip),
+        ..PacketSpec::new(MessageType::Discover, &mac(c), 1)
+    };
+    let request = |c: usize| PacketSpec {
+        server_id: Some(VIP),
+        requested: Some(ip),
+        ..PacketSpec::new(MessageType::Request, &mac(c), 2)
+    };
+    // Client 10 binds `ip` through A, confirmed by B.
+    w.send(0, c, discover(c));
+    w.clients[c] = ClientState::Requesting { since: w.now };
+    w.send(0, c, request(c));
+    while w.clients[c] != ClientState::Bound(ip) {
+        assert!(w.now < 20_000, "client {c} never bound; {}", w.context());
+        w.step(false);
+    }
+    for _ in 0..10 {
+        w.step(false);
+    }
+    assert!(synced(&w));
+    w.split_until = u64::MAX;
+    w.note("LAN split".into());
+    w.step(false);
+    assert_eq!(w.nodes[1].role, Role::Master);
+    w.link_up_at = u64::MAX;
+    w.note(format!(
+        "failover link cut silently; client {c} releases {ip} to B"
+    ));
+    let release = PacketSpec {
+        ciaddr: Some(ip),
+        server_id: Some(VIP),
+        ..PacketSpec::new(MessageType::Release, &mac(c), 4)
+    };
+    w.clients[c] = ClientState::Idle;
+    w.send(1, c, release);
+    w.send(1, d, discover(d));
+    assert_eq!(w.clients[d], ClientState::Offered(ip), "{}", w.context());
+    w.clients[d] = ClientState::Requesting { since: w.now };
+    w.send(1, d, request(d));
+    // The LAN heals; client 10 comes back to A, the master again, which renews its binding.
+    w.split_until = w.now;
+    w.note("LAN heals".into());
+    w.step(false);
+    assert_eq!(w.nodes[0].role, Role::Master);
+    w.send(0, c, discover(c));
+    assert_eq!(w.clients[c], ClientState::Offered(ip), "{}", w.context());
+    w.clients[c] = ClientState::Requesting { since: w.now };
+    w.send(0, c, request(c));
+    let until = w.now + 3_500;
+    while w.now < until {
+        w.step(false);
+    }
+    assert!(w.nodes.iter().all(|n| n.session.phase() == Phase::Silence));
+    assert_eq!(w.clients[c], ClientState::Bound(ip), "{}", w.context());
+    assert_ne!(w.clients[d], ClientState::Bound(ip), "{}", w.context());
+    w.link_up_at = w.now;
+    w.quiet = false;
+    w.note("heal".into());
+    let until = w.now + HEAL_MS;
+    while w.now < until {
+        w.step(false);
+    }
+    w.settle();
+    verify(&w);
+    for n in &w.nodes {
+        assert_eq!(n.session.stats().conflicts, 0, "{}", w.context());
+    }
+}
+
 /// A big batch goes through paging and transmit chunking whole, while the master keeps
 /// changing the table; prints how long it took. `HOTBACKUP_BATCH=1000000` for a million
 /// (measure with `--release`).
