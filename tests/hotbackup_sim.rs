@@ -2,9 +2,11 @@
 //! wired back to back over a simulated failover link, a VRRP model, and twenty DHCP clients,
 //! on a virtual clock. Each seed draws faults (dropped, corrupted, delayed and reordered
 //! chunks of the byte stream, link cuts, device crashes and restarts, a split LAN) and then
-//! heals everything. Crashes and splits strike a synchronized pair; link cuts and stream
-//! faults strike at any time, also during a split or while a device is down. The invariants
-//! are checked during the run and at the end:
+//! heals everything. Crashes and splits strike a synchronized pair, also while a silent cut of
+//! the failover link is not yet detected (a double fault); link cuts and stream faults strike
+//! at any time, also during a split or while a device is down. Two scripted scenarios play the
+//! double faults of docs/hot-backup-protocol.md step by step. The invariants are checked
+//! during the run and at the end:
 //! - no address is ACKed to a client while another client holds it;
 //! - synchronous mode: when a device in real-time backup crashes, the survivor holds every
 //!   binding it had ACKed;
