@@ -162,7 +162,7 @@ fn run_case(case: &Path) -> Result<(), String> {
             server.set_server_id(step.server_id);
         }
         if step.reset_conflicts {
-            server.reset_conflicts(None);
+            server.reset_conflicts(step.at, None);
         }
         if step.timeout {
             server.handle_timeout(step.at);

@@ -219,3 +219,134 @@ fn with_the_peer_unreachable_new_bindings_come_from_our_half_only() {
         Some(Ipv4Addr::new(10, 1, 1, 13))
     );
 }
+
+/// The reply type and address a request got.
+fn answer(s: &mut Server, now: u64, spec: PacketSpec) -> Option<(MessageType, Ipv4Addr)> {
+    let r = s.handle_packet(now, &ingress(), &spec.message().encode());
+    r.first().map(|r| {
+        let m = Message::decode(&r.bytes).unwrap();
+        (m.options.message_type.unwrap(), m.yiaddr)
+    })
+}
+
+fn select(mac: &str, ip: Ipv4Addr) -> PacketSpec {
+    PacketSpec {
+        server_id: Some(ingress().address),
+        requested: Some(ip),
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Request, mac, 2)
+    }
+}
+
+#[test]
+fn with_the_peer_unreachable_an_offer_or_a_previous_address_in_the_peers_half_is_refused() {
+    use duet::dhcp::pool::Half;
+    let odd = Ipv4Addr::new(10, 1, 1, 11);
+    let other_odd = Ipv4Addr::new(10, 1, 1, 13);
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // Before the split: client 1 is offered .11; client 2 holds .13 and releases it.
+    assert_eq!(offer(&mut s, "02:00:00:00:00:01", Some(odd)), Some(odd));
+    assert_eq!(
+        offer(&mut s, "02:00:00:00:00:02", Some(other_odd)),
+        Some(other_odd)
+    );
+    assert_eq!(
+        answer(&mut s, 20, select("02:00:00:00:00:02", other_odd)),
+        Some((MessageType::Ack, other_odd))
+    );
+    let release = PacketSpec {
+        ciaddr: Some(other_odd),
+        ..PacketSpec::new(MessageType::Release, "02:00:00:00:00:02", 3)
+    };
+    assert_eq!(answer(&mut s, 30, release), None);
+    s.set_half(Some(Half::Even));
+    // The offer is not confirmed (the peer may be offering .11 too): NAK, and a new DISCOVER
+    // gets an address of our half.
+    assert_eq!(
+        answer(&mut s, 40, select("02:00:00:00:00:01", odd)),
+        Some((MessageType::Nak, Ipv4Addr::UNSPECIFIED))
+    );
+    let again = offer(&mut s, "02:00:00:00:00:01", None).unwrap();
+    assert_ne!(again, odd);
+    assert_eq!(
+        (u32::from(again) - u32::from(Ipv4Addr::new(10, 1, 1, 10))) % 2,
+        0
+    );
+    // Client 2's previous address is not offered again, asked for or not.
+    for requested in [None, Some(other_odd)] {
+        let got = offer(&mut s, "02:00:00:00:00:02", requested).unwrap();
+        assert_ne!(got, other_odd);
+    }
+    // Nor confirmed in INIT-REBOOT.
+    let reboot = PacketSpec {
+        requested: Some(other_odd),
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Request, "02:00:00:00:00:02", 4)
+    };
+    assert_eq!(
+        answer(&mut s, 50, reboot).map(|a| a.0),
+        Some(MessageType::Nak)
+    );
+}
+
+#[test]
+fn lease_events_say_which_bindings_are_new_and_a_revoked_binding_leaves_a_tombstone() {
+    use duet::dhcp::pool::Half;
+    let ip = Ipv4Addr::new(10, 1, 1, 11);
+    let mac = "02:00:00:00:00:01";
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    assert_eq!(offer(&mut s, mac, Some(ip)), Some(ip));
+    assert_eq!(
+        answer(&mut s, 20, select(mac, ip)),
+        Some((MessageType::Ack, ip))
+    );
+    let renew = PacketSpec {
+        ciaddr: Some(ip),
+        ..PacketSpec::new(MessageType::Request, mac, 3)
+    };
+    assert_eq!(answer(&mut s, 30, renew), Some((MessageType::Ack, ip)));
+    let flags: Vec<bool> = s.drain_events().iter().map(|e| e.new_binding).collect();
+    assert_eq!(
+        flags,
+        vec![true, false],
+        "the DORA binds, the renewal does not"
+    );
+    // Revoked (hot backup: the peer never confirmed it): a tombstone newer than the binding,
+    // journaled as a local change, and the address is free.
+    assert_eq!(
+        s.revoke(Ipv4Addr::new(10, 1, 1, 12)),
+        None,
+        "nothing bound there"
+    );
+    let seq = s.revoke(ip).unwrap();
+    let ev = s.drain_events();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        (ev[0].seq, ev[0].origin, ev[0].new_binding),
+        (seq, Origin::Local, false)
+    );
+    let LeaseChange::Upsert(t) = &ev[0].change else {
+        panic!("a tombstone is a record");
+    };
+    assert_eq!((t.state, t.updated), (LeaseState::Removed, 31));
+    assert_eq!(s.leases().get(ip), Some(t));
+    assert!(s.is_free(ip));
+    // The client's retransmitted REQUEST is refused while the half restriction is on.
+    s.set_half(Some(Half::Even));
+    assert_eq!(
+        answer(&mut s, 50, select(mac, ip)).map(|a| a.0),
+        Some(MessageType::Nak)
+    );
+    // Removals by the operator leave tombstones too.
+    s.set_half(None);
+    assert_eq!(
+        answer(&mut s, 60, select(mac, ip)),
+        Some((MessageType::Ack, ip))
+    );
+    s.drain_events();
+    assert_eq!(s.reset_bindings(70, |r| r.ip == ip), 1);
+    let ev = s.drain_events();
+    assert!(
+        matches!(&ev[0].change, LeaseChange::Upsert(r) if r.state == LeaseState::Removed && r.updated == 70)
+    );
+}

@@ -126,8 +126,8 @@ fn a_last_record_of_garbage_or_zeros_is_torn() {
 
 fn change() -> impl Strategy<Value = LeaseChange> {
     prop_oneof![
-        3 => (0u32..20, 0u8..5).prop_map(|(n, s)| {
-            let state = [LeaseState::Committed, LeaseState::Released, LeaseState::Expired, LeaseState::Declined, LeaseState::Offered][s as usize];
+        3 => (0u32..20, 0u8..6).prop_map(|(n, s)| {
+            let state = [LeaseState::Committed, LeaseState::Released, LeaseState::Expired, LeaseState::Declined, LeaseState::Offered, LeaseState::Removed][s as usize];
             LeaseChange::Upsert(rec(n, state))
         }),
         1 => (0u32..20).prop_map(|n| LeaseChange::Remove(Ipv4Addr::from(0x0a01_0000 + n))),

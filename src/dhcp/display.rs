@@ -262,7 +262,7 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
                 (LeaseState::Committed | LeaseState::Offered, true) => st.manual += 1,
                 (LeaseState::Expired, _) => st.expired += 1,
                 (LeaseState::Declined, _) => st.conflict += 1,
-                (LeaseState::Released, _) => {}
+                (LeaseState::Released | LeaseState::Removed, _) => {}
             }
         }
         st
@@ -447,14 +447,14 @@ fn display_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 /// `reset dhcp server ip-in-use [ ip IP | pool NAME ]`.
 fn reset_ip_in_use(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let filter = Filter::of(ctx, args)?;
-    query(ctx, move |s, _| {
+    query(ctx, move |s, now| {
         let selected: std::collections::HashSet<Ipv4Addr> = s
             .leases()
             .iter()
             .filter(|r| filter.matches(s, r.ip))
             .map(|r| r.ip)
             .collect();
-        s.reset_bindings(|r| selected.contains(&r.ip))
+        s.reset_bindings(now, |r| selected.contains(&r.ip))
     })?;
     Ok(())
 }
@@ -462,20 +462,20 @@ fn reset_ip_in_use(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 /// `reset dhcp server conflict [ ip IP ]`.
 fn reset_conflict(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let ip = args.ipv4("addr");
-    query(ctx, move |s, _| s.reset_conflicts(ip))
+    query(ctx, move |s, now| s.reset_conflicts(now, ip))
 }
 
 /// `reset dhcp server expired [ ip IP | pool NAME ]`.
 fn reset_expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let filter = Filter::of(ctx, args)?;
-    query(ctx, move |s, _| {
+    query(ctx, move |s, now| {
         let selected: std::collections::HashSet<Ipv4Addr> = s
             .leases()
             .iter()
             .filter(|r| filter.matches(s, r.ip))
             .map(|r| r.ip)
             .collect();
-        s.reset_expired(|r| selected.contains(&r.ip))
+        s.reset_expired(now, |r| selected.contains(&r.ip))
     })?;
     Ok(())
 }

@@ -87,6 +87,12 @@ pub struct LeaseEvent {
     pub seq: u64,
     pub origin: Origin,
     pub change: LeaseChange,
+    /// The change binds an address to a client that did not hold it in this table (a DHCP
+    /// REQUEST answered with a fresh binding), rather than renewing, releasing or expiring a
+    /// binding. Hot backup revokes such a binding when the peer goes down before confirming it
+    /// and the address is in the peer's half (the peer may hand it out alone).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub new_binding: bool,
 }
 
 /// Counters for `display dhcp server statistics`.

@@ -101,6 +101,10 @@ pub enum LeaseState {
     Expired,
     /// In the conflict list (DECLINE, or found in use); never allocated until reset.
     Declined,
+    /// A tombstone: the binding was removed (`reset dhcp server ...`, or revoked by hot backup)
+    /// at `updated`. Kept, not dropped, so that the removal is a versioned record that wins the
+    /// hot-backup merge over the peer's older copy of the binding.
+    Removed,
 }
 
 impl LeaseState {
@@ -120,6 +124,7 @@ impl LeaseState {
             LeaseState::Released => 2,
             LeaseState::Expired => 3,
             LeaseState::Declined => 4,
+            LeaseState::Removed => 5,
         }
     }
 
@@ -131,6 +136,7 @@ impl LeaseState {
             2 => LeaseState::Released,
             3 => LeaseState::Expired,
             4 => LeaseState::Declined,
+            5 => LeaseState::Removed,
             _ => return None,
         })
     }
@@ -255,7 +261,7 @@ pub struct LeaseTable<S = RandomState> {
     slots: Vec<LeaseRecord>,
     by_ip: HashMap<Ipv4Addr, u32>,
     /// Hash of the client key -> the address of the client's latest binding (active or
-    /// history); conflicts are not indexed.
+    /// history); conflicts and tombstones are not indexed.
     by_client: HashMap<u64, Ipv4Addr>,
     /// Clients whose key hash is already taken in `by_client` by another client.
     collisions: HashMap<ClientKey, Ipv4Addr>,
@@ -313,7 +319,8 @@ impl<S: BuildHasher> LeaseTable<S> {
     /// Insert or replace the record for `rec.ip`.
     pub fn upsert(&mut self, rec: LeaseRecord) {
         self.remove(rec.ip);
-        if rec.state != LeaseState::Declined {
+        // A conflict or a tombstone belongs to no client.
+        if !matches!(rec.state, LeaseState::Declined | LeaseState::Removed) {
             self.index_client(&rec.client, rec.ip);
         }
         if matches!(rec.state, LeaseState::Offered | LeaseState::Committed) && rec.expires != NEVER

@@ -69,6 +69,8 @@ pub struct Server {
     serving: bool,
     /// While the hot-backup peer is unreachable: new bindings only from this half of each pool.
     half: Option<Half>,
+    /// Addresses kept from new bindings until the half restriction is lifted ([`Server::withhold`]).
+    withheld: Vec<Ipv4Addr>,
     stats: Stats,
 }
 
@@ -88,6 +90,7 @@ impl Server {
             server_id: None,
             serving: true,
             half: None,
+            withheld: Vec::new(),
             stats: Stats::default(),
         };
         s.set_config(config)?;
@@ -202,6 +205,27 @@ impl Server {
     /// or lift the restriction. Existing bindings renew wherever they are.
     pub fn set_half(&mut self, half: Option<Half>) {
         self.half = half;
+        if half.is_none() {
+            // Reconciled with the peer (or it is declared down): what was withheld is free.
+            for ip in std::mem::take(&mut self.withheld) {
+                if !self.leases.get(ip).is_some_and(|r| r.state.holds_address()) {
+                    self.free_address(ip);
+                }
+            }
+        }
+    }
+
+    /// Hot backup: the peer went down before confirming that `ip` was freed (a release, an
+    /// expiry, a revocation). The peer may still hold the old binding and renew it for its
+    /// client, so no new binding gets the address until [`Server::set_half`] lifts the half
+    /// restriction (the tables are reconciled by then). The client that held it may have it
+    /// back: the peer would renew it for that same client.
+    pub fn withhold(&mut self, ip: Ipv4Addr) {
+        if let Some(p) = self.pool_of(ip)
+            && self.pools[p].alloc.take(ip)
+        {
+            self.withheld.push(ip);
+        }
     }
 
     pub fn serving(&self) -> bool {
@@ -222,52 +246,74 @@ impl Server {
     }
 
     /// `reset dhcp server conflict [ip IP]`: conflicts go back to the free addresses.
-    pub fn reset_conflicts(&mut self, ip: Option<Ipv4Addr>) {
-        let conflicts: Vec<Ipv4Addr> = self
-            .leases
-            .iter()
-            .filter(|r| r.state == LeaseState::Declined && ip.is_none_or(|x| x == r.ip))
-            .map(|r| r.ip)
-            .collect();
-        for c in conflicts {
-            self.leases.remove(c);
-            self.free_address(c);
-            self.emit(Origin::Local, LeaseChange::Remove(c));
-        }
+    pub fn reset_conflicts(&mut self, now: Millis, ip: Option<Ipv4Addr>) {
+        self.remove_where(now, |r| {
+            r.state == LeaseState::Declined && ip.is_none_or(|x| x == r.ip)
+        });
     }
 
     /// `reset dhcp server ip-in-use`: drop the bindings (offered or committed) that `which`
     /// selects; their addresses go back to the pool. Returns how many were removed.
-    pub fn reset_bindings(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
-        self.remove_where(|r| {
+    pub fn reset_bindings(&mut self, now: Millis, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        self.remove_where(now, |r| {
             matches!(r.state, LeaseState::Offered | LeaseState::Committed) && which(r)
         })
     }
 
     /// `reset dhcp server expired`: forget expired bindings that `which` selects (their
     /// addresses are already free). Returns how many were removed.
-    pub fn reset_expired(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
-        self.remove_where(|r| r.state == LeaseState::Expired && which(r))
+    pub fn reset_expired(&mut self, now: Millis, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        self.remove_where(now, |r| r.state == LeaseState::Expired && which(r))
     }
 
-    fn remove_where(&mut self, which: impl Fn(&LeaseRecord) -> bool) -> usize {
-        let gone: Vec<(Ipv4Addr, LeaseState)> = self
+    /// Hot backup: take back the committed binding `ip` holds, a new binding the peer never
+    /// confirmed (its DHCPACK is dropped, so no client holds it). Like a reset, it leaves a
+    /// tombstone, dated just after the binding: newer than the binding, so the removal wins
+    /// the merge on the peer if the peer applied the binding, and older than anything the
+    /// peer did with the address since (a renewal for a client that did get its ACK there).
+    /// Returns the event's sequence number, or `None` when `ip` has no committed binding.
+    pub fn revoke(&mut self, ip: Ipv4Addr) -> Option<u64> {
+        let r = self.leases.get(ip)?;
+        if r.state != LeaseState::Committed {
+            return None;
+        }
+        let at = r.updated + 1;
+        self.bury(at, ip)
+    }
+
+    fn remove_where(&mut self, now: Millis, which: impl Fn(&LeaseRecord) -> bool) -> usize {
+        let gone: Vec<Ipv4Addr> = self
             .leases
             .iter()
             .filter(|r| which(r))
-            .map(|r| (r.ip, r.state))
+            .map(|r| r.ip)
             .collect();
-        for &(ip, state) in &gone {
-            self.leases.remove(ip);
-            if state.holds_address() {
-                self.free_address(ip);
-            }
-            // Offers were never journaled.
-            if state != LeaseState::Offered {
-                self.emit(Origin::Local, LeaseChange::Remove(ip));
-            }
+        for &ip in &gone {
+            self.bury(now, ip);
         }
         gone.len()
+    }
+
+    /// Remove the record of `ip` as a versioned change: a [`LeaseState::Removed`] tombstone
+    /// dated `now`, and newer than the record in any case (the hot-backup merge keeps the newer
+    /// version, so the peer's older copy cannot bring the binding back). An offer, never
+    /// journaled, just goes. Returns the event's sequence number.
+    fn bury(&mut self, now: Millis, ip: Ipv4Addr) -> Option<u64> {
+        let old = self.leases.remove(ip)?;
+        if old.state.holds_address() {
+            self.free_address(ip);
+        }
+        if old.state == LeaseState::Offered {
+            return None;
+        }
+        let tombstone = LeaseRecord {
+            state: LeaseState::Removed,
+            expires: now,
+            updated: now.max(old.updated + 1),
+            ..old
+        };
+        self.leases.upsert(tombstone.clone());
+        Some(self.emit(Origin::Local, LeaseChange::Upsert(tombstone)))
     }
 
     /// The name of the pool whose network holds `ip` (longest prefix first).
@@ -555,6 +601,11 @@ impl Server {
 
     /// Bind `ip` to the client until now + lease time; returns the event's sequence number.
     fn commit(&mut self, c: &Ctx, ip: Ipv4Addr) -> u64 {
+        // A renewal, or a binding this client did not hold here (hot backup needs to know).
+        let new_binding = !self
+            .leases
+            .get(ip)
+            .is_some_and(|o| o.client == c.key && o.state == LeaseState::Committed);
         // A client holds one binding per pool: an older one elsewhere in the pool is released.
         if let Some(old) = self.leases.by_client(&c.key).cloned()
             && old.ip != ip
@@ -586,7 +637,7 @@ impl Server {
             rec.hostname = rec.hostname.or_else(|| old.hostname.clone());
         }
         self.replace(rec.clone());
-        self.emit(Origin::Local, LeaseChange::Upsert(rec))
+        self.push_event(Origin::Local, LeaseChange::Upsert(rec), new_binding)
     }
 
     /// RFC 2131 section 4.3.3: the client found the address in use.
@@ -682,10 +733,12 @@ impl Server {
         }
         match self.leases.get(ip) {
             Some(r) if r.state == LeaseState::Declined => Fit::Taken,
-            // The client's own binding renews anywhere; its history only in our half.
+            // The client's own binding renews anywhere. Its history, and an offer (the peer
+            // may be offering the address too), only in our half while the half restriction
+            // is on.
             Some(r)
                 if r.client == c.key
-                    && (r.state.holds_address()
+                    && (r.state == LeaseState::Committed
                         || self.half.is_none_or(|h| pool.alloc.in_half(ip, h))) =>
             {
                 Fit::Yes
@@ -746,12 +799,17 @@ impl Server {
     }
 
     fn emit(&mut self, origin: Origin, change: LeaseChange) -> u64 {
+        self.push_event(origin, change, false)
+    }
+
+    fn push_event(&mut self, origin: Origin, change: LeaseChange, new_binding: bool) -> u64 {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.events.push(LeaseEvent {
             seq,
             origin,
             change,
+            new_binding,
         });
         seq
     }

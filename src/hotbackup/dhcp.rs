@@ -14,7 +14,7 @@ use super::session::Session;
 use crate::dhcp::lease::record_flags;
 use crate::dhcp::pool::Half;
 use crate::dhcp::{
-    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Millis, Origin, Server,
+    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Origin, Server,
 };
 
 /// DHCP bindings: one [`LeaseRecord`] per address.
@@ -272,74 +272,89 @@ pub fn dhcp_config_digest(config: &DhcpConfig) -> [u8; 32] {
 
 impl Session<DhcpBindings> {
     /// Feed one event of the DHCP server: local changes are replicated (their `seq` is the
-    /// token of [`Event::Released`](super::Event::Released), i.e. the `commit` of the replies waiting for them);
-    /// changes the peer made are not sent back.
+    /// token of [`Event::Released`](super::Event::Released), i.e. the `commit` of the replies waiting for them),
+    /// a new binding as a new claim; changes the peer made are not sent back.
     pub fn handle_lease_event(&mut self, ev: &LeaseEvent) {
         if ev.origin == Origin::Local {
-            self.handle_local_change(ev.seq, ev.change.clone().into());
+            let change = ev.change.clone().into();
+            if ev.new_binding {
+                self.handle_new_claim(ev.seq, change);
+            } else {
+                self.handle_local_change(ev.seq, change);
+            }
         }
     }
 
     /// Synchronous mode, the peer went down before acknowledging `changes` (from
     /// [`Event::Unconfirmed`](super::Event::Unconfirmed)). The peer, serving alone, allocates
-    /// from its own half only, so a binding in this device's half `own`, a renewal, and any
-    /// release, expiry or conflict are safe to answer now. A binding in the peer's half that
-    /// is known to be new (the last version the peer acknowledged was not this client's
-    /// binding) may go to another client over there: it is revoked, replaced by a released
-    /// record (newer, so it wins the merge on the peer too, which may have applied the
-    /// binding without its ack reaching us), and its reply dropped; the client's retry gets
-    /// an address from this device's half.
+    /// new bindings from its own half only, and renews every binding it holds. So a renewal,
+    /// and any release, expiry or conflict, are safe to answer now, and so is a new binding in
+    /// this device's half `own` of an address the peer knows to be free. Two kinds of new
+    /// binding are not, since the peer never saw them:
+    /// - one in the peer's half: the peer may give the address to another client;
+    /// - one of an address that an earlier unconfirmed change took from another client (a
+    ///   release or an expiry the peer never saw): the peer may renew the old binding.
     ///
-    /// When the resend log no longer says what the peer had (`peer_has` is `None`: the
-    /// address was never changed in the log's window), the binding is released: revoking a
-    /// renewal would free an address its client still holds, on both devices, which is worse
-    /// than the double fault (this window, then the peer serving the same fresh address
-    /// during the partition) that releasing risks. Returns (token, release?) per change.
+    /// Such a binding is revoked ([`Server::revoke`]: a tombstone, which also wins the merge on
+    /// the peer if the peer did apply the binding) and its reply dropped, as is the reply of a
+    /// renewal of it made before the peer could confirm it; the client retries and gets an
+    /// address from this device's half. And while the half restriction is on, an address an
+    /// unconfirmed change freed is withheld from new bindings ([`Server::withhold`]) until the
+    /// tables are reconciled, for the same reason.
+    ///
+    /// The tombstone also replaces the revoked binding in the resend log, so a reconcile
+    /// never offers the peer the withdrawn binding. Returns (token, release?) per change; the
+    /// revocations come out of [`Server::drain_events`] as local changes, to journal and
+    /// replicate like any other.
     pub fn settle_unconfirmed(
         &mut self,
-        now: Millis,
         server: &mut Server,
         own: Half,
         changes: Vec<Unconfirmed<DhcpBindings>>,
     ) -> Vec<(u64, bool)> {
-        let exposed = |u: &Unconfirmed<DhcpBindings>| match &u.change {
-            Change::Upsert(r) => {
-                let known_new = match &u.peer_has {
-                    Some(Change::Upsert(p)) => {
-                        p.client != r.client || p.state != LeaseState::Committed
-                    }
-                    Some(Change::Remove(_)) => true,
-                    None => false,
-                };
-                r.state == LeaseState::Committed
-                    && known_new
-                    && !in_half(server.config(), r.ip, own)
-            }
-            Change::Remove(_) => false,
-        };
-        let out: Vec<(u64, bool)> = changes.iter().map(|u| (u.token, !exposed(u))).collect();
-        // Each address whose current binding is one of the revoked versions goes back.
-        let mut revoked: Vec<LeaseRecord> = Vec::new();
+        // (address, client) of the exposed new bindings, in the order they came.
+        let mut exposed: Vec<(Ipv4Addr, &ClientKey)> = Vec::new();
+        // (address, client whose binding it was) of the addresses freed.
+        let mut freed: Vec<(Ipv4Addr, &ClientKey)> = Vec::new();
+        let mut out = Vec::with_capacity(changes.len());
         for u in &changes {
-            if let Change::Upsert(r) = &u.change
-                && exposed(u)
-                && server.leases().get(r.ip) == Some(r)
-                && !revoked.iter().any(|x| x.ip == r.ip)
+            let release = match &u.change {
+                Change::Upsert(r) if r.state == LeaseState::Committed => {
+                    let taken_from_another =
+                        freed.iter().any(|&(ip, c)| ip == r.ip && *c != r.client);
+                    if u.new_claim && (!in_half(server.config(), r.ip, own) || taken_from_another) {
+                        exposed.push((r.ip, &r.client));
+                    }
+                    !exposed.contains(&(r.ip, &r.client))
+                }
+                Change::Upsert(r) => {
+                    if !r.state.holds_address() {
+                        freed.push((r.ip, &r.client));
+                    }
+                    true
+                }
+                // A pool change: both devices drop the same bindings.
+                Change::Remove(_) => true,
+            };
+            out.push((u.token, release));
+        }
+        for &(ip, client) in &exposed {
+            // Still that client's binding (not released since, nor revoked already).
+            if server
+                .leases()
+                .get(ip)
+                .is_some_and(|r| r.state == LeaseState::Committed && r.client == *client)
             {
-                revoked.push(LeaseRecord {
-                    state: LeaseState::Released,
-                    expires: now,
-                    updated: now.max(r.updated + 1),
-                    ..r.clone()
-                });
+                server.revoke(ip);
+                if let Some(tombstone) = server.leases().get(ip) {
+                    self.supersede(tombstone);
+                }
             }
         }
-        for r in revoked {
-            // Into the table as a change the session does not see twice (peer origin), and
-            // into our stream as a local change, released at once (token 0 releases
-            // nothing: tokens start at 1).
-            server.apply_remote(LeaseChange::Upsert(r.clone()));
-            self.handle_local_change(0, Change::Upsert(r));
+        if self.restrict_to_half() {
+            for (ip, _) in freed {
+                server.withhold(ip);
+            }
         }
         out
     }
@@ -358,6 +373,7 @@ pub(crate) mod tests {
                 Just(LeaseState::Released),
                 Just(LeaseState::Expired),
                 Just(LeaseState::Declined),
+                Just(LeaseState::Removed),
             ],
             0u8..4,
             any::<bool>(),

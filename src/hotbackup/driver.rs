@@ -645,9 +645,7 @@ impl Engine {
                 let own = dhcp_half(a.peer.source, a.peer.peer);
                 let verdict = self
                     .dhcp
-                    .call(move |server, now| {
-                        lock(&session).settle_unconfirmed(now, server, own, changes)
-                    })
+                    .call(move |server, _| lock(&session).settle_unconfirmed(server, own, changes))
                     .await;
                 match verdict {
                     Ok(list) => {

@@ -92,7 +92,9 @@ pub struct Unconfirmed<S: Service> {
     /// The token given with the change.
     pub token: u64,
     pub change: Change<S>,
-    /// The last change of the same key the peer had acknowledged, if the resend log still
-    /// holds it: what the peer believes about this key.
-    pub peer_has: Option<Change<S>>,
+    /// The change claimed its key for an owner that did not hold it on this device (given with
+    /// [`Session::handle_new_claim`](super::Session::handle_new_claim): for DHCP, a new
+    /// binding rather than a renewal). The peer, serving alone, may give such a key to
+    /// another owner.
+    pub new_claim: bool,
 }

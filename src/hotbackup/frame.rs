@@ -9,8 +9,9 @@ use thiserror::Error;
 
 use super::message::Message;
 
-/// The protocol version this code speaks (frame header and hello).
-pub const VERSION: u8 = 1;
+/// The protocol version this code speaks (frame header and hello). Version 2 added the DHCP
+/// entry state 5 (removed: a tombstone), which a version 1 peer would reject as a bad entry.
+pub const VERSION: u8 = 2;
 /// Bytes before the payload: length(4) version(1) type(1) flags(1) reserved(1) seq(8).
 pub const HEADER_LEN: usize = 16;
 /// The HMAC-SHA256 trailer.
@@ -386,10 +387,12 @@ mod tests {
     fn wrong_version_is_reported() {
         let mut wire = Vec::new();
         Encoder::new(None).encode(&Message::Ack { upto: 1 }, &mut wire);
-        wire[4] = 2;
+        assert_eq!(wire[4], 2);
+        // A peer still speaking version 1 (no tombstones) is refused.
+        wire[4] = 1;
         let mut d = Decoder::new(None);
         d.push(&wire);
-        assert_eq!(d.next_frame(), Some(Err(FrameError::WrongVersion(2))));
+        assert_eq!(d.next_frame(), Some(Err(FrameError::WrongVersion(1))));
     }
 
     #[test]

@@ -192,6 +192,31 @@ mod tests {
         }
 
         #[test]
+        fn a_removal_newer_than_every_copy_wins_on_both_sides(
+            a in table(), b in table(), k in 0u8..8, on_a in any::<bool>(),
+        ) {
+            // One side removed the address (a tombstone) after every version either side has.
+            let ip = Ipv4Addr::new(10, 0, 0, k);
+            let newest = a.values().chain(b.values()).map(|r| r.updated).max().unwrap_or(0);
+            let tombstone = LeaseRecord {
+                ip,
+                ..rec(1, LeaseState::Removed, newest + 1)
+            };
+            let (mut a, mut b) = (a, b);
+            if on_a {
+                a.insert(ip, tombstone.clone());
+            } else {
+                b.insert(ip, tombstone.clone());
+            }
+            let (ab, cab) = merge_tables::<DhcpBindings>(&a, &b);
+            let (ba, _) = merge_tables::<DhcpBindings>(&b, &a);
+            prop_assert_eq!(ab.get(&ip), Some(&tombstone));
+            prop_assert_eq!(ba.get(&ip), Some(&tombstone));
+            // A removal never claims the address, so it is never half of a conflict.
+            prop_assert!(cab.iter().all(|c| c.key != ip));
+        }
+
+        #[test]
         fn associative(a in table(), b in table(), c in table()) {
             let left = merge_tables::<DhcpBindings>(&merge_tables::<DhcpBindings>(&a, &b).0, &c).0;
             let right = merge_tables::<DhcpBindings>(&a, &merge_tables::<DhcpBindings>(&b, &c).0).0;
@@ -234,6 +259,24 @@ mod tests {
         let history = rec(2, LeaseState::Released, 100);
         assert!(!merge_one::<DhcpBindings>(Some(&offer), &history).taken);
         assert!(!merge_one::<DhcpBindings>(None, &offer).taken);
+    }
+
+    #[test]
+    fn a_removal_is_versioned_like_any_record() {
+        let bound = rec(1, LeaseState::Committed, 100);
+        let removed = rec(1, LeaseState::Removed, 150);
+        // Newer than the binding: it wins, wherever it arrives, and the binding does not
+        // come back from the peer's older copy.
+        let m = merge_one::<DhcpBindings>(Some(&bound), &removed);
+        assert!(m.taken && m.conflict.is_none());
+        assert!(!merge_one::<DhcpBindings>(Some(&removed), &bound).taken);
+        // A binding made after the removal wins over it.
+        let rebound = rec(2, LeaseState::Committed, 200);
+        let m = merge_one::<DhcpBindings>(Some(&removed), &rebound);
+        assert!(m.taken && m.conflict.is_none());
+        // History, not a claim: it does not wipe out an offer under way here.
+        let offer = rec(3, LeaseState::Offered, 120);
+        assert!(!merge_one::<DhcpBindings>(Some(&offer), &removed).taken);
     }
 
     #[test]

@@ -76,6 +76,12 @@ struct Conn<K> {
     synced: bool,
 }
 
+/// A held local change, as [`Event::Unconfirmed`] hands it back if the peer goes down.
+struct Pending<S: Service> {
+    change: Change<S>,
+    new_claim: bool,
+}
+
 /// Bytes handed out by one `poll_transmit` call at most (a batch is spread over calls).
 const TRANSMIT_CHUNK: usize = 64 * 1024;
 
@@ -89,7 +95,7 @@ pub struct Session<S: Service> {
     /// Recent local changes, consecutive seqs, oldest first.
     log: VecDeque<(u64, Change<S>)>,
     /// Synchronous mode: (seq, token) of changes sent and not yet acknowledged.
-    held: VecDeque<(u64, u64, Change<S>)>,
+    held: VecDeque<(u64, u64, Pending<S>)>,
     /// How much of the peer's stream this device holds completely.
     resume: Option<ResumePoint>,
     events: VecDeque<Event<S>>,
@@ -270,11 +276,38 @@ impl<S: Service> Session<S> {
     /// A change made on this device. `token` (increasing: the DHCP event's seq) comes back in
     /// [`Event::Released`] once the change may be answered.
     pub fn handle_local_change(&mut self, token: u64, change: Change<S>) {
+        self.local_change(token, change, false);
+    }
+
+    /// Like [`Session::handle_local_change`], for a change that claims its key for an owner
+    /// that did not hold it here (a new DHCP binding, not a renewal). If the peer goes down
+    /// before acknowledging it, [`Event::Unconfirmed`] says so, and the driver may revoke it.
+    pub fn handle_new_claim(&mut self, token: u64, change: Change<S>) {
+        self.local_change(token, change, true);
+    }
+
+    /// Replace every version of `entry`'s key still in the resend log by `entry`, a newer
+    /// version. A change withdrawn before the peer confirmed it (a revoked DHCP binding) is
+    /// then never resent: a peer that missed it gets the newer version in its place, and its
+    /// merge sees no stale claim to report as a conflict. (Versions merge by a per-key
+    /// maximum, so receiving the newer one earlier changes nothing else.)
+    pub fn supersede(&mut self, entry: &S::Entry) {
+        let key = S::key(entry);
+        for (_, c) in self.log.iter_mut().filter(|(_, c)| c.key() == key) {
+            *c = Change::Upsert(entry.clone());
+        }
+    }
+
+    fn local_change(&mut self, token: u64, change: Change<S>, new_claim: bool) {
         self.seq += 1;
         let held = self.cfg.mode == Mode::Synchronous
             && self.conn.as_ref().is_some_and(|c| c.peer.is_some());
         if held {
-            self.held.push_back((self.seq, token, change.clone()));
+            let pending = Pending {
+                change: change.clone(),
+                new_claim,
+            };
+            self.held.push_back((self.seq, token, pending));
         }
         self.log.push_back((self.seq, change));
         if !held {
@@ -482,25 +515,14 @@ impl<S: Service> Session<S> {
         }
         // Serving alone now: what waited for the peer is handed back to the driver, which
         // releases or revokes it (the peer may never have seen it).
-        if let Some(&(first, _, _)) = self.held.front() {
-            let held: Vec<_> = self.held.drain(..).collect();
-            let changes = held
-                .into_iter()
-                .map(|(_, token, change)| {
-                    let key = change.key();
-                    // Everything before the first unacknowledged change reached the peer.
-                    let peer_has = self
-                        .log
-                        .iter()
-                        .rev()
-                        .filter(|(seq, c)| *seq < first && c.key() == key)
-                        .map(|(_, c)| c.clone())
-                        .next();
-                    Unconfirmed {
-                        token,
-                        change,
-                        peer_has,
-                    }
+        if !self.held.is_empty() {
+            let changes = self
+                .held
+                .drain(..)
+                .map(|(_, token, p)| Unconfirmed {
+                    token,
+                    change: p.change,
+                    new_claim: p.new_claim,
                 })
                 .collect();
             self.events.push_back(Event::Unconfirmed(changes));

@@ -73,6 +73,13 @@ impl Node {
         self.s.handle_local_change(self.token, Change::Upsert(r));
         self.token
     }
+    /// A local change that claims an address for a new client.
+    fn claim(&mut self, r: LeaseRecord) -> u64 {
+        self.token += 1;
+        self.t.0.insert(r.ip, r.clone());
+        self.s.handle_new_claim(self.token, Change::Upsert(r));
+        self.token
+    }
     fn drain(&mut self) {
         while let Some(e) = self.s.poll_event() {
             self.ev.push(e);
@@ -203,6 +210,7 @@ fn peer_down_hands_back_what_waited_for_it() {
     connect(&mut a, &mut b, 0);
     a.ev.clear();
     let t = a.change(rec(7, 7, 50));
+    let fresh = a.claim(rec(9, 9, 50));
     a.drain();
     assert_eq!(a.released(), None);
     // B falls silent: after interval x retransmit (3 s) A declares it down.
@@ -224,11 +232,18 @@ fn peer_down_hands_back_what_waited_for_it() {
                 _ => None,
             })
             .unwrap();
-    assert_eq!(unconfirmed.len(), 1);
-    assert_eq!(unconfirmed[0].token, t);
-    assert_eq!(unconfirmed[0].change, Change::Upsert(rec(7, 7, 50)));
-    // What B acknowledged before: the batch carried the first version.
-    assert_eq!(unconfirmed[0].peer_has, Some(Change::Upsert(rec(7, 7, 40))));
+    // Each held change, and whether it claimed its key for a new owner.
+    let handed: Vec<_> = unconfirmed
+        .iter()
+        .map(|u| (u.token, u.change.clone(), u.new_claim))
+        .collect();
+    assert_eq!(
+        handed,
+        vec![
+            (t, Change::Upsert(rec(7, 7, 50)), false),
+            (fresh, Change::Upsert(rec(9, 9, 50)), true),
+        ]
+    );
     assert!(a.s.restrict_to_half());
     // Alone: later changes are released at once.
     let t2 = a.change(rec(8, 8, 60));
@@ -261,66 +276,128 @@ fn settling_unconfirmed_bindings_revokes_only_new_ones_in_the_peers_half() {
         },
     );
     let mut server = Server::new(config, ServerOptions::default()).unwrap();
-    // .11 and .13 are at odd offsets from .10: the peer's half when ours is even.
-    let (new_odd, even, renew_odd, unknown_odd) = (
+    // .11, .13 and .15 are at odd offsets from .10: the peer's half when ours is even.
+    let (new_odd, even, renew_odd, released_odd) = (
         rec(11, 1, 50),
         rec(12, 2, 50),
         rec(13, 3, 50),
-        rec(15, 4, 50),
+        LeaseRecord {
+            state: LeaseState::Released,
+            ..rec(15, 4, 50)
+        },
     );
-    for r in [&new_odd, &even, &renew_odd, &unknown_odd] {
+    // The client of .11 renewed its new binding before the peer could confirm either.
+    let renewed_new_odd = rec(11, 1, 60);
+    // In our half: client 5 released .14, and client 6 got it, before the peer confirmed
+    // the release (it may still renew client 5's binding).
+    let (released_even, rebound_even) = (
+        LeaseRecord {
+            state: LeaseState::Released,
+            ..rec(14, 5, 50)
+        },
+        rec(14, 6, 55),
+    );
+    for r in [
+        &renewed_new_odd,
+        &even,
+        &renew_odd,
+        &released_odd,
+        &rebound_even,
+    ] {
         server.apply_remote(crate::dhcp::LeaseChange::Upsert(r.clone()));
     }
     server.drain_events();
     let mut s: S = Session::new(SessionConfig::new(1, 100), 0);
-    let u = |token, r: &LeaseRecord, peer_has| Unconfirmed {
+    let u = |token, r: &LeaseRecord, new_claim| Unconfirmed {
         token,
         change: Change::Upsert(r.clone()),
-        peer_has,
+        new_claim,
     };
     let verdicts = s.settle_unconfirmed(
-        100,
         &mut server,
         Half::Even,
         vec![
-            // The peer last had another client's binding there.
-            u(1, &new_odd, Some(Change::Upsert(rec(11, 9, 10)))),
-            u(2, &even, None),
-            u(3, &renew_odd, Some(Change::Upsert(rec(13, 3, 10)))),
-            u(4, &unknown_odd, None),
+            u(1, &new_odd, true),
+            u(2, &even, true),
+            u(3, &renew_odd, false),
+            u(4, &renewed_new_odd, false),
+            u(5, &released_odd, false),
+            u(6, &released_even, false),
+            u(7, &rebound_even, true),
         ],
     );
-    assert_eq!(verdicts, vec![(1, false), (2, true), (3, true), (4, true)]);
-    let revoked = server.leases().get(Ipv4Addr::new(10, 0, 0, 11)).unwrap();
     assert_eq!(
-        (revoked.state, revoked.updated),
-        (LeaseState::Released, 100)
+        verdicts,
+        vec![
+            (1, false),
+            (2, true),
+            (3, true),
+            (4, false),
+            (5, true),
+            (6, true),
+            (7, false)
+        ]
     );
+    // .11 is free again, under a tombstone newer than the binding; nothing else moved.
+    let ip = Ipv4Addr::new(10, 0, 0, 11);
+    let tombstone = server.leases().get(ip).unwrap().clone();
     assert_eq!(
-        server
-            .leases()
-            .get(Ipv4Addr::new(10, 0, 0, 13))
-            .unwrap()
-            .state,
-        LeaseState::Committed
+        (tombstone.state, tombstone.updated, &tombstone.client),
+        (LeaseState::Removed, 61, &new_odd.client)
     );
-    // The revocation goes to the peer as our change.
-    let mut t = Mem::default();
-    let mut peer = Node::new(2, 200, |_| {});
-    s.handle_connected(200);
-    peer.s.handle_connected(200);
-    for _ in 0..10 {
-        if let Some(x) = s.poll_transmit(&server) {
-            peer.s.handle_bytes(200, &x, &mut t);
-        }
-        if let Some(y) = peer.s.poll_transmit(&peer.t) {
-            s.handle_bytes(200, &y, &mut server);
-        }
+    assert!(server.is_free(ip));
+    for r in [&even, &renew_odd, &released_odd] {
+        assert_eq!(server.leases().get(r.ip), Some(r));
     }
+    let even_ip = Ipv4Addr::new(10, 0, 0, 14);
     assert_eq!(
-        t.0[&Ipv4Addr::new(10, 0, 0, 11)].state,
-        LeaseState::Released
+        server.leases().get(even_ip).map(|r| r.state),
+        Some(LeaseState::Removed)
     );
+    // The revocations are local changes of the server: journaled, and replicated as such.
+    let events = server.drain_events();
+    assert_eq!(events.len(), 2);
+    assert!(
+        events
+            .iter()
+            .all(|e| e.origin == crate::dhcp::Origin::Local)
+    );
+    assert_eq!(
+        events[0].change,
+        crate::dhcp::LeaseChange::Upsert(tombstone)
+    );
+    // The addresses whose release the peer never saw are withheld until reconciled.
+    for ip in [even_ip, released_odd.ip] {
+        assert!(!server.is_free(ip));
+    }
+    server.set_half(None);
+    for ip in [even_ip, released_odd.ip] {
+        assert!(server.is_free(ip));
+    }
+}
+
+#[test]
+fn a_superseded_change_is_resent_as_its_newer_version() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    cut(&mut a, &mut b, 10);
+    // A binding B never saw; B binds the address to another client meanwhile.
+    a.change(rec(11, 1, 20));
+    b.change(rec(11, 2, 30));
+    // A withdraws its binding (a revocation) before the link returns.
+    let tombstone = LeaseRecord {
+        state: LeaseState::Removed,
+        ..rec(11, 1, 25)
+    };
+    a.s.supersede(&tombstone);
+    a.change(tombstone);
+    connect(&mut a, &mut b, 40);
+    assert_eq!(a.s.stats().frames_sent["reconcile"], 1);
+    // B never saw the withdrawn binding: no conflict, and B's binding wins on both sides.
+    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (0, 0));
+    assert_eq!(a.t, b.t);
+    assert_eq!(a.t.0[&Ipv4Addr::new(10, 0, 0, 11)], rec(11, 2, 30));
 }
 
 #[test]
