@@ -1,27 +1,49 @@
 #!/bin/bash
-# Hot backup: DORA rate with hot backup synchronous, asynchronous and off, next to Kea alone;
-# batch backup time for 100,000 and 1,000,000 bindings; time from kill -9 of the master to
-# the first DHCPACK from the backup.
+# Hot backup: sustained DORA rate with Duet's hot backup synchronous, asynchronous and off,
+# next to Kea alone and a Kea HA pair in hot-standby; batch backup time for 100,000 and
+# 1,000,000 bindings; time from kill -9 of the master to the first DHCPACK from the backup.
 #
-#   sudo bench/hot-backup.sh [RATES...]     (root: it creates network namespaces)
+#   sudo bench/hot-backup.sh     (root: it creates network namespaces)
 #
 # Topology (as tests/lab_hotbackup.rs): devices A and B in namespaces, their LAN ports on a
-# bridge in the client namespace C, a veth failover link between them; VRRP group 1 (virtual
-# IP 10.1.1.1, advertisement every 0.5 s, A priority 120), pool 10.0.0.0/12. perfdhcp in C
-# sends DISCOVER/REQUEST from unique clients (`-r RATE -R 4000000 -p SECS`); the sustained
-# rate is the highest achieved rate with < 1% drops in both exchanges and no exchange over 1 s
-# (the same rule as bench/dhcp-vs-kea.sh). Kea: kea-dhcp4 alone in A's namespace, memfile
-# persist=true, single-threaded, raw sockets. Kea's HA hook (libdhcp_ha, hot-standby) is not
-# measured: see docs/performance.md.
+# bridge in the client namespace C, a veth failover link between them (192.168.9.1/30 in A,
+# .2 in B); VRRP group 1 (virtual IP 10.1.1.1, advertisement every 0.5 s, A priority 120),
+# pool 10.0.0.0/12.
 #
+# Sustained rate: perfdhcp in C sends DISCOVER/REQUEST from unique clients
+# (`-r RATE -R 4000000 -p SECS`). A run passes when both exchanges drop under 1% (perfdhcp
+# counts an answer later than 1 s as a drop) and no exchange took over 1 s: the rule of
+# bench/dhcp-vs-kea.sh. Every contestant gets the same search: from START the offered rate
+# doubles while runs pass, then bisects between the highest passing and the lowest failing
+# offered rate until the two are within TOLERANCE percent, at most RUNS runs. The sustained
+# rate is the highest achieved rate of a passing run. The 1-minute load average before each
+# run is printed next to it (the machine may be shared).
+#
+# Contestants (CONTESTANTS, default all five, in this order):
+#   synchronous, asynchronous, off
+#            the Duet pair with that hot-backup mode (off: the DHCP server without hot backup)
+#   kea      kea-dhcp4 alone in A's namespace: memfile persist=true, single-threaded, raw sockets
+#   kea-ha   kea-dhcp4 in A and in B with libdhcp_ha in hot-standby mode (A primary, B standby)
+#            and libdhcp_lease_cmds; lease updates go over the failover link to the HA hook's
+#            own HTTP listener (port 8001), memfile persist=true on both. Kea refuses that
+#            listener unless its multi-threading is on: KEA_HA_THREADS packet-processing threads
+#            (default 1). Measured once A reports the HA state "hot-standby".
+#
+# Knobs (environment): SECS=5 START=2000 RUNS=8 TOLERANCE=5 CEILING=64000 CONTESTANTS
+# KEA_HA_THREADS=1 KEA_HOOKS (the directory of libdhcp_ha.so; found when unset).
 # Needs: a release build (cargo build --release), perfdhcp, kea-dhcp4, python3, iproute2.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-5}
-RATES=("$@")
-[ ${#RATES[@]} -gt 0 ] || RATES=(1000 2000 4000 8000 12000)
+START=${START:-2000}
+RUNS=${RUNS:-8}
+TOLERANCE=${TOLERANCE:-5}
+CEILING=${CEILING:-64000}
+KEA_HA_THREADS=${KEA_HA_THREADS:-1}
+read -r -a CONTESTANTS <<<"${CONTESTANTS:-synchronous asynchronous off kea kea-ha}"
+[ $# = 0 ] || { echo "usage: sudo bench/hot-backup.sh (knobs in the environment, see the header)" >&2; exit 2; }
 TAG=$$
 NA=hba$TAG NB=hbb$TAG NC=hbc$TAG
 WORK=$(mktemp -d /tmp/hb-bench.XXXXXX)
@@ -113,6 +135,7 @@ start_pair() {
     echo "pair did not come up ($mode)" >&2; cat "$WORK/a/out" "$WORK/b/out" >&2; exit 1
 }
 
+# One perfdhcp run at offered rate $1: prints "achieved drops-DO% drops-RA% max-delay-ms".
 measure() {
     local rate=$1 out achieved drops max
     out=$(ip netns exec "$NC" perfdhcp -4 -l br0 -r "$rate" -R 4000000 -p "$SECS" 2>&1 || true)
@@ -122,55 +145,222 @@ measure() {
     echo "${achieved:-0} ${drops:-100 100} ${max:-99999}"
 }
 
-sweep() {
-    local name=$1
-    SUSTAINED=0
-    printf '%-13s %9s %9s %9s %9s %12s\n' "$name" offered achieved drop-DO% drop-RA% max-delay-ms
-    for rate in "${RATES[@]}"; do
-        read -r achieved d1 d2 max <<<"$(measure "$rate")"
-        printf '%-13s %9s %9s %9s %9s %12s\n' "" "$rate" "$achieved" "$d1" "$d2" "$max"
-        if awk -v a="$d1" -v b="$d2" -v m="$max" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }' &&
-           awk -v x="$achieved" -v y="$SUSTAINED" 'BEGIN { exit !(x > y) }'; then
-            SUSTAINED=$achieved
-        fi
-    done
+# Whether a run passes: < 1% drops in both exchanges, no exchange over 1 s.
+passes() {
+    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
 }
 
-declare -A RATE
-for mode in synchronous asynchronous off; do
-    echo "== Duet pair, hot backup $mode"
-    start_pair "$mode"
-    sweep "$mode"
-    RATE[$mode]=$SUSTAINED
-    stop_all
-done
+# search NAME: the sustained rate of the server(s) now running, into SUSTAINED. Doubling from
+# START while runs pass, then bisection between the highest passing offered rate (lo) and the
+# lowest failing one (hi) until hi - lo <= TOLERANCE% of lo; at most RUNS runs. When START
+# itself fails the search halves down to 100/s.
+search() {
+    local name=$1 rate=$START lo=0 hi=0 runs=0 load achieved d1 d2 max verdict
+    SUSTAINED=0
+    printf '%-13s %8s %9s %9s %9s %12s %6s %s\n' "$name" offered achieved drop-DO% drop-RA% \
+        max-delay-ms load1 run
+    while [ "$runs" -lt "$RUNS" ]; do
+        load=$(cut -d' ' -f1 /proc/loadavg)
+        read -r achieved d1 d2 max <<<"$(measure "$rate")"
+        runs=$((runs + 1))
+        if passes "$d1" "$d2" "$max"; then
+            verdict=pass
+            lo=$rate
+            SUSTAINED=$(awk -v x="$achieved" -v y="$SUSTAINED" 'BEGIN { print (x > y) ? x : y }')
+        else
+            verdict=fail
+            hi=$rate
+        fi
+        printf '%-13s %8s %9s %9s %9s %12s %6s %s\n' "" "$rate" "$achieved" "$d1" "$d2" "$max" \
+            "$load" "$verdict"
+        if [ "$hi" = 0 ]; then
+            rate=$((rate * 2))
+            [ "$rate" -le "$CEILING" ] || break
+        elif [ "$lo" = 0 ]; then
+            [ "$hi" -gt 100 ] || break
+            rate=$((hi / 2))
+        else
+            awk -v l="$lo" -v h="$hi" -v t="$TOLERANCE" 'BEGIN { exit !((h - l) * 100 <= l * t) }' &&
+                break
+            rate=$(((lo + hi) / 2))
+        fi
+    done
+    printf '%-13s sustained %.0f /s after %d runs\n' "" "$SUSTAINED" "$runs"
+}
 
-echo "== Kea $(kea-dhcp4 -v) alone (A's namespace), memfile persist=true, single-threaded"
-mkdir -p "$WORK/kea"
-ip -n "$NA" addr flush dev a0
-ip -n "$NA" addr add 10.1.1.2/12 dev a0
-ip -n "$NA" link set a0 up
-cat > "$WORK/kea/kea.json" <<JSON
+# Clear what an earlier contestant left on the ports of A and B: addresses, and the VRRP
+# macvlans (vrrp-*) a killed Duet leaves behind; the ports stay up.
+reset_ports() {
+    local ns dev
+    for ns in $NA $NB; do
+        for dev in $(ip -n "$ns" -o link show | sed -n 's/^[0-9]*: \(vrrp-[^@:]*\).*/\1/p'); do
+            ip -n "$ns" link del "$dev"
+        done
+    done
+    while read -r ns dev; do
+        ip -n "$ns" addr flush dev "$dev"
+        ip -n "$ns" link set "$dev" up
+    done <<<"$NA a0
+$NA a1
+$NB b0
+$NB b1"
+}
+
+# port NS DEV ADDRESS/LEN: give a port an address and wait for its carrier (Kea opens no
+# socket on an interface without one).
+port() {
+    ip -n "$1" addr add "$3" dev "$2"
+    for _ in $(seq 100); do
+        ip -n "$1" link show "$2" | grep -q LOWER_UP && return 0
+        sleep 0.1
+    done
+    echo "no carrier on $2 in $1" >&2
+    exit 1
+}
+
+# kea_config DIR INTERFACE THREADS [HA-HOOKS-JSON]: a kea-dhcp4 configuration on the bench's
+# pool, memfile persist=true; THREADS 0 means multi-threading off.
+kea_config() {
+    local mt='"enable-multi-threading": false'
+    [ "$3" = 0 ] || mt="\"enable-multi-threading\": true, \"thread-pool-size\": $3, \"packet-queue-size\": 64"
+    cat <<JSON
 { "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "a0" ], "dhcp-socket-type": "raw" },
-    "multi-threading": { "enable-multi-threading": false },
+    "interfaces-config": { "interfaces": [ "$2" ], "dhcp-socket-type": "raw" },
+    "multi-threading": { $mt },
     "lease-database": { "type": "memfile", "persist": true,
-                        "name": "$WORK/kea/leases4.csv", "lfc-interval": 0 },
+                        "name": "$1/leases4.csv", "lfc-interval": 0 },
     "valid-lifetime": 86400,
     "subnet4": [ { "id": 1, "subnet": "10.0.0.0/12",
                    "pools": [ { "pool": "10.0.0.10 - 10.15.250.250" } ] } ],
+    ${4:+\"hooks-libraries\": $4,}
     "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-                   "output_options": [ { "output": "$WORK/kea/kea.log" } ] } ]
+                   "output_options": [ { "output": "$1/kea.log" } ] } ]
 } }
 JSON
-KEA_LOCKFILE_DIR=$WORK/kea KEA_PIDFILE_DIR=$WORK/kea \
-    ip netns exec "$NA" kea-dhcp4 -c "$WORK/kea/kea.json" >"$WORK/kea/out" 2>&1 &
-PIDS+=($!)
-sleep 2
-sweep kea
-RATE[kea]=$SUSTAINED
-stop_all
-ip -n "$NA" addr flush dev a0
+}
+
+# start_kea NS DIR: kea-dhcp4 on DIR/kea.json in namespace NS; its pid into KEA_PID.
+start_kea() {
+    KEA_LOCKFILE_DIR=$2 KEA_PIDFILE_DIR=$2 \
+        ip netns exec "$1" kea-dhcp4 -c "$2/kea.json" >"$2/out" 2>&1 &
+    KEA_PID=$!
+    PIDS+=("$KEA_PID")
+}
+
+# The hooks-libraries of HA server NAME (A primary, B standby): hot-standby, heartbeat every
+# second, partner declared unresponsive after 3 s, lease updates to the peer's own listener.
+kea_ha_hooks() {
+    cat <<JSON
+[ { "library": "$KEA_HOOKS/libdhcp_lease_cmds.so" },
+      { "library": "$KEA_HOOKS/libdhcp_ha.so", "parameters": { "high-availability": [ {
+          "this-server-name": "$1", "mode": "hot-standby",
+          "heartbeat-delay": 1000, "max-response-delay": 3000,
+          "max-ack-delay": 1000, "max-unacked-clients": 0,
+          "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
+                               "http-listener-threads": 1, "http-client-threads": 1 },
+          "peers": [ { "name": "A", "url": "http://192.168.9.1:8001/", "role": "primary" },
+                     { "name": "B", "url": "http://192.168.9.2:8001/", "role": "standby" } ]
+      } ] } } ]
+JSON
+}
+
+# ha_state NS URL: the HA state a Kea server reports to ha-heartbeat on its HTTP listener,
+# or why it could not be asked.
+ha_state() {
+    ip netns exec "$1" python3 -c '
+import json, sys, urllib.request
+req = urllib.request.Request(sys.argv[1], data=b"{\"command\": \"ha-heartbeat\"}",
+                             headers={"Content-Type": "application/json"})
+try:
+    answer = json.load(urllib.request.urlopen(req, timeout=2))[0]
+    print(answer.get("arguments", {}).get("state") or answer.get("text", "no state"))
+except Exception as e:
+    print("no answer: %s" % e)
+' "$2"
+}
+
+# start_kea_ha: the Kea HA pair; returns 0 once A is in "hot-standby", else sets KEA_HA_WHY.
+start_kea_ha() {
+    local state=none a b
+    if [ -z "${KEA_HOOKS:-}" ]; then
+        KEA_HOOKS=$(dirname "$(find /usr/lib /usr/local/lib /opt -name libdhcp_ha.so 2>/dev/null | head -1)")
+    fi
+    for lib in libdhcp_ha.so libdhcp_lease_cmds.so; do
+        [ -f "$KEA_HOOKS/$lib" ] || { KEA_HA_WHY="$lib not found (KEA_HOOKS=$KEA_HOOKS)"; return 1; }
+    done
+    reset_ports
+    port "$NA" a0 10.1.1.2/12
+    port "$NA" a1 192.168.9.1/30
+    port "$NB" b0 10.1.1.3/12
+    port "$NB" b1 192.168.9.2/30
+    rm -rf "$WORK/kea-a" "$WORK/kea-b"
+    mkdir -p "$WORK/kea-a" "$WORK/kea-b"
+    kea_config "$WORK/kea-a" a0 "$KEA_HA_THREADS" "$(kea_ha_hooks A)" > "$WORK/kea-a/kea.json"
+    kea_config "$WORK/kea-b" b0 "$KEA_HA_THREADS" "$(kea_ha_hooks B)" > "$WORK/kea-b/kea.json"
+    start_kea "$NA" "$WORK/kea-a"
+    a=$KEA_PID
+    start_kea "$NB" "$WORK/kea-b"
+    b=$KEA_PID
+    for _ in $(seq 120); do
+        for p in $a $b; do
+            kill -0 "$p" 2>/dev/null && continue
+            KEA_HA_WHY="kea-dhcp4 exited: $(cat "$WORK/kea-a/out" "$WORK/kea-b/out" | grep -E 'ERROR|FATAL' | head -3)"
+            return 1
+        done
+        state=$(ha_state "$NA" http://192.168.9.1:8001/)
+        [ "$state" = hot-standby ] && return 0
+        sleep 0.5
+    done
+    KEA_HA_WHY="A not in hot-standby after 60 s (last answer: $state; $(grep -hE 'ERROR' "$WORK/kea-a/kea.log" | tail -1))"
+    return 1
+}
+
+declare -A RATE
+KEA_HA_WHY=
+for c in "${CONTESTANTS[@]}"; do
+    case $c in
+    synchronous | asynchronous | off)
+        echo "== Duet pair, hot backup $c"
+        reset_ports
+        start_pair "$c"
+        search "$c"
+        RATE[$c]=$SUSTAINED
+        stop_all
+        ;;
+    kea)
+        echo "== Kea $(kea-dhcp4 -v) alone (A's namespace), memfile persist=true, single-threaded"
+        reset_ports
+        port "$NA" a0 10.1.1.2/12
+        rm -rf "$WORK/kea"
+        mkdir -p "$WORK/kea"
+        kea_config "$WORK/kea" a0 0 > "$WORK/kea/kea.json"
+        start_kea "$NA" "$WORK/kea"
+        sleep 2
+        search kea
+        RATE[kea]=$SUSTAINED
+        stop_all
+        ;;
+    kea-ha)
+        echo "== Kea $(kea-dhcp4 -v) HA hot-standby (A primary, B standby), memfile persist=true," \
+            "$KEA_HA_THREADS packet thread(s), HA listener on the failover link"
+        if start_kea_ha; then
+            search kea-ha
+            RATE[kea-ha]=$SUSTAINED
+            # Records in each memfile: the standby's count shows the lease updates arrived.
+            echo "   lease records written: A $(grep -c '^10\.' "$WORK/kea-a/leases4.csv" || true)," \
+                "B $(grep -c '^10\.' "$WORK/kea-b/leases4.csv" || true)"
+        else
+            echo "   Kea HA not measured: $KEA_HA_WHY"
+        fi
+        stop_all
+        ;;
+    *)
+        echo "unknown contestant $c" >&2
+        exit 2
+        ;;
+    esac
+done
+reset_ports
 
 echo "== kill -9 of the master to the first DHCPACK from the backup (synchronous)"
 # A client in C runs DORA after DORA (fresh MAC each, 5 ms apart, broadcast flag) and writes
@@ -231,9 +421,22 @@ for n in 100000 1000000; do
 done
 
 echo
-echo "Sustained DORA rate (< 1% drops, no exchange over 1 s), ${SECS}s per step:"
-printf '  Duet pair, synchronous hot backup   %8.0f /s\n' "${RATE[synchronous]}"
-printf '  Duet pair, asynchronous hot backup  %8.0f /s\n' "${RATE[asynchronous]}"
-printf '  Duet pair, hot backup off           %8.0f /s\n' "${RATE[off]}"
-printf '  Kea alone, single-threaded          %8.0f /s\n' "${RATE[kea]}"
+echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${TOLERANCE}%), ${SECS}s per run:"
+# summary KEY LABEL: one line of the summary, "not measured" for a contestant that was not.
+summary() {
+    if [ -n "${RATE[$1]:-}" ]; then
+        printf '  %-48s %8.0f /s\n' "$2" "${RATE[$1]}"
+    else
+        printf '  %-48s not measured%s\n' "$2" "${3:+: $3}"
+    fi
+}
+summary synchronous "Duet pair, synchronous hot backup"
+summary asynchronous "Duet pair, asynchronous hot backup"
+summary off "Duet pair, hot backup off"
+summary kea "Kea alone, single-threaded"
+summary kea-ha "Kea HA hot-standby, $KEA_HA_THREADS packet thread(s)" "$KEA_HA_WHY"
+for base in kea kea-ha; do
+    awk -v s="${RATE[synchronous]:-0}" -v k="${RATE[$base]:-0}" -v b="$base" \
+        'BEGIN { if (s > 0 && k > 0) printf "  synchronous / %s = %.2f\n", b, s / k }'
+done
 echo "Takeover: first ACK from the backup ${TAKEOVER} ms after kill -9 of the master"
