@@ -25,12 +25,14 @@
 #   kea      kea-dhcp4 alone in A's namespace: memfile persist=true, single-threaded, raw sockets
 #   kea-ha   kea-dhcp4 in A and in B with libdhcp_ha in hot-standby mode (A primary, B standby)
 #            and libdhcp_lease_cmds; lease updates go over the failover link to the HA hook's
-#            own HTTP listener (port 8001), memfile persist=true on both. Kea refuses that
-#            listener unless its multi-threading is on: KEA_HA_THREADS packet-processing threads
-#            (default 1). Measured once A reports the HA state "hot-standby".
+#            own HTTP listener (port 8001), memfile persist=true on both. Kea runs that
+#            listener only with its multi-threading on (kea-ctrl-agent, the other way, is not
+#            installed here): KEA_HA_THREADS packet-processing threads, default 0 = Kea's
+#            default, one per core; HTTP listener and client threads at Kea's default too.
+#            Measured once A reports the HA state "hot-standby".
 #
 # Knobs (environment): SECS=5 START=2000 RUNS=8 TOLERANCE=5 CEILING=64000 CONTESTANTS
-# KEA_HA_THREADS=1 KEA_HOOKS (the directory of libdhcp_ha.so; found when unset).
+# KEA_HA_THREADS=0 KEA_HOOKS (the directory of libdhcp_ha.so; found when unset).
 # Needs: a release build (cargo build --release), perfdhcp, kea-dhcp4, python3, iproute2.
 set -euo pipefail
 
@@ -41,7 +43,7 @@ START=${START:-2000}
 RUNS=${RUNS:-8}
 TOLERANCE=${TOLERANCE:-5}
 CEILING=${CEILING:-64000}
-KEA_HA_THREADS=${KEA_HA_THREADS:-1}
+KEA_HA_THREADS=${KEA_HA_THREADS:-0}
 read -r -a CONTESTANTS <<<"${CONTESTANTS:-synchronous asynchronous off kea kea-ha}"
 [ $# = 0 ] || { echo "usage: sudo bench/hot-backup.sh (knobs in the environment, see the header)" >&2; exit 2; }
 TAG=$$
@@ -219,10 +221,11 @@ port() {
 }
 
 # kea_config DIR INTERFACE THREADS [HA-HOOKS-JSON]: a kea-dhcp4 configuration on the bench's
-# pool, memfile persist=true; THREADS 0 means multi-threading off.
+# pool, memfile persist=true; THREADS "off" is single-threaded, a number the size of the
+# packet thread pool (0: Kea's default, one per core).
 kea_config() {
     local mt='"enable-multi-threading": false'
-    [ "$3" = 0 ] || mt="\"enable-multi-threading\": true, \"thread-pool-size\": $3, \"packet-queue-size\": 64"
+    [ "$3" = off ] || mt="\"enable-multi-threading\": true, \"thread-pool-size\": $3, \"packet-queue-size\": 64"
     cat <<JSON
 { "Dhcp4": {
     "interfaces-config": { "interfaces": [ "$2" ], "dhcp-socket-type": "raw" },
@@ -248,7 +251,8 @@ start_kea() {
 }
 
 # The hooks-libraries of HA server NAME (A primary, B standby): hot-standby, heartbeat every
-# second, partner declared unresponsive after 3 s, lease updates to the peer's own listener.
+# second, partner declared unresponsive after 3 s, lease updates to the peer's own listener
+# (listener and client threads: 0, Kea's default of one per core).
 kea_ha_hooks() {
     cat <<JSON
 [ { "library": "$KEA_HOOKS/libdhcp_lease_cmds.so" },
@@ -257,7 +261,7 @@ kea_ha_hooks() {
           "heartbeat-delay": 1000, "max-response-delay": 3000,
           "max-ack-delay": 1000, "max-unacked-clients": 0,
           "multi-threading": { "enable-multi-threading": true, "http-dedicated-listener": true,
-                               "http-listener-threads": 1, "http-client-threads": 1 },
+                               "http-listener-threads": 0, "http-client-threads": 0 },
           "peers": [ { "name": "A", "url": "http://192.168.9.1:8001/", "role": "primary" },
                      { "name": "B", "url": "http://192.168.9.2:8001/", "role": "standby" } ]
       } ] } } ]
@@ -333,7 +337,7 @@ for c in "${CONTESTANTS[@]}"; do
         port "$NA" a0 10.1.1.2/12
         rm -rf "$WORK/kea"
         mkdir -p "$WORK/kea"
-        kea_config "$WORK/kea" a0 0 > "$WORK/kea/kea.json"
+        kea_config "$WORK/kea" a0 off > "$WORK/kea/kea.json"
         start_kea "$NA" "$WORK/kea"
         sleep 2
         search kea
@@ -342,7 +346,7 @@ for c in "${CONTESTANTS[@]}"; do
         ;;
     kea-ha)
         echo "== Kea $(kea-dhcp4 -v) HA hot-standby (A primary, B standby), memfile persist=true," \
-            "$KEA_HA_THREADS packet thread(s), HA listener on the failover link"
+            "packet threads $KEA_HA_THREADS (0: one per core), HA listener on the failover link"
         if start_kea_ha; then
             search kea-ha
             RATE[kea-ha]=$SUSTAINED
@@ -434,7 +438,7 @@ summary synchronous "Duet pair, synchronous hot backup"
 summary asynchronous "Duet pair, asynchronous hot backup"
 summary off "Duet pair, hot backup off"
 summary kea "Kea alone, single-threaded"
-summary kea-ha "Kea HA hot-standby, $KEA_HA_THREADS packet thread(s)" "$KEA_HA_WHY"
+summary kea-ha "Kea HA hot-standby, packet threads $KEA_HA_THREADS (0: per core)" "$KEA_HA_WHY"
 for base in kea kea-ha; do
     awk -v s="${RATE[synchronous]:-0}" -v k="${RATE[$base]:-0}" -v b="$base" \
         'BEGIN { if (s > 0 && k > 0) printf "  synchronous / %s = %.2f\n", b, s / k }'
