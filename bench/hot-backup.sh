@@ -16,8 +16,10 @@
 # bench/dhcp-vs-kea.sh. Every contestant gets the same search: from START the offered rate
 # doubles while runs pass, then bisects between the highest passing and the lowest failing
 # offered rate until the two are within TOLERANCE percent, at most RUNS runs. The sustained
-# rate is the highest achieved rate of a passing run. The 1-minute load average before each
-# run is printed next to it (the machine may be shared).
+# rate is the highest achieved rate of a passing run. Next to each run: the 1-minute load
+# average before it (the machine may be shared), and `cpu-us`, the CPU time (user + system,
+# all threads) of the server processes (both devices of a pair) per achieved exchange, a
+# measure of cost that background load disturbs much less than rates.
 #
 # Contestants (CONTESTANTS, default all five, in this order):
 #   synchronous, asynchronous, off
@@ -147,6 +149,16 @@ measure() {
     echo "${achieved:-0} ${drops:-100 100} ${max:-99999}"
 }
 
+# CPU time (user + system, all threads) the servers now running (PIDS) have used, in clock
+# ticks.
+cpu_ticks() {
+    local p total=0
+    for p in "${PIDS[@]}"; do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$total"
+}
+
 # Whether a run passes: < 1% drops in both exchanges, no exchange over 1 s.
 passes() {
     awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
@@ -157,13 +169,16 @@ passes() {
 # lowest failing one (hi) until hi - lo <= TOLERANCE% of lo; at most RUNS runs. When START
 # itself fails the search halves down to 100/s.
 search() {
-    local name=$1 rate=$START lo=0 hi=0 runs=0 load achieved d1 d2 max verdict
+    local name=$1 rate=$START lo=0 hi=0 runs=0 load achieved d1 d2 max verdict t0 cpu
     SUSTAINED=0
-    printf '%-13s %8s %9s %9s %9s %12s %6s %s\n' "$name" offered achieved drop-DO% drop-RA% \
-        max-delay-ms load1 run
+    printf '%-13s %8s %9s %9s %9s %12s %7s %6s %s\n' "$name" offered achieved drop-DO% drop-RA% \
+        max-delay-ms cpu-us load1 run
     while [ "$runs" -lt "$RUNS" ]; do
         load=$(cut -d' ' -f1 /proc/loadavg)
+        t0=$(cpu_ticks)
         read -r achieved d1 d2 max <<<"$(measure "$rate")"
+        cpu=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v r="$achieved" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
+            'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }')
         runs=$((runs + 1))
         if passes "$d1" "$d2" "$max"; then
             verdict=pass
@@ -173,8 +188,8 @@ search() {
             verdict=fail
             hi=$rate
         fi
-        printf '%-13s %8s %9s %9s %9s %12s %6s %s\n' "" "$rate" "$achieved" "$d1" "$d2" "$max" \
-            "$load" "$verdict"
+        printf '%-13s %8s %9s %9s %9s %12s %7s %6s %s\n' "" "$rate" "$achieved" "$d1" "$d2" "$max" \
+            "$cpu" "$load" "$verdict"
         if [ "$hi" = 0 ]; then
             rate=$((rate * 2))
             [ "$rate" -le "$CEILING" ] || break
