@@ -20,10 +20,14 @@
 # average before it (the machine may be shared), and `cpu-us`, the CPU time (user + system,
 # all threads) of the server processes (both devices of a pair) per achieved exchange, a
 # measure of cost that background load disturbs much less than rates; `cl-ovf`, the datagrams
-# the client namespace dropped because perfdhcp's socket receive buffer was full (the system
-# default, 208 KiB; it cannot be raised per namespace here): perfdhcp counts them as drops,
-# though the server sent them. Bursts of replies (synchronous hot backup releases the ACKs the
-# peer confirmed together) overflow it first.
+# the client namespace dropped because perfdhcp's socket receive buffer was full: perfdhcp
+# counts them as drops, though the server sent them. One perfdhcp socket stands for every
+# client, so a burst of replies (Duet sends the ACKs of a group commit together, and in
+# synchronous mode the ones the peer confirmed together) overflows the system default buffer
+# (net.core.rmem_default, 208 KiB here, not settable per namespace), where real clients each
+# have their own. CLIENT_RCVBUF (bytes, default 4 MiB; 0: the system default) sets perfdhcp's
+# receive buffers through a small LD_PRELOAD shim (SO_RCVBUFFORCE on its UDP sockets) built
+# with cc; the same client for every contestant.
 #
 # Contestants (CONTESTANTS, default all five, in this order):
 #   synchronous, asynchronous, off
@@ -38,8 +42,10 @@
 #            Measured once A reports the HA state "hot-standby".
 #
 # Knobs (environment): SECS=5 START=2000 RUNS=8 TOLERANCE=5 CEILING=64000 CONTESTANTS
-# KEA_HA_THREADS=0 KEA_HOOKS (the directory of libdhcp_ha.so; found when unset).
-# Needs: a release build (cargo build --release), perfdhcp, kea-dhcp4, python3, iproute2.
+# CLIENT_RCVBUF=4194304 KEA_HA_THREADS=0 KEA_HOOKS (the directory of libdhcp_ha.so; found when
+# unset).
+# Needs: a release build (cargo build --release), perfdhcp, kea-dhcp4, python3, iproute2, and
+# cc unless CLIENT_RCVBUF=0.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +56,7 @@ RUNS=${RUNS:-8}
 TOLERANCE=${TOLERANCE:-5}
 CEILING=${CEILING:-64000}
 KEA_HA_THREADS=${KEA_HA_THREADS:-0}
+CLIENT_RCVBUF=${CLIENT_RCVBUF:-4194304}
 read -r -a CONTESTANTS <<<"${CONTESTANTS:-synchronous asynchronous off kea kea-ha}"
 [ $# = 0 ] || { echo "usage: sudo bench/hot-backup.sh (knobs in the environment, see the header)" >&2; exit 2; }
 TAG=$$
@@ -62,6 +69,34 @@ for tool in perfdhcp kea-dhcp4 python3 ip; do
     command -v "$tool" >/dev/null || { echo "$tool not installed" >&2; exit 2; }
 done
 [ -x "$DUET" ] || { echo "no $DUET: run cargo build --release first" >&2; exit 2; }
+
+# perfdhcp's receive buffers (see CLIENT_RCVBUF above): an LD_PRELOAD of socket().
+CLIENT_ENV=()
+if [ "$CLIENT_RCVBUF" != 0 ]; then
+    command -v cc >/dev/null || { echo "cc not installed (or set CLIENT_RCVBUF=0)" >&2; exit 2; }
+    cat > "$WORK/rcvbuf.c" <<'C'
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+/* socket(2), then SO_RCVBUFFORCE of RCVBUF_BYTES on every IPv4 UDP socket. */
+int socket(int domain, int type, int protocol) {
+    static int (*real)(int, int, int);
+    if (!real) real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
+    int fd = real(domain, type, protocol);
+    const char *size = getenv("RCVBUF_BYTES");
+    if (fd >= 0 && size && domain == AF_INET && (type & 0xf) == SOCK_DGRAM) {
+        int bytes = atoi(size);
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
+    }
+    return fd;
+}
+C
+    cc -shared -fPIC -O2 -o "$WORK/rcvbuf.so" "$WORK/rcvbuf.c" -ldl
+    CLIENT_ENV=(env LD_PRELOAD="$WORK/rcvbuf.so" RCVBUF_BYTES="$CLIENT_RCVBUF")
+fi
+echo "perfdhcp $(perfdhcp -v), receive buffers: $([ "$CLIENT_RCVBUF" = 0 ] && echo "system default" ||
+    echo "$CLIENT_RCVBUF bytes"); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 stop_all() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -148,17 +183,24 @@ client_overflows() {
     ip netns exec "$NC" awk '/^Udp:/ { getline; print $6 }' /proc/net/snmp
 }
 
-# One perfdhcp run at offered rate $1: prints "achieved drops-DO% drops-RA% max-delay-ms
-# client-overflows".
+# One perfdhcp run at offered rate $1: prints "sent/s achieved/s drops-DO% drops-RA%
+# max-delay-ms client-overflows". perfdhcp sends for SECS seconds, then waits 1 s more for
+# the answers still on their way (-W): without the wait every exchange in flight at the end
+# counts as a drop, which penalises a server in proportion to its latency. Its "Rate" line
+# divides by the wait too, so the rates are computed here from the packet counts over SECS.
 measure() {
-    local rate=$1 out achieved drops max ovf
+    local rate=$1 out sent acked drops max ovf
     ovf=$(client_overflows)
-    out=$(ip netns exec "$NC" perfdhcp -4 -l br0 -r "$rate" -R 4000000 -p "$SECS" 2>&1 || true)
+    out=$(ip netns exec "$NC" "${CLIENT_ENV[@]}" perfdhcp -4 -l br0 -r "$rate" -R 4000000 \
+        -p "$SECS" -W 1000000 2>&1 || true)
     ovf=$(($(client_overflows) - ovf))
-    achieved=$(echo "$out" | sed -n 's/.*Rate: \([0-9.]*\) 4-way.*/\1/p' | head -1)
+    # Sent DISCOVERs (first "sent packets") and received ACKs (second "received packets").
+    sent=$(echo "$out" | sed -n 's/^sent packets: *\([0-9]*\).*/\1/p' | head -1)
+    acked=$(echo "$out" | sed -n 's/^received packets: *\([0-9]*\).*/\1/p' | sed -n 2p)
     drops=$(echo "$out" | sed -n 's/^drops ratio: *\([0-9.]*\) %.*/\1/p' | tr '\n' ' ')
     max=$(echo "$out" | sed -n 's/^max delay: *\([0-9.]*\) ms.*/\1/p' | sort -g | tail -1)
-    echo "${achieved:-0} ${drops:-100 100} ${max:-99999} $ovf"
+    awk -v s="${sent:-0}" -v a="${acked:-0}" -v t="$SECS" 'BEGIN { printf "%.0f %.0f ", s / t, a / t }'
+    echo "${drops:-100 100} ${max:-99999} $ovf"
 }
 
 # CPU time (user + system, all threads) the servers now running (PIDS) have used, in clock
@@ -179,16 +221,18 @@ passes() {
 # search NAME: the sustained rate of the server(s) now running, into SUSTAINED. Doubling from
 # START while runs pass, then bisection between the highest passing offered rate (lo) and the
 # lowest failing one (hi) until hi - lo <= TOLERANCE% of lo; at most RUNS runs. When START
-# itself fails the search halves down to 100/s.
+# itself fails the search halves down to 100/s. A run where perfdhcp sent under 95% of the
+# offered rate ("client") is judged by the same rule, but no higher rate is tried: the client,
+# not the server, was the limit (CLIENT_LIMITED names such contestants).
 search() {
-    local name=$1 rate=$START lo=0 hi=0 runs=0 load achieved d1 d2 max ovf verdict t0 cpu
+    local name=$1 rate=$START lo=0 hi=0 runs=0 load sent achieved d1 d2 max ovf verdict t0 cpu
     SUSTAINED=0
-    printf '%-13s %8s %9s %9s %9s %12s %7s %7s %6s %s\n' "$name" offered achieved drop-DO% drop-RA% \
-        max-delay-ms cl-ovf cpu-us load1 run
+    printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "$name" offered sent/s achieved \
+        drop-DO% drop-RA% max-delay-ms cl-ovf cpu-us load1 run
     while [ "$runs" -lt "$RUNS" ]; do
         load=$(cut -d' ' -f1 /proc/loadavg)
         t0=$(cpu_ticks)
-        read -r achieved d1 d2 max ovf <<<"$(measure "$rate")"
+        read -r sent achieved d1 d2 max ovf <<<"$(measure "$rate")"
         cpu=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v r="$achieved" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
             'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }')
         runs=$((runs + 1))
@@ -200,8 +244,14 @@ search() {
             verdict=fail
             hi=$rate
         fi
-        printf '%-13s %8s %9s %9s %9s %12s %7s %7s %6s %s\n' "" "$rate" "$achieved" "$d1" "$d2" \
-            "$max" "$ovf" "$cpu" "$load" "$verdict"
+        if awk -v s="$sent" -v r="$rate" 'BEGIN { exit !(s < 0.95 * r) }'; then
+            verdict="$verdict, client"
+            hi=$rate
+            CLIENT_LIMITED="$CLIENT_LIMITED $name"
+        fi
+        printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "" "$rate" "$sent" "$achieved" \
+            "$d1" "$d2" "$max" "$ovf" "$cpu" "$load" "$verdict"
+        [ "$verdict" != "pass, client" ] || break
         if [ "$hi" = 0 ]; then
             rate=$((rate * 2))
             [ "$rate" -le "$CEILING" ] || break
@@ -348,6 +398,7 @@ start_kea_ha() {
 
 declare -A RATE
 KEA_HA_WHY=
+CLIENT_LIMITED=
 for c in "${CONTESTANTS[@]}"; do
     case $c in
     synchronous | asynchronous | off)
@@ -456,7 +507,8 @@ echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${
 # summary KEY LABEL: one line of the summary, "not measured" for a contestant that was not.
 summary() {
     if [ -n "${RATE[$1]:-}" ]; then
-        printf '  %-48s %8.0f /s\n' "$2" "${RATE[$1]}"
+        printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" \
+            "$(case " $CLIENT_LIMITED " in *" $1 "*) echo "  (perfdhcp could not send faster)" ;; esac)"
     else
         printf '  %-48s not measured%s\n' "$2" "${3:+: $3}"
     fi
