@@ -508,7 +508,7 @@ echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${
 summary() {
     if [ -n "${RATE[$1]:-}" ]; then
         printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" \
-            "$(case " $CLIENT_LIMITED " in *" $1 "*) echo "  (perfdhcp could not send faster)" ;; esac)"
+            "$(case " $CLIENT_LIMITED " in *" $1 "*) echo "  (the search reached the rate perfdhcp can send)" ;; esac)"
     else
         printf '  %-48s not measured%s\n' "$2" "${3:+: $3}"
     fi
