@@ -385,14 +385,16 @@ start_kea_ha() {
     for _ in $(seq 120); do
         for p in $a $b; do
             kill -0 "$p" 2>/dev/null && continue
-            KEA_HA_WHY="kea-dhcp4 exited: $(cat "$WORK/kea-a/out" "$WORK/kea-b/out" | grep -E 'ERROR|FATAL' | head -3)"
+            KEA_HA_WHY="kea-dhcp4 exited: $(cat "$WORK"/kea-[ab]/out "$WORK"/kea-[ab]/kea.log 2>/dev/null |
+                grep -E 'ERROR|FATAL' | head -3 || true)"
             return 1
         done
         state=$(ha_state "$NA" http://192.168.9.1:8001/)
         [ "$state" = hot-standby ] && return 0
         sleep 0.5
     done
-    KEA_HA_WHY="A not in hot-standby after 60 s (last answer: $state; $(grep -hE 'ERROR' "$WORK/kea-a/kea.log" | tail -1))"
+    KEA_HA_WHY="A not in hot-standby after 60 s (last answer: $state; $(grep -hE 'ERROR' \
+        "$WORK/kea-a/kea.log" 2>/dev/null | tail -1 || true))"
     return 1
 }
 
