@@ -154,4 +154,11 @@ fn a_full_table_reaches_an_empty_peer_through_the_engine() {
         batch_ms.map_or("-".into(), |m| m.to_string()),
         wall.as_millis()
     );
+    for (name, d) in [("A", &a), ("B", &b)] {
+        let r = d.hotbackup.get().unwrap().report();
+        eprintln!(
+            "{name}: batches sent {} received {}, reconnects {}, bad {:?}",
+            r.stats.batches_sent, r.stats.batches_received, r.stats.reconnects, r.stats.bad
+        );
+    }
 }

@@ -18,6 +18,9 @@ use super::options::MessageType;
 use super::packet::{Message, Op};
 use super::pool::{Allocator, Half};
 
+/// Bulk loading for a hot-backup batch.
+mod bulk;
+
 /// Tunables that are not Comware configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerOptions {
