@@ -276,6 +276,33 @@ impl BuildHasher for AddressHasher {
     }
 }
 
+/// Hashes the client index's keys, which are already seeded 64-bit hashes of client keys:
+/// they pass through instead of being hashed a second time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; other input still hashes consistently.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+}
+
+impl BuildHasher for PrehashedHasher {
+    type Hasher = PrehashedHasher;
+    fn build_hasher(&self) -> PrehashedHasher {
+        PrehashedHasher(0)
+    }
+}
+
 /// The lease table.
 ///
 /// Memory matters at a million leases: records live in one `Vec` (no per-entry slack of a map
@@ -289,12 +316,13 @@ pub struct LeaseTable<S = RandomState> {
     by_ip: HashMap<u32, u32, AddressHasher>,
     /// Hash of the client key -> the address of the client's latest binding (active or
     /// history); conflicts are not indexed.
-    by_client: HashMap<u64, Ipv4Addr>,
+    by_client: HashMap<u64, Ipv4Addr, PrehashedHasher>,
     /// Clients whose key hash is already taken in `by_client` by another client.
     collisions: HashMap<ClientKey, Ipv4Addr>,
     hasher: S,
     /// Active bindings (offered, committed) that expire, by time.
-    expiry: BTreeSet<(Millis, Ipv4Addr)>,
+    /// The address as `u32`: the set is ordered by plain integer comparisons.
+    expiry: BTreeSet<(Millis, u32)>,
 }
 
 impl LeaseTable {
@@ -309,7 +337,7 @@ impl<S: BuildHasher> LeaseTable<S> {
         LeaseTable {
             slots: Vec::new(),
             by_ip: HashMap::default(),
-            by_client: HashMap::new(),
+            by_client: HashMap::default(),
             collisions: HashMap::new(),
             hasher,
             expiry: BTreeSet::new(),
@@ -361,7 +389,7 @@ impl<S: BuildHasher> LeaseTable<S> {
         }
         if matches!(rec.state, LeaseState::Offered | LeaseState::Committed) && rec.expires != NEVER
         {
-            self.expiry.insert((rec.expires, rec.ip));
+            self.expiry.insert((rec.expires, rec.ip.into()));
         }
         self.by_ip.insert(rec.ip.into(), self.slots.len() as u32);
         self.slots.push(rec);
@@ -376,7 +404,10 @@ impl<S: BuildHasher> LeaseTable<S> {
             .map(|r| &r.client);
         if holder.is_none_or(|k| k == key) {
             self.by_client.insert(h, ip);
-            self.collisions.remove(key);
+            // Hashing the key for an empty map costs as much as the lookup above.
+            if !self.collisions.is_empty() {
+                self.collisions.remove(key);
+            }
         } else {
             self.collisions.insert(key.clone(), ip);
         }
@@ -388,7 +419,7 @@ impl<S: BuildHasher> LeaseTable<S> {
         if let Some(moved) = self.slots.get(i) {
             self.by_ip.insert(moved.ip.into(), i as u32);
         }
-        self.expiry.remove(&(old.expires, ip));
+        self.expiry.remove(&(old.expires, ip.into()));
         let h = self.hasher.hash_one(&old.client);
         if self.by_client.get(&h) == Some(&ip) {
             self.by_client.remove(&h);
@@ -402,7 +433,7 @@ impl<S: BuildHasher> LeaseTable<S> {
                 let ip = self.collisions.remove(&k).expect("key just found");
                 self.by_client.insert(h, ip);
             }
-        } else if self.collisions.get(&old.client) == Some(&ip) {
+        } else if !self.collisions.is_empty() && self.collisions.get(&old.client) == Some(&ip) {
             self.collisions.remove(&old.client);
         }
         Some(old)
@@ -416,8 +447,8 @@ impl<S: BuildHasher> LeaseTable<S> {
     /// The addresses whose active binding expires at or before `now`, earliest first.
     pub fn due(&self, now: Millis) -> Vec<Ipv4Addr> {
         self.expiry
-            .range(..=(now, Ipv4Addr::BROADCAST))
-            .map(|&(_, ip)| ip)
+            .range(..=(now, u32::MAX))
+            .map(|&(_, ip)| Ipv4Addr::from(ip))
             .collect()
     }
 }
