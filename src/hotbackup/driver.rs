@@ -43,8 +43,10 @@ use crate::dhcp::pool::Half;
 use crate::interface::name::IfName;
 use crate::vrrp::driver::VrrpStatus;
 
-/// Chunks waiting for the writer before the engine stops producing more.
-const WRITE_QUEUE: usize = 16;
+/// Chunks waiting for the writer before the engine stops producing more. A batch chunk is up
+/// to 256 KiB: four keep the writer busy while the engine reads, and keep the bytes queued
+/// ahead of a new binding's update (which a synchronous ACK waits for) near 1 MiB.
+const WRITE_QUEUE: usize = 4;
 /// Bytes read from the peer per DHCP-task job at most: a batch backup arrives in pieces this
 /// big, each merged and journaled with one flush (64 KiB made a million bindings cost 700
 /// fdatasyncs; this, about 180).
