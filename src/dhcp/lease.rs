@@ -244,19 +244,23 @@ mod opt_hex_bytes {
     }
 }
 
-/// Hashes the address index's keys (an address as its `u32`): the address itself in the low
-/// 32 bits, so the addresses of a pool (one contiguous range) fill neighbouring buckets and a
-/// batch backup or a journal replay walking a pool in order touches memory in order instead
-/// of missing the cache on every record; a multiplicative mix in the high bits, which the
-/// table uses as its tag. Only pool addresses are stored, which nobody outside chooses the
-/// way client keys are chosen, so this needs no random seed; the client index keeps one.
+/// Hashes the address index's keys (an address as its `u32`). The low 32 bits, which pick the
+/// bucket, are the address shifted by an offset drawn from its /16: the addresses of a pool
+/// (one contiguous range) fill neighbouring buckets, so a batch backup or a journal replay
+/// walking a pool in order touches memory in order instead of missing the cache on every
+/// record, while pools in different /16s (10.1.0.0/24, 10.2.0.0/24, ...) do not pile onto the
+/// same buckets. The high bits, the table's tag, are a multiplicative mix of the address. Only
+/// pool addresses are stored, which nobody outside chooses the way client keys are chosen, so
+/// this needs no random seed; the client index keeps one.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct AddressHasher(u32);
 
 impl Hasher for AddressHasher {
     fn finish(&self) -> u64 {
-        let ip = u64::from(self.0);
-        ip | (ip.wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000)
+        let ip = self.0;
+        let bucket = ip.wrapping_add((ip >> 16).wrapping_mul(0x9E37_79B9));
+        let tag = u64::from(ip).wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000;
+        tag | u64::from(bucket)
     }
     fn write_u32(&mut self, n: u32) {
         self.0 = n;
@@ -504,6 +508,32 @@ mod tests {
             t.by_client(&rec(0, 3, LeaseState::Offered, 0).client)
                 .is_none()
         );
+    }
+
+    fn address_hash(ip: Ipv4Addr) -> u64 {
+        AddressHasher::default().hash_one(u32::from(ip))
+    }
+
+    #[test]
+    fn address_hashes_keep_a_pool_together_and_pools_apart() {
+        // Neighbours in a pool are neighbours in the table.
+        let base = Ipv4Addr::new(10, 7, 3, 0);
+        for i in 0..255u32 {
+            let (a, b) = (u32::from(base) + i, u32::from(base) + i + 1);
+            assert_eq!(
+                address_hash(b.into()) as u32,
+                (address_hash(a.into()) as u32).wrapping_add(1)
+            );
+        }
+        // One /24 in each of 256 /16s (10.K.0.0/24): 65,280 addresses in a table of 2^17
+        // buckets. The address alone would put them on 512 buckets.
+        let mut buckets = std::collections::HashSet::new();
+        for k in 0..=255u8 {
+            for h in 1..=255u8 {
+                buckets.insert(address_hash(Ipv4Addr::new(10, k, 0, h)) & 0x1_FFFF);
+            }
+        }
+        assert!(buckets.len() > 60_000, "{} buckets", buckets.len());
     }
 
     /// Every key hashes alike, so every client after the first goes through `collisions`.

@@ -18,9 +18,6 @@ use super::options::MessageType;
 use super::packet::{Message, Op};
 use super::pool::{Allocator, Half};
 
-/// Bulk loading for a hot-backup batch.
-mod bulk;
-
 /// Tunables that are not Comware configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerOptions {
@@ -106,6 +103,17 @@ impl Server {
             }
         }
         self.rebuild_allocators();
+    }
+
+    /// Make room for `additional` more lease records at once (a hot-backup batch announces
+    /// its size), so a million bindings do not rehash the indexes twenty times on the way in.
+    /// The number comes from the peer: it is capped at the pool addresses not yet in the
+    /// table, so a wrong or hostile count cannot make the device allocate more than its pools
+    /// need.
+    pub fn reserve_leases(&mut self, additional: usize) {
+        let addresses: usize = self.pools.iter().map(|p| p.alloc.size() as usize).sum();
+        let room = addresses.saturating_sub(self.leases.len());
+        self.leases.reserve(additional.min(room));
     }
 
     /// Apply a new configuration (already validated by the shell; validated again here).
