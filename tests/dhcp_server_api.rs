@@ -113,6 +113,17 @@ fn peer_bindings_are_respected_and_not_sent_back() {
 }
 
 #[test]
+fn an_absurd_batch_size_reserves_no_more_than_the_pools_hold() {
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // Uncapped, either call would abort on a capacity overflow or exhaust memory.
+    s.reserve_leases(usize::MAX);
+    s.reserve_leases(1 << 40);
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 12])));
+    assert_eq!(s.leases().len(), 1);
+    assert!(!s.is_free(Ipv4Addr::new(10, 1, 1, 12)));
+}
+
+#[test]
 fn configuration_changes_keep_covered_leases_and_drop_the_rest() {
     let mut s = Server::new(config(), ServerOptions::default()).unwrap();
     s.restore([peer_lease([10, 1, 1, 12]), peer_lease([192, 168, 9, 9])]);

@@ -433,6 +433,8 @@ send "sysname Abandoned\003"
 expect -re {{\[Renamed\]\r}} {{}} timeout {{ exit 8 }}
 send "display us?"
 expect "users" {{}} timeout {{ exit 5 }}
+# The line comes back after the help; keys sent before that can be lost under load.
+expect -ex {{[Renamed]display us}} {{}} timeout {{ exit 9 }}
 send "\025"
 send "return\r"
 expect "<Renamed>" {{}} timeout {{ exit 6 }}

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
 use self::io::{Batch, DhcpIo, READ_BATCH, Served};
-use super::event::{Ingress, LeaseEvent, Reply};
+use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::LeaseStore;
@@ -120,7 +120,9 @@ impl DhcpHandle {
             .map_err(|_| DriverError::NotRunning)
     }
 
-    /// Every lease event the engine journals, in order (hot backup replicates them).
+    /// Every lease event of this server's own changes, in the order journaled (hot backup
+    /// replicates them); changes applied for the hot-backup peer ([`Origin::Peer`]) are not
+    /// published.
     pub fn subscribe(&self) -> broadcast::Receiver<LeaseEvent> {
         self.events.subscribe()
     }
@@ -334,8 +336,11 @@ impl Engine {
                     compact(&mut self.store, &self.server);
                 }
             }
+            // Subscribers (hot backup) get this server's own changes; those applied for the
+            // peer are journaled only (sending them back is pointless, and a batch backup of
+            // a million would otherwise push a million copies through the channel).
             if self.events.receiver_count() > 0 {
-                for ev in events {
+                for ev in events.into_iter().filter(|e| e.origin == Origin::Local) {
                     let _ = self.events.send(ev);
                 }
             }

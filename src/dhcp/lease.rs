@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -250,6 +250,69 @@ mod opt_hex_bytes {
     }
 }
 
+/// Hashes the address index's keys (an address as its `u32`). The low 32 bits, which pick the
+/// bucket, are the address shifted by an offset drawn from its /16: the addresses of a pool
+/// (one contiguous range) fill neighbouring buckets, so a batch backup or a journal replay
+/// walking a pool in order touches memory in order instead of missing the cache on every
+/// record, while pools in different /16s (10.1.0.0/24, 10.2.0.0/24, ...) do not pile onto the
+/// same buckets. The high bits, the table's tag, are a multiplicative mix of the address. Only
+/// pool addresses are stored, which nobody outside chooses the way client keys are chosen, so
+/// this needs no random seed; the client index keeps one.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AddressHasher(u32);
+
+impl Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        let ip = self.0;
+        let bucket = ip.wrapping_add((ip >> 16).wrapping_mul(0x9E37_79B9));
+        let tag = u64::from(ip).wrapping_mul(0x9E37_79B9_7F4A_7C15) & 0xFFFF_FFFF_0000_0000;
+        tag | u64::from(bucket)
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = n;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u32` keys are hashed here; other input still hashes consistently.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u32::from(b);
+        }
+    }
+}
+
+impl BuildHasher for AddressHasher {
+    type Hasher = AddressHasher;
+    fn build_hasher(&self) -> AddressHasher {
+        AddressHasher(0)
+    }
+}
+
+/// Hashes the client index's keys, which are already seeded 64-bit hashes of client keys:
+/// they pass through instead of being hashed a second time.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `u64` keys are hashed here; other input still hashes consistently.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+}
+
+impl BuildHasher for PrehashedHasher {
+    type Hasher = PrehashedHasher;
+    fn build_hasher(&self) -> PrehashedHasher {
+        PrehashedHasher(0)
+    }
+}
+
 /// The lease table.
 ///
 /// Memory matters at a million leases: records live in one `Vec` (no per-entry slack of a map
@@ -259,15 +322,17 @@ mod opt_hex_bytes {
 #[derive(Debug, Default)]
 pub struct LeaseTable<S = RandomState> {
     slots: Vec<LeaseRecord>,
-    by_ip: HashMap<Ipv4Addr, u32>,
+    /// Address (as `u32`) -> slot.
+    by_ip: HashMap<u32, u32, AddressHasher>,
     /// Hash of the client key -> the address of the client's latest binding (active or
     /// history); conflicts and tombstones are not indexed.
-    by_client: HashMap<u64, Ipv4Addr>,
+    by_client: HashMap<u64, Ipv4Addr, PrehashedHasher>,
     /// Clients whose key hash is already taken in `by_client` by another client.
     collisions: HashMap<ClientKey, Ipv4Addr>,
     hasher: S,
     /// Active bindings (offered, committed) that expire, by time.
-    expiry: BTreeSet<(Millis, Ipv4Addr)>,
+    /// The address as `u32`: the set is ordered by plain integer comparisons.
+    expiry: BTreeSet<(Millis, u32)>,
 }
 
 impl LeaseTable {
@@ -281,8 +346,8 @@ impl<S: BuildHasher> LeaseTable<S> {
     pub fn with_hasher(hasher: S) -> LeaseTable<S> {
         LeaseTable {
             slots: Vec::new(),
-            by_ip: HashMap::new(),
-            by_client: HashMap::new(),
+            by_ip: HashMap::default(),
+            by_client: HashMap::default(),
             collisions: HashMap::new(),
             hasher,
             expiry: BTreeSet::new(),
@@ -293,12 +358,22 @@ impl<S: BuildHasher> LeaseTable<S> {
         self.slots.len()
     }
 
+    /// Room for `additional` more records without rehashing the indexes as they grow (a batch
+    /// backup says how many bindings are coming).
+    pub fn reserve(&mut self, additional: usize) {
+        self.slots.reserve(additional);
+        self.by_ip.reserve(additional);
+        self.by_client.reserve(additional);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.slots.is_empty()
     }
 
     pub fn get(&self, ip: Ipv4Addr) -> Option<&LeaseRecord> {
-        self.by_ip.get(&ip).map(|&i| &self.slots[i as usize])
+        self.by_ip
+            .get(&u32::from(ip))
+            .map(|&i| &self.slots[i as usize])
     }
 
     /// The client's latest binding.
@@ -325,9 +400,9 @@ impl<S: BuildHasher> LeaseTable<S> {
         }
         if matches!(rec.state, LeaseState::Offered | LeaseState::Committed) && rec.expires != NEVER
         {
-            self.expiry.insert((rec.expires, rec.ip));
+            self.expiry.insert((rec.expires, rec.ip.into()));
         }
-        self.by_ip.insert(rec.ip, self.slots.len() as u32);
+        self.by_ip.insert(rec.ip.into(), self.slots.len() as u32);
         self.slots.push(rec);
     }
 
@@ -340,19 +415,22 @@ impl<S: BuildHasher> LeaseTable<S> {
             .map(|r| &r.client);
         if holder.is_none_or(|k| k == key) {
             self.by_client.insert(h, ip);
-            self.collisions.remove(key);
+            // Hashing the key for an empty map costs as much as the lookup above.
+            if !self.collisions.is_empty() {
+                self.collisions.remove(key);
+            }
         } else {
             self.collisions.insert(key.clone(), ip);
         }
     }
 
     pub fn remove(&mut self, ip: Ipv4Addr) -> Option<LeaseRecord> {
-        let i = self.by_ip.remove(&ip)? as usize;
+        let i = self.by_ip.remove(&u32::from(ip))? as usize;
         let old = self.slots.swap_remove(i);
         if let Some(moved) = self.slots.get(i) {
-            self.by_ip.insert(moved.ip, i as u32);
+            self.by_ip.insert(moved.ip.into(), i as u32);
         }
-        self.expiry.remove(&(old.expires, ip));
+        self.expiry.remove(&(old.expires, ip.into()));
         let h = self.hasher.hash_one(&old.client);
         if self.by_client.get(&h) == Some(&ip) {
             self.by_client.remove(&h);
@@ -366,7 +444,7 @@ impl<S: BuildHasher> LeaseTable<S> {
                 let ip = self.collisions.remove(&k).expect("key just found");
                 self.by_client.insert(h, ip);
             }
-        } else if self.collisions.get(&old.client) == Some(&ip) {
+        } else if !self.collisions.is_empty() && self.collisions.get(&old.client) == Some(&ip) {
             self.collisions.remove(&old.client);
         }
         Some(old)
@@ -380,8 +458,8 @@ impl<S: BuildHasher> LeaseTable<S> {
     /// The addresses whose active binding expires at or before `now`, earliest first.
     pub fn due(&self, now: Millis) -> Vec<Ipv4Addr> {
         self.expiry
-            .range(..=(now, Ipv4Addr::BROADCAST))
-            .map(|&(_, ip)| ip)
+            .range(..=(now, u32::MAX))
+            .map(|&(_, ip)| Ipv4Addr::from(ip))
             .collect()
     }
 }
@@ -437,6 +515,32 @@ mod tests {
             t.by_client(&rec(0, 3, LeaseState::Offered, 0).client)
                 .is_none()
         );
+    }
+
+    fn address_hash(ip: Ipv4Addr) -> u64 {
+        AddressHasher::default().hash_one(u32::from(ip))
+    }
+
+    #[test]
+    fn address_hashes_keep_a_pool_together_and_pools_apart() {
+        // Neighbours in a pool are neighbours in the table.
+        let base = Ipv4Addr::new(10, 7, 3, 0);
+        for i in 0..255u32 {
+            let (a, b) = (u32::from(base) + i, u32::from(base) + i + 1);
+            assert_eq!(
+                address_hash(b.into()) as u32,
+                (address_hash(a.into()) as u32).wrapping_add(1)
+            );
+        }
+        // One /24 in each of 256 /16s (10.K.0.0/24): 65,280 addresses in a table of 2^17
+        // buckets. The address alone would put them on 512 buckets.
+        let mut buckets = std::collections::HashSet::new();
+        for k in 0..=255u8 {
+            for h in 1..=255u8 {
+                buckets.insert(address_hash(Ipv4Addr::new(10, k, 0, h)) & 0x1_FFFF);
+            }
+        }
+        assert!(buckets.len() > 60_000, "{} buckets", buckets.len());
     }
 
     /// Every key hashes alike, so every client after the first goes through `collisions`.

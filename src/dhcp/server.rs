@@ -108,6 +108,17 @@ impl Server {
         self.rebuild_allocators();
     }
 
+    /// Make room for `additional` more lease records at once (a hot-backup batch announces
+    /// its size), so a million bindings do not rehash the indexes twenty times on the way in.
+    /// The number comes from the peer: it is capped at the pool addresses not yet in the
+    /// table, so a wrong or hostile count cannot make the device allocate more than its pools
+    /// need.
+    pub fn reserve_leases(&mut self, additional: usize) {
+        let addresses: usize = self.pools.iter().map(|p| p.alloc.size() as usize).sum();
+        let room = addresses.saturating_sub(self.leases.len());
+        self.leases.reserve(additional.min(room));
+    }
+
     /// Apply a new configuration (already validated by the shell; validated again here).
     /// Pools are rebuilt; bindings whose address left every pool are removed (with events),
     /// like Comware dropping leases when a pool's network changes.

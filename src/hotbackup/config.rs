@@ -48,7 +48,7 @@ impl SessionConfig {
             mode: Mode::Synchronous,
             key: None,
             config_digest: [0; 32],
-            page_size: 512,
+            page_size: 4096,
             resend_log: 65_536,
             partner_down_after: None,
         }

@@ -177,6 +177,11 @@ impl Service for DhcpBindings {
     /// "equally new" and both devices pick the same one.
     fn version_cmp(a: &LeaseRecord, b: &LeaseRecord) -> Ordering {
         a.updated.cmp(&b.updated).then_with(|| {
+            // The same record again (a batch after a reconnect repeats most of the table):
+            // equal, without encoding both.
+            if a == b {
+                return Ordering::Equal;
+            }
             let (mut x, mut y) = (Vec::with_capacity(64), Vec::with_capacity(64));
             Self::encode_entry(a, &mut x);
             Self::encode_entry(b, &mut y);
@@ -206,6 +211,10 @@ impl Replica<DhcpBindings> for Server {
 
     fn apply(&mut self, change: Change<DhcpBindings>) {
         self.apply_remote(change.into());
+    }
+
+    fn reserve(&mut self, additional: usize) {
+        self.reserve_leases(additional);
     }
 }
 

@@ -286,7 +286,7 @@ mod tests {
             Message::BatchPage {
                 service: 1,
                 first: 0,
-                entries: vec![vec![1, 2], vec![], vec![9; 300]],
+                entries: [&[1u8, 2][..], &[], &[9; 300]].into_iter().collect(),
             },
             Message::BatchEnd {
                 service: 1,
@@ -459,12 +459,36 @@ mod tests {
     }
 
     #[test]
+    fn page_entries_read_back_in_place_and_an_oversized_entry_is_cut() {
+        let mut page = super::super::message::PageEntries::new();
+        page.push_with(|out| out.extend_from_slice(&[1, 2, 3]));
+        page.push_with(|_| {});
+        page.push_with(|out| out.resize(out.len() + 70_000, 7));
+        assert_eq!(page.len(), 3);
+        assert_eq!(page.wire_len(), 2 + 3 + 2 + 2 + 65_535);
+        let got: Vec<&[u8]> = page.iter().collect();
+        assert_eq!(got[0], &[1, 2, 3]);
+        assert!(got[1].is_empty());
+        assert_eq!(got[2], &[7; 65_535][..]);
+        let mut wire = Vec::new();
+        let m = Message::BatchPage {
+            service: 1,
+            first: 4,
+            entries: page,
+        };
+        Encoder::new(None).encode(&m, &mut wire);
+        let mut d = Decoder::new(None);
+        d.push(&wire);
+        assert_eq!(d.next_frame().unwrap().unwrap().message, m);
+    }
+
+    #[test]
     fn a_page_count_larger_than_the_payload_is_truncated() {
         let mut wire = Vec::new();
         let page = Message::BatchPage {
             service: 1,
             first: 0,
-            entries: vec![vec![1]],
+            entries: [&[1u8][..]].into_iter().collect(),
         };
         Encoder::new(None).encode(&page, &mut wire);
         // The entry count sits after service(1) and first(8).
@@ -515,7 +539,7 @@ mod tests {
                 .prop_map(|(service, first, entries)| Message::BatchPage {
                     service,
                     first,
-                    entries
+                    entries: entries.iter().map(Vec::as_slice).collect(),
                 }),
             (any::<u8>(), any::<u64>())
                 .prop_map(|(service, upto)| Message::BatchEnd { service, upto }),

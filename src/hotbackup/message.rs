@@ -78,7 +78,7 @@ pub enum Message {
     BatchPage {
         service: u8,
         first: u64,
-        entries: Vec<Vec<u8>>,
+        entries: PageEntries,
     },
     /// The table is complete; with the updates sent so far it holds the stream up to `upto`.
     BatchEnd {
@@ -105,6 +105,81 @@ pub enum Message {
 }
 
 /// Frame type codes.
+/// The entries of a batch page as they travel: `count x (len u16, entry)`, kept in one buffer.
+/// A page of thousands of entries is built and read in place (one allocation per page, not
+/// one per entry); its lengths are checked once, when the page is decoded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageEntries {
+    count: u32,
+    bytes: Vec<u8>,
+}
+
+impl PageEntries {
+    pub fn new() -> PageEntries {
+        PageEntries::default()
+    }
+
+    /// Append one entry written by `encode` (cut at 65,535 bytes like every length-prefixed
+    /// field of the wire; no service entry comes near that).
+    pub fn push_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&[0, 0]);
+        encode(&mut self.bytes);
+        let n = (self.bytes.len() - at - 2).min(u16::MAX as usize);
+        self.bytes.truncate(at + 2 + n);
+        self.bytes[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+        self.count += 1;
+    }
+
+    pub fn len(&self) -> usize {
+        self.count as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Bytes the entries take on the wire (their length fields included).
+    pub fn wire_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut rest = &self.bytes[..];
+        std::iter::from_fn(move || {
+            // Well-formed by construction (push_with) or by the check in `decode`.
+            let (len, tail) = rest.split_first_chunk::<2>()?;
+            let (entry, tail) = tail.split_at_checked(u16::from_be_bytes(*len) as usize)?;
+            rest = tail;
+            Some(entry)
+        })
+    }
+
+    /// `count` entries from the front of `r`, each length checked.
+    fn decode(r: &mut Reader<'_>, count: u32) -> Result<PageEntries, FrameError> {
+        let start = r.0;
+        for _ in 0..count {
+            r.bytes()?;
+        }
+        let used = start.len() - r.0.len();
+        Ok(PageEntries {
+            count,
+            bytes: start[..used].to_vec(),
+        })
+    }
+}
+
+impl<'a> FromIterator<&'a [u8]> for PageEntries {
+    fn from_iter<I: IntoIterator<Item = &'a [u8]>>(iter: I) -> PageEntries {
+        let mut p = PageEntries::new();
+        for e in iter {
+            p.push_with(|out| out.extend_from_slice(e));
+        }
+        p
+    }
+}
+
 mod code {
     pub const HELLO: u8 = 1;
     pub const KEEPALIVE: u8 = 2;
@@ -178,10 +253,8 @@ impl Message {
             } => {
                 out.push(*service);
                 out.extend_from_slice(&first.to_be_bytes());
-                out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
-                for e in entries {
-                    put_bytes(out, e);
-                }
+                out.extend_from_slice(&entries.count.to_be_bytes());
+                out.extend_from_slice(&entries.bytes);
             }
             Message::BatchEnd { service, upto } => {
                 out.push(*service);
@@ -249,20 +322,16 @@ impl Message {
             code::BATCH_PAGE => {
                 let service = r.u8()?;
                 let first = r.u64()?;
-                let n = r.u32()? as usize;
+                let n = r.u32()?;
                 // Every entry takes at least its 2-byte length: a count the payload cannot
-                // hold is a truncated page, not an allocation of n entries.
-                if n > r.0.len() / 2 {
+                // hold is a truncated page, found before anything is walked or allocated.
+                if n as usize > r.0.len() / 2 {
                     return Err(FrameError::Truncated);
-                }
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    entries.push(r.bytes()?.to_vec());
                 }
                 Message::BatchPage {
                     service,
                     first,
-                    entries,
+                    entries: PageEntries::decode(&mut r, n)?,
                 }
             }
             code::BATCH_END => Message::BatchEnd {

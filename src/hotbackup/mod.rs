@@ -30,7 +30,7 @@ pub use dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half, in_half}
 pub use event::{Event, ProtocolError, SessionError, Unconfirmed};
 pub use frame::{AuthKey, FrameError};
 pub use merge::{Conflict, Merge};
-pub use message::{Message, Role};
+pub use message::{Message, PageEntries, Role};
 pub use service::{Change, Replica, Service};
 pub use session::Session;
 pub use status::{Phase, Progress, Stats, Status};

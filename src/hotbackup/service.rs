@@ -70,4 +70,10 @@ pub trait Replica<S: Service> {
     fn keys(&self) -> Vec<S::Key>;
     /// Apply a change that came from the peer (and that won the merge).
     fn apply(&mut self, change: Change<S>);
+    /// The peer announced a batch of `additional` entries: a table that can size its indexes
+    /// for them at once does so (the number comes from the peer: cap it at what the table can
+    /// hold). By default, nothing to prepare.
+    fn reserve(&mut self, additional: usize) {
+        let _ = additional;
+    }
 }

@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use super::frame::{Decoder, Encoder, VERSION};
 use super::merge::merge_into;
-use super::message::{Hello, Message, ResumePoint, Role, WireChange};
+use super::message::{Hello, Message, PageEntries, ResumePoint, Role, WireChange};
 use super::service::{Change, Replica, Service};
 use crate::dhcp::Millis;
 
@@ -83,7 +83,10 @@ struct Pending<S: Service> {
 }
 
 /// Bytes handed out by one `poll_transmit` call at most (a batch is spread over calls).
-const TRANSMIT_CHUNK: usize = 64 * 1024;
+const TRANSMIT_CHUNK: usize = 256 * 1024;
+/// A batch page ends once its entries take this many bytes (or at `page_size` entries): with
+/// one entry of at most 64 KiB on top, a page stays well inside `MAX_FRAME` (1 MiB).
+const PAGE_BYTES: usize = 256 * 1024;
 
 /// The hot-backup session with one peer, for service `S`.
 pub struct Session<S: Service> {
@@ -423,17 +426,15 @@ impl<S: Service> Session<S> {
                 return;
             }
             let first = *next as u64;
-            let end = (*next + self.cfg.page_size.max(1)).min(keys.len());
-            let mut entries = Vec::with_capacity(end - *next);
-            for k in &keys[*next..end] {
+            let mut entries = PageEntries::new();
+            let max = self.cfg.page_size.max(1);
+            while *next < keys.len() && entries.len() < max && entries.wire_len() < PAGE_BYTES {
                 // The entry as it is now; one removed since the batch began is skipped.
-                if let Some(e) = replica.get(k).filter(|e| S::replicated(e)) {
-                    let mut b = Vec::new();
-                    S::encode_entry(e, &mut b);
-                    entries.push(b);
+                if let Some(e) = replica.get(&keys[*next]).filter(|e| S::replicated(e)) {
+                    entries.push_with(|out| S::encode_entry(e, out));
                 }
+                *next += 1;
             }
-            *next = end;
             self.stats.entries_sent += entries.len() as u64;
             let m = Message::BatchPage {
                 service: S::ID,
@@ -579,6 +580,7 @@ impl<S: Service> Session<S> {
                 }
                 // Our copy is being replaced: no resume point until the batch is complete.
                 self.resume = None;
+                replica.reserve(usize::try_from(total).unwrap_or(usize::MAX));
                 c.inbound = Inbound::Batch { total, received: 0 };
                 c.in_last = from;
             }
@@ -591,8 +593,8 @@ impl<S: Service> Session<S> {
                 };
                 *received += entries.len() as u64;
                 self.stats.entries_received += entries.len() as u64;
-                for b in entries {
-                    let e = S::decode_entry(&b)?;
+                for b in entries.iter() {
+                    let e = S::decode_entry(b)?;
                     if let Some(conflict) = merge_into(replica, e).conflict {
                         self.stats.conflicts += 1;
                         self.events.push_back(Event::Conflict(conflict));

@@ -171,6 +171,26 @@ fn first_connection_batches_both_ways_then_real_time() {
 }
 
 #[test]
+fn a_batch_page_ends_at_its_byte_budget() {
+    let mut a = Node::new(1, 100, |c| c.page_size = usize::MAX);
+    let mut b = Node::new(2, 200, |_| {});
+    for i in 0..10_000u32 {
+        let mut r = rec(0, 0, 10);
+        r.ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 1, 0, 0)) + i);
+        r.client = ClientKey::Hw(i.to_be_bytes()[1..].to_vec().into());
+        r.hostname = Some(vec![b'h'; 255].into());
+        a.t.0.insert(r.ip, r);
+    }
+    connect(&mut a, &mut b, 0);
+    assert_eq!(b.s.phase(), Phase::RealTime);
+    assert_eq!(a.t, b.t);
+    // Each entry is 297 bytes with its length: a page closes at the first entry that takes
+    // it to 256 KiB, 883 entries, so 10,000 make 12 pages, every one far below MAX_FRAME.
+    assert_eq!(a.s.stats().frames_sent["batch-page"], 12);
+    assert!(!b.has(|e| matches!(e, Event::Error(_))));
+}
+
+#[test]
 fn synchronous_change_is_released_only_after_the_peer_acks() {
     let mut a = Node::new(1, 100, |_| {});
     let mut b = Node::new(2, 200, |_| {});
