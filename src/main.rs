@@ -99,7 +99,7 @@ struct DemoArgs {
     /// DHCP lease time in seconds (clients renew at half of it).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(4..=86400))]
     lease: u32,
-    /// The hot-backup TCP port (A on 127.0.0.1, B on 127.0.0.2).
+    /// The hot-backup port on the simulated failover link (A 192.168.255.1, B 192.168.255.2).
     #[arg(long, value_name = "PORT", default_value_t = 10241)]
     hot_backup_port: u16,
     /// Append the operator log to this file (level from RUST_LOG, default info).

@@ -200,6 +200,7 @@ async fn run_seed(seed: u64) -> Result<String, String> {
         preempt_delay_cs: 100,
         split_pool: true,
         hot_backup: None,
+        asynchronous: false,
     };
     let pair = Pair::new(
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
@@ -370,6 +371,7 @@ async fn hot_backup_pair_loses_no_lease_when_the_master_is_killed() {
         preempt_delay_cs: 100,
         split_pool: false,
         hot_backup: Some(40000 + (std::process::id() % 20000) as u16),
+        asynchronous: false,
     };
     let mut pair = Pair::new(
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],

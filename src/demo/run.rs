@@ -12,7 +12,9 @@ use tokio::time::Instant;
 
 use super::check::check;
 use super::client::{ClientEvent, ClientOptions, ClientState};
-use super::pair::{POOL_FIRST, POOL_LAST, Pair, PairOptions, Side, VIRTUAL_IP, lan_port};
+use super::pair::{
+    LINK_A, LINK_B, POOL_FIRST, POOL_LAST, Pair, PairOptions, Side, VIRTUAL_IP, lan_port, link_port,
+};
 use super::station::StationView;
 use crate::session::console;
 use crate::session::control::{ControlServer, SOCKET_NAME};
@@ -24,7 +26,7 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     pub clients: usize,
     pub lease_secs: u32,
-    /// The hot-backup TCP port on 127.0.0.1 (A) and 127.0.0.2 (B).
+    /// The hot-backup port on the failover link (A 192.168.255.1, B 192.168.255.2).
     pub hot_backup_port: u16,
 }
 
@@ -104,7 +106,8 @@ fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Resul
          VRRP group 1: virtual IP {VIRTUAL_IP}, A priority 120 (master), B priority 100.\n\
          DHCP pool lan: {POOL_FIRST}-{POOL_LAST}, {lease} s leases; {n} simulated clients \
          obtain and renew them.\n\
-         Hot backup: A (127.0.0.1) copies every binding to B (127.0.0.2) before the client's ACK.\n\
+         Hot backup: A ({LINK_A}) copies every binding to B ({LINK_B}) over the failover link\n\
+         ({link} on each) before the client's ACK.\n\
          \n\
          This console is device A. Device B: duet connect --data-dir {b}\n\
          The clients' ACKs and NAKs: tail -f {log}\n\
@@ -117,6 +120,7 @@ fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Resul
          renew their addresses with B.\n\
          `undo shutdown` gives A the master role back. `quit` ends the demo.\n",
         lan = lan_port(),
+        link = link_port(),
         lease = pair.lease_secs,
         n = opts.clients,
         b = b.display(),

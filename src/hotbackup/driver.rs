@@ -1,5 +1,6 @@
 //! The hot-backup engine: one tokio task per device that runs the protocol core
-//! ([`Session`]) over the failover link's TCP connection ([`channel`]) and wires it to
+//! ([`Session`]) over the failover link's connection ([`channel`]: TCP, or the simulated
+//! LAN's streams) and wires it to
 //! the DHCP engine and VRRP:
 //!
 //! - every local lease event of the DHCP engine goes to the session; entries from the peer
@@ -15,21 +16,19 @@
 //!
 //! Displays read the [`Report`] the task publishes; they never wait for the task.
 
-/// The failover link's TCP connection (listen, dial, keep one).
+/// The failover link's connection (listen, dial, keep one) over TCP or the simulated LAN.
 pub mod channel;
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::AsyncReadExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use self::channel::Link;
+use self::channel::{Link, Stream, Transport};
 use super::dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half};
 use super::event::Event;
 use super::message::Role;
@@ -106,6 +105,7 @@ pub fn start(
     vrrp: watch::Receiver<Arc<VrrpStatus>>,
     dhcp: DhcpHandle,
     preempt_hold: watch::Sender<Option<(IfName, u8)>>,
+    transport: Transport,
 ) -> (impl std::future::Future<Output = ()>, HotBackupHandle) {
     let (report_tx, report) = watch::channel(Arc::new(Report::default()));
     let (orders, orders_rx) = mpsc::unbounded_channel();
@@ -118,6 +118,7 @@ pub fn start(
         active: None,
         boot_id: boot_id(),
         preempt_hold,
+        transport,
     };
     (engine.run(), HotBackupHandle { report, orders })
 }
@@ -168,7 +169,7 @@ struct Active {
 }
 
 struct Conn {
-    read: OwnedReadHalf,
+    read: ReadHalf<Stream>,
     write: mpsc::Sender<Vec<u8>>,
     writer: JoinHandle<()>,
     buf: Vec<u8>,
@@ -192,6 +193,7 @@ struct Engine {
     active: Option<Active>,
     boot_id: u64,
     preempt_hold: watch::Sender<Option<(IfName, u8)>>,
+    transport: Transport,
 }
 
 /// What woke the engine.
@@ -343,8 +345,9 @@ impl Engine {
         let session = Session::new(cfg, now_ms());
         let (connected, connected_rx) = watch::channel(false);
         let (links_tx, links) = mpsc::channel(4);
-        let connector =
-            tokio::spawn(channel::run(peer, connected_rx, links_tx).instrument_current());
+        let connector = tokio::spawn(
+            channel::run(self.transport.clone(), peer, connected_rx, links_tx).instrument_current(),
+        );
         let phase = session.phase();
         let _ = self
             .dhcp
@@ -466,7 +469,7 @@ impl Engine {
                     a.refused += 1;
                     return;
                 }
-                let (read, mut write) = stream.into_split();
+                let (read, mut write) = tokio::io::split(stream);
                 let (tx, mut rx) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
                 let writer = tokio::spawn(
                     async move {
@@ -767,7 +770,7 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
-async fn read_some(r: Option<(&mut OwnedReadHalf, &mut Vec<u8>)>) -> std::io::Result<usize> {
+async fn read_some(r: Option<(&mut ReadHalf<Stream>, &mut Vec<u8>)>) -> std::io::Result<usize> {
     match r {
         Some((read, buf)) => read.read_buf(buf).await,
         None => std::future::pending().await,
