@@ -123,13 +123,18 @@ pub fn start(
     (engine.run(), HotBackupHandle { report, orders })
 }
 
-/// New on every start of the process: the clock's nanoseconds mixed with the process id.
+/// New on every start of an engine: the wall clock's nanoseconds mixed with the process id
+/// and a count of the engines this process started (a device restarted inside one process,
+/// as the simulation tests do, must not reuse its previous boot id). An identity only: no
+/// time is derived from it.
 fn boot_id() -> u64 {
+    static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    nanos ^ (u64::from(std::process::id()) << 32)
+    let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn log(severity: u8, mnemonic: &str, message: String) {
