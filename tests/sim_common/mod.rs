@@ -1,0 +1,331 @@
+//! The seeded fault runs of the whole pair, shared by tests/sim_pair.rs (VRRP + DHCP with the
+//! split pool) and tests/sim_hotbackup.rs (with hot backup over the simulated failover link):
+//! a reproducible generator, the faults, a plan of faults per seed, and one run on tokio's
+//! paused clock that returns the pair two leases after the last fault healed.
+
+#![allow(dead_code)] // each test crate uses its own subset
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use duet::demo::ClientOptions;
+use duet::demo::pair::{Pair, PairOptions, Side, lan_port, link_port};
+use tokio::time::{Instant, sleep};
+
+pub const CLIENTS: usize = 6;
+pub const LEASE: u64 = 20;
+
+/// A small reproducible generator (xorshift64*).
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03 | 1)
+    }
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    /// A duration in [lo, hi) milliseconds.
+    pub fn ms(&mut self, lo: u64, hi: u64) -> Duration {
+        Duration::from_millis(lo + self.below(hi - lo))
+    }
+    pub fn side(&mut self) -> Side {
+        if self.below(2) == 0 { Side::A } else { Side::B }
+    }
+}
+
+/// One injected fault, applied for `lasting` then healed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// Kill the device, restart it on its data dir after `lasting`.
+    Crash(Side),
+    /// Pull the device's LAN cable.
+    Isolate(Side),
+    /// Pull the failover link's cable.
+    CutLink,
+    /// Put B and the second half of the clients on a LAN segment of their own: each device
+    /// serves part of the clients alone (both are masters).
+    SplitLan,
+    /// Drop this share (percent) of every frame on the LAN.
+    Loss(u64),
+    /// Hold every client message for up to this many milliseconds (which reorders them).
+    Delay(u64),
+}
+
+/// What happens at one moment of a run.
+#[derive(Clone, Copy, Debug)]
+enum Action {
+    /// A new client station starts.
+    Join,
+    Apply(Fault),
+    Heal(Fault),
+}
+
+/// Faults applied together, healed together.
+#[derive(Clone, Copy, Debug)]
+pub struct Step {
+    pub at: Duration,
+    pub faults: [Option<Fault>; 2],
+    pub lasting: Duration,
+}
+
+/// One to three steps, a lease apart so every fault heals before the next one and before
+/// the clients run out of lease; a step combines two faults one time in three, unless
+/// `excluded(first, second)`.
+fn plan(rng: &mut Rng, excluded: fn(Fault, Fault) -> bool) -> Vec<Step> {
+    let lease = LEASE * 1000;
+    let mut steps = Vec::new();
+    // Faults start once clients had time to bind.
+    let mut at = rng.ms(2000, lease);
+    for _ in 0..1 + rng.below(3) {
+        let pick = |rng: &mut Rng| match rng.below(6) {
+            0 => Fault::Crash(rng.side()),
+            1 => Fault::Isolate(rng.side()),
+            2 => Fault::CutLink,
+            3 => Fault::SplitLan,
+            4 => Fault::Delay(100 + rng.below(3000)),
+            _ => Fault::Loss(10 + rng.below(60)),
+        };
+        let first = pick(rng);
+        let second = (rng.below(3) == 0)
+            .then(|| pick(rng))
+            .filter(|&s| !excluded(first, s) && !excluded(s, first));
+        let lasting = rng.ms(200, lease / 3);
+        steps.push(Step {
+            at,
+            faults: [Some(first), second],
+            lasting,
+        });
+        at += lasting + rng.ms(lease / 2, lease);
+    }
+    steps
+}
+
+/// A pair after its faults: the devices keep running until it is dropped.
+pub struct Run {
+    pub pair: Pair,
+    _dirs: [tempfile::TempDir; 2],
+    /// Whether the LAN is split (B and half of the clients moved to another segment).
+    split: Option<duet::net::sim::SegmentId>,
+    /// (percent, generator) of the loss filter.
+    loss: Arc<Mutex<(u64, Rng)>>,
+    /// The faults and client starts, one per line, for a failure report.
+    pub story: String,
+    /// Every fault the run applied.
+    pub faults: Vec<Fault>,
+    /// When the clients' clocks started.
+    pub epoch: Instant,
+}
+
+impl Run {
+    async fn apply(&mut self, fault: Fault) {
+        let lan = self.pair.lan.clone();
+        match fault {
+            Fault::Crash(side) => self.pair.crash(side),
+            Fault::Isolate(side) => {
+                lan.set_cable(&self.pair.port(side, lan_port()), false)
+                    .unwrap();
+            }
+            Fault::CutLink => {
+                lan.set_cable(&self.pair.port(Side::A, link_port()), false)
+                    .unwrap();
+            }
+            Fault::SplitLan => {
+                let other = *self.split.get_or_insert_with(|| lan.segment());
+                lan.attach(&self.pair.port(Side::B, lan_port()), other)
+                    .unwrap();
+                for s in self.pair.stations().iter().skip(CLIENTS / 2) {
+                    lan.attach(&s.port, other).unwrap();
+                }
+            }
+            Fault::Loss(p) => self.loss.lock().unwrap().0 = p,
+            Fault::Delay(ms) => {
+                for s in self.pair.stations() {
+                    s.set_delay(Duration::from_millis(ms));
+                }
+            }
+        }
+    }
+
+    async fn heal(&mut self, fault: Fault) -> Result<(), String> {
+        let lan = self.pair.lan.clone();
+        match fault {
+            Fault::Crash(side) => {
+                if self.pair.device(side).is_none() {
+                    self.pair.start(side).await.map_err(|e| e.to_string())?;
+                }
+            }
+            Fault::Isolate(side) => {
+                lan.set_cable(&self.pair.port(side, lan_port()), true)
+                    .unwrap();
+            }
+            Fault::CutLink => {
+                lan.set_cable(&self.pair.port(Side::A, link_port()), true)
+                    .unwrap();
+            }
+            Fault::SplitLan => {
+                let seg = self.pair.lan_segment;
+                lan.attach(&self.pair.port(Side::B, lan_port()), seg)
+                    .unwrap();
+                for s in self.pair.stations() {
+                    lan.attach(&s.port, seg).unwrap();
+                }
+            }
+            Fault::Loss(_) => self.loss.lock().unwrap().0 = 0,
+            Fault::Delay(_) => {
+                for s in self.pair.stations() {
+                    s.set_delay(Duration::ZERO);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The clients' clock now.
+    pub fn now(&self) -> Duration {
+        Instant::now().saturating_duration_since(self.epoch)
+    }
+}
+
+/// Timers of the simulated pair: 20 s leases, 200 ms adverts, A preempts after 1 s.
+pub fn pair_options() -> PairOptions {
+    PairOptions {
+        lease_secs: LEASE as u32,
+        advert_cs: 20,
+        preempt_delay_cs: 100,
+        ..PairOptions::default()
+    }
+}
+
+/// One seeded run of the pair with `opts`: half of the clients start at once, the others join
+/// while the planned faults (none that `excluded` pairs) come and go; returns two leases after
+/// the last fault healed, with every fault healed.
+pub async fn simulate(
+    seed: u64,
+    opts: PairOptions,
+    excluded: fn(Fault, Fault) -> bool,
+) -> Result<Run, String> {
+    let mut rng = Rng::new(seed);
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        opts,
+    );
+    let loss = Arc::new(Mutex::new((0u64, Rng::new(seed ^ 0x5eed))));
+    {
+        let loss = loss.clone();
+        pair.lan.set_filter(Some(Arc::new(move |_, _, _: &[u8]| {
+            let mut l = loss.lock().unwrap();
+            let p = l.0;
+            p == 0 || l.1.below(100) >= p
+        })));
+    }
+    let mut run = Run {
+        pair,
+        _dirs: dirs,
+        split: None,
+        loss,
+        story: String::new(),
+        faults: Vec::new(),
+        epoch: Instant::now(),
+    };
+    for side in Side::BOTH {
+        run.pair.start(side).await.map_err(|e| e.to_string())?;
+    }
+    run.epoch = Instant::now();
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(4),
+        request_attempts: 4,
+    };
+    // A new client during a fault is what a device without the peer's bindings could hand a
+    // taken address.
+    let steps = plan(&mut rng, excluded);
+    let end = steps.last().map(|s| s.at + s.lasting).unwrap_or_default();
+    let mut timeline: Vec<(Duration, Action)> = Vec::new();
+    for i in 0..CLIENTS {
+        let at = if i < CLIENTS / 2 {
+            Duration::ZERO
+        } else {
+            rng.ms(0, end.as_millis() as u64 + 1)
+        };
+        timeline.push((at, Action::Join));
+    }
+    for step in &steps {
+        for f in step.faults.iter().flatten() {
+            let _ = writeln!(run.story, "  {:?}: {f:?} for {:?}", step.at, step.lasting);
+            run.faults.push(*f);
+            timeline.push((step.at, Action::Apply(*f)));
+            timeline.push((step.at + step.lasting, Action::Heal(*f)));
+        }
+    }
+    timeline.sort_by_key(|(at, _)| *at);
+    for (at, action) in timeline {
+        sleep((run.epoch + at).saturating_duration_since(Instant::now())).await;
+        match action {
+            Action::Join => {
+                let n = run.pair.stations().len() as u64;
+                let _ = writeln!(run.story, "  {at:?}: client {n} starts");
+                run.pair.add_clients(1, client_opts, seed * 1000, run.epoch);
+            }
+            Action::Apply(f) => run.apply(f).await,
+            Action::Heal(f) => run.heal(f).await?,
+        }
+    }
+    // Two leases after the last fault: everyone renewed or rebound, A is master again.
+    sleep(Duration::from_secs(2 * LEASE)).await;
+    Ok(run)
+}
+
+/// The seeds to run: `DUET_SIM_SEED=N` for one, else `DUET_SIM_SEEDS=N` (default `default`)
+/// from 0.
+pub fn seeds(default: u64) -> Vec<u64> {
+    if let Some(one) = std::env::var("DUET_SIM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        return vec![one];
+    }
+    let n = std::env::var("DUET_SIM_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default);
+    (0..n).collect()
+}
+
+/// Run every seed through `one` (its failures as text, empty when every invariant held),
+/// print each failure with its replay line, and fail with the list of failing seeds.
+pub async fn campaign<F, Fut>(what: &str, seeds: &[u64], one: F)
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let started = std::time::Instant::now();
+    let mut failed = Vec::new();
+    for &seed in seeds {
+        match one(seed).await {
+            Ok(report) if report.is_empty() => {}
+            Ok(report) => {
+                eprintln!("{what}: seed {seed} failed (replay: DUET_SIM_SEED={seed}):\n{report}");
+                failed.push(seed);
+            }
+            Err(e) => {
+                eprintln!("{what}: seed {seed}: the pair did not start: {e}");
+                failed.push(seed);
+            }
+        }
+    }
+    eprintln!(
+        "{what}: {} seeds in {:.1} s of real time",
+        seeds.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(failed.is_empty(), "{what}: failing seeds: {failed:?}");
+}
