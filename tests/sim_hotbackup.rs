@@ -8,8 +8,10 @@
 //!
 //! After every run (every fault healed, two leases later) the invariants are checked:
 //! - no address was ever held by two clients (the clients' own records);
-//! - synchronous mode: no client holding a valid lease was NAKed, moved to another address or
-//!   lost its lease; every lease a client holds (unexpired) is committed on both devices;
+//! - synchronous mode: when the serving device is killed while both are in real-time backup,
+//!   every lease a client holds is already a committed binding on the survivor; no client
+//!   holding a valid lease was NAKed, moved to another address or lost its lease; every lease
+//!   a client holds (unexpired) at the end is committed on both devices;
 //! - both devices are connected in real-time backup, A is the only master, and both tables
 //!   hold the same version of every binding both have (the merge rule's outcome);
 //! - asynchronous mode: the same, except that the client-side checks are skipped in runs with
@@ -21,7 +23,7 @@
 //! counts the other as connected (the step never combines CutLink with SplitLan).
 //!
 //! A failure names its seed; `DUET_SIM_SEED=N` replays just that one, `DUET_SIM_SEEDS=N` runs
-//! more (default 100 synchronous, and a quarter as many asynchronous).
+//! more (default 150 synchronous, and every fourth of them asynchronous too).
 
 mod sim_common;
 
@@ -37,10 +39,10 @@ use duet::demo::{ClientOptions, ClientState};
 use duet::dhcp::LeaseState;
 use duet::dhcp::lease::LeaseRecord;
 use duet::hotbackup::Phase;
-use sim_common::{CLIENTS, Fault, campaign, pair_options, seeds, simulate};
+use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, seeds, simulate};
 use tokio::time::{Instant, sleep};
 
-const SEEDS: u64 = 100;
+const SEEDS: u64 = 150;
 
 /// The known window's double fault (module doc).
 fn known_window(a: Fault, b: Fault) -> bool {
@@ -72,6 +74,23 @@ async fn records(pair: &Pair, side: Side) -> Option<BTreeMap<Ipv4Addr, LeaseReco
 /// One seeded run: its failures as text (empty when every invariant held).
 async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
     let run = simulate(seed, hot_backup(asynchronous), known_window).await?;
+    // The run may end at the very instant a client renews: a table read in the middle of
+    // that exchange sees the renewal on one device and not yet on the other. Changes take no
+    // simulated time, so a millisecond later the devices agree again unless they really
+    // differ.
+    let mut failures = String::new();
+    for _ in 0..3 {
+        failures = invariants(&run, asynchronous).await;
+        if failures.is_empty() {
+            return Ok(failures);
+        }
+        sleep(Duration::from_millis(1)).await;
+    }
+    Ok(format!("faults:\n{}violations:\n{failures}", run.story))
+}
+
+/// What the run broke, as text (empty when every invariant held).
+async fn invariants(run: &Run, asynchronous: bool) -> String {
     let pair = &run.pair;
     let mut failures = String::new();
     let seen = views(pair);
@@ -80,6 +99,9 @@ async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
             .faults
             .iter()
             .any(|f| matches!(f, Fault::Crash(_) | Fault::CutLink));
+    for l in &run.lost_at_crash {
+        let _ = writeln!(failures, "  {l}");
+    }
     for v in check(&seen) {
         if matches!(v, Violation::Shared { .. }) || !loss_window {
             let _ = writeln!(failures, "  {v}");
@@ -103,13 +125,15 @@ async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
             let _ = writeln!(failures, "  {} master: {master}", side.name());
         }
         let report = d.hotbackup.get().map(|h| h.report());
-        let phase = report.as_ref().and_then(|r| r.status.as_ref().map(|s| s.phase));
+        let phase = report
+            .as_ref()
+            .and_then(|r| r.status.as_ref().map(|s| s.phase));
         if phase != Some(Phase::RealTime) {
             let _ = writeln!(failures, "  {} ends in phase {phase:?}", side.name());
         }
     }
     let (Some(a), Some(b)) = (records(pair, Side::A).await, records(pair, Side::B).await) else {
-        return Ok(format!("faults:\n{}violations:\n{failures}", run.story));
+        return failures;
     };
     for (ip, r) in &a {
         if let Some(o) = b.get(ip)
@@ -124,9 +148,9 @@ async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
             continue;
         };
         for (side, table) in [(Side::A, &a), (Side::B, &b)] {
-            let held = table.get(&lease.ip).is_some_and(|r| {
-                r.state == LeaseState::Committed && *r.chaddr == v.mac[..]
-            });
+            let held = table
+                .get(&lease.ip)
+                .is_some_and(|r| r.state == LeaseState::Committed && *r.chaddr == v.mac[..]);
             if !held {
                 let _ = writeln!(
                     failures,
@@ -138,11 +162,7 @@ async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
             }
         }
     }
-    if failures.is_empty() {
-        Ok(String::new())
-    } else {
-        Ok(format!("faults:\n{}violations:\n{failures}", run.story))
-    }
+    failures
 }
 
 #[tokio::test(start_paused = true)]
@@ -201,7 +221,11 @@ async fn the_backup_holds_every_acked_binding_when_the_master_is_killed() {
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     while !bound(&pair) {
-        assert!(Instant::now() < deadline, "clients not bound: {:?}", views(&pair));
+        assert!(
+            Instant::now() < deadline,
+            "clients not bound: {:?}",
+            views(&pair)
+        );
         sleep(Duration::from_millis(100)).await;
     }
     // Killed while serving: B must already hold every ACKed binding (synchronous mode).

@@ -5,12 +5,19 @@
 
 #![allow(dead_code)] // each test crate uses its own subset
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use duet::demo::ClientOptions;
 use duet::demo::pair::{Pair, PairOptions, Side, lan_port, link_port};
+use duet::device::Device;
+use duet::dhcp::LeaseState;
+use duet::hotbackup::Phase;
+use duet::net::sim::NodeId;
+use tokio::sync::Notify;
 use tokio::time::{Instant, sleep};
 
 pub const CLIENTS: usize = 6;
@@ -44,7 +51,10 @@ impl Rng {
 /// One injected fault, applied for `lasting` then healed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
-    /// Kill the device, restart it on its data dir after `lasting`.
+    /// Kill the device, restart it on its data dir after `lasting`. Half of the kills of a
+    /// device that answers DHCP land the moment it sends its next reply (within 5 s): right
+    /// after an ACK leaves, before anything else runs on the device, the case synchronous
+    /// hot backup exists for. The others land at once.
     Crash(Side),
     /// Pull the device's LAN cable.
     Isolate(Side),
@@ -116,6 +126,17 @@ pub struct Run {
     split: Option<duet::net::sim::SegmentId>,
     /// (percent, generator) of the loss filter.
     loss: Arc<Mutex<(u64, Rng)>>,
+    /// A device to kill at its next DHCP reply (the LAN filter does it).
+    kill: Arc<Mutex<Option<(NodeId, Arc<Device>)>>>,
+    /// Told when the filter killed the device.
+    killed: Arc<Notify>,
+    /// Draws how each crash lands.
+    rng: Rng,
+    /// The faults applied and not yet healed.
+    active: Vec<Fault>,
+    /// Synchronous hot backup: what a crash of the serving master left missing on the peer
+    /// (see [`Run::unconfirmed_at_crash`]).
+    pub lost_at_crash: Vec<String>,
     /// The faults and client starts, one per line, for a failure report.
     pub story: String,
     /// Every fault the run applied.
@@ -128,7 +149,29 @@ impl Run {
     async fn apply(&mut self, fault: Fault) {
         let lan = self.pair.lan.clone();
         match fault {
-            Fault::Crash(side) => self.pair.crash(side),
+            Fault::Crash(side) => {
+                let strict = self.synchronous_peer_in_step(side);
+                let answering = |d: &Arc<Device>| {
+                    d.dhcp.get().is_some()
+                        && d.hotbackup
+                            .get()
+                            .is_none_or(|h| !h.report().running || h.report().serving)
+                };
+                if let Some(device) = self.pair.device(side).cloned()
+                    && answering(&device)
+                    && self.rng.below(2) == 0
+                {
+                    let node = self.pair.port(side, lan_port()).node;
+                    *self.kill.lock().unwrap() = Some((node, device));
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(5), self.killed.notified()).await;
+                    self.kill.lock().unwrap().take();
+                }
+                self.pair.crash(side);
+                if strict {
+                    self.unconfirmed_at_crash(side).await;
+                }
+            }
             Fault::Isolate(side) => {
                 lan.set_cable(&self.pair.port(side, lan_port()), false)
                     .unwrap();
@@ -151,6 +194,77 @@ impl Run {
                     s.set_delay(Duration::from_millis(ms));
                 }
             }
+        }
+    }
+
+    /// With synchronous hot backup: `side` serves, and both devices are connected in
+    /// real-time backup over a link that works (no cut cable), so every binding a client was
+    /// ACKed is on the peer.
+    fn synchronous_peer_in_step(&self, side: Side) -> bool {
+        let opts = self.pair.opts;
+        if opts.hot_backup.is_none() || opts.asynchronous || self.active.contains(&Fault::CutLink) {
+            return false;
+        }
+        let in_step = |s: Side| {
+            self.pair.device(s).is_some_and(|d| {
+                d.hotbackup.get().is_some_and(|h| {
+                    let r = h.report();
+                    r.connected
+                        && r.status
+                            .as_ref()
+                            .is_some_and(|st| st.phase == Phase::RealTime)
+                })
+            })
+        };
+        let serving = self
+            .pair
+            .device(side)
+            .and_then(|d| d.hotbackup.get().map(|h| h.report().serving))
+            .unwrap_or(false);
+        serving && in_step(Side::A) && in_step(Side::B)
+    }
+
+    /// After `side` was killed: every lease a client holds must be a committed binding on the
+    /// peer, lasting at least as long as the client's (once the peer has read what `side` sent
+    /// before it died, as TCP delivers it).
+    async fn unconfirmed_at_crash(&mut self, side: Side) {
+        let peer = if side == Side::A { Side::B } else { Side::A };
+        sleep(Duration::from_millis(1)).await;
+        let Some(dhcp) = self.pair.device(peer).and_then(|d| d.dhcp.get().cloned()) else {
+            return;
+        };
+        // (address, hardware address) -> milliseconds left.
+        let on_peer: BTreeMap<(Ipv4Addr, Vec<u8>), u64> = dhcp
+            .call(|s, now| {
+                s.leases()
+                    .iter()
+                    .filter(|r| r.state == LeaseState::Committed)
+                    .map(|r| ((r.ip, r.chaddr.to_vec()), r.expires.saturating_sub(now)))
+                    .collect()
+            })
+            .await
+            .unwrap_or_default();
+        let now = self.now();
+        for (i, st) in self.pair.stations().iter().enumerate() {
+            let v = st.view();
+            let Some(l) = v.lease.filter(|l| l.expiry > now) else {
+                continue;
+            };
+            let left = (l.expiry - now).as_millis() as u64;
+            // The client counts its lease from its request, the server from its answer.
+            let problem = match on_peer.get(&(l.ip, v.mac.to_vec())) {
+                None => "unknown to".to_string(),
+                Some(&peer_left) if peer_left < left => {
+                    format!("ending {} ms earlier on", left - peer_left)
+                }
+                Some(_) => continue,
+            };
+            self.lost_at_crash.push(format!(
+                "{now:?}: {} killed while serving; client {i} holds {} {problem} {}",
+                side.name(),
+                l.ip,
+                peer.name()
+            ));
         }
     }
 
@@ -194,6 +308,11 @@ impl Run {
     }
 }
 
+/// An Ethernet frame carrying IPv4 UDP from the DHCP server port (67).
+fn dhcp_reply(bytes: &[u8]) -> bool {
+    bytes.len() > 36 && bytes[12..14] == [0x08, 0x00] && bytes[23] == 17 && bytes[34..36] == [0, 67]
+}
+
 /// Timers of the simulated pair: 20 s leases, 200 ms adverts, A preempts after 1 s.
 pub fn pair_options() -> PairOptions {
     PairOptions {
@@ -219,19 +338,37 @@ pub async fn simulate(
         opts,
     );
     let loss = Arc::new(Mutex::new((0u64, Rng::new(seed ^ 0x5eed))));
+    let kill: Arc<Mutex<Option<(NodeId, Arc<Device>)>>> = Arc::default();
+    let killed = Arc::new(Notify::new());
     {
         let loss = loss.clone();
-        pair.lan.set_filter(Some(Arc::new(move |_, _, _: &[u8]| {
-            let mut l = loss.lock().unwrap();
-            let p = l.0;
-            p == 0 || l.1.below(100) >= p
-        })));
+        let (kill, killed) = (kill.clone(), killed.clone());
+        pair.lan
+            .set_filter(Some(Arc::new(move |from, _, bytes: &[u8]| {
+                let doomed = kill
+                    .lock()
+                    .unwrap()
+                    .take_if(|(node, _)| *node == from.node && dhcp_reply(bytes));
+                if let Some((_, device)) = doomed {
+                    // As kill -9 right after the send: this frame is out, nothing else runs.
+                    device.stop();
+                    killed.notify_one();
+                }
+                let mut l = loss.lock().unwrap();
+                let p = l.0;
+                p == 0 || l.1.below(100) >= p
+            })));
     }
     let mut run = Run {
         pair,
         _dirs: dirs,
         split: None,
         loss,
+        kill,
+        killed,
+        rng: Rng::new(seed ^ 0xc4a5),
+        active: Vec::new(),
+        lost_at_crash: Vec::new(),
         story: String::new(),
         faults: Vec::new(),
         epoch: Instant::now(),
@@ -275,8 +412,14 @@ pub async fn simulate(
                 let _ = writeln!(run.story, "  {at:?}: client {n} starts");
                 run.pair.add_clients(1, client_opts, seed * 1000, run.epoch);
             }
-            Action::Apply(f) => run.apply(f).await,
-            Action::Heal(f) => run.heal(f).await?,
+            Action::Apply(f) => {
+                run.active.push(f);
+                run.apply(f).await;
+            }
+            Action::Heal(f) => {
+                run.active.retain(|a| *a != f);
+                run.heal(f).await?;
+            }
         }
     }
     // Two leases after the last fault: everyone renewed or rebound, A is master again.
