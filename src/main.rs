@@ -22,6 +22,7 @@ use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
 use duet::session::remote::RemoteShell;
+use duet::session::signals::StopSignals;
 use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};
 
 #[derive(Parser)]
@@ -268,37 +269,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     control.shutdown();
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(code)
-}
-
-/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is built.
-struct StopSignals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    /// Wait for a stop signal; with `ignore_int`, SIGINT is not one (Ctrl+C on a terminal
-    /// abandons a line only).
-    async fn next(mut self, ignore_int: bool) {
-        loop {
-            tokio::select! {
-                _ = self.int.recv() => if ignore_int { continue },
-                _ = self.term.recv() => {}
-                _ = self.hup.recv() => {}
-            }
-            return;
-        }
-    }
 }
 
 /// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT
