@@ -256,3 +256,63 @@ async fn the_backup_holds_every_acked_binding_when_the_master_is_killed() {
         "both tables equal after healing"
     );
 }
+
+/// The phase each device's hot-backup engine reports.
+fn phases(pair: &Pair) -> Vec<Option<Phase>> {
+    Side::BOTH
+        .iter()
+        .map(|&s| {
+            pair.device(s)
+                .and_then(|d| d.hotbackup.get())
+                .and_then(|h| h.report().status.as_ref().map(|st| st.phase))
+        })
+        .collect()
+}
+
+/// Pulling the failover link's cable cuts hot backup: after the keepalive (3 s) both devices
+/// are in Silence and A, still master, gives new addresses from its half only; with the cable
+/// back they reconnect to real-time backup and end with equal tables (two clients renewing
+/// throughout).
+#[tokio::test(start_paused = true)]
+async fn a_pulled_link_cable_cuts_hot_backup_until_it_is_back() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        hot_backup(false),
+    );
+    for side in Side::BOTH {
+        pair.start(side).await.unwrap();
+    }
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(2),
+        request_attempts: 4,
+    };
+    pair.add_clients(2, client_opts, 3, Instant::now());
+    sleep(Duration::from_secs(5)).await;
+    let real_time = vec![Some(Phase::RealTime); 2];
+    assert_eq!(phases(&pair), real_time);
+    let cable = pair.port(Side::A, duet::demo::pair::link_port());
+    pair.lan.set_cable(&cable, false).unwrap();
+    sleep(Duration::from_secs(2)).await;
+    assert_eq!(phases(&pair), real_time, "keepalive not yet expired");
+    sleep(Duration::from_secs(2)).await;
+    assert_eq!(phases(&pair), vec![Some(Phase::Silence); 2]);
+    let a = pair
+        .device(Side::A)
+        .unwrap()
+        .hotbackup
+        .get()
+        .unwrap()
+        .report();
+    assert!(
+        a.serving && a.half.is_some(),
+        "A serves from its half: {a:?}"
+    );
+    pair.lan.set_cable(&cable, true).unwrap();
+    sleep(Duration::from_secs(8)).await;
+    assert_eq!(phases(&pair), real_time);
+    let on_a = table(&pair, Side::A).await;
+    assert_eq!(on_a.len(), 2, "both clients bound: {on_a:?}");
+    assert_eq!(on_a, table(&pair, Side::B).await);
+}
