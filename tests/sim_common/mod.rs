@@ -118,6 +118,9 @@ fn plan(rng: &mut Rng, excluded: fn(Fault, Fault) -> bool) -> Vec<Step> {
     steps
 }
 
+/// The device (by its node) the LAN filter kills at its next DHCP reply, when armed.
+type KillSwitch = Arc<Mutex<Option<(NodeId, Arc<Device>)>>>;
+
 /// A pair after its faults: the devices keep running until it is dropped.
 pub struct Run {
     pub pair: Pair,
@@ -127,7 +130,7 @@ pub struct Run {
     /// (percent, generator) of the loss filter.
     loss: Arc<Mutex<(u64, Rng)>>,
     /// A device to kill at its next DHCP reply (the LAN filter does it).
-    kill: Arc<Mutex<Option<(NodeId, Arc<Device>)>>>,
+    kill: KillSwitch,
     /// Told when the filter killed the device.
     killed: Arc<Notify>,
     /// Draws how each crash lands.
@@ -338,7 +341,7 @@ pub async fn simulate(
         opts,
     );
     let loss = Arc::new(Mutex::new((0u64, Rng::new(seed ^ 0x5eed))));
-    let kill: Arc<Mutex<Option<(NodeId, Arc<Device>)>>> = Arc::default();
+    let kill = KillSwitch::default();
     let killed = Arc::new(Notify::new());
     {
         let loss = loss.clone();
