@@ -24,7 +24,7 @@
 //!
 //! A failure names its seed; `DUET_SIM_SEED=N` replays just that one (runs are deterministic:
 //! a test runs two seeds twice and compares every client event), `DUET_SIM_SEEDS=N` runs
-//! more (default 150 synchronous, and every fourth of them asynchronous too).
+//! more (default 140 synchronous, and every fourth of them asynchronous too).
 
 mod sim_common;
 
@@ -43,7 +43,7 @@ use duet::hotbackup::Phase;
 use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, seeds, simulate};
 use tokio::time::{Instant, sleep};
 
-const SEEDS: u64 = 150;
+const SEEDS: u64 = 140;
 
 /// The known window's double fault (module doc).
 fn known_window(a: Fault, b: Fault) -> bool {
