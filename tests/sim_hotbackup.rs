@@ -18,9 +18,11 @@
 //!   a crash or a cut failover link, the documented loss window (docs/hot-backup-protocol.md,
 //!   "Asynchronous mode").
 //!
-//! Left out: the double fault of "Known window" in docs/hot-backup-protocol.md, a failover
-//! link that fails silently while the LAN splits, so that both devices serve while each still
-//! counts the other as connected (the step never combines CutLink with SplitLan).
+//! Included: the double fault of "Known window" in docs/hot-backup-protocol.md (a step that
+//! combines CutLink with SplitLan: the link fails silently while both devices serve). It needs
+//! a fresh address given from the peer's half in the seconds before the peer is declared down,
+//! and then the same address given by the peer; no seed has hit it yet (1500 synchronous and
+//! 375 asynchronous passed with it). A failure of that shape is that window, not a new bug.
 //!
 //! A failure names its seed; `DUET_SIM_SEED=N` replays just that one (runs are deterministic:
 //! a test runs two seeds twice and compares every client event), `DUET_SIM_SEEDS=N` runs
@@ -44,11 +46,6 @@ use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, seeds, simulate};
 use tokio::time::{Instant, sleep};
 
 const SEEDS: u64 = 140;
-
-/// The known window's double fault (module doc).
-fn known_window(a: Fault, b: Fault) -> bool {
-    a == Fault::CutLink && b == Fault::SplitLan
-}
 
 fn hot_backup(asynchronous: bool) -> PairOptions {
     PairOptions {
@@ -74,7 +71,7 @@ async fn records(pair: &Pair, side: Side) -> Option<BTreeMap<Ipv4Addr, LeaseReco
 
 /// One seeded run: its failures as text (empty when every invariant held).
 async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
-    let run = simulate(seed, hot_backup(asynchronous), known_window).await?;
+    let run = simulate(seed, hot_backup(asynchronous)).await?;
     // The run may end at the very instant a client renews: a table read in the middle of
     // that exchange sees the renewal on one device and not yet on the other. Changes take no
     // simulated time, so a millisecond later the devices agree again unless they really
@@ -329,16 +326,8 @@ async fn a_seed_replays_the_same_client_story() {
     };
     for seed in [3, 36] {
         // Each run is dropped (its devices and clients stopped) before the next starts.
-        let first = story(
-            &simulate(seed, hot_backup(false), known_window)
-                .await
-                .unwrap(),
-        );
-        let again = story(
-            &simulate(seed, hot_backup(false), known_window)
-                .await
-                .unwrap(),
-        );
+        let first = story(&simulate(seed, hot_backup(false)).await.unwrap());
+        let again = story(&simulate(seed, hot_backup(false)).await.unwrap());
         assert_eq!(first, again, "seed {seed}");
     }
 }

@@ -29,7 +29,7 @@ async fn run_seed(seed: u64) -> Result<String, String> {
         split_pool: true,
         ..pair_options()
     };
-    let run = simulate(seed, opts, |_, _| false).await?;
+    let run = simulate(seed, opts).await?;
     let seen = views(&run.pair);
     let mut failures = String::new();
     for v in check(&seen) {
