@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigStore};
 use crate::dhcp::driver::DhcpHandle;
 use crate::dhcp::driver::io::{DhcpIo, LinuxIo, SimIo};
 use crate::hotbackup::driver::HotBackupHandle;
+use crate::hotbackup::driver::channel::Transport;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
@@ -245,7 +246,7 @@ impl Device {
                 self.start_with(rt, backend)?;
                 self.start_vrrp(rt, vrrp);
                 self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
-                self.start_hotbackup(rt);
+                self.start_hotbackup(rt, Transport::Tcp);
                 Ok(())
             }
         }
@@ -264,7 +265,7 @@ impl Device {
         self.start_with(rt, lan.backend(node))?;
         self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
         self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
-        self.start_hotbackup(rt);
+        self.start_hotbackup(rt, Transport::Sim(lan.clone(), node));
         Ok(())
     }
 
@@ -293,9 +294,10 @@ impl Device {
         }
     }
 
-    /// Start the hot-backup engine (after DHCP and VRRP, which it steers). Without a DHCP
-    /// engine there is nothing to back up: it does not start.
-    fn start_hotbackup(self: &Arc<Self>, rt: &Handle) {
+    /// Start the hot-backup engine (after DHCP and VRRP, which it steers), its failover link
+    /// carried by `transport`. Without a DHCP engine there is nothing to back up: it does
+    /// not start.
+    fn start_hotbackup(self: &Arc<Self>, rt: &Handle, transport: Transport) {
         let Some(dhcp) = self.dhcp.get().cloned() else {
             return;
         };
@@ -304,6 +306,7 @@ impl Device {
             self.vrrp_status.subscribe(),
             dhcp,
             self.preempt_hold.clone(),
+            transport,
         );
         if self.hotbackup.set(handle).is_ok() {
             let task = rt.spawn(engine.instrument(self.span()));

@@ -22,6 +22,7 @@ use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
 use duet::session::remote::RemoteShell;
+use duet::session::signals::StopSignals;
 use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};
 
 #[derive(Parser)]
@@ -99,7 +100,7 @@ struct DemoArgs {
     /// DHCP lease time in seconds (clients renew at half of it).
     #[arg(long, value_name = "SECONDS", default_value_t = 60, value_parser = clap::value_parser!(u32).range(4..=86400))]
     lease: u32,
-    /// The hot-backup TCP port (A on 127.0.0.1, B on 127.0.0.2).
+    /// The hot-backup port on the simulated failover link (A 192.168.255.1, B 192.168.255.2).
     #[arg(long, value_name = "PORT", default_value_t = 10241)]
     hot_backup_port: u16,
     /// Append the operator log to this file (level from RUST_LOG, default info).
@@ -268,37 +269,6 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     control.shutdown();
     runtime.shutdown_timeout(Duration::from_secs(1));
     Ok(code)
-}
-
-/// SIGINT, SIGTERM and SIGHUP, caught from the moment this is built.
-struct StopSignals {
-    int: tokio::signal::unix::Signal,
-    term: tokio::signal::unix::Signal,
-    hup: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    fn new() -> io::Result<Self> {
-        use tokio::signal::unix::{SignalKind, signal};
-        Ok(StopSignals {
-            int: signal(SignalKind::interrupt())?,
-            term: signal(SignalKind::terminate())?,
-            hup: signal(SignalKind::hangup())?,
-        })
-    }
-
-    /// Wait for a stop signal; with `ignore_int`, SIGINT is not one (Ctrl+C on a terminal
-    /// abandons a line only).
-    async fn next(mut self, ignore_int: bool) {
-        loop {
-            tokio::select! {
-                _ = self.int.recv() => if ignore_int { continue },
-                _ = self.term.recv() => {}
-                _ = self.hup.recv() => {}
-            }
-            return;
-        }
-    }
 }
 
 /// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT

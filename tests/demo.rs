@@ -58,9 +58,6 @@ fn demo_switchover_keeps_every_client_address() {
     let mut child = Command::new(DUET)
         .args(["demo", "--lease", "10", "--clients", "20", "--dir"])
         .arg(&demo)
-        // A port of its own, away from the other tests' loopback pairs.
-        .arg("--hot-backup-port")
-        .arg((20000 + std::process::id() % 20000).to_string())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -127,4 +124,56 @@ fn demo_switchover_keeps_every_client_address() {
         "{out}"
     );
     assert!(!demo.join("A/duet.sock").exists(), "socket removed at exit");
+}
+
+/// SIGTERM while the console waits for input (piped, so SIGINT would do the same): both
+/// devices stop, the control sockets go, and the closing summary is printed.
+#[test]
+fn demo_stops_cleanly_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let demo = dir.path().join("demo");
+    let (a, b) = (demo.join("A"), demo.join("B"));
+    let mut child = Command::new(DUET)
+        .args(["demo", "--lease", "10", "--clients", "3", "--dir"])
+        .arg(&demo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let on_a = wait_for(Duration::from_secs(60), "3 bindings on A", || {
+        let got = bindings(&a);
+        (got.len() == 3).then_some(got)
+    });
+    wait_for(
+        Duration::from_secs(30),
+        "hot backup to copy them to B",
+        || (bindings(&b) == on_a).then_some(()),
+    );
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert!(status.success(), "demo ended with {status}: {out}");
+    assert!(out.contains("Clients: 3 in total, 3 bound"), "{out}");
+    assert!(
+        !a.join("duet.sock").exists() && !b.join("duet.sock").exists(),
+        "sockets removed"
+    );
+    let journal_has_leases = std::fs::read_dir(a.join("dhcp"))
+        .unwrap()
+        .flatten()
+        .any(|e| e.metadata().is_ok_and(|m| m.len() > 0));
+    assert!(journal_has_leases, "A's lease store holds the bindings");
 }

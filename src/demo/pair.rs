@@ -3,13 +3,14 @@
 //! one DHCP pool, with simulated client stations. `duet demo` and the whole-system
 //! simulation tests (tests/sim_pair.rs) build the same pair from here.
 //!
-//! With [`PairOptions::hot_backup`] the devices run hot backup over TCP on loopback addresses
-//! (127.0.0.1 for A, 127.0.0.2 for B: the simulated LAN carries no TCP), and the hot-backup
-//! engine decides who serves: only the VRRP master, with the virtual IP as server identifier,
-//! holding every binding of the peer. This is what `duet demo` runs.
+//! With [`PairOptions::hot_backup`] the devices run hot backup over the failover link: A
+//! (192.168.255.1) and B (192.168.255.2) connect through their GigabitEthernet1/0/2 on the
+//! link segment (the simulated LAN's connections, [`crate::net::sim::tcp`]), so pulling a
+//! link cable really cuts hot backup, and a paused clock drives the whole pair. The
+//! hot-backup engine decides who serves: only the VRRP master, with the virtual IP as server
+//! identifier, holding every binding of the peer. This is what `duet demo` runs.
 //!
-//! Without hot backup (the simulation tests, whose paused clock cannot drive real TCP),
-//! [`Pair::start`] ties each device's DHCP server to its VRRP role (only the master answers, with the virtual IP as server
+//! Without hot backup [`Pair::start`] ties each device's DHCP server to its VRRP role (only the master answers, with the virtual IP as server
 //! identifier). Without hot backup the new master knows none of the old master's bindings:
 //! it ACKs a renewal of an address that is free in its own table (so clients keep their
 //! addresses across a switchover), but it may offer a new client an address the old master
@@ -44,6 +45,11 @@ pub const VIRTUAL_IP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 254);
 /// The pool's range (A gives new bindings from even offsets, B from odd ones).
 pub const POOL_FIRST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
 pub const POOL_LAST: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 199);
+
+/// The failover-link addresses of A and B (on GigabitEthernet1/0/2, a /30): hot backup's
+/// source and peer.
+pub const LINK_A: Ipv4Addr = Ipv4Addr::new(192, 168, 255, 1);
+pub const LINK_B: Ipv4Addr = Ipv4Addr::new(192, 168, 255, 2);
 
 /// The LAN port of each device.
 pub fn lan_port() -> IfName {
@@ -101,8 +107,10 @@ pub struct PairOptions {
     /// New bindings only from each device's own half of the pool (see the module doc);
     /// without hot backup only.
     pub split_pool: bool,
-    /// Hot backup over loopback TCP on this port (`None`: no hot backup).
+    /// Hot backup over the failover link on this port (`None`: no hot backup).
     pub hot_backup: Option<u16>,
+    /// The hot-backup mode (with [`PairOptions::hot_backup`]); false: synchronous.
+    pub asynchronous: bool,
 }
 
 impl Default for PairOptions {
@@ -113,6 +121,7 @@ impl Default for PairOptions {
             preempt_delay_cs: 300,
             split_pool: false,
             hot_backup: None,
+            asynchronous: false,
         }
     }
 }
@@ -133,8 +142,8 @@ pub enum PairError {
 /// The configuration of one device, as typed at its console (from user view).
 pub fn config_lines(side: Side, opts: &PairOptions) -> Vec<String> {
     let (own, link, priority) = match side {
-        Side::A => ("10.0.0.1", "192.168.255.1", 120),
-        Side::B => ("10.0.0.2", "192.168.255.2", 100),
+        Side::A => ("10.0.0.1", LINK_A, 120),
+        Side::B => ("10.0.0.2", LINK_B, 100),
     };
     let (m, s) = (opts.lease_secs / 60, opts.lease_secs % 60);
     let mut lines = vec![
@@ -167,14 +176,20 @@ pub fn config_lines(side: Side, opts: &PairOptions) -> Vec<String> {
     ]);
     if let Some(port) = opts.hot_backup {
         let (source, peer) = match side {
-            Side::A => ("127.0.0.1", "127.0.0.2"),
-            Side::B => ("127.0.0.2", "127.0.0.1"),
+            Side::A => (LINK_A, LINK_B),
+            Side::B => (LINK_B, LINK_A),
+        };
+        let mode = if opts.asynchronous {
+            "asynchronous"
+        } else {
+            "synchronous"
         };
         lines.extend([
             "dhcp server hot-backup".to_string(),
             "hot-backup".to_string(),
             format!("peer {peer} source {source} port {port}"),
             format!("track vrrp vrid {VRID} interface {}", lan_port()),
+            format!("backup-mode {mode}"),
             "hot-backup enable".to_string(),
             "quit".to_string(),
         ]);

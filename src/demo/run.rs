@@ -1,21 +1,30 @@
 //! `duet demo`: the [`Pair`] with hot backup and its clients in this process, a control socket per device,
 //! the console on device A, the clients' events in `DIR/clients.log`, and a summary of what
-//! the clients went through when the console ends.
+//! the clients went through when the console ends, or when a signal stops the demo (SIGTERM,
+//! SIGHUP, and SIGINT unless the console is on a terminal): both devices are stopped as
+//! `duet run` stops (VRRP masters resign; every lease is already in the journal, which is
+//! flushed before each reply leaves) before the summary is printed.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use anyhow::Context as _;
 use tokio::time::Instant;
 
 use super::check::check;
 use super::client::{ClientEvent, ClientOptions, ClientState};
-use super::pair::{POOL_FIRST, POOL_LAST, Pair, PairOptions, Side, VIRTUAL_IP, lan_port};
+use super::pair::{
+    LINK_A, LINK_B, POOL_FIRST, POOL_LAST, Pair, PairOptions, Side, VIRTUAL_IP, lan_port, link_port,
+};
 use super::station::StationView;
+use crate::device::Device;
 use crate::session::console;
 use crate::session::control::{ControlServer, SOCKET_NAME};
+use crate::session::signals::StopSignals;
 
 /// What `duet demo` runs.
 #[derive(Clone, Debug)]
@@ -24,7 +33,7 @@ pub struct DemoOptions {
     pub dir: PathBuf,
     pub clients: usize,
     pub lease_secs: u32,
-    /// The hot-backup TCP port on 127.0.0.1 (A) and 127.0.0.2 (B).
+    /// The hot-backup port on the failover link (A 192.168.255.1, B 192.168.255.2).
     pub hot_backup_port: u16,
 }
 
@@ -74,6 +83,17 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
         .device(Side::A)
         .cloned()
         .context("device A is not running")?;
+    let signals = {
+        let _rt = runtime.enter();
+        StopSignals::new().context("cannot catch the stop signals")?
+    };
+    runtime.spawn(stop_on_signal(
+        signals,
+        Side::BOTH.map(|s| pair.device(s).cloned()),
+        controls.iter().map(|c| c.path().to_path_buf()).collect(),
+        station_views(&pair),
+        console::on_terminal(),
+    ));
     let console = console::run_console(device);
     logger.abort();
     let summary = summary(&views(&pair));
@@ -94,6 +114,40 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
     }
 }
 
+/// The console holds the main thread (and the stdout lock while it waits for input): a stop
+/// signal ends the demo from here. Both devices stop as on `quit`, the terminal is put back,
+/// the control sockets are removed, and the summary goes straight to standard output.
+async fn stop_on_signal(
+    signals: StopSignals,
+    devices: [Option<Arc<Device>>; 2],
+    sockets: Vec<PathBuf>,
+    views: impl Fn() -> Vec<StationView>,
+    on_terminal: bool,
+) {
+    let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
+    signals.next(on_terminal).await;
+    for d in devices.iter().flatten() {
+        d.shutdown().await;
+    }
+    if let Some(saved) = saved {
+        let _ =
+            nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, &saved);
+    }
+    for s in &sockets {
+        let _ = std::fs::remove_file(s);
+    }
+    let text = format!("\n{}\n", summary(&views()));
+    let mut bytes = text.as_bytes();
+    while !bytes.is_empty() {
+        match nix::unistd::write(io::stdout(), bytes) {
+            Ok(n) => bytes = &bytes[n..],
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => break,
+        }
+    }
+    std::process::exit(0);
+}
+
 fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Result<()> {
     let b = opts.dir.join("B");
     let mut out = io::stdout().lock();
@@ -104,7 +158,8 @@ fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Resul
          VRRP group 1: virtual IP {VIRTUAL_IP}, A priority 120 (master), B priority 100.\n\
          DHCP pool lan: {POOL_FIRST}-{POOL_LAST}, {lease} s leases; {n} simulated clients \
          obtain and renew them.\n\
-         Hot backup: A (127.0.0.1) copies every binding to B (127.0.0.2) before the client's ACK.\n\
+         Hot backup: A ({LINK_A}) copies every binding to B ({LINK_B}) over the failover link\n\
+         ({link} on each) before the client's ACK.\n\
          \n\
          This console is device A. Device B: duet connect --data-dir {b}\n\
          The clients' ACKs and NAKs: tail -f {log}\n\
@@ -117,6 +172,7 @@ fn print_banner(opts: &DemoOptions, pair: &PairOptions, log: &Path) -> io::Resul
          renew their addresses with B.\n\
          `undo shutdown` gives A the master role back. `quit` ends the demo.\n",
         lan = lan_port(),
+        link = link_port(),
         lease = pair.lease_secs,
         n = opts.clients,
         b = b.display(),

@@ -148,12 +148,31 @@ impl DhcpHandle {
     }
 }
 
-/// The time the core is given.
+/// The time the core is given: wall-clock milliseconds since the Unix epoch, read once (with
+/// the monotonic instant of that moment) and advanced from then on by tokio's clock. Lease
+/// times stay wall-clock times across restarts (the journal keeps them), and on a paused
+/// clock (the simulation tests) they move with simulated time, so a seed replays the same
+/// lease times relative to its start. The hot-backup engine uses the same clock for its
+/// `updated` times and timers.
 pub fn now_ms() -> Millis {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as Millis)
-        .unwrap_or(0)
+    static ANCHOR: std::sync::OnceLock<(std::time::Instant, Millis)> = std::sync::OnceLock::new();
+    let (at, wall) = *ANCHOR.get_or_init(|| {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as Millis)
+            .unwrap_or(0);
+        (std::time::Instant::now(), wall)
+    });
+    // A paused clock started before the anchor may be behind it: count back, not to zero
+    // (rounding down either way, so equal steps of the clock give equal steps here).
+    let now = Instant::now().into_std();
+    match now.checked_duration_since(at) {
+        Some(ahead) => wall.saturating_add(ahead.as_millis() as Millis),
+        None => {
+            let behind = at.duration_since(now).as_nanos().div_ceil(1_000_000);
+            wall.saturating_sub(behind as Millis)
+        }
+    }
 }
 
 /// Replies held until hot backup says the peer has their bindings (synchronous mode).
@@ -468,5 +487,29 @@ async fn sleep_until(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lease times follow tokio's clock (a paused clock moves them exactly) and start at the
+    /// wall clock.
+    #[tokio::test(start_paused = true)]
+    async fn now_ms_is_wall_time_moved_by_tokios_clock() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as Millis;
+        let first = now_ms();
+        assert!(
+            first.abs_diff(wall) < 60_000,
+            "{first} vs the wall clock {wall}"
+        );
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(now_ms() - first, 3_600_000);
+        tokio::time::advance(Duration::from_millis(7)).await;
+        assert_eq!(now_ms() - first, 3_600_007);
     }
 }

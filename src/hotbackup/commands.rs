@@ -60,7 +60,7 @@ fn view(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// A unicast host address usable as one end of the failover link. Loopback addresses are
-/// allowed: devices on the simulated network (`duet demo`, tests) pair over 127.0.0.0/8.
+/// allowed: devices on the simulated network may pair over TCP on 127.0.0.0/8 (engine tests).
 fn unicast(a: Ipv4Addr) -> bool {
     !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.octets()[0] >= 240)
 }

@@ -1,5 +1,6 @@
 //! The hot-backup engine: one tokio task per device that runs the protocol core
-//! ([`Session`]) over the failover link's TCP connection ([`channel`]) and wires it to
+//! ([`Session`]) over the failover link's connection ([`channel`]: TCP, or the simulated
+//! LAN's streams) and wires it to
 //! the DHCP engine and VRRP:
 //!
 //! - every local lease event of the DHCP engine goes to the session; entries from the peer
@@ -15,21 +16,19 @@
 //!
 //! Displays read the [`Report`] the task publishes; they never wait for the task.
 
-/// The failover link's TCP connection (listen, dial, keep one).
+/// The failover link's connection (listen, dial, keep one) over TCP or the simulated LAN.
 pub mod channel;
 
 use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use tokio::io::AsyncReadExt;
-use tokio::io::AsyncWriteExt;
-use tokio::net::tcp::OwnedReadHalf;
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use self::channel::Link;
+use self::channel::{Link, Stream, Transport};
 use super::dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half};
 use super::event::Event;
 use super::message::Role;
@@ -113,6 +112,7 @@ pub fn start(
     vrrp: watch::Receiver<Arc<VrrpStatus>>,
     dhcp: DhcpHandle,
     preempt_hold: watch::Sender<Option<(IfName, u8)>>,
+    transport: Transport,
 ) -> (impl std::future::Future<Output = ()>, HotBackupHandle) {
     let (report_tx, report) = watch::channel(Arc::new(Report::default()));
     let (orders, orders_rx) = mpsc::unbounded_channel();
@@ -125,17 +125,23 @@ pub fn start(
         active: None,
         boot_id: boot_id(),
         preempt_hold,
+        transport,
     };
     (engine.run(), HotBackupHandle { report, orders })
 }
 
-/// New on every start of the process: the clock's nanoseconds mixed with the process id.
+/// New on every start of an engine: the wall clock's nanoseconds mixed with the process id
+/// and a count of the engines this process started (a device restarted inside one process,
+/// as the simulation tests do, must not reuse its previous boot id). An identity only: no
+/// time is derived from it.
 fn boot_id() -> u64 {
+    static STARTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0);
-    nanos ^ (u64::from(std::process::id()) << 32)
+    let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 fn log(severity: u8, mnemonic: &str, message: String) {
@@ -175,7 +181,7 @@ struct Active {
 }
 
 struct Conn {
-    read: OwnedReadHalf,
+    read: ReadHalf<Stream>,
     write: mpsc::Sender<Vec<u8>>,
     writer: JoinHandle<()>,
     buf: Vec<u8>,
@@ -199,6 +205,7 @@ struct Engine {
     active: Option<Active>,
     boot_id: u64,
     preempt_hold: watch::Sender<Option<(IfName, u8)>>,
+    transport: Transport,
 }
 
 /// What woke the engine.
@@ -350,8 +357,9 @@ impl Engine {
         let session = Session::new(cfg, now_ms());
         let (connected, connected_rx) = watch::channel(false);
         let (links_tx, links) = mpsc::channel(4);
-        let connector =
-            tokio::spawn(channel::run(peer, connected_rx, links_tx).instrument_current());
+        let connector = tokio::spawn(
+            channel::run(self.transport.clone(), peer, connected_rx, links_tx).instrument_current(),
+        );
         let phase = session.phase();
         let _ = self
             .dhcp
@@ -473,7 +481,7 @@ impl Engine {
                     a.refused += 1;
                     return;
                 }
-                let (read, mut write) = stream.into_split();
+                let (read, mut write) = tokio::io::split(stream);
                 let (tx, mut rx) = mpsc::channel::<Vec<u8>>(WRITE_QUEUE);
                 let writer = tokio::spawn(
                     async move {
@@ -772,7 +780,7 @@ pub fn role_name(r: Role) -> &'static str {
     }
 }
 
-async fn read_some(r: Option<(&mut OwnedReadHalf, &mut Vec<u8>)>) -> std::io::Result<usize> {
+async fn read_some(r: Option<(&mut ReadHalf<Stream>, &mut Vec<u8>)>) -> std::io::Result<usize> {
     match r {
         Some((read, buf)) => read.read_buf(buf).await,
         None => std::future::pending().await,

@@ -7,7 +7,11 @@
 //! (node, port) order, so a run is deterministic: the same sends give the same receive order.
 //! Each port has a stable, locally administered MAC address derived from its node and port
 //! numbers. Frames wait in a bounded queue per listener; a full queue drops (and counts) the
-//! frame, as a NIC does.
+//! frame, as a NIC does. Byte-stream connections between the nodes' addresses (the
+//! hot-backup failover link) are in [`tcp`].
+
+/// Connections (listen, dial, byte streams) over the simulated LAN.
+pub mod tcp;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -83,6 +87,9 @@ struct LanState {
     nodes: Vec<Node>,
     segments: u32,
     filter: Option<FrameFilter>,
+    tcp: tcp::TcpState,
+    /// Connections and dials waiting for a path to come up, woken at any port change.
+    path_wakers: Vec<std::task::Waker>,
 }
 
 impl LanState {
@@ -105,6 +112,9 @@ impl LanState {
         if port.link_up() != before {
             let node = &mut self.nodes[id.node.0 as usize];
             node.watchers.retain(|w| w.send(id.port.clone()).is_ok());
+        }
+        for w in self.path_wakers.drain(..) {
+            w.wake();
         }
         Ok(())
     }

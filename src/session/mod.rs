@@ -10,6 +10,7 @@ pub mod login;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
+pub mod signals;
 pub mod ssh;
 pub mod table;
 
