@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
@@ -38,6 +38,41 @@ fn bindings(dir: &Path) -> BTreeSet<(String, String)> {
         .collect()
 }
 
+/// Starts `duet demo` with `clients` clients in `demo` (stdin, stdout and stderr piped) and
+/// waits until hot backup has copied all their bindings from A to B; returns the bindings.
+fn start_demo(demo: &Path, clients: usize) -> (Child, BTreeSet<(String, String)>) {
+    let child = Command::new(DUET)
+        .args([
+            "demo",
+            "--lease",
+            "10",
+            "--clients",
+            &clients.to_string(),
+            "--dir",
+        ])
+        .arg(demo)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (a, b) = (demo.join("A"), demo.join("B"));
+    let on_a = wait_for(
+        Duration::from_secs(60),
+        &format!("{clients} bindings on A"),
+        || {
+            let got = bindings(&a);
+            (got.len() == clients).then_some(got)
+        },
+    );
+    wait_for(
+        Duration::from_secs(30),
+        "hot backup to copy them to B",
+        || (bindings(&b) == on_a).then_some(()),
+    );
+    (child, on_a)
+}
+
 /// Poll `what` until it gives `Some`, for at most `limit`.
 fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
@@ -54,26 +89,9 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
 fn demo_switchover_keeps_every_client_address() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
-    let (a, b) = (demo.join("A"), demo.join("B"));
-    let mut child = Command::new(DUET)
-        .args(["demo", "--lease", "10", "--clients", "20", "--dir"])
-        .arg(&demo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let b = demo.join("B");
+    let (mut child, on_a) = start_demo(&demo, 20);
     let mut stdin = child.stdin.take().unwrap();
-
-    let on_a = wait_for(Duration::from_secs(60), "20 bindings on A", || {
-        let got = bindings(&a);
-        (got.len() == 20).then_some(got)
-    });
-    wait_for(
-        Duration::from_secs(30),
-        "hot backup to copy them to B",
-        || (bindings(&b) == on_a).then_some(()),
-    );
     let acks = |log: &str| log.lines().filter(|l| l.contains(" ACK ")).count();
     let log = demo.join("clients.log");
 
@@ -133,24 +151,8 @@ fn demo_stops_cleanly_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let demo = dir.path().join("demo");
     let (a, b) = (demo.join("A"), demo.join("B"));
-    let mut child = Command::new(DUET)
-        .args(["demo", "--lease", "10", "--clients", "3", "--dir"])
-        .arg(&demo)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let (mut child, _) = start_demo(&demo, 3);
     let stdin = child.stdin.take().unwrap();
-    let on_a = wait_for(Duration::from_secs(60), "3 bindings on A", || {
-        let got = bindings(&a);
-        (got.len() == 3).then_some(got)
-    });
-    wait_for(
-        Duration::from_secs(30),
-        "hot backup to copy them to B",
-        || (bindings(&b) == on_a).then_some(()),
-    );
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGTERM,

@@ -42,7 +42,7 @@ use duet::demo::{ClientOptions, ClientState};
 use duet::dhcp::LeaseState;
 use duet::dhcp::lease::LeaseRecord;
 use duet::hotbackup::Phase;
-use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, seeds, simulate};
+use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, report_unbound, seeds, simulate};
 use tokio::time::{Instant, sleep};
 
 const SEEDS: u64 = 140;
@@ -105,14 +105,7 @@ async fn invariants(run: &Run, asynchronous: bool) -> String {
             let _ = writeln!(failures, "  {v}");
         }
     }
-    for (i, v) in seen.iter().enumerate() {
-        if !matches!(
-            v.state,
-            ClientState::Bound | ClientState::Renewing | ClientState::Rebinding
-        ) {
-            let _ = writeln!(failures, "  client {i} ends in {}", v.state.name());
-        }
-    }
+    report_unbound(&seen, &mut failures);
     for side in Side::BOTH {
         let Some(d) = pair.device(side) else {
             let _ = writeln!(failures, "  {} is not running", side.name());

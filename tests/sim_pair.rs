@@ -17,11 +17,10 @@ mod sim_common;
 
 use std::fmt::Write as _;
 
-use duet::demo::ClientState;
 use duet::demo::check::{Violation, check};
 use duet::demo::pair::{PairOptions, Side, VRID, lan_port};
 use duet::demo::run::views;
-use sim_common::{campaign, pair_options, seeds, simulate};
+use sim_common::{campaign, pair_options, report_unbound, seeds, simulate};
 
 /// One seeded run: its failures as text (empty when every invariant held).
 async fn run_seed(seed: u64) -> Result<String, String> {
@@ -39,14 +38,7 @@ async fn run_seed(seed: u64) -> Result<String, String> {
             let _ = writeln!(failures, "  {v}");
         }
     }
-    for (i, v) in seen.iter().enumerate() {
-        if !matches!(
-            v.state,
-            ClientState::Bound | ClientState::Renewing | ClientState::Rebinding
-        ) {
-            let _ = writeln!(failures, "  client {i} ends in {}", v.state.name());
-        }
-    }
+    report_unbound(&seen, &mut failures);
     let masters: Vec<Side> = Side::BOTH
         .into_iter()
         .filter(|&s| {

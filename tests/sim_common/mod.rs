@@ -11,8 +11,8 @@ use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use duet::demo::ClientOptions;
 use duet::demo::pair::{Pair, PairOptions, Side, lan_port, link_port};
+use duet::demo::{ClientOptions, ClientState, StationView};
 use duet::device::Device;
 use duet::dhcp::LeaseState;
 use duet::hotbackup::Phase;
@@ -467,4 +467,16 @@ where
         started.elapsed().as_secs_f64()
     );
     assert!(failed.is_empty(), "{what}: failing seeds: {failed:?}");
+}
+
+/// Adds a line to `failures` for every client that does not end the run holding a lease.
+pub fn report_unbound(seen: &[StationView], failures: &mut String) {
+    for (i, v) in seen.iter().enumerate() {
+        if !matches!(
+            v.state,
+            ClientState::Bound | ClientState::Renewing | ClientState::Rebinding
+        ) {
+            let _ = writeln!(failures, "  client {i} ends in {}", v.state.name());
+        }
+    }
 }
