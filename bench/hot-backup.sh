@@ -10,24 +10,13 @@
 # .2 in B); VRRP group 1 (virtual IP 10.1.1.1, advertisement every 0.5 s, A priority 120),
 # pool 10.0.0.0/12.
 #
-# Sustained rate: perfdhcp in C sends DISCOVER/REQUEST from unique clients
-# (`-r RATE -R 4000000 -p SECS`). A run passes when both exchanges drop under 1% (perfdhcp
-# counts an answer later than 1 s as a drop) and no exchange took over 1 s: the rule of
-# bench/dhcp-vs-kea.sh. Every contestant gets the same search: from START the offered rate
-# doubles while runs pass, then bisects between the highest passing and the lowest failing
-# offered rate until the two are within TOLERANCE percent, at most RUNS runs. The sustained
-# rate is the highest achieved rate of a passing run. Next to each run: the 1-minute load
-# average before it (the machine may be shared), and `cpu-us`, the CPU time (user + system,
-# all threads) of the server processes (both devices of a pair) per achieved exchange, a
-# measure of cost that background load disturbs much less than rates; `cl-ovf`, the datagrams
-# the client namespace dropped because perfdhcp's socket receive buffer was full: perfdhcp
-# counts them as drops, though the server sent them. One perfdhcp socket stands for every
-# client, so a burst of replies (Duet sends the ACKs of a group commit together, and in
-# synchronous mode the ones the peer confirmed together) overflows the system default buffer
-# (net.core.rmem_default, 208 KiB here, not settable per namespace), where real clients each
-# have their own. CLIENT_RCVBUF (bytes, default 4 MiB; 0: the system default) sets perfdhcp's
-# receive buffers through a small LD_PRELOAD shim (SO_RCVBUFFORCE on its UDP sockets) built
-# with cc; the same client for every contestant.
+# Sustained rate: perfdhcp in C, the client, pass rule and rate search of bench/lib/perfdhcp.sh
+# (every contestant gets the same search; -W 1000000, rates from packet counts, 4 MiB receive
+# buffers through an LD_PRELOAD shim). Next to each run: the 1-minute load average before it,
+# `cpu-us`, the CPU time of the server processes (both devices of a pair) per achieved
+# exchange, and `cl-ovf`, the datagrams the client namespace dropped because perfdhcp's receive
+# buffer was full. CLIENT_RCVBUF (bytes, default 4 MiB; 0: the system default) sets that buffer;
+# the same client for every contestant.
 #
 # Contestants (CONTESTANTS, default all five, in this order):
 #   synchronous, asynchronous, off
@@ -49,6 +38,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib/perfdhcp.sh
+. "$ROOT/bench/lib/perfdhcp.sh"
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-5}
 START=${START:-2000}
@@ -70,34 +61,6 @@ for tool in perfdhcp kea-dhcp4 python3 ip; do
 done
 [ -x "$DUET" ] || { echo "no $DUET: run cargo build --release first" >&2; exit 2; }
 
-# perfdhcp's receive buffers (see CLIENT_RCVBUF above): an LD_PRELOAD of socket().
-CLIENT_ENV=()
-if [ "$CLIENT_RCVBUF" != 0 ]; then
-    command -v cc >/dev/null || { echo "cc not installed (or set CLIENT_RCVBUF=0)" >&2; exit 2; }
-    cat > "$WORK/rcvbuf.c" <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-/* socket(2), then SO_RCVBUFFORCE of RCVBUF_BYTES on every IPv4 UDP socket. */
-int socket(int domain, int type, int protocol) {
-    static int (*real)(int, int, int);
-    if (!real) real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
-    int fd = real(domain, type, protocol);
-    const char *size = getenv("RCVBUF_BYTES");
-    if (fd >= 0 && size && domain == AF_INET && (type & 0xf) == SOCK_DGRAM) {
-        int bytes = atoi(size);
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
-    }
-    return fd;
-}
-C
-    cc -shared -fPIC -O2 -o "$WORK/rcvbuf.so" "$WORK/rcvbuf.c" -ldl
-    CLIENT_ENV=(env LD_PRELOAD="$WORK/rcvbuf.so" RCVBUF_BYTES="$CLIENT_RCVBUF")
-fi
-echo "perfdhcp $(perfdhcp -v), receive buffers: $([ "$CLIENT_RCVBUF" = 0 ] && echo "system default" ||
-    echo "$CLIENT_RCVBUF bytes"); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-
 stop_all() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     PIDS=()
@@ -108,6 +71,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+perf_client_setup
 
 for n in $NA $NB $NC; do ip netns add "$n"; ip -n "$n" link set lo up; done
 ip -n "$NC" link add br0 type bridge
@@ -176,95 +140,6 @@ start_pair() {
         sleep 0.1
     done
     echo "pair did not come up ($mode)" >&2; cat "$WORK/a/out" "$WORK/b/out" >&2; exit 1
-}
-
-# UDP datagrams the client namespace dropped because a socket's receive buffer was full.
-client_overflows() {
-    ip netns exec "$NC" awk '/^Udp:/ { getline; print $6 }' /proc/net/snmp
-}
-
-# One perfdhcp run at offered rate $1: prints "sent/s achieved/s drops-DO% drops-RA%
-# max-delay-ms client-overflows". perfdhcp sends for SECS seconds, then waits 1 s more for
-# the answers still on their way (-W): without the wait every exchange in flight at the end
-# counts as a drop, which penalises a server in proportion to its latency. Its "Rate" line
-# divides by the wait too, so the rates are computed here from the packet counts over SECS.
-measure() {
-    local rate=$1 out sent acked drops max ovf
-    ovf=$(client_overflows)
-    out=$(ip netns exec "$NC" "${CLIENT_ENV[@]}" perfdhcp -4 -l br0 -r "$rate" -R 4000000 \
-        -p "$SECS" -W 1000000 2>&1 || true)
-    ovf=$(($(client_overflows) - ovf))
-    # Sent DISCOVERs (first "sent packets") and received ACKs (second "received packets").
-    sent=$(echo "$out" | sed -n 's/^sent packets: *\([0-9]*\).*/\1/p' | head -1)
-    acked=$(echo "$out" | sed -n 's/^received packets: *\([0-9]*\).*/\1/p' | sed -n 2p)
-    drops=$(echo "$out" | sed -n 's/^drops ratio: *\([0-9.]*\) %.*/\1/p' | tr '\n' ' ')
-    max=$(echo "$out" | sed -n 's/^max delay: *\([0-9.]*\) ms.*/\1/p' | sort -g | tail -1)
-    awk -v s="${sent:-0}" -v a="${acked:-0}" -v t="$SECS" 'BEGIN { printf "%.0f %.0f ", s / t, a / t }'
-    echo "${drops:-100 100} ${max:-99999} $ovf"
-}
-
-# CPU time (user + system, all threads) the servers now running (PIDS) have used, in clock
-# ticks.
-cpu_ticks() {
-    local p total=0
-    for p in "${PIDS[@]}"; do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-    done
-    echo "$total"
-}
-
-# Whether a run passes: < 1% drops in both exchanges, no exchange over 1 s.
-passes() {
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
-}
-
-# search NAME: the sustained rate of the server(s) now running, into SUSTAINED. Doubling from
-# START while runs pass, then bisection between the highest passing offered rate (lo) and the
-# lowest failing one (hi) until hi - lo <= TOLERANCE% of lo; at most RUNS runs. When START
-# itself fails the search halves down to 100/s. A run where perfdhcp sent under 95% of the
-# offered rate ("client") is judged by the same rule, but no higher rate is tried: the client,
-# not the server, was the limit (CLIENT_LIMITED names such contestants).
-search() {
-    local name=$1 rate=$START lo=0 hi=0 runs=0 load sent achieved d1 d2 max ovf verdict t0 cpu
-    SUSTAINED=0
-    printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "$name" offered sent/s achieved \
-        drop-DO% drop-RA% max-delay-ms cl-ovf cpu-us load1 run
-    while [ "$runs" -lt "$RUNS" ]; do
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        t0=$(cpu_ticks)
-        read -r sent achieved d1 d2 max ovf <<<"$(measure "$rate")"
-        cpu=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v r="$achieved" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
-            'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }')
-        runs=$((runs + 1))
-        if passes "$d1" "$d2" "$max"; then
-            verdict=pass
-            lo=$rate
-            SUSTAINED=$(awk -v x="$achieved" -v y="$SUSTAINED" 'BEGIN { print (x > y) ? x : y }')
-        else
-            verdict=fail
-            hi=$rate
-        fi
-        if awk -v s="$sent" -v r="$rate" 'BEGIN { exit !(s < 0.95 * r) }'; then
-            verdict="$verdict, client"
-            hi=$rate
-            CLIENT_LIMITED="$CLIENT_LIMITED $name"
-        fi
-        printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "" "$rate" "$sent" "$achieved" \
-            "$d1" "$d2" "$max" "$ovf" "$cpu" "$load" "$verdict"
-        [ "$verdict" != "pass, client" ] || break
-        if [ "$hi" = 0 ]; then
-            rate=$((rate * 2))
-            [ "$rate" -le "$CEILING" ] || break
-        elif [ "$lo" = 0 ]; then
-            [ "$hi" -gt 100 ] || break
-            rate=$((hi / 2))
-        else
-            awk -v l="$lo" -v h="$hi" -v t="$TOLERANCE" 'BEGIN { exit !((h - l) * 100 <= l * t) }' &&
-                break
-            rate=$(((lo + hi) / 2))
-        fi
-    done
-    printf '%-13s sustained %.0f /s after %d runs\n' "" "$SUSTAINED" "$runs"
 }
 
 # Clear what an earlier contestant left on the ports of A and B: addresses, and the VRRP
@@ -400,14 +275,13 @@ start_kea_ha() {
 
 declare -A RATE
 KEA_HA_WHY=
-CLIENT_LIMITED=
 for c in "${CONTESTANTS[@]}"; do
     case $c in
     synchronous | asynchronous | off)
         echo "== Duet pair, hot backup $c"
         reset_ports
         start_pair "$c"
-        search "$c"
+        perf_search "$c" "$NC" br0 "${PIDS[@]}"
         RATE[$c]=$SUSTAINED
         stop_all
         ;;
@@ -420,7 +294,7 @@ for c in "${CONTESTANTS[@]}"; do
         kea_config "$WORK/kea" a0 off > "$WORK/kea/kea.json"
         start_kea "$NA" "$WORK/kea"
         sleep 2
-        search kea
+        perf_search kea "$NC" br0 "${PIDS[@]}"
         RATE[kea]=$SUSTAINED
         stop_all
         ;;
@@ -428,7 +302,7 @@ for c in "${CONTESTANTS[@]}"; do
         echo "== Kea $(kea-dhcp4 -v) HA hot-standby (A primary, B standby), memfile persist=true," \
             "packet threads $KEA_HA_THREADS (0: one per core), HA listener on the failover link"
         if start_kea_ha; then
-            search kea-ha
+            perf_search kea-ha "$NC" br0 "${PIDS[@]}"
             RATE[kea-ha]=$SUSTAINED
             # Records in each memfile: the standby's count shows the lease updates arrived.
             echo "   lease records written: A $(grep -c '^10\.' "$WORK/kea-a/leases4.csv" || true)," \
