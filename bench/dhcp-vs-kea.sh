@@ -34,6 +34,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib/perfdhcp.sh
 . "$ROOT/bench/lib/perfdhcp.sh"
+# shellcheck source=bench/lib/kea.sh
+. "$ROOT/bench/lib/kea.sh"
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-8}
 START=${START:-2000}
@@ -111,29 +113,9 @@ CFG
 start_kea() {
     rm -rf "$WORK/kea"
     mkdir -p "$WORK/kea"
-    ip -n "dbk$TAG" addr add 10.64.0.1/10 dev s0
-    ip -n "dbk$TAG" link set s0 up
-    # Kea opens no socket on an interface without carrier.
-    for _ in $(seq 100); do
-        ip -n "dbk$TAG" link show s0 | grep -q LOWER_UP && break
-        sleep 0.1
-    done
-    cat > "$WORK/kea/kea.json" <<JSON
-{ "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "s0" ], "dhcp-socket-type": "raw" },
-    "multi-threading": { "enable-multi-threading": false },
-    "lease-database": { "type": "memfile", "persist": true,
-                        "name": "$WORK/kea/leases4.csv", "lfc-interval": 0 },
-    "valid-lifetime": 86400,
-    "subnet4": [ { "id": 1, "subnet": "10.64.0.0/10",
-                   "pools": [ { "pool": "10.64.0.10 - 10.127.255.250" } ] } ],
-    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-                   "output_options": [ { "output": "$WORK/kea/kea.log" } ] } ]
-} }
-JSON
-    KEA_LOCKFILE_DIR=$WORK/kea KEA_PIDFILE_DIR=$WORK/kea \
-        ip netns exec "dbk$TAG" kea-dhcp4 -c "$WORK/kea/kea.json" >"$WORK/kea/out" 2>&1 &
-    KEA_PID=$!
+    kea_port "dbk$TAG" s0 10.64.0.1/10
+    kea_config "$WORK/kea" s0 10.64.0.0/10 "10.64.0.10 - 10.127.255.250" off > "$WORK/kea/kea.json"
+    kea_start "dbk$TAG" "$WORK/kea"
     sleep 2
 }
 

@@ -40,6 +40,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=bench/lib/perfdhcp.sh
 . "$ROOT/bench/lib/perfdhcp.sh"
+# shellcheck source=bench/lib/kea.sh
+. "$ROOT/bench/lib/kea.sh"
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-5}
 START=${START:-2000}
@@ -160,47 +162,15 @@ $NB b0
 $NB b1"
 }
 
-# port NS DEV ADDRESS/LEN: give a port an address and wait for its carrier (Kea opens no
-# socket on an interface without one).
-port() {
-    ip -n "$1" addr add "$3" dev "$2"
-    for _ in $(seq 100); do
-        ip -n "$1" link show "$2" | grep -q LOWER_UP && return 0
-        sleep 0.1
-    done
-    echo "no carrier on $2 in $1" >&2
-    exit 1
-}
-
-# kea_config DIR INTERFACE THREADS [HA-HOOKS-JSON]: a kea-dhcp4 configuration on the bench's
-# pool, memfile persist=true; THREADS "off" is single-threaded, a number the size of the
-# packet thread pool (0: Kea's default, one per core).
-kea_config() {
-    local mt='"enable-multi-threading": false'
-    [ "$3" = off ] || mt="\"enable-multi-threading\": true, \"thread-pool-size\": $3, \"packet-queue-size\": 64"
-    cat <<JSON
-{ "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "$2" ], "dhcp-socket-type": "raw" },
-    "multi-threading": { $mt },
-    "lease-database": { "type": "memfile", "persist": true,
-                        "name": "$1/leases4.csv", "lfc-interval": 0 },
-    "valid-lifetime": 86400,
-    "subnet4": [ { "id": 1, "subnet": "10.0.0.0/12",
-                   "pools": [ { "pool": "10.0.0.10 - 10.15.250.250" } ] } ],
-    ${4:+\"hooks-libraries\": $4,}
-    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-                   "output_options": [ { "output": "$1/kea.log" } ] } ]
-} }
-JSON
-}
-
-# start_kea NS DIR: kea-dhcp4 on DIR/kea.json in namespace NS; its pid into KEA_PID.
+# start_kea NS DIR: kea_start, the server counted in PIDS.
 start_kea() {
-    KEA_LOCKFILE_DIR=$2 KEA_PIDFILE_DIR=$2 \
-        ip netns exec "$1" kea-dhcp4 -c "$2/kea.json" >"$2/out" 2>&1 &
-    KEA_PID=$!
+    kea_start "$1" "$2"
     PIDS+=("$KEA_PID")
 }
+
+# The pool of every contestant.
+KEA_SUBNET=10.0.0.0/12
+KEA_POOL="10.0.0.10 - 10.15.250.250"
 
 # The hooks-libraries of HA server NAME (A primary, B standby): hot-standby, heartbeat every
 # second, partner declared unresponsive after 3 s, lease updates to the peer's own listener
@@ -245,14 +215,14 @@ start_kea_ha() {
         [ -f "$KEA_HOOKS/$lib" ] || { KEA_HA_WHY="$lib not found (KEA_HOOKS=$KEA_HOOKS)"; return 1; }
     done
     reset_ports
-    port "$NA" a0 10.1.1.2/12
-    port "$NA" a1 192.168.9.1/30
-    port "$NB" b0 10.1.1.3/12
-    port "$NB" b1 192.168.9.2/30
+    kea_port "$NA" a0 10.1.1.2/12
+    kea_port "$NA" a1 192.168.9.1/30
+    kea_port "$NB" b0 10.1.1.3/12
+    kea_port "$NB" b1 192.168.9.2/30
     rm -rf "$WORK/kea-a" "$WORK/kea-b"
     mkdir -p "$WORK/kea-a" "$WORK/kea-b"
-    kea_config "$WORK/kea-a" a0 "$KEA_HA_THREADS" "$(kea_ha_hooks A)" > "$WORK/kea-a/kea.json"
-    kea_config "$WORK/kea-b" b0 "$KEA_HA_THREADS" "$(kea_ha_hooks B)" > "$WORK/kea-b/kea.json"
+    kea_config "$WORK/kea-a" a0 "$KEA_SUBNET" "$KEA_POOL" "$KEA_HA_THREADS" "$(kea_ha_hooks A)" > "$WORK/kea-a/kea.json"
+    kea_config "$WORK/kea-b" b0 "$KEA_SUBNET" "$KEA_POOL" "$KEA_HA_THREADS" "$(kea_ha_hooks B)" > "$WORK/kea-b/kea.json"
     start_kea "$NA" "$WORK/kea-a"
     a=$KEA_PID
     start_kea "$NB" "$WORK/kea-b"
@@ -288,10 +258,10 @@ for c in "${CONTESTANTS[@]}"; do
     kea)
         echo "== Kea $(kea-dhcp4 -v) alone (A's namespace), memfile persist=true, single-threaded"
         reset_ports
-        port "$NA" a0 10.1.1.2/12
+        kea_port "$NA" a0 10.1.1.2/12
         rm -rf "$WORK/kea"
         mkdir -p "$WORK/kea"
-        kea_config "$WORK/kea" a0 off > "$WORK/kea/kea.json"
+        kea_config "$WORK/kea" a0 "$KEA_SUBNET" "$KEA_POOL" off > "$WORK/kea/kea.json"
         start_kea "$NA" "$WORK/kea"
         sleep 2
         perf_search kea "$NC" br0 "${PIDS[@]}"
