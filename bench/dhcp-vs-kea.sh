@@ -139,14 +139,10 @@ JOURNAL=$(stat -c %s "$WORK/duet/data/dhcp/leases.journal" 2>/dev/null || echo 0
 echo "Duet journal after the bench: $JOURNAL bytes"
 
 echo
-echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${TOLERANCE}%), ${SECS}s per run:"
-# limited NAME: the note for a search that reached the rate perfdhcp can send.
-limited() {
-    case " $CLIENT_LIMITED " in *" $1 "*) echo "  (the search reached the rate perfdhcp can send)" ;; esac
-}
+perf_summary_title
 printf '  Duet  %8.0f /s   every lease fdatasync'"'"'ed to the journal before its ACK (group commit)%s\n' \
-    "$DUET_RATE" "$(limited duet)"
-printf '  Kea   %8.0f /s   memfile CSV append, no fsync%s\n' "$KEA_RATE" "$(limited kea)"
+    "$DUET_RATE" "$(perf_limited_note duet)"
+printf '  Kea   %8.0f /s   memfile CSV append, no fsync%s\n' "$KEA_RATE" "$(perf_limited_note kea)"
 awk -v d="$DUET_RATE" -v k="$KEA_RATE" 'BEGIN { if (k > 0) printf "  Duet / Kea = %.2f\n", d / k }'
 
 if [ "${SKIP_MEMORY:-0}" != 1 ]; then

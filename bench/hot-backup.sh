@@ -349,12 +349,11 @@ for n in 100000 1000000; do
 done
 
 echo
-echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${TOLERANCE}%), ${SECS}s per run:"
+perf_summary_title
 # summary KEY LABEL: one line of the summary, "not measured" for a contestant that was not.
 summary() {
     if [ -n "${RATE[$1]:-}" ]; then
-        printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" \
-            "$(case " $CLIENT_LIMITED " in *" $1 "*) echo "  (the search reached the rate perfdhcp can send)" ;; esac)"
+        printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" "$(perf_limited_note "$1")"
     else
         printf '  %-48s not measured%s\n' "$2" "${3:+: $3}"
     fi

@@ -201,3 +201,14 @@ perf_search() {
     while perf_search_step "$name" ""; do :; done
     perf_search_end "$name" ""
 }
+
+# perf_summary_title: the line above a summary of sustained rates.
+perf_summary_title() {
+    echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${TOLERANCE}%), ${SECS}s per run:"
+}
+
+# perf_limited_note NAME: the note after search NAME's sustained rate when the client was the
+# limit; nothing otherwise.
+perf_limited_note() {
+    case " $CLIENT_LIMITED " in *" $1 "*) echo "  (the search reached the rate perfdhcp can send)" ;; esac
+}
