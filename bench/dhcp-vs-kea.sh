@@ -1,18 +1,22 @@
 #!/bin/bash
-# DHCP DORA throughput, Duet against ISC Kea, on one machine, one after the other.
+# DHCP DORA throughput, Duet against ISC Kea, on one machine.
 #
-#   sudo bench/dhcp-vs-kea.sh [RATES...]     (root: it creates network namespaces)
+#   sudo bench/dhcp-vs-kea.sh     (root: it creates network namespaces)
 #
 # Each server has a namespace of its own joined by a veth pair to a client namespace where
-# perfdhcp (Debian's kea-admin package) sends DISCOVER/REQUEST from unique clients
-# (`perfdhcp -4 -l c0 -r RATE -R 4000000 -p SECS`) to a 4M-address pool. Both servers run
-# for the whole sweep and each offered rate is measured against Duet, then at once against
-# Kea, so that both see the same background load (the machine is shared). For each run the
-# script records the achieved 4-way exchange rate, the drops and the longest exchange; the
-# sustained rate of a server is the highest achieved rate with < 1% drops in both exchanges
-# (perfdhcp counts an answer later than 1 s as a drop) and no exchange over 1 s. `cpu-us` is
-# the server's CPU time (all threads, user + system) per achieved exchange during the run: a
-# measure of cost that the background load on a shared machine disturbs much less than rates.
+# perfdhcp (Debian's kea-admin package) sends DISCOVER/REQUEST from unique clients to a
+# 4M-address pool. The client, the pass rule and the rate search are those of
+# bench/lib/perfdhcp.sh, as in bench/hot-backup.sh: `-W 1000000` (exchanges in flight at the
+# end of a run are not drops), rates from the packet counts, 4 MiB receive buffers for perfdhcp
+# through an LD_PRELOAD shim (CLIENT_RCVBUF; 0: the system default), and for each server a
+# search from START that doubles the offered rate while runs pass, then bisects to within
+# TOLERANCE %. The sustained rate of a server is the highest achieved rate of a passing run
+# (< 1% drops in both exchanges, no exchange over 1 s). Both servers run for the whole bench
+# and the two searches take turns, one run each, so that both see the same background load
+# (the machine is shared). Every row shows the 1-minute load average before the run, `cpu-us`
+# (the server's CPU time, all threads, user + system, per achieved exchange: a measure of
+# cost that background load disturbs much less than rates) and `cl-ovf` (replies the client
+# namespace dropped on a full perfdhcp socket buffer).
 #
 # Durability, stated for both:
 #   Duet: every lease is in the journal (DATA/dhcp/leases.journal) and fdatasync'ed before its
@@ -21,14 +25,25 @@
 #         before the ACK; single-threaded (multi-threading disabled), raw sockets.
 #
 # Also prints Duet's memory per lease at a million leases (tests/dhcp_memory.rs, release).
-# Needs: a release build of duet (cargo build --release), kea-dhcp4, perfdhcp, iproute2.
+# Knobs (environment): SECS=8 START=2000 RUNS=8 TOLERANCE=5 CEILING=64000 CLIENT_RCVBUF=4194304
+# SKIP_MEMORY=0.
+# Needs: a release build of duet (cargo build --release), kea-dhcp4, perfdhcp, iproute2, and cc
+# unless CLIENT_RCVBUF=0.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib/perfdhcp.sh
+. "$ROOT/bench/lib/perfdhcp.sh"
+# shellcheck source=bench/lib/kea.sh
+. "$ROOT/bench/lib/kea.sh"
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-8}
-RATES=("$@")
-[ ${#RATES[@]} -gt 0 ] || RATES=(2000 4000 6000 8000 12000 16000 24000 32000)
+START=${START:-2000}
+RUNS=${RUNS:-8}
+TOLERANCE=${TOLERANCE:-5}
+CEILING=${CEILING:-64000}
+CLIENT_RCVBUF=${CLIENT_RCVBUF:-4194304}
+[ $# = 0 ] || { echo "usage: sudo bench/dhcp-vs-kea.sh (knobs in the environment, see the header)" >&2; exit 2; }
 TAG=$$
 WORK=$(mktemp -d /tmp/dhcp-bench.XXXXXX)
 DUET_PID=
@@ -51,6 +66,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+perf_client_setup
 
 # A server namespace dbX and a client namespace dbcX joined by s0 <-> c0.
 pair() {
@@ -97,88 +113,36 @@ CFG
 start_kea() {
     rm -rf "$WORK/kea"
     mkdir -p "$WORK/kea"
-    ip -n "dbk$TAG" addr add 10.64.0.1/10 dev s0
-    ip -n "dbk$TAG" link set s0 up
-    # Kea opens no socket on an interface without carrier.
-    for _ in $(seq 100); do
-        ip -n "dbk$TAG" link show s0 | grep -q LOWER_UP && break
-        sleep 0.1
-    done
-    cat > "$WORK/kea/kea.json" <<JSON
-{ "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "s0" ], "dhcp-socket-type": "raw" },
-    "multi-threading": { "enable-multi-threading": false },
-    "lease-database": { "type": "memfile", "persist": true,
-                        "name": "$WORK/kea/leases4.csv", "lfc-interval": 0 },
-    "valid-lifetime": 86400,
-    "subnet4": [ { "id": 1, "subnet": "10.64.0.0/10",
-                   "pools": [ { "pool": "10.64.0.10 - 10.127.255.250" } ] } ],
-    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-                   "output_options": [ { "output": "$WORK/kea/kea.log" } ] } ]
-} }
-JSON
-    KEA_LOCKFILE_DIR=$WORK/kea KEA_PIDFILE_DIR=$WORK/kea \
-        ip netns exec "dbk$TAG" kea-dhcp4 -c "$WORK/kea/kea.json" >"$WORK/kea/out" 2>&1 &
-    KEA_PID=$!
+    kea_port "dbk$TAG" s0 10.64.0.1/10
+    kea_config "$WORK/kea" s0 10.64.0.0/10 "10.64.0.10 - 10.127.255.250" off > "$WORK/kea/kea.json"
+    kea_start "dbk$TAG" "$WORK/kea"
     sleep 2
-}
-
-# One perfdhcp run from client namespace dbc$1 at offered rate $2:
-# prints "achieved drops-DO% drops-RA% max-delay-ms".
-measure() {
-    local out achieved drops max
-    out=$(ip netns exec "dbc$1$TAG" perfdhcp -4 -l c0 -r "$2" -R 4000000 -p "$SECS" 2>&1 || true)
-    achieved=$(echo "$out" | sed -n 's/.*Rate: \([0-9.]*\) 4-way.*/\1/p' | head -1)
-    drops=$(echo "$out" | sed -n 's/^drops ratio: *\([0-9.]*\) %.*/\1/p' | tr '\n' ' ')
-    max=$(echo "$out" | sed -n 's/^max delay: *\([0-9.]*\) ms.*/\1/p' | sort -g | tail -1)
-    echo "${achieved:-0} ${drops:-100 100} ${max:-99999}"
-}
-
-# CPU time (user + system, all threads) a process has used, in clock ticks.
-cpu_ticks() {
-    awk '{ print $14 + $15 }' "/proc/$1/stat"
-}
-
-# CPU microseconds per 4-way exchange between two tick counts, at an achieved rate.
-us_per_exchange() {
-    awk -v a="$1" -v b="$2" -v r="$3" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
-        'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }'
-}
-
-# Whether a run is sustained: < 1% drops in both exchanges, no exchange over 1 s.
-sustained() {
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
-}
-
-max_of() {
-    awk -v x="$1" -v y="$2" 'BEGIN { print (x > y) ? x : y }'
 }
 
 start_duet
 start_kea
 echo "Duet: journal fdatasync per batch before the ACKs; Kea $(kea-dhcp4 -v): memfile persist=true, single-threaded"
-printf '%-5s %8s %10s %9s %9s %12s %8s\n' server offered achieved drop-DO% drop-RA% max-delay-ms cpu-us
-DUET_RATE=0
-KEA_RATE=0
-for rate in "${RATES[@]}"; do
-    t0=$(cpu_ticks "$DUET_PID")
-    read -r achieved d1 d2 max <<<"$(measure d "$rate")"
-    cpu=$(us_per_exchange "$t0" "$(cpu_ticks "$DUET_PID")" "$achieved")
-    printf '%-5s %8s %10s %9s %9s %12s %8s\n' duet "$rate" "$achieved" "$d1" "$d2" "$max" "$cpu"
-    if sustained "$d1" "$d2" "$max"; then DUET_RATE=$(max_of "$achieved" "$DUET_RATE"); fi
-    t0=$(cpu_ticks "$KEA_PID")
-    read -r achieved d1 d2 max <<<"$(measure k "$rate")"
-    cpu=$(us_per_exchange "$t0" "$(cpu_ticks "$KEA_PID")" "$achieved")
-    printf '%-5s %8s %10s %9s %9s %12s %8s\n' kea "$rate" "$achieved" "$d1" "$d2" "$max" "$cpu"
-    if sustained "$d1" "$d2" "$max"; then KEA_RATE=$(max_of "$achieved" "$KEA_RATE"); fi
+perf_search_begin duet "dbcd$TAG" c0 "$DUET_PID"
+perf_search_begin kea "dbck$TAG" c0 "$KEA_PID"
+perf_header server
+DUET_MORE=1
+KEA_MORE=1
+while [ $DUET_MORE = 1 ] || [ $KEA_MORE = 1 ]; do
+    if [ $DUET_MORE = 1 ]; then perf_search_step duet duet || DUET_MORE=0; fi
+    if [ $KEA_MORE = 1 ]; then perf_search_step kea kea || KEA_MORE=0; fi
 done
+perf_search_end duet duet
+DUET_RATE=$SUSTAINED
+perf_search_end kea kea
+KEA_RATE=$SUSTAINED
 JOURNAL=$(stat -c %s "$WORK/duet/data/dhcp/leases.journal" 2>/dev/null || echo 0)
-echo "Duet journal after the sweep: $JOURNAL bytes"
+echo "Duet journal after the bench: $JOURNAL bytes"
 
 echo
-echo "Sustained DORA rate (< 1% drops, no exchange over 1 s), ${SECS}s per run:"
-printf '  Duet  %8.0f /s   every lease fdatasync'"'"'ed to the journal before its ACK (group commit)\n' "$DUET_RATE"
-printf '  Kea   %8.0f /s   memfile CSV append, no fsync\n' "$KEA_RATE"
+perf_summary_title
+printf '  Duet  %8.0f /s   every lease fdatasync'"'"'ed to the journal before its ACK (group commit)%s\n' \
+    "$DUET_RATE" "$(perf_limited_note duet)"
+printf '  Kea   %8.0f /s   memfile CSV append, no fsync%s\n' "$KEA_RATE" "$(perf_limited_note kea)"
 awk -v d="$DUET_RATE" -v k="$KEA_RATE" 'BEGIN { if (k > 0) printf "  Duet / Kea = %.2f\n", d / k }'
 
 if [ "${SKIP_MEMORY:-0}" != 1 ]; then

@@ -10,24 +10,13 @@
 # .2 in B); VRRP group 1 (virtual IP 10.1.1.1, advertisement every 0.5 s, A priority 120),
 # pool 10.0.0.0/12.
 #
-# Sustained rate: perfdhcp in C sends DISCOVER/REQUEST from unique clients
-# (`-r RATE -R 4000000 -p SECS`). A run passes when both exchanges drop under 1% (perfdhcp
-# counts an answer later than 1 s as a drop) and no exchange took over 1 s: the rule of
-# bench/dhcp-vs-kea.sh. Every contestant gets the same search: from START the offered rate
-# doubles while runs pass, then bisects between the highest passing and the lowest failing
-# offered rate until the two are within TOLERANCE percent, at most RUNS runs. The sustained
-# rate is the highest achieved rate of a passing run. Next to each run: the 1-minute load
-# average before it (the machine may be shared), and `cpu-us`, the CPU time (user + system,
-# all threads) of the server processes (both devices of a pair) per achieved exchange, a
-# measure of cost that background load disturbs much less than rates; `cl-ovf`, the datagrams
-# the client namespace dropped because perfdhcp's socket receive buffer was full: perfdhcp
-# counts them as drops, though the server sent them. One perfdhcp socket stands for every
-# client, so a burst of replies (Duet sends the ACKs of a group commit together, and in
-# synchronous mode the ones the peer confirmed together) overflows the system default buffer
-# (net.core.rmem_default, 208 KiB here, not settable per namespace), where real clients each
-# have their own. CLIENT_RCVBUF (bytes, default 4 MiB; 0: the system default) sets perfdhcp's
-# receive buffers through a small LD_PRELOAD shim (SO_RCVBUFFORCE on its UDP sockets) built
-# with cc; the same client for every contestant.
+# Sustained rate: perfdhcp in C, the client, pass rule and rate search of bench/lib/perfdhcp.sh
+# (every contestant gets the same search; -W 1000000, rates from packet counts, 4 MiB receive
+# buffers through an LD_PRELOAD shim). Next to each run: the 1-minute load average before it,
+# `cpu-us`, the CPU time of the server processes (both devices of a pair) per achieved
+# exchange, and `cl-ovf`, the datagrams the client namespace dropped because perfdhcp's receive
+# buffer was full. CLIENT_RCVBUF (bytes, default 4 MiB; 0: the system default) sets that buffer;
+# the same client for every contestant.
 #
 # Contestants (CONTESTANTS, default all five, in this order):
 #   synchronous, asynchronous, off
@@ -49,6 +38,10 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib/perfdhcp.sh
+. "$ROOT/bench/lib/perfdhcp.sh"
+# shellcheck source=bench/lib/kea.sh
+. "$ROOT/bench/lib/kea.sh"
 DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-5}
 START=${START:-2000}
@@ -70,34 +63,6 @@ for tool in perfdhcp kea-dhcp4 python3 ip; do
 done
 [ -x "$DUET" ] || { echo "no $DUET: run cargo build --release first" >&2; exit 2; }
 
-# perfdhcp's receive buffers (see CLIENT_RCVBUF above): an LD_PRELOAD of socket().
-CLIENT_ENV=()
-if [ "$CLIENT_RCVBUF" != 0 ]; then
-    command -v cc >/dev/null || { echo "cc not installed (or set CLIENT_RCVBUF=0)" >&2; exit 2; }
-    cat > "$WORK/rcvbuf.c" <<'C'
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <stdlib.h>
-#include <sys/socket.h>
-/* socket(2), then SO_RCVBUFFORCE of RCVBUF_BYTES on every IPv4 UDP socket. */
-int socket(int domain, int type, int protocol) {
-    static int (*real)(int, int, int);
-    if (!real) real = (int (*)(int, int, int))dlsym(RTLD_NEXT, "socket");
-    int fd = real(domain, type, protocol);
-    const char *size = getenv("RCVBUF_BYTES");
-    if (fd >= 0 && size && domain == AF_INET && (type & 0xf) == SOCK_DGRAM) {
-        int bytes = atoi(size);
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &bytes, sizeof bytes);
-    }
-    return fd;
-}
-C
-    cc -shared -fPIC -O2 -o "$WORK/rcvbuf.so" "$WORK/rcvbuf.c" -ldl
-    CLIENT_ENV=(env LD_PRELOAD="$WORK/rcvbuf.so" RCVBUF_BYTES="$CLIENT_RCVBUF")
-fi
-echo "perfdhcp $(perfdhcp -v), receive buffers: $([ "$CLIENT_RCVBUF" = 0 ] && echo "system default" ||
-    echo "$CLIENT_RCVBUF bytes"); $(nproc) cores; load average $(cut -d' ' -f1-3 /proc/loadavg)"
-
 stop_all() {
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
     PIDS=()
@@ -108,6 +73,7 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
+perf_client_setup
 
 for n in $NA $NB $NC; do ip netns add "$n"; ip -n "$n" link set lo up; done
 ip -n "$NC" link add br0 type bridge
@@ -178,95 +144,6 @@ start_pair() {
     echo "pair did not come up ($mode)" >&2; cat "$WORK/a/out" "$WORK/b/out" >&2; exit 1
 }
 
-# UDP datagrams the client namespace dropped because a socket's receive buffer was full.
-client_overflows() {
-    ip netns exec "$NC" awk '/^Udp:/ { getline; print $6 }' /proc/net/snmp
-}
-
-# One perfdhcp run at offered rate $1: prints "sent/s achieved/s drops-DO% drops-RA%
-# max-delay-ms client-overflows". perfdhcp sends for SECS seconds, then waits 1 s more for
-# the answers still on their way (-W): without the wait every exchange in flight at the end
-# counts as a drop, which penalises a server in proportion to its latency. Its "Rate" line
-# divides by the wait too, so the rates are computed here from the packet counts over SECS.
-measure() {
-    local rate=$1 out sent acked drops max ovf
-    ovf=$(client_overflows)
-    out=$(ip netns exec "$NC" "${CLIENT_ENV[@]}" perfdhcp -4 -l br0 -r "$rate" -R 4000000 \
-        -p "$SECS" -W 1000000 2>&1 || true)
-    ovf=$(($(client_overflows) - ovf))
-    # Sent DISCOVERs (first "sent packets") and received ACKs (second "received packets").
-    sent=$(echo "$out" | sed -n 's/^sent packets: *\([0-9]*\).*/\1/p' | head -1)
-    acked=$(echo "$out" | sed -n 's/^received packets: *\([0-9]*\).*/\1/p' | sed -n 2p)
-    drops=$(echo "$out" | sed -n 's/^drops ratio: *\([0-9.]*\) %.*/\1/p' | tr '\n' ' ')
-    max=$(echo "$out" | sed -n 's/^max delay: *\([0-9.]*\) ms.*/\1/p' | sort -g | tail -1)
-    awk -v s="${sent:-0}" -v a="${acked:-0}" -v t="$SECS" 'BEGIN { printf "%.0f %.0f ", s / t, a / t }'
-    echo "${drops:-100 100} ${max:-99999} $ovf"
-}
-
-# CPU time (user + system, all threads) the servers now running (PIDS) have used, in clock
-# ticks.
-cpu_ticks() {
-    local p total=0
-    for p in "${PIDS[@]}"; do
-        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
-    done
-    echo "$total"
-}
-
-# Whether a run passes: < 1% drops in both exchanges, no exchange over 1 s.
-passes() {
-    awk -v a="$1" -v b="$2" -v m="$3" 'BEGIN { exit !(a < 1 && b < 1 && m < 1000) }'
-}
-
-# search NAME: the sustained rate of the server(s) now running, into SUSTAINED. Doubling from
-# START while runs pass, then bisection between the highest passing offered rate (lo) and the
-# lowest failing one (hi) until hi - lo <= TOLERANCE% of lo; at most RUNS runs. When START
-# itself fails the search halves down to 100/s. A run where perfdhcp sent under 95% of the
-# offered rate ("client") is judged by the same rule, but no higher rate is tried: the client,
-# not the server, was the limit (CLIENT_LIMITED names such contestants).
-search() {
-    local name=$1 rate=$START lo=0 hi=0 runs=0 load sent achieved d1 d2 max ovf verdict t0 cpu
-    SUSTAINED=0
-    printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "$name" offered sent/s achieved \
-        drop-DO% drop-RA% max-delay-ms cl-ovf cpu-us load1 run
-    while [ "$runs" -lt "$RUNS" ]; do
-        load=$(cut -d' ' -f1 /proc/loadavg)
-        t0=$(cpu_ticks)
-        read -r sent achieved d1 d2 max ovf <<<"$(measure "$rate")"
-        cpu=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v r="$achieved" -v s="$SECS" -v hz="$(getconf CLK_TCK)" \
-            'BEGIN { if (r > 0) printf "%.0f", (b - a) / hz * 1e6 / (r * s); else print "-" }')
-        runs=$((runs + 1))
-        if passes "$d1" "$d2" "$max"; then
-            verdict=pass
-            lo=$rate
-            SUSTAINED=$(awk -v x="$achieved" -v y="$SUSTAINED" 'BEGIN { print (x > y) ? x : y }')
-        else
-            verdict=fail
-            hi=$rate
-        fi
-        if awk -v s="$sent" -v r="$rate" 'BEGIN { exit !(s < 0.95 * r) }'; then
-            verdict="$verdict, client"
-            hi=$rate
-            CLIENT_LIMITED="$CLIENT_LIMITED $name"
-        fi
-        printf '%-13s %8s %7s %9s %9s %9s %12s %7s %7s %6s %s\n' "" "$rate" "$sent" "$achieved" \
-            "$d1" "$d2" "$max" "$ovf" "$cpu" "$load" "$verdict"
-        [ "$verdict" != "pass, client" ] || break
-        if [ "$hi" = 0 ]; then
-            rate=$((rate * 2))
-            [ "$rate" -le "$CEILING" ] || break
-        elif [ "$lo" = 0 ]; then
-            [ "$hi" -gt 100 ] || break
-            rate=$((hi / 2))
-        else
-            awk -v l="$lo" -v h="$hi" -v t="$TOLERANCE" 'BEGIN { exit !((h - l) * 100 <= l * t) }' &&
-                break
-            rate=$(((lo + hi) / 2))
-        fi
-    done
-    printf '%-13s sustained %.0f /s after %d runs\n' "" "$SUSTAINED" "$runs"
-}
-
 # Clear what an earlier contestant left on the ports of A and B: addresses, and the VRRP
 # macvlans (vrrp-*) a killed Duet leaves behind; the ports stay up.
 reset_ports() {
@@ -285,47 +162,15 @@ $NB b0
 $NB b1"
 }
 
-# port NS DEV ADDRESS/LEN: give a port an address and wait for its carrier (Kea opens no
-# socket on an interface without one).
-port() {
-    ip -n "$1" addr add "$3" dev "$2"
-    for _ in $(seq 100); do
-        ip -n "$1" link show "$2" | grep -q LOWER_UP && return 0
-        sleep 0.1
-    done
-    echo "no carrier on $2 in $1" >&2
-    exit 1
-}
-
-# kea_config DIR INTERFACE THREADS [HA-HOOKS-JSON]: a kea-dhcp4 configuration on the bench's
-# pool, memfile persist=true; THREADS "off" is single-threaded, a number the size of the
-# packet thread pool (0: Kea's default, one per core).
-kea_config() {
-    local mt='"enable-multi-threading": false'
-    [ "$3" = off ] || mt="\"enable-multi-threading\": true, \"thread-pool-size\": $3, \"packet-queue-size\": 64"
-    cat <<JSON
-{ "Dhcp4": {
-    "interfaces-config": { "interfaces": [ "$2" ], "dhcp-socket-type": "raw" },
-    "multi-threading": { $mt },
-    "lease-database": { "type": "memfile", "persist": true,
-                        "name": "$1/leases4.csv", "lfc-interval": 0 },
-    "valid-lifetime": 86400,
-    "subnet4": [ { "id": 1, "subnet": "10.0.0.0/12",
-                   "pools": [ { "pool": "10.0.0.10 - 10.15.250.250" } ] } ],
-    ${4:+\"hooks-libraries\": $4,}
-    "loggers": [ { "name": "kea-dhcp4", "severity": "WARN",
-                   "output_options": [ { "output": "$1/kea.log" } ] } ]
-} }
-JSON
-}
-
-# start_kea NS DIR: kea-dhcp4 on DIR/kea.json in namespace NS; its pid into KEA_PID.
+# start_kea NS DIR: kea_start, the server counted in PIDS.
 start_kea() {
-    KEA_LOCKFILE_DIR=$2 KEA_PIDFILE_DIR=$2 \
-        ip netns exec "$1" kea-dhcp4 -c "$2/kea.json" >"$2/out" 2>&1 &
-    KEA_PID=$!
+    kea_start "$1" "$2"
     PIDS+=("$KEA_PID")
 }
+
+# The pool of every contestant.
+KEA_SUBNET=10.0.0.0/12
+KEA_POOL="10.0.0.10 - 10.15.250.250"
 
 # The hooks-libraries of HA server NAME (A primary, B standby): hot-standby, heartbeat every
 # second, partner declared unresponsive after 3 s, lease updates to the peer's own listener
@@ -370,14 +215,14 @@ start_kea_ha() {
         [ -f "$KEA_HOOKS/$lib" ] || { KEA_HA_WHY="$lib not found (KEA_HOOKS=$KEA_HOOKS)"; return 1; }
     done
     reset_ports
-    port "$NA" a0 10.1.1.2/12
-    port "$NA" a1 192.168.9.1/30
-    port "$NB" b0 10.1.1.3/12
-    port "$NB" b1 192.168.9.2/30
+    kea_port "$NA" a0 10.1.1.2/12
+    kea_port "$NA" a1 192.168.9.1/30
+    kea_port "$NB" b0 10.1.1.3/12
+    kea_port "$NB" b1 192.168.9.2/30
     rm -rf "$WORK/kea-a" "$WORK/kea-b"
     mkdir -p "$WORK/kea-a" "$WORK/kea-b"
-    kea_config "$WORK/kea-a" a0 "$KEA_HA_THREADS" "$(kea_ha_hooks A)" > "$WORK/kea-a/kea.json"
-    kea_config "$WORK/kea-b" b0 "$KEA_HA_THREADS" "$(kea_ha_hooks B)" > "$WORK/kea-b/kea.json"
+    kea_config "$WORK/kea-a" a0 "$KEA_SUBNET" "$KEA_POOL" "$KEA_HA_THREADS" "$(kea_ha_hooks A)" > "$WORK/kea-a/kea.json"
+    kea_config "$WORK/kea-b" b0 "$KEA_SUBNET" "$KEA_POOL" "$KEA_HA_THREADS" "$(kea_ha_hooks B)" > "$WORK/kea-b/kea.json"
     start_kea "$NA" "$WORK/kea-a"
     a=$KEA_PID
     start_kea "$NB" "$WORK/kea-b"
@@ -400,27 +245,26 @@ start_kea_ha() {
 
 declare -A RATE
 KEA_HA_WHY=
-CLIENT_LIMITED=
 for c in "${CONTESTANTS[@]}"; do
     case $c in
     synchronous | asynchronous | off)
         echo "== Duet pair, hot backup $c"
         reset_ports
         start_pair "$c"
-        search "$c"
+        perf_search "$c" "$NC" br0 "${PIDS[@]}"
         RATE[$c]=$SUSTAINED
         stop_all
         ;;
     kea)
         echo "== Kea $(kea-dhcp4 -v) alone (A's namespace), memfile persist=true, single-threaded"
         reset_ports
-        port "$NA" a0 10.1.1.2/12
+        kea_port "$NA" a0 10.1.1.2/12
         rm -rf "$WORK/kea"
         mkdir -p "$WORK/kea"
-        kea_config "$WORK/kea" a0 off > "$WORK/kea/kea.json"
+        kea_config "$WORK/kea" a0 "$KEA_SUBNET" "$KEA_POOL" off > "$WORK/kea/kea.json"
         start_kea "$NA" "$WORK/kea"
         sleep 2
-        search kea
+        perf_search kea "$NC" br0 "${PIDS[@]}"
         RATE[kea]=$SUSTAINED
         stop_all
         ;;
@@ -428,7 +272,7 @@ for c in "${CONTESTANTS[@]}"; do
         echo "== Kea $(kea-dhcp4 -v) HA hot-standby (A primary, B standby), memfile persist=true," \
             "packet threads $KEA_HA_THREADS (0: one per core), HA listener on the failover link"
         if start_kea_ha; then
-            search kea-ha
+            perf_search kea-ha "$NC" br0 "${PIDS[@]}"
             RATE[kea-ha]=$SUSTAINED
             # Records in each memfile: the standby's count shows the lease updates arrived.
             echo "   lease records written: A $(grep -c '^10\.' "$WORK/kea-a/leases4.csv" || true)," \
@@ -508,12 +352,11 @@ for n in 100000 1000000; do
 done
 
 echo
-echo "Sustained DORA rate (< 1% drops, no exchange over 1 s; search to within ${TOLERANCE}%), ${SECS}s per run:"
+perf_summary_title
 # summary KEY LABEL: one line of the summary, "not measured" for a contestant that was not.
 summary() {
     if [ -n "${RATE[$1]:-}" ]; then
-        printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" \
-            "$(case " $CLIENT_LIMITED " in *" $1 "*) echo "  (the search reached the rate perfdhcp can send)" ;; esac)"
+        printf '  %-48s %8.0f /s%s\n' "$2" "${RATE[$1]}" "$(perf_limited_note "$1")"
     else
         printf '  %-48s not measured%s\n' "$2" "${3:+: $3}"
     fi
