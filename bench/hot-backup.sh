@@ -335,6 +335,8 @@ CLIENT=$!
 sleep 2
 KILLED=$(date +%s.%N)
 kill -9 "$APID"
+# Reap A here, quietly: otherwise bash reports "Killed" when the next wait reaps it.
+wait "$APID" 2>/dev/null || true
 wait "$CLIENT" || true
 FIRST=$(awk -v k="$KILLED" '$1 > k && $2 == "10.1.1.3" { print $1; exit }' "$WORK/acks")
 TAKEOVER=$(awk -v f="${FIRST:-0}" -v k="$KILLED" 'BEGIN { if (f > 0) printf "%.0f", (f - k) * 1000; else print "none" }')
