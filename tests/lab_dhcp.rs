@@ -194,7 +194,8 @@ impl Lab {
         nix::sys::signal::kill(pid, sig).expect("signal the client");
     }
 
-    /// A client script that logs its event and sets the address inside the namespace only.
+    /// A client script that sets the address inside the namespace only, then logs its event
+    /// (in that order: the test acts on the log line and needs the address in place).
     fn script(&self, name: &str, body: &str) -> String {
         let log = self.p(&format!("{name}.log"));
         let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
@@ -284,11 +285,11 @@ fn real_clients_lease_renew_release_relay_and_survive_a_restart() {
     // ISC dhclient: DORA (reply by unicast to its MAC), unicast renewal at T1, release.
     let script = lab.script(
         "dhclient",
-        r#"echo "reason=$reason ip=$new_ip_address" >> LOG
-case "$reason" in
+        r#"case "$reason" in
   BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
   RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
-esac"#,
+esac
+echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     );
     let (pf, lf) = (lab.p("dhclient.pid"), lab.p("dhclient.leases"));
     let dhclient = [
@@ -356,11 +357,11 @@ esac"#,
     // busybox udhcpc: DORA, SIGUSR1 renews by unicast, SIGUSR2 releases.
     let script = lab.script(
         "udhcpc",
-        r#"echo "event=$1 ip=$ip" >> LOG
-case "$1" in
+        r#"case "$1" in
   bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
   deconfig) ip -4 addr flush dev "$interface" ;;
-esac"#,
+esac
+echo "event=$1 ip=$ip" >> LOG"#,
     );
     let pid = lab.p("udhcpc.pid");
     let u = lab.spawn(
@@ -402,10 +403,10 @@ esac"#,
     );
     let script = lab.script(
         "relayed",
-        r#"echo "event=$1 ip=$ip" >> LOG
-case "$1" in
+        r#"case "$1" in
   bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
-esac"#,
+esac
+echo "event=$1 ip=$ip" >> LOG"#,
     );
     lab.spawn(
         "D",

@@ -356,10 +356,10 @@ impl Lab {
     fn start_dhclient(&mut self) -> String {
         let script = self.script(
             "dhclient",
-            r#"echo "reason=$reason ip=$new_ip_address" >> LOG
-case "$reason" in
+            r#"case "$reason" in
   BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface" ;;
-esac"#,
+esac
+echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         );
         let (pf, lf) = (self.p("dhclient.pid"), self.p("dhclient.leases"));
         let dhclient = [
