@@ -28,6 +28,7 @@ use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
 
 const VIP: &str = "10.9.0.254";
 const VMAC: &str = "00:00:5e:00:01:01";
+const VMAC_BYTES: [u8; 6] = [0, 0, 0x5e, 0, 1, 1];
 
 /// One advert seen on the bridge.
 #[derive(Clone, Copy, Debug)]
@@ -35,6 +36,8 @@ struct Advert {
     at: Instant,
     src: Ipv4Addr,
     priority: u8,
+    /// Ethernet source.
+    mac: [u8; 6],
 }
 
 /// Frames captured in the observer namespace.
@@ -68,8 +71,14 @@ impl Capture {
                 if f.len() >= 14 + 20 + 8 && f[12..14] == [8, 0] && f[14 + 9] == 112 {
                     let ihl = usize::from(f[14] & 0x0f) * 4;
                     let src = Ipv4Addr::new(f[26], f[27], f[28], f[29]);
+                    let mac: [u8; 6] = f[6..12].try_into().unwrap();
                     if let Some(&priority) = f.get(14 + ihl + 2) {
-                        a.lock().unwrap().push(Advert { at, src, priority });
+                        a.lock().unwrap().push(Advert {
+                            at,
+                            src,
+                            priority,
+                            mac,
+                        });
                     }
                 }
             }
@@ -107,6 +116,31 @@ impl Capture {
                 "timed out waiting for {src} to be master; last adverts: {:?}",
                 &a[a.len().saturating_sub(8)..]
             );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// RFC 5798 section 7.3: the next three adverts of master `src` leave from the virtual
+    /// MAC, and nobody else advertises meanwhile (the backups hear them). Call once the
+    /// master's macvlan is up (its first advert as master goes out before the macvlan is
+    /// made, from the port's MAC).
+    fn assert_adverts_from_vmac(&self, src: Ipv4Addr) {
+        let since = Instant::now();
+        let deadline = since + Duration::from_secs(10);
+        loop {
+            let a: Vec<Advert> = self
+                .adverts()
+                .into_iter()
+                .filter(|x| x.at >= since)
+                .collect();
+            if a.iter().filter(|x| x.src == src).count() >= 3 {
+                assert!(
+                    a.iter().all(|x| x.src == src && x.mac == VMAC_BYTES),
+                    "adverts not all from {src} and {VMAC}: {a:?}"
+                );
+                return;
+            }
+            assert!(Instant::now() < deadline, "too few adverts from {src}");
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -476,6 +510,7 @@ fn duet_vs_duet_v3() {
     let _b = lab.duet(&lab.b, B, Version::V3, &timers);
     cap.wait_master(addr(A), Duration::from_secs(10));
     lab.vip_answers_with_the_virtual_mac();
+    cap.assert_adverts_from_vmac(addr(A));
     lab.vip_is_a_local_address_of_the_master();
     let mdi = master_down(Version::V3, 100, 10);
 
@@ -537,11 +572,16 @@ fn duet_vs_duet_v3() {
         took <= skew + Duration::from_millis(50),
         "takeover {took:?} after a resignation"
     );
+    // The resignation leaves from the virtual MAC too: the macvlan goes after it.
+    let resign: Vec<Advert> = cap
+        .adverts()
+        .into_iter()
+        .filter(|x| x.src == addr(A) && x.priority == 0)
+        .collect();
+    assert!(!resign.is_empty(), "no priority 0 advert from A");
     assert!(
-        cap.adverts()
-            .iter()
-            .any(|x| x.src == addr(A) && x.priority == 0),
-        "no priority 0 advert from A"
+        resign.iter().all(|x| x.mac == VMAC_BYTES),
+        "priority 0 advert not from {VMAC}: {resign:?}"
     );
     let links = ip(&["-n", &lab.a, "-o", "link", "show"]);
     assert!(!links.contains(": vrrp-"), "{links}");
@@ -561,6 +601,7 @@ fn duet_master_over_keepalived(version: Version, interval_cs: u64) {
     let mut a = lab.duet(&lab.a, A, version, &group);
     cap.wait_master(addr(A), Duration::from_secs(15));
     lab.vip_answers_with_the_virtual_mac();
+    cap.assert_adverts_from_vmac(addr(A));
     let since = Instant::now();
     a.kill();
     cap.wait_master(addr(B), Duration::from_secs(10));
@@ -599,6 +640,7 @@ fn keepalived_master_over_duet(version: Version, interval_cs: u64) {
         master_down(version, 100, interval_cs),
     );
     lab.vip_answers_with_the_virtual_mac();
+    cap.assert_adverts_from_vmac(addr(B));
     let _k = lab.keepalived(&lab.a, A, version, 120, &ka_interval);
     cap.wait_master(addr(A), Duration::from_secs(15));
 }

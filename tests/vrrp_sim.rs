@@ -246,6 +246,9 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
             .contains(&vip)
     );
     assert_eq!(state(&a.device), Some(State::Master));
+    // Three more adverts of A as master, from here on.
+    while frames.try_recv().is_ok() {}
+    tokio::time::sleep(Duration::from_millis(3100)).await;
 
     // Deleting the group on the master: it resigns with priority 0, B takes over after
     // Skew_Time instead of Master_Down_Interval.
@@ -264,6 +267,20 @@ async fn election_failover_and_preemption_on_the_sim_lan() {
         .statistics
         .clone();
     assert!(stats.priority_zero_received >= 1, "{stats:?}");
+    // RFC 5798 section 7.3: the master's adverts, its resignation included, leave from the
+    // virtual MAC.
+    let a_ip: std::net::Ipv4Addr = "10.0.0.1".parse().unwrap();
+    let mut from_a = Vec::new();
+    while let Ok((_, f)) = frames.try_recv() {
+        if advert_source(&f) == Some(a_ip) {
+            let ip = vrrp_datagram(&f).unwrap();
+            let priority = ip[usize::from(ip[0] & 0x0f) * 4 + 2];
+            from_a.push((<[u8; 6]>::try_from(&f[6..12]).unwrap(), priority));
+        }
+    }
+    assert!(from_a.len() >= 4, "{from_a:?}");
+    assert!(from_a.iter().all(|(mac, _)| *mac == vmac), "{from_a:?}");
+    assert_eq!(from_a.last().map(|x| x.1), Some(0), "{from_a:?}");
 
     let logs: Vec<String> = b
         .device

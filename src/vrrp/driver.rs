@@ -519,10 +519,12 @@ impl<I: VrrpIo> Driver<I> {
         for out in outputs {
             match out {
                 Output::Transmit(t) => {
-                    let mac = match (&g.mac_mode, g.router.state()) {
-                        (Some(MacMode::Virtual), State::Master) => {
-                            Some(super::status::virtual_mac(vrid))
-                        }
+                    // RFC 5798 section 7.3: from the virtual MAC while it is installed.
+                    // `mac_mode` is set only on a master and cleared when it leaves Master,
+                    // which the router reports after its priority 0 advert: the resignation
+                    // goes out from the virtual MAC too, before the macvlan is removed.
+                    let mac = match &g.mac_mode {
+                        Some(MacMode::Virtual) => Some(super::status::virtual_mac(vrid)),
                         _ => None,
                     };
                     match t.encode() {

@@ -5,7 +5,10 @@
 //!   SO_BINDTODEVICE and joined to 224.0.0.18 by interface index, not bound to an address
 //!   (a bound raw socket would filter out the multicast destination);
 //! - send: a second raw socket per port bound to the primary address (the v3 checksum covers
-//!   the source, so it must be the primary, never a virtual IP), multicast TTL 255, loop off;
+//!   the source, so it must be the primary, never a virtual IP), multicast TTL 255, loop off.
+//!   A master whose macvlan is in place sends from a raw socket bound to the macvlan instead
+//!   (same address, TTL and loop), so its adverts carry the virtual MAC as Ethernet source
+//!   (RFC 5798 section 7.3);
 //! - virtual MAC: a macvlan `vrrp-<ifindex>-<vrid>` with MAC 00-00-5E-00-01-{VRID} carrying
 //!   the virtual IPs as /32 (accept mode: they are local addresses), with `arp_ignore=1` and
 //!   `arp_announce=2` on the parent and the macvlan so only the macvlan answers ARP for them.
@@ -52,14 +55,26 @@ struct OpenPort {
     ifindex: u32,
     linux: String,
     reader: JoinHandle<()>,
-    /// The send socket and the address it is bound to.
-    sender: Option<(Ipv4Addr, Socket)>,
+    /// The send socket on the port itself and the address it is bound to.
+    sender: Sender,
 }
+
+/// A raw send socket and the source address it is bound to.
+type Sender = Option<(Ipv4Addr, Socket)>;
 
 /// Where a master's virtual IPs were put.
 enum Installed {
-    Macvlan { index: u32 },
-    Parent { index: u32 },
+    Macvlan {
+        index: u32,
+        name: String,
+        mac: [u8; 6],
+        /// Adverts from the virtual MAC; made at the first send, dropped with the macvlan
+        /// (a socket bound to a deleted device cannot send on its successor).
+        sender: Sender,
+    },
+    Parent {
+        index: u32,
+    },
 }
 
 pub struct LinuxVrrpIo {
@@ -117,7 +132,7 @@ impl LinuxVrrpIo {
         vrid: u8,
         addresses: &[Ipv4Addr],
         mac: [u8; 6],
-    ) -> Result<u32, String> {
+    ) -> Result<(u32, String), String> {
         let name = format!("vrrp-{parent}-{vrid}");
         if name.len() > 15 {
             return Err(format!("the macvlan name {name} is too long"));
@@ -161,7 +176,7 @@ impl LinuxVrrpIo {
             let _ = self.handle.link().del(index).execute().await;
             return Err(e);
         }
-        Ok(index)
+        Ok((index, name))
     }
 
     async fn del_parent_addresses(
@@ -234,20 +249,46 @@ fn receive_socket(linux: &str, ifindex: u32) -> std::io::Result<Socket> {
     Ok(s)
 }
 
-fn send_socket(linux: &str, src: Ipv4Addr) -> std::io::Result<Socket> {
+/// A raw socket sending adverts out of `device` from `src`. On the port itself
+/// IP_MULTICAST_IF names the primary address; on a macvlan it must not (the address belongs
+/// to another device: EINVAL, platform-notes), and SO_BINDTODEVICE alone picks the device.
+/// The source is the primary address of the parent either way: the route lookup accepts any
+/// local address as source, and the v3 checksum needs that one.
+fn send_socket(device: &str, src: Ipv4Addr, multicast_if: bool) -> std::io::Result<Socket> {
     let s = Socket::new(
         Domain::IPV4,
         Type::RAW,
         Some(Protocol::from(i32::from(IPPROTO_VRRP))),
     )?;
-    s.bind_device(Some(linux.as_bytes()))?;
+    s.bind_device(Some(device.as_bytes()))?;
     s.set_multicast_ttl_v4(u32::from(VRRP_TTL))?;
     s.set_ttl_v4(u32::from(VRRP_TTL))?;
+    // Our own adverts must not come back to the receive socket as a peer's.
     s.set_multicast_loop_v4(false)?;
     s.bind(&SockAddr::from(SocketAddrV4::new(src, 0)))?;
-    s.set_multicast_if_v4(&src)?;
+    if multicast_if {
+        s.set_multicast_if_v4(&src)?;
+    }
     s.set_nonblocking(true)?;
     Ok(s)
+}
+
+/// Send `msg` to 224.0.0.18 through `sender`, (re)making it with `make` when it is missing or
+/// bound to another source address.
+fn send_through(
+    sender: &mut Sender,
+    src: Ipv4Addr,
+    make: impl FnOnce() -> std::io::Result<Socket>,
+    msg: &[u8],
+) -> std::io::Result<()> {
+    if sender.as_ref().is_none_or(|(bound, _)| *bound != src) {
+        *sender = Some((src, make()?));
+    }
+    let Some((_, socket)) = sender else {
+        return Err(std::io::Error::other("no send socket"));
+    };
+    let dst = SockAddr::from(SocketAddrV4::new(VRRP_MULTICAST, 0));
+    socket.send_to(msg, &dst).map(|_| ())
 }
 
 /// A non-blocking timerfd that fires once, `left` from now, registered with the reactor.
@@ -366,7 +407,7 @@ impl Drop for LinuxVrrpIo {
             .installed
             .values()
             .filter_map(|i| match i {
-                Installed::Macvlan { index } => Some(*index),
+                Installed::Macvlan { index, .. } => Some(*index),
                 Installed::Parent { .. } => None,
             })
             .collect();
@@ -426,21 +467,36 @@ impl VrrpIo for LinuxVrrpIo {
         &mut self,
         port: &IfName,
         src: Ipv4Addr,
-        _mac: Option<[u8; 6]>,
+        mac: Option<[u8; 6]>,
         msg: &[u8],
     ) -> Result<(), IoError> {
         let p = self
             .open
             .get_mut(port)
             .ok_or_else(|| IoError::UnknownPort(port.to_string()))?;
-        if p.sender.as_ref().is_none_or(|(bound, _)| *bound != src) {
-            p.sender = Some((src, send_socket(&p.linux, src).map_err(os)?));
+        // RFC 5798 section 7.3: a master sends from the virtual MAC, so from its macvlan when
+        // there is one. Without it (the real-MAC fallback, or before it is set up) the port
+        // sends with its own MAC.
+        let macvlan = mac.and_then(|want| {
+            self.installed.iter_mut().find_map(|((p, _), i)| match i {
+                Installed::Macvlan {
+                    name, mac, sender, ..
+                } if p == port && *mac == want => Some((name.as_str(), sender)),
+                _ => None,
+            })
+        });
+        if let Some((name, sender)) = macvlan {
+            match send_through(sender, src, || send_socket(name, src, false), msg) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    // An advert from the port MAC still keeps the backups from taking over.
+                    *sender = None;
+                    tracing::warn!(port = %port, macvlan = name, error = %e, "cannot send a VRRP advertisement from the virtual MAC, sending from the port");
+                }
+            }
         }
-        let Some((_, socket)) = &p.sender else {
-            return Err(IoError::Os("no send socket".into()));
-        };
-        let dst = SockAddr::from(SocketAddrV4::new(VRRP_MULTICAST, 0));
-        socket.send_to(msg, &dst).map(|_| ()).map_err(os)
+        let linux = &p.linux;
+        send_through(&mut p.sender, src, || send_socket(linux, src, true), msg).map_err(os)
     }
 
     async fn add_virtual_ips(
@@ -455,7 +511,7 @@ impl VrrpIo for LinuxVrrpIo {
             (p.ifindex, p.linux.clone())
         };
         let key = (port.clone(), vrid);
-        if let Some(Installed::Macvlan { index }) = self.installed.remove(&key) {
+        if let Some(Installed::Macvlan { index, .. }) = self.installed.remove(&key) {
             let _ = self.handle.link().del(index).execute().await;
         }
         let attempt = match set_arp_sysctls(&linux) {
@@ -463,8 +519,16 @@ impl VrrpIo for LinuxVrrpIo {
             Err(e) => Err(e),
         };
         match attempt {
-            Ok(index) => {
-                self.installed.insert(key, Installed::Macvlan { index });
+            Ok((index, name)) => {
+                self.installed.insert(
+                    key,
+                    Installed::Macvlan {
+                        index,
+                        name,
+                        mac,
+                        sender: None,
+                    },
+                );
                 Ok(MacMode::Virtual)
             }
             Err(reason) => {
@@ -496,7 +560,7 @@ impl VrrpIo for LinuxVrrpIo {
         addresses: &[Ipv4Addr],
     ) -> Result<(), IoError> {
         match self.installed.remove(&(port.clone(), vrid)) {
-            Some(Installed::Macvlan { index }) => {
+            Some(Installed::Macvlan { index, .. }) => {
                 self.handle.link().del(index).execute().await.map_err(os)
             }
             Some(Installed::Parent { index }) => self.del_parent_addresses(index, addresses).await,
