@@ -23,6 +23,7 @@ use super::frontend::{
     InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
 };
 use super::pager::{self, TerminalKeys};
+use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
 use crate::device::Device;
 
@@ -151,34 +152,40 @@ impl<S> Highlighter for ShellHelper<'_, S> {
 impl<S> Validator for ShellHelper<'_, S> {}
 impl<S: Shell> Helper for ShellHelper<'_, S> {}
 
-/// Questions on the terminal: the answer is read in cooked mode, straight from fd 0 (std's
-/// buffered stdin could keep bytes the line editor needs next).
+/// Questions on the terminal: the answer is read in cooked mode (the original one, inside a
+/// console session), straight from fd 0 (std's buffered stdin could keep bytes the line
+/// editor needs next).
 pub struct TerminalAsker;
 
 impl Interaction for TerminalAsker {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut out = io::stdout();
         let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
-        // SAFETY: fd 0 stays open for the life of the process.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        loop {
-            match nix::unistd::read(fd, &mut byte) {
-                Ok(0) if line.is_empty() => return None,
-                Ok(0) => break,
-                Ok(_) if byte[0] == b'\n' => break,
-                Ok(_) => {
-                    if line.len() < 4 * MAX_LINE_CHARS {
-                        line.push(byte[0]);
-                    }
-                }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return None,
-            }
-        }
-        Some(InputLine::new(&line).text)
+        SessionMode::cooked(read_answer)
     }
+}
+
+/// One line from fd 0, in whatever mode the terminal is.
+fn read_answer() -> Option<String> {
+    // SAFETY: fd 0 stays open for the life of the process.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(fd, &mut byte) {
+            Ok(0) if line.is_empty() => return None,
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if line.len() < 4 * MAX_LINE_CHARS {
+                    line.push(byte[0]);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(InputLine::new(&line).text)
 }
 
 /// Height of the terminal on stdout, if it has one.
@@ -214,6 +221,9 @@ fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
 
 /// The interactive front end on this process's terminal.
 pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
+    // Keys typed between two reads wait for the next one untouched; the original mode comes
+    // back when this is dropped, however the function ends.
+    let _mode = SessionMode::enter();
     let shell = RefCell::new(shell);
     let config = Config::builder()
         .auto_add_history(false)

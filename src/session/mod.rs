@@ -13,6 +13,7 @@ pub mod remote;
 pub mod signals;
 pub mod ssh;
 pub mod table;
+pub mod typeahead;
 
 use std::sync::Arc;
 
