@@ -266,6 +266,23 @@ fn type_ahead_after_help_is_kept_for_the_next_read() {
     assert!(t.finish().success());
 }
 
+/// A command's question is answered with the terminal's own line editing (the original mode
+/// comes back for it): the answer is echoed, backspace edits it, Enter ends it.
+#[test]
+fn questions_on_the_terminal_are_answered_in_cooked_mode() {
+    let mut t = Terminal::start();
+    t.type_and_expect("save\r", "[Y/N]:");
+    t.type_and_expect("yx\x7f\r", "press the enter key):");
+    t.type_and_expect("\r", "<Duet>");
+    let screen = t.plain();
+    assert!(screen.contains("[Y/N]:y"), "{screen}");
+    assert!(!screen.contains("'YES' or 'NO'"), "{screen}");
+    // Back in session mode: keys typed while the next command runs wait for the prompt.
+    t.type_and_expect("display version\rsystem-view\r", "[Duet]");
+    t.master.write_all(b"quit\rquit\r").unwrap();
+    assert!(t.finish().success());
+}
+
 /// Poll `cond` without sleeping (at most 10 s): to act inside a short window.
 fn spin_until(mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
