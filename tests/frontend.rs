@@ -283,6 +283,60 @@ fn questions_on_the_terminal_are_answered_in_cooked_mode() {
     assert!(t.finish().success());
 }
 
+/// `line console 0` / `idle-timeout`: a prompt left alone that long logs the console user out
+/// (a new session starts: there is no authentication); `idle-timeout 0 0` disables it.
+#[test]
+fn console_idle_timeout_logs_the_user_out() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\r", "[Duet]");
+    t.type_and_expect("line console 0\r", "[Duet-line-console0]");
+    let started = Instant::now();
+    t.type_and_expect(
+        "idle-timeout 0 1\r",
+        "The connection was idle too long and is closed.",
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // A fresh session, in user view.
+    t.type_and_expect("\r", "<Duet>");
+    t.type_and_expect(
+        "display logbuffer\r",
+        "con0 was logged out: idle for 1 seconds.",
+    );
+    // Typing keeps the session alive only by finishing lines; a half line is no activity.
+    t.type_and_expect("display ver", "idle too long");
+    t.type_and_expect("\r", "<Duet>");
+    assert!(!t.plain().contains("uptime"), "{}", t.plain());
+    t.type_and_expect(
+        "system-view\rline console 0\ridle-timeout 0 0\r",
+        "[Duet-line-console0]",
+    );
+    let before = t.plain().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !t.plain()[before..].contains("idle too long"),
+        "{}",
+        t.plain()
+    );
+    t.master.write_all(b"return\rquit\r").unwrap();
+    assert!(t.finish().success());
+}
+
+/// With authentication, an idle logout brings the login prompt back.
+#[test]
+fn console_idle_timeout_with_a_password_asks_for_it_again() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\rline console 0\r", "[Duet-line-console0]");
+    t.type_and_expect(
+        "set authentication password simple Secret1\r",
+        "[Duet-line-console0]",
+    );
+    t.type_and_expect("authentication-mode password\r", "[Duet-line-console0]");
+    t.type_and_expect("idle-timeout 0 1\r", "Password:");
+    t.type_and_expect("Secret1\r", "<Duet>");
+    t.master.write_all(b"quit\r").unwrap();
+    assert!(t.finish().success());
+}
+
 /// Poll `cond` without sleeping (at most 10 s): to act inside a short window.
 fn spin_until(mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -6,6 +6,7 @@ pub mod console;
 pub mod control;
 pub mod exec;
 pub mod frontend;
+pub mod idle;
 pub mod login;
 pub mod pager;
 pub mod protocol;
