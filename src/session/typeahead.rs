@@ -12,6 +12,11 @@
 //! (return, error, panic unwinding) and on SIGTERM / SIGHUP / SIGQUIT when nobody else handles
 //! them; `duet run` and `duet demo` catch those themselves and restore the mode they saved at
 //! start.
+//!
+//! Limit: bytes rustyline has already read when it returns a line (typed in the same burst as
+//! the Enter) stay in its own buffer for the next prompt (the `buffer-redux` feature keeps them
+//! instead of dropping them); a question or pager of the command that runs meanwhile reads fd 0
+//! and does not see them.
 
 use std::cell::UnsafeCell;
 use std::io::{self, IsTerminal};
