@@ -254,6 +254,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             device.clone(),
             control.path().to_path_buf(),
             on_terminal,
+            // Read now: the task may first run after the console has changed the mode.
+            nix::sys::termios::tcgetattr(io::stdin()).ok(),
         ));
         match console::run_console(device.clone()) {
             Ok(_) => ExitCode::SUCCESS,
@@ -274,13 +276,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 /// With a console the main thread is blocked reading input: a SIGTERM or SIGHUP (or SIGINT
 /// when input is piped) ends the process from here, after putting the terminal back and removing the
 /// socket. On a terminal, Ctrl+C while a command runs is ignored (it abandons a line only).
+/// `saved` is the terminal's mode from before the console started.
 async fn stop_on_signal(
     signals: StopSignals,
     device: Arc<Device>,
     socket: PathBuf,
     on_terminal: bool,
+    saved: Option<nix::sys::termios::Termios>,
 ) {
-    let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
     signals.next(on_terminal).await;
     // VRRP masters resign (priority 0) so the peer takes over after Skew_Time.
     device.shutdown().await;

@@ -224,6 +224,161 @@ fn terminal_ctrl_c_abandons_the_line_and_ctrl_d_ends() {
     assert!(t.finish().success());
 }
 
+/// Keys typed right after `?` (before the help and the redrawn line are out) go to the next
+/// read untouched: Ctrl+U kills the redrawn line, so `return` runs alone. Also keys typed while
+/// a command runs.
+#[test]
+fn type_ahead_after_help_is_kept_for_the_next_read() {
+    let mut t = Terminal::start();
+    for round in 0..25 {
+        t.type_and_expect("system-view\r", "[Duet]");
+        let before = t.plain().len();
+        match round % 3 {
+            // One write: the bytes may reach the console in one read.
+            0 => t.master.write_all(b"display us?\x15return\r").unwrap(),
+            // The rest as soon as the `?` is echoed: the console is between two reads.
+            1 => {
+                t.master.write_all(b"display us").unwrap();
+                wait_for("the line", || t.plain()[before..].contains("display us"));
+                t.master.write_all(b"?").unwrap();
+                spin_until(|| t.plain()[before..].contains("?\n"));
+                t.master.write_all(b"\x15return\r").unwrap();
+            }
+            // Three writes back to back.
+            _ => {
+                for keys in [&b"display us?"[..], b"\x15", b"return\r"] {
+                    t.master.write_all(keys).unwrap();
+                }
+            }
+        }
+        wait_for("user view", || t.plain()[before..].contains("<Duet>"));
+    }
+    // Typed while `display version` runs and prints.
+    t.type_and_expect(
+        "system-view\rdisplay version\rdisplay us?\x15return\r",
+        "<Duet>",
+    );
+    // (On screen "display usreturn" is the redrawn line with its erasing escapes removed.)
+    let screen = t.plain();
+    assert!(!screen.contains("Unrecognized"), "{screen}");
+    assert!(!screen.contains("^U"), "{screen}");
+    t.master.write_all(b"quit\r").unwrap();
+    assert!(t.finish().success());
+}
+
+/// A command's question is answered with the terminal's own line editing (the original mode
+/// comes back for it): the answer is echoed, backspace edits it, Enter ends it.
+#[test]
+fn questions_on_the_terminal_are_answered_in_cooked_mode() {
+    let mut t = Terminal::start();
+    t.type_and_expect("save\r", "[Y/N]:");
+    t.type_and_expect("yx\x7f\r", "press the enter key):");
+    t.type_and_expect("\r", "<Duet>");
+    let screen = t.plain();
+    assert!(screen.contains("[Y/N]:y"), "{screen}");
+    assert!(!screen.contains("'YES' or 'NO'"), "{screen}");
+    // Back in session mode: keys typed while the next command runs wait for the prompt.
+    t.type_and_expect("display version\rsystem-view\r", "[Duet]");
+    t.master.write_all(b"quit\rquit\r").unwrap();
+    assert!(t.finish().success());
+}
+
+/// `line console 0` / `idle-timeout`: a prompt left alone that long logs the console user out
+/// (a new session starts: there is no authentication); `idle-timeout 0 0` disables it.
+#[test]
+fn console_idle_timeout_logs_the_user_out() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\r", "[Duet]");
+    t.type_and_expect("line console 0\r", "[Duet-line-console0]");
+    let started = Instant::now();
+    t.type_and_expect(
+        "idle-timeout 0 1\r",
+        "The connection was idle too long and is closed.",
+    );
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // A fresh session, in user view.
+    t.type_and_expect("\r", "<Duet>");
+    t.type_and_expect(
+        "display logbuffer\r",
+        "con0 was logged out: idle for 1 seconds.",
+    );
+    // Typing keeps the session alive only by finishing lines; a half line is no activity.
+    t.type_and_expect("display ver", "idle too long");
+    t.type_and_expect("\r", "<Duet>");
+    assert!(!t.plain().contains("uptime"), "{}", t.plain());
+    t.type_and_expect(
+        "system-view\rline console 0\ridle-timeout 0 0\r",
+        "[Duet-line-console0]",
+    );
+    let before = t.plain().len();
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        !t.plain()[before..].contains("idle too long"),
+        "{}",
+        t.plain()
+    );
+    t.master.write_all(b"return\rquit\r").unwrap();
+    assert!(t.finish().success());
+}
+
+/// With authentication, an idle logout brings the login prompt back.
+#[test]
+fn console_idle_timeout_with_a_password_asks_for_it_again() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\rline console 0\r", "[Duet-line-console0]");
+    t.type_and_expect(
+        "set authentication password simple Secret1\r",
+        "[Duet-line-console0]",
+    );
+    t.type_and_expect("authentication-mode password\r", "[Duet-line-console0]");
+    t.type_and_expect("idle-timeout 0 1\r", "Password:");
+    t.type_and_expect("Secret1\r", "<Duet>");
+    t.master.write_all(b"quit\r").unwrap();
+    assert!(t.finish().success());
+}
+
+/// Poll `cond` without sleeping (at most 10 s): to act inside a short window.
+fn spin_until(mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out");
+        std::hint::spin_loop();
+    }
+}
+
+/// The console changes the terminal's mode for the whole session and puts it back on `quit`,
+/// on end of input and on SIGTERM.
+#[test]
+fn terminal_mode_is_restored_when_the_console_ends() {
+    for end in ["quit", "eof", "sigterm"] {
+        let mut t = Terminal::start();
+        // At a prompt: not the mode openpty gave (which the console found at start).
+        let during = t.stty();
+        match end {
+            "quit" => t.master.write_all(b"quit\r").unwrap(),
+            "eof" => t.master.write_all(b"\x04").unwrap(),
+            _ => nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(t.child.id() as i32),
+                Signal::SIGTERM,
+            )
+            .unwrap(),
+        }
+        t.finish_in_place();
+        let after = t.stty();
+        let fresh = {
+            let pty = nix::pty::openpty(None, None).unwrap();
+            let out = Command::new("stty")
+                .arg("-g")
+                .stdin(Stdio::from(pty.slave))
+                .output()
+                .unwrap();
+            text(&out.stdout)
+        };
+        assert_ne!(during, fresh, "{end}: the session changes the mode");
+        assert_eq!(after, fresh, "{end}: mode not restored");
+    }
+}
+
 #[test]
 fn connect_on_a_terminal_keeps_the_device_running() {
     let dir = tempfile::tempdir().unwrap();

@@ -473,6 +473,47 @@ exit [lindex $result 3]
     );
 }
 
+/// Keys typed right after `?` over SSH, without waiting for the help or the redrawn line, reach
+/// the next read unchanged: Ctrl+U kills the line, `return` runs alone. Many times over.
+#[test]
+fn type_ahead_after_help_over_ssh_is_not_lost() {
+    if !tools_or_skip("type-ahead", &["ssh", "sshpass", "expect"]) {
+        return;
+    }
+    let device = Device::start(&base_config(""));
+    let script = format!(
+        r#"set timeout 20
+{spawn}
+expect "<Dut>" {{}} timeout {{ exit 2 }}
+for {{set i 0}} {{$i < 20}} {{incr i}} {{
+    send "sys\r"
+    expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
+    send "display us?"
+    send "\025"
+    send "return\r"
+    expect {{
+        "<Dut>" {{}}
+        "Unrecognized" {{ exit 4 }}
+        timeout {{ exit 5 }}
+    }}
+}}
+send "quit\r"
+expect eof {{}} timeout {{ exit 7 }}
+catch wait result
+exit [lindex $result 3]
+"#,
+        spawn = spawn_interactive(&device, "admin")
+    );
+    let out = expect(&script);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 #[test]
 fn operator_is_refused_system_view_interactively() {
     if !tools_or_skip("operator_interactive", &["ssh", "sshpass", "expect"]) {

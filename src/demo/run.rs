@@ -93,6 +93,8 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
         controls.iter().map(|c| c.path().to_path_buf()).collect(),
         station_views(&pair),
         console::on_terminal(),
+        // Read now: the task may first run after the console has changed the mode.
+        nix::sys::termios::tcgetattr(io::stdin()).ok(),
     ));
     let console = console::run_console(device);
     logger.abort();
@@ -116,15 +118,16 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
 
 /// The console holds the main thread (and the stdout lock while it waits for input): a stop
 /// signal ends the demo from here. Both devices stop as on `quit`, the terminal is put back,
-/// the control sockets are removed, and the summary goes straight to standard output.
+/// the control sockets are removed, and the summary goes straight to standard output. `saved`
+/// is the terminal's mode from before the console started.
 async fn stop_on_signal(
     signals: StopSignals,
     devices: [Option<Arc<Device>>; 2],
     sockets: Vec<PathBuf>,
     views: impl Fn() -> Vec<StationView>,
     on_terminal: bool,
+    saved: Option<nix::sys::termios::Termios>,
 ) {
-    let saved = nix::sys::termios::tcgetattr(io::stdin()).ok();
     signals.next(on_terminal).await;
     for d in devices.iter().flatten() {
         d.shutdown().await;

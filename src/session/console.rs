@@ -8,6 +8,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use rustyline::completion::Completer;
 use rustyline::error::ReadlineError;
@@ -22,30 +23,57 @@ use rustyline::{
 use super::frontend::{
     InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
 };
+use super::idle::IdleWatch;
 use super::pager::{self, TerminalKeys};
+use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
 use crate::device::Device;
 
 /// Run the console of `device` (line `con0`, network-admin) until end of input or `quit` in
-/// user view.
+/// user view. On a terminal, a session idle for the console's `idle-timeout` is logged out and
+/// the login dialogue starts again.
 pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
-    // `line console 0`'s authentication-mode (none on a new device).
-    let Some(who) = super::login::console_login(&device, &mut ConsoleLoginIo) else {
-        return Ok(RunSummary::default());
-    };
-    // Listed by `display users`; the console cannot be freed from another line.
-    device
-        .sessions
-        .register("con0", super::table::Access::Console, &who, Box::new(|| {}));
-    let session = Session::new(
-        device.clone(),
-        SessionState::new(who.role, &who.user, "con0", "**"),
-    );
-    let result = run_front_end(session);
-    device.sessions.unregister("con0");
-    result
+    let mut summary = RunSummary::default();
+    loop {
+        // `line console 0`'s authentication-mode (none on a new device).
+        let Some(who) = super::login::console_login(&device, &mut ConsoleLoginIo) else {
+            return Ok(summary);
+        };
+        // Listed by `display users`; the console cannot be freed from another line.
+        device
+            .sessions
+            .register("con0", super::table::Access::Console, &who, Box::new(|| {}));
+        let session = Session::new(
+            device.clone(),
+            SessionState::new(who.role, &who.user, "con0", "**"),
+        );
+        let result = if on_terminal() {
+            let idle = || device.config.lock().lines.console.idle_secs;
+            run_terminal_until_idle(session, &idle)
+        } else {
+            let mut session = session;
+            run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| (s, false))
+        };
+        device.sessions.unregister("con0");
+        let (part, idle) = result?;
+        summary.executed += part.executed;
+        summary.failed += part.failed;
+        if !idle {
+            return Ok(summary);
+        }
+        let secs = device.config.lock().lines.console.idle_secs;
+        device.log(
+            "SHELL",
+            5,
+            "SHELL_LOGOUT_IDLE",
+            &format!("con0 was logged out: idle for {secs} seconds."),
+        );
+        let mut out = io::stdout();
+        out.write_all(b"\n The connection was idle too long and is closed.\n\n")?;
+        out.flush()?;
+    }
 }
 
 /// The console's login dialogue: straight on fd 0/1, the password without echo on a terminal.
@@ -78,15 +106,6 @@ impl super::login::LoginIo for ConsoleLoginIo {
 /// Is this process attached to a terminal (stdin and stdout)?
 pub fn on_terminal() -> bool {
     io::stdin().is_terminal() && io::stdout().is_terminal()
-}
-
-/// Drive `shell` from this process's terminal, or from piped stdin to stdout.
-pub fn run_front_end<S: Shell>(mut shell: S) -> io::Result<RunSummary> {
-    if on_terminal() {
-        run_terminal(shell)
-    } else {
-        run_piped(&mut shell, io::stdin().lock(), io::stdout().lock())
-    }
 }
 
 /// A key that ends `readline` early, and what the front end does about it.
@@ -151,34 +170,40 @@ impl<S> Highlighter for ShellHelper<'_, S> {
 impl<S> Validator for ShellHelper<'_, S> {}
 impl<S: Shell> Helper for ShellHelper<'_, S> {}
 
-/// Questions on the terminal: the answer is read in cooked mode, straight from fd 0 (std's
-/// buffered stdin could keep bytes the line editor needs next).
+/// Questions on the terminal: the answer is read in cooked mode (the original one, inside a
+/// console session), straight from fd 0 (std's buffered stdin could keep bytes the line
+/// editor needs next).
 pub struct TerminalAsker;
 
 impl Interaction for TerminalAsker {
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut out = io::stdout();
         let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
-        // SAFETY: fd 0 stays open for the life of the process.
-        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
-        let mut line = Vec::new();
-        let mut byte = [0u8; 1];
-        loop {
-            match nix::unistd::read(fd, &mut byte) {
-                Ok(0) if line.is_empty() => return None,
-                Ok(0) => break,
-                Ok(_) if byte[0] == b'\n' => break,
-                Ok(_) => {
-                    if line.len() < 4 * MAX_LINE_CHARS {
-                        line.push(byte[0]);
-                    }
-                }
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => return None,
-            }
-        }
-        Some(InputLine::new(&line).text)
+        SessionMode::cooked(read_answer)
     }
+}
+
+/// One line from fd 0, in whatever mode the terminal is.
+fn read_answer() -> Option<String> {
+    // SAFETY: fd 0 stays open for the life of the process.
+    let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+    let mut line = Vec::new();
+    let mut byte = [0u8; 1];
+    loop {
+        match nix::unistd::read(fd, &mut byte) {
+            Ok(0) if line.is_empty() => return None,
+            Ok(0) => break,
+            Ok(_) if byte[0] == b'\n' => break,
+            Ok(_) => {
+                if line.len() < 4 * MAX_LINE_CHARS {
+                    line.push(byte[0]);
+                }
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return None,
+        }
+    }
+    Some(InputLine::new(&line).text)
 }
 
 /// Height of the terminal on stdout, if it has one.
@@ -214,6 +239,19 @@ fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
 
 /// The interactive front end on this process's terminal.
 pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
+    run_terminal_until_idle(shell, &|| 0).map(|(summary, _)| summary)
+}
+
+/// [`run_terminal`], also ending when a prompt waits longer than `idle_secs()` seconds (0:
+/// never; read at each prompt, so a change applies at once); `true` then.
+fn run_terminal_until_idle<S: Shell>(
+    shell: S,
+    idle_secs: &dyn Fn() -> u32,
+) -> io::Result<(RunSummary, bool)> {
+    // Keys typed between two reads wait for the next one untouched; the original mode comes
+    // back when this is dropped, however the function ends.
+    let _mode = SessionMode::enter();
+    let watch = IdleWatch::start();
     let shell = RefCell::new(shell);
     let config = Config::builder()
         .auto_add_history(false)
@@ -239,8 +277,17 @@ pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
     let mut stdout = io::stdout();
     while !shell.borrow().finished() {
         let prompt = shell.borrow().prompt();
+        let limit = Some(idle_secs())
+            .filter(|s| *s > 0)
+            .map(|s| Duration::from_secs(s.into()));
+        if let Some(watch) = &watch {
+            watch.arm(limit);
+        }
         let read = editor.readline_with_initial(&prompt, (&initial.0, &initial.1));
         initial = Default::default();
+        if watch.as_ref().is_some_and(|w| w.disarm()) {
+            return Ok((summary, true));
+        }
         let line = match read {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
@@ -294,5 +341,5 @@ pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
         }
         stdout.flush()?;
     }
-    Ok(summary)
+    Ok((summary, false))
 }

@@ -6,6 +6,7 @@ pub mod console;
 pub mod control;
 pub mod exec;
 pub mod frontend;
+pub mod idle;
 pub mod login;
 pub mod pager;
 pub mod protocol;
@@ -13,6 +14,7 @@ pub mod remote;
 pub mod signals;
 pub mod ssh;
 pub mod table;
+pub mod typeahead;
 
 use std::sync::Arc;
 

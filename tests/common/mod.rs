@@ -143,6 +143,8 @@ impl Raw {
 pub struct Terminal {
     pub child: Child,
     pub master: std::fs::File,
+    /// The terminal's side of the PTY, to look at its mode (`stty -g`).
+    pub slave: OwnedFd,
     pub screen: Arc<Mutex<Vec<u8>>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -177,7 +179,6 @@ impl Terminal {
             .stderr(slave(&pty.slave))
             .spawn()
             .unwrap();
-        drop(pty.slave);
         let master = std::fs::File::from(pty.master);
         let screen = Arc::new(Mutex::new(Vec::new()));
         let (mut reader, sink) = (master.try_clone().unwrap(), screen.clone());
@@ -191,6 +192,7 @@ impl Terminal {
         let t = Terminal {
             child,
             master,
+            slave: pty.slave,
             screen,
             _dir: dir,
         };
@@ -247,7 +249,23 @@ impl Terminal {
         }
     }
 
+    /// The terminal's mode as `stty -g` prints it.
+    pub fn stty(&self) -> String {
+        let out = Command::new("stty")
+            .arg("-g")
+            .stdin(Stdio::from(self.slave.try_clone().unwrap()))
+            .output()
+            .expect("run stty");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
     pub fn finish(mut self) -> std::process::ExitStatus {
+        self.finish_in_place()
+    }
+
+    /// Wait at most 10 s for the console to exit; the terminal stays open.
+    pub fn finish_in_place(&mut self) -> std::process::ExitStatus {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
