@@ -130,7 +130,10 @@ fn check_error(prompt_width: usize, line: &str, output: &str) -> Result<(), Fail
         line: line.into(),
         output: output.into(),
     };
-    let mut lines = output.strip_suffix('\n').ok_or_else(not_comware)?.rsplit('\n');
+    let mut lines = output
+        .strip_suffix('\n')
+        .ok_or_else(not_comware)?
+        .rsplit('\n');
     let last = lines.next().unwrap_or_default();
     let kinds = [
         ErrorKind::Incomplete,
@@ -156,7 +159,8 @@ fn check_error(prompt_width: usize, line: &str, output: &str) -> Result<(), Fail
         }
         return Ok(());
     }
-    if last == PERMISSION_DENIED || !last.trim().is_empty() {
+    // A command's message is printed flush left (only the matcher's kinds are indented).
+    if last == PERMISSION_DENIED || !(last.is_empty() || last.starts_with(char::is_whitespace)) {
         Ok(())
     } else {
         Err(not_comware())
@@ -249,4 +253,65 @@ fn round_trip(config: &Config) -> Result<(), Failure> {
         });
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_matcher_error_under_its_caret_is_comware() {
+        let output = "          ^\n % Unrecognized command found at '^' position.\n";
+        assert_eq!(check_error(6, "foo bar", output), Ok(()));
+        // `Incomplete` sits one past the end of the line.
+        let output = "             ^\n % Incomplete command found at '^' position.\n";
+        assert_eq!(check_error(6, "sysname", output), Ok(()));
+    }
+
+    #[test]
+    fn a_caret_beyond_the_line_is_refused() {
+        let output = "                ^\n % Wrong parameter found at '^' position.\n";
+        assert!(matches!(
+            check_error(6, "ab", output),
+            Err(Failure::CaretOutside { .. })
+        ));
+    }
+
+    #[test]
+    fn an_error_without_a_message_is_refused() {
+        for output in ["", "\n", "   ^\n", "          ^\n \n"] {
+            assert!(
+                matches!(
+                    check_error(6, "foo", output),
+                    Err(Failure::NotComwareError { .. })
+                ),
+                "{output:?}"
+            );
+        }
+        // A matcher message without its caret line is not Comware either.
+        let output = " % Ambiguous command found at '^' position.\n";
+        assert!(check_error(6, "d", output).is_err());
+    }
+
+    #[test]
+    fn handler_messages_and_permission_denied_are_comware() {
+        assert_eq!(check_error(6, "x", "Permission denied.\n"), Ok(()));
+        assert_eq!(
+            check_error(6, "x", "some output\nThe pool does not exist.\n"),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_failing_line_of_a_file_is_reported_with_its_number() {
+        // Line 3 is the bad one; the section header on line 4 fails and its body is skipped.
+        let text = "#\n sysname A\nbogus\ninterface GigabitEthernet1/0/99\n shutdown\n";
+        let scratch = Scratch::new();
+        let lines: Vec<usize> = load_text(&scratch.device, text)
+            .iter()
+            .map(|e| e.line)
+            .collect();
+        assert_eq!(lines, vec![3, 4]);
+        assert_eq!(config_file(text.as_bytes()), Ok(()));
+    }
 }
