@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod device;
 pub mod dhcp;
+pub mod fuzzing;
 pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;
