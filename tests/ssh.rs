@@ -243,6 +243,18 @@ fn expect(script: &str) -> Output {
     wait_output(child)
 }
 
+/// Runs an expect script that must exit 0; on failure shows what the session printed.
+fn expect_success(script: &str) {
+    let out = expect(script);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
 /// The `spawn` line of an interactive password login, for expect.
 fn spawn_interactive(device: &Device, user: &str) -> String {
     format!(
@@ -433,7 +445,7 @@ send "sysname Abandoned\003"
 expect -re {{\[Renamed\]\r}} {{}} timeout {{ exit 8 }}
 send "display us?"
 expect "users" {{}} timeout {{ exit 5 }}
-# The line comes back after the help; keys sent before that can be lost under load.
+# (Keys typed before the line comes back are kept: type_ahead_after_help_over_ssh_is_not_lost.)
 expect -ex {{[Renamed]display us}} {{}} timeout {{ exit 9 }}
 send "\025"
 send "return\r"
@@ -445,14 +457,7 @@ exit [lindex $result 3]
 "#,
         spawn = spawn_interactive(&device, "admin")
     );
-    let out = expect(&script);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    expect_success(&script);
     // The other sessions see the change at once.
     let cfg = text(&device.connect(&["display current-configuration"]).stdout);
     assert!(cfg.contains(" sysname Renamed\n"), "{cfg}");
@@ -504,14 +509,7 @@ exit [lindex $result 3]
 "#,
         spawn = spawn_interactive(&device, "admin")
     );
-    let out = expect(&script);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    expect_success(&script);
 }
 
 #[test]
@@ -533,8 +531,7 @@ exit 0
 "#,
         spawn = spawn_interactive(&device, "oper")
     );
-    let out = expect(&script);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    expect_success(&script);
 }
 
 #[test]
@@ -603,8 +600,7 @@ exit 0
         spawn = spawn_interactive(&device, "admin")
     );
     let started = Instant::now();
-    let out = expect(&script);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    expect_success(&script);
     assert!(started.elapsed() >= Duration::from_secs(2));
     let logs = device.logbuffer();
     assert!(
@@ -789,6 +785,5 @@ exit 0
         args = device.ssh_args(None).join(" "),
         key = key.display()
     );
-    let out = expect(&script);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    expect_success(&script);
 }
