@@ -77,6 +77,17 @@ impl Filter {
             Filter::Pool(p) => server.pool_name_of(ip) == Some(p.as_str()),
         }
     }
+
+    /// The addresses of the table the filter selects, collected first so a reset can then
+    /// borrow the server mutably.
+    fn selected(&self, server: &Server) -> std::collections::HashSet<Ipv4Addr> {
+        server
+            .leases()
+            .iter()
+            .filter(|r| self.matches(server, r.ip))
+            .map(|r| r.ip)
+            .collect()
+    }
 }
 
 /// A lease time as Comware prints it: `May 1 14:02:49 2009`, `Unlimited`, `After 2100`.
@@ -448,12 +459,7 @@ fn display_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 fn reset_ip_in_use(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let filter = Filter::of(ctx, args)?;
     query(ctx, move |s, now| {
-        let selected: std::collections::HashSet<Ipv4Addr> = s
-            .leases()
-            .iter()
-            .filter(|r| filter.matches(s, r.ip))
-            .map(|r| r.ip)
-            .collect();
+        let selected = filter.selected(s);
         s.reset_bindings(now, |r| selected.contains(&r.ip))
     })?;
     Ok(())
@@ -469,12 +475,7 @@ fn reset_conflict(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 fn reset_expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let filter = Filter::of(ctx, args)?;
     query(ctx, move |s, now| {
-        let selected: std::collections::HashSet<Ipv4Addr> = s
-            .leases()
-            .iter()
-            .filter(|r| filter.matches(s, r.ip))
-            .map(|r| r.ip)
-            .collect();
+        let selected = filter.selected(s);
         s.reset_expired(now, |r| selected.contains(&r.ip))
     })?;
     Ok(())
