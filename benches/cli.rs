@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use duet::cli::View;
-use duet::config::load::load_text;
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::interface::name::IfName;
+use duet::session::load::load_text;
 use duet::session::{Interaction, Role, Session, SessionState};
 
 struct NoAnswers;

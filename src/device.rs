@@ -10,22 +10,25 @@ use tokio::sync::{oneshot, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use crate::cli::Registry;
-use crate::config::{Config, ConfigStore};
+use crate::config::ConfigStore;
 use crate::dhcp::driver::DhcpHandle;
-use crate::dhcp::driver::io::{DhcpIo, LinuxIo, SimIo};
+use crate::features::{Config, Network};
 use crate::hotbackup::driver::HotBackupHandle;
-use crate::hotbackup::driver::channel::Transport;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
 use crate::net::linux::LinuxBackend;
 use crate::net::sim::{Lan, NodeId, PortId};
-use crate::net::vrrp::linux::LinuxVrrpIo;
-use crate::net::vrrp::sim::SimVrrpIo;
 use crate::net::{NetBackend, NetError};
-use crate::vrrp::driver::{self as vrrp_driver, VrrpIo, VrrpStatus, VrrpStatusSender};
+use crate::vrrp::driver::{VrrpStatus, VrrpStatusSender};
 use crate::vrrp::status::Statistics;
+
+/// The context every handler of this crate gets: this device and a session's state.
+pub type Ctx<'a> = crate::cli::handler::Ctx<'a, Device, crate::session::SessionState>;
+/// Handler name -> function, for this device's handlers (built by `Registry::all`, in `crate::features`).
+pub type Registry = crate::cli::handler::Registry<Device, crate::session::SessionState>;
+/// A handler of this crate.
+pub type Handler = crate::cli::handler::Handler<Device, crate::session::SessionState>;
 
 /// How long a display waits for the interface engine to apply the last command.
 pub const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
@@ -60,7 +63,7 @@ pub struct Device {
     pub options: DeviceOptions,
     /// The ports this device has, in Comware order (sorted: [`Device::has_port`] relies on it).
     pub ports: Vec<IfName>,
-    pub config: ConfigStore,
+    pub config: ConfigStore<Config>,
     pub logs: Arc<LogBuffer>,
     pub handlers: Registry,
     pub started: SystemTime,
@@ -96,7 +99,7 @@ pub struct Device {
     /// The VRRP group hot backup keeps from preempting (set by the hot-backup engine).
     pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
-    vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
+    pub(crate) vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
 }
 
 impl Device {
@@ -239,15 +242,12 @@ impl Device {
                 if self.is_started() {
                     return Err(StartError::AlreadyStarted);
                 }
-                let (backend, vrrp) = {
+                let backend = {
                     let _enter = rt.enter();
-                    (LinuxBackend::new(ports)?, LinuxVrrpIo::new(ports)?)
+                    LinuxBackend::new(ports)?
                 };
                 self.start_with(rt, backend)?;
-                self.start_vrrp(rt, vrrp);
-                self.start_dhcp(rt, DhcpIo::Linux(LinuxIo::new(ports)));
-                self.start_hotbackup(rt, Transport::Tcp);
-                Ok(())
+                self.start_features(rt, &Network::Linux(ports))
             }
         }
     }
@@ -263,74 +263,30 @@ impl Device {
             return Err(StartError::AlreadyStarted);
         }
         self.start_with(rt, lan.backend(node))?;
-        self.start_vrrp(rt, SimVrrpIo::new(lan.clone(), node));
-        self.start_dhcp(rt, DhcpIo::Sim(SimIo::new(lan.clone(), node)));
-        self.start_hotbackup(rt, Transport::Sim(lan.clone(), node));
+        self.start_features(rt, &Network::Sim(lan, node))
+    }
+
+    /// Start every feature's engine, in the order of the feature list, once the interface
+    /// engine runs. If one cannot start, the device stops what it started.
+    fn start_features(self: &Arc<Self>, rt: &Handle, net: &Network<'_>) -> Result<(), StartError> {
+        for feature in crate::features::ALL {
+            if let Some(start) = feature.start
+                && let Err(e) = start(self, rt, net)
+            {
+                self.stop();
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
-    /// Start the DHCP engine on these sockets, with its lease store in `DATA/dhcp/`. A store
-    /// that cannot be opened is logged and leaves the DHCP server stopped (it must not answer
-    /// without a journal).
-    fn start_dhcp(self: &Arc<Self>, rt: &Handle, io: DhcpIo) {
-        let _g = self.span().entered();
-        match crate::dhcp::driver::start(self.options.data_dir.clone(), io, self.config.subscribe())
-        {
-            Ok((engine, handle, jobs)) => {
-                if self.dhcp.set(handle).is_ok() {
-                    let task = rt.spawn(engine.run(jobs).instrument(self.span()));
-                    self.tasks
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(task);
-                }
-            }
-            Err(e) => tracing::error!(
-                module = "DHCPS",
-                severity = 3u8,
-                mnemonic = "DHCPS_STORE",
-                "The DHCP server cannot open its lease store: {e}"
-            ),
-        }
-    }
-
-    /// Start the hot-backup engine (after DHCP and VRRP, which it steers), its failover link
-    /// carried by `transport`. Without a DHCP engine there is nothing to back up: it does
-    /// not start.
-    fn start_hotbackup(self: &Arc<Self>, rt: &Handle, transport: Transport) {
-        let Some(dhcp) = self.dhcp.get().cloned() else {
-            return;
-        };
-        let (engine, handle) = crate::hotbackup::driver::start(
-            self.config.subscribe(),
-            self.vrrp_status.subscribe(),
-            dhcp,
-            self.preempt_hold.clone(),
-            transport,
-        );
-        if self.hotbackup.set(handle).is_ok() {
-            let task = rt.spawn(engine.instrument(self.span()));
-            self.tasks
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(task);
-        }
-    }
-
-    /// Start the VRRP driver on this I/O (after the interface engine, whose status it follows).
-    fn start_vrrp<I: VrrpIo>(self: &Arc<Self>, rt: &Handle, io: I) {
-        let (stop, stopped) = oneshot::channel();
-        *self.vrrp_stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
-        let driver = vrrp_driver::run(
-            io,
-            self.config.subscribe(),
-            self.if_status.subscribe(),
-            self.vrrp_status.clone(),
-            self.vrrp_applied.clone(),
-            stopped,
-            self.preempt_hold.subscribe(),
-        );
-        let task = rt.spawn(driver.instrument(self.span()));
+    /// Run an engine's task on `rt` in this device's span, aborted by [`Device::stop`].
+    pub(crate) fn spawn(
+        &self,
+        rt: &Handle,
+        engine: impl std::future::Future<Output = ()> + Send + 'static,
+    ) {
+        let task = rt.spawn(engine.instrument(self.span()));
         self.tasks
             .lock()
             .unwrap_or_else(|e| e.into_inner())

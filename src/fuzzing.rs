@@ -11,10 +11,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 use crate::cli::ErrorKind;
-use crate::config::Config;
-use crate::config::load::load_text;
 use crate::device::{Device, DeviceOptions, NetKind};
+use crate::features::Config;
 use crate::session::exec::PERMISSION_DENIED;
+use crate::session::load::load_text;
 use crate::session::{Interaction, Role, Session, SessionState};
 
 /// At most this many lines of an input are run: enough to reach every view and change it,

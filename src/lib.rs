@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod device;
 pub mod dhcp;
+pub mod features;
 pub mod fuzzing;
 pub mod hotbackup;
 pub mod infocenter;
@@ -14,4 +15,6 @@ pub mod interface;
 pub mod net;
 pub mod session;
 pub mod system;
+#[cfg(test)]
+pub(crate) mod testing;
 pub mod vrrp;

@@ -15,12 +15,12 @@ use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use duet::config::startup::startup_config_path;
-use duet::config::text::load_file;
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::interface::name::IfName;
 use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
+use duet::session::load::load_file;
 use duet::session::remote::RemoteShell;
 use duet::session::signals::StopSignals;
 use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};

@@ -8,18 +8,18 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use duet::aaa::{AuthMode, LineConfig, LocalUser, SshServerConfig, VTY_LINES};
-use duet::config::Config;
-use duet::config::load::load_text;
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::dhcp::config::{
     BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_LEASE_SECS, Network, PoolConfig,
     RawOptionValue, StaticBinding,
 };
+use duet::features::Config;
 use duet::hotbackup::Mode;
 use duet::hotbackup::settings::{HotBackupConfig, PeerConfig, TrackVrrp};
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
 use duet::session::Role;
+use duet::session::load::load_text;
 use duet::vrrp::Version;
 use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use proptest::prelude::*;

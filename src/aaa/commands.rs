@@ -5,7 +5,8 @@ use super::lines::{AuthMode, DEFAULT_IDLE_SECS, LineConfig};
 use super::password;
 use super::users::{DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, valid_user_name};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, LineRange, Registry, View};
+use crate::cli::{Args, CmdError, LineRange, View};
+use crate::device::{Ctx, Registry};
 use crate::session::Role;
 
 pub fn register(r: &mut Registry) {

@@ -1,7 +1,8 @@
 //! `display local-user`, `display users` and `display ssh server { status | session }`.
 
+use crate::cli::Args;
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, Ctx, Registry};
+use crate::device::{Ctx, Registry};
 use crate::session::table::Access;
 
 pub fn register(r: &mut Registry) {

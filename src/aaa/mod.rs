@@ -9,10 +9,32 @@ pub mod password;
 pub mod render;
 pub mod users;
 
-use crate::cli::Registry;
+use crate::config::render::{Place, Sections};
+use crate::device::Registry;
+use crate::features::{Config, Feature};
 
 pub use lines::{AuthMode, LineConfig, LinesConfig, VTY_LINES};
 pub use users::{LocalUser, SshServerConfig};
+
+/// The login feature: local users, user lines, the SSH server's settings. (The SSH server
+/// itself is a front end in `session::ssh`, started with the device's sessions.)
+pub const FEATURE: Feature = Feature {
+    name: "aaa",
+    register,
+    render,
+    start: None,
+};
+
+/// The user lines after the interfaces, then ` ssh server ...`, then one section per user.
+fn render(cfg: &Config, out: &mut Sections) {
+    for section in render::render_lines(&cfg.lines) {
+        out.add(Place::Line, section);
+    }
+    out.global(Place::Access, render::render_ssh(&cfg.ssh));
+    for (name, user) in &cfg.users {
+        out.add(Place::Access, render::render_user(name, user));
+    }
+}
 
 pub fn register(r: &mut Registry) {
     commands::register(r);

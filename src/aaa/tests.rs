@@ -1,9 +1,9 @@
 //! The login and access commands through a real session and the built-in grammar: views and
 //! prompts, what they change in the configuration, what they print, and their errors.
 
-use crate::cli::testing::{self, Silent};
 use crate::cli::{LineRange, View};
 use crate::session::{Interaction, Role, Session, SessionState};
+use crate::testing::{self, Silent};
 
 use super::AuthMode;
 

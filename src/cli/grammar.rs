@@ -369,31 +369,6 @@ mod tests {
         );
     }
 
-    /// Grammar and handlers stay in step: every handler the grammar names is registered, and
-    /// every registered handler is reachable from the grammar.
-    #[test]
-    fn grammar_and_registry_agree() {
-        let g = builtin().unwrap_or_else(|e| panic!("{e}"));
-        let registry = crate::cli::Registry::all();
-        let named: std::collections::BTreeSet<&str> =
-            g.commands.iter().map(|c| c.handler.as_str()).collect();
-        let missing: Vec<String> = g
-            .commands
-            .iter()
-            .filter(|c| registry.get(&c.handler).is_none())
-            .map(|c| format!("{} (commands/{}: {})", c.handler, c.file, c.text))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "handlers named in the grammar but not registered: {missing:?}"
-        );
-        let unused: Vec<&str> = registry.names().filter(|n| !named.contains(n)).collect();
-        assert!(
-            unused.is_empty(),
-            "registered handlers no command names: {unused:?}"
-        );
-    }
-
     #[test]
     fn builtin_grammar_loads() {
         let g = builtin().unwrap_or_else(|e| panic!("{e}"));

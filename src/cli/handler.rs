@@ -2,24 +2,34 @@
 //!
 //! A handler is a plain function. It must *validate everything first and mutate last*, so a
 //! command either applies completely or returns an error and changes nothing (design.md §1).
+//!
+//! The shell library knows no feature and no device: [`Ctx`] and [`Registry`] are generic over
+//! the device `D` and the session state `S` they hand to handlers. The crate fixes both once
+//! (`crate::device::{Ctx, Registry}`), and each feature registers its own handlers through the
+//! feature list (`crate::features`), as FRR's daemons install their own command elements.
 
 use std::collections::BTreeMap;
 
 use super::args::Args;
-use crate::device::Device;
-use crate::session::{Interaction, SessionState};
+
+/// How a front end answers the questions a command asks (`save`: `Are you sure? [Y/N]:`).
+pub trait Interaction {
+    /// Show `prompt` (no newline) and read one line of answer; `None` when the user is gone
+    /// (end of input), which the command treats as "no".
+    fn ask(&mut self, prompt: &str) -> Option<String>;
+}
 
 /// What a handler gets: the device (shared), the calling session's state (views, settings,
 /// history), a way to ask the user a question (`save`'s confirmations), and the output buffer.
-pub struct Ctx<'a> {
-    pub device: &'a Device,
-    pub session: &'a mut SessionState,
+pub struct Ctx<'a, D, S> {
+    pub device: &'a D,
+    pub session: &'a mut S,
     pub io: &'a mut dyn Interaction,
     /// Text the command prints; each line ends with `\n`.
     pub out: &'a mut String,
 }
 
-impl Ctx<'_> {
+impl<D, S> Ctx<'_, D, S> {
     /// Append one line of output.
     pub fn line(&mut self, text: impl AsRef<str>) {
         self.out.push_str(text.as_ref());
@@ -50,34 +60,30 @@ impl CmdError {
 }
 
 pub type CmdResult = Result<(), CmdError>;
-pub type Handler = fn(&mut Ctx<'_>, &Args) -> CmdResult;
+pub type Handler<D, S> = fn(&mut Ctx<'_, D, S>, &Args) -> CmdResult;
 
-/// Handler name (as written in the grammar, `feature.action`) -> function.
-#[derive(Default)]
-pub struct Registry {
-    map: BTreeMap<&'static str, Handler>,
+/// Handler name (as written in the grammar, `feature.action`) -> function. Each feature adds
+/// its own; the whole set is built by `Registry::all` from the feature list (`crate::features`).
+pub struct Registry<D, S> {
+    map: BTreeMap<&'static str, Handler<D, S>>,
 }
 
-impl Registry {
-    /// Every handler of every feature.
-    pub fn all() -> Self {
-        let mut r = Registry::default();
-        crate::system::register(&mut r);
-        crate::interface::register(&mut r);
-        crate::infocenter::register(&mut r);
-        crate::vrrp::register(&mut r);
-        crate::dhcp::register(&mut r);
-        crate::aaa::register(&mut r);
-        crate::hotbackup::register(&mut r);
-        r
+impl<D, S> Default for Registry<D, S> {
+    fn default() -> Self {
+        Registry {
+            map: BTreeMap::new(),
+        }
     }
-    pub fn add(&mut self, name: &'static str, h: Handler) {
+}
+
+impl<D, S> Registry<D, S> {
+    pub fn add(&mut self, name: &'static str, h: Handler<D, S>) {
         assert!(
             self.map.insert(name, h).is_none(),
             "handler {name} registered twice"
         );
     }
-    pub fn get(&self, name: &str) -> Option<Handler> {
+    pub fn get(&self, name: &str) -> Option<Handler<D, S>> {
         self.map.get(name).copied()
     }
     pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {

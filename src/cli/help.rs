@@ -15,7 +15,7 @@ use super::matcher::{Analysis, Entry, ErrorKind, MatchError, Term, analyze, entr
 use super::pipe::{self, Expect};
 use super::render::rows;
 use super::syntax::ParamType;
-use crate::interface::name::IfKind;
+use crate::cli::ifname::IfKind;
 
 /// `User view commands:` for `user`.
 fn header(kind: &str) -> String {

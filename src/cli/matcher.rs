@@ -12,7 +12,7 @@ use super::args::{Arg, Args, Value};
 use super::grammar::{Command, Grammar};
 use super::pipe::{self, Pipe};
 use super::syntax::{Node, Param, ParamType};
-use crate::interface::name::{IfKind, IfName};
+use crate::cli::ifname::{IfKind, IfName};
 
 /// The five ways a line can be rejected, in the order that breaks ties between attempts that
 /// failed at the same place (the last wins).

@@ -7,6 +7,7 @@ pub mod args;
 pub mod grammar;
 pub mod handler;
 pub mod help;
+pub mod ifname;
 pub mod matcher;
 pub mod pipe;
 pub mod render;
@@ -18,7 +19,7 @@ pub mod view;
 
 pub use args::{Args, Value};
 pub use grammar::{Command, Grammar, GrammarError};
-pub use handler::{CmdError, CmdResult, Ctx, Handler, Registry};
+pub use handler::{CmdError, CmdResult, Interaction};
 pub use matcher::{ErrorKind, MatchError, Matched};
 pub use types::parse_mac;
 pub use view::{LineRange, View};

@@ -1,13 +1,7 @@
-//! A small grammar, its handlers and a device for the tests of the CLI core (built only for
-//! tests).
-
-use std::sync::Arc;
+//! A small grammar for the tests of the CLI core (built only for tests). Its handlers and a
+//! device to run them on are in `crate::testing`: the shell library knows no device.
 
 use super::grammar::Grammar;
-use super::{Args, CmdError, CmdResult, Ctx, Registry, View};
-use crate::device::{Device, DeviceOptions, NetKind};
-use crate::interface::name::IfName;
-use crate::session::Interaction;
 
 pub const GRAMMAR: &str = r#"
 words:
@@ -126,112 +120,4 @@ commands:
 
 pub fn grammar() -> Grammar {
     Grammar::load(&[("test.yaml", GRAMMAR)]).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn ok(_: &mut Ctx<'_>, _: &Args) -> CmdResult {
-    Ok(())
-}
-
-fn system_view(ctx: &mut Ctx<'_>, _: &Args) -> CmdResult {
-    ctx.session.views.push(View::System);
-    Ok(())
-}
-
-fn quit(ctx: &mut Ctx<'_>, _: &Args) -> CmdResult {
-    if ctx.session.views.len() > 1 {
-        ctx.session.views.pop();
-    } else {
-        ctx.session.exit = true;
-    }
-    Ok(())
-}
-
-fn clock(ctx: &mut Ctx<'_>, _: &Args) -> CmdResult {
-    ctx.line("10:38:12.320 UTC Sat 11/21/2026");
-    ctx.line("Time Zone : UTC");
-    Ok(())
-}
-
-fn sysname(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let name = if args.undo {
-        crate::config::DEFAULT_SYSNAME
-    } else {
-        args.str("name").unwrap_or_default()
-    };
-    if name == "bad" {
-        return Err(CmdError::WrongParameter("name".into()));
-    }
-    if name == "refused" {
-        ctx.line("partial output");
-        return Err(CmdError::msg("The name is refused."));
-    }
-    ctx.device.config.lock().sysname = name.to_string();
-    Ok(())
-}
-
-fn interface(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let name = args.str("if").unwrap_or_default().to_string();
-    let parsed: IfName = name
-        .parse()
-        .map_err(|_| CmdError::WrongParameter("if".into()))?;
-    if !ctx.device.ports.contains(&parsed) {
-        return Err(CmdError::WrongParameter("if".into()));
-    }
-    ctx.session.views.push(View::Interface(name));
-    Ok(())
-}
-
-fn shutdown(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let View::Interface(name) = ctx.session.view().clone() else {
-        return Err(CmdError::msg("not in interface view"));
-    };
-    let name: IfName = name.parse().map_err(|_| CmdError::msg("bad interface"))?;
-    if let Some(i) = ctx.device.config.lock().interfaces.get_mut(&name) {
-        i.shutdown = !args.undo;
-    }
-    Ok(())
-}
-
-pub fn registry() -> Registry {
-    let mut r = Registry::default();
-    r.add("t.system_view", system_view);
-    r.add("t.quit", quit);
-    r.add("t.clock", clock);
-    r.add("t.sysname", sysname);
-    r.add("t.interface", interface);
-    r.add("t.shutdown", shutdown);
-    for name in [
-        "t.return",
-        "t.cc",
-        "t.ip",
-        "t.pool",
-        "t.save",
-        "t.vip",
-        "t.priority",
-        "t.gateways",
-        "t.expired",
-        "t.service",
-        "t.address",
-        "t.mac",
-    ] {
-        r.add(name, ok);
-    }
-    r
-}
-
-/// A simulated device (its own handlers are not used by the tests: they pass [`registry`]).
-pub fn device() -> Arc<Device> {
-    Device::new(DeviceOptions {
-        data_dir: std::env::temp_dir(),
-        net: NetKind::Sim,
-    })
-}
-
-/// Answers every question with "no".
-pub struct Silent;
-
-impl Interaction for Silent {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
 }

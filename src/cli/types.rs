@@ -50,7 +50,7 @@ impl ParamType {
                 && (min..=max).contains(&chars))
             .then(|| Value::Str(text.to_string())),
             ParamType::Interface => {
-                let name: crate::interface::name::IfName = text.parse().ok()?;
+                let name: crate::cli::ifname::IfName = text.parse().ok()?;
                 Some(Value::Interface(name.to_string()))
             }
         }

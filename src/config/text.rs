@@ -1,10 +1,7 @@
-//! Reading a configuration file as text before it is loaded: a file that is binary or not
+//! Reading a configuration file as text before it is loaded (`session::load`): a file that is binary or not
 //! UTF-8 is refused with a clear reason (and the line where the bad byte is).
 
 use std::path::{Path, PathBuf};
-
-use super::load::{LoadError, load_text};
-use crate::device::Device;
 
 /// Why a configuration file could not be read as text.
 #[derive(Debug, thiserror::Error)]
@@ -50,16 +47,6 @@ pub fn read_config_text(path: &Path) -> Result<String, ConfigFileError> {
             })
         }
     }
-}
-
-/// Load a configuration file into `device`; the lines that were not applied, each rendered
-/// `FILE:LINE: message`.
-pub fn load_file(device: &Device, path: &Path) -> Result<Vec<String>, ConfigFileError> {
-    let text = read_config_text(path)?;
-    Ok(load_text(device, &text)
-        .into_iter()
-        .map(|LoadError { line, message }| format!("{}:{line}: {message}", path.display()))
-        .collect())
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ use super::config::{
 };
 use super::lease::unhex;
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry, Value, View};
+use crate::cli::{Args, CmdError, Value, View};
+use crate::device::{Ctx, Registry};
 use crate::interface::address::prefix_of;
 use crate::interface::name::IfName;
 

@@ -15,7 +15,8 @@ use super::options::MessageType;
 use super::render::{dashed_hex, split_secs};
 use super::server::Server;
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry};
+use crate::cli::{Args, CmdError};
+use crate::device::{Ctx, Registry};
 use crate::interface::address::mask_of;
 use crate::net::mac_text;
 

@@ -23,7 +23,7 @@ use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::LeaseStore;
-use crate::config::Config;
+use crate::features::Config;
 
 /// Datagrams handled per journal flush at most.
 pub const BATCH: usize = 256;

@@ -12,7 +12,8 @@ use super::settings::{
     TrackVrrp,
 };
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry, View};
+use crate::cli::{Args, CmdError, View};
+use crate::device::{Ctx, Registry};
 use crate::interface::name::IfName;
 use crate::vrrp::cipher;
 
@@ -230,8 +231,8 @@ fn dhcp(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use crate::cli::View;
-    use crate::config::Config;
     use crate::device::testing::TestIo;
+    use crate::features::Config;
     use crate::session::Session;
 
     fn session() -> (tempfile::TempDir, Session) {

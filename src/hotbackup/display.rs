@@ -7,7 +7,8 @@ use super::driver::{Order, Report, phase_name, role_name};
 use super::settings::HotBackupConfig;
 use super::status::{Phase, Stats};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry};
+use crate::cli::{Args, CmdError};
+use crate::device::{Ctx, Registry};
 
 pub fn register(r: &mut Registry) {
     r.add("hotbackup.display", display);

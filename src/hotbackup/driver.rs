@@ -35,10 +35,10 @@ use super::message::Role;
 use super::session::Session;
 use super::settings::{HotBackupConfig, PeerConfig};
 use super::status::{Phase, Stats, Status};
-use crate::config::Config;
 use crate::dhcp::LeaseEvent;
 use crate::dhcp::driver::{DhcpHandle, GateOrder, now_ms};
 use crate::dhcp::pool::Half;
+use crate::features::Config;
 use crate::interface::name::IfName;
 use crate::vrrp::driver::VrrpStatus;
 

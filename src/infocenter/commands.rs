@@ -3,7 +3,8 @@
 
 use super::buffer::{DEFAULT_SIZE, MAX_SIZE};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry};
+use crate::cli::{Args, CmdError};
+use crate::device::{Ctx, Registry};
 
 pub fn register(r: &mut Registry) {
     r.add("infocenter.display", display_logbuffer);

@@ -10,7 +10,17 @@ pub use buffer::{LogBuffer, LogEntry, LogStats};
 pub use config::InfoCenterConfig;
 pub use route::{InfoCenterLayer, info_center_layer, init_tracing};
 
-use crate::cli::Registry;
+use crate::config::render::Place;
+use crate::device::Registry;
+use crate::features::Feature;
+
+/// The info-center feature (its log buffer is the device's, made before any feature starts).
+pub const FEATURE: Feature = Feature {
+    name: "infocenter",
+    register,
+    render: |cfg, out| out.global(Place::Global, cfg.infocenter.render()),
+    start: None,
+};
 
 pub fn register(r: &mut Registry) {
     commands::register(r);

@@ -4,7 +4,8 @@
 use super::address::{self, AddressError};
 use super::name::{IfKind, IfName};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, View};
+use crate::cli::{Args, CmdError, View};
+use crate::device::Ctx;
 
 /// Longest description Comware accepts.
 const MAX_DESCRIPTION: usize = 255;
@@ -147,7 +148,7 @@ pub fn description(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 mod tests {
     use super::*;
     use crate::cli::Value;
-    use crate::config::testing::{TestBed, args, undo};
+    use crate::testing::{TestBed, args, undo};
     use std::net::Ipv4Addr;
 
     fn ip(s: &str) -> Value {

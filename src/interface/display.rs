@@ -5,8 +5,9 @@
 use super::name::IfName;
 use super::status::{IfStatus, PortStatus};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry};
-use crate::config::Config;
+use crate::cli::{Args, CmdError};
+use crate::device::{Ctx, Registry};
+use crate::features::Config;
 use crate::net::{IfAddr, mac_text};
 
 pub fn register(r: &mut Registry) {

@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use super::config::InterfaceConfig;
 use super::name::IfName;
 use super::status::{IfStatus, PortStatus, StatusSender};
-use crate::config::Config;
+use crate::features::Config;
 use crate::net::{IfAddr, NetBackend, NetError};
 
 /// The engine's own state between reconciliations.

@@ -3,8 +3,9 @@
 
 use crate::cli::grammar::Grammar;
 use crate::cli::matcher::{self, MatchError, Matched};
-use crate::cli::{CmdError, Ctx, Registry, View, pipe, render};
+use crate::cli::{CmdError, View, pipe, render};
 use crate::device::Device;
+use crate::device::{Ctx, Registry};
 
 use super::{Interaction, Outcome, Role, SessionState};
 

@@ -7,6 +7,7 @@ pub mod control;
 pub mod exec;
 pub mod frontend;
 pub mod idle;
+pub mod load;
 pub mod login;
 pub mod pager;
 pub mod protocol;
@@ -40,12 +41,9 @@ impl Role {
     }
 }
 
-/// How a front end answers the questions a command asks (`save`: `Are you sure? [Y/N]:`).
-pub trait Interaction {
-    /// Show `prompt` (no newline) and read one line of answer; `None` when the user is gone
-    /// (end of input), which the command treats as "no".
-    fn ask(&mut self, prompt: &str) -> Option<String>;
-}
+/// How a front end answers the questions a command asks (defined beside the handlers' context
+/// in the shell library).
+pub use crate::cli::handler::Interaction;
 
 /// What a session is: everything a command may read or change about its caller.
 #[derive(Clone, Debug)]

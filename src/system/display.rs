@@ -7,9 +7,10 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx};
+use crate::cli::{Args, CmdError};
 use crate::config::render::version_text;
 use crate::config::startup;
+use crate::device::Ctx;
 
 /// `display current-configuration`
 pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
@@ -130,8 +131,8 @@ mod tests {
     use super::*;
     use crate::cli::Value;
     use crate::cli::View;
-    use crate::config::save::save;
-    use crate::config::testing::{TestBed, args};
+    use crate::system::save::save;
+    use crate::testing::{TestBed, args};
     use chrono::TimeZone;
 
     #[test]
@@ -193,7 +194,7 @@ mod tests {
                 .out
                 .contains(" sysname Changed\n")
         );
-        t.run(crate::config::save::reset_saved, &args(&[]), &["y"]);
+        t.run(crate::system::save::reset_saved, &args(&[]), &["y"]);
         let run = t.run(startup, &args(&[]), &[]);
         assert!(
             run.out

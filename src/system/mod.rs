@@ -1,11 +1,27 @@
 //! System-wide commands: views, sysname, save and the configuration displays, version, clock.
 
 mod display;
+pub mod save;
 pub mod shell;
 mod sysname;
 
-use crate::cli::Registry;
-use crate::config::save;
+use crate::config::render::{Place, Sections};
+use crate::device::Registry;
+use crate::features::{Config, Feature};
+
+/// The system feature: the shell's own commands, `sysname`, the configuration files and the
+/// system displays.
+pub const FEATURE: Feature = Feature {
+    name: "system",
+    register,
+    render,
+    start: None,
+};
+
+/// ` sysname NAME`, the first global line.
+fn render(cfg: &Config, out: &mut Sections) {
+    out.global(Place::Global, vec![format!(" sysname {}", cfg.sysname)]);
+}
 
 pub fn register(r: &mut Registry) {
     shell::register(r);

@@ -1,7 +1,8 @@
 //! The shell's own commands: moving between views, the session's screen length and its
 //! command history.
 
-use crate::cli::{Args, CmdResult, Ctx, Registry, View};
+use crate::cli::{Args, CmdResult, View};
+use crate::device::{Ctx, Registry};
 
 /// The page length a session gets back with `undo screen-length disable`.
 pub const DEFAULT_SCREEN_LENGTH: usize = 24;

@@ -1,8 +1,9 @@
 //! `sysname NAME` / `undo sysname`: the device name shown in prompts, logs and the configuration.
 
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx};
+use crate::cli::{Args, CmdError};
 use crate::config::DEFAULT_SYSNAME;
+use crate::device::Ctx;
 
 /// Longest name Comware accepts.
 const MAX_SYSNAME: usize = 64;
@@ -30,7 +31,7 @@ pub fn sysname(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 mod tests {
     use super::*;
     use crate::cli::Value;
-    use crate::config::testing::{TestBed, args, undo};
+    use crate::testing::{TestBed, args, undo};
 
     #[test]
     fn set_and_undo() {

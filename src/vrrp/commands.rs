@@ -12,7 +12,8 @@ use super::config::{
 };
 use super::packet::Version;
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx};
+use crate::cli::{Args, CmdError};
+use crate::device::Ctx;
 use crate::interface::commands::current_port;
 use crate::interface::name::IfName;
 

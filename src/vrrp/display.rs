@@ -11,7 +11,8 @@ use super::io::State;
 use super::packet::{RejectReason, Version};
 use super::status::{Statistics, virtual_mac};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx, Registry};
+use crate::cli::{Args, CmdError};
+use crate::device::{Ctx, Registry};
 use crate::interface::name::IfName;
 use crate::net::mac_text;
 

@@ -25,7 +25,7 @@ use super::io::{Event, Output, State, StateReason};
 use super::packet::{RejectReason, parse_ipv4};
 use super::router::Router;
 use super::status::{Statistics, Status};
-use crate::config::Config;
+use crate::features::Config;
 use crate::interface::name::IfName;
 use crate::interface::status::IfStatus;
 

@@ -2,8 +2,8 @@
 //! with the test grammar of `cli::testing` through [`execute`].
 
 use super::*;
-use crate::cli::testing::{self, Silent};
 use crate::session::{Completion, Session, SessionState};
+use crate::testing::{self, Silent};
 
 fn session(role: Role) -> Session {
     Session::new(

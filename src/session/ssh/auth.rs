@@ -7,7 +7,7 @@ use russh::keys::PublicKey;
 
 use crate::aaa::users::MAX_USER_NAME;
 use crate::aaa::{AuthMode, LineConfig, password};
-use crate::config::Config;
+use crate::features::Config;
 use crate::session::Role;
 
 /// Longest password looked at; longer ones fail without hashing.

@@ -5,9 +5,12 @@
 //! lines below it run in the view the header entered. Indented lines before any header (`
 //! sysname X`) run in system view. `return` and the ` version ...` line are skipped.
 
+use std::path::Path;
+
+use crate::cli::View;
 use crate::cli::grammar::{self, Grammar};
-use crate::cli::{Registry, View};
-use crate::device::Device;
+use crate::config::text::{ConfigFileError, read_config_text};
+use crate::device::{Device, Registry};
 use crate::session::exec::{self, LineError, Options};
 use crate::session::{Interaction, Role, SessionState};
 
@@ -38,6 +41,16 @@ pub fn load_text(device: &Device, text: &str) -> Vec<LoadError> {
             message: e.to_string(),
         }],
     }
+}
+
+/// Load a configuration file into `device`; the lines that were not applied, each rendered
+/// `FILE:LINE: message`.
+pub fn load_file(device: &Device, path: &Path) -> Result<Vec<String>, ConfigFileError> {
+    let text = read_config_text(path)?;
+    Ok(load_text(device, &text)
+        .into_iter()
+        .map(|LoadError { line, message }| format!("{}:{line}: {message}", path.display()))
+        .collect())
 }
 
 /// [`load_text`] with a given grammar and handlers.

@@ -4,10 +4,11 @@
 use std::fs::{self, File};
 use std::path::Path;
 
-use super::atomic;
-use super::startup::{self, CfgFile};
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx};
+use crate::cli::{Args, CmdError};
+use crate::config::atomic;
+use crate::config::startup::{self, CfgFile};
+use crate::device::Ctx;
 use crate::session::Interaction;
 
 const CONFIRM_SAVE: &str =
@@ -116,7 +117,7 @@ pub fn reset_saved(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
 mod tests {
     use super::*;
     use crate::cli::Value;
-    use crate::config::testing::{TestBed, args};
+    use crate::testing::{TestBed, args};
 
     const FILE_QUESTION: &str = "Please input the file name(*.cfg)[flash:/startup.cfg]\n(To leave the existing filename unchanged, press the enter key):";
     const SAVED: &str = "Validating file. Please wait...\nSaved the current configuration to mainboard device successfully.\n";

@@ -1,7 +1,7 @@
 //! Loading files through the test grammar of `cli::testing`.
 
 use super::*;
-use crate::cli::testing;
+use crate::testing;
 
 fn load(device: &Device, text: &str) -> Vec<LoadError> {
     load_with(&testing::grammar(), &testing::registry(), device, text)
