@@ -34,7 +34,9 @@ fn every_example_passes_duet_check() {
     files.sort();
     for name in PROMISED {
         assert!(
-            files.iter().any(|f| f.file_name().is_some_and(|n| n == *name)),
+            files
+                .iter()
+                .any(|f| f.file_name().is_some_and(|n| n == *name)),
             "running-config/{name} is missing"
         );
     }
