@@ -12,6 +12,7 @@ pub mod matcher;
 pub mod pipe;
 pub mod render;
 pub mod syntax;
+pub mod table;
 #[cfg(test)]
 pub(crate) mod testing;
 mod types;
