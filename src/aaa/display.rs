@@ -2,6 +2,7 @@
 
 use crate::cli::Args;
 use crate::cli::handler::CmdResult;
+use crate::cli::table::{self, Column, Table};
 use crate::device::{Ctx, Registry};
 use crate::session::table::Access;
 
@@ -9,6 +10,15 @@ pub fn register(r: &mut Registry) {
     r.add("aaa.display_local_user", local_user);
     r.add("line.display_users", users);
     r.add("ssh.display_server", ssh_server);
+}
+
+/// The `display local-user` layout: `  Label:` and its value at column 29 (a second pair after
+/// the first value on the access line).
+const USER_FIELDS: &[Column] = &[Column::left(27).indent(2), Column::left(14), Column::rest()];
+
+/// One line of a local user's block.
+fn user_field(label: &str, value: impl ToString) -> String {
+    table::line(USER_FIELDS, [label.to_string(), value.to_string()])
 }
 
 /// One block per local user, then the count.
@@ -22,29 +32,34 @@ fn local_user(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             .collect();
         let logged_in = online.iter().filter(|s| &s.user == name).count();
         ctx.line(format!("Device management user {name}:"));
-        ctx.line("  State:                     Active");
-        ctx.line(format!(
-            "  Service type:              {}",
+        ctx.line(user_field("State:", "Active"));
+        ctx.line(user_field(
+            "Service type:",
             if services.is_empty() {
                 "-".to_string()
             } else {
                 services.join("/")
-            }
+            },
         ));
-        ctx.line(format!(
-            "  Access limit:              Disabled      Current access number: {logged_in}"
+        ctx.line(table::line(
+            USER_FIELDS,
+            [
+                "Access limit:".to_string(),
+                "Disabled".into(),
+                format!("Current access number: {logged_in}"),
+            ],
         ));
-        ctx.line(format!(
-            "  Password:                  {}",
+        ctx.line(user_field(
+            "Password:",
             if user.password.is_some() {
                 "Set (argon2id hash)"
             } else {
                 "Not set"
-            }
+            },
         ));
-        ctx.line(format!("  Authorized public keys:    {}", user.keys.len()));
-        ctx.line("  Authorization attributes:");
-        ctx.line(format!("    User role list:          {}", user.role.name()));
+        ctx.line(user_field("Authorized public keys:", user.keys.len()));
+        ctx.line(user_field("Authorization attributes:", ""));
+        ctx.line(user_field("  User role list:", user.role.name()));
     }
     ctx.line(format!("Total {} local users matched.", users.len()));
     Ok(())
@@ -67,10 +82,22 @@ fn line_label(line: &str) -> String {
     }
 }
 
+/// The `display users` layout: mark, index, line, idle time, login time, type, user.
+const USERS: &[Column] = &[
+    Column::left(1).gap(1),
+    Column::left(4).gap(1),
+    Column::left(7).gap(1),
+    Column::left(10).gap(1),
+    Column::left(20).gap(1),
+    Column::left(8).gap(1),
+    Column::rest(),
+];
+
 /// `display users`: one row per logged-in session, the caller's marked `+`.
 fn users(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     let sessions = ctx.device.sessions.list();
-    ctx.line("  Idx  Line    Idle       Time                 Type     User");
+    let mut table = Table::new(USERS);
+    table.row(["", "Idx", "Line", "Idle", "Time", "Type", "User"]);
     for s in sessions {
         let mark = if s.line == ctx.session.line { '+' } else { ' ' };
         let idx = match s
@@ -89,21 +116,34 @@ fn users(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             Access::Control => "CONTROL",
             Access::Ssh => "SSH",
         };
-        ctx.line(format!(
-            "{mark} {idx:<4} {:<7} {:<10} {:<20} {kind:<8} {}",
+        table.row([
+            mark.to_string(),
+            idx.to_string(),
             line_label(&s.line),
             hms(s.idle.as_secs()),
             time,
-            s.user
-        ));
+            kind.into(),
+            s.user,
+        ]);
         if s.peer != "**" {
-            ctx.line(format!("               Location: {}", s.peer));
+            table.text(format!("               Location: {}", s.peer));
         }
     }
+    ctx.table(&table);
     ctx.line("Following are more details.");
     ctx.line("+    : Current operation user.");
     Ok(())
 }
+
+/// The `display ssh server session` layout: line, version, state, service, user, peer.
+const SSH_SESSIONS: &[Column] = &[
+    Column::left(8).indent(1).gap(1),
+    Column::left(3).gap(2),
+    Column::left(11).gap(2),
+    Column::left(7).gap(2),
+    Column::left(16).gap(1),
+    Column::rest(),
+];
 
 fn ssh_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let ssh = ctx.device.config.lock().ssh.clone();
@@ -140,14 +180,18 @@ fn ssh_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .into_iter()
         .filter(|s| s.access == Access::Ssh)
         .collect();
-    ctx.line(" Conn     Ver  State        SerType  Username         Peer");
+    let mut table = Table::new(SSH_SESSIONS);
+    table.row(["Conn", "Ver", "State", "SerType", "Username", "Peer"]);
     for s in sessions {
-        ctx.line(format!(
-            " {:<8} 2.0  Established  Stelnet  {:<16} {}",
+        table.row([
             line_label(&s.line),
+            "2.0".into(),
+            "Established".into(),
+            "Stelnet".into(),
             s.user,
-            s.peer
-        ));
+            s.peer,
+        ]);
     }
+    ctx.table(&table);
     Ok(())
 }

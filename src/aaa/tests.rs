@@ -240,3 +240,76 @@ fn operators_cannot_configure_logins() {
     let o = s.execute("free line vty 1", &mut Yes);
     assert_eq!(o.output, "Permission denied.\n");
 }
+
+/// `display users`, `display ssh server session` and `display local-user` line up as Comware's
+/// do, byte for byte; a name longer than its column pushes the rest of the row. The idle and
+/// login-time columns change with the clock: they are masked before comparing.
+#[test]
+fn user_displays_line_up() {
+    use crate::session::table::{Access, Identity};
+
+    let mut s = admin();
+    run(&mut s, "local-user admin class manage");
+    run(&mut s, "service-type ssh terminal");
+    run(&mut s, "quit");
+    let long = "u".repeat(20);
+    for (line, access, user, peer) in [
+        ("vty9", Access::Control, "**", "**"),
+        ("vty2", Access::Ssh, "admin", "192.0.2.7:50022"),
+        ("vty3", Access::Ssh, long.as_str(), "192.0.2.8:50023"),
+    ] {
+        let who = Identity {
+            user: user.into(),
+            role: Role::NetworkAdmin,
+            peer: peer.into(),
+        };
+        s.device
+            .sessions
+            .register(line, access, &who, Box::new(|| {}));
+    }
+    let mask = |text: &str| -> String {
+        text.lines()
+            .map(|l| {
+                let mut chars: Vec<char> = l.chars().collect();
+                if chars.len() > 46 && chars[15..23].iter().filter(|c| **c == ':').count() == 2 {
+                    chars[15..23].fill('i');
+                    chars[26..41].fill('t');
+                }
+                chars.into_iter().collect::<String>() + "\n"
+            })
+            .collect()
+    };
+    assert_eq!(
+        mask(&run(&mut s, "display users")),
+        format!(
+            "  Idx  Line    Idle       Time                 Type     User\n\
+             \x20 3    VTY 2   iiiiiiii   ttttttttttttttt      SSH      admin\n\
+             \x20              Location: 192.0.2.7:50022\n\
+             \x20 4    VTY 3   iiiiiiii   ttttttttttttttt      SSH      {long}\n\
+             \x20              Location: 192.0.2.8:50023\n\
+             + 10   VTY 9   iiiiiiii   ttttttttttttttt      CONTROL  **\n\
+             Following are more details.\n\
+             +    : Current operation user.\n"
+        )
+    );
+    assert_eq!(
+        run(&mut s, "display ssh server session"),
+        format!(
+            " Conn     Ver  State        SerType  Username         Peer\n \
+             VTY 2    2.0  Established  Stelnet  admin            192.0.2.7:50022\n \
+             VTY 3    2.0  Established  Stelnet  {long} 192.0.2.8:50023\n"
+        )
+    );
+    assert_eq!(
+        run(&mut s, "display local-user"),
+        "Device management user admin:\n\
+         \x20 State:                     Active\n\
+         \x20 Service type:              SSH/Terminal\n\
+         \x20 Access limit:              Disabled      Current access number: 1\n\
+         \x20 Password:                  Not set\n\
+         \x20 Authorized public keys:    0\n\
+         \x20 Authorization attributes:\n\
+         \x20   User role list:          network-operator\n\
+         Total 1 local users matched.\n"
+    );
+}

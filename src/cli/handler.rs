@@ -35,6 +35,13 @@ impl<D, S> Ctx<'_, D, S> {
         self.out.push_str(text.as_ref());
         self.out.push('\n');
     }
+
+    /// Append the lines of a table (the one renderer of column layouts: `cli::table`).
+    pub fn table(&mut self, table: &super::table::Table) {
+        for line in table.lines() {
+            self.line(line);
+        }
+    }
 }
 
 /// Why a command failed. The session renders it; nothing was changed.

@@ -1,6 +1,7 @@
 //! Rendering for the screen: the caret line under an offending word and `?` help rows.
 
 use super::matcher::MatchError;
+use super::table::{Column, Table};
 
 /// The caret line and message of a rejected line. `prompt_width` is the width of the prompt the
 /// line was typed after (the caret counts it); `offset` is a byte offset into `line`, possibly
@@ -29,15 +30,15 @@ pub fn rows(items: &[(String, String)]) -> String {
         .map(|(w, _)| w.chars().count())
         .max()
         .unwrap_or(0);
-    let mut out = String::new();
+    let mut table = Table::new(&[Column::left(width).indent(2).gap(2), Column::rest()]);
     for (word, help) in items {
         if help.is_empty() {
-            out.push_str(&format!("  {word}\n"));
+            table.text(format!("  {word}"));
         } else {
-            out.push_str(&format!("  {word:<width$}  {help}\n"));
+            table.row([word, help]);
         }
     }
-    out
+    table.lines().into_iter().map(|l| l + "\n").collect()
 }
 
 #[cfg(test)]

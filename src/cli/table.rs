@@ -78,15 +78,15 @@ enum Line {
 }
 
 /// A table being built: rows of cells in `columns`, and free lines between them.
-pub struct Table<'c> {
-    columns: &'c [Column],
+pub struct Table {
+    columns: Vec<Column>,
     lines: Vec<Line>,
 }
 
-impl<'c> Table<'c> {
-    pub fn new(columns: &'c [Column]) -> Self {
+impl Table {
+    pub fn new(columns: &[Column]) -> Self {
         Table {
-            columns,
+            columns: columns.to_vec(),
             lines: Vec::new(),
         }
     }
@@ -153,7 +153,7 @@ impl<'c> Table<'c> {
         for cells in rows {
             table.add_row(cells.to_vec());
         }
-        for (column, spec) in table.column_iter_mut().zip(self.columns) {
+        for (column, spec) in table.column_iter_mut().zip(&self.columns) {
             column.set_padding((to_u16(spec.indent), to_u16(spec.gap)));
             if let Some(w) = spec.width {
                 let outer = spec.indent + w.max(1) + spec.gap;
@@ -252,7 +252,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            format!(" {:<19}{:<6}{:<8} {}", "GigabitEthernet1/0/1", "1", "Initialize", "1.1.1.1"),
+            format!(
+                " {:<19}{:<6}{:<8} {}",
+                "GigabitEthernet1/0/1", "1", "Initialize", "1.1.1.1"
+            ),
             t.lines()[0]
         );
     }
@@ -274,13 +277,8 @@ mod tests {
     }
 
     fn column() -> impl Strategy<Value = Column> {
-        (0..3usize, proptest::option::of(0..8usize), 0..3usize).prop_map(|(indent, width, gap)| {
-            Column {
-                indent,
-                width,
-                gap,
-            }
-        })
+        (0..3usize, proptest::option::of(0..8usize), 0..3usize)
+            .prop_map(|(indent, width, gap)| Column { indent, width, gap })
     }
 
     /// A table whose cells fit their columns: the case comfy-table draws.

@@ -15,6 +15,7 @@ use super::options::MessageType;
 use super::render::{dashed_hex, split_secs};
 use super::server::Server;
 use crate::cli::handler::CmdResult;
+use crate::cli::table::{self, Column, Table};
 use crate::cli::{Args, CmdError};
 use crate::device::{Ctx, Registry};
 use crate::interface::address::mask_of;
@@ -120,6 +121,14 @@ struct InUse {
     kind: &'static str,
 }
 
+/// The `ip-in-use` layout: IP address, client (20 characters a line), expiry, type.
+const IN_USE: &[Column] = &[
+    Column::left(17),
+    Column::left(22),
+    Column::left(22),
+    Column::rest(),
+];
+
 /// `display dhcp server ip-in-use [ ip IP | pool NAME ]`.
 fn display_ip_in_use(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let filter = Filter::of(ctx, args)?;
@@ -171,21 +180,23 @@ fn display_ip_in_use(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         rows.sort_by_key(|r| r.ip);
         rows
     })?;
-    ctx.line("IP address       Client identifier/    Lease expiration      Type");
-    ctx.line("                 Hardware address");
+    let mut table = Table::new(IN_USE);
+    table
+        .row([
+            "IP address",
+            "Client identifier/",
+            "Lease expiration",
+            "Type",
+        ])
+        .row(["", "Hardware address"]);
     for r in rows {
         let first = r.client.first().cloned().unwrap_or_default();
-        ctx.line(format!(
-            "{:<17}{:<22}{:<22}{}",
-            r.ip.to_string(),
-            first,
-            r.expires,
-            r.kind
-        ));
+        table.row([r.ip.to_string(), first, r.expires, r.kind.into()]);
         for more in r.client.iter().skip(1) {
-            ctx.line(format!("{:<17}{more}", ""));
+            table.row(["", more]);
         }
     }
+    ctx.table(&table);
     Ok(())
 }
 
@@ -234,10 +245,12 @@ struct Statistics {
     stats: super::event::Stats,
 }
 
+/// The `statistics` layout: an indented label, its value at column 39.
+const STATS: &[Column] = &[Column::left(39), Column::rest()];
+
 fn stat_line(ctx: &mut Ctx<'_>, indent: usize, label: &str, value: impl std::fmt::Display) {
-    let label = format!("{:indent$}{label}", "");
-    let line = format!("{label:<39}{value}");
-    ctx.line(line.trim_end());
+    let label = " ".repeat(indent) + label;
+    ctx.line(table::line(STATS, [label, value.to_string()]));
 }
 
 /// `display dhcp server statistics [ pool NAME ]`.
@@ -344,10 +357,12 @@ fn display_conflict(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             .collect::<Vec<_>>()
     })?;
     rows.sort();
-    ctx.line("IP address          Detect time");
+    let mut table = Table::new(&[Column::left(20), Column::rest()]);
+    table.row(["IP address", "Detect time"]);
     for (ip, at) in rows {
-        ctx.line(format!("{:<20}{}", ip.to_string(), expiry_text(at)));
+        table.row([ip.to_string(), expiry_text(at)]);
     }
+    ctx.table(&table);
     Ok(())
 }
 
@@ -361,15 +376,16 @@ fn display_expired(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             .collect::<Vec<_>>()
     })?;
     rows.sort();
-    ctx.line("IP address       Client-identifier/Hardware address    Lease expiration");
+    let mut table = Table::new(&[Column::left(17), Column::left(38), Column::rest()]);
+    table.row([
+        "IP address",
+        "Client-identifier/Hardware address",
+        "Lease expiration",
+    ]);
     for (ip, client, at) in rows {
-        ctx.line(format!(
-            "{:<17}{:<38}{}",
-            ip.to_string(),
-            client,
-            expiry_text(at)
-        ));
+        table.row([ip.to_string(), client, expiry_text(at)]);
     }
+    ctx.table(&table);
     Ok(())
 }
 

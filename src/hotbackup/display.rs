@@ -7,6 +7,7 @@ use super::driver::{Order, Report, phase_name, role_name};
 use super::settings::HotBackupConfig;
 use super::status::{Phase, Stats};
 use crate::cli::handler::CmdResult;
+use crate::cli::table::{self, Column};
 use crate::cli::{Args, CmdError};
 use crate::device::{Ctx, Registry};
 
@@ -25,14 +26,21 @@ fn report(ctx: &Ctx<'_>) -> Report {
         .unwrap_or_default()
 }
 
+/// The layout of both displays: `  Label                     : value`.
+const FIELDS: &[Column] = &[Column::left(26).indent(2), Column::rest()];
+
+fn field_line(name: &str, value: impl std::fmt::Display) -> String {
+    table::line(FIELDS, [name.to_string(), format!(": {value}")])
+}
+
 fn field(ctx: &mut Ctx<'_>, name: &str, value: impl std::fmt::Display) {
-    ctx.line(format!("  {name:<26}: {value}"));
+    ctx.line(field_line(name, value));
 }
 
 /// The lines of `display hot-backup [verbose]`.
 pub fn render(cfg: &HotBackupConfig, r: &Report, verbose: bool) -> Vec<String> {
     let mut out = Vec::new();
-    let mut f = |name: &str, value: String| out.push(format!("  {name:<26}: {value}"));
+    let mut f = |name: &str, value: String| out.push(field_line(name, value));
     let (local, peer, port) = match cfg.peer {
         Some(p) => (p.source.to_string(), p.peer.to_string(), p.port.to_string()),
         None => ("-".into(), "-".into(), "-".into()),

@@ -5,6 +5,7 @@
 use super::name::IfName;
 use super::status::{IfStatus, PortStatus};
 use crate::cli::handler::CmdResult;
+use crate::cli::table::{Column, Table};
 use crate::cli::{Args, CmdError};
 use crate::device::{Ctx, Registry};
 use crate::features::Config;
@@ -32,6 +33,27 @@ fn description(cfg: &Config, port: &IfName) -> Option<String> {
 const BRIEF_DESCRIPTION: usize = 27;
 /// Description characters `display ip interface brief` shows without `description`.
 const IP_BRIEF_DESCRIPTION: usize = 12;
+
+/// `display interface brief`: interface, link, protocol, primary IP, description.
+const BRIEF: &[Column] = &[
+    Column::left(21),
+    Column::left(5),
+    Column::left(9),
+    Column::left(16),
+    Column::rest(),
+];
+/// `display interface brief down`: interface, link, cause.
+const BRIEF_DOWN: &[Column] = &[Column::left(21), Column::left(5), Column::rest()];
+/// `display ip interface brief`: interface, physical, protocol, IP address, VPN instance,
+/// description.
+const IP_BRIEF: &[Column] = &[
+    Column::left(21),
+    Column::left(9),
+    Column::left(9),
+    Column::left(16),
+    Column::left(13),
+    Column::rest(),
+];
 
 /// The description as a brief display shows it: cut to `max` characters unless the
 /// `description` keyword asks for all of it.
@@ -79,35 +101,34 @@ fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     ctx.line("Link: ADM - administratively down; Stby - standby");
     if args.has("down") {
         // Only ports that are not up, with the reason.
-        ctx.line(format!("{:<21}{:<5}{}", "Interface", "Link", "Cause"));
+        let mut table = Table::new(BRIEF_DOWN);
+        table.row(["Interface", "Link", "Cause"]);
         for (port, st) in ports.into_iter().filter(|(_, st)| !st.physical_up()) {
             let cause = if st.admin_up {
                 "Not connected"
             } else {
                 "Administratively"
             };
-            ctx.line(format!("{:<21}{:<5}{}", port.short(), link_word(st), cause));
+            table.row([port.short(), link_word(st).into(), cause.into()]);
         }
+        ctx.table(&table);
         return Ok(());
     }
     ctx.line("Protocol: (s) - spoofing");
-    ctx.line(format!(
-        "{:<21}{:<5}{:<9}{:<16}{}",
-        "Interface", "Link", "Protocol", "Primary IP", "Description"
-    ));
+    let mut table = Table::new(BRIEF);
+    table.row(["Interface", "Link", "Protocol", "Primary IP", "Description"]);
     for (port, st) in ports {
         let ip = primary(&cfg, port, st).map_or("--".to_string(), |(a, _)| a.to_string());
         let text = description(&cfg, port).unwrap_or_default();
-        let row = format!(
-            "{:<21}{:<5}{:<9}{:<16}{}",
+        table.row([
             port.short(),
-            link_word(st),
-            if st.protocol_up() { "UP" } else { "DOWN" },
+            link_word(st).into(),
+            if st.protocol_up() { "UP" } else { "DOWN" }.into(),
             ip,
-            brief_description(&text, args, BRIEF_DESCRIPTION)
-        );
-        ctx.line(row.trim_end());
+            brief_description(&text, args, BRIEF_DESCRIPTION),
+        ]);
     }
+    ctx.table(&table);
     Ok(())
 }
 
@@ -118,10 +139,15 @@ fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let ports = selected(&status, args)?;
     ctx.line("*down: administratively down");
     ctx.line("(s): spoofing  (l): loopback");
-    ctx.line(format!(
-        "{:<21}{:<9}{:<9}{:<16}{:<13}{}",
-        "Interface", "Physical", "Protocol", "IP address", "VPN instance", "Description"
-    ));
+    let mut table = Table::new(IP_BRIEF);
+    table.row([
+        "Interface",
+        "Physical",
+        "Protocol",
+        "IP address",
+        "VPN instance",
+        "Description",
+    ]);
     for (port, st) in ports {
         let physical = match (st.admin_up, st.link_up) {
             (false, _) => "*down",
@@ -129,20 +155,18 @@ fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             (true, false) => "down",
         };
         let ip = primary(&cfg, port, st).map_or("--".to_string(), |(a, _)| a.to_string());
-        ctx.line(format!(
-            "{:<21}{:<9}{:<9}{:<16}{:<13}{}",
+        table.row([
             port.short(),
-            physical,
-            up_down(st.protocol_up()),
+            physical.into(),
+            up_down(st.protocol_up()).into(),
             ip,
-            "--",
-            description(&cfg, port).map_or("--".to_string(), |d| brief_description(
-                &d,
-                args,
-                IP_BRIEF_DESCRIPTION
-            ))
-        ));
+            "--".into(),
+            description(&cfg, port).map_or("--".to_string(), |d| {
+                brief_description(&d, args, IP_BRIEF_DESCRIPTION)
+            }),
+        ]);
     }
+    ctx.table(&table);
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use super::io::State;
 use super::packet::{RejectReason, Version};
 use super::status::{Statistics, virtual_mac};
 use crate::cli::handler::CmdResult;
+use crate::cli::table::{self, Column, Table};
 use crate::cli::{Args, CmdError};
 use crate::device::{Ctx, Registry};
 use crate::interface::name::IfName;
@@ -89,10 +90,33 @@ fn display(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// The brief layout: interface, VRID, state, running priority, advertisement timer,
+/// authentication type, virtual IPs.
+const BRIEF: &[Column] = &[
+    Column::left(19).indent(1),
+    Column::left(6),
+    Column::left(13),
+    Column::left(8),
+    Column::left(8),
+    Column::left(9),
+    Column::rest(),
+];
+
 fn brief(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
-    ctx.line(" Interface          VRID  State        Running Adver   Auth     Virtual");
-    ctx.line("                                       Pri     Timer   Type        IP");
+    let mut head = Table::new(BRIEF);
+    head.row([
+        "Interface",
+        "VRID",
+        "State",
+        "Running",
+        "Adver",
+        "Auth",
+        "Virtual",
+    ])
+    .row(["", "", "", "Pri", "Timer", "Type", "   IP"]);
+    ctx.table(&head);
     ctx.line(format!(" {}", "-".repeat(69)));
+    let mut table = Table::new(BRIEF);
     for ((port, vrid), g) in groups {
         let auth = match auth_word(g) {
             "Not supported" => "None",
@@ -100,31 +124,49 @@ fn brief(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
         };
         let mut vips = g.status.virtual_ips.iter();
         let first = vips.next().map(|a| a.to_string()).unwrap_or_default();
-        let row = format!(
-            " {:<19}{:<6}{:<13}{:<8}{:<8}{:<9}{}",
+        table.row([
             port.short(),
-            vrid,
-            state_word(g),
-            g.status.running_priority,
-            g.status.adver_timer_cs,
-            auth,
-            first
-        );
-        ctx.line(row.trim_end());
+            vrid.to_string(),
+            state_word(g).into(),
+            g.status.running_priority.to_string(),
+            g.status.adver_timer_cs.to_string(),
+            auth.into(),
+            first,
+        ]);
         for vip in vips {
-            ctx.line(format!("{:64}{vip}", ""));
+            table.row(["", "", "", "", "", "", &vip.to_string()]);
         }
     }
+    ctx.table(&table);
 }
+
+/// The verbose layout: two `Label : value` pairs side by side (the value cells carry their
+/// `: `; a value continued on the next line has blanks there).
+const PAIRS: &[Column] = &[
+    Column::left(15).indent(5),
+    Column::left(23),
+    Column::left(13),
+    Column::rest(),
+];
 
 /// One `Label : value` pair of the verbose layout, or two side by side.
 fn pair(left: &str, lvalue: impl ToString, right: Option<(&str, String)>) -> String {
-    let mut line = format!("     {left:<15}: {}", lvalue.to_string());
-    if let Some((label, value)) = right {
-        line = format!("{line:<43}{label:<13}: {value}");
+    let lvalue = format!(": {}", lvalue.to_string());
+    match right {
+        Some((label, value)) => table::line(PAIRS, [left, &lvalue, label, &format!(": {value}")]),
+        None => table::line(PAIRS, [left, &lvalue]),
     }
-    line
 }
+
+/// The track line: interface, its state, the priority it takes off.
+const TRACK: &[Column] = &[
+    Column::left(15).indent(5),
+    Column::left(23),
+    Column::left(6),
+    Column::left(13),
+    Column::left(12),
+    Column::rest(),
+];
 
 fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
     for ((port, vrid), g) in groups {
@@ -175,7 +217,7 @@ fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
             None => ctx.line(pair("Virtual IP", "--", None)),
         }
         for vip in vips {
-            ctx.line(format!("{:22}{vip}", ""));
+            ctx.line(table::line(PAIRS, ["", &format!("  {vip}")]));
         }
         if s.state == State::Master {
             let mac = match &g.mac_mode {
@@ -208,9 +250,16 @@ fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
                     .map(|n| n.short())
                     .unwrap_or_else(|_| t.interface.clone());
                 let state = if t.up { "Up" } else { "Down" };
-                ctx.line(format!(
-                    "     {:<15}: {:<21}State : {:<11}Pri Reduced : {}",
-                    "Track IF", short, state, t.reduced
+                ctx.line(table::line(
+                    TRACK,
+                    [
+                        "Track IF".to_string(),
+                        format!(": {short}"),
+                        "State".into(),
+                        format!(": {state}"),
+                        "Pri Reduced".into(),
+                        format!(": {}", t.reduced),
+                    ],
                 ));
             }
         }
@@ -287,8 +336,11 @@ const LABELS: [&str; 10] = [
     "Invalid Type Pkts Rcvd",
 ];
 
-fn stat(ctx: &mut Ctx<'_>, label: &str, n: u64) {
-    ctx.line(format!(" {label:<31}: {n}"));
+/// The statistics layout: `Label : count`.
+const STATS: &[Column] = &[Column::left(31).indent(1), Column::rest()];
+
+fn stat(ctx: &mut Ctx<'_>, label: &str, n: impl std::fmt::Display) {
+    ctx.line(table::line(STATS, [label.to_string(), format!(": {n}")]));
 }
 
 /// `display vrrp statistics [ interface IF [ vrid N ] ]`
@@ -304,7 +356,7 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         for (reason, n) in &s.rejected {
             *by_label.entry(reason_label(*reason)).or_default() += n;
         }
-        ctx.line(format!(" {:<31}: {}", "Interface", key.0));
+        stat(ctx, "Interface", &key.0);
         stat(ctx, "VRID", u64::from(key.1));
         for label in LABELS {
             stat(ctx, label, by_label.get(label).copied().unwrap_or(0));
