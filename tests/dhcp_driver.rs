@@ -421,3 +421,47 @@ fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_re
     assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
     assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
 }
+
+/// `ip-in-use` cuts a long client identifier into rows of 20 characters under its column;
+/// `expired` prints it whole and pushes the expiry to the right (the table renderer's
+/// overflow rule, docs/architecture.md).
+#[test]
+fn long_client_identifiers_in_ip_in_use_and_expired() {
+    use duet::dhcp::display::expiry_text;
+    use duet::dhcp::{ClientKey, LeaseChange, LeaseState};
+    let dir = tempfile::tempdir().unwrap();
+    let b = bed(dir.path(), true);
+    let at = 1_790_000_000_000;
+    let id: Vec<u8> = (1..=20).collect();
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    handle
+        .query(move |s, _| {
+            for (ip, state) in [
+                ([10, 1, 1, 14], LeaseState::Committed),
+                ([10, 1, 1, 15], LeaseState::Expired),
+            ] {
+                let mut r = record(ip, state, at);
+                r.client = ClientKey::Id(id.clone().into());
+                s.apply_remote(LeaseChange::Upsert(r));
+            }
+        })
+        .unwrap();
+    let t = expiry_text(at);
+    assert_eq!(
+        run(&b.device, &["display dhcp server ip-in-use"]),
+        format!(
+            "IP address       Client identifier/    Lease expiration      Type\n\
+             \x20                Hardware address\n\
+             10.1.1.14        0102-0304-0506-0708-  {t:<22}Auto(C)\n\
+             \x20                090a-0b0c-0d0e-0f10-\n\
+             \x20                1112-1314\n"
+        )
+    );
+    assert_eq!(
+        run(&b.device, &["display dhcp server expired"]),
+        format!(
+            "IP address       Client-identifier/Hardware address    Lease expiration\n\
+             10.1.1.15        0102-0304-0506-0708-090a-0b0c-0d0e-0f10-1112-1314{t}\n"
+        )
+    );
+}
