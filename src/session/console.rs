@@ -206,26 +206,25 @@ fn read_answer() -> Option<String> {
     Some(InputLine::new(&line).text)
 }
 
-/// Height of the terminal on stdout, if it has one.
+/// Height of the terminal, if it has one (an SSH client without a PTY reports 0).
 fn terminal_rows() -> Option<usize> {
-    window().map(|w| w.ws_row as usize).filter(|r| *r > 0)
+    window()
+        .map(|(_, rows)| usize::from(rows))
+        .filter(|r| *r > 0)
 }
 
-/// Width of the terminal on stdout, if it has one.
+/// Width of the terminal, if it has one.
 fn terminal_columns() -> Option<usize> {
-    window().map(|w| w.ws_col as usize).filter(|c| *c > 0)
+    window()
+        .map(|(cols, _)| usize::from(cols))
+        .filter(|c| *c > 0)
 }
 
-fn window() -> Option<libc::winsize> {
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the pointer we pass.
-    let rc = unsafe { libc::ioctl(1, libc::TIOCGWINSZ, &mut size) };
-    (rc == 0).then_some(size)
+/// (columns, rows) of the session's terminal: crossterm asks the controlling terminal
+/// (`/dev/tty`, the PTY of an SSH session), else stdout. Called only on a terminal
+/// ([`on_terminal`]), so its last resort (running `tput`) is never reached.
+fn window() -> Option<(u16, u16)> {
+    crossterm::terminal::size().ok()
 }
 
 /// rustyline has already moved to the next line when `?` ends `readline`: put the `?` back at
