@@ -3,7 +3,7 @@
 
 use crate::cli::grammar::Grammar;
 use crate::cli::matcher::{self, MatchError, Matched};
-use crate::cli::{CmdError, Ctx, Registry, View, pipe, render};
+use crate::cli::{CmdError, Ctx, Registry, View, pipe, render, secret};
 use crate::device::Device;
 
 use super::{Interaction, Outcome, Role, SessionState};
@@ -114,21 +114,6 @@ fn find<'g>(
     }))
 }
 
-/// The line with a plain-text password argument replaced by `******`, for the log.
-fn masked(line: &str, args: &crate::cli::Args) -> String {
-    match args.span("plain") {
-        Some((start, end))
-            if start <= end
-                && line.is_char_boundary(start)
-                && line.is_char_boundary(end)
-                && end <= line.len() =>
-        {
-            format!("{}******{}", &line[..start], &line[end..])
-        }
-        _ => line.to_string(),
-    }
-}
-
 /// Record a line in the history: as typed, consecutive duplicates once.
 fn remember(state: &mut SessionState, line: &str) {
     if state.history.last().map(String::as_str) != Some(line) {
@@ -194,10 +179,10 @@ pub fn run_with(
             },
         ));
     }
-    let typed = line.trim();
-    // Comware keeps passwords out of the history buffer.
-    if options.history && !matched.args.has("password") {
-        remember(state, typed);
+    // Comware keeps password commands out of the history buffer; here every line that carries
+    // a value of a `secret:` parameter (cli::secret) stays out, whatever the command.
+    if options.history && !secret::carries_secret(command, &matched.args) {
+        remember(state, line.trim());
     }
     // A command of a view above runs there; if it fails, the session stays where it was.
     let views_before = state.views.clone();
@@ -230,7 +215,8 @@ pub fn run_with(
                     state.line,
                     state.peer,
                     state.user,
-                    masked(line, &matched.args).trim()
+                    // Every secret value masked (cli::secret): the log never holds one.
+                    secret::mask(line, command, &matched.args).trim()
                 );
                 device.log("SHELL", 6, "SHELL_CMD", &message);
             }
