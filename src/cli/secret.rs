@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use super::args::Args;
 use super::grammar::{Command, Grammar};
 use super::matcher;
+use super::syntax::Node;
 
 /// What a secret value is shown as (as `display vrrp verbose` shows the key).
 pub const MASK: &str = "******";
@@ -68,14 +69,45 @@ pub fn mask(line: &str, command: &Command, args: &Args) -> String {
     replace(line, spans(command, args))
 }
 
+/// Does the syntax have a slot named in `secret`?
+fn has_secret_slot(node: &Node, secret: &BTreeSet<String>) -> bool {
+    let mut found = false;
+    node.walk(&mut |n| {
+        if let Node::Param(p) = n {
+            found |= secret.contains(&p.name);
+        }
+    });
+    found
+}
+
+/// The first keywords of the forms that can carry a secret (`password`, `authentication-key`,
+/// `vrrp`, ...): only a line starting with one of them (or a prefix of one) can hold a secret.
+fn secret_heads(grammar: &Grammar) -> BTreeSet<&str> {
+    let mut heads = BTreeSet::new();
+    for c in grammar.commands.iter().filter(|c| !c.secret.is_empty()) {
+        for form in std::iter::once(&c.syntax).chain(c.undo.as_ref()) {
+            if has_secret_slot(form, &c.secret)
+                && let Some(head) = form.first_keyword()
+            {
+                heads.insert(head);
+            }
+        }
+    }
+    heads
+}
+
 /// Configuration text (`display current-configuration`, `display this`, a saved file) as a
 /// network-operator may see it: on each command line, every value that fills a `secret:` slot
 /// is replaced by [`MASK`] (` authentication-key cipher ******`), so the operator sees that a
-/// key or password is set but not what it is. A line is tried in every view (a file line does
-/// not say which view it belongs to), and the secrets of every command it matches are masked.
-/// A line no command matches (a damaged saved file) is withheld: only its indentation and
-/// [`MASK`] are shown, since nothing says which of its words is a secret.
+/// key or password is set but not what it is.
+///
+/// Only lines whose first word starts a form with a secret slot are matched (matching every
+/// line of a large configuration in every view would cost seconds); such a line is tried in
+/// every view (a file line does not say which view it belongs to) and the secrets of every
+/// command it matches are masked. One that no command matches (a damaged saved file) is
+/// withheld, only its indentation and [`MASK`] shown, since nothing says which word is secret.
 pub fn mask_config(grammar: &Grammar, text: &str) -> String {
+    let heads = secret_heads(grammar);
     let kinds: BTreeSet<&str> = grammar
         .commands
         .iter()
@@ -87,11 +119,13 @@ pub fn mask_config(grammar: &Grammar, text: &str) -> String {
         let body = line.trim_end_matches(['\n', '\r']);
         let trimmed = body.trim_start();
         let indent = &body[..body.len() - trimmed.len()];
-        let structural = trimmed.is_empty()
-            || trimmed.starts_with('#')
-            || trimmed == "return"
-            || (!indent.is_empty() && trimmed.split_whitespace().next() == Some("version"));
-        if structural {
+        let first = trimmed
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let candidate = !first.is_empty() && heads.iter().any(|h| h.starts_with(first.as_str()));
+        if !candidate {
             out.push_str(line);
             continue;
         }
@@ -141,7 +175,7 @@ mod tests {
              interface GigabitEthernet1/0/1\n vrrp vrid 1 authentication-mode simple cipher {cipher}\n#\n\
              line vty 0 4\n set authentication password hash $argon2id$abc\n#\n\
              local-user admin class manage\n password hash $argon2id$xyz\n ssh authorized-key ssh-ed25519 AAAA k\n#\n\
-             not a command s3cret\n#\nreturn\n"
+             password typo s3cret extra\n not a command s3cret\n#\nreturn\n"
         );
         let shown = mask_config(grammar(), &text);
         assert_eq!(
@@ -150,7 +184,7 @@ mod tests {
              interface GigabitEthernet1/0/1\n vrrp vrid 1 authentication-mode simple cipher ******\n#\n\
              line vty 0 4\n set authentication password hash ******\n#\n\
              local-user admin class manage\n password hash ******\n ssh authorized-key ssh-ed25519 AAAA k\n#\n\
-             ******\n#\nreturn\n"
+             ******\n not a command s3cret\n#\nreturn\n"
         );
     }
 }
