@@ -96,6 +96,22 @@ fn secret_heads(grammar: &Grammar) -> BTreeSet<&str> {
     heads
 }
 
+/// Does the line start with (a prefix of) the first keyword of a form with a secret slot?
+fn starts_secret_form(heads: &BTreeSet<&str>, line: &str) -> bool {
+    let first = line
+        .split_whitespace()
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    !first.is_empty() && heads.iter().any(|h| h.starts_with(first.as_str()))
+}
+
+/// May this line (matched or not) hold a secret? True when its first word starts a form with
+/// a secret slot: an error report then does not quote its words.
+pub fn may_hold_secret(grammar: &Grammar, line: &str) -> bool {
+    starts_secret_form(&secret_heads(grammar), line.trim_start())
+}
+
 /// Configuration text (`display current-configuration`, `display this`, a saved file) as a
 /// network-operator may see it: on each command line, every value that fills a `secret:` slot
 /// is replaced by [`MASK`] (` authentication-key cipher ******`), so the operator sees that a
@@ -119,13 +135,7 @@ pub fn mask_config(grammar: &Grammar, text: &str) -> String {
         let body = line.trim_end_matches(['\n', '\r']);
         let trimmed = body.trim_start();
         let indent = &body[..body.len() - trimmed.len()];
-        let first = trimmed
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let candidate = !first.is_empty() && heads.iter().any(|h| h.starts_with(first.as_str()));
-        if !candidate {
+        if !starts_secret_form(&heads, trimmed) {
             out.push_str(line);
             continue;
         }

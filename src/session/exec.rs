@@ -114,6 +114,23 @@ fn find<'g>(
     }))
 }
 
+/// A line as a log may show it when it is not known to have run (a command that panicked):
+/// the line of the command it matches in this view stack with every secret masked, or, when it
+/// matches none (a line being typed, a typo), only its first word, since nothing says which
+/// of the other words is a secret.
+pub fn loggable(views: &[View], line: &str) -> String {
+    let first = line.split_whitespace().next().unwrap_or("");
+    let grammar = match crate::cli::grammar::builtin() {
+        Ok(g) => g,
+        Err(_) => return format!("{first} {}", secret::MASK),
+    };
+    match find(grammar, views, line) {
+        Ok((_, m)) => secret::mask(line, m.command, &m.args).trim().to_string(),
+        Err(_) if line.split_whitespace().nth(1).is_none() => first.to_string(),
+        Err(_) => format!("{first} {}", secret::MASK),
+    }
+}
+
 /// Record a line in the history: as typed, consecutive duplicates once.
 fn remember(state: &mut SessionState, line: &str) {
     if state.history.last().map(String::as_str) != Some(line) {

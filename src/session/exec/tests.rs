@@ -487,3 +487,20 @@ fn expansions_of<'a>(
 ) -> Vec<Vec<Tok<'a>>> {
     forms.flat_map(expansions).collect()
 }
+
+/// What the log shows of a line whose command panicked: masked when it matches, its first
+/// word only when it does not (help on a half-typed key, a typo).
+#[test]
+fn a_line_that_panicked_is_logged_without_its_secret() {
+    let views = [View::User, View::System, View::HotBackup];
+    assert_eq!(
+        loggable(&views, " authentication-key plain K3yK3y "),
+        "authentication-key plain ******"
+    );
+    assert_eq!(loggable(&views, "auth cipher $c$3$x extra"), "auth ******");
+    assert_eq!(loggable(&views, "display"), "display");
+    assert_eq!(
+        loggable(&views, "peer 10.0.0.2 source 10.0.0.1"),
+        "peer 10.0.0.2 source 10.0.0.1"
+    );
+}
