@@ -231,42 +231,83 @@ struct Tally {
     accepted: AtomicU64,
 }
 
-/// One flood client: connect from `source`, send wrong passwords, again until `until`.
-async fn flood_client(source: Ipv4Addr, n: usize, until: Instant, tally: Arc<Tally>) {
+/// Handshakes the flood runs at once while it connects (the test's client is a debug build:
+/// hundreds of interleaved handshakes would all time out together).
+const HANDSHAKES: usize = 16;
+
+/// Connect from `source` and finish the SSH handshake.
+async fn connect_from(source: Ipv4Addr) -> std::io::Result<russh::client::Handle<Client>> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from((source, 0)))?;
+    let stream = socket.connect(SocketAddr::from((SERVER, SSH_PORT))).await?;
     let config = Arc::new(russh::client::Config::default());
-    while Instant::now() < until {
-        let attempt = async {
-            let socket = tokio::net::TcpSocket::new_v4()?;
-            socket.bind(SocketAddr::from((source, 0)))?;
-            let stream = socket.connect(SocketAddr::from((SERVER, SSH_PORT))).await?;
-            let mut handle = russh::client::connect_stream(config.clone(), stream, Client)
-                .await
-                .map_err(std::io::Error::other)?;
-            for k in 0..3 {
-                let result = handle
-                    .authenticate_password("admin", format!("wrong-{n}-{k}"))
-                    .await
-                    .map_err(std::io::Error::other)?;
-                match result {
-                    russh::client::AuthResult::Success => {
-                        tally.accepted.fetch_add(1, Ordering::Relaxed);
-                    }
-                    // The client reports a closed connection as a failure with no methods.
-                    russh::client::AuthResult::Failure {
-                        remaining_methods, ..
-                    } if remaining_methods.is_empty() => {
-                        return Err(std::io::Error::other("closed"));
-                    }
-                    russh::client::AuthResult::Failure { .. } => {
-                        tally.rejected.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+    russh::client::connect_stream(config, stream, Client)
+        .await
+        .map_err(std::io::Error::other)
+}
+
+/// Send wrong passwords on `handle` (up to 3), counting the answers; an error when the
+/// server closed the connection.
+async fn wrong_passwords(
+    handle: &mut russh::client::Handle<Client>,
+    n: usize,
+    tally: &Tally,
+) -> std::io::Result<()> {
+    for k in 0..3 {
+        let result = handle
+            .authenticate_password("admin", format!("wrong-{n}-{k}"))
+            .await
+            .map_err(std::io::Error::other)?;
+        match result {
+            russh::client::AuthResult::Success => {
+                tally.accepted.fetch_add(1, Ordering::Relaxed);
             }
-            Ok::<(), std::io::Error>(())
+            // The client reports a closed connection as a failure with no methods.
+            russh::client::AuthResult::Failure {
+                remaining_methods, ..
+            } if remaining_methods.is_empty() => {
+                return Err(std::io::Error::other("closed"));
+            }
+            russh::client::AuthResult::Failure { .. } => {
+                tally.rejected.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One flood client: connect from `source` (at most [`HANDSHAKES`] at once), wait for `go`
+/// so that every client's first wrong password is sent at the same moment, then keep
+/// reconnecting and sending wrong passwords until `until`.
+async fn flood_client(
+    source: Ipv4Addr,
+    n: usize,
+    handshakes: Arc<tokio::sync::Semaphore>,
+    mut go: tokio::sync::watch::Receiver<Option<Instant>>,
+    tally: Arc<Tally>,
+) {
+    let first = {
+        let _turn = handshakes.acquire().await;
+        tokio::time::timeout(Duration::from_secs(20), connect_from(source)).await
+    };
+    let Ok(until) = go.wait_for(Option::is_some).await.map(|u| u.unwrap()) else {
+        return;
+    };
+    let mut connection = first.ok().and_then(Result::ok);
+    loop {
+        let attempt = async {
+            let mut handle = match connection.take() {
+                Some(h) => h,
+                None => connect_from(source).await?,
+            };
+            wrong_passwords(&mut handle, n, &tally).await
         };
         let left = until.saturating_duration_since(Instant::now()) + Duration::from_secs(5);
         if !matches!(tokio::time::timeout(left, attempt).await, Ok(Ok(()))) {
             tally.closed.fetch_add(1, Ordering::Relaxed);
+        }
+        if Instant::now() >= until {
+            return;
         }
         // A pause between connections keeps the clients from taking the machine's CPU.
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -451,9 +492,10 @@ fn unauthenticated_password_flood_keeps_memory_bounded_and_the_device_serving() 
     ready.recv().expect("advert watcher ready");
 
     // The flood: FLOOD clients from SOURCES addresses, on a runtime whose thread is in ns C.
+    // Phase 1 connects them all; phase 2 sends every first wrong password at once and keeps
+    // the clients trying for `flood_secs`.
     let tally = Arc::new(Tally::default());
-    let started = Instant::now();
-    let until = started + Duration::from_secs(flood_secs);
+    let (started_tx, started_rx) = mpsc::channel();
     let flooding = {
         let (ns, tally) = (lab.ns("C"), tally.clone());
         std::thread::spawn(move || {
@@ -463,26 +505,46 @@ fn unauthenticated_password_flood_keeps_memory_bounded_and_the_device_serving() 
                 .build()
                 .unwrap();
             rt.block_on(async {
+                let handshakes = Arc::new(tokio::sync::Semaphore::new(HANDSHAKES));
+                let (go, wait) = tokio::sync::watch::channel(None);
                 let clients: Vec<_> = (0..flood)
                     .map(|n| {
                         let source = Ipv4Addr::new(10, 89, 1, 11 + (n % SOURCES as usize) as u8);
-                        tokio::spawn(flood_client(source, n, until, tally.clone()))
+                        let client = flood_client(
+                            source,
+                            n,
+                            handshakes.clone(),
+                            wait.clone(),
+                            tally.clone(),
+                        );
+                        tokio::spawn(client)
                     })
                     .collect();
+                // Let every client queue for its turn, then queue behind them (the semaphore
+                // is fair): once all turns are free again, every client has connected or failed.
+                tokio::task::yield_now().await;
+                let all = handshakes.acquire_many(HANDSHAKES as u32).await.unwrap();
+                drop(all);
+                let started = Instant::now();
+                let _ = go.send(Some(started + Duration::from_secs(flood_secs)));
+                let _ = started_tx.send(started);
                 for c in clients {
                     let _ = c.await;
                 }
             });
         })
     };
+    let started = started_rx
+        .recv_timeout(Duration::from_secs(120))
+        .expect("the flood clients connected");
 
     // During the flood: DHCP answers, and the admin logs in from another address (retrying
     // like a person would if a check is refused while the checkers are busy).
     let dhcp = {
         let ns = lab.ns("C");
-        std::thread::sleep(Duration::from_secs(1));
         std::thread::spawn(move || dhcp_offer(&ns))
     };
+    std::thread::sleep(Duration::from_millis(200));
     let mut admin_tries = 0;
     let mut logged_in = None;
     while logged_in.is_none() && admin_tries < 5 {
