@@ -361,13 +361,14 @@ fn users() -> impl Strategy<Value = std::collections::BTreeMap<String, LocalUser
 }
 
 fn ssh() -> impl Strategy<Value = SshServerConfig> {
-    (any::<bool>(), 1u16..=65535, 1u32..=86400).prop_map(|(enabled, port, lockout_secs)| {
-        SshServerConfig {
+    (any::<bool>(), 1u16..=65535, 1u32..=86400, 1u32..=120).prop_map(
+        |(enabled, port, lockout_secs, auth_timeout_secs)| SshServerConfig {
             enabled,
             port,
             lockout_secs,
-        }
-    })
+            auth_timeout_secs,
+        },
+    )
 }
 
 /// The `hot-backup` view: any reachable combination of its settings.
