@@ -311,18 +311,18 @@ fn record(ip: [u8; 4], state: duet::dhcp::LeaseState, at: u64) -> duet::dhcp::Le
 #[test]
 fn conflict_expired_pool_and_free_ip_layouts() {
     use duet::dhcp::display::expiry_text;
-    use duet::dhcp::{LeaseChange, LeaseState};
+    use duet::dhcp::{LeaseChange, LeaseRecord, LeaseState};
     let dir = tempfile::tempdir().unwrap();
     let b = bed(dir.path(), true);
-    let at = 1_790_000_000_000;
+    let (at, until) = (1_790_000_000_000, 4_000_000_000_000);
     let handle = b.device.dhcp.get().expect("engine started").clone();
     handle
         .query(move |s, _| {
-            s.apply_remote(LeaseChange::Upsert(record(
-                [10, 1, 1, 12],
-                LeaseState::Declined,
-                at,
-            )));
+            // Detected at `at`, back in the pool long after the test (2096).
+            s.apply_remote(LeaseChange::Upsert(LeaseRecord {
+                expires: until,
+                ..record([10, 1, 1, 12], LeaseState::Declined, at)
+            }));
             s.apply_remote(LeaseChange::Upsert(record(
                 [10, 1, 1, 13],
                 LeaseState::Expired,
@@ -333,7 +333,11 @@ fn conflict_expired_pool_and_free_ip_layouts() {
     let t = expiry_text(at);
     assert_eq!(
         run(&b.device, &["display dhcp server conflict"]),
-        format!("IP address          Detect time\n10.1.1.12           {t}\n")
+        format!(
+            "IP address          Detect time              Recycle time\n\
+             10.1.1.12           {t:<25}{}\n",
+            expiry_text(until)
+        )
     );
     assert_eq!(
         run(&b.device, &["display dhcp server expired"]),
@@ -359,7 +363,7 @@ fn conflict_expired_pool_and_free_ip_layouts() {
     );
     assert_eq!(
         run(&b.device, &["display dhcp server conflict"]),
-        "IP address          Detect time\n"
+        "IP address          Detect time              Recycle time\n"
     );
     b.device.stop();
     drop(b);

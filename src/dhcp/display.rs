@@ -333,19 +333,25 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// `display dhcp server conflict`: declined addresses and the server's own addresses found in
-/// a pool, with the time they were detected.
+/// a pool, with the time they were detected and the time they return to the pool (the end of
+/// the probation, `dhcp server conflict auto-recycle interval`; a Duet column).
 fn display_conflict(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     let mut rows = query(ctx, |s, _| {
         s.leases()
             .iter()
             .filter(|r| r.state == LeaseState::Declined)
-            .map(|r| (r.ip, r.expires))
+            .map(|r| (r.ip, r.updated, r.expires))
             .collect::<Vec<_>>()
     })?;
     rows.sort();
-    ctx.line("IP address          Detect time");
-    for (ip, at) in rows {
-        ctx.line(format!("{:<20}{}", ip.to_string(), expiry_text(at)));
+    ctx.line("IP address          Detect time              Recycle time");
+    for (ip, at, until) in rows {
+        ctx.line(format!(
+            "{:<20}{:<25}{}",
+            ip.to_string(),
+            expiry_text(at),
+            expiry_text(until)
+        ));
     }
     Ok(())
 }

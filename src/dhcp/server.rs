@@ -299,9 +299,17 @@ impl Server {
         std::mem::take(&mut self.events)
     }
 
-    /// When `handle_timeout` next has work (an offer or lease expiring).
+    /// When `handle_timeout` next has work (an offer or lease expiring, or, on a serving
+    /// device, a conflict's probation ending).
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.leases.next_expiry()
+        let probation = self
+            .serving
+            .then(|| self.leases.next_probation_end())
+            .flatten();
+        match (self.leases.next_expiry(), probation) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Apply a binding the peer sent (hot backup). It is journaled like a local change but
@@ -346,6 +354,7 @@ impl Server {
                 _ => {}
             }
         }
+        self.end_probations(now);
     }
 
     /// Handle one datagram received on UDP port 67.
@@ -589,8 +598,17 @@ impl Server {
             self.stats.ignored("decline-not-bound");
             return;
         }
-        tracing::warn!(%ip, client = %c.key, "address declined: moved to the conflict list");
-        self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        let until = self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_DECLINE",
+            %ip,
+            client = %c.key,
+            "Client {} declined {ip}: the address is in the conflict list for {} s.",
+            super::render::dashed_hex(c.msg.hw_addr()),
+            until.saturating_sub(c.now) / 1000
+        );
     }
 
     /// RFC 2131 section 4.3.4: the client gives the address back.
@@ -619,14 +637,17 @@ impl Server {
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
     }
 
-    /// Put `ip` in the conflict list (journaled: a conflict survives a restart).
-    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) {
+    /// Put `ip` in the conflict list (journaled: a conflict survives a restart) until its
+    /// probation ends, `conflict_recycle_secs` from now; returns that time. The end is in the
+    /// record, so it survives a restart and travels with the record to the hot-backup peer.
+    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) -> Millis {
+        let until = now.saturating_add(u64::from(self.config.conflict_recycle_secs) * 1000);
         let rec = LeaseRecord {
             ip,
             state: LeaseState::Declined,
             client,
             chaddr: chaddr.into(),
-            expires: now,
+            expires: until,
             updated: now,
             relay_info: None,
             hostname: None,
@@ -637,6 +658,7 @@ impl Server {
         }
         self.leases.upsert(rec.clone());
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
+        until
     }
 
     /// Whether the client may have `ip` from the selected pool.
