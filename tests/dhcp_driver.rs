@@ -425,3 +425,65 @@ fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_re
     assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
     assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
 }
+
+/// Hot backup (synchronous mode) holds an ACK until the peer confirms its binding, and drops it
+/// if the peer goes down first. The client never saw that ACK, so `DHCPACK` must not count it:
+/// it is counted under `Replies withheld`, and `DHCPACK` counts the ACKs that left.
+#[test]
+fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
+    use duet::dhcp::driver::GateOrder;
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    let mut events = handle.subscribe();
+    b.rt.block_on(handle.gate(GateOrder::Hold(true))).unwrap();
+    let mac = "02:00:00:00:00:21";
+    let discover = PacketSpec::new(MessageType::Discover, mac, 1)
+        .message()
+        .encode();
+    let (_, _, offer) = b.exchange(&discover);
+    let req = PacketSpec {
+        requested: Some(offer.yiaddr),
+        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+        ..PacketSpec::new(MessageType::Request, mac, 2)
+    }
+    .message()
+    .encode();
+    b.send(&req);
+    let commit =
+        b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
+            .expect("the binding is journaled")
+            .expect("event")
+            .seq;
+    // The peer "goes down" before confirming: the held ACK is dropped.
+    b.rt.block_on(handle.gate(GateOrder::Settle(vec![(commit, false)])))
+        .unwrap();
+    let no_ack = |b: &mut Bed| {
+        while let Some((_, _, m)) = b.reply_within(Duration::from_millis(300)) {
+            assert_ne!(m.options.message_type, Some(MessageType::Ack), "{m:?}");
+        }
+    };
+    no_ack(&mut b);
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    let value = |stats: &str, label: &str| -> String {
+        stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(value(&stats, "DHCPACK:"), "0", "{stats}");
+    assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
+    assert_eq!(value(&stats, "peer-unconfirmed:"), "1", "{stats}");
+    // The client retransmits its REQUEST; with nothing held any more it gets its ACK, and
+    // that one is counted as sent.
+    b.rt.block_on(handle.gate(GateOrder::Hold(false))).unwrap();
+    let (_, _, ack) = b.exchange(&req);
+    assert_eq!(ack.options.message_type, Some(MessageType::Ack));
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert_eq!(value(&stats, "DHCPACK:"), "1", "{stats}");
+    assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
+}

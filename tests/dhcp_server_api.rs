@@ -175,10 +175,26 @@ fn configuration_changes_keep_covered_leases_and_drop_the_rest() {
 #[test]
 fn statistics_count_and_reset() {
     let mut s = Server::new(config(), ServerOptions::default()).unwrap();
-    offer(&mut s, "02:00:00:00:00:01", None);
+    let spec = PacketSpec {
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, "02:00:00:00:00:01", 1)
+    };
+    let offers = s.handle_packet(10, &ingress(), &spec.message().encode());
     s.handle_packet(0, &ingress(), b"short");
     assert_eq!(s.stats().received(MessageType::Discover), 1);
+    // A reply is counted as sent when the driver says it left, not when it is built.
+    assert_eq!(s.stats().sent(MessageType::Offer), 0);
+    s.reply_sent(&offers[0]);
     assert_eq!(s.stats().sent(MessageType::Offer), 1);
+    // An ACK the driver drops is withheld, not sent.
+    let offered = Message::decode(&offers[0].bytes).unwrap().yiaddr;
+    let request = select("02:00:00:00:00:01", offered).message().encode();
+    let acks = s.handle_packet(20, &ingress(), &request);
+    assert_eq!(acks[0].kind, MessageType::Ack);
+    s.reply_withheld("journal-failed");
+    assert_eq!(s.stats().sent(MessageType::Ack), 0);
+    assert_eq!(s.stats().withheld["journal-failed"], 1);
+    assert_eq!(s.stats().withheld_total(), 1);
     assert_eq!(s.stats().bad_total(), 1);
     s.reset_statistics();
     assert_eq!(s.stats(), &Default::default());

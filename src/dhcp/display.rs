@@ -329,6 +329,12 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         stat_line(ctx, 6, label, n);
     }
     stat_line(ctx, 4, "Bad Messages:", r.bad_total());
+    // Duet's addition: replies built and never sent (an ACK whose lease did not reach the
+    // disk, or that the hot-backup peer never confirmed). `Messages sent` counts only what left.
+    stat_line(ctx, 4, "Replies withheld:", r.withheld_total());
+    for (reason, n) in &r.withheld {
+        stat_line(ctx, 6, &format!("{reason}:"), n);
+    }
     Ok(())
 }
 

@@ -365,9 +365,10 @@ impl Engine {
             }
         }
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
-        // the client retransmits its REQUEST.
+        // the client retransmits its REQUEST. Counted as withheld, never as sent.
         for r in replies.drain(..) {
             if r.commit.is_some_and(|c| c > self.durable) {
+                self.server.reply_withheld("journal-failed");
                 continue;
             }
             if self.gate.holding && r.commit.is_some_and(|c| c > self.gate.released) {
@@ -378,9 +379,14 @@ impl Engine {
         }
     }
 
+    /// Send one reply and count it: `Messages sent` counts what left, not what was built.
     fn send(&mut self, r: &Reply) {
-        if let Err(e) = self.io.send(r) {
-            tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+        match self.io.send(r) {
+            Ok(()) => self.server.reply_sent(r),
+            Err(e) => {
+                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+                self.server.reply_withheld("send-failed");
+            }
         }
     }
 
@@ -413,7 +419,7 @@ impl Engine {
                     match r.commit.and_then(|c| verdict.get(&c)) {
                         Some(true) => self.send(&r),
                         // The peer never confirmed it: the client retransmits.
-                        Some(false) => {}
+                        Some(false) => self.server.reply_withheld("peer-unconfirmed"),
                         None => keep.push_back(r),
                     }
                 }

@@ -241,6 +241,17 @@ impl Server {
         &self.stats
     }
 
+    /// The driver sent `reply`: count it under `Messages sent`.
+    pub fn reply_sent(&mut self, reply: &Reply) {
+        *self.stats.sent.entry(reply.kind).or_default() += 1;
+    }
+
+    /// The driver dropped a reply for `reason` (see [`Stats::withheld`]); the client
+    /// retransmits.
+    pub fn reply_withheld(&mut self, reason: &str) {
+        *self.stats.withheld.entry(reason.to_string()).or_default() += 1;
+    }
+
     /// `reset dhcp server statistics`.
     pub fn reset_statistics(&mut self) {
         self.stats = Stats::default();
@@ -799,7 +810,9 @@ impl Server {
         self.reply(c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None)
     }
 
-    /// Build a reply, count it, and hold it for `commit` if given.
+    /// Build a reply, held for `commit` if given. It is counted when the driver reports its
+    /// fate ([`Server::reply_sent`], [`Server::reply_withheld`]): a reply built is not a reply
+    /// sent (an ACK waits for the journal and, with hot backup, for the peer).
     fn reply(
         &mut self,
         c: &Ctx,
@@ -819,9 +832,9 @@ impl Server {
             lease,
             echo_relay_info: self.config.relay_information,
         });
-        *self.stats.sent.entry(t).or_default() += 1;
         Reply {
             interface: c.ingress.interface.clone(),
+            kind: t,
             to,
             bytes: msg.encode(),
             commit,
