@@ -146,15 +146,24 @@ fn boot_id() -> u64 {
 }
 
 /// A fresh challenge for one connection: 16 bytes from the kernel's random source. Replay
-/// protection needs a nonce never used before; should /dev/urandom fail, the boot-id mix of
-/// the clock, the process and a count of the nonces drawn, hashed, is still unique.
+/// protection needs a nonce never used before; should /dev/urandom fail, the wall clock's
+/// nanoseconds, the process id and a count of the nonces drawn, hashed, are still unique.
 fn nonce() -> Nonce {
     use std::io::Read;
+    static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut n = Nonce::default();
     let drawn = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut n));
     if drawn.is_err() {
         use sha2::Digest;
-        let digest = sha2::Sha256::digest(boot_id().to_be_bytes());
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let count = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let digest = sha2::Sha256::new()
+            .chain_update(nanos.to_be_bytes())
+            .chain_update(std::process::id().to_be_bytes())
+            .chain_update(count.to_be_bytes())
+            .finalize();
         n.copy_from_slice(&digest[..16]);
     }
     n

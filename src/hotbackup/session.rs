@@ -562,12 +562,14 @@ impl<S: Service> Session<S> {
         };
         let Some(peer_boot) = c.peer else {
             return match m {
-                // The decoder lets a challenge through only as frame 0, a hello only after it.
-                Message::Challenge { nonce } => {
+                // The decoder lets a challenge through unsigned only as frame 0, a hello only
+                // after it; a signed challenge later is out of place.
+                Message::Challenge { nonce } if !c.challenged => {
                     self.handle_challenge(now, nonce);
                     Ok(())
                 }
                 Message::Hello(h) => self.handle_hello(now, h, replica),
+                Message::Challenge { .. } => Err(ProtocolError::Unexpected("challenge")),
                 other => Err(ProtocolError::BeforeHello(other.kind())),
             };
         };

@@ -608,3 +608,21 @@ fn removal_is_replicated() {
     pump(&mut a, &mut b, 1);
     assert!(b.t.0.is_empty());
 }
+
+#[test]
+fn a_second_challenge_is_out_of_place() {
+    use super::frame::Encoder;
+    use super::message::Message;
+    let mut a = Node::new(1, 100, |_| {});
+    a.connected(0);
+    let mut wire = Vec::new();
+    let mut e = Encoder::new(None);
+    e.encode(&Message::Challenge { nonce: [7; 16] }, &mut wire);
+    e.encode(&Message::Challenge { nonce: [8; 16] }, &mut wire);
+    a.s.handle_bytes(0, &wire, &mut a.t);
+    a.drain();
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert_eq!(a.s.stats().bad["protocol"], 1);
+    // Our hello went out once, answering the first challenge only.
+    assert_eq!(a.s.stats().frames_sent["hello"], 1);
+}
