@@ -361,3 +361,64 @@ fn lease_events_say_which_bindings_are_new_and_a_revoked_binding_leaves_a_tombst
         matches!(&ev[0].change, LeaseChange::Upsert(r) if r.state == LeaseState::Removed && r.updated == 70)
     );
 }
+
+/// Split brain, both links cut: this device keeps a binding the peer made (in this device's
+/// half) and cannot see the peer renew it. When its copy expires here the address must not go
+/// to another client while the peer is unreachable; the client that held it may have it back;
+/// once the tables are reconciled (the restriction lifted) the address is free again.
+#[test]
+fn with_the_peer_unreachable_an_expired_binding_is_not_given_to_another_client() {
+    use duet::dhcp::pool::Half;
+    let ip = Ipv4Addr::new(10, 1, 1, 10);
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // The peer's client holds .10 (offset 0: our half) until 3_600_000.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 10])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    assert_eq!(
+        s.leases().get(ip).map(|r| r.state),
+        Some(LeaseState::Expired)
+    );
+    assert!(!s.is_free(ip), "the peer may still be renewing it");
+    // A new client asking for it gets another address of our half.
+    let got = offer(&mut s, "02:00:00:00:00:01", Some(ip)).unwrap();
+    assert_ne!(got, ip);
+    // Its own client may have it back (the peer would renew it for that same client).
+    assert_eq!(offer(&mut s, "02:00:00:00:00:99", Some(ip)), Some(ip));
+    // Reconciled with the peer: free again once nobody holds it.
+    s.handle_timeout(3_700_000);
+    s.set_half(None);
+    assert!(s.is_free(ip));
+}
+
+/// The failover link cut silently, the LAN whole: the master renews a binding, the backup
+/// never hears of it and expires its own copy. The expiry is dated just after the binding it
+/// ends, not when the timer fired, so the renewal (made after that binding) wins the merge
+/// after healing, and both devices expire one binding into the same record.
+#[test]
+fn an_expiry_is_older_than_any_renewal_of_the_binding_it_ends() {
+    use duet::hotbackup::{DhcpBindings, Service};
+    let binding = peer_lease([10, 1, 1, 10]);
+    let mut backup = Server::new(config(), ServerOptions::default()).unwrap();
+    backup.apply_remote(LeaseChange::Upsert(binding.clone()));
+    backup.drain_events();
+    // The master renewed at half the lease; the backup expires its copy at the end.
+    let renewal = LeaseRecord {
+        updated: 1_800_000,
+        expires: 5_400_000,
+        ..binding.clone()
+    };
+    backup.handle_timeout(3_600_005);
+    let expired = backup.leases().get(binding.ip).unwrap().clone();
+    assert_eq!(expired.state, LeaseState::Expired);
+    assert!(
+        DhcpBindings::version_cmp(&renewal, &expired).is_gt(),
+        "the renewal must win: {renewal:?} vs {expired:?}"
+    );
+    assert!(DhcpBindings::version_cmp(&expired, &binding).is_gt());
+    // The master, had it not renewed, expires the same binding into the same record.
+    let mut master = Server::new(config(), ServerOptions::default()).unwrap();
+    master.apply_remote(LeaseChange::Upsert(binding.clone()));
+    master.handle_timeout(3_600_900);
+    assert_eq!(master.leases().get(binding.ip), Some(&expired));
+}

@@ -325,6 +325,17 @@ impl Server {
     }
 
     /// Expire offers and leases that are due (RFC 2131 section 4.4.5 on the server side).
+    ///
+    /// Both devices of a hot-backup pair run expiry, the backup too, on their own copies.
+    /// Two invariants make that safe (docs/hot-backup-protocol.md, "Expiry"):
+    /// - an expiry is dated one millisecond after the binding it ends, not when the timer
+    ///   fired: it decides nothing new, it is that binding running out. Any later change the
+    ///   peer made to the binding (a renewal this device never saw) is newer and wins the
+    ///   merge, and two devices expiring the same binding write the same record;
+    /// - while the half restriction is on (the peer unreachable or not yet reconciled), the
+    ///   expired address is withheld, not freed: the peer may be renewing the binding for its
+    ///   client right now, so no other client gets it until the tables are reconciled
+    ///   ([`Server::set_half`] lifts it) or the partner is declared down.
     pub fn handle_timeout(&mut self, now: Millis) {
         for ip in self.leases.due(now) {
             let Some(mut r) = self.leases.get(ip).cloned() else {
@@ -338,9 +349,14 @@ impl Server {
                 }
                 LeaseState::Committed => {
                     r.state = LeaseState::Expired;
-                    r.updated = now;
+                    r.updated += 1;
                     self.leases.upsert(r.clone());
-                    self.free_address(ip);
+                    if self.half.is_some() {
+                        // Still taken in the allocator: it stays so until `set_half(None)`.
+                        self.withheld.push(ip);
+                    } else {
+                        self.free_address(ip);
+                    }
                     self.emit(Origin::Local, LeaseChange::Upsert(r));
                 }
                 _ => {}
