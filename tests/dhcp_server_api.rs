@@ -422,3 +422,54 @@ fn an_expiry_is_older_than_any_renewal_of_the_binding_it_ends() {
     master.handle_timeout(3_600_900);
     assert_eq!(master.leases().get(binding.ip), Some(&expired));
 }
+
+/// After a split heals, a client the peer served may renew with this device before the peer's
+/// batch arrives. While the half restriction is on, a renewal of an address in the peer's
+/// half that is unbound here, or whose binding expired here, gets no answer (the peer may hold
+/// the binding; the client retries) instead of a DHCPNAK that would take its valid lease.
+/// What this device knows the client gave up is still refused.
+#[test]
+fn with_the_peer_unreachable_a_renewal_the_peer_may_hold_is_not_refused() {
+    use duet::dhcp::pool::Half;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // .13 was bound by the peer to client 99 and expired here; .15 is unknown here.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 13])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    let renew = |ip: [u8; 4], mac: &str| PacketSpec {
+        ciaddr: Some(ip.into()),
+        ..PacketSpec::new(MessageType::Request, mac, 7)
+    };
+    let mac = "02:00:00:00:00:99";
+    assert_eq!(answer(&mut s, 3_600_010, renew([10, 1, 1, 13], mac)), None);
+    assert_eq!(
+        answer(
+            &mut s,
+            3_600_020,
+            renew([10, 1, 1, 15], "02:00:00:00:00:05")
+        ),
+        None
+    );
+    // Reconciled: the peer's renewal arrived; the next retry is ACKed.
+    s.apply_remote(LeaseChange::Upsert(LeaseRecord {
+        updated: 3_500_000,
+        expires: 7_000_000,
+        ..peer_lease([10, 1, 1, 13])
+    }));
+    s.set_half(None);
+    assert_eq!(
+        answer(&mut s, 3_600_030, renew([10, 1, 1, 13], mac)),
+        Some((MessageType::Ack, Ipv4Addr::new(10, 1, 1, 13)))
+    );
+    // A client that released its address here is refused, restriction or not.
+    let release = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 13)),
+        ..PacketSpec::new(MessageType::Release, mac, 8)
+    };
+    assert_eq!(answer(&mut s, 3_600_040, release), None);
+    s.set_half(Some(Half::Even));
+    assert_eq!(
+        answer(&mut s, 3_600_050, renew([10, 1, 1, 13], mac)).map(|a| a.0),
+        Some(MessageType::Nak)
+    );
+}

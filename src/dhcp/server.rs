@@ -486,6 +486,8 @@ impl Server {
     /// RFC 2131 section 4.3.2: REQUEST in SELECTING, INIT-REBOOT, RENEWING or REBINDING.
     fn request(&mut self, c: &Ctx) -> Option<Reply> {
         let o = &c.msg.options;
+        // SELECTING answers our own offer; the other states claim a lease the client holds.
+        let selecting = o.server_id.is_some();
         let ip = if let Some(sid) = o.server_id {
             // SELECTING: the client chose a server. If not us, our offer is withdrawn.
             if sid != c.server_id {
@@ -541,7 +543,42 @@ impl Server {
                 let lease = self.pools[c.pool].cfg.lease;
                 Some(self.reply(c, MessageType::Ack, ip, Some(lease), Some(seq)))
             }
+            Fit::Taken if !selecting && self.peer_may_hold(c, ip) => {
+                self.stats.ignored("peer-may-hold");
+                None
+            }
             Fit::WrongNetwork | Fit::Taken => Some(self.nak(c)),
+        }
+    }
+
+    /// Hot backup, the half restriction on (the peer unreachable, or the tables not yet
+    /// reconciled): whether the peer may hold a binding of `ip` for this client that this
+    /// device does not know of. The peer renews every binding it holds and binds new ones in
+    /// its half, so for an address of the peer's half that is unbound here, or whose binding
+    /// expired here, only the peer can say. The request is then ignored rather than refused
+    /// (RFC 2131 section 4.3.2 lets a server that has no record stay silent): a DHCPNAK would
+    /// take a valid lease from a client the peer serves (after a split heals, its renewal may
+    /// reach this device before the peer's batch has). The client retries, and this device
+    /// answers once the tables are reconciled. History saying the client itself gave the
+    /// address up (a release, a revocation, a reset) is refused as before.
+    fn peer_may_hold(&self, c: &Ctx, ip: Ipv4Addr) -> bool {
+        let Some(half) = self.half else {
+            return false;
+        };
+        let pool = &self.pools[c.pool];
+        if !pool.alloc.contains(ip)
+            || pool.alloc.in_half(ip, half)
+            || self.static_owner.contains_key(&ip)
+        {
+            return false;
+        }
+        match self.leases.get(ip) {
+            None => true,
+            Some(r) => match r.state {
+                LeaseState::Expired => true,
+                LeaseState::Released => r.client != c.key,
+                _ => false,
+            },
         }
     }
 
