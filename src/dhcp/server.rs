@@ -327,7 +327,8 @@ impl Server {
     /// Expire offers and leases that are due (RFC 2131 section 4.4.5 on the server side).
     ///
     /// Both devices of a hot-backup pair run expiry, the backup too, on their own copies.
-    /// Two invariants make that safe (docs/hot-backup-protocol.md, "Expiry"):
+    /// Two invariants make that safe (docs/hot-backup-protocol.md, "Expiry while the peer is
+    /// unreachable"):
     /// - an expiry is dated one millisecond after the binding it ends, not when the timer
     ///   fired: it decides nothing new, it is that binding running out. Any later change the
     ///   peer made to the binding (a renewal this device never saw) is newer and wins the
@@ -556,7 +557,8 @@ impl Server {
     /// device does not know of. The peer renews every binding it holds and binds new ones in
     /// its half, so for an address of the peer's half that is unbound here, or whose binding
     /// expired here, only the peer can say. The request is then ignored rather than refused
-    /// (RFC 2131 section 4.3.2 lets a server that has no record stay silent): a DHCPNAK would
+    /// (as RFC 2131 section 4.3.2 has a server with no record of an INIT-REBOOT client stay
+    /// silent, for servers that cannot talk to each other to coexist): a DHCPNAK would
     /// take a valid lease from a client the peer serves (after a split heals, its renewal may
     /// reach this device before the peer's batch has). The client retries, and this device
     /// answers once the tables are reconciled. History saying the client itself gave the
