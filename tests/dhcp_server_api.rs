@@ -485,3 +485,115 @@ fn the_probation_is_configured_and_only_the_serving_device_ends_it() {
     };
     assert!(bad.validate().unwrap_err().to_string().contains("1 second"));
 }
+
+/// Split brain, both links cut: this device keeps a binding the peer made (in this device's
+/// half) and cannot see the peer renew it. When its copy expires here the address must not go
+/// to another client while the peer is unreachable; the client that held it may have it back;
+/// once the tables are reconciled (the restriction lifted) the address is free again.
+#[test]
+fn with_the_peer_unreachable_an_expired_binding_is_not_given_to_another_client() {
+    use duet::dhcp::pool::Half;
+    let ip = Ipv4Addr::new(10, 1, 1, 10);
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // The peer's client holds .10 (offset 0: our half) until 3_600_000.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 10])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    assert_eq!(
+        s.leases().get(ip).map(|r| r.state),
+        Some(LeaseState::Expired)
+    );
+    assert!(!s.is_free(ip), "the peer may still be renewing it");
+    // A new client asking for it gets another address of our half.
+    let got = offer(&mut s, "02:00:00:00:00:01", Some(ip)).unwrap();
+    assert_ne!(got, ip);
+    // Its own client may have it back (the peer would renew it for that same client).
+    assert_eq!(offer(&mut s, "02:00:00:00:00:99", Some(ip)), Some(ip));
+    // Reconciled with the peer: free again once nobody holds it.
+    s.handle_timeout(3_700_000);
+    s.set_half(None);
+    assert!(s.is_free(ip));
+}
+
+/// The failover link cut silently, the LAN whole: the master renews a binding, the backup
+/// never hears of it and expires its own copy. The expiry is dated just after the binding it
+/// ends, not when the timer fired, so the renewal (made after that binding) wins the merge
+/// after healing, and both devices expire one binding into the same record.
+#[test]
+fn an_expiry_is_older_than_any_renewal_of_the_binding_it_ends() {
+    use duet::hotbackup::{DhcpBindings, Service};
+    let binding = peer_lease([10, 1, 1, 10]);
+    let mut backup = Server::new(config(), ServerOptions::default()).unwrap();
+    backup.apply_remote(LeaseChange::Upsert(binding.clone()));
+    backup.drain_events();
+    // The master renewed at half the lease; the backup expires its copy at the end.
+    let renewal = LeaseRecord {
+        updated: 1_800_000,
+        expires: 5_400_000,
+        ..binding.clone()
+    };
+    backup.handle_timeout(3_600_005);
+    let expired = backup.leases().get(binding.ip).unwrap().clone();
+    assert_eq!(expired.state, LeaseState::Expired);
+    assert!(
+        DhcpBindings::version_cmp(&renewal, &expired).is_gt(),
+        "the renewal must win: {renewal:?} vs {expired:?}"
+    );
+    assert!(DhcpBindings::version_cmp(&expired, &binding).is_gt());
+    // The master, had it not renewed, expires the same binding into the same record.
+    let mut master = Server::new(config(), ServerOptions::default()).unwrap();
+    master.apply_remote(LeaseChange::Upsert(binding.clone()));
+    master.handle_timeout(3_600_900);
+    assert_eq!(master.leases().get(binding.ip), Some(&expired));
+}
+
+/// After a split heals, a client the peer served may renew with this device before the peer's
+/// batch arrives. While the half restriction is on, a renewal of an address in the peer's
+/// half that is unbound here, or whose binding expired here, gets no answer (the peer may hold
+/// the binding; the client retries) instead of a DHCPNAK that would take its valid lease.
+/// What this device knows the client gave up is still refused.
+#[test]
+fn with_the_peer_unreachable_a_renewal_the_peer_may_hold_is_not_refused() {
+    use duet::dhcp::pool::Half;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // .13 was bound by the peer to client 99 and expired here; .15 is unknown here.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 13])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    let renew = |ip: [u8; 4], mac: &str| PacketSpec {
+        ciaddr: Some(ip.into()),
+        ..PacketSpec::new(MessageType::Request, mac, 7)
+    };
+    let mac = "02:00:00:00:00:99";
+    assert_eq!(answer(&mut s, 3_600_010, renew([10, 1, 1, 13], mac)), None);
+    assert_eq!(
+        answer(
+            &mut s,
+            3_600_020,
+            renew([10, 1, 1, 15], "02:00:00:00:00:05")
+        ),
+        None
+    );
+    // Reconciled: the peer's renewal arrived; the next retry is ACKed.
+    s.apply_remote(LeaseChange::Upsert(LeaseRecord {
+        updated: 3_500_000,
+        expires: 7_000_000,
+        ..peer_lease([10, 1, 1, 13])
+    }));
+    s.set_half(None);
+    assert_eq!(
+        answer(&mut s, 3_600_030, renew([10, 1, 1, 13], mac)),
+        Some((MessageType::Ack, Ipv4Addr::new(10, 1, 1, 13)))
+    );
+    // A client that released its address here is refused, restriction or not.
+    let release = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 13)),
+        ..PacketSpec::new(MessageType::Release, mac, 8)
+    };
+    assert_eq!(answer(&mut s, 3_600_040, release), None);
+    s.set_half(Some(Half::Even));
+    assert_eq!(
+        answer(&mut s, 3_600_050, renew([10, 1, 1, 13], mac)).map(|a| a.0),
+        Some(MessageType::Nak)
+    );
+}

@@ -344,6 +344,18 @@ impl Server {
     }
 
     /// Expire offers and leases that are due (RFC 2131 section 4.4.5 on the server side).
+    ///
+    /// Both devices of a hot-backup pair run expiry, the backup too, on their own copies.
+    /// Two invariants make that safe (docs/hot-backup-protocol.md, "Expiry while the peer is
+    /// unreachable"):
+    /// - an expiry is dated one millisecond after the binding it ends, not when the timer
+    ///   fired: it decides nothing new, it is that binding running out. Any later change the
+    ///   peer made to the binding (a renewal this device never saw) is newer and wins the
+    ///   merge, and two devices expiring the same binding write the same record;
+    /// - while the half restriction is on (the peer unreachable or not yet reconciled), the
+    ///   expired address is withheld, not freed: the peer may be renewing the binding for its
+    ///   client right now, so no other client gets it until the tables are reconciled
+    ///   ([`Server::set_half`] lifts it) or the partner is declared down.
     pub fn handle_timeout(&mut self, now: Millis) {
         for ip in self.leases.due(now) {
             let Some(mut r) = self.leases.get(ip).cloned() else {
@@ -357,9 +369,14 @@ impl Server {
                 }
                 LeaseState::Committed => {
                     r.state = LeaseState::Expired;
-                    r.updated = now;
+                    r.updated += 1;
                     self.leases.upsert(r.clone());
-                    self.free_address(ip);
+                    if self.half.is_some() {
+                        // Still taken in the allocator: it stays so until `set_half(None)`.
+                        self.withheld.push(ip);
+                    } else {
+                        self.free_address(ip);
+                    }
                     self.emit(Origin::Local, LeaseChange::Upsert(r));
                 }
                 _ => {}
@@ -490,6 +507,8 @@ impl Server {
     /// RFC 2131 section 4.3.2: REQUEST in SELECTING, INIT-REBOOT, RENEWING or REBINDING.
     fn request(&mut self, c: &Ctx) -> Option<Reply> {
         let o = &c.msg.options;
+        // SELECTING answers our own offer; the other states claim a lease the client holds.
+        let selecting = o.server_id.is_some();
         let ip = if let Some(sid) = o.server_id {
             // SELECTING: the client chose a server. If not us, our offer is withdrawn.
             if sid != c.server_id {
@@ -545,7 +564,43 @@ impl Server {
                 let lease = self.pools[c.pool].cfg.lease;
                 Some(self.reply(c, MessageType::Ack, ip, Some(lease), Some(seq)))
             }
+            Fit::Taken if !selecting && self.peer_may_hold(c, ip) => {
+                self.stats.ignored("peer-may-hold");
+                None
+            }
             Fit::WrongNetwork | Fit::Taken => Some(self.nak(c)),
+        }
+    }
+
+    /// Hot backup, the half restriction on (the peer unreachable, or the tables not yet
+    /// reconciled): whether the peer may hold a binding of `ip` for this client that this
+    /// device does not know of. The peer renews every binding it holds and binds new ones in
+    /// its half, so for an address of the peer's half that is unbound here, or whose binding
+    /// expired here, only the peer can say. The request is then ignored rather than refused
+    /// (as RFC 2131 section 4.3.2 has a server with no record of an INIT-REBOOT client stay
+    /// silent, for servers that cannot talk to each other to coexist): a DHCPNAK would
+    /// take a valid lease from a client the peer serves (after a split heals, its renewal may
+    /// reach this device before the peer's batch has). The client retries, and this device
+    /// answers once the tables are reconciled. History saying the client itself gave the
+    /// address up (a release, a revocation, a reset) is refused as before.
+    fn peer_may_hold(&self, c: &Ctx, ip: Ipv4Addr) -> bool {
+        let Some(half) = self.half else {
+            return false;
+        };
+        let pool = &self.pools[c.pool];
+        if !pool.alloc.contains(ip)
+            || pool.alloc.in_half(ip, half)
+            || self.static_owner.contains_key(&ip)
+        {
+            return false;
+        }
+        match self.leases.get(ip) {
+            None => true,
+            Some(r) => match r.state {
+                LeaseState::Expired => true,
+                LeaseState::Released => r.client != c.key,
+                _ => false,
+            },
         }
     }
 
