@@ -421,3 +421,37 @@ fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_re
     assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
     assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
 }
+
+/// Issue 10 item 4: a damaged record in the middle of the journal no longer stops the server:
+/// it serves from what was recovered and `display dhcp server statistics` says what happened.
+#[test]
+fn a_damaged_journal_is_shown_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let ip = b.dora(100);
+    assert_eq!(b.dora(300), ip);
+    b.device.stop();
+    drop(b);
+    let journal = dir
+        .path()
+        .join("dhcp")
+        .join(duet::dhcp::store::JOURNAL_FILE);
+    let mut bytes = std::fs::read(&journal).unwrap();
+    assert!(bytes.len() > 16 + 40, "two records at least");
+    bytes[16 + 12] ^= 0x01; // inside the first record
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let mut b = bed(dir.path(), true);
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(stats.contains("    Lease store:"), "{stats}");
+    assert!(
+        stats.contains("The lease journal is damaged:") && stats.contains("damaged-g"),
+        "{stats}"
+    );
+    let shown = run(&b.device, &["display dhcp server ip-in-use"]);
+    assert!(
+        shown.contains(&ip.to_string()),
+        "recovered after the damage:\n{shown}"
+    );
+    assert_eq!(b.dora(500), ip, "still serving");
+}
