@@ -241,6 +241,17 @@ impl Server {
         &self.stats
     }
 
+    /// The driver sent `reply`: count it under `Messages sent`.
+    pub fn reply_sent(&mut self, reply: &Reply) {
+        *self.stats.sent.entry(reply.kind).or_default() += 1;
+    }
+
+    /// The driver dropped a reply for `reason` (see [`Stats::withheld`]); the client
+    /// retransmits.
+    pub fn reply_withheld(&mut self, reason: &str) {
+        *self.stats.withheld.entry(reason.to_string()).or_default() += 1;
+    }
+
     /// `reset dhcp server statistics`.
     pub fn reset_statistics(&mut self) {
         self.stats = Stats::default();
@@ -299,9 +310,17 @@ impl Server {
         std::mem::take(&mut self.events)
     }
 
-    /// When `handle_timeout` next has work (an offer or lease expiring).
+    /// When `handle_timeout` next has work (an offer or lease expiring, or, on a serving
+    /// device, a conflict's probation ending).
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.leases.next_expiry()
+        let probation = self
+            .serving
+            .then(|| self.leases.next_probation_end())
+            .flatten();
+        match (self.leases.next_expiry(), probation) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Apply a binding the peer sent (hot backup). It is journaled like a local change but
@@ -346,6 +365,7 @@ impl Server {
                 _ => {}
             }
         }
+        self.end_probations(now);
     }
 
     /// Handle one datagram received on UDP port 67.
@@ -589,8 +609,17 @@ impl Server {
             self.stats.ignored("decline-not-bound");
             return;
         }
-        tracing::warn!(%ip, client = %c.key, "address declined: moved to the conflict list");
-        self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        let until = self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_DECLINE",
+            %ip,
+            client = %c.key,
+            "Client {} declined {ip}: the address is in the conflict list for {} s.",
+            super::render::dashed_hex(c.msg.hw_addr()),
+            until.saturating_sub(c.now) / 1000
+        );
     }
 
     /// RFC 2131 section 4.3.4: the client gives the address back.
@@ -619,14 +648,17 @@ impl Server {
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
     }
 
-    /// Put `ip` in the conflict list (journaled: a conflict survives a restart).
-    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) {
+    /// Put `ip` in the conflict list (journaled: a conflict survives a restart) until its
+    /// probation ends, `conflict_recycle_secs` from now; returns that time. The end is in the
+    /// record, so it survives a restart and travels with the record to the hot-backup peer.
+    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) -> Millis {
+        let until = now.saturating_add(u64::from(self.config.conflict_recycle_secs) * 1000);
         let rec = LeaseRecord {
             ip,
             state: LeaseState::Declined,
             client,
             chaddr: chaddr.into(),
-            expires: now,
+            expires: until,
             updated: now,
             relay_info: None,
             hostname: None,
@@ -637,6 +669,7 @@ impl Server {
         }
         self.leases.upsert(rec.clone());
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
+        until
     }
 
     /// Whether the client may have `ip` from the selected pool.
@@ -777,7 +810,9 @@ impl Server {
         self.reply(c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None)
     }
 
-    /// Build a reply, count it, and hold it for `commit` if given.
+    /// Build a reply, held for `commit` if given. It is counted when the driver reports its
+    /// fate ([`Server::reply_sent`], [`Server::reply_withheld`]): a reply built is not a reply
+    /// sent (an ACK waits for the journal and, with hot backup, for the peer).
     fn reply(
         &mut self,
         c: &Ctx,
@@ -797,9 +832,9 @@ impl Server {
             lease,
             echo_relay_info: self.config.relay_information,
         });
-        *self.stats.sent.entry(t).or_default() += 1;
         Reply {
             interface: c.ingress.interface.clone(),
+            kind: t,
             to,
             bytes: msg.encode(),
             commit,
