@@ -426,6 +426,80 @@ fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_re
     assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
 }
 
+/// Issue 10 item 4: a damaged record in the middle of the journal no longer stops the server:
+/// it serves from what was recovered and `display dhcp server statistics` says what happened.
+#[test]
+fn a_damaged_journal_is_shown_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let ip = b.dora(100);
+    assert_eq!(b.dora(300), ip);
+    b.device.stop();
+    drop(b);
+    let journal = dir
+        .path()
+        .join("dhcp")
+        .join(duet::dhcp::store::JOURNAL_FILE);
+    let mut bytes = std::fs::read(&journal).unwrap();
+    assert!(bytes.len() > 16 + 40, "two records at least");
+    bytes[16 + 12] ^= 0x01; // inside the first record
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let mut b = bed(dir.path(), true);
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(stats.contains("    Lease store:"), "{stats}");
+    assert!(
+        stats.contains("The lease journal is damaged:") && stats.contains("damaged-g"),
+        "{stats}"
+    );
+    let shown = run(&b.device, &["display dhcp server ip-in-use"]);
+    assert!(
+        shown.contains(&ip.to_string()),
+        "recovered after the damage:\n{shown}"
+    );
+    assert_eq!(b.dora(500), ip, "still serving");
+}
+
+/// The store's fault seam reaches a running engine (`DATA/dhcp`): with the disk full the
+/// server withholds the ACK and `display dhcp server statistics` says why; with room again it
+/// ACKs without a restart.
+#[test]
+fn a_full_disk_withholds_acks_shows_it_and_recovers_without_a_restart() {
+    use duet::dhcp::store::faults::{Fault, StoreFaults};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = StoreFaults::attach(&dir.path().join("dhcp"));
+    let mut b = bed(dir.path(), true);
+    faults.disk_full(Fault::NoSpace);
+    let mac = "02:00:00:00:00:21";
+    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
+        .message()
+        .encode();
+    let (_, _, offer) = b.exchange(&discover);
+    assert_eq!(offer.options.message_type, Some(MessageType::Offer));
+    let req = PacketSpec {
+        requested: Some(offer.yiaddr),
+        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+        ..PacketSpec::new(MessageType::Request, mac, 8)
+    };
+    b.send(&req.message().encode());
+    if let Some((_, _, m)) = b.reply_within(Duration::from_millis(700)) {
+        assert_ne!(
+            m.options.message_type,
+            Some(MessageType::Ack),
+            "ACK without a journal"
+        );
+    }
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(
+        stats.contains("Writes failing:") && stats.contains("No space left on device"),
+        "{stats}"
+    );
+    faults.clear();
+    assert_eq!(b.dora(9), offer.yiaddr, "ACKed once there is room");
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(!stats.contains("Lease store:"), "{stats}");
+}
+
 /// Hot backup (synchronous mode) holds an ACK until the peer confirms its binding, and drops it
 /// if the peer goes down first. The client never saw that ACK, so `DHCPACK` must not count it:
 /// it is counted under `Replies withheld`, and `DHCPACK` counts the ACKs that left.

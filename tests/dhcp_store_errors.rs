@@ -160,7 +160,7 @@ fn a_failing_journal_logs_once_then_a_count_not_a_line_per_batch() {
     }
     assert_eq!(stat(&device, "DHCPACK:"), 1);
 
-    // The disk is full: every batch fails its flush and the compaction that follows.
+    // The disk is full: every batch fails its flush.
     set_file_size_limit(16);
     until("journal-failed:", 20);
     set_file_size_limit(libc::RLIM_INFINITY);
@@ -177,13 +177,14 @@ fn a_failing_journal_logs_once_then_a_count_not_a_line_per_batch() {
         .filter(|e| e.mnemonic == "DHCPS_STORE_RECOVERED")
         .collect();
     assert_eq!(recovered.len(), 1, "{logs:#?}");
-    // At least 19 more failed flushes, each followed by a failed compaction.
+    // At least 19 more failed flushes. A failed write is retried by the next flush; only a
+    // failed fsync (a poisoned store) is followed by a compaction.
     let repeated: u64 = recovered[0]
         .message
         .split("repeated ")
         .nth(1)
         .and_then(|t| t.split(' ').next()?.parse().ok())
         .unwrap_or_else(|| panic!("{}", recovered[0].message));
-    assert!(repeated >= 2 * 19, "{}", recovered[0].message);
+    assert!(repeated >= 19, "{}", recovered[0].message);
     device.stop();
 }

@@ -335,7 +335,26 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     for (reason, n) in &r.withheld {
         stat_line(ctx, 6, &format!("{reason}:"), n);
     }
+    store_lines(ctx);
     Ok(())
+}
+
+/// The lease store's trouble, after the statistics; nothing when it has none.
+fn store_lines(ctx: &mut Ctx<'_>) {
+    let Some(status) = ctx.device.dhcp.get().map(DhcpHandle::store_status) else {
+        return;
+    };
+    if status == Default::default() {
+        return;
+    }
+    stat_line(ctx, 4, "Lease store:", "");
+    if let Some(e) = &status.write_error {
+        stat_line(ctx, 6, "Writes failing:", "acknowledgements withheld");
+        ctx.line(format!("        {e}"));
+    }
+    for d in &status.damage {
+        ctx.line(format!("      {}", super::driver::damage_text(d)));
+    }
 }
 
 /// `display dhcp server conflict`: declined addresses and the server's own addresses found in

@@ -22,7 +22,7 @@ use self::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
-use super::store::LeaseStore;
+use super::store::{Damage, LeaseStore};
 use crate::config::Config;
 use crate::infocenter::repeat::{Occurrence, Repeats};
 
@@ -79,6 +79,16 @@ pub enum GateOrder {
 pub struct DhcpHandle {
     jobs: mpsc::Sender<Work>,
     events: broadcast::Sender<LeaseEvent>,
+    store: watch::Receiver<StoreStatus>,
+}
+
+/// What the operator must know about the lease store (`display dhcp server statistics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Damage recovery found at start-up: what was skipped, recovered and kept aside.
+    pub damage: Vec<Damage>,
+    /// Why the last flush failed, while flushes fail (acknowledgements are withheld).
+    pub write_error: Option<String>,
 }
 
 impl DhcpHandle {
@@ -134,6 +144,11 @@ impl DhcpHandle {
     /// receiving interface's address again with `None`.
     pub async fn set_server_id(&self, id: Option<std::net::Ipv4Addr>) -> Result<(), DriverError> {
         self.call(move |s, _| s.set_server_id(id)).await
+    }
+
+    /// The lease store's state: damage found at start-up, a failing disk.
+    pub fn store_status(&self) -> StoreStatus {
+        self.store.borrow().clone()
     }
 
     /// Answer clients (VRRP master) or keep the table silently (backup).
@@ -192,6 +207,7 @@ struct Gate {
 pub struct Engine {
     server: Server,
     store: LeaseStore,
+    store_status: watch::Sender<StoreStatus>,
     io: DhcpIo,
     config: watch::Receiver<Arc<Config>>,
     events: broadcast::Sender<LeaseEvent>,
@@ -218,6 +234,15 @@ pub fn start(
             "The lease journal ended with an incomplete record ({} bytes at offset {}); it was discarded.",
             t.bytes,
             t.offset
+        );
+    }
+    for d in &recovery.damage {
+        tracing::error!(
+            module = "DHCPS",
+            severity = 3u8,
+            mnemonic = "DHCPS_STORE_DAMAGED",
+            "{}",
+            damage_text(d)
         );
     }
     let snapshot = config.borrow().clone();
@@ -253,13 +278,19 @@ pub fn start(
     }
     let (jobs_tx, jobs_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let (store_status, store_rx) = watch::channel(StoreStatus {
+        damage: recovery.damage,
+        write_error: None,
+    });
     let handle = DhcpHandle {
         jobs: jobs_tx,
         events: events.clone(),
+        store: store_rx,
     };
     let engine = Engine {
         server,
         store,
+        store_status,
         io,
         config,
         events,
@@ -269,6 +300,28 @@ pub fn start(
         store_errors: Repeats::new(STORE_ERROR_WINDOW),
     };
     Ok((engine, handle, jobs_rx))
+}
+
+/// The operator's sentence for damage found in a store file.
+pub fn damage_text(d: &Damage) -> String {
+    let file = match d.file {
+        super::store::faults::StoreFile::Journal => "lease journal",
+        super::store::faults::StoreFile::Snapshot => "lease snapshot",
+    };
+    let at = d
+        .regions
+        .first()
+        .map(|(o, _)| format!(" from offset {o}"))
+        .unwrap_or_default();
+    let kept = match &d.kept {
+        Some(p) => format!("the damaged file was kept as {}", p.display()),
+        None => "the damaged file could not be kept aside and stays in use".to_string(),
+    };
+    format!(
+        "The {file} is damaged: {} bad bytes{at} were skipped and {} valid records recovered; {kept}.",
+        d.bad_bytes(),
+        d.records
+    )
 }
 
 fn compact(store: &mut LeaseStore, server: &Server) -> Result<(), super::store::StoreError> {
@@ -365,13 +418,20 @@ impl Engine {
                 Ok(_) => {
                     self.durable = last;
                     self.store_recovered();
+                    self.store_status
+                        .send_if_modified(|s| s.write_error.take().is_some());
                 }
                 Err(e) => {
                     self.store_error(&format!(
                         "Lease journal write failed, acknowledgements withheld: {e}"
                     ));
-                    // A poisoned store recovers by writing the whole table afresh.
-                    if let Err(e) = compact(&mut self.store, &self.server) {
+                    self.store_status
+                        .send_modify(|s| s.write_error = Some(e.to_string()));
+                    // A poisoned store recovers by writing the whole table afresh; any other
+                    // failure is retried by the next flush.
+                    if self.store.is_poisoned()
+                        && let Err(e) = compact(&mut self.store, &self.server)
+                    {
                         self.store_error(&format!("Lease store compaction failed: {e}"));
                     }
                 }
