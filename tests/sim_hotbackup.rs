@@ -6,8 +6,18 @@
 //! failover link is the simulated LAN's byte stream (`duet::net::sim::tcp`), so a pulled link
 //! cable holds its bytes and the engine's keepalive declares the peer down, as with TCP.
 //!
-//! After every run (every fault healed, two leases later) the invariants are checked:
-//! - no address was ever held by two clients (the clients' own records);
+//! One step in four is instead a partition longer than a lease (the failover link cut
+//! silently, with the LAN split or whole, 1.25 to 2.5 leases): each device renews its side's
+//! clients and expires its copies of the other side's bindings, and a client joins late in the
+//! partition (on B's side when the LAN is split), the case of a device re-letting an address
+//! its peer still renews.
+//!
+//! At every instant (every half second of simulated time) each device's table is checked
+//! against the addresses the clients hold: none bound or offered to another client, none that
+//! the device would allocate to another client, and on a device in real-time backup the
+//! client's own committed binding (`sim_common::Run::check_tables`). After every run (every
+//! fault healed, two leases later) the invariants are checked:
+//! - no address was ever held by two clients (the clients' own records, compared over time);
 //! - synchronous mode: when the serving device is killed while both are in real-time backup,
 //!   every lease a client holds is already a committed binding on the survivor; no client
 //!   holding a valid lease was NAKed, moved to another address or lost its lease; every lease
@@ -99,6 +109,11 @@ async fn invariants(run: &Run, asynchronous: bool) -> String {
             .any(|f| matches!(f, Fault::Crash(_) | Fault::CutLink));
     for l in &run.lost_at_crash {
         let _ = writeln!(failures, "  {l}");
+    }
+    if !loss_window {
+        for l in &run.held_elsewhere {
+            let _ = writeln!(failures, "  {l}");
+        }
     }
     for v in check(&seen) {
         if matches!(v, Violation::Shared { .. }) || !loss_window {

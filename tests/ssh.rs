@@ -424,6 +424,12 @@ fn operator_may_display_but_not_enter_system_view() {
     assert_eq!(out.status.code(), Some(0));
     let out = device.ssh_password("oper", PASSWORD, "save force");
     assert_eq!(out.status.code(), Some(1));
+    // Secrets are masked for an operator: the users' password hashes show as `******`.
+    let out = device.ssh_password("oper", PASSWORD, "display current-configuration");
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("\n password hash ******\n"), "{shown}");
+    assert!(!shown.contains("$argon2id$"), "{shown}");
 }
 
 #[test]

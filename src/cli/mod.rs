@@ -11,6 +11,7 @@ pub mod ifname;
 pub mod matcher;
 pub mod pipe;
 pub mod render;
+pub mod secret;
 pub mod syntax;
 pub mod table;
 #[cfg(test)]

@@ -22,8 +22,9 @@ use self::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
-use super::store::LeaseStore;
+use super::store::{Damage, LeaseStore};
 use crate::features::Config;
+use crate::infocenter::repeat::{Occurrence, Repeats};
 
 /// Datagrams handled per journal flush at most.
 pub const BATCH: usize = 256;
@@ -33,6 +34,8 @@ const QUEUE: usize = 64;
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the journal is checked for compaction.
 const COMPACT_CHECK: Duration = Duration::from_secs(30);
+/// At most one store error logged per this window (the others are counted).
+const STORE_ERROR_WINDOW: Duration = Duration::from_secs(60);
 /// Lease events kept for a slow subscriber (hot backup) before it lags.
 const EVENT_BACKLOG: usize = 65536;
 
@@ -76,6 +79,16 @@ pub enum GateOrder {
 pub struct DhcpHandle {
     jobs: mpsc::Sender<Work>,
     events: broadcast::Sender<LeaseEvent>,
+    store: watch::Receiver<StoreStatus>,
+}
+
+/// What the operator must know about the lease store (`display dhcp server statistics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Damage recovery found at start-up: what was skipped, recovered and kept aside.
+    pub damage: Vec<Damage>,
+    /// Why the last flush failed, while flushes fail (acknowledgements are withheld).
+    pub write_error: Option<String>,
 }
 
 impl DhcpHandle {
@@ -131,6 +144,11 @@ impl DhcpHandle {
     /// receiving interface's address again with `None`.
     pub async fn set_server_id(&self, id: Option<std::net::Ipv4Addr>) -> Result<(), DriverError> {
         self.call(move |s, _| s.set_server_id(id)).await
+    }
+
+    /// The lease store's state: damage found at start-up, a failing disk.
+    pub fn store_status(&self) -> StoreStatus {
+        self.store.borrow().clone()
     }
 
     /// Answer clients (VRRP master) or keep the table silently (backup).
@@ -189,6 +207,7 @@ struct Gate {
 pub struct Engine {
     server: Server,
     store: LeaseStore,
+    store_status: watch::Sender<StoreStatus>,
     io: DhcpIo,
     config: watch::Receiver<Arc<Config>>,
     events: broadcast::Sender<LeaseEvent>,
@@ -196,6 +215,8 @@ pub struct Engine {
     /// The last event sequence number known to be on disk.
     durable: u64,
     gate: Gate,
+    /// Rate limit of the store error log ([`Engine::store_error`]).
+    store_errors: Repeats,
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
@@ -215,6 +236,15 @@ pub fn start(
             t.offset
         );
     }
+    for d in &recovery.damage {
+        tracing::error!(
+            module = "DHCPS",
+            severity = 3u8,
+            mnemonic = "DHCPS_STORE_DAMAGED",
+            "{}",
+            damage_text(d)
+        );
+    }
     let snapshot = config.borrow().clone();
     let mut server = match Server::new(snapshot.dhcp.clone(), ServerOptions::default()) {
         Ok(s) => s,
@@ -232,8 +262,11 @@ pub fn start(
     let recovered = recovery.leases.len();
     server.restore(recovery.leases);
     // Records that no pool covers any more were dropped by restore: start the journal clean.
-    if store.journal_records() > 0 && store.should_compact(server.leases().len()) {
-        compact(&mut store, &server);
+    if store.journal_records() > 0
+        && store.should_compact(server.leases().len())
+        && let Err(e) = compact(&mut store, &server)
+    {
+        log_store_error(&format!("Lease store compaction failed: {e}"), 0);
     }
     if recovered > 0 {
         tracing::info!(
@@ -245,37 +278,74 @@ pub fn start(
     }
     let (jobs_tx, jobs_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let (store_status, store_rx) = watch::channel(StoreStatus {
+        damage: recovery.damage,
+        write_error: None,
+    });
     let handle = DhcpHandle {
         jobs: jobs_tx,
         events: events.clone(),
+        store: store_rx,
     };
     let engine = Engine {
         server,
         store,
+        store_status,
         io,
         config,
         events,
         ingress: HashMap::new(),
         durable: 0,
         gate: Gate::default(),
+        store_errors: Repeats::new(STORE_ERROR_WINDOW),
     };
     Ok((engine, handle, jobs_rx))
 }
 
-fn compact(store: &mut LeaseStore, server: &Server) {
+/// The operator's sentence for damage found in a store file.
+pub fn damage_text(d: &Damage) -> String {
+    let file = match d.file {
+        super::store::faults::StoreFile::Journal => "lease journal",
+        super::store::faults::StoreFile::Snapshot => "lease snapshot",
+    };
+    let at = d
+        .regions
+        .first()
+        .map(|(o, _)| format!(" from offset {o}"))
+        .unwrap_or_default();
+    let kept = match &d.kept {
+        Some(p) => format!("the damaged file was kept as {}", p.display()),
+        None => "the damaged file could not be kept aside and stays in use".to_string(),
+    };
+    format!(
+        "The {file} is damaged: {} bad bytes{at} were skipped and {} valid records recovered; {kept}.",
+        d.bad_bytes(),
+        d.records
+    )
+}
+
+fn compact(store: &mut LeaseStore, server: &Server) -> Result<(), super::store::StoreError> {
     // Offers are never journaled; everything else is state worth keeping.
     let live = server
         .leases()
         .iter()
         .filter(|r| r.state != LeaseState::Offered);
-    if let Err(e) = store.compact(live) {
-        tracing::warn!(
-            module = "DHCPS",
-            severity = 4u8,
-            mnemonic = "DHCPS_STORE",
-            "Lease store compaction failed: {e}"
-        );
-    }
+    store.compact(live)
+}
+
+/// `DHCPS/3/DHCPS_STORE`, with the count of the store errors not logged before it.
+fn log_store_error(message: &str, repeated: u64) {
+    let tail = if repeated > 0 {
+        format!(" (store errors repeated {repeated} times since the last message)")
+    } else {
+        String::new()
+    };
+    tracing::error!(
+        module = "DHCPS",
+        severity = 3u8,
+        mnemonic = "DHCPS_STORE",
+        "{message}{tail}"
+    );
 }
 
 impl Engine {
@@ -317,8 +387,10 @@ impl Engine {
                 }
                 _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
                 _ = compact_tick.tick() => {
-                    if self.store.should_compact(self.server.leases().len()) {
-                        compact(&mut self.store, &self.server);
+                    if self.store.should_compact(self.server.leases().len())
+                        && let Err(e) = compact(&mut self.store, &self.server)
+                    {
+                        self.store_error(&format!("Lease store compaction failed: {e}"));
                     }
                 }
             }
@@ -343,16 +415,25 @@ impl Engine {
                 self.store.append(&ev.change);
             }
             match self.store.flush() {
-                Ok(_) => self.durable = last,
+                Ok(_) => {
+                    self.durable = last;
+                    self.store_recovered();
+                    self.store_status
+                        .send_if_modified(|s| s.write_error.take().is_some());
+                }
                 Err(e) => {
-                    tracing::error!(
-                        module = "DHCPS",
-                        severity = 3u8,
-                        mnemonic = "DHCPS_STORE",
+                    self.store_error(&format!(
                         "Lease journal write failed, acknowledgements withheld: {e}"
-                    );
-                    // A poisoned store recovers by writing the whole table afresh.
-                    compact(&mut self.store, &self.server);
+                    ));
+                    self.store_status
+                        .send_modify(|s| s.write_error = Some(e.to_string()));
+                    // A poisoned store recovers by writing the whole table afresh; any other
+                    // failure is retried by the next flush.
+                    if self.store.is_poisoned()
+                        && let Err(e) = compact(&mut self.store, &self.server)
+                    {
+                        self.store_error(&format!("Lease store compaction failed: {e}"));
+                    }
                 }
             }
             // Subscribers (hot backup) get this server's own changes; those applied for the
@@ -365,9 +446,10 @@ impl Engine {
             }
         }
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
-        // the client retransmits its REQUEST.
+        // the client retransmits its REQUEST. Counted as withheld, never as sent.
         for r in replies.drain(..) {
             if r.commit.is_some_and(|c| c > self.durable) {
+                self.server.reply_withheld("journal-failed");
                 continue;
             }
             if self.gate.holding && r.commit.is_some_and(|c| c > self.gate.released) {
@@ -378,9 +460,36 @@ impl Engine {
         }
     }
 
+    /// Log a store error, rate-limited: a failing disk fails every batch, and one line per
+    /// batch would push everything else out of the log buffer. The first is logged; later ones
+    /// within [`STORE_ERROR_WINDOW`] are counted and the count goes with the next one logged,
+    /// or with the notice that writes succeed again ([`Engine::store_recovered`]).
+    fn store_error(&mut self, message: &str) {
+        if let Occurrence::Log { repeated } = self.store_errors.occur(Instant::now().into_std()) {
+            log_store_error(message, repeated);
+        }
+    }
+
+    /// A flush succeeded: report the store errors not logged since the last one that was.
+    fn store_recovered(&mut self) {
+        if let Some(n) = self.store_errors.clear() {
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_STORE_RECOVERED",
+                "Lease journal writes succeed again; the last store error repeated {n} times."
+            );
+        }
+    }
+
+    /// Send one reply and count it: `Messages sent` counts what left, not what was built.
     fn send(&mut self, r: &Reply) {
-        if let Err(e) = self.io.send(r) {
-            tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+        match self.io.send(r) {
+            Ok(()) => self.server.reply_sent(r),
+            Err(e) => {
+                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+                self.server.reply_withheld("send-failed");
+            }
         }
     }
 
@@ -413,7 +522,7 @@ impl Engine {
                     match r.commit.and_then(|c| verdict.get(&c)) {
                         Some(true) => self.send(&r),
                         // The peer never confirmed it: the client retransmits.
-                        Some(false) => {}
+                        Some(false) => self.server.reply_withheld("peer-unconfirmed"),
                         None => keep.push_back(r),
                     }
                 }

@@ -39,13 +39,20 @@ pub trait Shell {
 /// Said when a command panicked: the session and the device carry on.
 pub const INTERNAL_ERROR: &str = " % Internal error: the command was not completed.\n";
 
-/// Run `f`; a panic (a bug in a command) is logged and turned into `fallback` so that it ends
-/// neither the session nor the device.
-fn guarded<T>(what: &str, line: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+/// Run `f`; `None` when it panicked (a bug in a command), so that the panic ends neither the
+/// session nor the device.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+impl Session {
+    /// Log a line whose command panicked. The line may hold a secret (a key being typed), so
+    /// the log gets it as `exec::loggable` shows it, never as typed.
+    fn log_panic(&self, what: &str, line: &str) {
+        let line = guarded(|| super::exec::loggable(&self.state.views, line))
+            .unwrap_or_else(|| crate::cli::secret::MASK.to_string());
         tracing::error!(what, line, "command panicked");
-        fallback
-    })
+    }
 }
 
 impl Shell for Session {
@@ -53,22 +60,24 @@ impl Shell for Session {
         Session::prompt(self)
     }
     fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome {
-        let fallback = Outcome {
-            output: INTERNAL_ERROR.to_string(),
-            ok: false,
-        };
-        guarded("execute", line, fallback, || {
-            Session::execute(self, line, io)
+        guarded(|| Session::execute(self, line, io)).unwrap_or_else(|| {
+            self.log_panic("execute", line);
+            Outcome {
+                output: INTERNAL_ERROR.to_string(),
+                ok: false,
+            }
         })
     }
     fn help(&mut self, line: &str) -> String {
-        guarded("help", line, INTERNAL_ERROR.to_string(), || {
-            Session::help(self, line)
+        guarded(|| Session::help(self, line)).unwrap_or_else(|| {
+            self.log_panic("help", line);
+            INTERNAL_ERROR.to_string()
         })
     }
     fn complete(&mut self, line: &str) -> Completion {
-        guarded("complete", line, Completion::default(), || {
-            Session::complete(self, line)
+        guarded(|| Session::complete(self, line)).unwrap_or_else(|| {
+            self.log_panic("complete", line);
+            Completion::default()
         })
     }
     fn user_view(&mut self) {

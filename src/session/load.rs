@@ -7,8 +7,8 @@
 
 use std::path::Path;
 
-use crate::cli::View;
 use crate::cli::grammar::{self, Grammar};
+use crate::cli::{View, secret};
 use crate::config::text::{ConfigFileError, read_config_text};
 use crate::device::{Device, Registry};
 use crate::session::exec::{self, LineError, Options};
@@ -99,7 +99,7 @@ pub fn load_with(
         if let Err((_, error)) = &result {
             errors.push(LoadError {
                 line: index + 1,
-                message: describe(error, trimmed),
+                message: describe(grammar, error, trimmed),
             });
         }
         if !indented {
@@ -111,8 +111,10 @@ pub fn load_with(
 }
 
 /// The error of a file line: Comware's message and, since a file has no caret line, the word
-/// the caret would stand under (`% Wrong parameter found at '^' position. (at "33")`).
-fn describe(error: &LineError, line: &str) -> String {
+/// the caret would stand under (`% Wrong parameter found at '^' position. (at "33")`). On a
+/// line that may hold a secret (cli::secret) a word after the first is shown as `******`: the
+/// report goes to standard error and the operator log.
+fn describe(grammar: &Grammar, error: &LineError, line: &str) -> String {
     let offset = match error {
         LineError::Match(e) => Some(e.offset),
         LineError::Command {
@@ -124,6 +126,14 @@ fn describe(error: &LineError, line: &str) -> String {
     let word = offset
         .and_then(|o| line.get(o..))
         .and_then(|rest| rest.split_whitespace().next());
+    let first = offset.is_some_and(|o| line.get(..o).is_some_and(|s| s.trim().is_empty()));
+    let word = word.map(|w| {
+        if !first && secret::may_hold_secret(grammar, line) {
+            secret::MASK
+        } else {
+            w
+        }
+    });
     match word {
         Some(w) => format!("{} (at \"{w}\")", error.message()),
         None => error.message(),

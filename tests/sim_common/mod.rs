@@ -87,8 +87,12 @@ pub struct Step {
 }
 
 /// One to three steps, a lease apart so every fault heals before the next one and before
-/// the clients run out of lease; a step combines two faults one time in three.
-fn plan(rng: &mut Rng) -> Vec<Step> {
+/// the clients run out of lease; a step combines two faults one time in three. With
+/// `long_partitions` (hot backup), one step in four is instead a partition longer than a
+/// lease (1.25 to 2.5 leases): the failover link cut silently, with the LAN split (both
+/// devices serve and renew their side's clients, and expire the other side's bindings) or
+/// whole (the backup expires the bindings the master renews).
+fn plan(rng: &mut Rng, long_partitions: bool) -> Vec<Step> {
     let lease = LEASE * 1000;
     let mut steps = Vec::new();
     // Faults start once clients had time to bind.
@@ -102,6 +106,17 @@ fn plan(rng: &mut Rng) -> Vec<Step> {
             4 => Fault::Delay(100 + rng.below(3000)),
             _ => Fault::Loss(10 + rng.below(60)),
         };
+        if long_partitions && rng.below(4) == 0 {
+            let split = (rng.below(2) == 0).then_some(Fault::SplitLan);
+            let lasting = rng.ms(lease * 5 / 4, lease * 5 / 2);
+            steps.push(Step {
+                at,
+                faults: [Some(Fault::CutLink), split],
+                lasting,
+            });
+            at += lasting + rng.ms(lease / 2, lease);
+            continue;
+        }
         let first = pick(rng);
         let second = (rng.below(3) == 0).then(|| pick(rng));
         let lasting = rng.ms(200, lease / 3);
@@ -143,6 +158,9 @@ pub struct Run {
     pub faults: Vec<Fault>,
     /// When the clients' clocks started.
     pub epoch: Instant,
+    /// Hot backup: what the devices' tables said, at some instant of the run, about an
+    /// address a client held then (see [`Run::check_tables`]).
+    pub held_elsewhere: Vec<String>,
 }
 
 impl Run {
@@ -302,6 +320,113 @@ impl Run {
         Ok(())
     }
 
+    /// Sleep until `deadline`, checking the devices' tables every half second on the way
+    /// (hot backup only), so an invariant broken during a partition and repaired by the
+    /// healing is still caught.
+    async fn wait_until(&mut self, deadline: Instant) {
+        let hot_backup = self.pair.opts.hot_backup.is_some();
+        while Instant::now() < deadline {
+            let slice = if hot_backup {
+                Duration::from_millis(500)
+            } else {
+                Duration::MAX
+            };
+            sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(slice),
+            )
+            .await;
+            if hot_backup {
+                self.check_tables().await;
+            }
+        }
+    }
+
+    /// The invariant at this instant, on each running device, for every address a client
+    /// holds (its lease valid by the client's own clock, which starts before the server's):
+    /// - no device has the address bound or offered to another client;
+    /// - the device would not allocate it (free, and in its half if it is restricted to one),
+    ///   unless it holds that client's committed binding (a device that expired its copy
+    ///   while the peer was unreachable withholds it);
+    /// - a device in real-time backup (both tables reconciled) holds that client's committed
+    ///   binding: its merge kept the newest renewal, wherever it was made.
+    ///
+    /// Together with the clients' own records ([`duet::demo::check`], which compares the
+    /// spans during which clients held each address), this checks at every instant that no
+    /// address is held by two clients, during partitions as well as after. A device that
+    /// restarted during a partition forgets what it withheld (docs/hot-backup-protocol.md);
+    /// the plan never restarts a device during a long partition.
+    async fn check_tables(&mut self) {
+        const MAX_LINES: usize = 20;
+        if self.held_elsewhere.len() >= MAX_LINES {
+            return;
+        }
+        let now = self.now();
+        let held: Vec<(usize, Ipv4Addr, [u8; 6])> = self
+            .pair
+            .stations()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| {
+                let v = st.view();
+                let l = v.lease.filter(|l| l.expiry > now)?;
+                Some((i, l.ip, v.mac))
+            })
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        for side in Side::BOTH {
+            let Some(d) = self.pair.device(side) else {
+                continue;
+            };
+            let Some(dhcp) = d.dhcp.get().cloned() else {
+                continue;
+            };
+            let report = d.hotbackup.get().map(|h| h.report());
+            let real_time = report.as_ref().is_some_and(|r| {
+                r.status
+                    .as_ref()
+                    .is_some_and(|st| st.phase == Phase::RealTime)
+            });
+            // The half this device is restricted to, if it is.
+            let half = report.and_then(|r| r.half);
+            let held = held.clone();
+            let found: Vec<String> = dhcp
+                .call(move |s, _| {
+                    let mut out = Vec::new();
+                    for (i, ip, mac) in held {
+                        let r = s.leases().get(ip);
+                        let mine = r.is_some_and(|r| *r.chaddr == mac[..]);
+                        let committed_mine =
+                            mine && r.is_some_and(|r| r.state == LeaseState::Committed);
+                        let may_allocate = s.is_free(ip)
+                            && half.is_none_or(|h| duet::hotbackup::in_half(s.config(), ip, h));
+                        let problem = if r.is_some_and(|r| r.state.holds_address()) && !mine {
+                            "has it for another client"
+                        } else if !committed_mine && may_allocate {
+                            "would give it to another client"
+                        } else if real_time && !committed_mine {
+                            "in real-time backup does not hold the client's binding"
+                        } else {
+                            continue;
+                        };
+                        out.push(format!("client {i} holds {ip}; {problem}: {r:?}"));
+                    }
+                    out
+                })
+                .await
+                .unwrap_or_default();
+            for f in found {
+                if self.held_elsewhere.len() < MAX_LINES {
+                    self.held_elsewhere
+                        .push(format!("{now:?}: {} {f}", side.name()));
+                }
+            }
+        }
+    }
+
     /// The clients' clock now.
     pub fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.epoch)
@@ -368,6 +493,7 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
         story: String::new(),
         faults: Vec::new(),
         epoch: Instant::now(),
+        held_elsewhere: Vec::new(),
     };
     for side in Side::BOTH {
         run.pair.start(side).await.map_err(|e| e.to_string())?;
@@ -380,7 +506,7 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
     };
     // A new client during a fault is what a device without the peer's bindings could hand a
     // taken address.
-    let steps = plan(&mut rng);
+    let steps = plan(&mut rng, opts.hot_backup.is_some());
     let end = steps.last().map(|s| s.at + s.lasting).unwrap_or_default();
     let mut timeline: Vec<(Duration, Action)> = Vec::new();
     for i in 0..CLIENTS {
@@ -398,15 +524,27 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
             timeline.push((step.at, Action::Apply(*f)));
             timeline.push((step.at + step.lasting, Action::Heal(*f)));
         }
+        // Late in a partition longer than a lease, when each device has expired its copies
+        // of the bindings the other renews, one more client asks for an address.
+        if step.lasting > Duration::from_secs(LEASE) {
+            timeline.push((step.at + step.lasting * 3 / 4, Action::Join));
+        }
     }
     timeline.sort_by_key(|(at, _)| *at);
     for (at, action) in timeline {
-        sleep((run.epoch + at).saturating_duration_since(Instant::now())).await;
+        run.wait_until(run.epoch + at).await;
         match action {
             Action::Join => {
                 let n = run.pair.stations().len() as u64;
                 let _ = writeln!(run.story, "  {at:?}: client {n} starts");
                 run.pair.add_clients(1, client_opts, seed * 1000, run.epoch);
+                // During a split a new client joins B's side, as the second half of the
+                // clients did: B hands it an address while A renews the bindings of its side.
+                if let Some(other) = run.split.filter(|_| run.active.contains(&Fault::SplitLan))
+                    && let Some(s) = run.pair.stations().last()
+                {
+                    run.pair.lan.attach(&s.port, other).unwrap();
+                }
             }
             Action::Apply(f) => {
                 run.active.push(f);
@@ -419,7 +557,8 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
         }
     }
     // Two leases after the last fault: everyone renewed or rebound, A is master again.
-    sleep(Duration::from_secs(2 * LEASE)).await;
+    run.wait_until(Instant::now() + Duration::from_secs(2 * LEASE))
+        .await;
     Ok(run)
 }
 
