@@ -163,7 +163,7 @@ mod tests {
     use super::*;
 
     fn grammar() -> &'static Grammar {
-        super::super::grammar::builtin().unwrap_or_else(|e| panic!("{e}"))
+        crate::cli::grammar::builtin().unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]
@@ -179,7 +179,8 @@ mod tests {
 
     #[test]
     fn operators_see_that_a_secret_is_set_not_what_it_is() {
-        let cipher = crate::vrrp::cipher::encrypt("s3cret");
+        // `vrrp::cipher::encrypt("s3cret")`, written out: cli/ names no feature (tests/layering.rs).
+        let cipher = "$c$3$WilKZKcO";
         let text = format!(
             "#\n version 7.1.064, Duet 0.1.0\n#\n sysname Duet\n#\nhot-backup\n authentication-key cipher {cipher}\n#\n\
              interface GigabitEthernet1/0/1\n vrrp vrid 1 authentication-mode simple cipher {cipher}\n#\n\
