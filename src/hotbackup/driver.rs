@@ -24,6 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf};
+use tokio::runtime::Handle;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -36,10 +37,11 @@ use super::message::Role;
 use super::session::Session;
 use super::settings::{HotBackupConfig, PeerConfig};
 use super::status::{Phase, Stats, Status};
+use crate::device::{Device, StartError};
 use crate::dhcp::LeaseEvent;
 use crate::dhcp::driver::{DhcpHandle, GateOrder, now_ms};
 use crate::dhcp::pool::Half;
-use crate::features::Config;
+use crate::features::{Config, Network};
 use crate::interface::name::IfName;
 use crate::vrrp::driver::VrrpStatus;
 
@@ -131,6 +133,33 @@ pub fn start(
     (engine.run(), HotBackupHandle { report, orders })
 }
 
+/// The feature's `start` (`features::Feature`): the hot-backup engine (after DHCP and VRRP,
+/// which it steers), its failover link carried over the device's network. Without a DHCP
+/// engine there is nothing to back up: it does not start.
+pub fn start_on_device(
+    device: &Arc<Device>,
+    rt: &Handle,
+    net: &Network<'_>,
+) -> Result<(), StartError> {
+    let Some(dhcp) = device.dhcp.get().cloned() else {
+        return Ok(());
+    };
+    let transport = match net {
+        Network::Sim(lan, node) => Transport::Sim((*lan).clone(), *node),
+        Network::Linux(_) => Transport::Tcp,
+    };
+    let (engine, handle) = start(
+        device.config.subscribe(),
+        device.vrrp_status.subscribe(),
+        dhcp,
+        device.preempt_hold.clone(),
+        transport,
+    );
+    if device.hotbackup.set(handle).is_ok() {
+        device.spawn(rt, engine);
+    }
+    Ok(())
+}
 /// New on every start of an engine: the wall clock's nanoseconds mixed with the process id
 /// and a count of the engines this process started (a device restarted inside one process,
 /// as the simulation tests do, must not reuse its previous boot id). An identity only: no

@@ -26,21 +26,17 @@ pub mod status;
 
 pub use commands::register;
 
-use std::sync::Arc;
-
-use tokio::runtime::Handle;
-
 use crate::config::render::{Place, Sections};
-use crate::device::{Device, StartError};
-use crate::features::{Config as DeviceConfig, Feature, Network};
-use driver::channel::Transport;
+use crate::features::{Config as DeviceConfig, Feature};
 
 /// The hot-backup feature.
 pub const FEATURE: Feature = Feature {
     name: "hotbackup",
     register,
     render,
-    start: Some(start),
+    // In the driver: this folder's other modules are the sans-IO core and do no I/O
+    // (tests/hotbackup_sim.rs, `hotbackup_core_modules_do_no_io`).
+    start: Some(driver::start_on_device),
 };
 
 /// ` dhcp server hot-backup` among the global lines, then the `hot-backup` section among the
@@ -52,29 +48,6 @@ fn render(cfg: &DeviceConfig, out: &mut Sections) {
     }
 }
 
-/// Start the hot-backup engine (after DHCP and VRRP, which it steers), its failover link
-/// carried over the device's network. Without a DHCP engine there is nothing to back up: it
-/// does not start.
-fn start(device: &Arc<Device>, rt: &Handle, net: &Network<'_>) -> Result<(), StartError> {
-    let Some(dhcp) = device.dhcp.get().cloned() else {
-        return Ok(());
-    };
-    let transport = match net {
-        Network::Sim(lan, node) => Transport::Sim((*lan).clone(), *node),
-        Network::Linux(_) => Transport::Tcp,
-    };
-    let (engine, handle) = driver::start(
-        device.config.subscribe(),
-        device.vrrp_status.subscribe(),
-        dhcp,
-        device.preempt_hold.clone(),
-        transport,
-    );
-    if device.hotbackup.set(handle).is_ok() {
-        device.spawn(rt, engine);
-    }
-    Ok(())
-}
 pub use config::{Mode, SessionConfig};
 pub use dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half, in_half};
 pub use event::{Event, ProtocolError, SessionError, Unconfirmed};

@@ -17,6 +17,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::runtime::Handle;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
 
@@ -25,9 +26,12 @@ use super::io::{Event, Output, State, StateReason};
 use super::packet::{RejectReason, parse_ipv4};
 use super::router::Router;
 use super::status::{Statistics, Status};
-use crate::features::Config;
+use crate::device::{Device, StartError};
+use crate::features::{Config, Network};
 use crate::interface::name::IfName;
 use crate::interface::status::IfStatus;
+use crate::net::vrrp::linux::LinuxVrrpIo;
+use crate::net::vrrp::sim::SimVrrpIo;
 
 /// Gratuitous ARPs after becoming master: at once, then after these delays (receivers only
 /// update entries they already have, and a switch may miss the first).
@@ -205,6 +209,41 @@ struct Driver<I> {
 
 /// Which group must not preempt now (hot backup: its batch backup has not completed).
 pub type PreemptHold = watch::Receiver<Option<(IfName, u8)>>;
+
+/// The feature's `start` (`features::Feature`): this driver on the device's network (after
+/// the interface engine, whose status it follows).
+pub fn start_on_device(
+    device: &Arc<Device>,
+    rt: &Handle,
+    net: &Network<'_>,
+) -> Result<(), StartError> {
+    match net {
+        Network::Sim(lan, node) => start_on(device, rt, SimVrrpIo::new((*lan).clone(), *node)),
+        Network::Linux(ports) => {
+            let io = {
+                let _enter = rt.enter();
+                LinuxVrrpIo::new(ports)?
+            };
+            start_on(device, rt, io)
+        }
+    }
+    Ok(())
+}
+
+fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
+    let (stop, stopped) = oneshot::channel();
+    *device.vrrp_stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
+    let driver = run(
+        io,
+        device.config.subscribe(),
+        device.if_status.subscribe(),
+        device.vrrp_status.clone(),
+        device.vrrp_applied.clone(),
+        stopped,
+        device.preempt_hold.subscribe(),
+    );
+    device.spawn(rt, driver);
+}
 
 /// Run the driver until the configuration store goes away or `stop` fires (then every group
 /// resigns and its virtual IPs are removed). Run it inside the device's span so its logs

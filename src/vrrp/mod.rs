@@ -21,54 +21,17 @@ pub use packet::{Advertisement, Auth, IpHeader, RejectReason, Version};
 pub use router::Router;
 pub use status::{Statistics, Status, TrackStatus, virtual_mac};
 
-use std::sync::Arc;
-
-use tokio::runtime::Handle;
-use tokio::sync::oneshot;
-
-use crate::device::{Device, Registry, StartError};
-use crate::features::{Feature, Network};
-use crate::net::vrrp::linux::LinuxVrrpIo;
-use crate::net::vrrp::sim::SimVrrpIo;
+use crate::device::Registry;
+use crate::features::Feature;
 
 /// The VRRP feature. Its lines are part of each interface's section (`interface::render`).
 pub const FEATURE: Feature = Feature {
     name: "vrrp",
     register,
     render: |_, _| {},
-    start: Some(start),
+    // In the driver: the rest of this folder is the sans-IO core (tests/vrrp_sans_io.rs).
+    start: Some(driver::start_on_device),
 };
-
-/// Start the VRRP driver on the device's network (after the interface engine, whose status it
-/// follows).
-fn start(device: &Arc<Device>, rt: &Handle, net: &Network<'_>) -> Result<(), StartError> {
-    match net {
-        Network::Sim(lan, node) => start_on(device, rt, SimVrrpIo::new((*lan).clone(), *node)),
-        Network::Linux(ports) => {
-            let io = {
-                let _enter = rt.enter();
-                LinuxVrrpIo::new(ports)?
-            };
-            start_on(device, rt, io)
-        }
-    }
-    Ok(())
-}
-
-fn start_on<I: driver::VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
-    let (stop, stopped) = oneshot::channel();
-    *device.vrrp_stop.lock().unwrap_or_else(|e| e.into_inner()) = Some(stop);
-    let driver = driver::run(
-        io,
-        device.config.subscribe(),
-        device.if_status.subscribe(),
-        device.vrrp_status.clone(),
-        device.vrrp_applied.clone(),
-        stopped,
-        device.preempt_hold.subscribe(),
-    );
-    device.spawn(rt, driver);
-}
 
 pub fn register(r: &mut Registry) {
     r.add("vrrp.virtual_ip", commands::virtual_ip);
