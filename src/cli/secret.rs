@@ -3,7 +3,9 @@
 //! command with a secret is protected by construction:
 //!
 //! - a line that carries a secret is not kept in the history (Comware keeps password commands
-//!   out of it), and is logged with each secret value replaced by [`MASK`] ([`mask`]);
+//!   out of it), so no line editor recalls it either (they recall only what the history keeps:
+//!   `Shell::last_in_history`), and is logged with each secret value replaced by [`MASK`]
+//!   ([`mask`]);
 //! - configuration text shown to a network-operator has every secret value replaced by
 //!   [`MASK`] ([`mask_config`]), whatever display shows it.
 //!

@@ -258,13 +258,15 @@ impl Interaction for Link {
     }
 }
 
-fn info(session: &Session, ok: bool) -> Reply {
+/// The session's state; `in_history` only for the `done` that ends an `exec`.
+fn info(session: &Session, ok: bool, in_history: bool) -> Reply {
     Reply::Done(SessionInfo {
         ok,
         prompt: session.prompt(),
         screen_length: session.state.screen_length,
         exit: session.state.exit,
         line: session.state.line.clone(),
+        in_history,
     })
 }
 
@@ -326,7 +328,7 @@ fn converse(
     logged: &mut LoggedIn,
 ) -> io::Result<()> {
     let line = session.state.line.clone();
-    link.send(&info(session, true))?;
+    link.send(&info(session, true, false))?;
     loop {
         let idle = device.config.lock().lines.vty(vty).idle_secs;
         let timeout = (idle > 0).then(|| Duration::from_secs(u64::from(idle)));
@@ -377,7 +379,7 @@ fn converse(
                     &format!("{} logged in from {}.", identity.user, identity.peer),
                 );
                 *logged = LoggedIn::Ssh;
-                link.send(&info(session, true))?;
+                link.send(&info(session, true, false))?;
                 continue;
             }
             device.log(
@@ -391,18 +393,18 @@ fn converse(
         match request {
             Request::Exec { line } => {
                 let input = InputLine::new(line.as_bytes());
-                let (output, ok) = if input.too_long {
-                    (TOO_LONG.to_string(), false)
+                let (output, ok, in_history) = if input.too_long {
+                    (TOO_LONG.to_string(), false, false)
                 } else if input.text.trim().is_empty() {
-                    (String::new(), true)
+                    (String::new(), true, false)
                 } else {
                     let outcome = Shell::execute(session, &input.text, link);
-                    (outcome.output, outcome.ok)
+                    (outcome.output, outcome.ok, session.last_in_history())
                 };
                 if !output.is_empty() {
                     link.send(&Reply::Output { text: output })?;
                 }
-                link.send(&info(session, ok))?;
+                link.send(&info(session, ok, in_history))?;
                 if session.state.exit {
                     return Ok(());
                 }
@@ -420,7 +422,7 @@ fn converse(
             }
             Request::UserView => {
                 session.user_view();
-                link.send(&info(session, true))?;
+                link.send(&info(session, true, false))?;
             }
             Request::Answer { .. } => {
                 link.send(&Reply::Error {

@@ -151,6 +151,7 @@ pub fn execute(
     io: &mut dyn Interaction,
 ) -> Outcome {
     if line.trim().is_empty() {
+        state.last_in_history = false;
         return Outcome {
             output: String::new(),
             ok: true,
@@ -185,6 +186,8 @@ pub fn run_with(
     io: &mut dyn Interaction,
     options: Options,
 ) -> Result<String, (String, LineError)> {
+    // A line that matches no command or is refused is not history.
+    state.last_in_history = false;
     let (level, matched) =
         find(grammar, &state.views, line).map_err(|e| (String::new(), LineError::Match(e)))?;
     let command = matched.command;
@@ -198,8 +201,11 @@ pub fn run_with(
         ));
     }
     // Comware keeps password commands out of the history buffer; here every line that carries
-    // a value of a `secret:` parameter (cli::secret) stays out, whatever the command.
-    if options.history && !secret::carries_secret(command, &matched.args) {
+    // a value of a `secret:` parameter (cli::secret) stays out, whatever the command. This is
+    // the only place that decides: the line editors' recall lists (Up-arrow) keep the lines
+    // kept here (`last_in_history`), so no front end can bring a secret back on screen.
+    state.last_in_history = options.history && !secret::carries_secret(command, &matched.args);
+    if state.last_in_history {
         remember(state, line.trim());
     }
     // A command of a view above runs there; if it fails, the session stays where it was.

@@ -24,6 +24,11 @@ pub trait Shell {
     fn prompt(&self) -> String;
     /// Execute one line; questions the command asks go through `io`.
     fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome;
+    /// Was the line executed last kept in the session's history? A line editor adds a line to
+    /// its recall list (Up-arrow) only then, so recall offers exactly what
+    /// `display history-command` shows: never a line that carried a secret (a password), never
+    /// a rejected one. The session decides (`exec::run_with`), in the view the line ran in.
+    fn last_in_history(&self) -> bool;
     /// What `?` shows at the end of `line`.
     fn help(&mut self, line: &str) -> String;
     /// What Tab offers at the end of `line`.
@@ -79,6 +84,9 @@ impl Shell for Session {
             self.log_panic("complete", line);
             Completion::default()
         })
+    }
+    fn last_in_history(&self) -> bool {
+        self.state.last_in_history
     }
     fn user_view(&mut self) {
         self.state.views.truncate(1);
@@ -337,6 +345,9 @@ pub(crate) mod tests {
                     ok: true,
                 },
             }
+        }
+        fn last_in_history(&self) -> bool {
+            true
         }
         fn help(&mut self, line: &str) -> String {
             format!("  help for '{line}'\n")

@@ -109,6 +109,30 @@ fn history_as_typed_without_repeats_or_failures() {
     assert_eq!(o.output, "Total lines: 7.\n");
 }
 
+/// Front ends add a line to their recall list (Up-arrow) when `last_in_history` says the
+/// history kept it: after each line it tells about that line alone, so recall holds what the
+/// history holds, never a line with a secret.
+#[test]
+fn recall_follows_the_history_line_by_line() {
+    let mut s = session(Role::NetworkAdmin);
+    let mut recalled = Vec::new();
+    for line in [
+        "sys",
+        " ",
+        "local-user u",
+        "bogus",
+        "password simple Zq7Secr1",
+        "quit",
+    ] {
+        s.execute(line, &mut Silent);
+        if s.state.last_in_history {
+            recalled.push(line);
+        }
+    }
+    assert_eq!(recalled, ["sys", "local-user u", "quit"]);
+    assert_eq!(s.state.history, recalled);
+}
+
 #[test]
 fn screen_length_for_this_session() {
     let mut s = session(Role::NetworkOperator);
@@ -444,6 +468,12 @@ fn every_secret_stays_out_of_logs_and_history() {
                         assert!(s.execute(step, &mut Silent).ok, "{step}");
                     }
                     let ok = s.execute(&line, &mut Silent).ok;
+                    // Nor does a line editor's recall list (Up-arrow), which follows this.
+                    assert!(
+                        !s.state.last_in_history,
+                        "`{line}` (commands/{}, {view} view) would be recalled",
+                        command.file
+                    );
                     let history = s.execute("display history-command", &mut Silent).output;
                     let logs: Vec<String> = s
                         .device
