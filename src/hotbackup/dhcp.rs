@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use sha2::{Digest, Sha256};
 
 use super::event::Unconfirmed;
+use super::merge::Conflict;
 use super::service::{Change, EntryError, Replica, Service};
 use super::session::Session;
 use crate::dhcp::config::MAX_LEASE_SECS;
@@ -238,6 +239,33 @@ impl Replica<DhcpBindings> for Server {
 
     fn reserve(&mut self, additional: usize) {
         self.reserve_leases(additional);
+    }
+}
+
+impl Conflict<DhcpBindings> {
+    /// The `HOTBACKUP_CONFLICT` log line. It names both bindings, the kept and the dropped,
+    /// each by its client and the time of its change, so the lines of the two devices, which
+    /// report the same conflict, can be matched.
+    pub fn log_line(&self) -> String {
+        format!(
+            "Address {} was bound to two clients: both devices keep the binding of {} ({}) and drop that of {} ({}).",
+            self.key,
+            self.kept.client,
+            changed_at(self.kept.updated),
+            self.dropped.client,
+            changed_at(self.dropped.updated),
+        )
+    }
+}
+
+/// `changed 2026-11-21 10:38:12.320 UTC`: a binding's `updated` time (the devices keep UTC).
+fn changed_at(ms: Millis) -> String {
+    match i64::try_from(ms)
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_millis)
+    {
+        Some(t) => t.format("changed %Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+        None => format!("changed at {ms} ms"),
     }
 }
 
@@ -476,6 +504,32 @@ pub(crate) mod tests {
         for n in 0..b.len() {
             assert!(DhcpBindings::decode_entry(&b[..n]).is_err());
         }
+    }
+
+    #[test]
+    fn the_conflict_log_line_names_the_kept_and_the_dropped_binding() {
+        let binding = |client: u8, updated| LeaseRecord {
+            ip: Ipv4Addr::new(10, 0, 0, 7),
+            state: LeaseState::Committed,
+            client: ClientKey::Hw(vec![2, 0, 0, 0, 1, client].into()),
+            chaddr: vec![2, 0, 0, 0, 1, client].into(),
+            expires: updated + 3_600_000,
+            updated,
+            relay_info: None,
+            hostname: None,
+            is_static: false,
+        };
+        let c = Conflict::<DhcpBindings> {
+            key: Ipv4Addr::new(10, 0, 0, 7),
+            kept: binding(3, 1_795_257_492_320),
+            dropped: binding(4, 1_795_257_490_001),
+        };
+        assert_eq!(
+            c.log_line(),
+            "Address 10.0.0.7 was bound to two clients: both devices keep the binding of \
+             hw:020000000103 (changed 2026-11-21 10:38:12.320 UTC) and drop that of \
+             hw:020000000104 (changed 2026-11-21 10:38:10.001 UTC)."
+        );
     }
 
     #[test]

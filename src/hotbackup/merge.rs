@@ -6,7 +6,7 @@
 //! merging is commutative, associative and idempotent: after both devices have sent each other
 //! their tables, in any order and any number of times, they hold the same table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::service::{Change, Replica, Service};
 
@@ -72,6 +72,53 @@ pub fn merge_into<S: Service, R: Replica<S>>(replica: &mut R, incoming: S::Entry
         replica.apply(Change::Upsert(incoming));
     }
     m
+}
+
+/// How many conflicts [`ReportedConflicts`] remembers: far more than a split brain leaves with
+/// the halves in place (conflicts need partner-down or a crash with an unconfirmed binding).
+pub const REMEMBERED_CONFLICTS: usize = 4096;
+
+/// The conflicts reported lately, so that the same conflict (same key, same kept and dropped
+/// versions) is reported and counted once, however often its versions cross: in a batch page
+/// and again as the version the peer dropped (the session sends it, so that both devices see
+/// every conflict), or in a batch sent again after a connection broke. Bounded: past
+/// [`REMEMBERED_CONFLICTS`] the oldest are forgotten.
+#[derive(Debug)]
+pub struct ReportedConflicts<S: Service> {
+    by_key: BTreeMap<S::Key, Vec<(S::Entry, S::Entry)>>,
+    /// Keys in the order their conflicts were reported, one per conflict, oldest first.
+    order: VecDeque<S::Key>,
+}
+
+impl<S: Service> Default for ReportedConflicts<S> {
+    fn default() -> Self {
+        ReportedConflicts {
+            by_key: BTreeMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<S: Service> ReportedConflicts<S> {
+    /// Whether `c` is new: not among the conflicts remembered. A new one is remembered.
+    pub fn first_time(&mut self, c: &Conflict<S>) -> bool {
+        let pairs = self.by_key.entry(c.key.clone()).or_default();
+        if pairs.iter().any(|(k, d)| *k == c.kept && *d == c.dropped) {
+            return false;
+        }
+        pairs.push((c.kept.clone(), c.dropped.clone()));
+        self.order.push_back(c.key.clone());
+        if self.order.len() > REMEMBERED_CONFLICTS
+            && let Some(old) = self.order.pop_front()
+            && let Some(pairs) = self.by_key.get_mut(&old)
+        {
+            pairs.remove(0);
+            if pairs.is_empty() {
+                self.by_key.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// A whole table of one service, by key.
@@ -284,6 +331,27 @@ mod tests {
         // History, not a claim: it does not wipe out an offer under way here.
         let offer = rec(3, LeaseState::Offered, 120);
         assert!(!merge_one::<DhcpBindings>(Some(&offer), &removed).taken);
+    }
+
+    #[test]
+    fn a_conflict_is_new_once_until_it_is_forgotten() {
+        let conflict = |n: u64| Conflict::<DhcpBindings> {
+            key: Ipv4Addr::new(10, 0, 0, 9),
+            kept: rec(2, LeaseState::Committed, 1000 + n),
+            dropped: rec(1, LeaseState::Committed, n),
+        };
+        let mut seen = ReportedConflicts::default();
+        assert!(seen.first_time(&conflict(0)));
+        assert!(!seen.first_time(&conflict(0)));
+        // Another version of one side is another conflict.
+        assert!(seen.first_time(&conflict(1)));
+        for n in 2..=REMEMBERED_CONFLICTS as u64 {
+            assert!(seen.first_time(&conflict(n)));
+        }
+        // Bounded: the oldest is forgotten, the rest still known.
+        assert_eq!(seen.order.len(), REMEMBERED_CONFLICTS);
+        assert!(seen.first_time(&conflict(0)));
+        assert!(!seen.first_time(&conflict(2)));
     }
 
     #[test]

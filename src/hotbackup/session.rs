@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 
 use super::frame::{Decoder, Encoder, Nonce, VERSION};
-use super::merge::merge_into;
+use super::merge::{ReportedConflicts, merge_into};
 use super::message::{Hello, Message, PageEntries, ResumePoint, Role, WireChange};
 use super::service::{Change, Replica, Service};
 use crate::dhcp::Millis;
@@ -122,6 +122,8 @@ pub struct Session<S: Service> {
     last_batch_ms: Option<Millis>,
     /// The peer's clock minus ours at its last hello (ms).
     peer_clock_offset: Option<i64>,
+    /// Conflicts already reported, so that one seen again is not reported twice.
+    reported: ReportedConflicts<S>,
 }
 
 impl<S: Service> Session<S> {
@@ -145,6 +147,7 @@ impl<S: Service> Session<S> {
             config_consistent: None,
             last_batch_ms: None,
             peer_clock_offset: None,
+            reported: ReportedConflicts::default(),
         }
     }
 
@@ -438,7 +441,8 @@ impl<S: Service> Session<S> {
             let mut entries = PageEntries::new();
             let max = self.cfg.page_size.max(1);
             while *next < keys.len() && entries.len() < max && entries.wire_len() < PAGE_BYTES {
-                // The entry as it is now; one removed since the batch began is skipped.
+                // The entry as it is now; one removed since the batch began is skipped. (A
+                // version of ours that a merge replaced went out as an update: `merge_entry`.)
                 if let Some(e) = replica.get(&keys[*next]).filter(|e| S::replicated(e)) {
                     entries.push_with(|out| S::encode_entry(e, out));
                 }
@@ -611,18 +615,7 @@ impl<S: Service> Session<S> {
                 self.stats.entries_received += entries.len() as u64;
                 for b in entries.iter() {
                     let e = S::decode_entry(b)?;
-                    if let Err(why) = replica.admit(&e, latest) {
-                        count_error(
-                            &mut self.stats,
-                            &mut self.events,
-                            SessionError::Refused(why),
-                        );
-                        continue;
-                    }
-                    if let Some(conflict) = merge_into(replica, e).conflict {
-                        self.stats.conflicts += 1;
-                        self.events.push_back(Event::Conflict(conflict));
-                    }
+                    self.merge_entry(replica, e, latest);
                 }
             }
             Message::BatchEnd { service, upto } => {
@@ -686,21 +679,9 @@ impl<S: Service> Session<S> {
                 match change {
                     WireChange::Upsert(b) => {
                         let e = S::decode_entry(&b)?;
-                        // Refused: counted and dropped, and still acknowledged below (the
-                        // stream goes on; the sender has nothing better to send for it).
-                        match replica.admit(&e, latest) {
-                            Err(why) => count_error(
-                                &mut self.stats,
-                                &mut self.events,
-                                SessionError::Refused(why),
-                            ),
-                            Ok(()) => {
-                                if let Some(conflict) = merge_into(replica, e).conflict {
-                                    self.stats.conflicts += 1;
-                                    self.events.push_back(Event::Conflict(conflict));
-                                }
-                            }
-                        }
+                        // A refused entry is still acknowledged below (the stream goes on;
+                        // the sender has nothing better to send for it).
+                        self.merge_entry(replica, e, latest);
                     }
                     WireChange::Remove(b) => {
                         let k = S::decode_key(&b)?;
@@ -709,6 +690,9 @@ impl<S: Service> Session<S> {
                         }
                     }
                 }
+                let Some(c) = &mut self.conn else {
+                    return Ok(());
+                };
                 self.stats.entries_received += 1;
                 c.in_last = seq;
                 c.ack_due = true;
@@ -756,6 +740,42 @@ impl<S: Service> Session<S> {
         }
         self.check_synced();
         Ok(())
+    }
+
+    /// Merge an entry the peer sent (a batch entry or an update) if the replica admits it;
+    /// a refused one is counted and dropped.
+    ///
+    /// Both devices report every conflict, with the same kept and dropped versions: each
+    /// reports it when the other's version reaches it while it still holds its own. A batch
+    /// page carries each entry as it is when the page is written, so a device that takes the
+    /// peer's newer version before its own page of that key goes out would send the winning
+    /// version back, and the peer would never see the one it beat. So the version a merge drops
+    /// for a conflicting one goes into our stream, as an update with no token (never held,
+    /// never released): it is older than what the peer sent, so the peer's merge keeps its own
+    /// and reports the same conflict. The peer may now see that version twice (its page and
+    /// this update, or a batch sent again after a break): a conflict already reported is not
+    /// reported or counted again ([`ReportedConflicts`]).
+    fn merge_entry<R: Replica<S>>(&mut self, replica: &mut R, e: S::Entry, latest: Millis) {
+        if let Err(why) = replica.admit(&e, latest) {
+            count_error(
+                &mut self.stats,
+                &mut self.events,
+                SessionError::Refused(why),
+            );
+            return;
+        }
+        let m = merge_into(replica, e);
+        let Some(conflict) = m.conflict else { return };
+        if m.taken {
+            self.seq += 1;
+            let dropped = Change::Upsert(conflict.dropped.clone());
+            self.log.push_back((self.seq, dropped));
+            self.trim_log();
+        }
+        if self.reported.first_time(&conflict) {
+            self.stats.conflicts += 1;
+            self.events.push_back(Event::Conflict(conflict));
+        }
     }
 
     /// The peer's challenge (frame 0): from now on our frames are signed with this
