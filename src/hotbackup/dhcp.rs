@@ -243,29 +243,15 @@ impl Replica<DhcpBindings> for Server {
 }
 
 impl Conflict<DhcpBindings> {
-    /// The `HOTBACKUP_CONFLICT` log line. It names both bindings, the kept and the dropped,
-    /// each by its client and the time of its change, so the lines of the two devices, which
-    /// report the same conflict, can be matched.
+    /// The `HOTBACKUP_CONFLICT` log line, the same on both devices: the address, the client
+    /// whose binding both keep and the client whose binding both drop. Bindings are named by
+    /// their clients, not versions: either may be renewed between the moments the two
+    /// devices find the conflict.
     pub fn log_line(&self) -> String {
         format!(
-            "Address {} was bound to two clients: both devices keep the binding of {} ({}) and drop that of {} ({}).",
-            self.key,
-            self.kept.client,
-            changed_at(self.kept.updated),
-            self.dropped.client,
-            changed_at(self.dropped.updated),
+            "Address {} was bound to two clients: both devices keep the binding of {} and drop that of {}.",
+            self.key, self.kept.client, self.dropped.client,
         )
-    }
-}
-
-/// `changed 2026-11-21 10:38:12.320 UTC`: a binding's `updated` time (the devices keep UTC).
-fn changed_at(ms: Millis) -> String {
-    match i64::try_from(ms)
-        .ok()
-        .and_then(chrono::DateTime::from_timestamp_millis)
-    {
-        Some(t) => t.format("changed %Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
-        None => format!("changed at {ms} ms"),
     }
 }
 
@@ -521,14 +507,13 @@ pub(crate) mod tests {
         };
         let c = Conflict::<DhcpBindings> {
             key: Ipv4Addr::new(10, 0, 0, 7),
-            kept: binding(3, 1_795_257_492_320),
-            dropped: binding(4, 1_795_257_490_001),
+            kept: binding(3, 200),
+            dropped: binding(4, 100),
         };
         assert_eq!(
             c.log_line(),
             "Address 10.0.0.7 was bound to two clients: both devices keep the binding of \
-             hw:020000000103 (changed 2026-11-21 10:38:12.320 UTC) and drop that of \
-             hw:020000000104 (changed 2026-11-21 10:38:10.001 UTC)."
+             hw:020000000103 and drop that of hw:020000000104."
         );
     }
 

@@ -124,6 +124,10 @@ pub struct Session<S: Service> {
     peer_clock_offset: Option<i64>,
     /// Conflicts already reported, so that one seen again is not reported twice.
     reported: ReportedConflicts<S>,
+    /// Our versions of the conflicts found, put into the stream for the peer (`merge_entry`)
+    /// and not yet acknowledged: (seq, version). A batch skips the log, so a new batch sends
+    /// them again.
+    notices: Vec<(u64, S::Entry)>,
 }
 
 impl<S: Service> Session<S> {
@@ -148,6 +152,7 @@ impl<S: Service> Session<S> {
             last_batch_ms: None,
             peer_clock_offset: None,
             reported: ReportedConflicts::default(),
+            notices: Vec::new(),
         }
     }
 
@@ -615,7 +620,7 @@ impl<S: Service> Session<S> {
                 self.stats.entries_received += entries.len() as u64;
                 for b in entries.iter() {
                     let e = S::decode_entry(b)?;
-                    self.merge_entry(replica, e, latest);
+                    self.merge_entry(replica, e, now, latest);
                 }
             }
             Message::BatchEnd { service, upto } => {
@@ -681,7 +686,7 @@ impl<S: Service> Session<S> {
                         let e = S::decode_entry(&b)?;
                         // A refused entry is still acknowledged below (the stream goes on;
                         // the sender has nothing better to send for it).
-                        self.merge_entry(replica, e, latest);
+                        self.merge_entry(replica, e, now, latest);
                     }
                     WireChange::Remove(b) => {
                         let k = S::decode_key(&b)?;
@@ -718,6 +723,7 @@ impl<S: Service> Session<S> {
             }
             Message::Ack { upto } => {
                 c.acked = c.acked.max(upto);
+                self.notices.retain(|&(seq, _)| seq > c.acked);
                 while let Some(&(seq, token, _)) = self.held.front() {
                     if seq > c.acked {
                         break;
@@ -745,17 +751,30 @@ impl<S: Service> Session<S> {
     /// Merge an entry the peer sent (a batch entry or an update) if the replica admits it;
     /// a refused one is counted and dropped.
     ///
-    /// Both devices report every conflict, with the same kept and dropped versions: each
-    /// reports it when the other's version reaches it while it still holds its own. A batch
-    /// page carries each entry as it is when the page is written, so a device that takes the
-    /// peer's newer version before its own page of that key goes out would send the winning
-    /// version back, and the peer would never see the one it beat. So the version a merge drops
-    /// for a conflicting one goes into our stream, as an update with no token (never held,
-    /// never released): it is older than what the peer sent, so the peer's merge keeps its own
-    /// and reports the same conflict. The peer may now see that version twice (its page and
-    /// this update, or a batch sent again after a break): a conflict already reported is not
-    /// reported or counted again ([`ReportedConflicts`]).
-    fn merge_entry<R: Replica<S>>(&mut self, replica: &mut R, e: S::Entry, latest: Millis) {
+    /// Both devices report every conflict, with the same dropped version and the same kept
+    /// binding: a device reports it when the peer's version reaches it while it still holds
+    /// its own. But what reaches the peer of ours is not always the version that conflicted:
+    /// a batch page carries each entry as it is when the page is written, so a device that
+    /// took the peer's newer version before its page of that key went out sends the winner
+    /// back, and a device that kept its version and changed it since (a release) sends the
+    /// change. Either way the peer never sees the pair. So when a merge finds a conflict for
+    /// the first time, our version of the pair (the dropped one if we took the peer's, the
+    /// kept one otherwise) goes into our stream as an update with no token (never held, never
+    /// released), ahead of any later change of the key. The peer's merge then finds the same
+    /// conflict and resolves it the same way: an older dropped version changes nothing there,
+    /// the kept one is what it would have taken anyway. The peer may see a version twice (in
+    /// a page and in this update, or in a batch sent again after a break): a conflict already
+    /// reported is not reported, counted or echoed again ([`ReportedConflicts`]).
+    ///
+    /// Until the peer acknowledges that update, a new batch sends it again (a batch does not
+    /// resend the log); a restart forgets it.
+    fn merge_entry<R: Replica<S>>(
+        &mut self,
+        replica: &mut R,
+        e: S::Entry,
+        now: Millis,
+        latest: Millis,
+    ) {
         if let Err(why) = replica.admit(&e, latest) {
             count_error(
                 &mut self.stats,
@@ -766,16 +785,20 @@ impl<S: Service> Session<S> {
         }
         let m = merge_into(replica, e);
         let Some(conflict) = m.conflict else { return };
-        if m.taken {
-            self.seq += 1;
-            let dropped = Change::Upsert(conflict.dropped.clone());
-            self.log.push_back((self.seq, dropped));
-            self.trim_log();
+        if !self.reported.first_time(&conflict, now) {
+            return;
         }
-        if self.reported.first_time(&conflict) {
-            self.stats.conflicts += 1;
-            self.events.push_back(Event::Conflict(conflict));
-        }
+        let ours = if m.taken {
+            &conflict.dropped
+        } else {
+            &conflict.kept
+        };
+        self.seq += 1;
+        self.log.push_back((self.seq, Change::Upsert(ours.clone())));
+        self.notices.push((self.seq, ours.clone()));
+        self.trim_log();
+        self.stats.conflicts += 1;
+        self.events.push_back(Event::Conflict(conflict));
     }
 
     /// The peer's challenge (frame 0): from now on our frames are signed with this
@@ -872,6 +895,13 @@ impl<S: Service> Session<S> {
                 c.sent_upto = Some(self.seq);
                 c.outbound = Outbound::Batch { keys, next: 0 };
                 send(c, &mut self.stats, &m);
+                // The batch covers the log up to here without resending it: the versions of
+                // conflicts the peer has not acknowledged follow as updates, before any page.
+                for (seq, e) in &mut self.notices {
+                    self.seq += 1;
+                    self.log.push_back((self.seq, Change::Upsert(e.clone())));
+                    *seq = self.seq;
+                }
             }
         }
         Ok(())

@@ -550,6 +550,22 @@ fn both_devices_report_a_conflict_when_the_loser_merges_before_its_page_is_sent(
 }
 
 #[test]
+fn the_version_a_merge_dropped_reaches_the_peer_after_a_break_and_a_new_batch() {
+    let (mut a, mut b) = conflicting_pair();
+    // B takes A's binding; the link breaks before B sends anything.
+    let batch = a.s.poll_transmit(&a.t).unwrap();
+    b.s.handle_bytes(1, &batch, &mut b.t);
+    cut(&mut a, &mut b, 2);
+    // Neither batch completed, so both go again; B's table now holds A's binding only.
+    connect(&mut a, &mut b, 3);
+    assert_eq!(b.s.stats().frames_sent["batch-begin"], 2);
+    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
+    assert_eq!(conflicts(&b), expect);
+    assert_eq!(conflicts(&a), expect, "the winner reports it too");
+    assert_eq!(a.t, b.t);
+}
+
+#[test]
 fn a_conflict_is_reported_once_though_the_dropped_binding_arrives_twice() {
     let (mut a, mut b) = conflicting_pair();
     // The pages cross: A sees B's binding in B's page, then again as the version B dropped.
