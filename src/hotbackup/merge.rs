@@ -91,8 +91,8 @@ pub const CONFLICT_MEMORY_MS: Millis = 3_600_000;
 /// [`CONFLICT_MEMORY_MS`] a conflict is forgotten (and reported again if it is found again).
 #[derive(Debug)]
 pub struct ReportedConflicts<S: Service> {
-    /// (kept, dropped, when reported) by key.
-    by_key: BTreeMap<S::Key, Vec<(S::Entry, S::Entry, Millis)>>,
+    /// The conflicts and when they were reported, by key.
+    by_key: BTreeMap<S::Key, Vec<(Conflict<S>, Millis)>>,
     /// Keys in the order their conflicts were reported, one per conflict, oldest first.
     order: VecDeque<S::Key>,
 }
@@ -113,15 +113,15 @@ impl<S: Service> ReportedConflicts<S> {
         let known = self.by_key.entry(c.key.clone()).or_default();
         // Two versions of a conflict are both claims; two claims that do not conflict have
         // the same owner.
-        let same = |(kept, dropped, at): &(S::Entry, S::Entry, Millis)| {
-            !S::conflicts(kept, &c.kept)
-                && !S::conflicts(dropped, &c.dropped)
+        let same = |(k, at): &(Conflict<S>, Millis)| {
+            !S::conflicts(&k.kept, &c.kept)
+                && !S::conflicts(&k.dropped, &c.dropped)
                 && now < at.saturating_add(CONFLICT_MEMORY_MS)
         };
         if known.iter().any(same) {
             return false;
         }
-        known.push((c.kept.clone(), c.dropped.clone(), now));
+        known.push((c.clone(), now));
         self.order.push_back(c.key.clone());
         if self.order.len() > REMEMBERED_CONFLICTS
             && let Some(old) = self.order.pop_front()
