@@ -695,6 +695,7 @@ impl<S: Service> Session<S> {
                         }
                     }
                 }
+                // Again: `merge_entry` needed the whole session.
                 let Some(c) = &mut self.conn else {
                     return Ok(());
                 };
@@ -751,8 +752,8 @@ impl<S: Service> Session<S> {
     /// Merge an entry the peer sent (a batch entry or an update) if the replica admits it;
     /// a refused one is counted and dropped.
     ///
-    /// Both devices report every conflict, with the same dropped version and the same kept
-    /// binding: a device reports it when the peer's version reaches it while it still holds
+    /// Both devices report every conflict, naming the same kept and dropped bindings (their
+    /// versions may differ by renewals): a device reports it when the peer's version reaches it while it still holds
     /// its own. But what reaches the peer of ours is not always the version that conflicted:
     /// a batch page carries each entry as it is when the page is written, so a device that
     /// took the peer's newer version before its page of that key went out sends the winner
