@@ -10,7 +10,8 @@
 //! - no address is ACKed to a client while another client holds it;
 //! - synchronous mode: when a device in real-time backup crashes, the survivor holds every
 //!   binding it had ACKed;
-//! - after healing both tables are equal and hold every client's binding.
+//! - after healing both tables are equal and hold every client's binding;
+//! - both devices reported the same conflicts (address, kept and dropped client).
 //!
 //! A failing seed prints itself; rerun one with `HOTBACKUP_SEED=N cargo test --test
 //! hotbackup_sim one_seed -- --nocapture`.
@@ -213,6 +214,8 @@ struct World {
     /// No client acts on its own: a scripted scenario drives the clients it names.
     quiet: bool,
     log: Vec<String>,
+    /// The conflicts each device reported: (address, kept, dropped).
+    conflicts: [Vec<(Ipv4Addr, LeaseRecord, LeaseRecord)>; 2],
 }
 
 impl World {
@@ -251,6 +254,7 @@ impl World {
             faults,
             quiet: false,
             log: Vec::new(),
+            conflicts: [Vec::new(), Vec::new()],
         }
     }
 
@@ -477,6 +481,7 @@ impl World {
                         "{name}: conflict on {}: kept {} dropped {}",
                         c.key, c.kept.client, c.dropped.client
                     ));
+                    self.conflicts[i].push((c.key, c.kept, c.dropped));
                 }
                 _ => {}
             }
@@ -741,6 +746,22 @@ fn verify(w: &World) {
     if let Err(e) = w.tables_agree() {
         panic!("tables differ after healing: {e}; {}", ctx());
     }
+    // Both devices report every conflict, with the same kept and dropped bindings (by
+    // client: either may be renewed between the moments the two devices find it).
+    let reported = |i: usize| {
+        let mut v: Vec<_> = w.conflicts[i]
+            .iter()
+            .map(|(ip, k, d)| (*ip, k.client.to_string(), d.client.to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        reported(0),
+        reported(1),
+        "conflicts reported by A and B; {}",
+        ctx()
+    );
     let a = w.replicated(0);
     for (c, s) in w.clients.iter().enumerate() {
         if w.mode == Mode::Synchronous

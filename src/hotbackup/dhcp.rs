@@ -9,6 +9,7 @@ use std::net::Ipv4Addr;
 use sha2::{Digest, Sha256};
 
 use super::event::Unconfirmed;
+use super::merge::Conflict;
 use super::service::{Change, EntryError, Replica, Service};
 use super::session::Session;
 use crate::dhcp::config::MAX_LEASE_SECS;
@@ -238,6 +239,19 @@ impl Replica<DhcpBindings> for Server {
 
     fn reserve(&mut self, additional: usize) {
         self.reserve_leases(additional);
+    }
+}
+
+impl Conflict<DhcpBindings> {
+    /// The `HOTBACKUP_CONFLICT` log line, the same on both devices: the address, the client
+    /// whose binding both keep and the client whose binding both drop. Bindings are named by
+    /// their clients, not versions: either may be renewed between the moments the two
+    /// devices find the conflict.
+    pub fn log_line(&self) -> String {
+        format!(
+            "Address {} was bound to two clients: both devices keep the binding of {} and drop that of {}.",
+            self.key, self.kept.client, self.dropped.client,
+        )
     }
 }
 
@@ -476,6 +490,31 @@ pub(crate) mod tests {
         for n in 0..b.len() {
             assert!(DhcpBindings::decode_entry(&b[..n]).is_err());
         }
+    }
+
+    #[test]
+    fn the_conflict_log_line_names_the_kept_and_the_dropped_binding() {
+        let binding = |client: u8, updated| LeaseRecord {
+            ip: Ipv4Addr::new(10, 0, 0, 7),
+            state: LeaseState::Committed,
+            client: ClientKey::Hw(vec![2, 0, 0, 0, 1, client].into()),
+            chaddr: vec![2, 0, 0, 0, 1, client].into(),
+            expires: updated + 3_600_000,
+            updated,
+            relay_info: None,
+            hostname: None,
+            is_static: false,
+        };
+        let c = Conflict::<DhcpBindings> {
+            key: Ipv4Addr::new(10, 0, 0, 7),
+            kept: binding(3, 200),
+            dropped: binding(4, 100),
+        };
+        assert_eq!(
+            c.log_line(),
+            "Address 10.0.0.7 was bound to two clients: both devices keep the binding of \
+             hw:020000000103 and drop that of hw:020000000104."
+        );
     }
 
     #[test]

@@ -736,7 +736,7 @@ impl Engine {
             Event::Conflict(c) => log(
                 4,
                 "HOTBACKUP_CONFLICT",
-                format!("Two clients claimed one address; both devices keep {:?}.", c.kept),
+                c.log_line(),
             ),
             Event::Error(e) => {
                 let now = Instant::now();

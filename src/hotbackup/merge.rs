@@ -6,9 +6,10 @@
 //! merging is commutative, associative and idempotent: after both devices have sent each other
 //! their tables, in any order and any number of times, they hold the same table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use super::service::{Change, Replica, Service};
+use crate::dhcp::Millis;
 
 /// Two versions of one key that claimed it for different owners.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +73,67 @@ pub fn merge_into<S: Service, R: Replica<S>>(replica: &mut R, incoming: S::Entry
         replica.apply(Change::Upsert(incoming));
     }
     m
+}
+
+/// How many conflicts [`ReportedConflicts`] remembers: far more than a split brain leaves with
+/// the halves in place (conflicts need partner-down or a crash with an unconfirmed binding).
+pub const REMEMBERED_CONFLICTS: usize = 4096;
+/// How long [`ReportedConflicts`] remembers a conflict (ms): far longer than the versions of
+/// one conflict keep crossing (a batch or a resend after a heal, again after a flap).
+pub const CONFLICT_MEMORY_MS: Millis = 3_600_000;
+
+/// The conflicts reported lately, so that a conflict is reported and counted once however
+/// often its versions cross: in a batch page and again in the stream (the session sends its
+/// version of every conflict, so that both devices see it), in a batch sent again after a
+/// connection broke, or as every renewal of the losing binding that a resend carries. A
+/// conflict is known by its key and its two owners, not by versions: the binding either side
+/// holds may be renewed in between. Bounded: past [`REMEMBERED_CONFLICTS`] or after
+/// [`CONFLICT_MEMORY_MS`] a conflict is forgotten (and reported again if it is found again).
+#[derive(Debug)]
+pub struct ReportedConflicts<S: Service> {
+    /// The conflicts and when they were reported, by key.
+    by_key: BTreeMap<S::Key, Vec<(Conflict<S>, Millis)>>,
+    /// Keys in the order their conflicts were reported, one per conflict, oldest first.
+    order: VecDeque<S::Key>,
+}
+
+impl<S: Service> Default for ReportedConflicts<S> {
+    fn default() -> Self {
+        ReportedConflicts {
+            by_key: BTreeMap::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<S: Service> ReportedConflicts<S> {
+    /// Whether `c`, found at `now`, is new: no conflict of its key between the same two
+    /// owners was reported in the last [`CONFLICT_MEMORY_MS`]. A new one is remembered.
+    pub fn first_time(&mut self, c: &Conflict<S>, now: Millis) -> bool {
+        let known = self.by_key.entry(c.key.clone()).or_default();
+        // Two versions of a conflict are both claims; two claims that do not conflict have
+        // the same owner.
+        let same = |(k, at): &(Conflict<S>, Millis)| {
+            !S::conflicts(&k.kept, &c.kept)
+                && !S::conflicts(&k.dropped, &c.dropped)
+                && now < at.saturating_add(CONFLICT_MEMORY_MS)
+        };
+        if known.iter().any(same) {
+            return false;
+        }
+        known.push((c.clone(), now));
+        self.order.push_back(c.key.clone());
+        if self.order.len() > REMEMBERED_CONFLICTS
+            && let Some(old) = self.order.pop_front()
+            && let Some(known) = self.by_key.get_mut(&old)
+        {
+            known.remove(0);
+            if known.is_empty() {
+                self.by_key.remove(&old);
+            }
+        }
+        true
+    }
 }
 
 /// A whole table of one service, by key.
@@ -284,6 +346,41 @@ mod tests {
         // History, not a claim: it does not wipe out an offer under way here.
         let offer = rec(3, LeaseState::Offered, 120);
         assert!(!merge_one::<DhcpBindings>(Some(&offer), &removed).taken);
+    }
+
+    #[test]
+    fn a_conflict_is_new_once_until_it_is_forgotten() {
+        // Client 1's binding of 10.0.0.9, made at `n`, dropped for client 2's.
+        let conflict = |n: u64| Conflict::<DhcpBindings> {
+            key: Ipv4Addr::new(10, 0, 0, 9),
+            kept: rec(2, LeaseState::Committed, 1000 + n),
+            dropped: rec(1, LeaseState::Committed, n),
+        };
+        let mut seen = ReportedConflicts::default();
+        assert!(seen.first_time(&conflict(0), 0));
+        assert!(!seen.first_time(&conflict(0), 1));
+        // Either binding renewed since: the same conflict.
+        assert!(!seen.first_time(&conflict(7), 2));
+        // Another owner on either side: another conflict.
+        let other = Conflict {
+            dropped: rec(3, LeaseState::Committed, 5),
+            ..conflict(0)
+        };
+        assert!(seen.first_time(&other, 3));
+        // Forgotten after an hour.
+        assert!(seen.first_time(&conflict(0), CONFLICT_MEMORY_MS));
+        // And past the count: the oldest is forgotten, the rest still known.
+        let mut seen = ReportedConflicts::default();
+        let owner = |n: usize| Conflict::<DhcpBindings> {
+            key: Ipv4Addr::from(n as u32),
+            ..conflict(0)
+        };
+        for n in 0..=REMEMBERED_CONFLICTS {
+            assert!(seen.first_time(&owner(n), 0));
+        }
+        assert_eq!(seen.order.len(), REMEMBERED_CONFLICTS);
+        assert!(seen.first_time(&owner(0), 0));
+        assert!(!seen.first_time(&owner(2), 0));
     }
 
     #[test]

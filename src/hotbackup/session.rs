@@ -19,7 +19,7 @@
 use std::collections::VecDeque;
 
 use super::frame::{Decoder, Encoder, Nonce, VERSION};
-use super::merge::merge_into;
+use super::merge::{ReportedConflicts, merge_into};
 use super::message::{Hello, Message, PageEntries, ResumePoint, Role, WireChange};
 use super::service::{Change, Replica, Service};
 use crate::dhcp::Millis;
@@ -122,6 +122,12 @@ pub struct Session<S: Service> {
     last_batch_ms: Option<Millis>,
     /// The peer's clock minus ours at its last hello (ms).
     peer_clock_offset: Option<i64>,
+    /// Conflicts already reported, so that one seen again is not reported twice.
+    reported: ReportedConflicts<S>,
+    /// Our versions of the conflicts found, put into the stream for the peer (`merge_entry`)
+    /// and not yet acknowledged: (seq, version). A batch skips the log, so a new batch sends
+    /// them again.
+    notices: Vec<(u64, S::Entry)>,
 }
 
 impl<S: Service> Session<S> {
@@ -145,6 +151,8 @@ impl<S: Service> Session<S> {
             config_consistent: None,
             last_batch_ms: None,
             peer_clock_offset: None,
+            reported: ReportedConflicts::default(),
+            notices: Vec::new(),
         }
     }
 
@@ -438,7 +446,8 @@ impl<S: Service> Session<S> {
             let mut entries = PageEntries::new();
             let max = self.cfg.page_size.max(1);
             while *next < keys.len() && entries.len() < max && entries.wire_len() < PAGE_BYTES {
-                // The entry as it is now; one removed since the batch began is skipped.
+                // The entry as it is now; one removed since the batch began is skipped. (A
+                // version of ours that a merge replaced went out as an update: `merge_entry`.)
                 if let Some(e) = replica.get(&keys[*next]).filter(|e| S::replicated(e)) {
                     entries.push_with(|out| S::encode_entry(e, out));
                 }
@@ -611,18 +620,7 @@ impl<S: Service> Session<S> {
                 self.stats.entries_received += entries.len() as u64;
                 for b in entries.iter() {
                     let e = S::decode_entry(b)?;
-                    if let Err(why) = replica.admit(&e, latest) {
-                        count_error(
-                            &mut self.stats,
-                            &mut self.events,
-                            SessionError::Refused(why),
-                        );
-                        continue;
-                    }
-                    if let Some(conflict) = merge_into(replica, e).conflict {
-                        self.stats.conflicts += 1;
-                        self.events.push_back(Event::Conflict(conflict));
-                    }
+                    self.merge_entry(replica, e, now, latest);
                 }
             }
             Message::BatchEnd { service, upto } => {
@@ -686,21 +684,9 @@ impl<S: Service> Session<S> {
                 match change {
                     WireChange::Upsert(b) => {
                         let e = S::decode_entry(&b)?;
-                        // Refused: counted and dropped, and still acknowledged below (the
-                        // stream goes on; the sender has nothing better to send for it).
-                        match replica.admit(&e, latest) {
-                            Err(why) => count_error(
-                                &mut self.stats,
-                                &mut self.events,
-                                SessionError::Refused(why),
-                            ),
-                            Ok(()) => {
-                                if let Some(conflict) = merge_into(replica, e).conflict {
-                                    self.stats.conflicts += 1;
-                                    self.events.push_back(Event::Conflict(conflict));
-                                }
-                            }
-                        }
+                        // A refused entry is still acknowledged below (the stream goes on;
+                        // the sender has nothing better to send for it).
+                        self.merge_entry(replica, e, now, latest);
                     }
                     WireChange::Remove(b) => {
                         let k = S::decode_key(&b)?;
@@ -709,6 +695,10 @@ impl<S: Service> Session<S> {
                         }
                     }
                 }
+                // Again: `merge_entry` needed the whole session.
+                let Some(c) = &mut self.conn else {
+                    return Ok(());
+                };
                 self.stats.entries_received += 1;
                 c.in_last = seq;
                 c.ack_due = true;
@@ -734,6 +724,7 @@ impl<S: Service> Session<S> {
             }
             Message::Ack { upto } => {
                 c.acked = c.acked.max(upto);
+                self.notices.retain(|&(seq, _)| seq > c.acked);
                 while let Some(&(seq, token, _)) = self.held.front() {
                     if seq > c.acked {
                         break;
@@ -756,6 +747,59 @@ impl<S: Service> Session<S> {
         }
         self.check_synced();
         Ok(())
+    }
+
+    /// Merge an entry the peer sent (a batch entry or an update) if the replica admits it;
+    /// a refused one is counted and dropped.
+    ///
+    /// Both devices report every conflict, naming the same kept and dropped bindings (their
+    /// versions may differ by renewals): a device reports it when the peer's version reaches it while it still holds
+    /// its own. But what reaches the peer of ours is not always the version that conflicted:
+    /// a batch page carries each entry as it is when the page is written, so a device that
+    /// took the peer's newer version before its page of that key went out sends the winner
+    /// back, and a device that kept its version and changed it since (a release) sends the
+    /// change. Either way the peer never sees the pair. So when a merge finds a conflict for
+    /// the first time, our version of the pair (the dropped one if we took the peer's, the
+    /// kept one otherwise) goes into our stream as an update with no token (never held, never
+    /// released), ahead of any later change of the key. The peer's merge then finds the same
+    /// conflict and resolves it the same way: an older dropped version changes nothing there,
+    /// the kept one is what it would have taken anyway. The peer may see a version twice (in
+    /// a page and in this update, or in a batch sent again after a break): a conflict already
+    /// reported is not reported, counted or echoed again ([`ReportedConflicts`]).
+    ///
+    /// Until the peer acknowledges that update, a new batch sends it again (a batch does not
+    /// resend the log); a restart forgets it.
+    fn merge_entry<R: Replica<S>>(
+        &mut self,
+        replica: &mut R,
+        e: S::Entry,
+        now: Millis,
+        latest: Millis,
+    ) {
+        if let Err(why) = replica.admit(&e, latest) {
+            count_error(
+                &mut self.stats,
+                &mut self.events,
+                SessionError::Refused(why),
+            );
+            return;
+        }
+        let m = merge_into(replica, e);
+        let Some(conflict) = m.conflict else { return };
+        if !self.reported.first_time(&conflict, now) {
+            return;
+        }
+        let ours = if m.taken {
+            &conflict.dropped
+        } else {
+            &conflict.kept
+        };
+        self.seq += 1;
+        self.log.push_back((self.seq, Change::Upsert(ours.clone())));
+        self.notices.push((self.seq, ours.clone()));
+        self.trim_log();
+        self.stats.conflicts += 1;
+        self.events.push_back(Event::Conflict(conflict));
     }
 
     /// The peer's challenge (frame 0): from now on our frames are signed with this
@@ -852,6 +896,13 @@ impl<S: Service> Session<S> {
                 c.sent_upto = Some(self.seq);
                 c.outbound = Outbound::Batch { keys, next: 0 };
                 send(c, &mut self.stats, &m);
+                // The batch covers the log up to here without resending it: the versions of
+                // conflicts the peer has not acknowledged follow as updates, before any page.
+                for (seq, e) in &mut self.notices {
+                    self.seq += 1;
+                    self.log.push_back((self.seq, Change::Upsert(e.clone())));
+                    *seq = self.seq;
+                }
             }
         }
         Ok(())

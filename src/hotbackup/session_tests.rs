@@ -504,6 +504,108 @@ fn split_brain_changes_are_reconciled_both_ways_with_conflicts_reported() {
     }
 }
 
+/// The conflicts a node reported, as (address, kept client, dropped client, kept, dropped).
+fn conflicts(n: &Node) -> Vec<(Ipv4Addr, LeaseRecord, LeaseRecord)> {
+    n.ev.iter()
+        .filter_map(|e| match e {
+            Event::Conflict(c) => Some((c.key, c.kept.clone(), c.dropped.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Two fresh devices (so batches both ways) whose tables bind 10.0.0.1 to different clients:
+/// A's binding is the newer. Challenges and hellos are exchanged; the batches are not.
+fn conflicting_pair() -> (Node, Node) {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    a.change(rec(1, 1, 200));
+    b.change(rec(1, 2, 100));
+    a.connected(0);
+    b.connected(0);
+    for _ in 0..2 {
+        let ha = a.s.poll_transmit(&a.t).unwrap();
+        let hb = b.s.poll_transmit(&b.t).unwrap();
+        b.s.handle_bytes(0, &ha, &mut b.t);
+        a.s.handle_bytes(0, &hb, &mut a.t);
+    }
+    assert_eq!(a.s.phase(), Phase::BatchBackup);
+    (a, b)
+}
+
+#[test]
+fn both_devices_report_a_conflict_when_the_loser_merges_before_its_page_is_sent() {
+    let (mut a, mut b) = conflicting_pair();
+    // A's whole batch reaches B before B has paged 10.0.0.1: B's page would now read A's
+    // binding, which B took, and A would never see B's.
+    let batch = a.s.poll_transmit(&a.t).unwrap();
+    b.s.handle_bytes(1, &batch, &mut b.t);
+    pump(&mut a, &mut b, 2);
+    assert_eq!(a.t, b.t);
+    assert_eq!(a.t.0[&Ipv4Addr::new(10, 0, 0, 1)], rec(1, 1, 200));
+    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
+    assert_eq!(conflicts(&b), expect);
+    assert_eq!(conflicts(&a), expect, "the winner reports it too");
+    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+}
+
+#[test]
+fn the_version_a_merge_dropped_reaches_the_peer_after_a_break_and_a_new_batch() {
+    let (mut a, mut b) = conflicting_pair();
+    // B takes A's binding; the link breaks before B sends anything.
+    let batch = a.s.poll_transmit(&a.t).unwrap();
+    b.s.handle_bytes(1, &batch, &mut b.t);
+    cut(&mut a, &mut b, 2);
+    // Neither batch completed, so both go again; B's table now holds A's binding only.
+    connect(&mut a, &mut b, 3);
+    assert_eq!(b.s.stats().frames_sent["batch-begin"], 2);
+    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
+    assert_eq!(conflicts(&b), expect);
+    assert_eq!(conflicts(&a), expect, "the winner reports it too");
+    assert_eq!(a.t, b.t);
+}
+
+#[test]
+fn a_conflict_is_reported_once_though_the_dropped_binding_arrives_twice() {
+    let (mut a, mut b) = conflicting_pair();
+    // The pages cross: A sees B's binding in B's page, then again as the version B dropped.
+    pump(&mut a, &mut b, 1);
+    assert_eq!(a.t, b.t);
+    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
+    assert_eq!(conflicts(&a), expect);
+    assert_eq!(conflicts(&b), expect);
+    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+}
+
+#[test]
+fn a_conflict_is_not_reported_again_by_the_batch_after_a_break() {
+    let (mut a, mut b) = conflicting_pair();
+    // B's page reaches A (A reports the conflict), but not its batch-end; the link breaks
+    // before A's page reaches B.
+    use super::frame::Encoder;
+    use super::message::Message;
+    let mut end = Vec::new();
+    let m = Message::BatchEnd {
+        service: 1,
+        upto: 1,
+    };
+    Encoder::new(None).encode(&m, &mut end);
+    let batch = b.s.poll_transmit(&b.t).unwrap();
+    a.s.handle_bytes(1, &batch[..batch.len() - end.len()], &mut a.t);
+    a.s.poll_transmit(&a.t);
+    cut(&mut a, &mut b, 2);
+    assert_eq!(a.s.stats().conflicts, 1);
+    // Neither batch completed: the next connection sends both batches again, and B's still
+    // carries its binding.
+    connect(&mut a, &mut b, 3);
+    assert_eq!(a.s.stats().batches_sent, 2);
+    assert_eq!(a.t, b.t);
+    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
+    assert_eq!(conflicts(&a), expect);
+    assert_eq!(conflicts(&b), expect);
+    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+}
+
 #[test]
 fn wrong_key_is_counted_and_closes_the_connection() {
     let mut a = Node::new(1, 100, |c| c.key = Some(AuthKey::new(b"one")));
