@@ -211,7 +211,8 @@ impl LeaseStore {
         if self.poisoned {
             return Err(StoreError::Poisoned { path });
         }
-        if let Err(e) = self.journal.write_all(&self.pending) {
+        if let Err(e) = fault::check(&self.dir).and_then(|()| self.journal.write_all(&self.pending))
+        {
             // Cut off whatever part was written, so that a retry (the buffer is kept) does not
             // leave a half record in the middle of the journal.
             let _ = self.journal.set_len(self.journal_len);
@@ -266,6 +267,44 @@ impl LeaseStore {
     }
 }
 
+/// A full disk on demand, for the fault simulations (tests/sim_common): while a directory is
+/// marked full, every write of a store inside it (journal flush, compaction, a new journal)
+/// fails with ENOSPC before touching the file, as the kernel would. A test seam, additive to
+/// the store: nothing marks a directory full outside tests, and the check is one atomic load
+/// while nothing is.
+pub mod fault {
+    use std::path::{Path, PathBuf};
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static ANY: AtomicBool = AtomicBool::new(false);
+    static FULL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+    /// Mark `dir` (and every directory under it) full, or free again.
+    pub fn set_disk_full(dir: &Path, full: bool) {
+        let mut dirs = FULL.lock().unwrap_or_else(|e| e.into_inner());
+        dirs.retain(|d| d != dir);
+        if full {
+            dirs.push(dir.to_path_buf());
+        }
+        ANY.store(!dirs.is_empty(), Ordering::Release);
+    }
+
+    /// ENOSPC if `dir` is marked full.
+    pub(super) fn check(dir: &Path) -> std::io::Result<()> {
+        if ANY.load(Ordering::Acquire)
+            && FULL
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .any(|d| dir.starts_with(d))
+        {
+            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        Ok(())
+    }
+}
+
 fn journal_header(generation: u64) -> Vec<u8> {
     let mut h = JOURNAL_MAGIC.to_vec();
     h.extend_from_slice(&generation.to_le_bytes());
@@ -289,6 +328,7 @@ fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
 fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> Result<(), StoreError> {
     let tmp = dir.join(format!("{name}.tmp"));
     let path = dir.join(name);
+    fault::check(dir).map_err(io_err(&tmp))?;
     let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
     f.write_all(data).map_err(io_err(&tmp))?;
     f.sync_all().map_err(io_err(&tmp))?;
