@@ -42,7 +42,9 @@ use duet::demo::{ClientOptions, ClientState};
 use duet::dhcp::LeaseState;
 use duet::dhcp::lease::LeaseRecord;
 use duet::hotbackup::Phase;
-use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, report_unbound, seeds, simulate};
+use sim_common::{
+    CLIENTS, Fault, Run, campaign, missing_on_disk, pair_options, report_unbound, seeds, simulate,
+};
 use tokio::time::{Instant, sleep};
 
 const SEEDS: u64 = 140;
@@ -306,6 +308,112 @@ async fn a_pulled_link_cable_cuts_hot_backup_until_it_is_back() {
     let on_a = table(&pair, Side::A).await;
     assert_eq!(on_a.len(), 2, "both clients bound: {on_a:?}");
     assert_eq!(on_a, table(&pair, Side::B).await);
+}
+
+/// Hot-backup frames are applied to B's table, but B's disk is full: none of them is
+/// durable on B, so B acknowledges none (an ack means "durable here", like a DHCPACK after
+/// fdatasync) and A, in synchronous mode, holds every ACK. Both devices are then killed
+/// within the ack bound: every lease a client was ACKed must be in B's lease store.
+#[tokio::test(start_paused = true)]
+async fn a_backup_whose_disk_is_full_confirms_no_binding() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        hot_backup(false),
+    );
+    for side in Side::BOTH {
+        pair.start(side).await.unwrap();
+    }
+    sleep(Duration::from_secs(3)).await;
+    assert_eq!(phases(&pair), vec![Some(Phase::RealTime); 2]);
+    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), true);
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(2),
+        request_attempts: 4,
+    };
+    let epoch = Instant::now();
+    pair.add_clients(CLIENTS, client_opts, 11, epoch);
+    // Less than the ack bound (keepalive x retransmit, 3 s): A still waits for B.
+    sleep(Duration::from_millis(2500)).await;
+    // Both say so: B has the bindings applied but not saved, A holds them unconfirmed.
+    let (a, b) = (status(&pair, Side::A), status(&pair, Side::B));
+    assert!(b.unsaved > 0 && a.unacked > 0, "A: {a:?}\nB: {b:?}");
+    pair.crash(Side::A);
+    pair.crash(Side::B);
+    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), false);
+    let lost = missing_on_disk(&views(&pair), epoch, pair.data_dir(Side::B), "B");
+    assert!(
+        lost.is_empty(),
+        "ACKed but not durable on B:\n{}",
+        lost.join("\n")
+    );
+}
+
+/// The hot-backup status a running device reports.
+fn status(pair: &Pair, side: Side) -> duet::hotbackup::Status {
+    let h = pair.device(side).unwrap().hotbackup.get().unwrap();
+    h.report().status.clone().unwrap()
+}
+
+/// B's disk is full for longer than the ack bound: A treats B as down (it confirms nothing
+/// for keepalive x retransmit), ACKs alone from its half, and B keeps saying that it cannot
+/// save. Once B's disk has room again, B writes what it applied, acknowledges, the pair is
+/// back in real-time backup, and every lease a client holds is in B's lease store.
+#[tokio::test(start_paused = true)]
+async fn a_master_serves_alone_while_its_backup_cannot_write_and_resyncs_after() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        hot_backup(false),
+    );
+    for side in Side::BOTH {
+        pair.start(side).await.unwrap();
+    }
+    sleep(Duration::from_secs(3)).await;
+    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), true);
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(2),
+        request_attempts: 4,
+    };
+    let epoch = Instant::now();
+    pair.add_clients(CLIENTS, client_opts, 13, epoch);
+    let mut b_said_so = false;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !views(&pair).iter().all(|v| v.state == ClientState::Bound) {
+        assert!(
+            Instant::now() < deadline,
+            "clients not bound: {:?}",
+            views(&pair)
+        );
+        b_said_so |= status(&pair, Side::B).unsaved > 0;
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b_said_so, "B never showed its unsaved updates");
+    let a = pair
+        .device(Side::A)
+        .unwrap()
+        .hotbackup
+        .get()
+        .unwrap()
+        .report();
+    assert!(a.stats.ack_timeouts > 0, "A never gave up waiting: {a:?}");
+    assert!(a.half.is_some(), "A serves from its half only: {a:?}");
+    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), false);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while phases(&pair) != vec![Some(Phase::RealTime); 2] {
+        assert!(
+            Instant::now() < deadline,
+            "not resynchronized: {:?}",
+            phases(&pair)
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&pair, Side::B).unsaved, 0);
+    pair.crash(Side::B);
+    let lost = missing_on_disk(&views(&pair), epoch, pair.data_dir(Side::B), "B");
+    assert!(lost.is_empty(), "not durable on B:\n{}", lost.join("\n"));
 }
 
 /// A seed replays: two runs of one seed give every client the same events at the same times.

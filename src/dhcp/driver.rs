@@ -33,6 +33,8 @@ const QUEUE: usize = 64;
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the journal is checked for compaction.
 const COMPACT_CHECK: Duration = Duration::from_secs(30);
+/// How soon a journal write that failed (a full or failing disk) is tried again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// Lease events kept for a slow subscriber (hot backup) before it lags.
 const EVENT_BACKLOG: usize = 65536;
 
@@ -193,8 +195,9 @@ pub struct Engine {
     config: watch::Receiver<Arc<Config>>,
     events: broadcast::Sender<LeaseEvent>,
     ingress: HashMap<Arc<str>, Ingress>,
-    /// The last event sequence number known to be on disk.
-    durable: u64,
+    /// While the journal cannot be written: when to try again. (What is on disk is the
+    /// server's `durable()` mark.)
+    store_retry: Option<Instant>,
     gate: Gate,
 }
 
@@ -231,6 +234,8 @@ pub fn start(
     };
     let recovered = recovery.leases.len();
     server.restore(recovery.leases);
+    // What was recovered is on disk; from now on the flushes say how far the events are.
+    server.set_durable(server.last_event());
     // Records that no pool covers any more were dropped by restore: start the journal clean.
     if store.journal_records() > 0 && store.should_compact(server.leases().len()) {
         compact(&mut store, &server);
@@ -256,13 +261,15 @@ pub fn start(
         config,
         events,
         ingress: HashMap::new(),
-        durable: 0,
+        store_retry: None,
         gate: Gate::default(),
     };
     Ok((engine, handle, jobs_rx))
 }
 
-fn compact(store: &mut LeaseStore, server: &Server) {
+/// Fold the journal into a snapshot of the whole table; whether it worked (then every event
+/// so far is durable).
+fn compact(store: &mut LeaseStore, server: &Server) -> bool {
     // Offers are never journaled; everything else is state worth keeping.
     let live = server
         .leases()
@@ -275,7 +282,9 @@ fn compact(store: &mut LeaseStore, server: &Server) {
             mnemonic = "DHCPS_STORE",
             "Lease store compaction failed: {e}"
         );
+        return false;
     }
+    true
 }
 
 impl Engine {
@@ -316,9 +325,13 @@ impl Engine {
                     self.reconcile(&tx);
                 }
                 _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
+                // The flush below tries the journal again.
+                _ = sleep_until(self.store_retry) => {}
                 _ = compact_tick.tick() => {
-                    if self.store.should_compact(self.server.leases().len()) {
-                        compact(&mut self.store, &self.server);
+                    if self.store.should_compact(self.server.leases().len())
+                        && compact(&mut self.store, &self.server)
+                    {
+                        self.server.set_durable(self.server.last_event());
                     }
                 }
             }
@@ -338,36 +351,23 @@ impl Engine {
             false
         });
         let events = self.server.drain_events();
-        if let Some(last) = events.last().map(|e| e.seq) {
-            for ev in &events {
-                self.store.append(&ev.change);
-            }
-            match self.store.flush() {
-                Ok(_) => self.durable = last,
-                Err(e) => {
-                    tracing::error!(
-                        module = "DHCPS",
-                        severity = 3u8,
-                        mnemonic = "DHCPS_STORE",
-                        "Lease journal write failed, acknowledgements withheld: {e}"
-                    );
-                    // A poisoned store recovers by writing the whole table afresh.
-                    compact(&mut self.store, &self.server);
-                }
-            }
-            // Subscribers (hot backup) get this server's own changes; those applied for the
-            // peer are journaled only (sending them back is pointless, and a batch backup of
-            // a million would otherwise push a million copies through the channel).
-            if self.events.receiver_count() > 0 {
-                for ev in events.into_iter().filter(|e| e.origin == Origin::Local) {
-                    let _ = self.events.send(ev);
-                }
+        for ev in &events {
+            self.store.append(&ev.change);
+        }
+        self.make_durable();
+        // Subscribers (hot backup) get this server's own changes; those applied for the
+        // peer are journaled only (sending them back is pointless, and a batch backup of
+        // a million would otherwise push a million copies through the channel).
+        if self.events.receiver_count() > 0 {
+            for ev in events.into_iter().filter(|e| e.origin == Origin::Local) {
+                let _ = self.events.send(ev);
             }
         }
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
         // the client retransmits its REQUEST.
+        let durable = self.server.durable();
         for r in replies.drain(..) {
-            if r.commit.is_some_and(|c| c > self.durable) {
+            if r.commit.is_some_and(|c| c > durable) {
                 continue;
             }
             if self.gate.holding && r.commit.is_some_and(|c| c > self.gate.released) {
@@ -375,6 +375,45 @@ impl Engine {
                 continue;
             }
             self.send(&r);
+        }
+    }
+
+    /// Flush the journal (one fdatasync) and tell the server how far its events are durable.
+    /// Invariant: `Server::durable` only moves once the store says the records are on disk;
+    /// replies (here) and hot-backup acks to the peer (`Replica::durable_mark`) never go
+    /// beyond it. While the disk refuses writes the records stay buffered and the flush is
+    /// tried again every [`STORE_RETRY`], not at every event (compaction, the way out of a
+    /// failed fsync, rewrites the whole table).
+    fn make_durable(&mut self) {
+        let last = self.server.last_event();
+        if self.server.durable() >= last || self.store_retry.is_some_and(|at| Instant::now() < at) {
+            return;
+        }
+        let result = self.store.flush();
+        // A poisoned store recovers by writing the whole table afresh.
+        let ok = result.is_ok() || compact(&mut self.store, &self.server);
+        if ok {
+            self.server.set_durable(last);
+            if self.store_retry.take().is_some() {
+                tracing::warn!(
+                    module = "DHCPS",
+                    severity = 4u8,
+                    mnemonic = "DHCPS_STORE_RECOVERED",
+                    "The lease journal is written again; every lease change is on disk."
+                );
+            }
+        } else {
+            if self.store_retry.is_none()
+                && let Err(e) = result
+            {
+                tracing::error!(
+                    module = "DHCPS",
+                    severity = 3u8,
+                    mnemonic = "DHCPS_STORE",
+                    "Lease journal write failed, acknowledgements withheld until it works again: {e}"
+                );
+            }
+            self.store_retry = Some(Instant::now() + STORE_RETRY);
         }
     }
 

@@ -216,6 +216,14 @@ impl Replica<DhcpBindings> for Server {
     fn reserve(&mut self, additional: usize) {
         self.reserve_leases(additional);
     }
+
+    fn applied_mark(&self) -> u64 {
+        self.last_event()
+    }
+
+    fn durable_mark(&self) -> u64 {
+        self.durable()
+    }
 }
 
 /// This device's half of every pool while the peer is unreachable: the device with the lower

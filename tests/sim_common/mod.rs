@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::net::Ipv4Addr;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -306,6 +307,51 @@ impl Run {
     pub fn now(&self) -> Duration {
         Instant::now().saturating_duration_since(self.epoch)
     }
+}
+
+/// The leases clients hold (unexpired at `now`, on the clients' clock that started at
+/// `epoch`) that the lease store in `data_dir` does not hold as committed bindings lasting at
+/// least as long: one line each, naming `who`. Read from a stopped device's store, this is
+/// what its restart would lose.
+pub fn missing_on_disk(
+    seen: &[StationView],
+    epoch: Instant,
+    data_dir: &Path,
+    who: &str,
+) -> Vec<String> {
+    let now = Instant::now().saturating_duration_since(epoch);
+    let server_now = duet::dhcp::driver::now_ms();
+    let disk: BTreeMap<(Ipv4Addr, Vec<u8>), u64> =
+        match duet::dhcp::LeaseStore::open(&data_dir.join("dhcp")) {
+            Ok((_, rec)) => rec
+                .leases
+                .into_iter()
+                .filter(|r| r.state == LeaseState::Committed)
+                .map(|r| ((r.ip, r.chaddr.to_vec()), r.expires))
+                .collect(),
+            Err(e) => return vec![format!("{who}'s lease store cannot be read: {e}")],
+        };
+    let mut lost = Vec::new();
+    for (i, v) in seen.iter().enumerate() {
+        let Some(l) = v.lease.filter(|l| l.expiry > now) else {
+            continue;
+        };
+        let left = (l.expiry - now).as_millis() as u64;
+        // The client counts its lease from its request, the server from its answer.
+        let problem = match disk.get(&(l.ip, v.mac.to_vec())) {
+            None => "missing from".to_string(),
+            Some(&expires) if expires.saturating_sub(server_now) < left => format!(
+                "ending {} ms earlier in",
+                left - expires.saturating_sub(server_now)
+            ),
+            Some(_) => continue,
+        };
+        lost.push(format!(
+            "{now:?}: client {i} holds {} {problem} {who}'s lease store",
+            l.ip
+        ));
+    }
+    lost
 }
 
 /// An Ethernet frame carrying IPv4 UDP from the DHCP server port (67).
