@@ -294,6 +294,7 @@ mod tests {
                 }),
                 receiving: None,
                 unacked: 3,
+                peer_up_since: Some(1),
                 unsaved: 5,
                 last_batch_ms: Some(42),
                 config_consistent: Some(false),

@@ -64,6 +64,8 @@ struct Conn<K> {
     next_keepalive: Millis,
     /// The peer's boot id, once its hello arrived.
     peer: Option<u64>,
+    /// When its hello arrived.
+    up_since: Millis,
     outbound: Outbound<K>,
     /// The last seq of our stream sent (or covered by the batch) on this connection.
     sent_upto: Option<u64>,
@@ -220,6 +222,11 @@ impl<S: Service> Session<S> {
             sending,
             receiving,
             unacked: self.held.len(),
+            peer_up_since: self
+                .conn
+                .as_ref()
+                .filter(|c| c.peer.is_some())
+                .map(|c| c.up_since),
             unsaved: self.conn.as_ref().map_or(0, |c| {
                 c.applied + c.owed.iter().map(|o| o.entries).sum::<u64>()
             }),
@@ -250,6 +257,7 @@ impl<S: Service> Session<S> {
             last_rx: now,
             next_keepalive: now + self.cfg.keepalive_interval,
             peer: None,
+            up_since: now,
             outbound: Outbound::Waiting,
             sent_upto: None,
             acked: 0,
@@ -821,6 +829,7 @@ impl<S: Service> Session<S> {
             return Err(ProtocolError::SameDeviceId(h.device_id));
         }
         c.peer = Some(h.boot_id);
+        c.up_since = now;
         self.peer_device = Some(h.device_id);
         self.peer_role = Some(h.role);
         let consistent = h.config_digest == self.cfg.config_digest;

@@ -61,6 +61,10 @@ pub struct Status {
     pub receiving: Option<Progress>,
     /// Local changes waiting for the peer's ack.
     pub unacked: usize,
+    /// When the current connection's peer said hello (ms): in synchronous mode every ACK
+    /// released since then waited for the peer's ack, unless the peer went down in between
+    /// (then this is later, or `None`).
+    pub peer_up_since: Option<Millis>,
     /// The peer's entries applied here but not yet durable, hence not acknowledged (the
     /// lease store cannot write).
     pub unsaved: u64,

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use duet::demo::pair::{Pair, PairOptions, Side, lan_port, link_port};
-use duet::demo::{ClientOptions, ClientState, StationView};
+use duet::demo::{ClientEvent, ClientOptions, ClientState, StationView};
 use duet::device::Device;
 use duet::dhcp::LeaseState;
 use duet::hotbackup::Phase;
@@ -68,6 +68,9 @@ pub enum Fault {
     Loss(u64),
     /// Hold every client message for up to this many milliseconds (which reorders them).
     Delay(u64),
+    /// The device's disk is full: every lease-store write fails with ENOSPC until healed
+    /// (`duet::dhcp::store::fault`); the device keeps running.
+    DiskFull(Side),
 }
 
 /// What happens at one moment of a run.
@@ -83,13 +86,15 @@ enum Action {
 #[derive(Clone, Copy, Debug)]
 pub struct Step {
     pub at: Duration,
-    pub faults: [Option<Fault>; 2],
+    pub faults: [Option<Fault>; 3],
     pub lasting: Duration,
 }
 
 /// One to three steps, a lease apart so every fault heals before the next one and before
-/// the clients run out of lease; a step combines two faults one time in three.
-fn plan(rng: &mut Rng) -> Vec<Step> {
+/// the clients run out of lease; a step combines two faults one time in three. Independently
+/// (drawn from `disk`, so that adding them left every other fault of a seed where it was),
+/// one step in three also fills the disk of either device.
+fn plan(rng: &mut Rng, disk: &mut Rng) -> Vec<Step> {
     let lease = LEASE * 1000;
     let mut steps = Vec::new();
     // Faults start once clients had time to bind.
@@ -106,9 +111,10 @@ fn plan(rng: &mut Rng) -> Vec<Step> {
         let first = pick(rng);
         let second = (rng.below(3) == 0).then(|| pick(rng));
         let lasting = rng.ms(200, lease / 3);
+        let full = (disk.below(3) == 0).then(|| Fault::DiskFull(disk.side()));
         steps.push(Step {
             at,
-            faults: [Some(first), second],
+            faults: [Some(first), second, full],
             lasting,
         });
         at += lasting + rng.ms(lease / 2, lease);
@@ -133,6 +139,8 @@ pub struct Run {
     killed: Arc<Notify>,
     /// Draws how each crash lands.
     rng: Rng,
+    /// Draws which devices die with a full disk.
+    disk_rng: Rng,
     /// The faults applied and not yet healed.
     active: Vec<Fault>,
     /// Synchronous hot backup: what a crash of the serving master left missing on the peer
@@ -168,7 +176,7 @@ impl Run {
                         tokio::time::timeout(Duration::from_secs(5), self.killed.notified()).await;
                     self.kill.lock().unwrap().take();
                 }
-                self.pair.crash(side);
+                self.kill(side).await;
                 if strict {
                     self.unconfirmed_at_crash(side).await;
                 }
@@ -194,6 +202,39 @@ impl Run {
                 for s in self.pair.stations() {
                     s.set_delay(Duration::from_millis(ms));
                 }
+            }
+            Fault::DiskFull(side) => {
+                duet::dhcp::store::fault::set_disk_full(self.pair.data_dir(side), true);
+            }
+        }
+    }
+
+    /// kill -9 of `side`. With synchronous hot backup, every lease a client was ACKed since
+    /// the peer last said hello to `side` was confirmed by `side` (an ACK waits for the peer's
+    /// ack), or ACKed by `side` itself: either way it is on `side`'s disk, whatever its disk
+    /// refused meanwhile, because an ack means "durable here".
+    async fn kill(&mut self, side: Side) {
+        let opts = self.pair.opts;
+        let peer = if side == Side::A { Side::B } else { Side::A };
+        let since = self
+            .pair
+            .device(peer)
+            .and_then(|d| d.hotbackup.get().map(|h| h.report()))
+            .filter(|r| r.connected && opts.hot_backup.is_some() && !opts.asynchronous)
+            .and_then(|r| r.status.as_ref().and_then(|s| s.peer_up_since));
+        self.pair.crash(side);
+        if let Some(since) = since {
+            // The peer redials at once when it gives up on `side` (its ack bound): the ACKs
+            // it then released alone and the new hello can share one instant. So ACKs within
+            // a millisecond of the hello (the clocks' rounding) are not counted as confirmed.
+            let ago = duet::dhcp::driver::now_ms().saturating_sub(since);
+            let acked_since =
+                (self.now() + Duration::from_millis(1)).saturating_sub(Duration::from_millis(ago));
+            let seen = duet::demo::run::views(&self.pair);
+            let dir = self.pair.data_dir(side);
+            for (_, l) in missing_on_disk(&seen, self.epoch, acked_since, dir, side.name()) {
+                self.lost_at_crash
+                    .push(format!("confirmed by the peer, yet {l}"));
             }
         }
     }
@@ -299,6 +340,53 @@ impl Run {
                     s.set_delay(Duration::ZERO);
                 }
             }
+            Fault::DiskFull(side) => {
+                // One time in four the device is killed before its disk has room again, one
+                // time in four both are (the peer after it): no lease a client holds may be
+                // missing from both disks.
+                let peer = if side == Side::A { Side::B } else { Side::A };
+                let kills: &[Side] = match self.disk_rng.below(4) {
+                    0 => &[side],
+                    1 => &[side, peer],
+                    _ => &[],
+                };
+                for &s in kills {
+                    if self.pair.device(s).is_some() {
+                        let _ = writeln!(
+                            self.story,
+                            "  {:?}: {} killed with a full disk",
+                            self.now(),
+                            s.name()
+                        );
+                        self.kill(s).await;
+                    }
+                }
+                if kills.len() == 2 {
+                    let seen = duet::demo::run::views(&self.pair);
+                    let lost = |s: Side| {
+                        missing_on_disk(
+                            &seen,
+                            self.epoch,
+                            Duration::ZERO,
+                            self.pair.data_dir(s),
+                            s.name(),
+                        )
+                    };
+                    let on_b: Vec<usize> = lost(Side::B).into_iter().map(|(i, _)| i).collect();
+                    for (i, l) in lost(Side::A) {
+                        if on_b.contains(&i) {
+                            self.lost_at_crash
+                                .push(format!("both killed: {l}, and from B's"));
+                        }
+                    }
+                }
+                duet::dhcp::store::fault::set_disk_full(self.pair.data_dir(side), false);
+                for &s in kills {
+                    if self.pair.device(s).is_none() {
+                        self.pair.start(s).await.map_err(|e| e.to_string())?;
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -310,15 +398,16 @@ impl Run {
 }
 
 /// The leases clients hold (unexpired at `now`, on the clients' clock that started at
-/// `epoch`) that the lease store in `data_dir` does not hold as committed bindings lasting at
-/// least as long: one line each, naming `who`. Read from a stopped device's store, this is
-/// what its restart would lose.
+/// `epoch`, and ACKed after `acked_since`) that the lease store in `data_dir` does not
+/// hold as committed bindings lasting at least as long: one line each, naming `who`. Read
+/// from a stopped device's store, this is what its restart would lose.
 pub fn missing_on_disk(
     seen: &[StationView],
     epoch: Instant,
+    acked_since: Duration,
     data_dir: &Path,
     who: &str,
-) -> Vec<String> {
+) -> Vec<(usize, String)> {
     let now = Instant::now().saturating_duration_since(epoch);
     let server_now = duet::dhcp::driver::now_ms();
     let disk: BTreeMap<(Ipv4Addr, Vec<u8>), u64> =
@@ -329,13 +418,25 @@ pub fn missing_on_disk(
                 .filter(|r| r.state == LeaseState::Committed)
                 .map(|r| ((r.ip, r.chaddr.to_vec()), r.expires))
                 .collect(),
-            Err(e) => return vec![format!("{who}'s lease store cannot be read: {e}")],
+            Err(e) => {
+                return vec![(
+                    usize::MAX,
+                    format!("{who}'s lease store cannot be read: {e}"),
+                )];
+            }
         };
     let mut lost = Vec::new();
     for (i, v) in seen.iter().enumerate() {
         let Some(l) = v.lease.filter(|l| l.expiry > now) else {
             continue;
         };
+        let acked = v.events.iter().rev().find_map(|e| match e {
+            ClientEvent::Ack { at, lease } if lease.ip == l.ip => Some(*at),
+            _ => None,
+        });
+        if acked.is_none_or(|at| at <= acked_since) {
+            continue;
+        }
         let left = (l.expiry - now).as_millis() as u64;
         // The client counts its lease from its request, the server from its answer.
         let problem = match disk.get(&(l.ip, v.mac.to_vec())) {
@@ -346,9 +447,12 @@ pub fn missing_on_disk(
             ),
             Some(_) => continue,
         };
-        lost.push(format!(
-            "{now:?}: client {i} holds {} {problem} {who}'s lease store",
-            l.ip
+        lost.push((
+            i,
+            format!(
+                "{now:?}: client {i} holds {} {problem} {who}'s lease store",
+                l.ip
+            ),
         ));
     }
     lost
@@ -409,6 +513,7 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
         kill,
         killed,
         rng: Rng::new(seed ^ 0xc4a5),
+        disk_rng: Rng::new(seed ^ 0xd1ed),
         active: Vec::new(),
         lost_at_crash: Vec::new(),
         story: String::new(),
@@ -426,7 +531,7 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
     };
     // A new client during a fault is what a device without the peer's bindings could hand a
     // taken address.
-    let steps = plan(&mut rng);
+    let steps = plan(&mut rng, &mut Rng::new(seed ^ 0xd15c));
     let end = steps.last().map(|s| s.at + s.lasting).unwrap_or_default();
     let mut timeline: Vec<(Duration, Action)> = Vec::new();
     for i in 0..CLIENTS {
