@@ -386,34 +386,37 @@ impl Engine {
     /// failed fsync, rewrites the whole table).
     fn make_durable(&mut self) {
         let last = self.server.last_event();
-        if self.server.durable() >= last || self.store_retry.is_some_and(|at| Instant::now() < at) {
-            return;
+        if self.server.durable() < last {
+            if self.store_retry.is_some_and(|at| Instant::now() < at) {
+                return;
+            }
+            let result = self.store.flush();
+            // A poisoned store recovers by writing the whole table afresh.
+            if result.is_ok() || compact(&mut self.store, &self.server) {
+                self.server.set_durable(last);
+            } else {
+                if self.store_retry.is_none()
+                    && let Err(e) = result
+                {
+                    tracing::error!(
+                        module = "DHCPS",
+                        severity = 3u8,
+                        mnemonic = "DHCPS_STORE",
+                        "Lease journal write failed, acknowledgements withheld until it works again: {e}"
+                    );
+                }
+                self.store_retry = Some(Instant::now() + STORE_RETRY);
+                return;
+            }
         }
-        let result = self.store.flush();
-        // A poisoned store recovers by writing the whole table afresh.
-        let ok = result.is_ok() || compact(&mut self.store, &self.server);
-        if ok {
-            self.server.set_durable(last);
-            if self.store_retry.take().is_some() {
-                tracing::warn!(
-                    module = "DHCPS",
-                    severity = 4u8,
-                    mnemonic = "DHCPS_STORE_RECOVERED",
-                    "The lease journal is written again; every lease change is on disk."
-                );
-            }
-        } else {
-            if self.store_retry.is_none()
-                && let Err(e) = result
-            {
-                tracing::error!(
-                    module = "DHCPS",
-                    severity = 3u8,
-                    mnemonic = "DHCPS_STORE",
-                    "Lease journal write failed, acknowledgements withheld until it works again: {e}"
-                );
-            }
-            self.store_retry = Some(Instant::now() + STORE_RETRY);
+        // Everything is on disk (this flush, or a compaction did it): no retry is due.
+        if self.store_retry.take().is_some() {
+            tracing::warn!(
+                module = "DHCPS",
+                severity = 4u8,
+                mnemonic = "DHCPS_STORE_RECOVERED",
+                "The lease journal is written again; every lease change is on disk."
+            );
         }
     }
 
