@@ -4,6 +4,7 @@
 pub mod aaa;
 pub mod cli;
 pub mod config;
+pub mod datadir;
 pub mod demo;
 pub mod device;
 pub mod dhcp;

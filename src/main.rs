@@ -176,12 +176,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         Net::Linux => NetKind::Linux { ports: args.ports },
     };
-    std::fs::create_dir_all(&args.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            args.data_dir.display()
-        )
-    })?;
+    // Held until the process ends: one device per data directory (duet::datadir).
+    let _data_dir = duet::datadir::DataDir::lock(&args.data_dir)?;
     let device = Device::new(DeviceOptions {
         data_dir: args.data_dir.clone(),
         net,
@@ -252,7 +248,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime.spawn(stop_on_signal(
             signals,
             device.clone(),
-            control.path().to_path_buf(),
+            control.socket_file(),
             on_terminal,
             // Read now: the task may first run after the console has changed the mode.
             nix::sys::termios::tcgetattr(io::stdin()).ok(),
@@ -280,7 +276,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 async fn stop_on_signal(
     signals: StopSignals,
     device: Arc<Device>,
-    socket: PathBuf,
+    socket: duet::session::control::SocketFile,
     on_terminal: bool,
     saved: Option<nix::sys::termios::Termios>,
 ) {
@@ -291,7 +287,7 @@ async fn stop_on_signal(
         let _ =
             nix::sys::termios::tcsetattr(io::stdin(), nix::sys::termios::SetArg::TCSANOW, &saved);
     }
-    let _ = std::fs::remove_file(&socket);
+    socket.remove();
     // No flush here: the console holds the stdout lock while it waits for input, and it flushes
     // everything it writes before waiting.
     std::process::exit(0);

@@ -262,8 +262,13 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
         let strategies: Vec<_> = (0..names.len()).map(|i| pool(i as u8)).collect();
         (Just(names), strategies)
     });
-    (any::<bool>(), any::<bool>(), forbidden, pools).prop_map(
-        |(enabled, relay_information, forbidden, (names, pools))| {
+    // The conflict recycle interval: the default (1 day, not rendered) or any allowed value.
+    let recycle = prop_oneof![
+        Just(duet::dhcp::config::DEFAULT_CONFLICT_RECYCLE_SECS),
+        1..=MAX_LEASE_SECS
+    ];
+    (any::<bool>(), any::<bool>(), forbidden, pools, recycle).prop_map(
+        |(enabled, relay_information, forbidden, (names, pools), conflict_recycle_secs)| {
             let mut f: Vec<IpRange> = Vec::new();
             for r in forbidden {
                 if !f.contains(&r) {
@@ -275,6 +280,7 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
                 relay_information,
                 forbidden: f,
                 pools: names.into_iter().zip(pools).collect(),
+                conflict_recycle_secs,
             }
         },
     )
@@ -361,13 +367,14 @@ fn users() -> impl Strategy<Value = std::collections::BTreeMap<String, LocalUser
 }
 
 fn ssh() -> impl Strategy<Value = SshServerConfig> {
-    (any::<bool>(), 1u16..=65535, 1u32..=86400).prop_map(|(enabled, port, lockout_secs)| {
-        SshServerConfig {
+    (any::<bool>(), 1u16..=65535, 1u32..=86400, 1u32..=120).prop_map(
+        |(enabled, port, lockout_secs, auth_timeout_secs)| SshServerConfig {
             enabled,
             port,
             lockout_secs,
-        }
-    })
+            auth_timeout_secs,
+        },
+    )
 }
 
 /// The `hot-backup` view: any reachable combination of its settings.

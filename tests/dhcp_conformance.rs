@@ -184,6 +184,8 @@ fn run_case(case: &Path) -> Result<(), String> {
         store.flush().map_err(|e| format!("{at}: {e}"))?;
         let last_durable = events.last().map(|e| e.seq);
         for r in replies {
+            // Every reply of a case is sent: count it as the driver does.
+            server.reply_sent(&r);
             if let Some(c) = r.commit
                 && (last_durable.is_none_or(|d| c > d) || !events.iter().any(|e| e.seq == c))
             {

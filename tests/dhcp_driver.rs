@@ -311,18 +311,18 @@ fn record(ip: [u8; 4], state: duet::dhcp::LeaseState, at: u64) -> duet::dhcp::Le
 #[test]
 fn conflict_expired_pool_and_free_ip_layouts() {
     use duet::dhcp::display::expiry_text;
-    use duet::dhcp::{LeaseChange, LeaseState};
+    use duet::dhcp::{LeaseChange, LeaseRecord, LeaseState};
     let dir = tempfile::tempdir().unwrap();
     let b = bed(dir.path(), true);
-    let at = 1_790_000_000_000;
+    let (at, until) = (1_790_000_000_000, 4_000_000_000_000);
     let handle = b.device.dhcp.get().expect("engine started").clone();
     handle
         .query(move |s, _| {
-            s.apply_remote(LeaseChange::Upsert(record(
-                [10, 1, 1, 12],
-                LeaseState::Declined,
-                at,
-            )));
+            // Detected at `at`, back in the pool long after the test (2096).
+            s.apply_remote(LeaseChange::Upsert(LeaseRecord {
+                expires: until,
+                ..record([10, 1, 1, 12], LeaseState::Declined, at)
+            }));
             s.apply_remote(LeaseChange::Upsert(record(
                 [10, 1, 1, 13],
                 LeaseState::Expired,
@@ -333,7 +333,11 @@ fn conflict_expired_pool_and_free_ip_layouts() {
     let t = expiry_text(at);
     assert_eq!(
         run(&b.device, &["display dhcp server conflict"]),
-        format!("IP address          Detect time\n10.1.1.12           {t}\n")
+        format!(
+            "IP address          Detect time              Recycle time\n\
+             10.1.1.12           {t:<25}{}\n",
+            expiry_text(until)
+        )
     );
     assert_eq!(
         run(&b.device, &["display dhcp server expired"]),
@@ -359,7 +363,7 @@ fn conflict_expired_pool_and_free_ip_layouts() {
     );
     assert_eq!(
         run(&b.device, &["display dhcp server conflict"]),
-        "IP address          Detect time\n"
+        "IP address          Detect time              Recycle time\n"
     );
     b.device.stop();
     drop(b);
@@ -420,4 +424,140 @@ fn lease_events_reach_subscribers_once_durable_and_relayed_requests_go_to_the_re
     });
     assert_eq!(got.0, Ipv4Addr::new(10, 1, 1, 254));
     assert_eq!(got.1.options.message_type, Some(MessageType::Offer));
+}
+
+/// Issue 10 item 4: a damaged record in the middle of the journal no longer stops the server:
+/// it serves from what was recovered and `display dhcp server statistics` says what happened.
+#[test]
+fn a_damaged_journal_is_shown_and_the_server_keeps_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let ip = b.dora(100);
+    assert_eq!(b.dora(300), ip);
+    b.device.stop();
+    drop(b);
+    let journal = dir
+        .path()
+        .join("dhcp")
+        .join(duet::dhcp::store::JOURNAL_FILE);
+    let mut bytes = std::fs::read(&journal).unwrap();
+    assert!(bytes.len() > 16 + 40, "two records at least");
+    bytes[16 + 12] ^= 0x01; // inside the first record
+    std::fs::write(&journal, &bytes).unwrap();
+
+    let mut b = bed(dir.path(), true);
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(stats.contains("    Lease store:"), "{stats}");
+    assert!(
+        stats.contains("The lease journal is damaged:") && stats.contains("damaged-g"),
+        "{stats}"
+    );
+    let shown = run(&b.device, &["display dhcp server ip-in-use"]);
+    assert!(
+        shown.contains(&ip.to_string()),
+        "recovered after the damage:\n{shown}"
+    );
+    assert_eq!(b.dora(500), ip, "still serving");
+}
+
+/// The store's fault seam reaches a running engine (`DATA/dhcp`): with the disk full the
+/// server withholds the ACK and `display dhcp server statistics` says why; with room again it
+/// ACKs without a restart.
+#[test]
+fn a_full_disk_withholds_acks_shows_it_and_recovers_without_a_restart() {
+    use duet::dhcp::store::faults::{Fault, StoreFaults};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = StoreFaults::attach(&dir.path().join("dhcp"));
+    let mut b = bed(dir.path(), true);
+    faults.disk_full(Fault::NoSpace);
+    let mac = "02:00:00:00:00:21";
+    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
+        .message()
+        .encode();
+    let (_, _, offer) = b.exchange(&discover);
+    assert_eq!(offer.options.message_type, Some(MessageType::Offer));
+    let req = PacketSpec {
+        requested: Some(offer.yiaddr),
+        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+        ..PacketSpec::new(MessageType::Request, mac, 8)
+    };
+    b.send(&req.message().encode());
+    if let Some((_, _, m)) = b.reply_within(Duration::from_millis(700)) {
+        assert_ne!(
+            m.options.message_type,
+            Some(MessageType::Ack),
+            "ACK without a journal"
+        );
+    }
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(
+        stats.contains("Writes failing:") && stats.contains("No space left on device"),
+        "{stats}"
+    );
+    faults.clear();
+    assert_eq!(b.dora(9), offer.yiaddr, "ACKed once there is room");
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert!(!stats.contains("Lease store:"), "{stats}");
+}
+
+/// Hot backup (synchronous mode) holds an ACK until the peer confirms its binding, and drops it
+/// if the peer goes down first. The client never saw that ACK, so `DHCPACK` must not count it:
+/// it is counted under `Replies withheld`, and `DHCPACK` counts the ACKs that left.
+#[test]
+fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
+    use duet::dhcp::driver::GateOrder;
+    let dir = tempfile::tempdir().unwrap();
+    let mut b = bed(dir.path(), true);
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    let mut events = handle.subscribe();
+    b.rt.block_on(handle.gate(GateOrder::Hold(true))).unwrap();
+    let mac = "02:00:00:00:00:21";
+    let discover = PacketSpec::new(MessageType::Discover, mac, 1)
+        .message()
+        .encode();
+    let (_, _, offer) = b.exchange(&discover);
+    let req = PacketSpec {
+        requested: Some(offer.yiaddr),
+        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+        ..PacketSpec::new(MessageType::Request, mac, 2)
+    }
+    .message()
+    .encode();
+    b.send(&req);
+    let commit =
+        b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
+            .expect("the binding is journaled")
+            .expect("event")
+            .seq;
+    // The peer "goes down" before confirming: the held ACK is dropped.
+    b.rt.block_on(handle.gate(GateOrder::Settle(vec![(commit, false)])))
+        .unwrap();
+    let no_ack = |b: &mut Bed| {
+        while let Some((_, _, m)) = b.reply_within(Duration::from_millis(300)) {
+            assert_ne!(m.options.message_type, Some(MessageType::Ack), "{m:?}");
+        }
+    };
+    no_ack(&mut b);
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    let value = |stats: &str, label: &str| -> String {
+        stats
+            .lines()
+            .find(|l| l.trim_start().starts_with(label))
+            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(value(&stats, "DHCPACK:"), "0", "{stats}");
+    assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
+    assert_eq!(value(&stats, "peer-unconfirmed:"), "1", "{stats}");
+    // The client retransmits its REQUEST; with nothing held any more it gets its ACK, and
+    // that one is counted as sent.
+    b.rt.block_on(handle.gate(GateOrder::Hold(false))).unwrap();
+    let (_, _, ack) = b.exchange(&req);
+    assert_eq!(ack.options.message_type, Some(MessageType::Ack));
+    let stats = run(&b.device, &["display dhcp server statistics"]);
+    assert_eq!(value(&stats, "DHCPACK:"), "1", "{stats}");
+    assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
 }

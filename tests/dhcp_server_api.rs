@@ -175,10 +175,26 @@ fn configuration_changes_keep_covered_leases_and_drop_the_rest() {
 #[test]
 fn statistics_count_and_reset() {
     let mut s = Server::new(config(), ServerOptions::default()).unwrap();
-    offer(&mut s, "02:00:00:00:00:01", None);
+    let spec = PacketSpec {
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, "02:00:00:00:00:01", 1)
+    };
+    let offers = s.handle_packet(10, &ingress(), &spec.message().encode());
     s.handle_packet(0, &ingress(), b"short");
     assert_eq!(s.stats().received(MessageType::Discover), 1);
+    // A reply is counted as sent when the driver says it left, not when it is built.
+    assert_eq!(s.stats().sent(MessageType::Offer), 0);
+    s.reply_sent(&offers[0]);
     assert_eq!(s.stats().sent(MessageType::Offer), 1);
+    // An ACK the driver drops is withheld, not sent.
+    let offered = Message::decode(&offers[0].bytes).unwrap().yiaddr;
+    let request = select("02:00:00:00:00:01", offered).message().encode();
+    let acks = s.handle_packet(20, &ingress(), &request);
+    assert_eq!(acks[0].kind, MessageType::Ack);
+    s.reply_withheld("journal-failed");
+    assert_eq!(s.stats().sent(MessageType::Ack), 0);
+    assert_eq!(s.stats().withheld["journal-failed"], 1);
+    assert_eq!(s.stats().withheld_total(), 1);
     assert_eq!(s.stats().bad_total(), 1);
     s.reset_statistics();
     assert_eq!(s.stats(), &Default::default());
@@ -359,5 +375,225 @@ fn lease_events_say_which_bindings_are_new_and_a_revoked_binding_leaves_a_tombst
     let ev = s.drain_events();
     assert!(
         matches!(&ev[0].change, LeaseChange::Upsert(r) if r.state == LeaseState::Removed && r.updated == 70)
+    );
+}
+
+/// DISCOVER, REQUEST, then DECLINE of the address it got: what a client does when it finds its
+/// address in use (or an attacker does to empty a pool). Returns the address declined.
+fn take_and_decline(s: &mut Server, now: u64, mac: &str) -> Option<Ipv4Addr> {
+    let spec = PacketSpec {
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, mac, 1)
+    };
+    let (_, ip) = answer(s, now, spec)?;
+    assert_eq!(
+        answer(s, now, select(mac, ip)),
+        Some((MessageType::Ack, ip))
+    );
+    let decline = PacketSpec {
+        server_id: Some(ingress().address),
+        requested: Some(ip),
+        ..PacketSpec::new(MessageType::Decline, mac, 3)
+    };
+    assert_eq!(answer(s, now, decline), None);
+    Some(ip)
+}
+
+#[test]
+fn declined_addresses_return_to_the_pool_after_the_probation() {
+    const DAY_MS: u64 = 86_400_000;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // One client declines every address of the pool (10 addresses), one per second.
+    let mut declined = Vec::new();
+    for i in 0..10u64 {
+        declined.push(take_and_decline(&mut s, 1000 * (i + 1), "02:00:00:00:00:66").unwrap());
+    }
+    declined.sort();
+    assert_eq!(offer(&mut s, "02:00:00:00:00:01", None), None, "pool empty");
+    // The default probation (Kea's decline-probation-period, 1 day) ends the first conflict
+    // a day after it was detected.
+    assert_eq!(s.poll_timeout(), Some(1000 + DAY_MS));
+    s.handle_timeout(1000 + DAY_MS - 1);
+    assert!(s.drain_events().iter().all(|e| match &e.change {
+        LeaseChange::Upsert(r) => r.state != LeaseState::Removed,
+        LeaseChange::Remove(_) => false,
+    }));
+    // The first one is back at the end of its probation, as a versioned removal (a
+    // tombstone, journaled and replicated like `reset dhcp server conflict`).
+    s.handle_timeout(1000 + DAY_MS);
+    let ev = s.drain_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert!(matches!(&ev[0].change, LeaseChange::Upsert(r)
+        if r.state == LeaseState::Removed && r.ip == declined[0] && r.updated == 1000 + DAY_MS));
+    assert!(s.is_free(declined[0]));
+    // And all of them a day after the last.
+    s.handle_timeout(10_000 + DAY_MS);
+    for ip in &declined {
+        assert!(s.is_free(*ip), "{ip} still out of service");
+    }
+    assert_eq!(s.poll_timeout(), None);
+}
+
+#[test]
+fn the_probation_is_configured_and_only_the_serving_device_ends_it() {
+    let cfg = DhcpConfig {
+        conflict_recycle_secs: 60,
+        ..config()
+    };
+    let mut master = Server::new(cfg.clone(), ServerOptions::default()).unwrap();
+    let ip = take_and_decline(&mut master, 1000, "02:00:00:00:00:66").unwrap();
+    let conflict = master
+        .drain_events()
+        .into_iter()
+        .filter_map(|e| match e.change {
+            LeaseChange::Upsert(r) if r.state == LeaseState::Declined => Some(r),
+            _ => None,
+        })
+        .next_back()
+        .expect("the decline is journaled");
+    // The end of the probation is in the record (journal and hot backup carry it); the detect
+    // time is `updated`.
+    assert_eq!((conflict.updated, conflict.expires), (1000, 61_000));
+    // The backup holds the peer's copy and does not end it: it neither wakes for it nor
+    // frees the address, however late.
+    let mut backup = Server::new(cfg, ServerOptions::default()).unwrap();
+    backup.set_serving(false);
+    backup.apply_remote(LeaseChange::Upsert(conflict.clone()));
+    backup.drain_events();
+    assert_eq!(backup.poll_timeout(), None);
+    backup.handle_timeout(10_000_000);
+    assert!(backup.drain_events().is_empty());
+    assert!(!backup.is_free(ip));
+    // The master ends it and replicates the tombstone; the backup applies it.
+    assert_eq!(master.poll_timeout(), Some(61_000));
+    master.handle_timeout(61_000);
+    let tomb = master.drain_events().pop().unwrap();
+    backup.apply_remote(tomb.change);
+    assert!(backup.is_free(ip) && master.is_free(ip));
+    // A backup that takes over ends the probations it holds.
+    let mut other = Server::new(config(), ServerOptions::default()).unwrap();
+    other.set_serving(false);
+    other.apply_remote(LeaseChange::Upsert(conflict));
+    other.set_serving(true);
+    assert_eq!(other.poll_timeout(), Some(61_000));
+    other.handle_timeout(61_000);
+    assert!(other.is_free(ip));
+    // Out of range: refused with a sentence.
+    let bad = DhcpConfig {
+        conflict_recycle_secs: 0,
+        ..config()
+    };
+    assert!(bad.validate().unwrap_err().to_string().contains("1 second"));
+}
+
+/// Split brain, both links cut: this device keeps a binding the peer made (in this device's
+/// half) and cannot see the peer renew it. When its copy expires here the address must not go
+/// to another client while the peer is unreachable; the client that held it may have it back;
+/// once the tables are reconciled (the restriction lifted) the address is free again.
+#[test]
+fn with_the_peer_unreachable_an_expired_binding_is_not_given_to_another_client() {
+    use duet::dhcp::pool::Half;
+    let ip = Ipv4Addr::new(10, 1, 1, 10);
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // The peer's client holds .10 (offset 0: our half) until 3_600_000.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 10])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    assert_eq!(
+        s.leases().get(ip).map(|r| r.state),
+        Some(LeaseState::Expired)
+    );
+    assert!(!s.is_free(ip), "the peer may still be renewing it");
+    // A new client asking for it gets another address of our half.
+    let got = offer(&mut s, "02:00:00:00:00:01", Some(ip)).unwrap();
+    assert_ne!(got, ip);
+    // Its own client may have it back (the peer would renew it for that same client).
+    assert_eq!(offer(&mut s, "02:00:00:00:00:99", Some(ip)), Some(ip));
+    // Reconciled with the peer: free again once nobody holds it.
+    s.handle_timeout(3_700_000);
+    s.set_half(None);
+    assert!(s.is_free(ip));
+}
+
+/// The failover link cut silently, the LAN whole: the master renews a binding, the backup
+/// never hears of it and expires its own copy. The expiry is dated just after the binding it
+/// ends, not when the timer fired, so the renewal (made after that binding) wins the merge
+/// after healing, and both devices expire one binding into the same record.
+#[test]
+fn an_expiry_is_older_than_any_renewal_of_the_binding_it_ends() {
+    use duet::hotbackup::{DhcpBindings, Service};
+    let binding = peer_lease([10, 1, 1, 10]);
+    let mut backup = Server::new(config(), ServerOptions::default()).unwrap();
+    backup.apply_remote(LeaseChange::Upsert(binding.clone()));
+    backup.drain_events();
+    // The master renewed at half the lease; the backup expires its copy at the end.
+    let renewal = LeaseRecord {
+        updated: 1_800_000,
+        expires: 5_400_000,
+        ..binding.clone()
+    };
+    backup.handle_timeout(3_600_005);
+    let expired = backup.leases().get(binding.ip).unwrap().clone();
+    assert_eq!(expired.state, LeaseState::Expired);
+    assert!(
+        DhcpBindings::version_cmp(&renewal, &expired).is_gt(),
+        "the renewal must win: {renewal:?} vs {expired:?}"
+    );
+    assert!(DhcpBindings::version_cmp(&expired, &binding).is_gt());
+    // The master, had it not renewed, expires the same binding into the same record.
+    let mut master = Server::new(config(), ServerOptions::default()).unwrap();
+    master.apply_remote(LeaseChange::Upsert(binding.clone()));
+    master.handle_timeout(3_600_900);
+    assert_eq!(master.leases().get(binding.ip), Some(&expired));
+}
+
+/// After a split heals, a client the peer served may renew with this device before the peer's
+/// batch arrives. While the half restriction is on, a renewal of an address in the peer's
+/// half that is unbound here, or whose binding expired here, gets no answer (the peer may hold
+/// the binding; the client retries) instead of a DHCPNAK that would take its valid lease.
+/// What this device knows the client gave up is still refused.
+#[test]
+fn with_the_peer_unreachable_a_renewal_the_peer_may_hold_is_not_refused() {
+    use duet::dhcp::pool::Half;
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    // .13 was bound by the peer to client 99 and expired here; .15 is unknown here.
+    s.apply_remote(LeaseChange::Upsert(peer_lease([10, 1, 1, 13])));
+    s.set_half(Some(Half::Even));
+    s.handle_timeout(3_600_000);
+    let renew = |ip: [u8; 4], mac: &str| PacketSpec {
+        ciaddr: Some(ip.into()),
+        ..PacketSpec::new(MessageType::Request, mac, 7)
+    };
+    let mac = "02:00:00:00:00:99";
+    assert_eq!(answer(&mut s, 3_600_010, renew([10, 1, 1, 13], mac)), None);
+    assert_eq!(
+        answer(
+            &mut s,
+            3_600_020,
+            renew([10, 1, 1, 15], "02:00:00:00:00:05")
+        ),
+        None
+    );
+    // Reconciled: the peer's renewal arrived; the next retry is ACKed.
+    s.apply_remote(LeaseChange::Upsert(LeaseRecord {
+        updated: 3_500_000,
+        expires: 7_000_000,
+        ..peer_lease([10, 1, 1, 13])
+    }));
+    s.set_half(None);
+    assert_eq!(
+        answer(&mut s, 3_600_030, renew([10, 1, 1, 13], mac)),
+        Some((MessageType::Ack, Ipv4Addr::new(10, 1, 1, 13)))
+    );
+    // A client that released its address here is refused, restriction or not.
+    let release = PacketSpec {
+        ciaddr: Some(Ipv4Addr::new(10, 1, 1, 13)),
+        ..PacketSpec::new(MessageType::Release, mac, 8)
+    };
+    assert_eq!(answer(&mut s, 3_600_040, release), None);
+    s.set_half(Some(Half::Even));
+    assert_eq!(
+        answer(&mut s, 3_600_050, renew([10, 1, 1, 13], mac)).map(|a| a.0),
+        Some(MessageType::Nak)
     );
 }

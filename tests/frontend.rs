@@ -50,8 +50,10 @@ fn stale_socket_is_replaced_and_a_live_one_refused() {
         "",
     );
     assert!(!second.status.success());
+    // Refused at the data directory's lock, before any engine or the socket was touched.
+    let pid = format!("in use by another duet (pid {})", first.child.id());
     assert!(
-        text(&second.stderr).contains("another duet is running"),
+        text(&second.stderr).contains(&pid),
         "{}",
         text(&second.stderr)
     );

@@ -148,6 +148,37 @@ fn terminal_history_holds_executed_commands_only() {
     assert!(t.finish().success());
 }
 
+/// Up-arrow recalls what the session's history holds (`display history-command`): a line that
+/// carried a password never comes back on screen, the ordinary line before it does. On the
+/// console and in `duet connect` (which is also the shell of every SSH login; over OpenSSH:
+/// tests/ssh.rs, `recall_over_ssh_leaves_out_a_password`).
+#[test]
+fn terminal_recall_leaves_out_lines_with_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    let console = Terminal::start();
+    let connect = Terminal::spawn(&["connect".into(), "--socket".into(), socket], None);
+    for (name, mut t) in [("console", console), ("connect", connect)] {
+        t.type_and_expect("system-view\r", "[Duet]");
+        t.type_and_expect("local-user admin\r", "[Duet-luser-manage-admin]");
+        t.type_and_expect("password simple S3cret!x\r", "[Duet-luser-manage-admin]");
+        let before = t.plain().len();
+        t.type_and_expect("\x1b[A", "local-user admin");
+        t.type_and_expect("\x1b[A", "system-view");
+        let recalled = t.plain()[before..].to_string();
+        assert!(!recalled.contains("S3cret"), "{name}: {recalled}");
+        // Down-arrow walks back to the empty line without the password either.
+        let before = t.plain().len();
+        t.type_and_expect("\x1b[B", "local-user admin");
+        t.type_and_expect("\x1b[B", "[Duet-luser-manage-admin]");
+        let recalled = t.plain()[before..].to_string();
+        assert!(!recalled.contains("S3cret"), "{name}: {recalled}");
+        t.master.write_all(b"\x04").unwrap();
+        assert!(t.finish().success(), "{name}");
+    }
+}
+
 /// Run `duet` with raw bytes on standard input.
 fn duet_bytes(args: &[&str], input: &[u8]) -> std::process::Output {
     let mut child = std::process::Command::new(DUET)

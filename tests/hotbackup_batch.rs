@@ -216,7 +216,9 @@ fn a_full_table_reaches_an_empty_peer_through_the_engine() {
                 state: LeaseState::Committed,
                 client: ClientKey::Hw(mac.clone()),
                 chaddr: mac,
-                expires: u64::MAX / 2,
+                // Unlimited: nothing expires during the test (a finite end further than any
+                // pool's lease would be refused by the receiver).
+                expires: duet::dhcp::lease::NEVER,
                 updated: 1,
                 relay_info: None,
                 hostname: None,

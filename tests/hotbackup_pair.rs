@@ -514,3 +514,112 @@ fn a_restarted_backup_is_filled_by_batch_backup() {
     let shown = run(&b2, &["display hot-backup"]);
     assert!(shown.contains("Last batch duration"), "{shown}");
 }
+
+/// A relay like [`Link`] that also keeps every byte A sent: what an attacker on the failover
+/// link records.
+fn tap(rt: &Runtime, listen: &str, from: &str, to: &str) -> Arc<std::sync::Mutex<Vec<u8>>> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let capture = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listen: std::net::SocketAddr = listen.parse().unwrap();
+    let from: std::net::SocketAddr = from.parse().unwrap();
+    let to: std::net::SocketAddr = to.parse().unwrap();
+    let listener = rt.block_on(async {
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.set_reuseaddr(true).unwrap();
+        s.bind(listen).unwrap();
+        s.listen(4).unwrap()
+    });
+    let kept = capture.clone();
+    rt.spawn(async move {
+        let Ok((a, _)) = listener.accept().await else {
+            return;
+        };
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind(from).unwrap();
+        let Ok(b) = s.connect(to).await else { return };
+        let ((mut ar, mut aw), (mut br, mut bw)) = (a.into_split(), b.into_split());
+        let back = tokio::spawn(async move { tokio::io::copy(&mut br, &mut aw).await });
+        let mut buf = vec![0; 64 * 1024];
+        while let Ok(n @ 1..) = ar.read(&mut buf).await {
+            kept.lock().unwrap().extend_from_slice(&buf[..n]);
+            if bw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        back.abort();
+    });
+    capture
+}
+
+#[test]
+fn a_recorded_session_replayed_from_the_peers_address_is_refused_and_counted() {
+    let port = 20_000 + (std::process::id() % 20_000) as u16 + 4;
+    // A (127.0.0.1) dials the tap at 127.0.0.5, which carries the connection to B (127.0.0.6)
+    // from A's address and records what A sends.
+    let mut p = pair_with(
+        "synchronous",
+        port,
+        ("127.0.0.1", "127.0.0.5"),
+        ("127.0.0.6", "127.0.0.1"),
+    );
+    let capture = tap(
+        &p.rt,
+        &format!("127.0.0.5:{port}"),
+        "127.0.0.1:0",
+        &format!("127.0.0.6:{port}"),
+    );
+    wait_for(
+        "A as VRRP master in real time",
+        Duration::from_secs(15),
+        || p.a.vrrp_status.borrow().is_master(&ge(1), 1) && phase(&p.b) == Some(Phase::RealTime),
+    );
+    for i in 0..3u32 {
+        p.dora_as(&format!("02:00:00:00:04:{i:02x}"), 4000 + 10 * i);
+    }
+    // A dies; B takes over alone.
+    p.a.stop();
+    wait_for("B alone, VRRP master", Duration::from_secs(10), || {
+        phase(&p.b) == Some(Phase::Silence) && p.b.vrrp_status.borrow().is_master(&ge(1), 1)
+    });
+    let recorded = capture.lock().unwrap().clone();
+    assert!(recorded.len() > 100, "nothing recorded");
+    // The attacker connects from A's address and sends the recording, holding the
+    // connection open.
+    let conn = p.rt.block_on(async {
+        use tokio::io::AsyncWriteExt;
+        let s = tokio::net::TcpSocket::new_v4().unwrap();
+        s.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let mut c = s
+            .connect(format!("127.0.0.6:{port}").parse().unwrap())
+            .await
+            .unwrap();
+        c.write_all(&recorded).await.unwrap();
+        c
+    });
+    let counted = || {
+        p.b.hotbackup
+            .get()
+            .unwrap()
+            .report()
+            .stats
+            .bad
+            .get("replayed-session")
+            .copied()
+    };
+    wait_for("the replay counted", Duration::from_secs(5), || {
+        counted() == Some(1)
+    });
+    assert_ne!(phase(&p.b), Some(Phase::RealTime));
+    let shown = run(&p.b, &["display hot-backup"]);
+    assert!(shown.contains("Peer VRRP role            : -"), "{shown}");
+    let stats = run(&p.b, &["display hot-backup statistics"]);
+    assert!(stats.contains("replayed-session"), "{stats}");
+    // B answers new clients at once: nothing waits for the dead peer.
+    let start = Instant::now();
+    for i in 0..9u32 {
+        p.dora_as(&format!("02:00:00:00:05:{i:02x}"), 5000 + 10 * i);
+    }
+    println!("9 of 9 new clients ACKed by B in {:?}", start.elapsed());
+    assert_eq!(phase(&p.b), Some(Phase::Silence));
+    drop(conn);
+}

@@ -580,7 +580,9 @@ impl World {
             self.connected = true;
             self.pipes = [VecDeque::new(), VecDeque::new()];
             for n in &mut self.nodes {
-                n.session.handle_connected(now);
+                // A fresh challenge per connection and device.
+                let nonce = u128::from(n.id) << 96 | u128::from(n.boot) << 64 | u128::from(now);
+                n.session.handle_connected(now, nonce.to_be_bytes());
             }
         }
         // Bytes in flight.
@@ -1051,8 +1053,8 @@ fn a_batch_of_100k_bindings_arrives_whole() {
     let mut sa: Session<DhcpBindings> = Session::new(session_config(1, 1, Mode::Synchronous), 0);
     let mut sb: Session<DhcpBindings> = Session::new(session_config(2, 2, Mode::Synchronous), 0);
     let start = Instant::now();
-    sa.handle_connected(0);
-    sb.handle_connected(0);
+    sa.handle_connected(0, [1; 16]);
+    sb.handle_connected(0, [2; 16]);
     let mut changed = 0;
     let (mut sending, mut receiving) = (Duration::ZERO, Duration::ZERO);
     for round in 0.. {

@@ -20,7 +20,13 @@
 //!   gave during the outage after kill -9 of A;
 //! - B restarted with its journal (refilled by a batch, including the leases of the gap), then
 //!   empty with a higher priority than A: it stays backup while it has no batch (also past
-//!   Master_Down_Interval with the link cut) and preempts only after Batch backup ended.
+//!   Master_Down_Interval with the link cut) and preempts only after Batch backup ended;
+//! - split brain with busybox udhcpc stations, each in a namespace of its own, on both sides
+//!   of a LAN that can be cut in two (B's port and its stations on bridge br2, joined to br0
+//!   by the veth pair sa-sb; [`Lab::split_capable_lan`]), 30 s leases and an 8-address pool:
+//!   failover link and LAN cut together, B expires the bindings A renews and must not give
+//!   their addresses to its own new stations; no address is held by two stations at any
+//!   sampled instant, during the split or after it heals.
 //!
 //! Without root or a tool a test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip
 //! into a failure.
@@ -52,6 +58,8 @@ struct Lab {
     dir: tempfile::TempDir,
     children: Vec<Child>,
     duets: Vec<(String, Option<Child>)>,
+    /// Client stations' namespaces ([`Lab::add_station`]).
+    stations: Vec<String>,
 }
 
 /// What the tests vary in the devices' configuration.
@@ -61,7 +69,12 @@ struct Setup {
     lease_secs: u32,
     /// `keepalive interval SECONDS retransmit COUNT`, when not the default (1 s x 3).
     keepalive: Option<(u32, u32)>,
+    /// The pool's last address (its first is 10.1.1.10).
+    pool_last: &'static str,
 }
+
+/// The pools of most tests: room for every perfdhcp client.
+const BIG_POOL: &str = "10.1.200.250";
 
 /// A's configuration: VRRP priority 120, failover address 10.9.0.1.
 const A: (&str, &str, &str, &str) = ("A", "10.1.1.2", "10.9.0.1", "10.9.0.2");
@@ -69,7 +82,7 @@ const A: (&str, &str, &str, &str) = ("A", "10.1.1.2", "10.9.0.1", "10.9.0.2");
 const B: (&str, &str, &str, &str) = ("B", "10.1.1.3", "10.9.0.2", "10.9.0.1");
 
 fn config((name, lan, source, peer): (&str, &str, &str, &str), prio: u8, setup: Setup) -> String {
-    let lease = setup.lease_secs;
+    let (lease, pool_last) = (setup.lease_secs, setup.pool_last);
     let (h, m, s) = (lease / 3600, lease / 60 % 60, lease % 60);
     let keepalive = setup.keepalive.map_or(String::new(), |(secs, count)| {
         format!(" keepalive interval {secs} retransmit {count}\n")
@@ -84,7 +97,7 @@ fn config((name, lan, source, peer): (&str, &str, &str, &str), prio: u8, setup: 
 dhcp server ip-pool lan
  gateway-list 10.1.1.1
  network 10.1.0.0 mask 255.255.0.0
- address range 10.1.1.10 10.1.200.250
+ address range 10.1.1.10 {pool_last}
  expired day 0 hour {h} minute {m} second {s}
 #
 hot-backup
@@ -133,6 +146,7 @@ impl Lab {
             dir: tempfile::tempdir().unwrap(),
             children: Vec::new(),
             duets: Vec::new(),
+            stations: Vec::new(),
         };
         for n in ["A", "B", "C"] {
             netns::ip(&["netns", "add", &lab.ns(n)]);
@@ -381,6 +395,103 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         renewed.last().cloned().unwrap_or_default()
     }
 
+    /// Give B a LAN bridge of its own, br2 in C, joined to br0 by the veth pair sa-sb: taking
+    /// `sa` down splits the LAN (A and br0's stations on one side, B and br2's on the other).
+    fn split_capable_lan(&self) {
+        let c = self.ns("C");
+        netns::ip(&["-n", &c, "link", "add", "br2", "type", "bridge"]);
+        netns::ip(&[
+            "-n", &c, "link", "add", "sa", "type", "veth", "peer", "name", "sb",
+        ]);
+        netns::ip(&["-n", &c, "link", "set", "sa", "master", "br0", "up"]);
+        netns::ip(&["-n", &c, "link", "set", "sb", "master", "br2", "up"]);
+        netns::ip(&["-n", &c, "link", "set", "cb", "master", "br2"]);
+        netns::ip(&["-n", &c, "link", "set", "br2", "up"]);
+    }
+
+    /// A client station: a namespace of its own whose `c0` is a port of `bridge` in C, running
+    /// busybox udhcpc (its script puts the leased address on `c0` and takes it off when the
+    /// lease is lost). Returns the station's number.
+    fn add_station(&mut self, bridge: &str) -> usize {
+        let k = self.stations.len();
+        let ns = format!("dhk{k}{}", self.tag);
+        netns::ip(&["netns", "add", &ns]);
+        self.stations.push(ns.clone());
+        let c = self.ns("C");
+        let port = format!("k{k}");
+        netns::ip(&[
+            "-n", &c, "link", "add", &port, "type", "veth", "peer", "name", "c0", "netns", &ns,
+        ]);
+        netns::ip(&["-n", &c, "link", "set", &port, "master", bridge, "up"]);
+        netns::ip(&["-n", &ns, "link", "set", "c0", "up"]);
+        let name = format!("udhcpc-{k}");
+        let script = self.script(
+            &name,
+            r#"case "$1" in
+  bound|renew) ip addr replace "$ip/$mask" dev "$interface" ;;
+  deconfig|leasefail|nak) ip -4 addr flush dev "$interface" ;;
+esac
+echo "event=$1 ip=$ip at=$(date +%s.%N)" >> LOG"#,
+        );
+        let child = netns::spawn_in(
+            &ns,
+            &self.path(&format!("{name}.out")),
+            &[
+                "udhcpc", "-f", "-i", "c0", "-s", &script, "-t", "3", "-T", "1", "-A", "1",
+            ],
+        );
+        self.children.push(child);
+        k
+    }
+
+    /// The address station `k` holds now (on its `c0`), if any.
+    fn station_address(&self, k: usize) -> Option<Ipv4Addr> {
+        let out = sh(
+            "ip",
+            &[
+                "-n",
+                &self.stations[k],
+                "-4",
+                "-o",
+                "addr",
+                "show",
+                "dev",
+                "c0",
+            ],
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        text.split_whitespace()
+            .skip_while(|w| *w != "inet")
+            .nth(1)
+            .and_then(|a| a.split('/').next()?.parse().ok())
+    }
+
+    /// The stations' udhcpc logs and both devices' log buffers, for a failure report.
+    fn station_logs(&self) -> String {
+        let mut out = String::new();
+        for k in 0..self.stations.len() {
+            out += &format!("station {k}:\n{}", self.read(&format!("udhcpc-{k}.log")));
+        }
+        for d in ["A", "B"] {
+            out += &format!("{d}:\n{}\n", self.logs(d).join("\n"));
+        }
+        out
+    }
+
+    /// The addresses held by two stations or more at this instant.
+    fn held_twice(&self) -> Vec<Ipv4Addr> {
+        let mut seen = BTreeMap::<Ipv4Addr, usize>::new();
+        for k in 0..self.stations.len() {
+            if let Some(ip) = self.station_address(k) {
+                *seen.entry(ip).or_default() += 1;
+            }
+        }
+        seen.into_iter()
+            .filter(|&(_, n)| n > 1)
+            .map(|(ip, _)| ip)
+            .collect()
+    }
+
     fn script(&self, name: &str, body: &str) -> String {
         let log = self.p(&format!("{name}.log"));
         let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
@@ -402,6 +513,9 @@ impl Drop for Lab {
         }
         for n in ["A", "B", "C"] {
             let _ = sh("ip", &["netns", "del", &self.ns(n)]);
+        }
+        for ns in &self.stations {
+            let _ = sh("ip", &["netns", "del", ns]);
         }
         let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
@@ -499,6 +613,7 @@ fn the_backup_takes_over_every_acked_lease_after_kill_9_of_the_master() {
     let mut lab = Lab::started(Setup {
         lease_secs: 30,
         keepalive: None,
+        pool_last: BIG_POOL,
     });
     let ip = lab.start_dhclient();
 
@@ -548,6 +663,7 @@ fn the_backup_takes_over_every_acked_lease_after_kill_9_of_the_master() {
 const FAST_KEEPALIVE: Setup = Setup {
     lease_secs: 30,
     keepalive: Some((1, 2)),
+    pool_last: BIG_POOL,
 };
 
 #[test]
@@ -668,6 +784,7 @@ fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
     let mut lab = Lab::started(Setup {
         lease_secs: 3600,
         keepalive: None,
+        pool_last: BIG_POOL,
     });
     let acked = lab.perfdhcp("perf-1", "00:0c:03:00:00:00", 600, 5);
     let table = lab.tables_equal(15);
@@ -780,4 +897,134 @@ fn a_restarted_backup_is_refilled_by_batch_backup_before_it_may_preempt() {
         with_hold.keys().all(|ip| refilled.contains_key(ip)),
         "bindings missing on the refilled B"
     );
+}
+
+/// What [`watch_held_twice`] saw: the addresses ever held by two stations at once, and for
+/// how long in all (sampled every 200 ms).
+#[derive(Debug, Default)]
+struct Doubles {
+    addresses: std::collections::BTreeSet<Ipv4Addr>,
+    sampled: Duration,
+}
+
+/// Sample every station's address for `secs` seconds.
+fn watch_held_twice(lab: &Lab, secs: u64, doubles: &mut Doubles) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < end {
+        let twice = lab.held_twice();
+        if !twice.is_empty() {
+            doubles.sampled += Duration::from_millis(200);
+            doubles.addresses.extend(twice);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Split brain with real clients: failover link and LAN cut together, so both devices are
+/// VRRP masters, each serving its side's udhcpc clients alone (30 s leases, an 8-address
+/// pool). A renews the bindings of its side; B cannot see those renewals, expires its
+/// copies, and must not give their addresses (one is in B's half) to B's new clients: B
+/// withholds an address it expired while the peer is unreachable. No address is held by two
+/// stations at any sampled instant, during the partition or after the healing, and the
+/// tables end equal (the renewals A made win over B's expiries in the merge).
+#[test]
+fn a_split_brain_never_gives_an_address_the_peer_renews_to_another_client() {
+    if !netns::lab_or_skip(
+        "a_split_brain_never_gives_an_address_the_peer_renews_to_another_client",
+        &["udhcpc"],
+    ) {
+        return;
+    }
+    // 30 s: busybox udhcpc takes no shorter lease (it renews at 15 s whatever it is told).
+    let mut lab = Lab::new(Setup {
+        lease_secs: 30,
+        keepalive: Some((1, 2)),
+        pool_last: "10.1.1.17",
+    });
+    lab.split_capable_lan();
+    lab.start_duet("A");
+    lab.start_duet("B");
+    lab.wait("real-time backup with A as master", 30, || {
+        let a = lab.hot_backup("A");
+        a.contains("Real-time backup") && a.contains("Local VRRP role           : Master")
+    });
+    // Three stations on A's side bind through A: .10, .11 and .12 (.11 is in B's half).
+    let a_side: Vec<usize> = (0..3).map(|_| lab.add_station("br0")).collect();
+    lab.wait("A's side bound", 20, || {
+        a_side.iter().all(|&k| lab.station_address(k).is_some())
+    });
+    let held: Vec<Ipv4Addr> = a_side
+        .iter()
+        .filter_map(|&k| lab.station_address(k))
+        .collect();
+    assert!(
+        held.iter().any(|&ip| !in_even_half(ip)),
+        "no address of B's half on A's side: {held:?}"
+    );
+    lab.tables_equal(10);
+
+    // The split: failover link and LAN at once.
+    lab.set_link("C", "fa", "down");
+    lab.set_link("C", "sa", "down");
+    lab.wait(
+        "both devices VRRP master, hot backup in Silence",
+        15,
+        || {
+            ["A", "B"].iter().all(|d| {
+                let hb = lab.hot_backup(d);
+                field(&hb, "Local VRRP role") == "Master" && field(&hb, "Backup phase") == "Silence"
+            })
+        },
+    );
+    // B's copies of A's side's bindings run out (A keeps renewing them).
+    let mut doubles = Doubles::default();
+    lab.wait("B expires the bindings A renews", 45, || {
+        let expired = lab.display("B", "display dhcp server expired");
+        held.iter().all(|ip| expired.contains(&format!("{ip} ")))
+    });
+    // New clients on B's side: B has .11 .13 .15 .17 in its half, one of them A's client's.
+    let b_side: Vec<usize> = (0..3).map(|_| lab.add_station("br2")).collect();
+    lab.wait("B's side bound", 20, || {
+        b_side.iter().all(|&k| lab.station_address(k).is_some())
+    });
+    watch_held_twice(&lab, 8, &mut doubles);
+    let during = doubles.addresses.clone();
+
+    // Healing: the link and the LAN come back; A is the only master and the tables agree.
+    lab.set_link("C", "fa", "up");
+    lab.set_link("C", "sa", "up");
+    lab.wait("A the only master, real-time backup", 30, || {
+        let (a, b) = (lab.hot_backup("A"), lab.hot_backup("B"));
+        field(&a, "Local VRRP role") == "Master"
+            && field(&b, "Local VRRP role") == "Backup"
+            && [a, b]
+                .iter()
+                .all(|h| field(h, "Backup phase") == "Real-time backup")
+    });
+    watch_held_twice(&lab, 8, &mut doubles);
+    let table = lab.tables_equal(15);
+    eprintln!(
+        "addresses held by two stations: {} during the split {:?}, {} in all {:?}, \
+         for {:?} of sampled time; tables after healing: {table:?}",
+        during.len(),
+        during,
+        doubles.addresses.len(),
+        doubles.addresses,
+        doubles.sampled
+    );
+    assert!(
+        doubles.addresses.is_empty(),
+        "addresses held by two clients: {doubles:?}\n{}\nB:\n{}",
+        lab.outputs(),
+        lab.display("B", "display dhcp server ip-in-use")
+    );
+    // Every station holds its own address, and both devices have its binding.
+    for k in 0..lab.stations.len() {
+        let ip = lab.station_address(k);
+        assert!(
+            ip.is_some_and(|ip| table.contains_key(&ip)),
+            "station {k} holds {ip:?}; tables {table:?}\n{}",
+            lab.station_logs()
+        );
+    }
 }

@@ -6,8 +6,18 @@
 //! failover link is the simulated LAN's byte stream (`duet::net::sim::tcp`), so a pulled link
 //! cable holds its bytes and the engine's keepalive declares the peer down, as with TCP.
 //!
-//! After every run (every fault healed, two leases later) the invariants are checked:
-//! - no address was ever held by two clients (the clients' own records);
+//! One step in four is instead a partition longer than a lease (the failover link cut
+//! silently, with the LAN split or whole, 1.25 to 2.5 leases): each device renews its side's
+//! clients and expires its copies of the other side's bindings, and a client joins late in the
+//! partition (on B's side when the LAN is split), the case of a device re-letting an address
+//! its peer still renews.
+//!
+//! At every instant (every half second of simulated time) each device's table is checked
+//! against the addresses the clients hold: none bound or offered to another client, none that
+//! the device would allocate to another client, and on a device in real-time backup the
+//! client's own committed binding (`sim_common::Run::check_tables`). After every run (every
+//! fault healed, two leases later) the invariants are checked:
+//! - no address was ever held by two clients (the clients' own records, compared over time);
 //! - synchronous mode: when the serving device is killed while both are in real-time backup,
 //!   every lease a client holds is already a committed binding on the survivor; no client
 //!   holding a valid lease was NAKed, moved to another address or lost its lease; every lease
@@ -41,6 +51,7 @@ use duet::demo::run::views;
 use duet::demo::{ClientOptions, ClientState};
 use duet::dhcp::LeaseState;
 use duet::dhcp::lease::LeaseRecord;
+use duet::dhcp::store::faults::{self, StoreFaults};
 use duet::hotbackup::Phase;
 use sim_common::{
     CLIENTS, Fault, Run, campaign, missing_on_disk, pair_options, report_unbound, seeds, simulate,
@@ -117,6 +128,11 @@ async fn invariants(run: &Run, asynchronous: bool) -> String {
             .any(|f| matches!(f, Fault::Crash(_) | Fault::CutLink));
     for l in &run.lost_at_crash {
         let _ = writeln!(failures, "  {l}");
+    }
+    if !loss_window {
+        for l in &run.held_elsewhere {
+            let _ = writeln!(failures, "  {l}");
+        }
     }
     for v in check(&seen) {
         if matches!(v, Violation::Shared { .. }) || !loss_window {
@@ -337,12 +353,14 @@ async fn a_backup_whose_disk_is_full_confirms_no_binding() {
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
         hot_backup(false),
     );
+    // B's lease store (`DATA/dhcp`) sees faults only if they are attached before it opens.
+    let b_disk = StoreFaults::attach(&pair.data_dir(Side::B).join("dhcp"));
     for side in Side::BOTH {
         pair.start(side).await.unwrap();
     }
     sleep(Duration::from_secs(3)).await;
     assert_eq!(phases(&pair), vec![Some(Phase::RealTime); 2]);
-    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), true);
+    b_disk.disk_full(faults::Fault::NoSpace);
     let client_opts = ClientOptions {
         first_retransmit: Duration::from_millis(500),
         max_retransmit: Duration::from_secs(2),
@@ -357,7 +375,7 @@ async fn a_backup_whose_disk_is_full_confirms_no_binding() {
     assert!(b.unsaved > 0 && a.unacked > 0, "A: {a:?}\nB: {b:?}");
     pair.crash(Side::A);
     pair.crash(Side::B);
-    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), false);
+    b_disk.clear();
     let lost = missing_on_disk(
         &views(&pair),
         epoch,
@@ -385,11 +403,13 @@ async fn a_master_serves_alone_while_its_backup_cannot_write_and_resyncs_after()
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
         hot_backup(false),
     );
+    // B's lease store (`DATA/dhcp`) sees faults only if they are attached before it opens.
+    let b_disk = StoreFaults::attach(&pair.data_dir(Side::B).join("dhcp"));
     for side in Side::BOTH {
         pair.start(side).await.unwrap();
     }
     sleep(Duration::from_secs(3)).await;
-    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), true);
+    b_disk.disk_full(faults::Fault::NoSpace);
     let client_opts = ClientOptions {
         first_retransmit: Duration::from_millis(500),
         max_retransmit: Duration::from_secs(2),
@@ -418,7 +438,7 @@ async fn a_master_serves_alone_while_its_backup_cannot_write_and_resyncs_after()
         .report();
     assert!(a.stats.ack_timeouts > 0, "A never gave up waiting: {a:?}");
     assert!(a.half.is_some(), "A serves from its half only: {a:?}");
-    duet::dhcp::store::fault::set_disk_full(pair.data_dir(Side::B), false);
+    b_disk.clear();
     let deadline = Instant::now() + Duration::from_secs(20);
     while phases(&pair) != vec![Some(Phase::RealTime); 2] {
         assert!(

@@ -424,6 +424,12 @@ fn operator_may_display_but_not_enter_system_view() {
     assert_eq!(out.status.code(), Some(0));
     let out = device.ssh_password("oper", PASSWORD, "save force");
     assert_eq!(out.status.code(), Some(1));
+    // Secrets are masked for an operator: the users' password hashes show as `******`.
+    let out = device.ssh_password("oper", PASSWORD, "display current-configuration");
+    assert_eq!(out.status.code(), Some(0));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("\n password hash ******\n"), "{shown}");
+    assert!(!shown.contains("$argon2id$"), "{shown}");
 }
 
 #[test]
@@ -504,6 +510,47 @@ for {{set i 0}} {{$i < 20}} {{incr i}} {{
 }}
 send "quit\r"
 expect eof {{}} timeout {{ exit 7 }}
+catch wait result
+exit [lindex $result 3]
+"#,
+        spawn = spawn_interactive(&device, "admin")
+    );
+    expect_success(&script);
+}
+
+/// Up-arrow in an SSH session recalls what the session's history holds: a line that carried a
+/// password never comes back on screen, the ordinary line before it does.
+#[test]
+fn recall_over_ssh_leaves_out_a_password() {
+    if !tools_or_skip("recall", &["ssh", "sshpass", "expect"]) {
+        return;
+    }
+    let device = Device::start(&base_config(""));
+    let script = format!(
+        r#"set timeout 20
+{spawn}
+expect "<Dut>" {{}} timeout {{ exit 2 }}
+send "system-view\r"
+expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
+send "local-user oper\r"
+expect -ex {{[Dut-luser-manage-oper]}} {{}} timeout {{ exit 4 }}
+send "password simple Recall-9876\r"
+# The next prompt, on a line of its own (the line being typed may be redrawn with its prompt).
+expect -re {{\n[^\n]*\[Dut-luser-manage-oper\]}} {{}} timeout {{ exit 5 }}
+send "\033\[A"
+expect {{
+    "Recall-9876" {{ exit 6 }}
+    "local-user oper" {{}}
+    timeout {{ exit 7 }}
+}}
+send "\003"
+expect -re {{\n[^\n]*\[Dut-luser-manage-oper\]}} {{}} timeout {{ exit 8 }}
+send "quit\r"
+expect -ex {{[Dut]}} {{}} timeout {{ exit 11 }}
+send "return\r"
+expect "<Dut>" {{}} timeout {{ exit 9 }}
+send "quit\r"
+expect eof {{}} timeout {{ exit 10 }}
 catch wait result
 exit [lindex $result 3]
 "#,

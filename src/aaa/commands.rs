@@ -3,7 +3,9 @@
 
 use super::lines::{AuthMode, DEFAULT_IDLE_SECS, LineConfig};
 use super::password;
-use super::users::{DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, valid_user_name};
+use super::users::{
+    DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, valid_user_name,
+};
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, Ctx, LineRange, Registry, View};
 use crate::session::Role;
@@ -24,6 +26,7 @@ pub fn register(r: &mut Registry) {
     r.add("ssh.enable", ssh_enable);
     r.add("ssh.port", ssh_port);
     r.add("ssh.lockout", ssh_lockout);
+    r.add("ssh.auth_timeout", ssh_auth_timeout);
 }
 
 /// Put `view` directly under system view, wherever the command came from.
@@ -284,5 +287,18 @@ fn ssh_lockout(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             .map_err(|_| CmdError::WrongParameter("seconds".into()))?
     };
     ctx.device.config.lock().ssh.lockout_secs = secs;
+    Ok(())
+}
+
+fn ssh_auth_timeout(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let secs = if args.undo {
+        DEFAULT_AUTH_TIMEOUT_SECS
+    } else {
+        u32::try_from(args.int("seconds").unwrap_or(0))
+            .ok()
+            .filter(|s| (1..=120).contains(s))
+            .ok_or_else(|| CmdError::WrongParameter("seconds".into()))?
+    };
+    ctx.device.config.lock().ssh.auth_timeout_secs = secs;
     Ok(())
 }

@@ -2,6 +2,9 @@
 
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, Ctx, Registry};
+use std::sync::atomic::Ordering;
+
+use crate::session::ssh::{checks, startups};
 use crate::session::table::Access;
 
 pub fn register(r: &mut Registry) {
@@ -128,6 +131,27 @@ fn ssh_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         ctx.line(format!(
             " SSH login lockout : {} second(s)",
             ssh.lockout_secs
+        ));
+        ctx.line(format!(
+            " SSH authentication-timeout : {} second(s)",
+            ssh.auth_timeout_secs
+        ));
+        // What unauthenticated clients hold now, against the server's fixed bounds.
+        let load = ctx.device.sessions.ssh_load().unwrap_or_default();
+        ctx.line(format!(
+            " SSH connections logging in : {} (at most {}, {} per source), {} refused",
+            load.logging_in.load(Ordering::Relaxed),
+            startups::MAX_TOTAL,
+            startups::MAX_PER_SOURCE,
+            load.refused.load(Ordering::Relaxed)
+        ));
+        ctx.line(format!(
+            " SSH password checks : {} running, {} waiting (at most {} and {}), {} refused",
+            load.checks.running.load(Ordering::Relaxed),
+            load.checks.waiting.load(Ordering::Relaxed),
+            checks::CHECKERS,
+            checks::QUEUE,
+            load.checks.refused.load(Ordering::Relaxed)
         ));
         ctx.line(" SFTP server: Disable");
         return Ok(());

@@ -3,7 +3,9 @@
 //! user. Only what differs from a new device is shown.
 
 use super::lines::{LineConfig, LinesConfig};
-use super::users::{DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, SshServerConfig};
+use super::users::{
+    DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, SshServerConfig,
+};
 use crate::cli::{LineRange, View};
 use crate::config::render::Section;
 
@@ -84,6 +86,12 @@ pub fn render_ssh(ssh: &SshServerConfig) -> Vec<String> {
     }
     if ssh.lockout_secs != DEFAULT_LOCKOUT_SECS {
         out.push(format!(" ssh server login-lockout {}", ssh.lockout_secs));
+    }
+    if ssh.auth_timeout_secs != DEFAULT_AUTH_TIMEOUT_SECS {
+        out.push(format!(
+            " ssh server authentication-timeout {}",
+            ssh.auth_timeout_secs
+        ));
     }
     out
 }

@@ -145,15 +145,24 @@ fn ssh_server_settings_and_displays() {
     run(&mut s, "ssh server enable");
     run(&mut s, "ssh server port 2222");
     run(&mut s, "ssh server login-lockout 60");
+    run(&mut s, "ssh server authentication-timeout 20");
     let text = s.device.config.lock().render();
     assert!(
         text.contains(
-            "#\n ssh server enable\n ssh server port 2222\n ssh server login-lockout 60\n#\n"
+            "#\n ssh server enable\n ssh server port 2222\n ssh server login-lockout 60\n ssh server authentication-timeout 20\n#\n"
         ),
         "{text}"
     );
     let status = run(&mut s, "display ssh server status");
     assert!(status.starts_with(" Stelnet server: Enable\n"), "{status}");
+    assert!(
+        status.contains(" SSH authentication-timeout : 20 second(s)\n"),
+        "{status}"
+    );
+    assert!(
+        status.contains(" SSH connections logging in : 0 (at most 64, 8 per source), 0 refused\n"),
+        "{status}"
+    );
     assert!(
         status.contains(" SSH server state : Not listening\n"),
         "{status}"
@@ -161,6 +170,7 @@ fn ssh_server_settings_and_displays() {
     run(&mut s, "undo ssh server enable");
     run(&mut s, "undo ssh server port");
     run(&mut s, "undo ssh server login-lockout");
+    run(&mut s, "undo ssh server authentication-timeout");
     assert_eq!(
         s.device.config.lock().ssh,
         super::SshServerConfig::default()

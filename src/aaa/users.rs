@@ -49,6 +49,8 @@ pub fn valid_user_name(name: &str) -> bool {
 
 /// Default number of seconds a source is refused after too many failed logins.
 pub const DEFAULT_LOCKOUT_SECS: u32 = 300;
+/// Default seconds a connection may take to log in (Comware `ssh server authentication-timeout`).
+pub const DEFAULT_AUTH_TIMEOUT_SECS: u32 = 60;
 /// Default SSH port.
 pub const DEFAULT_SSH_PORT: u16 = 22;
 
@@ -62,6 +64,9 @@ pub struct SshServerConfig {
     /// `ssh server login-lockout SECONDS` (Duet): how long a source that failed 5 logins
     /// within a minute is refused.
     pub lockout_secs: u32,
+    /// `ssh server authentication-timeout SECONDS` (1 to 120): a connection that has not logged
+    /// in by then is dropped and gives back its slot (OpenSSH's `LoginGraceTime`).
+    pub auth_timeout_secs: u32,
 }
 
 impl Default for SshServerConfig {
@@ -70,6 +75,7 @@ impl Default for SshServerConfig {
             enabled: false,
             port: DEFAULT_SSH_PORT,
             lockout_secs: DEFAULT_LOCKOUT_SECS,
+            auth_timeout_secs: DEFAULT_AUTH_TIMEOUT_SECS,
         }
     }
 }

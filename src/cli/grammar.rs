@@ -1,7 +1,7 @@
 //! Loading the command grammar: the YAML files of `commands/` (embedded at build time by
 //! build.rs), parsed with serde-saphyr and checked into one [`Grammar`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use serde::Deserialize;
@@ -36,6 +36,9 @@ struct CommandDoc {
     words: BTreeMap<String, String>,
     #[serde(default)]
     role: Option<RoleDoc>,
+    /// Parameters whose values are secrets (keys, passwords, their hashes and ciphertexts).
+    #[serde(default)]
+    secret: Vec<String>,
 }
 
 #[derive(Deserialize, Clone, Copy, PartialEq)]
@@ -67,6 +70,9 @@ pub struct Command {
     pub operator: bool,
     /// Does it take `| include ...` (it starts with `display`)?
     pub pipe: bool,
+    /// The parameters marked `secret:`: their values never reach the history or a log and
+    /// are masked for a network-operator (`cli::secret`).
+    pub secret: BTreeSet<String>,
 }
 
 impl Command {
@@ -177,6 +183,7 @@ impl Grammar {
             words: doc.words,
             operator,
             pipe,
+            secret: doc.secret.into_iter().collect(),
         })
     }
 
@@ -231,6 +238,11 @@ impl Grammar {
         if let Some(extra) = c.params.keys().find(|k| !names.contains(k)) {
             return Err(err(format!(
                 "`params:` names <{extra}>, which is not in the syntax"
+            )));
+        }
+        if let Some(extra) = c.secret.iter().find(|k| !names.contains(k)) {
+            return Err(err(format!(
+                "`secret:` names <{extra}>, which is not a parameter of the syntax"
             )));
         }
         Ok(())
@@ -392,6 +404,47 @@ mod tests {
             unused.is_empty(),
             "registered handlers no command names: {unused:?}"
         );
+    }
+
+    #[test]
+    fn secret_names_a_parameter() {
+        let g = load(
+            "words: {k: K}\ncommands:\n  - syntax: k <key:string(1-8)>\n    views: [user]\n    handler: t.k\n    params: {key: Key}\n    secret: [key]\n",
+        )
+        .unwrap();
+        assert!(g.commands[0].secret.contains("key"));
+        let e = load(
+            "words: {k: K}\ncommands:\n  - syntax: k <key:string(1-8)>\n    views: [user]\n    handler: t.k\n    params: {key: Key}\n    secret: [k]\n",
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`secret:` names <k>"), "{e}");
+    }
+
+    /// A parameter described as a password or a key is marked `secret:` (public keys aside),
+    /// so a new command with a secret cannot forget the marker that protects it.
+    #[test]
+    fn passwords_and_keys_are_marked_secret() {
+        let g = builtin().unwrap_or_else(|e| panic!("{e}"));
+        let unmarked: Vec<String> = g
+            .commands
+            .iter()
+            .flat_map(|c| {
+                c.params
+                    .iter()
+                    .filter(|(name, help)| {
+                        let help = help.to_lowercase();
+                        (help.contains("password") || help.contains("key"))
+                            && !help.contains("public key")
+                            && !c.secret.contains(*name)
+                    })
+                    .map(move |(name, _)| format!("<{name}> of `{}` (commands/{})", c.text, c.file))
+            })
+            .collect();
+        assert!(
+            unmarked.is_empty(),
+            "secrets without `secret:`: {unmarked:?}"
+        );
+        assert!(g.commands.iter().filter(|c| !c.secret.is_empty()).count() >= 4);
     }
 
     #[test]

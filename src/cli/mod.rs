@@ -10,6 +10,7 @@ pub mod help;
 pub mod matcher;
 pub mod pipe;
 pub mod render;
+pub mod secret;
 pub mod syntax;
 #[cfg(test)]
 pub(crate) mod testing;

@@ -7,6 +7,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -74,7 +75,12 @@ fn stage(
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let mut file = OpenOptions::new().write(true).create_new(true).open(tmp)?;
+    // Owner-only: a configuration holds password hashes and keys (crate::datadir).
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(tmp)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
@@ -95,6 +101,16 @@ mod tests {
         write(&target, b"second\n").unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"second\n");
         assert!(!temp_path(&target).unwrap().exists());
+    }
+
+    #[test]
+    fn the_file_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("startup.cfg");
+        write(&target, b"local-user admin\n").unwrap();
+        let mode = fs::metadata(&target).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]

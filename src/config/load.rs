@@ -6,7 +6,7 @@
 //! sysname X`) run in system view. `return` and the ` version ...` line are skipped.
 
 use crate::cli::grammar::{self, Grammar};
-use crate::cli::{Registry, View};
+use crate::cli::{Registry, View, secret};
 use crate::device::Device;
 use crate::session::exec::{self, LineError, Options};
 use crate::session::{Interaction, Role, SessionState};
@@ -86,7 +86,7 @@ pub fn load_with(
         if let Err((_, error)) = &result {
             errors.push(LoadError {
                 line: index + 1,
-                message: describe(error, trimmed),
+                message: describe(grammar, error, trimmed),
             });
         }
         if !indented {
@@ -98,8 +98,10 @@ pub fn load_with(
 }
 
 /// The error of a file line: Comware's message and, since a file has no caret line, the word
-/// the caret would stand under (`% Wrong parameter found at '^' position. (at "33")`).
-fn describe(error: &LineError, line: &str) -> String {
+/// the caret would stand under (`% Wrong parameter found at '^' position. (at "33")`). On a
+/// line that may hold a secret (cli::secret) a word after the first is shown as `******`: the
+/// report goes to standard error and the operator log.
+fn describe(grammar: &Grammar, error: &LineError, line: &str) -> String {
     let offset = match error {
         LineError::Match(e) => Some(e.offset),
         LineError::Command {
@@ -111,6 +113,14 @@ fn describe(error: &LineError, line: &str) -> String {
     let word = offset
         .and_then(|o| line.get(o..))
         .and_then(|rest| rest.split_whitespace().next());
+    let first = offset.is_some_and(|o| line.get(..o).is_some_and(|s| s.trim().is_empty()));
+    let word = word.map(|w| {
+        if !first && secret::may_hold_secret(grammar, line) {
+            secret::MASK
+        } else {
+            w
+        }
+    });
     match word {
         Some(w) => format!("{} (at \"{w}\")", error.message()),
         None => error.message(),

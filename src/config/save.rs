@@ -75,7 +75,7 @@ pub fn save(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             "Failed to save the configuration to {target}: {e}."
         ))
     };
-    fs::create_dir_all(&data_dir).map_err(failed)?;
+    crate::datadir::create(&data_dir).map_err(failed)?;
     atomic::write(&target.path(&data_dir), text.as_bytes()).map_err(failed)?;
     if target != current {
         startup::set_next_startup(&data_dir, &target).map_err(|e| {

@@ -50,7 +50,7 @@ pub fn demo_client_options() -> ClientOptions {
 pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
     let dirs = [opts.dir.join("A"), opts.dir.join("B")];
     for d in &dirs {
-        std::fs::create_dir_all(d)
+        crate::datadir::create(d)
             .with_context(|| format!("cannot create the data directory {}", d.display()))?;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,6 +1,7 @@
 //! The DHCP configuration commands (grammar in commands/dhcp.yaml): system view `dhcp enable`,
 //! `dhcp server ip-pool NAME` (enters the pool view), `dhcp server forbidden-ip`,
-//! `dhcp server relay information enable`; the pool view's settings; the interface view's
+//! `dhcp server relay information enable`, `dhcp server conflict auto-recycle interval`; the
+//! pool view's settings; the interface view's
 //! `dhcp select server` and `dhcp server apply ip-pool NAME`; `undo` of each.
 //!
 //! Every change is made on a copy of the DHCP configuration, validated whole
@@ -9,8 +10,9 @@
 use std::net::Ipv4Addr;
 
 use super::config::{
-    BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_DNS, MAX_GATEWAYS, MAX_LEASE_SECS,
-    MAX_POOL_NAME, Network, PoolConfig, RawOptionValue, StaticBinding,
+    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DhcpConfig, IpRange, LeaseDuration, MAX_DNS,
+    MAX_GATEWAYS, MAX_LEASE_SECS, MAX_POOL_NAME, Network, PoolConfig, RawOptionValue,
+    StaticBinding,
 };
 use super::lease::unhex;
 use crate::cli::handler::CmdResult;
@@ -23,6 +25,7 @@ pub fn register(r: &mut Registry) {
     r.add("dhcp.ip_pool", ip_pool);
     r.add("dhcp.forbidden_global", forbidden_global);
     r.add("dhcp.relay_information", relay_information);
+    r.add("dhcp.conflict_recycle", conflict_recycle);
     r.add("dhcp.network", network);
     r.add("dhcp.address_range", address_range);
     r.add("dhcp.gateway_list", gateway_list);
@@ -168,6 +171,36 @@ fn relay_information(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     })
 }
 
+/// `dhcp server conflict auto-recycle interval day D [hour H [minute M [second S]]]` / `undo
+/// ...` (1 day): how long a declined address stays out of its pool.
+fn conflict_recycle(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let secs = if args.undo {
+        DEFAULT_CONFLICT_RECYCLE_SECS
+    } else {
+        let secs = duration_secs(args)?;
+        if secs == 0 {
+            return Err(CmdError::msg(
+                "The conflict recycle interval must be at least 1 second.",
+            ));
+        }
+        secs
+    };
+    edit(ctx, |d| {
+        d.conflict_recycle_secs = secs;
+        Ok(())
+    })
+}
+
+/// Seconds of `day D [hour H [minute M [second S]]]` (at most 365 days 23:59:59).
+fn duration_secs(args: &Args) -> Result<u32, CmdError> {
+    let part = |n: &str| args.int(n).unwrap_or(0);
+    let secs = part("days") * 86400 + part("hours") * 3600 + part("minutes") * 60 + part("seconds");
+    u32::try_from(secs)
+        .ok()
+        .filter(|s| *s <= MAX_LEASE_SECS)
+        .ok_or_else(|| CmdError::WrongParameter("days".into()))
+}
+
 /// The prefix length of `[ LEN | mask M ]` under the given argument names, if given.
 fn prefix(args: &Args, len: &str, mask: &str) -> Result<Option<u8>, CmdError> {
     if let Some(m) = args.ipv4(mask) {
@@ -310,13 +343,7 @@ fn expired(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     } else if args.has("unlimited") {
         LeaseDuration::Unlimited
     } else {
-        let part = |n: &str| args.int(n).unwrap_or(0);
-        let secs =
-            part("days") * 86400 + part("hours") * 3600 + part("minutes") * 60 + part("seconds");
-        let secs = u32::try_from(secs)
-            .ok()
-            .filter(|s| *s <= MAX_LEASE_SECS)
-            .ok_or_else(|| CmdError::WrongParameter("days".into()))?;
+        let secs = duration_secs(args)?;
         if secs == 0 {
             return Err(CmdError::msg(
                 "The lease duration must be at least 1 second.",
@@ -623,6 +650,34 @@ mod tests {
         assert_eq!(d.pools["a"].static_bindings.len(), 1);
         assert!(d.pools["a"].range.is_none() && d.pools["a"].options.is_empty());
         assert!(d.pools["b"].network.is_none());
+    }
+
+    #[test]
+    fn conflict_recycle_interval_sets_renders_and_undoes() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server conflict auto-recycle interval day 0 hour 0 minute 10",
+            "dhcp server conflict auto-recycle interval day 0",
+        ]);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(errors[0].contains("at least 1 second"), "{}", errors[0]);
+        assert_eq!(dhcp(&s).conflict_recycle_secs, 600);
+        let text = s_device(&s).config.lock().render();
+        assert!(
+            text.contains("\n dhcp server conflict auto-recycle interval day 0 hour 0 minute 10\n"),
+            "{text}"
+        );
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server conflict auto-recycle interval day 2 hour 1",
+            "undo dhcp server conflict auto-recycle interval",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(
+            dhcp(&s).conflict_recycle_secs,
+            DEFAULT_CONFLICT_RECYCLE_SECS
+        );
+        assert!(!s_device(&s).config.lock().render().contains("auto-recycle"));
     }
 
     #[test]

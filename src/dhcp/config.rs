@@ -21,6 +21,9 @@ pub const MAX_POOL_NAME: usize = 63;
 pub const MAX_LEASE_SECS: u32 = 365 * 86400 + 23 * 3600 + 59 * 60 + 59;
 /// The Comware default lease: 1 day.
 pub const DEFAULT_LEASE_SECS: u32 = 86400;
+/// How long a declined address stays in the conflict list by default: 1 day, Kea's default
+/// `decline-probation-period`.
+pub const DEFAULT_CONFLICT_RECYCLE_SECS: u32 = 86400;
 
 /// Everything the DHCP server is configured with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -34,6 +37,10 @@ pub struct DhcpConfig {
     pub forbidden: Vec<IpRange>,
     /// `dhcp server relay information enable` (default on): echo a request's option 82.
     pub relay_information: bool,
+    /// `dhcp server conflict auto-recycle interval ...`: how long an address stays in the
+    /// conflict list (a DECLINE, or the server's own address found in a pool) before it returns
+    /// to the pool, in seconds (Kea's `decline-probation-period`; 1 to 365 days 23:59:59).
+    pub conflict_recycle_secs: u32,
 }
 
 impl Default for DhcpConfig {
@@ -43,6 +50,7 @@ impl Default for DhcpConfig {
             pools: BTreeMap::new(),
             forbidden: Vec::new(),
             relay_information: true,
+            conflict_recycle_secs: DEFAULT_CONFLICT_RECYCLE_SECS,
         }
     }
 }
@@ -217,6 +225,8 @@ pub enum ConfigError {
     SameNetwork(String, String),
     #[error("pool {0}: option {1} cannot be set with the option command")]
     ReservedOption(String, u8),
+    #[error("the conflict recycle interval must be 1 second to 365 days 23:59:59")]
+    BadConflictRecycle,
     #[error("forbidden range {start} to {end}: the start is above the end")]
     ForbiddenReversed { start: Ipv4Addr, end: Ipv4Addr },
 }
@@ -226,6 +236,9 @@ impl DhcpConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         let mut statics = std::collections::HashSet::new();
         let mut networks: Vec<(&String, Network)> = Vec::new();
+        if !(1..=MAX_LEASE_SECS).contains(&self.conflict_recycle_secs) {
+            return Err(ConfigError::BadConflictRecycle);
+        }
         for r in &self.forbidden {
             if r.start > r.end {
                 return Err(ConfigError::ForbiddenReversed {

@@ -329,23 +329,54 @@ fn display_statistics(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         stat_line(ctx, 6, label, n);
     }
     stat_line(ctx, 4, "Bad Messages:", r.bad_total());
+    // Duet's addition: replies built and never sent (an ACK whose lease did not reach the
+    // disk, or that the hot-backup peer never confirmed). `Messages sent` counts only what left.
+    stat_line(ctx, 4, "Replies withheld:", r.withheld_total());
+    for (reason, n) in &r.withheld {
+        stat_line(ctx, 6, &format!("{reason}:"), n);
+    }
+    store_lines(ctx);
     Ok(())
 }
 
+/// The lease store's trouble, after the statistics; nothing when it has none.
+fn store_lines(ctx: &mut Ctx<'_>) {
+    let Some(status) = ctx.device.dhcp.get().map(DhcpHandle::store_status) else {
+        return;
+    };
+    if status == Default::default() {
+        return;
+    }
+    stat_line(ctx, 4, "Lease store:", "");
+    if let Some(e) = &status.write_error {
+        stat_line(ctx, 6, "Writes failing:", "acknowledgements withheld");
+        ctx.line(format!("        {e}"));
+    }
+    for d in &status.damage {
+        ctx.line(format!("      {}", super::driver::damage_text(d)));
+    }
+}
+
 /// `display dhcp server conflict`: declined addresses and the server's own addresses found in
-/// a pool, with the time they were detected.
+/// a pool, with the time they were detected and the time they return to the pool (the end of
+/// the probation, `dhcp server conflict auto-recycle interval`; a Duet column).
 fn display_conflict(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     let mut rows = query(ctx, |s, _| {
         s.leases()
             .iter()
             .filter(|r| r.state == LeaseState::Declined)
-            .map(|r| (r.ip, r.expires))
+            .map(|r| (r.ip, r.updated, r.expires))
             .collect::<Vec<_>>()
     })?;
     rows.sort();
-    ctx.line("IP address          Detect time");
-    for (ip, at) in rows {
-        ctx.line(format!("{:<20}{}", ip.to_string(), expiry_text(at)));
+    ctx.line("IP address          Detect time              Recycle time");
+    for (ip, at, until) in rows {
+        ctx.line(format!(
+            "{:<20}{:<25}{}",
+            ip.to_string(),
+            expiry_text(at),
+            expiry_text(until)
+        ));
     }
     Ok(())
 }

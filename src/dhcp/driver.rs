@@ -22,8 +22,9 @@ use self::io::{Batch, DhcpIo, READ_BATCH, Served};
 use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
-use super::store::LeaseStore;
+use super::store::{Damage, LeaseStore};
 use crate::config::Config;
+use crate::infocenter::repeat::{Occurrence, Repeats};
 
 /// Datagrams handled per journal flush at most.
 pub const BATCH: usize = 256;
@@ -35,6 +36,8 @@ pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 const COMPACT_CHECK: Duration = Duration::from_secs(30);
 /// How soon a journal write that failed (a full or failing disk) is tried again.
 const STORE_RETRY: Duration = Duration::from_secs(1);
+/// At most one store error logged per this window (the others are counted).
+const STORE_ERROR_WINDOW: Duration = Duration::from_secs(60);
 /// Lease events kept for a slow subscriber (hot backup) before it lags.
 const EVENT_BACKLOG: usize = 65536;
 
@@ -78,6 +81,16 @@ pub enum GateOrder {
 pub struct DhcpHandle {
     jobs: mpsc::Sender<Work>,
     events: broadcast::Sender<LeaseEvent>,
+    store: watch::Receiver<StoreStatus>,
+}
+
+/// What the operator must know about the lease store (`display dhcp server statistics`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreStatus {
+    /// Damage recovery found at start-up: what was skipped, recovered and kept aside.
+    pub damage: Vec<Damage>,
+    /// Why the last flush failed, while flushes fail (acknowledgements are withheld).
+    pub write_error: Option<String>,
 }
 
 impl DhcpHandle {
@@ -133,6 +146,11 @@ impl DhcpHandle {
     /// receiving interface's address again with `None`.
     pub async fn set_server_id(&self, id: Option<std::net::Ipv4Addr>) -> Result<(), DriverError> {
         self.call(move |s, _| s.set_server_id(id)).await
+    }
+
+    /// The lease store's state: damage found at start-up, a failing disk.
+    pub fn store_status(&self) -> StoreStatus {
+        self.store.borrow().clone()
     }
 
     /// Answer clients (VRRP master) or keep the table silently (backup).
@@ -191,6 +209,7 @@ struct Gate {
 pub struct Engine {
     server: Server,
     store: LeaseStore,
+    store_status: watch::Sender<StoreStatus>,
     io: DhcpIo,
     config: watch::Receiver<Arc<Config>>,
     events: broadcast::Sender<LeaseEvent>,
@@ -199,6 +218,8 @@ pub struct Engine {
     /// server's `durable()` mark.)
     store_retry: Option<Instant>,
     gate: Gate,
+    /// Rate limit of the store error log ([`Engine::store_error`]).
+    store_errors: Repeats,
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).
@@ -216,6 +237,15 @@ pub fn start(
             "The lease journal ended with an incomplete record ({} bytes at offset {}); it was discarded.",
             t.bytes,
             t.offset
+        );
+    }
+    for d in &recovery.damage {
+        tracing::error!(
+            module = "DHCPS",
+            severity = 3u8,
+            mnemonic = "DHCPS_STORE_DAMAGED",
+            "{}",
+            damage_text(d)
         );
     }
     let snapshot = config.borrow().clone();
@@ -237,8 +267,11 @@ pub fn start(
     // What was recovered is on disk; from now on the flushes say how far the events are.
     server.set_durable(server.last_event());
     // Records that no pool covers any more were dropped by restore: start the journal clean.
-    if store.journal_records() > 0 && store.should_compact(server.leases().len()) {
-        compact(&mut store, &server);
+    if store.journal_records() > 0
+        && store.should_compact(server.leases().len())
+        && let Err(e) = compact(&mut store, &server)
+    {
+        log_store_error(&format!("Lease store compaction failed: {e}"), 0);
     }
     if recovered > 0 {
         tracing::info!(
@@ -250,41 +283,76 @@ pub fn start(
     }
     let (jobs_tx, jobs_rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BACKLOG);
+    let (store_status, store_rx) = watch::channel(StoreStatus {
+        damage: recovery.damage,
+        write_error: None,
+    });
     let handle = DhcpHandle {
         jobs: jobs_tx,
         events: events.clone(),
+        store: store_rx,
     };
     let engine = Engine {
         server,
         store,
+        store_status,
         io,
         config,
         events,
         ingress: HashMap::new(),
         store_retry: None,
         gate: Gate::default(),
+        store_errors: Repeats::new(STORE_ERROR_WINDOW),
     };
     Ok((engine, handle, jobs_rx))
 }
 
-/// Fold the journal into a snapshot of the whole table; whether it worked (then every event
-/// so far is durable).
-fn compact(store: &mut LeaseStore, server: &Server) -> bool {
+/// The operator's sentence for damage found in a store file.
+pub fn damage_text(d: &Damage) -> String {
+    let file = match d.file {
+        super::store::faults::StoreFile::Journal => "lease journal",
+        super::store::faults::StoreFile::Snapshot => "lease snapshot",
+    };
+    let at = d
+        .regions
+        .first()
+        .map(|(o, _)| format!(" from offset {o}"))
+        .unwrap_or_default();
+    let kept = match &d.kept {
+        Some(p) => format!("the damaged file was kept as {}", p.display()),
+        None => "the damaged file could not be kept aside and stays in use".to_string(),
+    };
+    format!(
+        "The {file} is damaged: {} bad bytes{at} were skipped and {} valid records recovered; {kept}.",
+        d.bad_bytes(),
+        d.records
+    )
+}
+
+/// Fold the journal into a snapshot of the whole table (when it works, every event so far is
+/// durable).
+fn compact(store: &mut LeaseStore, server: &Server) -> Result<(), super::store::StoreError> {
     // Offers are never journaled; everything else is state worth keeping.
     let live = server
         .leases()
         .iter()
         .filter(|r| r.state != LeaseState::Offered);
-    if let Err(e) = store.compact(live) {
-        tracing::warn!(
-            module = "DHCPS",
-            severity = 4u8,
-            mnemonic = "DHCPS_STORE",
-            "Lease store compaction failed: {e}"
-        );
-        return false;
-    }
-    true
+    store.compact(live)
+}
+
+/// `DHCPS/3/DHCPS_STORE`, with the count of the store errors not logged before it.
+fn log_store_error(message: &str, repeated: u64) {
+    let tail = if repeated > 0 {
+        format!(" (store errors repeated {repeated} times since the last message)")
+    } else {
+        String::new()
+    };
+    tracing::error!(
+        module = "DHCPS",
+        severity = 3u8,
+        mnemonic = "DHCPS_STORE",
+        "{message}{tail}"
+    );
 }
 
 impl Engine {
@@ -328,10 +396,14 @@ impl Engine {
                 // The flush below tries the journal again.
                 _ = sleep_until(self.store_retry) => {}
                 _ = compact_tick.tick() => {
-                    if self.store.should_compact(self.server.leases().len())
-                        && compact(&mut self.store, &self.server)
-                    {
-                        self.server.set_durable(self.server.last_event());
+                    if self.store.should_compact(self.server.leases().len()) {
+                        match compact(&mut self.store, &self.server) {
+                            // The whole table is on disk: so is every event so far.
+                            Ok(()) => self.server.set_durable(self.server.last_event()),
+                            Err(e) => {
+                                self.store_error(&format!("Lease store compaction failed: {e}"))
+                            }
+                        }
                     }
                 }
             }
@@ -354,7 +426,7 @@ impl Engine {
         for ev in &events {
             self.store.append(&ev.change);
         }
-        self.make_durable();
+        self.make_durable(!events.is_empty());
         // Subscribers (hot backup) get this server's own changes; those applied for the
         // peer are journaled only (sending them back is pointless, and a batch backup of
         // a million would otherwise push a million copies through the channel).
@@ -364,10 +436,11 @@ impl Engine {
             }
         }
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
-        // the client retransmits its REQUEST.
+        // the client retransmits its REQUEST. Counted as withheld, never as sent.
         let durable = self.server.durable();
         for r in replies.drain(..) {
             if r.commit.is_some_and(|c| c > durable) {
+                self.server.reply_withheld("journal-failed");
                 continue;
             }
             if self.gate.holding && r.commit.is_some_and(|c| c > self.gate.released) {
@@ -379,50 +452,77 @@ impl Engine {
     }
 
     /// Flush the journal (one fdatasync) and tell the server how far its events are durable.
-    /// Invariant: `Server::durable` only moves once the store says the records are on disk;
-    /// replies (here) and hot-backup acks to the peer (`Replica::durable_mark`) never go
-    /// beyond it. While the disk refuses writes the records stay buffered and the flush is
-    /// tried again every [`STORE_RETRY`], not at every event (compaction, the way out of a
-    /// failed fsync, rewrites the whole table).
-    fn make_durable(&mut self) {
+    /// Invariant: `Server::durable` only moves once the store says the records are on disk (a
+    /// flush or a compaction succeeded); replies (here) and hot-backup acks to the peer
+    /// (`Replica::durable_mark`) never go beyond it. A failed write keeps its records
+    /// buffered and is tried again by the next batch with new events (`fresh`) and, while
+    /// none comes, every [`STORE_RETRY`]: changes applied for the peer while the disk was full
+    /// would otherwise stay unconfirmed until a client happens to send something. Only a
+    /// poisoned store (a failed fsync) is compacted, which rewrites the whole table.
+    fn make_durable(&mut self, fresh: bool) {
         let last = self.server.last_event();
         if self.server.durable() < last {
-            if self.store_retry.is_some_and(|at| Instant::now() < at) {
+            if !fresh && self.store_retry.is_some_and(|at| Instant::now() < at) {
                 return;
             }
-            let result = self.store.flush();
-            // A poisoned store recovers by writing the whole table afresh.
-            if result.is_ok() || compact(&mut self.store, &self.server) {
-                self.server.set_durable(last);
-            } else {
-                if self.store_retry.is_none()
-                    && let Err(e) = result
-                {
-                    tracing::error!(
-                        module = "DHCPS",
-                        severity = 3u8,
-                        mnemonic = "DHCPS_STORE",
-                        "Lease journal write failed, acknowledgements withheld until it works again: {e}"
-                    );
+            if let Err(e) = self.store.flush() {
+                self.store_error(&format!(
+                    "Lease journal write failed, acknowledgements withheld: {e}"
+                ));
+                self.store_status
+                    .send_modify(|s| s.write_error = Some(e.to_string()));
+                let rewritten = self.store.is_poisoned()
+                    && match compact(&mut self.store, &self.server) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            self.store_error(&format!("Lease store compaction failed: {e}"));
+                            false
+                        }
+                    };
+                if !rewritten {
+                    self.store_retry = Some(Instant::now() + STORE_RETRY);
+                    return;
                 }
-                self.store_retry = Some(Instant::now() + STORE_RETRY);
-                return;
             }
+            self.server.set_durable(last);
         }
         // Everything is on disk (this flush, or a compaction did it): no retry is due.
-        if self.store_retry.take().is_some() {
+        self.store_retry = None;
+        self.store_recovered();
+        self.store_status
+            .send_if_modified(|s| s.write_error.take().is_some());
+    }
+
+    /// Log a store error, rate-limited: a failing disk fails every batch, and one line per
+    /// batch would push everything else out of the log buffer. The first is logged; later ones
+    /// within [`STORE_ERROR_WINDOW`] are counted and the count goes with the next one logged,
+    /// or with the notice that writes succeed again ([`Engine::store_recovered`]).
+    fn store_error(&mut self, message: &str) {
+        if let Occurrence::Log { repeated } = self.store_errors.occur(Instant::now().into_std()) {
+            log_store_error(message, repeated);
+        }
+    }
+
+    /// Every event is on disk: report the store errors not logged since the last one that was.
+    fn store_recovered(&mut self) {
+        if let Some(n) = self.store_errors.clear() {
             tracing::warn!(
                 module = "DHCPS",
                 severity = 4u8,
                 mnemonic = "DHCPS_STORE_RECOVERED",
-                "The lease journal is written again; every lease change is on disk."
+                "Lease journal writes succeed again; the last store error repeated {n} times."
             );
         }
     }
 
+    /// Send one reply and count it: `Messages sent` counts what left, not what was built.
     fn send(&mut self, r: &Reply) {
-        if let Err(e) = self.io.send(r) {
-            tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+        match self.io.send(r) {
+            Ok(()) => self.server.reply_sent(r),
+            Err(e) => {
+                tracing::debug!(interface = %r.interface, error = %e, "DHCP reply not sent");
+                self.server.reply_withheld("send-failed");
+            }
         }
     }
 
@@ -455,7 +555,7 @@ impl Engine {
                     match r.commit.and_then(|c| verdict.get(&c)) {
                         Some(true) => self.send(&r),
                         // The peer never confirmed it: the client retransmits.
-                        Some(false) => {}
+                        Some(false) => self.server.reply_withheld("peer-unconfirmed"),
                         None => keep.push_back(r),
                     }
                 }

@@ -45,6 +45,8 @@ pub enum Destination {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Reply {
     pub interface: String,
+    /// The message type (OFFER, ACK, NAK), for the counters of what was sent or withheld.
+    pub kind: MessageType,
     pub to: Destination,
     #[serde(with = "super::lease::hex_vec")]
     pub bytes: Vec<u8>,
@@ -103,7 +105,14 @@ pub struct Stats {
     pub received: BTreeMap<MessageType, u64>,
     /// BOOTP requests (no option 53) received; the server does not answer them.
     pub bootp_requests: u64,
+    /// Replies that left the device, by type: counted by the driver once a reply is sent
+    /// ([`Server::reply_sent`](super::server::Server::reply_sent)), not when it is built.
     pub sent: BTreeMap<MessageType, u64>,
+    /// Replies built and never sent, by reason: `journal-failed` (the lease did not reach the
+    /// disk), `peer-unconfirmed` (hot backup: the peer went down before confirming it),
+    /// `send-failed` (the socket refused it). An ACK is in `sent` or here, never both.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub withheld: BTreeMap<String, u64>,
     /// Undecodable or invalid messages, by reason.
     pub bad: BTreeMap<String, u64>,
     /// Valid messages not answered, by reason (no pool, pool exhausted, another server...).
@@ -116,6 +125,10 @@ impl Stats {
     }
     pub fn sent(&self, t: MessageType) -> u64 {
         self.sent.get(&t).copied().unwrap_or(0)
+    }
+    /// Replies withheld, whatever the reason.
+    pub fn withheld_total(&self) -> u64 {
+        self.withheld.values().sum()
     }
     /// The `Bad Messages:` total.
     pub fn bad_total(&self) -> u64 {

@@ -99,7 +99,8 @@ pub enum LeaseState {
     Released,
     /// It expired; history only.
     Expired,
-    /// In the conflict list (DECLINE, or found in use); never allocated until reset.
+    /// In the conflict list (DECLINE, or found in use): not allocated until `expires`, the end
+    /// of its probation (`dhcp server conflict auto-recycle interval`), or an operator reset.
     Declined,
     /// A tombstone: the binding was removed (`reset dhcp server ...`, or revoked by hot backup)
     /// at `updated`. Kept, not dropped, so that the removal is a versioned record that wins the
@@ -163,7 +164,8 @@ pub struct LeaseRecord {
     /// The client's hardware address (chaddr up to hlen), for displays and raw unicast.
     #[serde(with = "hex_box")]
     pub chaddr: Box<[u8]>,
-    /// When the binding ends ([`NEVER`] for unlimited); for conflicts, the detect time.
+    /// When the binding ends ([`NEVER`] for unlimited); for conflicts, the end of the
+    /// probation, when the address returns to the pool (`updated` is the detect time).
     pub expires: Millis,
     /// When this record last changed.
     pub updated: Millis,
@@ -333,6 +335,9 @@ pub struct LeaseTable<S = RandomState> {
     /// Active bindings (offered, committed) that expire, by time.
     /// The address as `u32`: the set is ordered by plain integer comparisons.
     expiry: BTreeSet<(Millis, u32)>,
+    /// Conflicts (declined addresses) by the end of their probation. Apart from `expiry`:
+    /// only the serving device ends a probation (the server asks for these separately).
+    probation: BTreeSet<(Millis, u32)>,
 }
 
 impl LeaseTable {
@@ -351,6 +356,7 @@ impl<S: BuildHasher> LeaseTable<S> {
             collisions: HashMap::new(),
             hasher,
             expiry: BTreeSet::new(),
+            probation: BTreeSet::new(),
         }
     }
 
@@ -402,6 +408,9 @@ impl<S: BuildHasher> LeaseTable<S> {
         {
             self.expiry.insert((rec.expires, rec.ip.into()));
         }
+        if rec.state == LeaseState::Declined && rec.expires != NEVER {
+            self.probation.insert((rec.expires, rec.ip.into()));
+        }
         self.by_ip.insert(rec.ip.into(), self.slots.len() as u32);
         self.slots.push(rec);
     }
@@ -431,6 +440,7 @@ impl<S: BuildHasher> LeaseTable<S> {
             self.by_ip.insert(moved.ip.into(), i as u32);
         }
         self.expiry.remove(&(old.expires, ip.into()));
+        self.probation.remove(&(old.expires, ip.into()));
         let h = self.hasher.hash_one(&old.client);
         if self.by_client.get(&h) == Some(&ip) {
             self.by_client.remove(&h);
@@ -458,6 +468,19 @@ impl<S: BuildHasher> LeaseTable<S> {
     /// The addresses whose active binding expires at or before `now`, earliest first.
     pub fn due(&self, now: Millis) -> Vec<Ipv4Addr> {
         self.expiry
+            .range(..=(now, u32::MAX))
+            .map(|&(_, ip)| Ipv4Addr::from(ip))
+            .collect()
+    }
+
+    /// The earliest end of a conflict's probation.
+    pub fn next_probation_end(&self) -> Option<Millis> {
+        self.probation.first().map(|&(t, _)| t)
+    }
+
+    /// The conflicts whose probation ends at or before `now`, earliest first.
+    pub fn probation_over(&self, now: Millis) -> Vec<Ipv4Addr> {
+        self.probation
             .range(..=(now, u32::MAX))
             .map(|&(_, ip)| Ipv4Addr::from(ip))
             .collect()

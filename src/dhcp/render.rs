@@ -4,15 +4,17 @@
 //! interface (`interface::render`).
 
 use super::config::{
-    BindingClient, DEFAULT_LEASE_SECS, DhcpConfig, LeaseDuration, PoolConfig, RawOptionValue,
+    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DEFAULT_LEASE_SECS, DhcpConfig, LeaseDuration,
+    PoolConfig, RawOptionValue,
 };
 use crate::cli::View;
 use crate::config::render::Section;
 use crate::interface::address::mask_of;
 use crate::net::mac_text;
 
-/// The system-view lines: ` dhcp enable`, ` dhcp server forbidden-ip ...` and
-/// ` undo dhcp server relay information enable` (only when off: on is the default).
+/// The system-view lines: ` dhcp enable`, ` dhcp server forbidden-ip ...`,
+/// ` undo dhcp server relay information enable` (only when off: on is the default) and
+/// ` dhcp server conflict auto-recycle interval ...` (only when not the default day).
 pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
     let mut lines = Vec::new();
     if cfg.enabled {
@@ -27,6 +29,12 @@ pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
     }
     if !cfg.relay_information {
         lines.push(" undo dhcp server relay information enable".to_string());
+    }
+    if cfg.conflict_recycle_secs != DEFAULT_CONFLICT_RECYCLE_SECS {
+        lines.push(format!(
+            " dhcp server conflict auto-recycle interval {}",
+            duration_text(cfg.conflict_recycle_secs)
+        ));
     }
     lines
 }
@@ -98,8 +106,13 @@ pub fn pool_lines(name: &str, pool: &PoolConfig) -> Vec<String> {
 
 /// `expired day D [hour H [minute M [second S]]]`, the shortest form that gives `secs` back.
 pub fn expired_text(secs: u32) -> String {
+    format!("expired {}", duration_text(secs))
+}
+
+/// `day D [hour H [minute M [second S]]]`, the shortest form that gives `secs` back.
+pub fn duration_text(secs: u32) -> String {
     let (d, h, m, s) = split_secs(secs);
-    let mut t = format!("expired day {d}");
+    let mut t = format!("day {d}");
     if h != 0 || m != 0 || s != 0 {
         t.push_str(&format!(" hour {h}"));
     }
@@ -208,6 +221,7 @@ mod tests {
                 },
             ],
             relay_information: false,
+            conflict_recycle_secs: 600,
             ..DhcpConfig::default()
         };
         assert_eq!(
@@ -217,6 +231,7 @@ mod tests {
                 " dhcp server forbidden-ip 10.1.1.1",
                 " dhcp server forbidden-ip 10.1.1.2 10.1.1.9",
                 " undo dhcp server relay information enable",
+                " dhcp server conflict auto-recycle interval day 0 hour 0 minute 10",
             ]
         );
         assert_eq!(expired_text(0), "expired day 0");

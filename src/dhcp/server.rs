@@ -246,6 +246,17 @@ impl Server {
         &self.stats
     }
 
+    /// The driver sent `reply`: count it under `Messages sent`.
+    pub fn reply_sent(&mut self, reply: &Reply) {
+        *self.stats.sent.entry(reply.kind).or_default() += 1;
+    }
+
+    /// The driver dropped a reply for `reason` (see [`Stats::withheld`]); the client
+    /// retransmits.
+    pub fn reply_withheld(&mut self, reason: &str) {
+        *self.stats.withheld.entry(reason.to_string()).or_default() += 1;
+    }
+
     /// `reset dhcp server statistics`.
     pub fn reset_statistics(&mut self) {
         self.stats = Stats::default();
@@ -320,9 +331,17 @@ impl Server {
         std::mem::take(&mut self.events)
     }
 
-    /// When `handle_timeout` next has work (an offer or lease expiring).
+    /// When `handle_timeout` next has work (an offer or lease expiring, or, on a serving
+    /// device, a conflict's probation ending).
     pub fn poll_timeout(&self) -> Option<Millis> {
-        self.leases.next_expiry()
+        let probation = self
+            .serving
+            .then(|| self.leases.next_probation_end())
+            .flatten();
+        match (self.leases.next_expiry(), probation) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// Apply a binding the peer sent (hot backup). It is journaled like a local change but
@@ -346,6 +365,18 @@ impl Server {
     }
 
     /// Expire offers and leases that are due (RFC 2131 section 4.4.5 on the server side).
+    ///
+    /// Both devices of a hot-backup pair run expiry, the backup too, on their own copies.
+    /// Two invariants make that safe (docs/hot-backup-protocol.md, "Expiry while the peer is
+    /// unreachable"):
+    /// - an expiry is dated one millisecond after the binding it ends, not when the timer
+    ///   fired: it decides nothing new, it is that binding running out. Any later change the
+    ///   peer made to the binding (a renewal this device never saw) is newer and wins the
+    ///   merge, and two devices expiring the same binding write the same record;
+    /// - while the half restriction is on (the peer unreachable or not yet reconciled), the
+    ///   expired address is withheld, not freed: the peer may be renewing the binding for its
+    ///   client right now, so no other client gets it until the tables are reconciled
+    ///   ([`Server::set_half`] lifts it) or the partner is declared down.
     pub fn handle_timeout(&mut self, now: Millis) {
         for ip in self.leases.due(now) {
             let Some(mut r) = self.leases.get(ip).cloned() else {
@@ -359,14 +390,20 @@ impl Server {
                 }
                 LeaseState::Committed => {
                     r.state = LeaseState::Expired;
-                    r.updated = now;
+                    r.updated += 1;
                     self.leases.upsert(r.clone());
-                    self.free_address(ip);
+                    if self.half.is_some() {
+                        // Still taken in the allocator: it stays so until `set_half(None)`.
+                        self.withheld.push(ip);
+                    } else {
+                        self.free_address(ip);
+                    }
                     self.emit(Origin::Local, LeaseChange::Upsert(r));
                 }
                 _ => {}
             }
         }
+        self.end_probations(now);
     }
 
     /// Handle one datagram received on UDP port 67.
@@ -491,6 +528,8 @@ impl Server {
     /// RFC 2131 section 4.3.2: REQUEST in SELECTING, INIT-REBOOT, RENEWING or REBINDING.
     fn request(&mut self, c: &Ctx) -> Option<Reply> {
         let o = &c.msg.options;
+        // SELECTING answers our own offer; the other states claim a lease the client holds.
+        let selecting = o.server_id.is_some();
         let ip = if let Some(sid) = o.server_id {
             // SELECTING: the client chose a server. If not us, our offer is withdrawn.
             if sid != c.server_id {
@@ -546,7 +585,43 @@ impl Server {
                 let lease = self.pools[c.pool].cfg.lease;
                 Some(self.reply(c, MessageType::Ack, ip, Some(lease), Some(seq)))
             }
+            Fit::Taken if !selecting && self.peer_may_hold(c, ip) => {
+                self.stats.ignored("peer-may-hold");
+                None
+            }
             Fit::WrongNetwork | Fit::Taken => Some(self.nak(c)),
+        }
+    }
+
+    /// Hot backup, the half restriction on (the peer unreachable, or the tables not yet
+    /// reconciled): whether the peer may hold a binding of `ip` for this client that this
+    /// device does not know of. The peer renews every binding it holds and binds new ones in
+    /// its half, so for an address of the peer's half that is unbound here, or whose binding
+    /// expired here, only the peer can say. The request is then ignored rather than refused
+    /// (as RFC 2131 section 4.3.2 has a server with no record of an INIT-REBOOT client stay
+    /// silent, for servers that cannot talk to each other to coexist): a DHCPNAK would
+    /// take a valid lease from a client the peer serves (after a split heals, its renewal may
+    /// reach this device before the peer's batch has). The client retries, and this device
+    /// answers once the tables are reconciled. History saying the client itself gave the
+    /// address up (a release, a revocation, a reset) is refused as before.
+    fn peer_may_hold(&self, c: &Ctx, ip: Ipv4Addr) -> bool {
+        let Some(half) = self.half else {
+            return false;
+        };
+        let pool = &self.pools[c.pool];
+        if !pool.alloc.contains(ip)
+            || pool.alloc.in_half(ip, half)
+            || self.static_owner.contains_key(&ip)
+        {
+            return false;
+        }
+        match self.leases.get(ip) {
+            None => true,
+            Some(r) => match r.state {
+                LeaseState::Expired => true,
+                LeaseState::Released => r.client != c.key,
+                _ => false,
+            },
         }
     }
 
@@ -610,8 +685,17 @@ impl Server {
             self.stats.ignored("decline-not-bound");
             return;
         }
-        tracing::warn!(%ip, client = %c.key, "address declined: moved to the conflict list");
-        self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        let until = self.conflict(c.now, ip, c.key.clone(), c.msg.hw_addr());
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_DECLINE",
+            %ip,
+            client = %c.key,
+            "Client {} declined {ip}: the address is in the conflict list for {} s.",
+            super::render::dashed_hex(c.msg.hw_addr()),
+            until.saturating_sub(c.now) / 1000
+        );
     }
 
     /// RFC 2131 section 4.3.4: the client gives the address back.
@@ -640,14 +724,17 @@ impl Server {
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
     }
 
-    /// Put `ip` in the conflict list (journaled: a conflict survives a restart).
-    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) {
+    /// Put `ip` in the conflict list (journaled: a conflict survives a restart) until its
+    /// probation ends, `conflict_recycle_secs` from now; returns that time. The end is in the
+    /// record, so it survives a restart and travels with the record to the hot-backup peer.
+    fn conflict(&mut self, now: Millis, ip: Ipv4Addr, client: ClientKey, chaddr: &[u8]) -> Millis {
+        let until = now.saturating_add(u64::from(self.config.conflict_recycle_secs) * 1000);
         let rec = LeaseRecord {
             ip,
             state: LeaseState::Declined,
             client,
             chaddr: chaddr.into(),
-            expires: now,
+            expires: until,
             updated: now,
             relay_info: None,
             hostname: None,
@@ -658,6 +745,7 @@ impl Server {
         }
         self.leases.upsert(rec.clone());
         self.emit(Origin::Local, LeaseChange::Upsert(rec));
+        until
     }
 
     /// Whether the client may have `ip` from the selected pool.
@@ -798,7 +886,9 @@ impl Server {
         self.reply(c, MessageType::Nak, Ipv4Addr::UNSPECIFIED, None, None)
     }
 
-    /// Build a reply, count it, and hold it for `commit` if given.
+    /// Build a reply, held for `commit` if given. It is counted when the driver reports its
+    /// fate ([`Server::reply_sent`], [`Server::reply_withheld`]): a reply built is not a reply
+    /// sent (an ACK waits for the journal and, with hot backup, for the peer).
     fn reply(
         &mut self,
         c: &Ctx,
@@ -818,9 +908,9 @@ impl Server {
             lease,
             echo_relay_info: self.config.relay_information,
         });
-        *self.stats.sent.entry(t).or_default() += 1;
         Reply {
             interface: c.ingress.interface.clone(),
+            kind: t,
             to,
             bytes: msg.encode(),
             commit,

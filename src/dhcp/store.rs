@@ -1,7 +1,7 @@
 //! The crash-safe lease store: an append-only journal of lease changes plus a snapshot that
 //! compaction rewrites atomically (the Kea memfile + LFC idea). See docs/dhcp.md.
 //!
-//! Files in the store directory:
+//! Files in the store directory (owner-only: 0600 files in a 0700 directory):
 //!
 //! ```text
 //!  leases.journal   "DUETLJ01" | generation u64 LE | record | record | ...
@@ -21,21 +21,29 @@
 //!
 //! Compaction writes `leases.snapshot.tmp`, fsyncs it, renames it over the snapshot, fsyncs the
 //! directory, then replaces the journal by an empty one of the next generation the same way. A
-//! journal whose generation is older than the snapshot's was already folded into it (a crash
-//! between the two renames) and is ignored.
+//! journal whose generation is older than the snapshot's was already folded into it and is
+//! ignored by recovery: so once the new snapshot is renamed into place the old journal is dead,
+//! and the store never appends to it again (see [`LeaseStore::flush`] for what happens when
+//! the new journal cannot be created).
 //!
-//! Recovery loads the snapshot, replays the journal, and stops at the first bad record: if it is
-//! the last thing in the file (a write torn by a crash) it is cut off and reported; a bad record
-//! with good data after it is corruption and an error.
+//! Recovery ([`recovery`]) loads the snapshot, replays the journal, cuts off a torn last record
+//! and recovers every valid record around damage in the middle of a file, which it keeps aside
+//! for the operator.
+
+pub mod faults;
+mod files;
+mod recovery;
 
 use std::collections::HashMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::fs::{File, OpenOptions};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
+use self::faults::{Faults, StoreFile};
+use self::files::AtomicError;
+pub use self::recovery::{Damage, TornTail};
 use super::event::LeaseChange;
 use super::lease::{ClientKey, LeaseRecord, LeaseState, record_flags};
 
@@ -58,28 +66,13 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "lease store {path}: an fsync failed earlier; restart the DHCP server to recover the store"
+        "lease store {path}: an fsync failed earlier; the store writes again once a compaction succeeds"
     )]
     Poisoned { path: PathBuf },
     #[error(
         "lease store {path} is not a Duet lease file (bad header); move it away to start empty"
     )]
     BadHeader { path: PathBuf },
-    #[error(
-        "lease store {path} is corrupt at byte {offset}: {reason}; restore it from a backup or move it away"
-    )]
-    Corrupt {
-        path: PathBuf,
-        offset: u64,
-        reason: String,
-    },
-}
-
-/// A record cut off at the end of the journal by a crash, removed at recovery.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TornTail {
-    pub offset: u64,
-    pub bytes: u64,
 }
 
 /// What recovery found.
@@ -90,21 +83,28 @@ pub struct Recovery {
     pub snapshot_records: u64,
     pub journal_records: u64,
     pub torn: Option<TornTail>,
+    /// Damage in the middle of the snapshot or the journal, at most one entry per file.
+    pub damage: Vec<Damage>,
 }
 
 /// The open store.
 #[derive(Debug)]
 pub struct LeaseStore {
     dir: PathBuf,
-    journal: File,
+    faults: Faults,
+    /// The journal of `generation`, appended to by `flush`. `None` when the snapshot of
+    /// `generation` is in place but its journal could not be started (no space, no inodes):
+    /// the journal on disk is then of an older generation, which recovery ignores, so nothing
+    /// may be appended anywhere until [`LeaseStore::start_journal`] succeeds.
+    journal: Option<File>,
     generation: u64,
     pending: Vec<u8>,
     pending_records: usize,
     journal_records: u64,
     /// Bytes of the journal known good: where a failed write is cut back to.
     journal_len: u64,
-    /// An fsync failed: what reached the disk is unknown, so nothing more is written until
-    /// the store is reopened (and recovery reads what is really there).
+    /// What is on disk is unknown (an fsync failed, or a rename could not be made durable):
+    /// nothing more is written until a compaction writes the whole table afresh.
     poisoned: bool,
 }
 
@@ -115,58 +115,93 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+fn failed((path, source): files::Failed) -> StoreError {
+    StoreError::Io { path, source }
+}
+
 impl LeaseStore {
-    /// Open (or create) the store in `dir` and recover its leases.
+    /// Open (or create) the store in `dir` and recover its leases. Damage inside a file is not
+    /// an error: what is valid is recovered, the file is kept aside and the store rewritten
+    /// (see [`Recovery::damage`]). A store that cannot be written (a full disk) opens too: its
+    /// flushes fail until there is room again.
     pub fn open(dir: &Path) -> Result<(LeaseStore, Recovery), StoreError> {
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        files::create_dir(dir).map_err(io_err(dir))?;
+        let faults = Faults::for_dir(dir);
         let mut table: HashMap<Ipv4Addr, LeaseRecord> = HashMap::new();
         let mut rec = Recovery::default();
         let snap_path = dir.join(SNAPSHOT_FILE);
         let mut generation = 0;
-        if let Some(bytes) = read_optional(&snap_path)? {
-            let (g, n) = load_snapshot(&snap_path, &bytes, &mut table)?;
+        if let Some(bytes) = files::read_optional(&snap_path).map_err(io_err(&snap_path))? {
+            let (g, found, count) = recovery::load_snapshot(&bytes, &mut table)
+                .ok_or(StoreError::BadHeader { path: snap_path })?;
             generation = g;
-            rec.snapshot_records = n;
+            rec.snapshot_records = found.records;
+            // A snapshot is written whole before it is renamed into place: any shortfall is
+            // damage, even at its end.
+            let mut regions = found.damaged;
+            regions.extend(found.torn.map(|t| (t.offset, t.bytes)));
+            if !regions.is_empty() || found.records != count {
+                tracing::error!(
+                    records = found.records,
+                    count,
+                    "lease snapshot damaged: fewer records than its header says"
+                );
+                rec.damage.push(Damage {
+                    file: StoreFile::Snapshot,
+                    regions,
+                    records: found.records,
+                    kept: None,
+                });
+            }
         }
         let jpath = dir.join(JOURNAL_FILE);
-        let journal_bytes = read_optional(&jpath)?;
-        let mut reuse = false;
-        if let Some(bytes) = journal_bytes {
+        let mut journal = None;
+        let mut journal_len = 0;
+        if let Some(bytes) = files::read_optional(&jpath).map_err(io_err(&jpath))? {
             // The header is written atomically with the file, so a bad one is not a crash.
             if bytes.len() < JOURNAL_HEADER || &bytes[..8] != JOURNAL_MAGIC {
                 return Err(StoreError::BadHeader { path: jpath });
-            } else {
-                let g = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
-                if g >= generation {
-                    generation = g;
-                    let (n, good_end, torn) = replay(&jpath, &bytes, JOURNAL_HEADER, &mut table)?;
-                    rec.journal_records = n;
-                    if let Some(t) = torn {
-                        let f = OpenOptions::new()
-                            .write(true)
-                            .open(&jpath)
-                            .map_err(io_err(&jpath))?;
-                        f.set_len(good_end).map_err(io_err(&jpath))?;
-                        f.sync_all().map_err(io_err(&jpath))?;
-                        rec.torn = Some(t);
-                    }
-                    reuse = true;
+            }
+            let g = u64::from_le_bytes(bytes[8..16].try_into().expect("8 bytes"));
+            // An older journal was folded into the snapshot already (a crash, or an error,
+            // after the snapshot was renamed into place): it is dead.
+            if g >= generation {
+                generation = g;
+                let found =
+                    recovery::replay(StoreFile::Journal, &bytes, JOURNAL_HEADER, &mut table);
+                rec.journal_records = found.records;
+                journal_len = found.end;
+                if let Some(t) = found.torn {
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(&jpath)
+                        .map_err(io_err(&jpath))?;
+                    f.set_len(found.end).map_err(io_err(&jpath))?;
+                    f.sync_all().map_err(io_err(&jpath))?;
+                    rec.torn = Some(t);
+                } else {
+                    journal_len = bytes.len() as u64;
                 }
+                if !found.damaged.is_empty() {
+                    rec.damage.push(Damage {
+                        file: StoreFile::Journal,
+                        regions: found.damaged,
+                        records: found.records,
+                        kept: None,
+                    });
+                }
+                journal = Some(
+                    files::open_append(&faults, StoreFile::Journal, &jpath)
+                        .map_err(io_err(&jpath))?,
+                );
             }
         }
-        if !reuse {
-            write_atomically(dir, JOURNAL_FILE, &journal_header(generation))?;
-        }
-        let journal = OpenOptions::new()
-            .append(true)
-            .open(&jpath)
-            .map_err(io_err(&jpath))?;
-        let journal_len = journal.metadata().map_err(io_err(&jpath))?.len();
         let mut leases: Vec<LeaseRecord> = table.into_values().collect();
         leases.sort_by_key(|r| r.ip);
         rec.leases = leases;
-        let store = LeaseStore {
+        let mut store = LeaseStore {
             dir: dir.to_path_buf(),
+            faults,
             journal,
             generation,
             pending: Vec::new(),
@@ -175,7 +210,33 @@ impl LeaseStore {
             journal_len,
             poisoned: false,
         };
+        if !rec.damage.is_empty() {
+            store.set_damage_aside(&mut rec);
+        } else if store.journal.is_none()
+            && let Err(e) = store.start_journal()
+        {
+            // Flushes retry, and fail (acknowledgements wait) until this works.
+            tracing::error!(error = %e, "lease journal not started");
+        }
         Ok((store, rec))
+    }
+
+    /// Keep each damaged file for the operator, then rewrite the store from what was
+    /// recovered, so the damage is reported once and the live files are clean. If either step
+    /// fails the damaged files stay in use: recovery reads past the damage again next time.
+    fn set_damage_aside(&mut self, rec: &mut Recovery) {
+        for d in &mut rec.damage {
+            match files::keep_aside(&self.dir, d.file, self.generation) {
+                Ok(kept) => d.kept = Some(kept),
+                Err(e) => {
+                    tracing::error!(file = ?d.file, error = %e, "damaged lease file not kept aside; it stays in use");
+                    return;
+                }
+            }
+        }
+        if let Err(e) = self.compact(&rec.leases) {
+            tracing::error!(error = %e, "lease store not rewritten after damage");
+        }
     }
 
     /// Buffer one change; it is durable after the next [`LeaseStore::flush`].
@@ -194,6 +255,11 @@ impl LeaseStore {
         self.journal_records
     }
 
+    /// Whether only a compaction can make the store writable again (see [`StoreError::Poisoned`]).
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Whether the journal has grown enough to fold it into a snapshot: more records than
     /// twice the live leases (replay then costs more than loading a snapshot), and at least
     /// [`COMPACT_MIN_RECORDS`] so that a small table is not rewritten on every change.
@@ -203,6 +269,11 @@ impl LeaseStore {
 
     /// Write the buffered records and fsync once (group commit). Returns how many were made
     /// durable. On error the buffer is kept, so a retry writes it again after the good part.
+    ///
+    /// Invariant (issue 10): records are appended only to the journal of the snapshot's
+    /// generation, the one recovery replays. When compaction could not start that journal
+    /// (see [`LeaseStore::compact`]) a flush starts it first, and fails while it cannot:
+    /// the driver then withholds the acknowledgements that waited for it.
     pub fn flush(&mut self) -> Result<usize, StoreError> {
         if self.pending.is_empty() {
             return Ok(0);
@@ -211,14 +282,17 @@ impl LeaseStore {
         if self.poisoned {
             return Err(StoreError::Poisoned { path });
         }
-        if let Err(e) = fault::check(&self.dir).and_then(|()| self.journal.write_all(&self.pending))
-        {
+        if self.journal.is_none() {
+            self.start_journal()?;
+        }
+        let journal = self.journal.as_mut().expect("started above");
+        if let Err(e) = files::write(&self.faults, StoreFile::Journal, journal, &self.pending) {
             // Cut off whatever part was written, so that a retry (the buffer is kept) does not
             // leave a half record in the middle of the journal.
-            let _ = self.journal.set_len(self.journal_len);
+            let _ = journal.set_len(self.journal_len);
             return Err(io_err(&path)(e));
         }
-        if let Err(e) = self.journal.sync_data() {
+        if let Err(e) = files::sync_data(&self.faults, StoreFile::Journal, journal) {
             self.poisoned = true;
             return Err(io_err(&path)(e));
         }
@@ -232,6 +306,17 @@ impl LeaseStore {
 
     /// Fold the journal into a new snapshot holding `leases` (the whole current table, which
     /// must include every appended change), then start an empty journal.
+    ///
+    /// Atomic against errors as well as crashes; whichever step fails, every flushed record is
+    /// recoverable from what is on disk:
+    /// - before the snapshot's rename: nothing changed; the old journal stays in use and the
+    ///   buffered records stay buffered.
+    /// - the directory fsync after the rename: which snapshot a crash leaves is unknown, so
+    ///   neither journal is safe to append to: the store is poisoned until a compaction
+    ///   succeeds.
+    /// - starting the new journal: the new snapshot holds everything; the old journal is dead
+    ///   and is never appended to again. The store has no journal until one can be created
+    ///   (each flush tries first, and fails while it cannot).
     pub fn compact<'a>(
         &mut self,
         leases: impl IntoIterator<Item = &'a LeaseRecord>,
@@ -248,59 +333,40 @@ impl LeaseStore {
         snap.extend_from_slice(&next.to_le_bytes());
         snap.extend_from_slice(&count.to_le_bytes());
         snap.extend_from_slice(&body);
-        write_atomically(&self.dir, SNAPSHOT_FILE, &snap)?;
-        // The snapshot now holds everything; buffered records are covered by it.
+        let written = files::write_atomically(&self.faults, &self.dir, StoreFile::Snapshot, &snap);
+        if let Err(AtomicError::NotReplaced(f)) = written {
+            return Err(failed(f));
+        }
+        // The new snapshot is in place: the old journal is dead, whatever happens next.
+        self.journal = None;
+        self.generation = next;
+        self.journal_records = 0;
+        // The snapshot holds the table, buffered records included.
         self.pending.clear();
         self.pending_records = 0;
-        write_atomically(&self.dir, JOURNAL_FILE, &journal_header(next))?;
-        let jpath = self.dir.join(JOURNAL_FILE);
-        self.journal = OpenOptions::new()
-            .append(true)
-            .open(&jpath)
-            .map_err(io_err(&jpath))?;
-        self.generation = next;
-        self.journal_len = JOURNAL_HEADER as u64;
+        if let Err(AtomicError::NotDurable(f)) = written {
+            self.poisoned = true;
+            return Err(failed(f));
+        }
         // The snapshot holds the whole table, durably: whatever a failed fsync lost is back.
         self.poisoned = false;
-        self.journal_records = 0;
-        Ok(())
-    }
-}
-
-/// A full disk on demand, for the fault simulations (tests/sim_common): while a directory is
-/// marked full, every write of a store inside it (journal flush, compaction, a new journal)
-/// fails with ENOSPC before touching the file, as the kernel would. A test seam, additive to
-/// the store: nothing marks a directory full outside tests, and the check is one atomic load
-/// while nothing is.
-pub mod fault {
-    use std::path::{Path, PathBuf};
-    use std::sync::Mutex;
-    use std::sync::atomic::{AtomicBool, Ordering};
-
-    static ANY: AtomicBool = AtomicBool::new(false);
-    static FULL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-    /// Mark `dir` (and every directory under it) full, or free again.
-    pub fn set_disk_full(dir: &Path, full: bool) {
-        let mut dirs = FULL.lock().unwrap_or_else(|e| e.into_inner());
-        dirs.retain(|d| d != dir);
-        if full {
-            dirs.push(dir.to_path_buf());
-        }
-        ANY.store(!dirs.is_empty(), Ordering::Release);
+        self.start_journal()
     }
 
-    /// ENOSPC if `dir` is marked full.
-    pub(super) fn check(dir: &Path) -> std::io::Result<()> {
-        if ANY.load(Ordering::Acquire)
-            && FULL
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .iter()
-                .any(|d| dir.starts_with(d))
-        {
-            return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
-        }
+    /// Create the empty journal of the current generation and open it for appending.
+    fn start_journal(&mut self) -> Result<(), StoreError> {
+        let header = journal_header(self.generation);
+        files::write_atomically(&self.faults, &self.dir, StoreFile::Journal, &header).map_err(
+            |e| match e {
+                // Not durable: a crash may bring the dead journal back; try again next time.
+                AtomicError::NotReplaced(f) | AtomicError::NotDurable(f) => failed(f),
+            },
+        )?;
+        let jpath = self.dir.join(JOURNAL_FILE);
+        let file =
+            files::open_append(&self.faults, StoreFile::Journal, &jpath).map_err(io_err(&jpath))?;
+        self.journal_len = JOURNAL_HEADER as u64;
+        self.journal = Some(file);
         Ok(())
     }
 }
@@ -311,123 +377,28 @@ fn journal_header(generation: u64) -> Vec<u8> {
     h
 }
 
-fn read_optional(path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-    match File::open(path) {
-        Ok(mut f) => {
-            let mut v = Vec::new();
-            f.read_to_end(&mut v).map_err(io_err(path))?;
-            Ok(Some(v))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(io_err(path)(e)),
-    }
-}
-
-/// Write `name` in `dir` so that a crash leaves the old or the new content: temp file, fsync,
-/// rename, fsync of the directory.
-fn write_atomically(dir: &Path, name: &str, data: &[u8]) -> Result<(), StoreError> {
-    let tmp = dir.join(format!("{name}.tmp"));
-    let path = dir.join(name);
-    fault::check(dir).map_err(io_err(&tmp))?;
-    let mut f = File::create(&tmp).map_err(io_err(&tmp))?;
-    f.write_all(data).map_err(io_err(&tmp))?;
-    f.sync_all().map_err(io_err(&tmp))?;
-    fs::rename(&tmp, &path).map_err(io_err(&path))?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))?;
-    Ok(())
-}
-
-fn load_snapshot(
-    path: &Path,
-    b: &[u8],
-    table: &mut HashMap<Ipv4Addr, LeaseRecord>,
-) -> Result<(u64, u64), StoreError> {
-    if b.len() < SNAPSHOT_HEADER || &b[..8] != SNAPSHOT_MAGIC {
-        return Err(StoreError::BadHeader {
-            path: path.to_path_buf(),
-        });
-    }
-    let generation = u64::from_le_bytes(b[8..16].try_into().expect("8 bytes"));
-    let count = u64::from_le_bytes(b[16..24].try_into().expect("8 bytes"));
-    let (n, _, torn) = replay(path, b, SNAPSHOT_HEADER, table)?;
-    // A snapshot is written whole before it is renamed into place: any shortfall is damage.
-    if torn.is_some() || n != count {
-        return Err(StoreError::Corrupt {
-            path: path.to_path_buf(),
-            offset: b.len() as u64,
-            reason: format!("snapshot holds {n} complete records, its header says {count}"),
-        });
-    }
-    Ok((generation, n))
-}
-
-/// Apply the records of `b` from `start`; returns (records applied, end of the last good
-/// record, torn tail if the file ends inside a bad record).
-fn replay(
-    path: &Path,
-    b: &[u8],
-    start: usize,
-    table: &mut HashMap<Ipv4Addr, LeaseRecord>,
-) -> Result<(u64, u64, Option<TornTail>), StoreError> {
-    let mut at = start;
-    let mut n = 0;
-    while at < b.len() {
-        match parse_record(&b[at..]) {
-            Ok((change, used)) => {
-                match change {
-                    LeaseChange::Upsert(r) => {
-                        table.insert(r.ip, r);
-                    }
-                    LeaseChange::Remove(ip) => {
-                        table.remove(&ip);
-                    }
-                }
-                n += 1;
-                at += used;
-            }
-            Err((reason, frame_len)) => {
-                let rest = b.len() - at;
-                // The last record, cut short or half written: a torn write.
-                if frame_len.is_none_or(|l| l >= rest) && rest <= MAX_PAYLOAD + 8 {
-                    let torn = TornTail {
-                        offset: at as u64,
-                        bytes: rest as u64,
-                    };
-                    tracing::warn!(path = %path.display(), offset = at, bytes = rest, "torn last record ignored");
-                    return Ok((n, at as u64, Some(torn)));
-                }
-                return Err(StoreError::Corrupt {
-                    path: path.to_path_buf(),
-                    offset: at as u64,
-                    reason,
-                });
-            }
-        }
-    }
-    Ok((n, at as u64, None))
-}
-
-/// One framed record at the start of `b`: the change and the bytes it used, or why not
-/// (with the frame's length when its header was readable).
-fn parse_record(b: &[u8]) -> Result<(LeaseChange, usize), (String, Option<usize>)> {
+/// One framed record at the start of `b`: the change and the bytes it used, or why not.
+/// Recovery calls it at every offset of a damaged region: the cheap checks come before the CRC
+/// and nothing is allocated on failure.
+fn parse_record(b: &[u8]) -> Result<(LeaseChange, usize), &'static str> {
     if b.len() < 8 {
-        return Err(("record header cut short".into(), None));
+        return Err("record header cut short");
     }
     let len = u32::from_le_bytes(b[0..4].try_into().expect("4 bytes")) as usize;
     let crc = u32::from_le_bytes(b[4..8].try_into().expect("4 bytes"));
     if len == 0 || len > MAX_PAYLOAD {
-        return Err((format!("record length {len} is out of range"), None));
+        return Err("record length out of range");
     }
     let Some(payload) = b.get(8..8 + len) else {
-        return Err(("record cut short".into(), Some(8 + len)));
+        return Err("record cut short");
     };
-    if crc32(payload) != crc {
-        return Err(("record checksum mismatch".into(), Some(8 + len)));
+    if !matches!((payload[0], len), (1, 5) | (2, 27..)) {
+        return Err("record type unknown");
     }
-    let change = decode_change(payload)
-        .ok_or_else(|| ("record payload is malformed".to_string(), Some(8 + len)))?;
+    if crc32(payload) != crc {
+        return Err("record checksum mismatch");
+    }
+    let change = decode_change(payload).ok_or("record payload is malformed")?;
     Ok((change, 8 + len))
 }
 
@@ -574,10 +545,14 @@ pub fn crc32(data: &[u8]) -> u32 {
 }
 
 #[cfg(test)]
+mod fault_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
-    pub(crate) fn rec(n: u32, state: LeaseState) -> LeaseRecord {
+    pub(super) fn rec(n: u32, state: LeaseState) -> LeaseRecord {
         LeaseRecord {
             ip: Ipv4Addr::from(0x0a00_0000 + n),
             state,
@@ -667,49 +642,6 @@ mod tests {
     }
 
     #[test]
-    fn a_failed_write_is_cut_back_and_retried_cleanly() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
-        s.append(&LeaseChange::Upsert(rec(1, LeaseState::Committed)));
-        s.flush().unwrap();
-        s.append(&LeaseChange::Upsert(rec(2, LeaseState::Committed)));
-        // A handle that cannot write stands in for a full or failing disk.
-        let jpath = dir.path().join(JOURNAL_FILE);
-        let good = std::mem::replace(&mut s.journal, File::open(&jpath).unwrap());
-        assert!(matches!(s.flush(), Err(StoreError::Io { .. })));
-        assert_eq!(s.pending(), 1, "the batch is kept for a retry");
-        s.journal = good;
-        assert_eq!(s.flush().unwrap(), 1);
-        drop(s);
-        let (_, r) = LeaseStore::open(dir.path()).unwrap();
-        assert_eq!((r.leases.len(), r.torn), (2, None));
-    }
-
-    #[test]
-    fn a_failed_fsync_poisons_the_store_until_a_snapshot_holds_everything() {
-        let dir = tempfile::tempdir().unwrap();
-        let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
-        // Writes to a pipe succeed, fsync on it fails (EINVAL): an fsync error after a write.
-        let (_reader, writer) = std::io::pipe().unwrap();
-        let good = std::mem::replace(
-            &mut s.journal,
-            File::from(std::os::fd::OwnedFd::from(writer)),
-        );
-        s.append(&LeaseChange::Upsert(rec(1, LeaseState::Committed)));
-        assert!(matches!(s.flush(), Err(StoreError::Io { .. })));
-        s.journal = good;
-        s.append(&LeaseChange::Upsert(rec(2, LeaseState::Committed)));
-        assert!(matches!(s.flush(), Err(StoreError::Poisoned { .. })));
-        s.compact(&[rec(1, LeaseState::Committed), rec(2, LeaseState::Committed)])
-            .unwrap();
-        s.append(&LeaseChange::Upsert(rec(3, LeaseState::Committed)));
-        assert_eq!(s.flush().unwrap(), 1);
-        drop(s);
-        let (_, r) = LeaseStore::open(dir.path()).unwrap();
-        assert_eq!(r.leases.len(), 3);
-    }
-
-    #[test]
     fn a_journal_older_than_the_snapshot_is_ignored() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
@@ -725,7 +657,7 @@ mod tests {
     }
 
     #[test]
-    fn bad_data_in_the_middle_is_an_error_not_a_torn_tail() {
+    fn bad_data_in_the_middle_is_damage_kept_aside_not_a_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
         for n in 1..=3 {
@@ -737,10 +669,22 @@ mod tests {
         let mut b = fs::read(&path).unwrap();
         b[JOURNAL_HEADER + 12] ^= 0xff; // inside the first record's payload
         fs::write(&path, &b).unwrap();
-        assert!(matches!(
-            LeaseStore::open(dir.path()),
-            Err(StoreError::Corrupt { offset: 16, .. })
-        ));
+        let (_, r) = LeaseStore::open(dir.path()).unwrap();
+        assert_eq!(
+            r.leases,
+            vec![rec(2, LeaseState::Committed), rec(3, LeaseState::Committed)]
+        );
+        assert_eq!(r.torn, None);
+        let [d] = &r.damage[..] else {
+            panic!("{:?}", r.damage)
+        };
+        assert_eq!((d.file, d.records), (StoreFile::Journal, 2));
+        assert_eq!(d.regions[0].0, JOURNAL_HEADER as u64);
+        let kept = d.kept.as_ref().expect("kept aside");
+        assert_eq!(fs::read(kept).unwrap(), b, "kept whole, never truncated");
+        // The store was rewritten from what was recovered: the damage is reported once.
+        let (_, r) = LeaseStore::open(dir.path()).unwrap();
+        assert_eq!((r.leases.len(), r.damage.len()), (2, 0));
         fs::write(&path, b"NOTDUET!xxxxxxxxxxxx").unwrap();
         assert!(matches!(
             LeaseStore::open(dir.path()),
@@ -749,7 +693,7 @@ mod tests {
     }
 
     #[test]
-    fn a_damaged_snapshot_is_an_error() {
+    fn a_damaged_snapshot_keeps_its_valid_records() {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
         s.compact(&[rec(1, LeaseState::Committed), rec(2, LeaseState::Committed)])
@@ -758,9 +702,25 @@ mod tests {
         let path = dir.path().join(SNAPSHOT_FILE);
         let b = fs::read(&path).unwrap();
         fs::write(&path, &b[..b.len() - 3]).unwrap();
-        assert!(matches!(
-            LeaseStore::open(dir.path()),
-            Err(StoreError::Corrupt { .. })
-        ));
+        let (_, r) = LeaseStore::open(dir.path()).unwrap();
+        assert_eq!(r.leases, vec![rec(1, LeaseState::Committed)]);
+        assert_eq!(r.damage.len(), 1);
+        assert_eq!(r.damage[0].file, StoreFile::Snapshot);
+        assert!(r.damage[0].kept.is_some());
+    }
+
+    #[test]
+    fn store_files_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("dhcp");
+        let (mut s, _) = LeaseStore::open(&store).unwrap();
+        s.append(&LeaseChange::Upsert(rec(1, LeaseState::Committed)));
+        s.flush().unwrap();
+        s.compact(&[rec(1, LeaseState::Committed)]).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&store), 0o700);
+        assert_eq!(mode(&store.join(JOURNAL_FILE)), 0o600);
+        assert_eq!(mode(&store.join(SNAPSHOT_FILE)), 0o600);
     }
 }

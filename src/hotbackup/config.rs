@@ -3,6 +3,11 @@
 use super::frame::AuthKey;
 use crate::dhcp::Millis;
 
+/// The largest difference between the two devices' clocks the session accepts at negotiation
+/// (Kea HA refuses 60 s too), and how far ahead of the local clock a received entry may be
+/// dated.
+pub const MAX_CLOCK_SKEW: Millis = 60_000;
+
 /// Whether a local change waits for the peer's acknowledgement before it is released.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -35,6 +40,8 @@ pub struct SessionConfig {
     pub resend_log: usize,
     /// Declare the partner down after this much silence (None: only when the operator says).
     pub partner_down_after: Option<Millis>,
+    /// [`MAX_CLOCK_SKEW`].
+    pub max_clock_skew: Millis,
 }
 
 impl SessionConfig {
@@ -51,6 +58,7 @@ impl SessionConfig {
             page_size: 4096,
             resend_log: 65_536,
             partner_down_after: None,
+            max_clock_skew: MAX_CLOCK_SKEW,
         }
     }
 }

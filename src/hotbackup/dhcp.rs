@@ -11,10 +11,11 @@ use sha2::{Digest, Sha256};
 use super::event::Unconfirmed;
 use super::service::{Change, EntryError, Replica, Service};
 use super::session::Session;
-use crate::dhcp::lease::record_flags;
+use crate::dhcp::config::MAX_LEASE_SECS;
+use crate::dhcp::lease::{NEVER, record_flags};
 use crate::dhcp::pool::Half;
 use crate::dhcp::{
-    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Origin, Server,
+    ClientKey, DhcpConfig, LeaseChange, LeaseEvent, LeaseRecord, LeaseState, Millis, Origin, Server,
 };
 
 /// DHCP bindings: one [`LeaseRecord`] per address.
@@ -207,6 +208,28 @@ impl Replica<DhcpBindings> for Server {
             .filter(|r| DhcpBindings::replicated(r))
             .map(|r| r.ip)
             .collect()
+    }
+
+    /// A binding from the peer is admitted only if this device could have made it: its
+    /// address is a host address of a configured pool's network, it changed no later than
+    /// `latest`, and its lease ends at most the longest lease a pool can grant after that
+    /// change (or never: `expired unlimited`, which a tombstone of such a binding keeps).
+    fn admit(&self, r: &LeaseRecord, latest: Millis) -> Result<(), EntryError> {
+        let in_pool = self.config().pools.values().any(|p| {
+            p.network
+                .is_some_and(|n| (n.hosts().start..=n.hosts().end).contains(&r.ip))
+        });
+        if !in_pool {
+            return Err(Cursor::err("address outside every pool"));
+        }
+        if r.updated > latest {
+            return Err(Cursor::err("changed later than the local clock allows"));
+        }
+        let longest = r.updated.saturating_add(u64::from(MAX_LEASE_SECS) * 1000);
+        if r.expires != NEVER && r.expires > longest {
+            return Err(Cursor::err("lease longer than any pool grants"));
+        }
+        Ok(())
     }
 
     fn apply(&mut self, change: Change<DhcpBindings>) {

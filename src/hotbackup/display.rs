@@ -120,6 +120,7 @@ pub fn render(cfg: &HotBackupConfig, r: &Report, verbose: bool) -> Vec<String> {
         }
         .into(),
     );
+    f("Peer clock offset", clock_offset(status));
     if verbose {
         f(
             "Tracked VRRP group",
@@ -192,6 +193,28 @@ pub fn render(cfg: &HotBackupConfig, r: &Report, verbose: bool) -> Vec<String> {
         }
     }
     out
+}
+
+/// The peer's clock minus ours at its last hello, and the bound beyond which the peer is
+/// refused: `+0.012 s (limit 60 s)`, or `+75.000 s (over the 60 s limit: refused)`.
+fn clock_offset(status: Option<&super::status::Status>) -> String {
+    let Some(s) = status else {
+        return "-".into();
+    };
+    let limit = format!("{} s", s.max_clock_skew / 1000);
+    match s.peer_clock_offset {
+        None => format!("- (limit {limit})"),
+        Some(ms) => {
+            let sign = if ms < 0 { '-' } else { '+' };
+            let abs = ms.unsigned_abs();
+            let value = format!("{sign}{}.{:03} s", abs / 1000, abs % 1000);
+            if abs > s.max_clock_skew {
+                format!("{value} (over the {limit} limit: refused)")
+            } else {
+                format!("{value} (limit {limit})")
+            }
+        }
+    }
 }
 
 /// `display hot-backup [verbose]`.
@@ -299,6 +322,8 @@ mod tests {
                 last_batch_ms: Some(42),
                 config_consistent: Some(false),
                 partner_down: false,
+                peer_clock_offset: Some(-75_250),
+                max_clock_skew: 60_000,
             }),
             local_role: Some(Role::Master),
             serving: true,
@@ -315,6 +340,7 @@ mod tests {
             "Last batch duration       : 42 ms",
             "Configuration consistency : Inconsistent",
             "DHCP answering            : Yes",
+            "Peer clock offset         : -75.250 s (over the 60 s limit: refused)",
         ] {
             assert!(text.contains(want), "{want} missing from\n{text}");
         }

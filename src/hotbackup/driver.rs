@@ -30,7 +30,8 @@ use tokio::time::Instant;
 
 use self::channel::{Link, Stream, Transport};
 use super::dhcp::{DhcpBindings, apply_half, dhcp_config_digest, dhcp_half};
-use super::event::Event;
+use super::event::{Event, ProtocolError, SessionError};
+use super::frame::Nonce;
 use super::message::Role;
 use super::session::Session;
 use super::settings::{HotBackupConfig, PeerConfig};
@@ -142,6 +143,30 @@ fn boot_id() -> u64 {
         .unwrap_or(0);
     let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     nanos ^ (u64::from(std::process::id()) << 32) ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
+/// A fresh challenge for one connection: 16 bytes from the kernel's random source. Replay
+/// protection needs a nonce never used before; should /dev/urandom fail, the wall clock's
+/// nanoseconds, the process id and a count of the nonces drawn, hashed, are still unique.
+fn nonce() -> Nonce {
+    use std::io::Read;
+    static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let mut n = Nonce::default();
+    let drawn = std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut n));
+    if drawn.is_err() {
+        use sha2::Digest;
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let count = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let digest = sha2::Sha256::new()
+            .chain_update(nanos.to_be_bytes())
+            .chain_update(std::process::id().to_be_bytes())
+            .chain_update(count.to_be_bytes())
+            .finalize();
+        n.copy_from_slice(&digest[..16]);
+    }
+    n
 }
 
 fn log(severity: u8, mnemonic: &str, message: String) {
@@ -500,7 +525,7 @@ impl Engine {
                     buf: Vec::with_capacity(READ_CHUNK),
                 });
                 let _ = a.connected.send(true);
-                lock(&a.session).handle_connected(now_ms());
+                lock(&a.session).handle_connected(now_ms(), nonce());
                 a.want_tx = true;
             }
         }
@@ -704,7 +729,16 @@ impl Engine {
                     } else {
                         String::new()
                     };
-                    log(4, "HOTBACKUP_BAD_FRAME", format!("A frame from the peer was dropped: {e}{tail}."));
+                    let (mnemonic, what) = match &e {
+                        SessionError::Protocol(ProtocolError::ClockSkew { .. }) => {
+                            ("HOTBACKUP_CLOCK_SKEW", "The peer was refused")
+                        }
+                        SessionError::Refused(_) => {
+                            ("HOTBACKUP_BAD_ENTRY", "A binding from the peer was not applied")
+                        }
+                        _ => ("HOTBACKUP_BAD_FRAME", "A frame from the peer was dropped"),
+                    };
+                    log(4, mnemonic, format!("{what}: {e}{tail}."));
                     a.last_bad_log = Some(now);
                 }
             }

@@ -21,6 +21,15 @@ pub enum ProtocolError {
     Version(u8),
     #[error("peer has this device's own id {0}")]
     SameDeviceId(u32),
+    /// The peer's clock differs from ours by more than the bound (Kea HA refuses 60 s too):
+    /// entry times from it would win or lose merges they should not, so no pairing.
+    #[error(
+        "the peer's clock is {} s {} this device's, more than the {} s allowed: synchronize both clocks (NTP)",
+        fmt_secs(offset.unsigned_abs()),
+        if *offset > 0 { "ahead of" } else { "behind" },
+        fmt_secs(*limit)
+    )]
+    ClockSkew { offset: i64, limit: u64 },
     #[error("unknown service {0}")]
     Service(u8),
     #[error("{0} out of place")]
@@ -40,18 +49,49 @@ impl ProtocolError {
             ProtocolError::Version(_) => "wrong-version",
             ProtocolError::Entry(_) => "bad-entry",
             ProtocolError::Gap { .. } => "out-of-order",
+            ProtocolError::ClockSkew { .. } => "clock-skew",
             _ => "protocol",
         }
     }
 }
 
-/// Why a frame or the connection was rejected.
+/// Milliseconds as seconds with three decimals.
+fn fmt_secs(ms: u64) -> String {
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+/// Why a frame, an entry or the connection was rejected.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum SessionError {
     #[error(transparent)]
     Frame(#[from] FrameError),
     #[error(transparent)]
     Protocol(#[from] ProtocolError),
+    /// An entry that decoded but may not enter this table (`Replica::admit`): dropped,
+    /// counted as `bad-entry`; the stream goes on.
+    #[error("refused: {0}")]
+    Refused(EntryError),
+}
+
+impl SessionError {
+    /// The counter name in `display hot-backup statistics`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            SessionError::Frame(f) => f.reason(),
+            SessionError::Protocol(p) => p.reason(),
+            SessionError::Refused(_) => "bad-entry",
+        }
+    }
+
+    /// Whether the connection must close: after a bad frame (unless only replayed) or a
+    /// protocol violation; not after a refused entry.
+    pub fn is_fatal(&self) -> bool {
+        match self {
+            SessionError::Frame(f) => f.is_fatal(),
+            SessionError::Protocol(_) => true,
+            SessionError::Refused(_) => false,
+        }
+    }
 }
 
 /// What the driver learns from the session.

@@ -123,6 +123,13 @@ mod tests {
         fn keys(&self) -> Vec<Ipv4Addr> {
             self.0.keys().copied().collect()
         }
+        fn admit(
+            &self,
+            _: &LeaseRecord,
+            _: crate::dhcp::Millis,
+        ) -> Result<(), crate::hotbackup::service::EntryError> {
+            Ok(())
+        }
         fn apply(&mut self, c: Change<DhcpBindings>) {
             match c {
                 Change::Upsert(r) => {

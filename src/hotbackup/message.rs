@@ -1,7 +1,8 @@
 //! The messages of the hot-backup protocol and their payload encoding (big-endian, every
 //! read length-checked). Framing, authentication and sequence checks are in `frame.rs`.
 
-use super::frame::FrameError;
+use super::frame::{FrameError, Nonce};
+use crate::dhcp::Millis;
 
 /// The VRRP role a device reports for the tracked group.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -39,10 +40,16 @@ pub struct ResumePoint {
     pub seq: u64,
 }
 
-/// The negotiation message, sent first on every connection.
+/// The negotiation message, sent on every connection once the peer's challenge arrived.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hello {
     pub version: u8,
+    /// The receiver's challenge on this connection (the hello of another connection is a
+    /// replay).
+    pub answers: Nonce,
+    /// The sender's clock (ms since the Unix epoch) when it sent the hello: the receiver
+    /// refuses a peer whose clock is too far off (its entries' times would be wrong).
+    pub time: Millis,
     pub device_id: u32,
     /// Changes on every start of the sender: a new boot id means its stream starts over.
     pub boot_id: u64,
@@ -63,6 +70,10 @@ pub enum WireChange {
 /// A frame's message.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Message {
+    /// Frame 0 in each direction, never signed: the sender's fresh nonce for this connection.
+    Challenge {
+        nonce: Nonce,
+    },
     Hello(Hello),
     /// Sent every keepalive interval; carries the current VRRP role.
     Keepalive {
@@ -189,12 +200,17 @@ mod code {
     pub const UPDATE: u8 = 6;
     pub const ACK: u8 = 7;
     pub const RECONCILE: u8 = 8;
+    pub const CHALLENGE: u8 = 9;
 }
 
 impl Message {
+    /// The frame type of a hello (the decoder reads which challenge a hello answers).
+    pub(super) const HELLO_CODE: u8 = code::HELLO;
+
     /// The frame type name used in statistics.
     pub fn kind(&self) -> &'static str {
         match self {
+            Message::Challenge { .. } => "challenge",
             Message::Hello(_) => "hello",
             Message::Keepalive { .. } => "keepalive",
             Message::BatchBegin { .. } => "batch-begin",
@@ -208,6 +224,7 @@ impl Message {
 
     pub(super) fn code(&self) -> u8 {
         match self {
+            Message::Challenge { .. } => code::CHALLENGE,
             Message::Hello(_) => code::HELLO,
             Message::Keepalive { .. } => code::KEEPALIVE,
             Message::BatchBegin { .. } => code::BATCH_BEGIN,
@@ -221,8 +238,12 @@ impl Message {
 
     pub(super) fn encode_payload(&self, out: &mut Vec<u8>) {
         match self {
+            Message::Challenge { nonce } => out.extend_from_slice(nonce),
             Message::Hello(h) => {
+                // `answers` right after the version: the decoder finds it at a fixed offset.
                 out.push(h.version);
+                out.extend_from_slice(&h.answers);
+                out.extend_from_slice(&h.time.to_be_bytes());
                 out.extend_from_slice(&h.device_id.to_be_bytes());
                 out.extend_from_slice(&h.boot_id.to_be_bytes());
                 out.push(h.role.code());
@@ -290,8 +311,11 @@ impl Message {
     pub(super) fn decode_payload(ty: u8, p: &[u8]) -> Result<Message, FrameError> {
         let mut r = Reader(p);
         let m = match ty {
+            code::CHALLENGE => Message::Challenge { nonce: r.array()? },
             code::HELLO => {
                 let version = r.u8()?;
+                let answers = r.array()?;
+                let time = r.u64()?;
                 let device_id = r.u32()?;
                 let boot_id = r.u64()?;
                 let role = r.role()?;
@@ -306,6 +330,8 @@ impl Message {
                 };
                 Message::Hello(Hello {
                     version,
+                    answers,
+                    time,
                     device_id,
                     boot_id,
                     role,

@@ -9,6 +9,8 @@ use std::fmt::Debug;
 
 use thiserror::Error;
 
+use crate::dhcp::Millis;
+
 /// An entry or key the service could not decode.
 #[derive(Clone, Debug, Error, PartialEq, Eq)]
 #[error("bad {service} entry: {reason}")]
@@ -68,6 +70,13 @@ pub trait Replica<S: Service> {
     fn get(&self, key: &S::Key) -> Option<&S::Entry>;
     /// The keys of every replicated entry (a batch backup pages through them).
     fn keys(&self) -> Vec<S::Key>;
+    /// Whether an entry the peer sent may enter this table at all, before any merge: its key
+    /// is one this table holds (for DHCP, an address in a configured pool) and no time in it
+    /// is later than `latest` (the local clock plus the clock-skew bound), apart from what the
+    /// service defines as open-ended (an unlimited lease). An entry from the future would win
+    /// every merge of its key and spread to both tables for good. A refused entry is counted
+    /// and dropped: never applied, so never forwarded.
+    fn admit(&self, entry: &S::Entry, latest: Millis) -> Result<(), EntryError>;
     /// Apply a change that came from the peer (and that won the merge).
     fn apply(&mut self, change: Change<S>);
     /// The peer announced a batch of `additional` entries: a table that can size its indexes

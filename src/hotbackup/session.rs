@@ -9,10 +9,16 @@
 //! (`Reconcile`) if its log still has them, or sends its whole table (`BatchBegin` / pages /
 //! `BatchEnd`) otherwise. Everything received is merged by the rule in [`super::merge`], so
 //! batches in both directions after a split brain leave both devices with the same table.
+//!
+//! A connection opens with a challenge in each direction (the driver's fresh nonce); the hello
+//! goes out once the peer's challenge is in, signed with the connection's key (`frame.rs`), so
+//! a recorded session sent again fails at its hello. The hello carries the sender's clock: a
+//! peer more than `max_clock_skew` off is refused. Every entry received must be admitted by
+//! the replica (in a pool, not from the future) before it is merged.
 
 use std::collections::VecDeque;
 
-use super::frame::{Decoder, Encoder, VERSION};
+use super::frame::{Decoder, Encoder, Nonce, VERSION};
 use super::merge::merge_into;
 use super::message::{Hello, Message, PageEntries, ResumePoint, Role, WireChange};
 use super::service::{Change, Replica, Service};
@@ -59,6 +65,10 @@ enum Inbound {
 struct Conn<K> {
     dec: Decoder,
     enc: Encoder,
+    /// Our challenge on this connection.
+    nonce: Nonce,
+    /// The peer's challenge arrived and our hello is sent: frames may follow it.
+    challenged: bool,
     out: Vec<u8>,
     last_rx: Millis,
     next_keepalive: Millis,
@@ -140,6 +150,8 @@ pub struct Session<S: Service> {
     peer_device: Option<u32>,
     config_consistent: Option<bool>,
     last_batch_ms: Option<Millis>,
+    /// The peer's clock minus ours at its last hello (ms).
+    peer_clock_offset: Option<i64>,
 }
 
 impl<S: Service> Session<S> {
@@ -162,6 +174,7 @@ impl<S: Service> Session<S> {
             peer_device: None,
             config_consistent: None,
             last_batch_ms: None,
+            peer_clock_offset: None,
         }
     }
 
@@ -233,6 +246,8 @@ impl<S: Service> Session<S> {
             last_batch_ms: self.last_batch_ms,
             config_consistent: self.config_consistent,
             partner_down: self.partner_down,
+            peer_clock_offset: self.peer_clock_offset,
+            max_clock_skew: self.cfg.max_clock_skew,
         }
     }
 
@@ -245,14 +260,19 @@ impl<S: Service> Session<S> {
         self.stats = Stats::default();
     }
 
-    /// The TCP connection to the peer is up: negotiation starts.
-    pub fn handle_connected(&mut self, now: Millis) {
+    /// The TCP connection to the peer is up: negotiation starts with our challenge `nonce`,
+    /// which must never have been used before (the driver draws it at random); the hello
+    /// follows once the peer's challenge is in.
+    pub fn handle_connected(&mut self, now: Millis, nonce: Nonce) {
         if self.conn.is_some() {
             self.lose_connection(now);
         }
         let mut c = Conn {
-            dec: Decoder::new(self.cfg.key.clone()),
-            enc: Encoder::new(self.cfg.key.clone()),
+            dec: Decoder::new(self.cfg.key.clone(), nonce),
+            // Unsigned until the peer's challenge gives this direction's key.
+            enc: Encoder::new(None),
+            nonce,
+            challenged: false,
             out: Vec::new(),
             last_rx: now,
             next_keepalive: now + self.cfg.keepalive_interval,
@@ -269,15 +289,7 @@ impl<S: Service> Session<S> {
             ack_wait: None,
             synced: false,
         };
-        let hello = Message::Hello(Hello {
-            version: VERSION,
-            device_id: self.cfg.device_id,
-            boot_id: self.cfg.boot_id,
-            role: self.role,
-            config_digest: self.cfg.config_digest,
-            resume: self.resume,
-        });
-        send(&mut c, &mut self.stats, &hello);
+        send(&mut c, &mut self.stats, &Message::Challenge { nonce });
         self.conn = Some(c);
     }
 
@@ -382,10 +394,7 @@ impl<S: Service> Session<S> {
                 Err(e) => Err(e.into()),
             };
             if let Err(e) = result {
-                let fatal = match &e {
-                    SessionError::Frame(f) => f.is_fatal(),
-                    SessionError::Protocol(_) => true,
-                };
+                let fatal = e.is_fatal();
                 self.error(e);
                 if fatal {
                     self.lose_connection(now);
@@ -536,6 +545,8 @@ impl<S: Service> Session<S> {
                 self.lose_connection(now);
                 self.events.push_back(Event::Close);
             }
+            // Nothing but the challenge goes out before the peer's challenge is in.
+            Some(c) if !c.challenged => {}
             Some(c) => {
                 if now >= c.next_keepalive {
                     send(c, &mut self.stats, &Message::Keepalive { role: self.role });
@@ -577,12 +588,7 @@ impl<S: Service> Session<S> {
     }
 
     fn error(&mut self, e: SessionError) {
-        let reason = match &e {
-            SessionError::Frame(f) => f.reason(),
-            SessionError::Protocol(p) => p.reason(),
-        };
-        *self.stats.bad.entry(reason).or_default() += 1;
-        self.events.push_back(Event::Error(e));
+        count_error(&mut self.stats, &mut self.events, e);
     }
 
     fn release(&mut self, token: u64) {
@@ -641,12 +647,22 @@ impl<S: Service> Session<S> {
         };
         let Some(peer_boot) = c.peer else {
             return match m {
+                // The decoder lets a challenge through unsigned only as frame 0, a hello only
+                // after it; a signed challenge later is out of place.
+                Message::Challenge { nonce } if !c.challenged => {
+                    self.handle_challenge(now, nonce);
+                    Ok(())
+                }
                 Message::Hello(h) => self.handle_hello(now, h, replica),
+                Message::Challenge { .. } => Err(ProtocolError::Unexpected("challenge")),
                 other => Err(ProtocolError::BeforeHello(other.kind())),
             };
         };
+        // No entry dated after this is admitted (`Replica::admit`).
+        let latest = now.saturating_add(self.cfg.max_clock_skew);
         let mut released = None;
         match m {
+            Message::Challenge { .. } => return Err(ProtocolError::Unexpected("challenge")),
             Message::Hello(_) => return Err(ProtocolError::DuplicateHello),
             Message::Keepalive { role } => {
                 if self.peer_role != Some(role) {
@@ -681,6 +697,14 @@ impl<S: Service> Session<S> {
                 self.stats.entries_received += entries.len() as u64;
                 for b in entries.iter() {
                     let e = S::decode_entry(b)?;
+                    if let Err(why) = replica.admit(&e, latest) {
+                        count_error(
+                            &mut self.stats,
+                            &mut self.events,
+                            SessionError::Refused(why),
+                        );
+                        continue;
+                    }
                     if let Some(conflict) = merge_into(replica, e).conflict {
                         self.stats.conflicts += 1;
                         self.events.push_back(Event::Conflict(conflict));
@@ -748,9 +772,20 @@ impl<S: Service> Session<S> {
                 match change {
                     WireChange::Upsert(b) => {
                         let e = S::decode_entry(&b)?;
-                        if let Some(conflict) = merge_into(replica, e).conflict {
-                            self.stats.conflicts += 1;
-                            self.events.push_back(Event::Conflict(conflict));
+                        // Refused: counted and dropped, and still acknowledged below (the
+                        // stream goes on; the sender has nothing better to send for it).
+                        match replica.admit(&e, latest) {
+                            Err(why) => count_error(
+                                &mut self.stats,
+                                &mut self.events,
+                                SessionError::Refused(why),
+                            ),
+                            Ok(()) => {
+                                if let Some(conflict) = merge_into(replica, e).conflict {
+                                    self.stats.conflicts += 1;
+                                    self.events.push_back(Event::Conflict(conflict));
+                                }
+                            }
                         }
                     }
                     WireChange::Remove(b) => {
@@ -813,6 +848,26 @@ impl<S: Service> Session<S> {
         Ok(())
     }
 
+    /// The peer's challenge (frame 0): from now on our frames are signed with this
+    /// direction's key of the connection, starting with the hello that answers it.
+    fn handle_challenge(&mut self, now: Millis, peer: Nonce) {
+        let Some(c) = &mut self.conn else { return };
+        let key = self.cfg.key.as_ref().map(|k| k.derive(&c.nonce, &peer));
+        c.enc.set_key(key);
+        c.challenged = true;
+        let hello = Message::Hello(Hello {
+            version: VERSION,
+            answers: peer,
+            time: now,
+            device_id: self.cfg.device_id,
+            boot_id: self.cfg.boot_id,
+            role: self.role,
+            config_digest: self.cfg.config_digest,
+            resume: self.resume,
+        });
+        send(c, &mut self.stats, &hello);
+    }
+
     fn handle_hello<R: Replica<S>>(
         &mut self,
         now: Millis,
@@ -824,6 +879,17 @@ impl<S: Service> Session<S> {
         };
         if h.version != VERSION {
             return Err(ProtocolError::Version(h.version));
+        }
+        // Entry times are compared across the two clocks (merge order, `admit`): refuse a
+        // peer too far off, as Kea HA does, and show the offset either way.
+        let offset = i128::from(h.time) - i128::from(now);
+        let offset = i64::try_from(offset).unwrap_or(if offset > 0 { i64::MAX } else { i64::MIN });
+        self.peer_clock_offset = Some(offset);
+        if offset.unsigned_abs() > self.cfg.max_clock_skew {
+            return Err(ProtocolError::ClockSkew {
+                offset,
+                limit: self.cfg.max_clock_skew,
+            });
         }
         if h.device_id == self.cfg.device_id {
             return Err(ProtocolError::SameDeviceId(h.device_id));
@@ -897,6 +963,12 @@ fn check_service<S: Service>(id: u8) -> Result<(), ProtocolError> {
     } else {
         Err(ProtocolError::Service(id))
     }
+}
+
+/// Count a bad frame, violation or refused entry by its reason, and report it.
+fn count_error<S: Service>(stats: &mut Stats, events: &mut VecDeque<Event<S>>, e: SessionError) {
+    *stats.bad.entry(e.reason()).or_default() += 1;
+    events.push_back(Event::Error(e));
 }
 
 fn send<K>(c: &mut Conn<K>, stats: &mut Stats, m: &Message) {

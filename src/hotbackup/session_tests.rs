@@ -6,7 +6,7 @@ use std::net::Ipv4Addr;
 use super::dhcp::DhcpBindings;
 use super::frame::{AuthKey, FrameError};
 use super::message::Role;
-use super::service::{Change, Replica};
+use super::service::{Change, EntryError, Replica};
 use super::{Event, Mode, Phase, Progress, Session, SessionConfig, SessionError};
 use crate::dhcp::{ClientKey, LeaseRecord, LeaseState};
 
@@ -40,6 +40,10 @@ impl Replica<DhcpBindings> for Mem {
     }
     fn durable_mark(&self) -> u64 {
         self.2.unwrap_or(self.1)
+    }
+    /// Pools and clocks are checked by the DHCP replica (tests/hotbackup_attack.rs).
+    fn admit(&self, _: &LeaseRecord, _: u64) -> Result<(), EntryError> {
+        Ok(())
     }
     fn apply(&mut self, c: Change<DhcpBindings>) {
         self.1 += 1;
@@ -87,6 +91,12 @@ impl Node {
             ev: Vec::new(),
             token: 0,
         }
+    }
+    /// A new connection, with a challenge never used before.
+    fn connected(&mut self, now: u64) {
+        static DRAWN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = DRAWN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.s.handle_connected(now, u128::from(n).to_be_bytes());
     }
     /// A local change: into the table and the session.
     fn change(&mut self, r: LeaseRecord) -> u64 {
@@ -141,8 +151,8 @@ fn pump(a: &mut Node, b: &mut Node, now: u64) {
 }
 
 fn connect(a: &mut Node, b: &mut Node, now: u64) {
-    a.s.handle_connected(now);
-    b.s.handle_connected(now);
+    a.connected(now);
+    b.connected(now);
     pump(a, b, now);
 }
 
@@ -163,15 +173,18 @@ fn first_connection_batches_both_ways_then_real_time() {
     b.change(rec(50, 50, 10));
     assert_eq!(a.s.phase(), Phase::Silence);
     assert!(a.s.may_preempt());
-    a.s.handle_connected(0);
+    a.connected(0);
     assert_eq!(a.s.phase(), Phase::Negotiating);
     assert!(!a.s.may_preempt());
-    b.s.handle_connected(0);
-    // Hellos only: each side now knows it must send a batch.
-    let ha = a.s.poll_transmit(&a.t).unwrap();
-    let hb = b.s.poll_transmit(&b.t).unwrap();
-    b.s.handle_bytes(0, &ha, &mut b.t);
-    a.s.handle_bytes(0, &hb, &mut a.t);
+    b.connected(0);
+    // Challenges, then hellos: each side now knows it must send a batch.
+    for _ in 0..2 {
+        let ha = a.s.poll_transmit(&a.t).unwrap();
+        let hb = b.s.poll_transmit(&b.t).unwrap();
+        b.s.handle_bytes(0, &ha, &mut b.t);
+        a.s.handle_bytes(0, &hb, &mut a.t);
+        assert!(!a.has(|e| matches!(e, Event::Error(_))));
+    }
     assert_eq!(a.s.phase(), Phase::BatchBackup);
     assert_eq!(a.s.status().sending, Some(Progress { done: 0, total: 10 }));
     assert!(!b.s.may_preempt());
@@ -613,7 +626,7 @@ fn wrong_key_is_counted_and_closes_the_connection() {
 #[test]
 fn garbage_closes_the_connection_without_panicking() {
     let mut a = Node::new(1, 100, |_| {});
-    a.s.handle_connected(0);
+    a.connected(0);
     a.s.handle_bytes(0, &[0xde, 0xad, 0xbe, 0xef, 1, 2, 3], &mut a.t);
     a.drain();
     assert!(a.has(|e| matches!(e, Event::Close)));
@@ -680,9 +693,11 @@ fn a_frame_before_hello_is_a_protocol_error() {
     use super::frame::Encoder;
     use super::message::Message;
     let mut a = Node::new(1, 100, |_| {});
-    a.s.handle_connected(0);
+    a.connected(0);
     let mut wire = Vec::new();
-    Encoder::new(None).encode(&Message::Ack { upto: 3 }, &mut wire);
+    let mut e = Encoder::new(None);
+    e.encode(&Message::Challenge { nonce: [7; 16] }, &mut wire);
+    e.encode(&Message::Ack { upto: 3 }, &mut wire);
     a.s.handle_bytes(0, &wire, &mut a.t);
     a.drain();
     assert!(a.has(|e| matches!(e, Event::Close)));
@@ -699,4 +714,22 @@ fn removal_is_replicated() {
     a.s.handle_local_change(9, Change::Remove(Ipv4Addr::new(10, 0, 0, 1)));
     pump(&mut a, &mut b, 1);
     assert!(b.t.0.is_empty());
+}
+
+#[test]
+fn a_second_challenge_is_out_of_place() {
+    use super::frame::Encoder;
+    use super::message::Message;
+    let mut a = Node::new(1, 100, |_| {});
+    a.connected(0);
+    let mut wire = Vec::new();
+    let mut e = Encoder::new(None);
+    e.encode(&Message::Challenge { nonce: [7; 16] }, &mut wire);
+    e.encode(&Message::Challenge { nonce: [8; 16] }, &mut wire);
+    a.s.handle_bytes(0, &wire, &mut a.t);
+    a.drain();
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert_eq!(a.s.stats().bad["protocol"], 1);
+    // Our hello went out once, answering the first challenge only.
+    assert_eq!(a.s.stats().frames_sent["hello"], 1);
 }

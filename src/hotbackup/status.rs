@@ -72,4 +72,8 @@ pub struct Status {
     /// `None` until a peer has been seen.
     pub config_consistent: Option<bool>,
     pub partner_down: bool,
+    /// The peer's clock minus ours (ms), from its last hello; `None` until a hello arrived.
+    pub peer_clock_offset: Option<i64>,
+    /// The largest offset accepted (a bigger one refuses the peer).
+    pub max_clock_skew: Millis,
 }

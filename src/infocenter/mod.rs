@@ -4,6 +4,7 @@
 pub mod buffer;
 pub mod commands;
 pub mod config;
+pub mod repeat;
 pub mod route;
 
 pub use buffer::{LogBuffer, LogEntry, LogStats};

@@ -318,10 +318,14 @@ fn run_terminal_until_idle<S: Shell>(
         if line.trim().is_empty() {
             continue;
         }
-        editor
-            .add_history_entry(line.as_str())
-            .map_err(io::Error::other)?;
         let outcome = shell.borrow_mut().execute(&line, &mut TerminalAsker);
+        // Up-arrow recalls what the session kept in its history, as kept there: a line that
+        // carried a secret is not (docs/cli.md, "Command history").
+        if shell.borrow().last_in_history() {
+            editor
+                .add_history_entry(line.trim())
+                .map_err(io::Error::other)?;
+        }
         summary.executed += 1;
         if !outcome.ok {
             summary.failed += 1;

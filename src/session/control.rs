@@ -40,7 +40,36 @@ pub enum ControlError {
 /// and removes the socket file; sessions already open run until their client leaves.
 pub struct ControlServer {
     path: PathBuf,
+    file: SocketFile,
     stop: Option<oneshot::Sender<()>>,
+}
+
+/// The socket file a server bound, known by its inode: removed only while the path still
+/// names that file, so a device never removes a socket it does not own.
+#[derive(Clone, Debug)]
+pub struct SocketFile {
+    path: PathBuf,
+    id: Option<(u64, u64)>,
+}
+
+impl SocketFile {
+    /// The file at `path` now.
+    pub fn at(path: &Path) -> SocketFile {
+        use std::os::unix::fs::MetadataExt;
+        SocketFile {
+            path: path.to_path_buf(),
+            id: std::fs::symlink_metadata(path)
+                .ok()
+                .map(|m| (m.dev(), m.ino())),
+        }
+    }
+
+    /// Remove the file if the path still names it.
+    pub fn remove(&self) {
+        if self.id.is_some() && SocketFile::at(&self.path).id == self.id {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl ControlServer {
@@ -71,12 +100,17 @@ impl ControlServer {
         let tmp = PathBuf::from(tmp);
         let _ = std::fs::remove_file(&tmp);
         let listener = UnixListener::bind(&tmp).map_err(io_err)?;
+        let file = SocketFile::at(&tmp);
         let ready = std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
             .and_then(|_| std::fs::rename(&tmp, path))
             .and_then(|_| listener.set_nonblocking(true));
+        let file = SocketFile {
+            path: path.to_path_buf(),
+            ..file
+        };
         if let Err(e) = ready {
             let _ = std::fs::remove_file(&tmp);
-            let _ = std::fs::remove_file(path);
+            file.remove();
             return Err(io_err(e));
         }
         let listener = {
@@ -105,12 +139,18 @@ impl ControlServer {
         });
         Ok(ControlServer {
             path: path.to_path_buf(),
+            file,
             stop: Some(stop),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The bound socket file, for whoever removes it at exit.
+    pub fn socket_file(&self) -> SocketFile {
+        self.file.clone()
     }
 
     /// Stop accepting and remove the socket file.
@@ -121,7 +161,7 @@ impl ControlServer {
     fn stop_now(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
-            let _ = std::fs::remove_file(&self.path);
+            self.file.remove();
         }
     }
 }
@@ -218,13 +258,15 @@ impl Interaction for Link {
     }
 }
 
-fn info(session: &Session, ok: bool) -> Reply {
+/// The session's state; `in_history` only for the `done` that ends an `exec`.
+fn info(session: &Session, ok: bool, in_history: bool) -> Reply {
     Reply::Done(SessionInfo {
         ok,
         prompt: session.prompt(),
         screen_length: session.state.screen_length,
         exit: session.state.exit,
         line: session.state.line.clone(),
+        in_history,
     })
 }
 
@@ -286,7 +328,7 @@ fn converse(
     logged: &mut LoggedIn,
 ) -> io::Result<()> {
     let line = session.state.line.clone();
-    link.send(&info(session, true))?;
+    link.send(&info(session, true, false))?;
     loop {
         let idle = device.config.lock().lines.vty(vty).idle_secs;
         let timeout = (idle > 0).then(|| Duration::from_secs(u64::from(idle)));
@@ -337,7 +379,7 @@ fn converse(
                     &format!("{} logged in from {}.", identity.user, identity.peer),
                 );
                 *logged = LoggedIn::Ssh;
-                link.send(&info(session, true))?;
+                link.send(&info(session, true, false))?;
                 continue;
             }
             device.log(
@@ -351,18 +393,18 @@ fn converse(
         match request {
             Request::Exec { line } => {
                 let input = InputLine::new(line.as_bytes());
-                let (output, ok) = if input.too_long {
-                    (TOO_LONG.to_string(), false)
+                let (output, ok, in_history) = if input.too_long {
+                    (TOO_LONG.to_string(), false, false)
                 } else if input.text.trim().is_empty() {
-                    (String::new(), true)
+                    (String::new(), true, false)
                 } else {
                     let outcome = Shell::execute(session, &input.text, link);
-                    (outcome.output, outcome.ok)
+                    (outcome.output, outcome.ok, session.last_in_history())
                 };
                 if !output.is_empty() {
                     link.send(&Reply::Output { text: output })?;
                 }
-                link.send(&info(session, ok))?;
+                link.send(&info(session, ok, in_history))?;
                 if session.state.exit {
                     return Ok(());
                 }
@@ -380,7 +422,7 @@ fn converse(
             }
             Request::UserView => {
                 session.user_view();
-                link.send(&info(session, true))?;
+                link.send(&info(session, true, false))?;
             }
             Request::Answer { .. } => {
                 link.send(&Reply::Error {
@@ -393,5 +435,25 @@ fn converse(
                 })?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_socket_file_is_removed_only_while_it_is_the_one_bound() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SOCKET_NAME);
+        let _first = UnixListener::bind(&path).unwrap();
+        let ours = SocketFile::at(&path);
+        // Another device replaced it (a stale socket after our own crash, say).
+        std::fs::remove_file(&path).unwrap();
+        let _other = UnixListener::bind(&path).unwrap();
+        ours.remove();
+        assert!(path.exists(), "someone else's socket was removed");
+        SocketFile::at(&path).remove();
+        assert!(!path.exists());
     }
 }

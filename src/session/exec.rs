@@ -3,7 +3,7 @@
 
 use crate::cli::grammar::Grammar;
 use crate::cli::matcher::{self, MatchError, Matched};
-use crate::cli::{CmdError, Ctx, Registry, View, pipe, render};
+use crate::cli::{CmdError, Ctx, Registry, View, pipe, render, secret};
 use crate::device::Device;
 
 use super::{Interaction, Outcome, Role, SessionState};
@@ -114,18 +114,20 @@ fn find<'g>(
     }))
 }
 
-/// The line with a plain-text password argument replaced by `******`, for the log.
-fn masked(line: &str, args: &crate::cli::Args) -> String {
-    match args.span("plain") {
-        Some((start, end))
-            if start <= end
-                && line.is_char_boundary(start)
-                && line.is_char_boundary(end)
-                && end <= line.len() =>
-        {
-            format!("{}******{}", &line[..start], &line[end..])
-        }
-        _ => line.to_string(),
+/// A line as a log may show it when it is not known to have run (a command that panicked):
+/// the line of the command it matches in this view stack with every secret masked, or, when it
+/// matches none (a line being typed, a typo), only its first word, since nothing says which
+/// of the other words is a secret.
+pub fn loggable(views: &[View], line: &str) -> String {
+    let first = line.split_whitespace().next().unwrap_or("");
+    let grammar = match crate::cli::grammar::builtin() {
+        Ok(g) => g,
+        Err(_) => return format!("{first} {}", secret::MASK),
+    };
+    match find(grammar, views, line) {
+        Ok((_, m)) => secret::mask(line, m.command, &m.args).trim().to_string(),
+        Err(_) if line.split_whitespace().nth(1).is_none() => first.to_string(),
+        Err(_) => format!("{first} {}", secret::MASK),
     }
 }
 
@@ -148,6 +150,7 @@ pub fn execute(
     io: &mut dyn Interaction,
 ) -> Outcome {
     if line.trim().is_empty() {
+        state.last_in_history = false;
         return Outcome {
             output: String::new(),
             ok: true,
@@ -182,6 +185,8 @@ pub fn run_with(
     io: &mut dyn Interaction,
     options: Options,
 ) -> Result<String, (String, LineError)> {
+    // A line that matches no command or is refused is not history.
+    state.last_in_history = false;
     let (level, matched) =
         find(grammar, &state.views, line).map_err(|e| (String::new(), LineError::Match(e)))?;
     let command = matched.command;
@@ -194,10 +199,13 @@ pub fn run_with(
             },
         ));
     }
-    let typed = line.trim();
-    // Comware keeps passwords out of the history buffer.
-    if options.history && !matched.args.has("password") {
-        remember(state, typed);
+    // Comware keeps password commands out of the history buffer; here every line that carries
+    // a value of a `secret:` parameter (cli::secret) stays out, whatever the command. This is
+    // the only place that decides: the line editors' recall lists (Up-arrow) keep the lines
+    // kept here (`last_in_history`), so no front end can bring a secret back on screen.
+    state.last_in_history = options.history && !secret::carries_secret(command, &matched.args);
+    if state.last_in_history {
+        remember(state, line.trim());
     }
     // A command of a view above runs there; if it fails, the session stays where it was.
     let views_before = state.views.clone();
@@ -230,7 +238,8 @@ pub fn run_with(
                     state.line,
                     state.peer,
                     state.user,
-                    masked(line, &matched.args).trim()
+                    // Every secret value masked (cli::secret): the log never holds one.
+                    secret::mask(line, command, &matched.args).trim()
                 );
                 device.log("SHELL", 6, "SHELL_CMD", &message);
             }

@@ -24,6 +24,11 @@ pub trait Shell {
     fn prompt(&self) -> String;
     /// Execute one line; questions the command asks go through `io`.
     fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome;
+    /// Was the line executed last kept in the session's history? A line editor adds a line to
+    /// its recall list (Up-arrow) only then, so recall offers exactly what
+    /// `display history-command` shows: never a line that carried a secret (a password), never
+    /// a rejected one. The session decides (`exec::run_with`), in the view the line ran in.
+    fn last_in_history(&self) -> bool;
     /// What `?` shows at the end of `line`.
     fn help(&mut self, line: &str) -> String;
     /// What Tab offers at the end of `line`.
@@ -39,13 +44,20 @@ pub trait Shell {
 /// Said when a command panicked: the session and the device carry on.
 pub const INTERNAL_ERROR: &str = " % Internal error: the command was not completed.\n";
 
-/// Run `f`; a panic (a bug in a command) is logged and turned into `fallback` so that it ends
-/// neither the session nor the device.
-fn guarded<T>(what: &str, line: &str, fallback: T, f: impl FnOnce() -> T) -> T {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+/// Run `f`; `None` when it panicked (a bug in a command), so that the panic ends neither the
+/// session nor the device.
+fn guarded<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+impl Session {
+    /// Log a line whose command panicked. The line may hold a secret (a key being typed), so
+    /// the log gets it as `exec::loggable` shows it, never as typed.
+    fn log_panic(&self, what: &str, line: &str) {
+        let line = guarded(|| super::exec::loggable(&self.state.views, line))
+            .unwrap_or_else(|| crate::cli::secret::MASK.to_string());
         tracing::error!(what, line, "command panicked");
-        fallback
-    })
+    }
 }
 
 impl Shell for Session {
@@ -53,23 +65,28 @@ impl Shell for Session {
         Session::prompt(self)
     }
     fn execute(&mut self, line: &str, io: &mut dyn Interaction) -> Outcome {
-        let fallback = Outcome {
-            output: INTERNAL_ERROR.to_string(),
-            ok: false,
-        };
-        guarded("execute", line, fallback, || {
-            Session::execute(self, line, io)
+        guarded(|| Session::execute(self, line, io)).unwrap_or_else(|| {
+            self.log_panic("execute", line);
+            Outcome {
+                output: INTERNAL_ERROR.to_string(),
+                ok: false,
+            }
         })
     }
     fn help(&mut self, line: &str) -> String {
-        guarded("help", line, INTERNAL_ERROR.to_string(), || {
-            Session::help(self, line)
+        guarded(|| Session::help(self, line)).unwrap_or_else(|| {
+            self.log_panic("help", line);
+            INTERNAL_ERROR.to_string()
         })
     }
     fn complete(&mut self, line: &str) -> Completion {
-        guarded("complete", line, Completion::default(), || {
-            Session::complete(self, line)
+        guarded(|| Session::complete(self, line)).unwrap_or_else(|| {
+            self.log_panic("complete", line);
+            Completion::default()
         })
+    }
+    fn last_in_history(&self) -> bool {
+        self.state.last_in_history
     }
     fn user_view(&mut self) {
         self.state.views.truncate(1);
@@ -328,6 +345,9 @@ pub(crate) mod tests {
                     ok: true,
                 },
             }
+        }
+        fn last_in_history(&self) -> bool {
+            true
         }
         fn help(&mut self, line: &str) -> String {
             format!("  help for '{line}'\n")

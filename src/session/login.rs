@@ -6,6 +6,7 @@
 use super::ssh::auth::{self, Credential, Service};
 use super::table::Identity;
 use crate::aaa::AuthMode;
+use crate::aaa::password::Scratch;
 use crate::device::Device;
 
 /// Where the login dialogue happens.
@@ -31,6 +32,7 @@ pub fn console_login(device: &Device, io: &mut dyn LoginIo) -> Option<Identity> 
                     Service::Terminal,
                     "**",
                     Credential::Password(&password),
+                    &mut Scratch::default(),
                 );
                 ("**".to_string(), decided)
             }
@@ -43,6 +45,7 @@ pub fn console_login(device: &Device, io: &mut dyn LoginIo) -> Option<Identity> 
                     Service::Terminal,
                     &user,
                     Credential::Password(&password),
+                    &mut Scratch::default(),
                 );
                 (user, decided)
             }

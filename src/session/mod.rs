@@ -61,6 +61,10 @@ pub struct SessionState {
     pub peer: String,
     /// Commands executed, as typed (consecutive duplicates once).
     pub history: Vec<String>,
+    /// The line executed last was kept in `history`. Front ends offer for recall (Up-arrow)
+    /// exactly the lines kept there, so this is how they learn which ones
+    /// (`Shell::last_in_history`).
+    pub last_in_history: bool,
     /// Pager page length; `None` after `screen-length disable`.
     pub screen_length: Option<usize>,
     /// Set by `quit` in user view: the front end closes the session.
@@ -76,6 +80,7 @@ impl SessionState {
             line: line.to_string(),
             peer: peer.to_string(),
             history: Vec::new(),
+            last_in_history: false,
             screen_length: Some(24),
             exit: false,
         }

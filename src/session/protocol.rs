@@ -66,6 +66,11 @@ pub struct SessionInfo {
     pub exit: bool,
     /// The session's line (`vty0`, ...).
     pub line: String,
+    /// The line of this `exec` was kept in the session's history, so a line editor may offer
+    /// it for recall (false for a line that carried a secret or was rejected, and in every
+    /// `done` that does not end an `exec`). Absent from an older device's replies: false.
+    #[serde(default)]
+    pub in_history: bool,
 }
 
 /// One JSON line, `\n` included.
@@ -103,10 +108,11 @@ mod tests {
             screen_length: Some(24),
             exit: false,
             line: "vty0".into(),
+            in_history: true,
         });
         assert_eq!(
             encode(&done),
-            "{\"type\":\"done\",\"ok\":true,\"prompt\":\"<Duet>\",\"screen_length\":24,\"exit\":false,\"line\":\"vty0\"}\n"
+            "{\"type\":\"done\",\"ok\":true,\"prompt\":\"<Duet>\",\"screen_length\":24,\"exit\":false,\"line\":\"vty0\",\"in_history\":true}\n"
         );
         assert_eq!(
             serde_json::from_str::<Reply>(encode(&done).trim()).unwrap(),

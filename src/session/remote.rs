@@ -52,6 +52,7 @@ impl RemoteShell {
                 screen_length: None,
                 exit: false,
                 line: String::new(),
+                in_history: false,
             },
             lost: false,
         };
@@ -185,6 +186,10 @@ impl Shell for RemoteShell {
         }
     }
 
+    fn last_in_history(&self) -> bool {
+        self.info.in_history
+    }
+
     fn user_view(&mut self) {
         if self.exchange(&Request::UserView, &mut NoQuestions).is_err() {
             self.lost = true;
@@ -267,7 +272,7 @@ mod tests {
             concat!(
                 "{\"type\":\"output\",\"text\":\"a\\n\"}\n",
                 "{\"type\":\"output\",\"text\":\"b\\n\"}\n",
-                r#"{"type":"done","ok":true,"prompt":"[Duet]","screen_length":null,"exit":false,"line":"vty3"}"#
+                r#"{"type":"done","ok":true,"prompt":"[Duet]","screen_length":null,"exit":false,"line":"vty3","in_history":true}"#
             ),
         ]);
         let mut shell = connect(&path);
@@ -275,6 +280,8 @@ mod tests {
             (shell.prompt().as_str(), shell.info.line.as_str()),
             ("<Duet>", "vty3")
         );
+        // A `done` without `in_history` (an older device) means "not kept".
+        assert!(!shell.last_in_history());
         let mut io = Answers(vec!["y"], vec![]);
         let outcome = shell.execute("save", &mut io);
         assert_eq!(
@@ -287,6 +294,7 @@ mod tests {
         assert_eq!(io.1, ["Sure? [Y/N]:"]);
         assert_eq!(shell.prompt(), "[Duet]");
         assert_eq!(shell.screen_length(), None);
+        assert!(shell.last_in_history());
         assert!(!shell.finished());
         drop(shell);
         assert_eq!(

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::Role;
+use super::ssh::LoginLoad;
 use crate::aaa::VTY_LINES;
 
 /// How a session reached the device.
@@ -61,6 +62,7 @@ struct Inner {
     active: BTreeMap<String, Entry>,
     tokens: HashMap<String, Token>,
     ssh_listening: Option<SocketAddr>,
+    ssh_load: Option<Arc<LoginLoad>>,
 }
 
 /// How long a login token stays valid: the shell process starts well within it.
@@ -230,6 +232,14 @@ impl Sessions {
     }
     pub fn ssh_listening(&self) -> Option<SocketAddr> {
         self.lock().ssh_listening
+    }
+
+    /// The SSH server's logins in progress (set when the server starts).
+    pub fn set_ssh_load(&self, load: Option<Arc<LoginLoad>>) {
+        self.lock().ssh_load = load;
+    }
+    pub fn ssh_load(&self) -> Option<Arc<LoginLoad>> {
+        self.lock().ssh_load.clone()
     }
 }
 

@@ -7,13 +7,27 @@ use std::time::SystemTime;
 use chrono::{DateTime, Utc};
 
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, Ctx};
+use crate::cli::{Args, CmdError, Ctx, grammar, secret};
 use crate::config::render::version_text;
 use crate::config::startup;
+use crate::session::Role;
+
+/// Configuration text as the session's role may see it. Every display of configuration text
+/// goes through here: a network-operator gets each secret (key, password hash, ciphertext)
+/// as `******` (cli::secret::mask_config; design.md §9: secrets never reach an operator's
+/// display), network-admin the text itself.
+fn for_role(ctx: &Ctx<'_>, text: String) -> Result<String, CmdError> {
+    if ctx.session.role == Role::NetworkAdmin {
+        return Ok(text);
+    }
+    let grammar = grammar::builtin().map_err(|e| CmdError::msg(e.to_string()))?;
+    Ok(secret::mask_config(grammar, &text))
+}
 
 /// `display current-configuration`
 pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     let text = ctx.device.config.lock().render();
+    let text = for_role(ctx, text)?;
     ctx.out.push_str(&text);
     Ok(())
 }
@@ -21,6 +35,7 @@ pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
 /// `display this`: the configuration of the session's current view.
 pub fn this(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     let text = ctx.device.config.lock().render_view(ctx.session.view());
+    let text = for_role(ctx, text)?;
     ctx.out.push_str(&text);
     Ok(())
 }
@@ -42,6 +57,7 @@ pub fn saved_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             )));
         }
     };
+    let text = for_role(ctx, text)?;
     ctx.out.push_str(&text);
     if !text.is_empty() && !text.ends_with('\n') {
         ctx.out.push('\n');
@@ -200,6 +216,72 @@ mod tests {
                 .contains(" Next main startup saved-configuration file: NULL\n"),
             "{}",
             run.out
+        );
+    }
+
+    /// Design invariant: a network-operator never sees a secret. Every configuration display
+    /// shows `******` where a key, password hash or ciphertext stands; network-admin still
+    /// sees the ciphered and hashed forms (what `save` writes and loading reads back).
+    #[test]
+    fn operators_see_no_secret_in_any_configuration_display() {
+        let key = crate::vrrp::cipher::encrypt("HbKey42");
+        let vrrp_key = crate::vrrp::cipher::encrypt("Vk9");
+        let hash = crate::aaa::password::hash("Adm1nPw").unwrap();
+        let mut t = TestBed::new();
+        let text = format!(
+            "hot-backup\n authentication-key cipher {key}\n\
+             interface GigabitEthernet1/0/1\n ip address 10.1.1.1 24\n vrrp vrid 1 virtual-ip 10.1.1.254\n\
+             \x20vrrp vrid 1 authentication-mode simple cipher {vrrp_key}\n\
+             line vty 0 4\n set authentication password hash {hash}\n\
+             local-user admin class manage\n password hash {hash}\n"
+        );
+        let errors = crate::config::load::load_text(&t.device, &text);
+        assert!(errors.is_empty(), "{errors:?}");
+        t.run(save, &args(&[("force", Value::Keyword)]), &[]);
+        let secrets = [
+            key.as_str(),
+            vrrp_key.as_str(),
+            hash.as_str(),
+            "$argon2id$",
+            "$c$3$",
+        ];
+
+        let admin = t.run(current_configuration, &args(&[]), &[]).out;
+        assert!(admin.contains(&key) && admin.contains(&hash), "{admin}");
+
+        t.session.role = crate::session::Role::NetworkOperator;
+        let mut shown = vec![
+            t.run(current_configuration, &args(&[]), &[]).out,
+            t.run(saved_configuration, &args(&[]), &[]).out,
+        ];
+        for view in [
+            View::HotBackup,
+            View::Interface("GigabitEthernet1/0/1".into()),
+            View::Line(crate::cli::LineRange::Vty { first: 0, last: 4 }),
+            View::LocalUser("admin".into()),
+        ] {
+            t.session.views = vec![View::User, View::System, view];
+            shown.push(t.run(this, &args(&[]), &[]).out);
+        }
+        for out in &shown {
+            for secret in secrets {
+                assert!(!out.contains(secret), "an operator sees {secret}: {out}");
+            }
+            assert!(out.contains("******"), "{out}");
+        }
+        assert!(
+            shown[0].contains("\n authentication-key cipher ******\n"),
+            "{}",
+            shown[0]
+        );
+        assert!(
+            shown[0].contains("\n password hash ******\n"),
+            "{}",
+            shown[0]
+        );
+        assert_eq!(
+            shown[0], shown[1],
+            "the saved file shows as the running one"
         );
     }
 

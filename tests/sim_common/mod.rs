@@ -16,6 +16,7 @@ use duet::demo::pair::{Pair, PairOptions, Side, lan_port, link_port};
 use duet::demo::{ClientEvent, ClientOptions, ClientState, StationView};
 use duet::device::Device;
 use duet::dhcp::LeaseState;
+use duet::dhcp::store::faults::{self, StoreFaults};
 use duet::hotbackup::Phase;
 use duet::net::sim::NodeId;
 use tokio::sync::Notify;
@@ -68,8 +69,8 @@ pub enum Fault {
     Loss(u64),
     /// Hold every client message for up to this many milliseconds (which reorders them).
     Delay(u64),
-    /// The device's disk is full: every lease-store write fails with ENOSPC until healed
-    /// (`duet::dhcp::store::fault`); the device keeps running.
+    /// The device's disk is full: every lease-store create and write fails with ENOSPC until
+    /// healed (`duet::dhcp::store::faults`); the device keeps running.
     DiskFull(Side),
 }
 
@@ -91,10 +92,14 @@ pub struct Step {
 }
 
 /// One to three steps, a lease apart so every fault heals before the next one and before
-/// the clients run out of lease; a step combines two faults one time in three. Independently
-/// (drawn from `disk`, so that adding them left every other fault of a seed where it was),
-/// one step in three also fills the disk of either device, when `disk` is given.
-fn plan(rng: &mut Rng, mut disk: Option<&mut Rng>) -> Vec<Step> {
+/// the clients run out of lease; a step combines two faults one time in three. With
+/// `long_partitions` (hot backup), one step in four is instead a partition longer than a
+/// lease (1.25 to 2.5 leases): the failover link cut silently, with the LAN split (both
+/// devices serve and renew their side's clients, and expire the other side's bindings) or
+/// whole (the backup expires the bindings the master renews). Independently (drawn from
+/// `disk`, so that adding them left every other fault of a seed where it was), one short step
+/// in three also fills the disk of either device, when `disk` is given.
+fn plan(rng: &mut Rng, long_partitions: bool, mut disk: Option<&mut Rng>) -> Vec<Step> {
     let lease = LEASE * 1000;
     let mut steps = Vec::new();
     // Faults start once clients had time to bind.
@@ -108,6 +113,17 @@ fn plan(rng: &mut Rng, mut disk: Option<&mut Rng>) -> Vec<Step> {
             4 => Fault::Delay(100 + rng.below(3000)),
             _ => Fault::Loss(10 + rng.below(60)),
         };
+        if long_partitions && rng.below(4) == 0 {
+            let split = (rng.below(2) == 0).then_some(Fault::SplitLan);
+            let lasting = rng.ms(lease * 5 / 4, lease * 5 / 2);
+            steps.push(Step {
+                at,
+                faults: [Some(Fault::CutLink), split, None],
+                lasting,
+            });
+            at += lasting + rng.ms(lease / 2, lease);
+            continue;
+        }
         let first = pick(rng);
         let second = (rng.below(3) == 0).then(|| pick(rng));
         let lasting = rng.ms(200, lease / 3);
@@ -144,6 +160,9 @@ pub struct Run {
     rng: Rng,
     /// Draws which devices die with a full disk.
     disk_rng: Rng,
+    /// The fault plans of A's and B's lease stores, attached before the devices first start
+    /// (a restarted device's store picks its plan up again).
+    disks: [StoreFaults; 2],
     /// The faults applied and not yet healed.
     active: Vec<Fault>,
     /// Synchronous hot backup: what a crash of the serving master left missing on the peer
@@ -155,9 +174,17 @@ pub struct Run {
     pub faults: Vec<Fault>,
     /// When the clients' clocks started.
     pub epoch: Instant,
+    /// Hot backup: what the devices' tables said, at some instant of the run, about an
+    /// address a client held then (see [`Run::check_tables`]).
+    pub held_elsewhere: Vec<String>,
 }
 
 impl Run {
+    /// The fault plan of `side`'s lease store.
+    fn disk(&self, side: Side) -> &StoreFaults {
+        &self.disks[if side == Side::A { 0 } else { 1 }]
+    }
+
     async fn apply(&mut self, fault: Fault) {
         let lan = self.pair.lan.clone();
         match fault {
@@ -207,7 +234,7 @@ impl Run {
                 }
             }
             Fault::DiskFull(side) => {
-                duet::dhcp::store::fault::set_disk_full(self.pair.data_dir(side), true);
+                self.disk(side).disk_full(faults::Fault::NoSpace);
             }
         }
     }
@@ -383,7 +410,7 @@ impl Run {
                         }
                     }
                 }
-                duet::dhcp::store::fault::set_disk_full(self.pair.data_dir(side), false);
+                self.disk(side).clear();
                 for &s in kills {
                     if self.pair.device(s).is_none() {
                         self.pair.start(s).await.map_err(|e| e.to_string())?;
@@ -392,6 +419,113 @@ impl Run {
             }
         }
         Ok(())
+    }
+
+    /// Sleep until `deadline`, checking the devices' tables every half second on the way
+    /// (hot backup only), so an invariant broken during a partition and repaired by the
+    /// healing is still caught.
+    async fn wait_until(&mut self, deadline: Instant) {
+        let hot_backup = self.pair.opts.hot_backup.is_some();
+        while Instant::now() < deadline {
+            let slice = if hot_backup {
+                Duration::from_millis(500)
+            } else {
+                Duration::MAX
+            };
+            sleep(
+                deadline
+                    .saturating_duration_since(Instant::now())
+                    .min(slice),
+            )
+            .await;
+            if hot_backup {
+                self.check_tables().await;
+            }
+        }
+    }
+
+    /// The invariant at this instant, on each running device, for every address a client
+    /// holds (its lease valid by the client's own clock, which starts before the server's):
+    /// - no device has the address bound or offered to another client;
+    /// - the device would not allocate it (free, and in its half if it is restricted to one),
+    ///   unless it holds that client's committed binding (a device that expired its copy
+    ///   while the peer was unreachable withholds it);
+    /// - a device in real-time backup (both tables reconciled) holds that client's committed
+    ///   binding: its merge kept the newest renewal, wherever it was made.
+    ///
+    /// Together with the clients' own records ([`duet::demo::check`], which compares the
+    /// spans during which clients held each address), this checks at every instant that no
+    /// address is held by two clients, during partitions as well as after. A device that
+    /// restarted during a partition forgets what it withheld (docs/hot-backup-protocol.md);
+    /// the plan never restarts a device during a long partition.
+    async fn check_tables(&mut self) {
+        const MAX_LINES: usize = 20;
+        if self.held_elsewhere.len() >= MAX_LINES {
+            return;
+        }
+        let now = self.now();
+        let held: Vec<(usize, Ipv4Addr, [u8; 6])> = self
+            .pair
+            .stations()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| {
+                let v = st.view();
+                let l = v.lease.filter(|l| l.expiry > now)?;
+                Some((i, l.ip, v.mac))
+            })
+            .collect();
+        if held.is_empty() {
+            return;
+        }
+        for side in Side::BOTH {
+            let Some(d) = self.pair.device(side) else {
+                continue;
+            };
+            let Some(dhcp) = d.dhcp.get().cloned() else {
+                continue;
+            };
+            let report = d.hotbackup.get().map(|h| h.report());
+            let real_time = report.as_ref().is_some_and(|r| {
+                r.status
+                    .as_ref()
+                    .is_some_and(|st| st.phase == Phase::RealTime)
+            });
+            // The half this device is restricted to, if it is.
+            let half = report.and_then(|r| r.half);
+            let held = held.clone();
+            let found: Vec<String> = dhcp
+                .call(move |s, _| {
+                    let mut out = Vec::new();
+                    for (i, ip, mac) in held {
+                        let r = s.leases().get(ip);
+                        let mine = r.is_some_and(|r| *r.chaddr == mac[..]);
+                        let committed_mine =
+                            mine && r.is_some_and(|r| r.state == LeaseState::Committed);
+                        let may_allocate = s.is_free(ip)
+                            && half.is_none_or(|h| duet::hotbackup::in_half(s.config(), ip, h));
+                        let problem = if r.is_some_and(|r| r.state.holds_address()) && !mine {
+                            "has it for another client"
+                        } else if !committed_mine && may_allocate {
+                            "would give it to another client"
+                        } else if real_time && !committed_mine {
+                            "in real-time backup does not hold the client's binding"
+                        } else {
+                            continue;
+                        };
+                        out.push(format!("client {i} holds {ip}; {problem}: {r:?}"));
+                    }
+                    out
+                })
+                .await
+                .unwrap_or_default();
+            for f in found {
+                if self.held_elsewhere.len() < MAX_LINES {
+                    self.held_elsewhere
+                        .push(format!("{now:?}: {} {f}", side.name()));
+                }
+            }
+        }
     }
 
     /// The clients' clock now.
@@ -508,6 +642,10 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
                 p == 0 || l.1.below(100) >= p
             })));
     }
+    // The DHCP engine's store is `DATA/dhcp`.
+    let disks = dirs
+        .each_ref()
+        .map(|d| StoreFaults::attach(&d.path().join("dhcp")));
     let mut run = Run {
         pair,
         _dirs: dirs,
@@ -517,11 +655,13 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
         killed,
         rng: Rng::new(seed ^ 0xc4a5),
         disk_rng: Rng::new(seed ^ 0xd1ed),
+        disks,
         active: Vec::new(),
         lost_at_crash: Vec::new(),
         story: String::new(),
         faults: Vec::new(),
         epoch: Instant::now(),
+        held_elsewhere: Vec::new(),
     };
     for side in Side::BOTH {
         run.pair.start(side).await.map_err(|e| e.to_string())?;
@@ -538,7 +678,8 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
     // in a storm of DHCP messages between the clients and a device after its disk was full
     // during a split LAN, not yet understood.
     let mut disk = Rng::new(seed ^ 0xd15c);
-    let steps = plan(&mut rng, opts.hot_backup.is_some().then_some(&mut disk));
+    let hot_backup = opts.hot_backup.is_some();
+    let steps = plan(&mut rng, hot_backup, hot_backup.then_some(&mut disk));
     let end = steps.last().map(|s| s.at + s.lasting).unwrap_or_default();
     let mut timeline: Vec<(Duration, Action)> = Vec::new();
     for i in 0..CLIENTS {
@@ -556,15 +697,27 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
             timeline.push((step.at, Action::Apply(*f)));
             timeline.push((step.at + step.lasting, Action::Heal(*f)));
         }
+        // Late in a partition longer than a lease, when each device has expired its copies
+        // of the bindings the other renews, one more client asks for an address.
+        if step.lasting > Duration::from_secs(LEASE) {
+            timeline.push((step.at + step.lasting * 3 / 4, Action::Join));
+        }
     }
     timeline.sort_by_key(|(at, _)| *at);
     for (at, action) in timeline {
-        sleep((run.epoch + at).saturating_duration_since(Instant::now())).await;
+        run.wait_until(run.epoch + at).await;
         match action {
             Action::Join => {
                 let n = run.pair.stations().len() as u64;
                 let _ = writeln!(run.story, "  {at:?}: client {n} starts");
                 run.pair.add_clients(1, client_opts, seed * 1000, run.epoch);
+                // During a split a new client joins B's side, as the second half of the
+                // clients did: B hands it an address while A renews the bindings of its side.
+                if let Some(other) = run.split.filter(|_| run.active.contains(&Fault::SplitLan))
+                    && let Some(s) = run.pair.stations().last()
+                {
+                    run.pair.lan.attach(&s.port, other).unwrap();
+                }
             }
             Action::Apply(f) => {
                 run.active.push(f);
@@ -577,7 +730,8 @@ pub async fn simulate(seed: u64, opts: PairOptions) -> Result<Run, String> {
         }
     }
     // Two leases after the last fault: everyone renewed or rebound, A is master again.
-    sleep(Duration::from_secs(2 * LEASE)).await;
+    run.wait_until(Instant::now() + Duration::from_secs(2 * LEASE))
+        .await;
     Ok(run)
 }
 

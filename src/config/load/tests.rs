@@ -90,3 +90,20 @@ fn load_text_uses_the_built_in_grammar() {
         }]
     );
 }
+
+/// A bad line that may hold a secret is reported without quoting it: the report goes to
+/// standard error and the operator log (design.md §9).
+#[test]
+fn a_bad_secret_is_not_quoted_in_the_report() {
+    let device = testing::device();
+    let text = "hot-backup\n authentication-key cipher NotOurs1\n#\ninterface GigabitEthernet1/0/1\n \
+                vrrp vrid 1 authentication-mode simple plain TooLongKey9\n#\nlocal-user u1 class manage\n password simple Pw1 Pw2\n";
+    let errors = load_text(&device, text);
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    for e in &errors {
+        assert!(e.message.ends_with("(at \"******\")"), "{e:?}");
+    }
+    // The first word is no secret and is still quoted.
+    let errors = load_text(&device, "passwd simple x\n");
+    assert!(errors[0].message.ends_with("(at \"passwd\")"), "{errors:?}");
+}

@@ -30,6 +30,31 @@ impl Server {
         });
     }
 
+    /// Conflicts whose probation is over go back to the pool, as `reset dhcp server conflict`
+    /// would put them (Kea's decline-probation-period): a client that declines every address
+    /// it is offered takes them out of service for the probation only.
+    ///
+    /// Invariant: only the serving device ends a probation (a backup keeps the peer's copy of
+    /// the conflict until the master's tombstone arrives), so both devices of a pair agree on
+    /// when the address returned; [`Server::poll_timeout`] leaves these times out while not
+    /// serving, so a backup is not woken for work it will not do.
+    pub(super) fn end_probations(&mut self, now: Millis) {
+        if !self.serving {
+            return;
+        }
+        for ip in self.leases.probation_over(now) {
+            if self.bury(now, ip).is_some() {
+                tracing::info!(
+                    module = "DHCPS",
+                    severity = 6u8,
+                    mnemonic = "DHCPS_CONFLICT_RECYCLED",
+                    %ip,
+                    "The conflict probation of {ip} ended: the address is back in its pool."
+                );
+            }
+        }
+    }
+
     /// `reset dhcp server ip-in-use`: drop the bindings (offered or committed) that `which`
     /// selects; their addresses go back to the pool. Returns how many were removed.
     pub fn reset_bindings(&mut self, now: Millis, which: impl Fn(&LeaseRecord) -> bool) -> usize {

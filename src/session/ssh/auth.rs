@@ -5,8 +5,9 @@
 
 use russh::keys::PublicKey;
 
+use crate::aaa::password::{self, Scratch};
 use crate::aaa::users::MAX_USER_NAME;
-use crate::aaa::{AuthMode, LineConfig, password};
+use crate::aaa::{AuthMode, LineConfig};
 use crate::config::Config;
 use crate::session::Role;
 
@@ -33,6 +34,8 @@ pub enum Refusal {
     KeyNotAuthorized,
     /// Public keys only authenticate local users (`authentication-mode scheme`).
     KeyNeedsScheme,
+    /// All password checkers are busy and their queue is full (a login flood).
+    Busy,
 }
 
 impl Refusal {
@@ -45,6 +48,7 @@ impl Refusal {
             Refusal::NoLinePassword => "the line has no password set",
             Refusal::KeyNotAuthorized => "the public key is not authorized",
             Refusal::KeyNeedsScheme => "public keys need authentication-mode scheme",
+            Refusal::Busy => "the server is busy checking other logins",
         }
     }
 }
@@ -63,12 +67,14 @@ pub enum Service {
     Terminal,
 }
 
-/// Decide an SSH login on vty line `vty`; the role on success.
+/// Decide an SSH login on vty line `vty`; the role on success. A password is checked in
+/// `scratch` (see [`password::verify_in`]).
 pub fn authenticate(
     config: &Config,
     vty: usize,
     user: &str,
     credential: Credential<'_>,
+    scratch: &mut Scratch,
 ) -> Result<Role, Refusal> {
     authenticate_on(
         config,
@@ -76,6 +82,7 @@ pub fn authenticate(
         Service::Ssh,
         user,
         credential,
+        scratch,
     )
 }
 
@@ -86,6 +93,7 @@ pub fn authenticate_on(
     service: Service,
     user: &str,
     credential: Credential<'_>,
+    scratch: &mut Scratch,
 ) -> Result<Role, Refusal> {
     let oversized = match credential {
         Credential::Password(p) => p.len() > MAX_PASSWORD_BYTES,
@@ -100,7 +108,7 @@ pub fn authenticate_on(
             Credential::Key(_) => Err(Refusal::KeyNeedsScheme),
             Credential::Password(p) => {
                 let stored = line.password.as_ref().ok_or(Refusal::NoLinePassword)?;
-                if password::verify(p, stored) {
+                if password::verify_in(p, stored, scratch) {
                     Ok(line.role)
                 } else {
                     Err(Refusal::WrongPassword)
@@ -111,7 +119,7 @@ pub fn authenticate_on(
             let local = config.users.get(user).ok_or(Refusal::UnknownUser)?;
             let proved = match credential {
                 Credential::Password(p) => match &local.password {
-                    Some(stored) if password::verify(p, stored) => Ok(()),
+                    Some(stored) if password::verify_in(p, stored, scratch) => Ok(()),
                     _ => Err(Refusal::WrongPassword),
                 },
                 Credential::Key(key) => {
@@ -178,9 +186,10 @@ mod tests {
     fn modes() {
         let mut c = config();
         let key = PublicKey::from_openssh(KEY).unwrap();
+        let s = &mut Scratch::default();
         // New device: password mode without a password lets nobody in.
         assert_eq!(
-            authenticate(&c, 0, "x", Credential::Password("good")),
+            authenticate(&c, 0, "x", Credential::Password("good"), s),
             Err(Refusal::NoLinePassword)
         );
         assert_eq!(open_line(&c, 0), None);
@@ -188,31 +197,31 @@ mod tests {
             l.auth = AuthMode::Scheme;
         }
         assert_eq!(
-            authenticate(&c, 0, "admin", Credential::Password("good")),
+            authenticate(&c, 0, "admin", Credential::Password("good"), s),
             Ok(Role::NetworkAdmin)
         );
         assert_eq!(
-            authenticate(&c, 0, "admin", Credential::Password("bad")),
+            authenticate(&c, 0, "admin", Credential::Password("bad"), s),
             Err(Refusal::WrongPassword)
         );
         assert_eq!(
-            authenticate(&c, 0, "admin", Credential::Key(&key)),
+            authenticate(&c, 0, "admin", Credential::Key(&key), s),
             Ok(Role::NetworkAdmin)
         );
         assert_eq!(
-            authenticate(&c, 0, "nobody", Credential::Password("good")),
+            authenticate(&c, 0, "nobody", Credential::Password("good"), s),
             Err(Refusal::UnknownUser)
         );
         assert_eq!(
-            authenticate(&c, 0, "console-only", Credential::Password("good")),
+            authenticate(&c, 0, "console-only", Credential::Password("good"), s),
             Err(Refusal::ServiceNotAllowed)
         );
         assert_eq!(
-            authenticate(&c, 0, &"u".repeat(500), Credential::Password("good")),
+            authenticate(&c, 0, &"u".repeat(500), Credential::Password("good"), s),
             Err(Refusal::Oversized)
         );
         assert_eq!(
-            authenticate(&c, 0, "admin", Credential::Password(&"p".repeat(300))),
+            authenticate(&c, 0, "admin", Credential::Password(&"p".repeat(300)), s),
             Err(Refusal::Oversized)
         );
         c.lines.vty[1].auth = AuthMode::None;

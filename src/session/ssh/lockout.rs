@@ -1,5 +1,10 @@
 //! Brute-force protection, sans-IO: after [`MAX_FAILURES`] failed logins from one source
 //! within [`WINDOW`], the source is refused for the configured time. Time is an argument.
+//!
+//! Invariant: a login attempt is counted as a failure when it *starts* (the server calls
+//! [`Lockout::failure`] before checking the credential, [`Lockout::success`] takes it back),
+//! so attempts sent in parallel cannot outrun the lockout: the 6th attempt from a source is
+//! refused even while the first 5 are still being checked.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -62,9 +67,11 @@ impl Lockout {
         false
     }
 
-    /// A successful login clears the source's failures.
+    /// A successful login clears the source's failures, and the lockout they caused: the
+    /// attempt that proved the credential was one of the counted ones.
     pub fn success(&mut self, source: IpAddr) {
         self.failures.remove(&source);
+        self.locked.remove(&source);
     }
 }
 
@@ -105,6 +112,21 @@ mod tests {
         }
         l.success(ip);
         assert!(!l.failure(ip, t0 + Duration::from_secs(205), LOCK));
+    }
+
+    #[test]
+    fn a_success_among_the_counted_attempts_lifts_the_lockout() {
+        let mut l = Lockout::default();
+        let ip: IpAddr = "192.0.2.1".parse().unwrap();
+        let t0 = Instant::now();
+        // Four typos, then the right password: counted when it starts, it locks the source...
+        for i in 0..4 {
+            l.failure(ip, t0 + Duration::from_secs(i), LOCK);
+        }
+        assert!(l.failure(ip, t0 + Duration::from_secs(5), LOCK));
+        // ...and its success lifts the lock.
+        l.success(ip);
+        assert!(!l.is_locked(ip, t0 + Duration::from_secs(6)));
     }
 
     #[test]

@@ -5,17 +5,22 @@
 //! - [`hostkey`]: the ed25519 host key in the data directory.
 //! - [`auth`]: the login decision (vty `authentication-mode`, local users, keys).
 //! - [`lockout`]: brute-force protection (sans-IO).
+//! - [`startups`]: unauthenticated connections per source and in total (sans-IO).
+//! - [`checks`]: password checks, a few at once behind a bounded queue.
 //! - [`pty`]: a PTY per interactive session with the `duet connect` front end on it.
 //! - `server`: the russh handler that ties them together.
 
 pub mod auth;
+pub mod checks;
 pub mod hostkey;
 pub mod lockout;
 pub mod pty;
 mod server;
+pub mod startups;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +46,16 @@ pub struct SshOptions {
     pub socket: PathBuf,
 }
 
+/// The SSH server's logins in progress, as `display ssh server status` shows them.
+#[derive(Debug, Default)]
+pub struct LoginLoad {
+    /// Connections that hold a startup slot (accepted, not logged in yet).
+    pub logging_in: AtomicUsize,
+    /// Connections closed at accept (no startup slot, or a locked-out source), since start.
+    pub refused: AtomicU64,
+    pub checks: Arc<checks::CheckLoad>,
+}
+
 /// The running SSH service (a supervisor task); dropping it stops listening.
 pub struct SshService {
     task: JoinHandle<()>,
@@ -54,10 +69,29 @@ impl Drop for SshService {
 
 /// Start supervising the SSH server of `device` on `rt`.
 pub fn start(device: Arc<Device>, options: SshOptions, rt: &Handle) -> SshService {
+    let load = Arc::new(LoginLoad::default());
+    let checks = match checks::Checks::start(checks::CHECKERS, checks::QUEUE, load.checks.clone()) {
+        Ok(c) => c,
+        Err(e) => {
+            device.log(
+                "SSHS",
+                3,
+                "SSHS_LOG",
+                &format!("The SSH server cannot start its password checkers: {e}"),
+            );
+            return SshService {
+                task: rt.spawn(async {}),
+            };
+        }
+    };
+    device.sessions.set_ssh_load(Some(load.clone()));
     let shared = Arc::new(server::Shared {
         device,
         options,
         lockout: Mutex::new(lockout::Lockout::default()),
+        startups: Mutex::new(startups::Startups::default()),
+        checks,
+        load,
         rt: rt.clone(),
     });
     let span = shared.device.span();
@@ -160,6 +194,11 @@ async fn listen(
         loop {
             match listener.accept().await {
                 Ok((socket, peer)) => {
+                    // Refused before the handshake: a locked-out source, or no startup slot.
+                    let Some(slot) = server::Slot::take(&accepting, peer) else {
+                        drop(socket);
+                        continue;
+                    };
                     let _ = socket.set_nodelay(true);
                     // Each connection is a task of its own: it outlives this loop, so
                     // stopping or moving the server leaves open sessions alone.
@@ -168,6 +207,7 @@ async fn listen(
                         config.clone(),
                         socket,
                         peer,
+                        slot,
                     ));
                 }
                 Err(e) => {

@@ -2,10 +2,17 @@
 //! configuration (see [`super::auth`]), counts failures for the lockout, runs exec requests in
 //! process with the user's role, and runs interactive sessions as the `duet connect` front end
 //! on a PTY, logged in through a one-time token registered in the device's session table.
+//!
+//! What an unauthenticated client can make the server hold is bounded: a connection is only
+//! served with a startup [`Slot`] (per source and in total, see [`super::startups`]) until it
+//! logs in or its `authentication-timeout` runs out; each password attempt counts against the
+//! source's lockout when it starts, and its check waits for one of a few checkers
+//! ([`super::checks`]) or is refused.
 
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
@@ -17,8 +24,10 @@ use russh::{Channel, ChannelId, MethodKind, MethodSet};
 use tokio::runtime::Handle;
 
 use super::auth::{self, Credential, Refusal};
+use super::checks::{Busy, Checks};
 use super::lockout::Lockout;
-use super::{LOGIN_TOKEN_ENV, SshOptions, pty};
+use super::startups::Startups;
+use super::{LOGIN_TOKEN_ENV, LoginLoad, SshOptions, pty};
 use crate::device::Device;
 use crate::session::table::{Access, Identity};
 use crate::session::{Interaction, Role, Session, SessionState};
@@ -33,21 +42,91 @@ pub struct Shared {
     pub device: Arc<Device>,
     pub options: SshOptions,
     pub lockout: Mutex<Lockout>,
+    pub startups: Mutex<Startups>,
+    pub checks: Checks,
+    pub load: Arc<LoginLoad>,
     pub rt: Handle,
 }
 
-/// How long a connection may take to log in before it is dropped.
-pub const LOGIN_GRACE: Duration = Duration::from_secs(60);
+impl Shared {
+    fn log(&self, severity: u8, what: &str, text: &str) {
+        self.device.log("SSHS", severity, what, text);
+    }
+
+    /// Is `source` locked out now?
+    fn locked(&self, source: IpAddr) -> bool {
+        self.lockout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_locked(source, Instant::now())
+    }
+}
+
+/// A startup slot: held by a connection from accept until it logs in or ends.
+pub struct Slot {
+    shared: Arc<Shared>,
+    source: IpAddr,
+}
+
+impl Slot {
+    /// A slot for a new connection from `peer`, or `None` (logged and counted) when the source
+    /// is locked out or no slot is free: the caller closes the connection before any handshake.
+    pub fn take(shared: &Arc<Shared>, peer: SocketAddr) -> Option<Slot> {
+        let source = peer.ip();
+        let refused = if shared.locked(source) {
+            Some("the source is locked out after repeated login failures".to_string())
+        } else {
+            let admitted = shared
+                .startups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .admit(source);
+            admitted.err().map(|crowded| crowded.reason())
+        };
+        if let Some(reason) = refused {
+            shared.load.refused.fetch_add(1, Ordering::Relaxed);
+            shared.log(
+                5,
+                "SSHS_LOG",
+                &format!(
+                    "Refused a connection from {source} port {}: {reason}.",
+                    peer.port()
+                ),
+            );
+            return None;
+        }
+        shared.load.logging_in.fetch_add(1, Ordering::Relaxed);
+        Some(Slot {
+            shared: shared.clone(),
+            source,
+        })
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared
+            .startups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .release(self.source);
+        self.shared.load.logging_in.fetch_sub(1, Ordering::Relaxed);
+    }
+}
 
 /// Serve one accepted TCP connection: the SSH handshake and session, dropped when it has not
-/// logged in within [`LOGIN_GRACE`]. A connection that fails before logging in (a scanner, a
-/// client that hangs up mid-handshake, garbage) is logged and ends alone.
+/// logged in within `ssh server authentication-timeout` (OpenSSH's `LoginGraceTime`). A
+/// connection that fails before logging in (a scanner, a client that hangs up mid-handshake,
+/// garbage) is logged and ends alone; its `slot` goes back with it.
 pub async fn serve_connection(
     shared: Arc<Shared>,
     config: Arc<russh::server::Config>,
     socket: tokio::net::TcpStream,
     peer: SocketAddr,
+    slot: Slot,
 ) {
+    let grace_secs = shared.device.config.lock().ssh.auth_timeout_secs;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(u64::from(grace_secs));
     let authenticated = Arc::new(AtomicBool::new(false));
     let conn = Conn {
         shared: shared.clone(),
@@ -55,6 +134,7 @@ pub async fn serve_connection(
         identity: None,
         channels: HashMap::new(),
         authenticated: authenticated.clone(),
+        slot: Some(slot),
     };
     let device = shared.device.clone();
     let early = |reason: String| {
@@ -70,7 +150,7 @@ pub async fn serve_connection(
         );
     };
     let running =
-        match tokio::time::timeout(LOGIN_GRACE, russh::server::run_stream(config, socket, conn))
+        match tokio::time::timeout_at(deadline, russh::server::run_stream(config, socket, conn))
             .await
         {
             Ok(Ok(running)) => running,
@@ -91,10 +171,10 @@ pub async fn serve_connection(
             }
             return;
         }
-        () = tokio::time::sleep(LOGIN_GRACE) => authenticated.load(Ordering::SeqCst),
+        () = tokio::time::sleep_until(deadline) => authenticated.load(Ordering::SeqCst),
     };
     if !logged_in {
-        early("no login within 60 seconds".into());
+        early(format!("no login within {grace_secs} seconds"));
         let _ = handle
             .disconnect(
                 russh::Disconnect::ByApplication,
@@ -130,6 +210,8 @@ pub struct Conn {
     channels: HashMap<ChannelId, Chan>,
     /// Set once a login succeeded (read by [`serve_connection`]'s login deadline).
     authenticated: Arc<AtomicBool>,
+    /// The startup slot, given back when the login succeeds (or with the connection).
+    slot: Option<Slot>,
 }
 
 fn kill_group(pid: &AtomicI32) {
@@ -211,13 +293,7 @@ impl Conn {
         let Some(peer) = self.peer else {
             return Ok(());
         };
-        let locked = self
-            .shared
-            .lockout
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .is_locked(peer.ip(), Instant::now());
-        if locked {
+        if self.shared.locked(peer.ip()) {
             self.device().log(
                 "SSHS",
                 5,
@@ -241,6 +317,7 @@ impl Conn {
                 .unwrap_or_else(|e| e.into_inner())
                 .success(peer.ip());
         }
+        self.slot = None;
         self.authenticated.store(true, Ordering::SeqCst);
         self.identity = Some(Identity {
             user: user.to_string(),
@@ -248,6 +325,34 @@ impl Conn {
             peer: self.peer_ip(),
         });
         Auth::Accept
+    }
+
+    /// Count an attempt as a failure before its credential is checked (the lockout's
+    /// invariant); log the lockout it causes.
+    fn count_attempt(&self) {
+        let Some(peer) = self.peer else {
+            return;
+        };
+        let lock_for = Duration::from_secs(u64::from(self.device().config.lock().ssh.lockout_secs));
+        let locked = self
+            .shared
+            .lockout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .failure(peer.ip(), Instant::now(), lock_for);
+        if locked {
+            self.device().log(
+                "SSHS",
+                4,
+                "SSHS_LOCKOUT",
+                &format!(
+                    "{} is refused for {} seconds after {} failed logins within a minute.",
+                    peer.ip(),
+                    lock_for.as_secs(),
+                    super::lockout::MAX_FAILURES
+                ),
+            );
+        }
     }
 
     fn failed(&self, user: &str, refusal: Refusal) -> Auth {
@@ -265,33 +370,12 @@ impl Conn {
                 refusal.reason()
             ),
         );
-        if let Some(peer) = self.peer {
-            let lock_for =
-                Duration::from_secs(u64::from(self.device().config.lock().ssh.lockout_secs));
-            let locked = self
-                .shared
-                .lockout
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .failure(peer.ip(), Instant::now(), lock_for);
-            if locked {
-                self.device().log(
-                    "SSHS",
-                    4,
-                    "SSHS_LOCKOUT",
-                    &format!(
-                        "{} is refused for {} seconds after {} failed logins within a minute.",
-                        peer.ip(),
-                        lock_for.as_secs(),
-                        super::lockout::MAX_FAILURES
-                    ),
-                );
-            }
-        }
         Self::retry()
     }
 
-    /// Authenticate in a blocking task (argon2 is slow on purpose).
+    /// Decide a login: counted against the lockout first, then a password goes to the
+    /// checkers (argon2 is slow on purpose) and a key, already proved by its signature, is
+    /// looked up at once.
     async fn decide(
         &mut self,
         user: &str,
@@ -301,18 +385,27 @@ impl Conn {
         let Some(vty) = self.device().sessions.next_vty() else {
             return Ok(Auth::reject());
         };
-        let device = self.device().clone();
-        let name = user.to_string();
-        let decided = tokio::task::spawn_blocking(move || {
-            let config = device.config.snapshot();
-            let credential = match &credential {
-                OwnedCredential::Password(p) => Credential::Password(p),
-                OwnedCredential::Key(k) => Credential::Key(k),
-            };
-            auth::authenticate(&config, vty, &name, credential)
-        })
-        .await
-        .unwrap_or(Err(Refusal::WrongPassword));
+        self.count_attempt();
+        let decided = match credential {
+            OwnedCredential::Key(key) => {
+                let config = self.device().config.snapshot();
+                let scratch = &mut Default::default();
+                auth::authenticate(&config, vty, user, Credential::Key(&key), scratch)
+            }
+            OwnedCredential::Password(password) => {
+                let device = self.device().clone();
+                let name = user.to_string();
+                let submitted = self.shared.checks.submit(move |scratch| {
+                    let config = device.config.snapshot();
+                    let credential = Credential::Password(&password);
+                    auth::authenticate(&config, vty, &name, credential, scratch)
+                });
+                match submitted {
+                    Ok(result) => result.await.unwrap_or(Err(Refusal::WrongPassword)),
+                    Err(Busy) => Err(Refusal::Busy),
+                }
+            }
+        };
         Ok(match decided {
             Ok(role) => self.succeeded(user, role),
             Err(refusal) => self.failed(user, refusal),
