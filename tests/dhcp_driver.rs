@@ -544,6 +544,50 @@ fn a_full_disk_withholds_acks_shows_it_and_recovers_without_a_restart() {
     assert!(!stats.contains("Lease store:"), "{stats}");
 }
 
+/// A journal write that failed is tried again once a second even when no client sends
+/// anything (the hot-backup peer's changes applied during the full disk wait for it to be
+/// acknowledged): with room again, the store stops reporting a failing write by itself.
+#[test]
+fn a_failed_journal_write_is_retried_without_new_traffic() {
+    use duet::dhcp::store::faults::{Fault, StoreFaults};
+    let dir = tempfile::tempdir().unwrap();
+    let faults = StoreFaults::attach(&dir.path().join("dhcp"));
+    let mut b = bed(dir.path(), true);
+    faults.disk_full(Fault::NoSpace);
+    let mac = "02:00:00:00:00:22";
+    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
+        .message()
+        .encode();
+    let (_, _, offer) = b.exchange(&discover);
+    let req = PacketSpec {
+        requested: Some(offer.yiaddr),
+        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+        ..PacketSpec::new(MessageType::Request, mac, 8)
+    };
+    b.send(&req.message().encode());
+    // Read from the engine's status channel: a query would wake the engine (and flush).
+    let handle = b.device.dhcp.get().expect("engine started").clone();
+    let failing = || handle.store_status().write_error.is_some();
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !failing() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the write never failed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    faults.clear();
+    // No client message from here on: only the engine's retry can write the binding.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while failing() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still failing 5 s after the disk had room"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Hot backup (synchronous mode) holds an ACK until the peer confirms its binding, and drops it
 /// if the peer goes down first. The client never saw that ACK, so `DHCPACK` must not count it:
 /// it is counted under `Replies withheld`, and `DHCPACK` counts the ACKs that left.

@@ -51,8 +51,11 @@ use duet::demo::run::views;
 use duet::demo::{ClientOptions, ClientState};
 use duet::dhcp::LeaseState;
 use duet::dhcp::lease::LeaseRecord;
+use duet::dhcp::store::faults::{self, StoreFaults};
 use duet::hotbackup::Phase;
-use sim_common::{CLIENTS, Fault, Run, campaign, pair_options, report_unbound, seeds, simulate};
+use sim_common::{
+    CLIENTS, Fault, Run, campaign, missing_on_disk, pair_options, report_unbound, seeds, simulate,
+};
 use tokio::time::{Instant, sleep};
 
 const SEEDS: u64 = 140;
@@ -81,7 +84,7 @@ async fn records(pair: &Pair, side: Side) -> Option<BTreeMap<Ipv4Addr, LeaseReco
 
 /// One seeded run: its failures as text (empty when every invariant held).
 async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
-    let run = simulate(seed, hot_backup(asynchronous)).await?;
+    let mut run = simulate(seed, hot_backup(asynchronous)).await?;
     // The run may end at the very instant a client renews: a table read in the middle of
     // that exchange sees the renewal on one device and not yet on the other. Changes take no
     // simulated time, so a millisecond later the devices agree again unless they really
@@ -90,9 +93,25 @@ async fn run_seed(seed: u64, asynchronous: bool) -> Result<String, String> {
     for _ in 0..3 {
         failures = invariants(&run, asynchronous).await;
         if failures.is_empty() {
-            return Ok(failures);
+            break;
         }
         sleep(Duration::from_millis(1)).await;
+    }
+    // Synchronous mode, every fault (full disks included) healed: kill -9 of both devices
+    // loses no lease a client holds; each is on both disks.
+    if failures.is_empty() && !asynchronous {
+        run.pair.crash(Side::A);
+        run.pair.crash(Side::B);
+        let seen = views(&run.pair);
+        for side in Side::BOTH {
+            let dir = run.pair.data_dir(side);
+            for (_, l) in missing_on_disk(&seen, run.epoch, Duration::ZERO, dir, side.name()) {
+                let _ = writeln!(failures, "  after both were killed: {l}");
+            }
+        }
+    }
+    if failures.is_empty() {
+        return Ok(failures);
     }
     Ok(format!("faults:\n{}violations:\n{failures}", run.story))
 }
@@ -321,6 +340,124 @@ async fn a_pulled_link_cable_cuts_hot_backup_until_it_is_back() {
     let on_a = table(&pair, Side::A).await;
     assert_eq!(on_a.len(), 2, "both clients bound: {on_a:?}");
     assert_eq!(on_a, table(&pair, Side::B).await);
+}
+
+/// Hot-backup frames are applied to B's table, but B's disk is full: none of them is
+/// durable on B, so B acknowledges none (an ack means "durable here", like a DHCPACK after
+/// fdatasync) and A, in synchronous mode, holds every ACK. Both devices are then killed
+/// within the ack bound: every lease a client was ACKed must be in B's lease store.
+#[tokio::test(start_paused = true)]
+async fn a_backup_whose_disk_is_full_confirms_no_binding() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        hot_backup(false),
+    );
+    // B's lease store (`DATA/dhcp`) sees faults only if they are attached before it opens.
+    let b_disk = StoreFaults::attach(&pair.data_dir(Side::B).join("dhcp"));
+    for side in Side::BOTH {
+        pair.start(side).await.unwrap();
+    }
+    sleep(Duration::from_secs(3)).await;
+    assert_eq!(phases(&pair), vec![Some(Phase::RealTime); 2]);
+    b_disk.disk_full(faults::Fault::NoSpace);
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(2),
+        request_attempts: 4,
+    };
+    let epoch = Instant::now();
+    pair.add_clients(CLIENTS, client_opts, 11, epoch);
+    // Less than the ack bound (keepalive x retransmit, 3 s): A still waits for B.
+    sleep(Duration::from_millis(2500)).await;
+    // Both say so: B has the bindings applied but not saved, A holds them unconfirmed.
+    let (a, b) = (status(&pair, Side::A), status(&pair, Side::B));
+    assert!(b.unsaved > 0 && a.unacked > 0, "A: {a:?}\nB: {b:?}");
+    pair.crash(Side::A);
+    pair.crash(Side::B);
+    b_disk.clear();
+    let lost = missing_on_disk(
+        &views(&pair),
+        epoch,
+        Duration::ZERO,
+        pair.data_dir(Side::B),
+        "B",
+    );
+    assert_eq!(lost, [], "ACKed but not durable on B");
+}
+
+/// The hot-backup status a running device reports.
+fn status(pair: &Pair, side: Side) -> duet::hotbackup::Status {
+    let h = pair.device(side).unwrap().hotbackup.get().unwrap();
+    h.report().status.clone().unwrap()
+}
+
+/// B's disk is full for longer than the ack bound: A treats B as down (it confirms nothing
+/// for keepalive x retransmit), ACKs alone from its half, and B keeps saying that it cannot
+/// save. Once B's disk has room again, B writes what it applied, acknowledges, the pair is
+/// back in real-time backup, and every lease a client holds is in B's lease store.
+#[tokio::test(start_paused = true)]
+async fn a_master_serves_alone_while_its_backup_cannot_write_and_resyncs_after() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let mut pair = Pair::new(
+        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
+        hot_backup(false),
+    );
+    // B's lease store (`DATA/dhcp`) sees faults only if they are attached before it opens.
+    let b_disk = StoreFaults::attach(&pair.data_dir(Side::B).join("dhcp"));
+    for side in Side::BOTH {
+        pair.start(side).await.unwrap();
+    }
+    sleep(Duration::from_secs(3)).await;
+    b_disk.disk_full(faults::Fault::NoSpace);
+    let client_opts = ClientOptions {
+        first_retransmit: Duration::from_millis(500),
+        max_retransmit: Duration::from_secs(2),
+        request_attempts: 4,
+    };
+    let epoch = Instant::now();
+    pair.add_clients(CLIENTS, client_opts, 13, epoch);
+    let mut b_said_so = false;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !views(&pair).iter().all(|v| v.state == ClientState::Bound) {
+        assert!(
+            Instant::now() < deadline,
+            "clients not bound: {:?}",
+            views(&pair)
+        );
+        b_said_so |= status(&pair, Side::B).unsaved > 0;
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert!(b_said_so, "B never showed its unsaved updates");
+    let a = pair
+        .device(Side::A)
+        .unwrap()
+        .hotbackup
+        .get()
+        .unwrap()
+        .report();
+    assert!(a.stats.ack_timeouts > 0, "A never gave up waiting: {a:?}");
+    assert!(a.half.is_some(), "A serves from its half only: {a:?}");
+    b_disk.clear();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while phases(&pair) != vec![Some(Phase::RealTime); 2] {
+        assert!(
+            Instant::now() < deadline,
+            "not resynchronized: {:?}",
+            phases(&pair)
+        );
+        sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(status(&pair, Side::B).unsaved, 0);
+    pair.crash(Side::B);
+    let lost = missing_on_disk(
+        &views(&pair),
+        epoch,
+        Duration::ZERO,
+        pair.data_dir(Side::B),
+        "B",
+    );
+    assert_eq!(lost, [], "not durable on B");
 }
 
 /// A seed replays: two runs of one seed give every client the same events at the same times.

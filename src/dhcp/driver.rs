@@ -34,6 +34,8 @@ const QUEUE: usize = 64;
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(3);
 /// How often the journal is checked for compaction.
 const COMPACT_CHECK: Duration = Duration::from_secs(30);
+/// How soon a journal write that failed (a full or failing disk) is tried again.
+const STORE_RETRY: Duration = Duration::from_secs(1);
 /// At most one store error logged per this window (the others are counted).
 const STORE_ERROR_WINDOW: Duration = Duration::from_secs(60);
 /// Lease events kept for a slow subscriber (hot backup) before it lags.
@@ -212,8 +214,9 @@ pub struct Engine {
     config: watch::Receiver<Arc<Config>>,
     events: broadcast::Sender<LeaseEvent>,
     ingress: HashMap<Arc<str>, Ingress>,
-    /// The last event sequence number known to be on disk.
-    durable: u64,
+    /// While the journal cannot be written: when to try again. (What is on disk is the
+    /// server's `durable()` mark.)
+    store_retry: Option<Instant>,
     gate: Gate,
     /// Rate limit of the store error log ([`Engine::store_error`]).
     store_errors: Repeats,
@@ -261,6 +264,8 @@ pub fn start(
     };
     let recovered = recovery.leases.len();
     server.restore(recovery.leases);
+    // What was recovered is on disk; from now on the flushes say how far the events are.
+    server.set_durable(server.last_event());
     // Records that no pool covers any more were dropped by restore: start the journal clean.
     if store.journal_records() > 0
         && store.should_compact(server.leases().len())
@@ -295,7 +300,7 @@ pub fn start(
         config,
         events,
         ingress: HashMap::new(),
-        durable: 0,
+        store_retry: None,
         gate: Gate::default(),
         store_errors: Repeats::new(STORE_ERROR_WINDOW),
     };
@@ -324,6 +329,8 @@ pub fn damage_text(d: &Damage) -> String {
     )
 }
 
+/// Fold the journal into a snapshot of the whole table (when it works, every event so far is
+/// durable).
 fn compact(store: &mut LeaseStore, server: &Server) -> Result<(), super::store::StoreError> {
     // Offers are never journaled; everything else is state worth keeping.
     let live = server
@@ -386,11 +393,17 @@ impl Engine {
                     self.reconcile(&tx);
                 }
                 _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
+                // The flush below tries the journal again.
+                _ = sleep_until(self.store_retry) => {}
                 _ = compact_tick.tick() => {
-                    if self.store.should_compact(self.server.leases().len())
-                        && let Err(e) = compact(&mut self.store, &self.server)
-                    {
-                        self.store_error(&format!("Lease store compaction failed: {e}"));
+                    if self.store.should_compact(self.server.leases().len()) {
+                        match compact(&mut self.store, &self.server) {
+                            // The whole table is on disk: so is every event so far.
+                            Ok(()) => self.server.set_durable(self.server.last_event()),
+                            Err(e) => {
+                                self.store_error(&format!("Lease store compaction failed: {e}"))
+                            }
+                        }
                     }
                 }
             }
@@ -410,45 +423,23 @@ impl Engine {
             false
         });
         let events = self.server.drain_events();
-        if let Some(last) = events.last().map(|e| e.seq) {
-            for ev in &events {
-                self.store.append(&ev.change);
-            }
-            match self.store.flush() {
-                Ok(_) => {
-                    self.durable = last;
-                    self.store_recovered();
-                    self.store_status
-                        .send_if_modified(|s| s.write_error.take().is_some());
-                }
-                Err(e) => {
-                    self.store_error(&format!(
-                        "Lease journal write failed, acknowledgements withheld: {e}"
-                    ));
-                    self.store_status
-                        .send_modify(|s| s.write_error = Some(e.to_string()));
-                    // A poisoned store recovers by writing the whole table afresh; any other
-                    // failure is retried by the next flush.
-                    if self.store.is_poisoned()
-                        && let Err(e) = compact(&mut self.store, &self.server)
-                    {
-                        self.store_error(&format!("Lease store compaction failed: {e}"));
-                    }
-                }
-            }
-            // Subscribers (hot backup) get this server's own changes; those applied for the
-            // peer are journaled only (sending them back is pointless, and a batch backup of
-            // a million would otherwise push a million copies through the channel).
-            if self.events.receiver_count() > 0 {
-                for ev in events.into_iter().filter(|e| e.origin == Origin::Local) {
-                    let _ = self.events.send(ev);
-                }
+        for ev in &events {
+            self.store.append(&ev.change);
+        }
+        self.make_durable(!events.is_empty());
+        // Subscribers (hot backup) get this server's own changes; those applied for the
+        // peer are journaled only (sending them back is pointless, and a batch backup of
+        // a million would otherwise push a million copies through the channel).
+        if self.events.receiver_count() > 0 {
+            for ev in events.into_iter().filter(|e| e.origin == Origin::Local) {
+                let _ = self.events.send(ev);
             }
         }
         // ACKs whose lease did not reach the disk are dropped (the flush error was logged):
         // the client retransmits its REQUEST. Counted as withheld, never as sent.
+        let durable = self.server.durable();
         for r in replies.drain(..) {
-            if r.commit.is_some_and(|c| c > self.durable) {
+            if r.commit.is_some_and(|c| c > durable) {
                 self.server.reply_withheld("journal-failed");
                 continue;
             }
@@ -458,6 +449,48 @@ impl Engine {
             }
             self.send(&r);
         }
+    }
+
+    /// Flush the journal (one fdatasync) and tell the server how far its events are durable.
+    /// Invariant: `Server::durable` only moves once the store says the records are on disk (a
+    /// flush or a compaction succeeded); replies (here) and hot-backup acks to the peer
+    /// (`Replica::durable_mark`) never go beyond it. A failed write keeps its records
+    /// buffered and is tried again by the next batch with new events (`fresh`) and, while
+    /// none comes, every [`STORE_RETRY`]: changes applied for the peer while the disk was full
+    /// would otherwise stay unconfirmed until a client happens to send something. Only a
+    /// poisoned store (a failed fsync) is compacted, which rewrites the whole table.
+    fn make_durable(&mut self, fresh: bool) {
+        let last = self.server.last_event();
+        if self.server.durable() < last {
+            if !fresh && self.store_retry.is_some_and(|at| Instant::now() < at) {
+                return;
+            }
+            if let Err(e) = self.store.flush() {
+                self.store_error(&format!(
+                    "Lease journal write failed, acknowledgements withheld: {e}"
+                ));
+                self.store_status
+                    .send_modify(|s| s.write_error = Some(e.to_string()));
+                let rewritten = self.store.is_poisoned()
+                    && match compact(&mut self.store, &self.server) {
+                        Ok(()) => true,
+                        Err(e) => {
+                            self.store_error(&format!("Lease store compaction failed: {e}"));
+                            false
+                        }
+                    };
+                if !rewritten {
+                    self.store_retry = Some(Instant::now() + STORE_RETRY);
+                    return;
+                }
+            }
+            self.server.set_durable(last);
+        }
+        // Everything is on disk (this flush, or a compaction did it): no retry is due.
+        self.store_retry = None;
+        self.store_recovered();
+        self.store_status
+            .send_if_modified(|s| s.write_error.take().is_some());
     }
 
     /// Log a store error, rate-limited: a failing disk fails every batch, and one line per
@@ -470,7 +503,7 @@ impl Engine {
         }
     }
 
-    /// A flush succeeded: report the store errors not logged since the last one that was.
+    /// Every event is on disk: report the store errors not logged since the last one that was.
     fn store_recovered(&mut self) {
         if let Some(n) = self.store_errors.clear() {
             tracing::warn!(

@@ -68,6 +68,10 @@ pub struct Server {
     leases: LeaseTable,
     events: Vec<LeaseEvent>,
     next_seq: u64,
+    /// Every event up to this one is on disk, as the driver last reported
+    /// ([`Server::set_durable`]); `None` while no driver journals this server (tests, the
+    /// fuzzer), when every change counts as durable.
+    durable: Option<u64>,
     server_id: Option<Ipv4Addr>,
     serving: bool,
     /// While the hot-backup peer is unreachable: new bindings only from this half of each pool.
@@ -90,6 +94,7 @@ impl Server {
             leases: LeaseTable::new(),
             events: Vec::new(),
             next_seq: 1,
+            durable: None,
             server_id: None,
             serving: true,
             half: None,
@@ -303,6 +308,22 @@ impl Server {
         self.pools
             .iter()
             .map(|p| (p.name.as_str(), p.alloc.size(), p.alloc.free_count()))
+    }
+
+    /// The sequence number of the last lease event made (0 before the first).
+    pub fn last_event(&self) -> u64 {
+        self.next_seq - 1
+    }
+
+    /// The driver journaled and flushed every event up to `seq`. Hot backup acknowledges the
+    /// peer's changes only once they are durable here (`Replica::durable_mark`).
+    pub fn set_durable(&mut self, seq: u64) {
+        self.durable = Some(seq);
+    }
+
+    /// Every event up to this one is durable (all of them, if no driver reports durability).
+    pub fn durable(&self) -> u64 {
+        self.durable.unwrap_or_else(|| self.last_event())
     }
 
     /// Lease changes since the last call, in order.

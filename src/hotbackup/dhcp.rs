@@ -240,6 +240,14 @@ impl Replica<DhcpBindings> for Server {
     fn reserve(&mut self, additional: usize) {
         self.reserve_leases(additional);
     }
+
+    fn applied_mark(&self) -> u64 {
+        self.last_event()
+    }
+
+    fn durable_mark(&self) -> u64 {
+        self.durable()
+    }
 }
 
 impl Conflict<DhcpBindings> {

@@ -108,6 +108,13 @@ pub fn render(cfg: &HotBackupConfig, r: &Report, verbose: bool) -> Vec<String> {
         status.map_or(0, |s| s.unacked).to_string(),
     );
     f(
+        "Peer updates not saved",
+        match status.map_or(0, |s| s.unsaved) {
+            0 => "0".into(),
+            n => format!("{n} (the lease store cannot write; acks withheld)"),
+        },
+    );
+    f(
         "Last batch duration",
         status
             .and_then(|s| s.last_batch_ms)
@@ -254,6 +261,7 @@ fn display_statistics(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     field(ctx, "Reconnections", stats.reconnects);
     field(ctx, "Switchovers", stats.switchovers);
     field(ctx, "Conflicts", stats.conflicts);
+    field(ctx, "Ack timeouts", stats.ack_timeouts);
     Ok(())
 }
 
@@ -318,6 +326,8 @@ mod tests {
                 }),
                 receiving: None,
                 unacked: 3,
+                peer_up_since: Some(1),
+                unsaved: 5,
                 last_batch_ms: Some(42),
                 config_consistent: Some(false),
                 partner_down: false,
@@ -335,6 +345,7 @@ mod tests {
             "Local VRRP role           : Master",
             "Peer VRRP role            : Backup",
             "Updates waiting for ack   : 3",
+            "Peer updates not saved    : 5 (the lease store cannot write; acks withheld)",
             "Last batch duration       : 42 ms",
             "Configuration consistency : Inconsistent",
             "DHCP answering            : Yes",

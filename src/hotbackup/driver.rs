@@ -702,6 +702,15 @@ impl Engine {
                     a.peer.peer
                 ),
             ),
+            Event::AckTimeout { held, waited } => log(
+                4,
+                "HOTBACKUP_ACK_TIMEOUT",
+                format!(
+                    "The peer {} confirmed none of {held} changes for {} ms (its lease store may be failing); it is treated as down.",
+                    a.peer.peer,
+                    waited
+                ),
+            ),
             Event::BatchReceived => {
                 log(5, "HOTBACKUP_BATCH_DONE", "Every binding of the peer is applied.".into())
             }

@@ -3,6 +3,8 @@
 
 use thiserror::Error;
 
+use crate::dhcp::Millis;
+
 use super::frame::{FrameError, VERSION};
 use super::merge::Conflict;
 use super::message::Role;
@@ -104,6 +106,9 @@ pub enum Event<S: Service> {
     ConfigMismatch,
     /// The connection was lost or the peer fell silent; this device serves alone.
     PeerDown,
+    /// Synchronous mode: the peer confirmed none of the `held` changes for `waited` ms (the
+    /// silence bound): it is treated as down (`PeerDown` and `Close` follow).
+    AckTimeout { held: usize, waited: Millis },
     /// Every entry the peer had is applied here: this device may now become master (VRRP
     /// must not preempt before this).
     BatchReceived,

@@ -85,4 +85,19 @@ pub trait Replica<S: Service> {
     fn reserve(&mut self, additional: usize) {
         let _ = additional;
     }
+    /// Where the table's history stands after every change applied so far: a number that
+    /// grows with each change (for DHCP, the server's last lease event). The session notes it
+    /// after applying what the peer sent and acknowledges that only once
+    /// [`Replica::durable_mark`] has reached it. A table without a store (tests) keeps the
+    /// defaults: everything applied counts as durable at once.
+    fn applied_mark(&self) -> u64 {
+        0
+    }
+    /// Every change up to this mark is durable on this device (journaled and flushed; for
+    /// DHCP, what the engine last reported with `Server::set_durable`). Invariant: an ack to
+    /// the peer never covers a change above it, so an ack means "durable here", exactly like a
+    /// DHCPACK after fdatasync.
+    fn durable_mark(&self) -> u64 {
+        u64::MAX
+    }
 }

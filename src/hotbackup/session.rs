@@ -74,6 +74,8 @@ struct Conn<K> {
     next_keepalive: Millis,
     /// The peer's boot id, once its hello arrived.
     peer: Option<u64>,
+    /// When its hello arrived.
+    up_since: Millis,
     outbound: Outbound<K>,
     /// The last seq of our stream sent (or covered by the batch) on this connection.
     sent_upto: Option<u64>,
@@ -82,8 +84,36 @@ struct Conn<K> {
     inbound: Inbound,
     /// The last seq of the peer's stream applied on this connection.
     in_last: u64,
-    ack_due: bool,
+    /// Positions of the peer's stream applied here and not yet acknowledged, oldest first:
+    /// each is acknowledged once the replica has made it durable.
+    owed: VecDeque<Owed>,
+    /// Entries of the peer applied since the last owed position (a batch under way).
+    applied: u64,
+    /// Synchronous mode: since when the peer has confirmed none of the held changes (the
+    /// first `now` the session saw one waiting, or the last ack that confirmed some).
+    ack_wait: Option<Millis>,
     synced: bool,
+}
+
+/// A position of the peer's stream to acknowledge once the replica's durable mark reaches
+/// `mark` (its applied mark right after the position was applied).
+#[derive(Debug)]
+struct Owed {
+    seq: u64,
+    mark: u64,
+    /// Entries applied for it (for `display`: the peer's changes not yet saved here).
+    entries: u64,
+}
+
+impl<K> Conn<K> {
+    /// The peer's stream is applied up to `in_last`: acknowledge it once `mark` is durable.
+    fn owe_ack(&mut self, mark: u64) {
+        self.owed.push_back(Owed {
+            seq: self.in_last,
+            mark,
+            entries: std::mem::take(&mut self.applied),
+        });
+    }
 }
 
 /// A held local change, as [`Event::Unconfirmed`] hands it back if the peer goes down.
@@ -213,6 +243,14 @@ impl<S: Service> Session<S> {
             sending,
             receiving,
             unacked: self.held.len(),
+            peer_up_since: self
+                .conn
+                .as_ref()
+                .filter(|c| c.peer.is_some())
+                .map(|c| c.up_since),
+            unsaved: self.conn.as_ref().map_or(0, |c| {
+                c.applied + c.owed.iter().map(|o| o.entries).sum::<u64>()
+            }),
             last_batch_ms: self.last_batch_ms,
             config_consistent: self.config_consistent,
             partner_down: self.partner_down,
@@ -247,13 +285,16 @@ impl<S: Service> Session<S> {
             last_rx: now,
             next_keepalive: now + self.cfg.keepalive_interval,
             peer: None,
+            up_since: now,
             outbound: Outbound::Waiting,
             sent_upto: None,
             acked: 0,
             batch_started: now,
             inbound: Inbound::Waiting,
             in_last: 0,
-            ack_due: false,
+            owed: VecDeque::new(),
+            applied: 0,
+            ack_wait: None,
             synced: false,
         };
         send(&mut c, &mut self.stats, &Message::Challenge { nonce });
@@ -341,6 +382,7 @@ impl<S: Service> Session<S> {
 
     /// Bytes read from the TCP stream. Entries received are merged into `replica`.
     pub fn handle_bytes<R: Replica<S>>(&mut self, now: Millis, bytes: &[u8], replica: &mut R) {
+        self.watch_acks(now);
         let Some(c) = &mut self.conn else { return };
         c.dec.push(bytes);
         loop {
@@ -375,9 +417,18 @@ impl<S: Service> Session<S> {
     /// not yet sent, then the next batch pages.
     pub fn poll_transmit<R: Replica<S>>(&mut self, replica: &R) -> Option<Vec<u8>> {
         let c = self.conn.as_mut()?;
-        if c.ack_due {
-            c.ack_due = false;
-            send(c, &mut self.stats, &Message::Ack { upto: c.in_last });
+        // An ack means "durable here": it covers only what the replica has saved (a backup
+        // whose disk refuses writes acknowledges nothing, and says so in `status`).
+        let durable = replica.durable_mark();
+        let mut ack = None;
+        while let Some(o) = c.owed.front()
+            && o.mark <= durable
+        {
+            ack = Some(o.seq);
+            c.owed.pop_front();
+        }
+        if let Some(upto) = ack {
+            send(c, &mut self.stats, &Message::Ack { upto });
         }
         if let Some(mut upto) = c.sent_upto {
             // Every local change after `sent_upto` is in the log: the log is never trimmed
@@ -466,7 +517,11 @@ impl<S: Service> Session<S> {
     /// When `handle_timeout` next has work.
     pub fn poll_timeout(&self) -> Option<Millis> {
         match &self.conn {
-            Some(c) => Some(c.next_keepalive.min(c.last_rx + self.dead_after())),
+            Some(c) => {
+                let dead = self.dead_after();
+                let unconfirmed = c.ack_wait.map_or(Millis::MAX, |t| t + dead);
+                Some(c.next_keepalive.min(c.last_rx + dead).min(unconfirmed))
+            }
             None if !self.partner_down => {
                 self.cfg.partner_down_after.map(|d| self.silence_since + d)
             }
@@ -474,12 +529,28 @@ impl<S: Service> Session<S> {
         }
     }
 
-    /// Keepalives, the peer-down timer and the partner-down delay.
+    /// Keepalives, the peer-down timer, the ack bound and the partner-down delay.
     pub fn handle_timeout(&mut self, now: Millis) {
+        self.watch_acks(now);
         let dead = self.dead_after();
         let interval = self.cfg.keepalive_interval.max(1);
         match &mut self.conn {
             Some(c) if now >= c.last_rx + dead => {
+                self.lose_connection(now);
+                self.events.push_back(Event::Close);
+            }
+            // Synchronous mode: a peer that confirms none of the held changes for as long as
+            // silence would take to declare it down is treated as down (its disk may refuse
+            // writes: it applies but does not acknowledge). The held ACKs are then settled as
+            // for any peer loss (`Event::Unconfirmed`) and this device serves alone from its
+            // half; the driver reconnects, and the peer is back once it acknowledges again.
+            Some(c) if c.ack_wait.is_some_and(|t| now >= t + dead) => {
+                let waited = now - c.ack_wait.unwrap_or(now);
+                self.stats.ack_timeouts += 1;
+                self.events.push_back(Event::AckTimeout {
+                    held: self.held.len(),
+                    waited,
+                });
                 self.lose_connection(now);
                 self.events.push_back(Event::Close);
             }
@@ -505,6 +576,20 @@ impl<S: Service> Session<S> {
 
     pub fn poll_event(&mut self) -> Option<Event<S>> {
         self.events.pop_front()
+    }
+
+    /// Start the ack bound when changes are held for the peer and it is not running yet; stop
+    /// it when none is held. Called with every `now` the driver gives, so the bound starts at
+    /// most one keepalive interval after the change (the keepalive timer calls at least that
+    /// often).
+    fn watch_acks(&mut self, now: Millis) {
+        if let Some(c) = &mut self.conn {
+            if self.held.is_empty() {
+                c.ack_wait = None;
+            } else if c.ack_wait.is_none() {
+                c.ack_wait = Some(now);
+            }
+        }
     }
 
     fn dead_after(&self) -> Millis {
@@ -617,6 +702,7 @@ impl<S: Service> Session<S> {
                     return Err(ProtocolError::Unexpected("batch-page"));
                 };
                 *received += entries.len() as u64;
+                c.applied += entries.len() as u64;
                 self.stats.entries_received += entries.len() as u64;
                 for b in entries.iter() {
                     let e = S::decode_entry(b)?;
@@ -635,7 +721,7 @@ impl<S: Service> Session<S> {
                     });
                 }
                 c.inbound = Inbound::Complete;
-                c.ack_due = true;
+                c.owe_ack(replica.applied_mark());
                 self.resume = Some(ResumePoint {
                     boot: peer_boot,
                     seq: upto,
@@ -654,7 +740,7 @@ impl<S: Service> Session<S> {
                     return Err(ProtocolError::Unexpected("reconcile"));
                 }
                 c.in_last = from;
-                c.ack_due = true;
+                c.owe_ack(replica.applied_mark());
                 if upto == from {
                     c.inbound = Inbound::Complete;
                     self.events.push_back(Event::BatchReceived);
@@ -701,7 +787,8 @@ impl<S: Service> Session<S> {
                 };
                 self.stats.entries_received += 1;
                 c.in_last = seq;
-                c.ack_due = true;
+                c.applied += 1;
+                c.owe_ack(replica.applied_mark());
                 match c.inbound {
                     Inbound::Batch { .. } | Inbound::Waiting => {}
                     Inbound::CatchingUp { upto } => {
@@ -731,6 +818,9 @@ impl<S: Service> Session<S> {
                     }
                     released = Some(token);
                     self.held.pop_front();
+                }
+                if released.is_some() {
+                    c.ack_wait = (!self.held.is_empty()).then_some(now);
                 }
                 if let Outbound::Finishing { upto, batch } = c.outbound
                     && c.acked >= upto
@@ -849,6 +939,7 @@ impl<S: Service> Session<S> {
             return Err(ProtocolError::SameDeviceId(h.device_id));
         }
         c.peer = Some(h.boot_id);
+        c.up_since = now;
         self.peer_device = Some(h.device_id);
         self.peer_role = Some(h.role);
         let consistent = h.config_digest == self.cfg.config_digest;

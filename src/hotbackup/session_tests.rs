@@ -10,8 +10,23 @@ use super::service::{Change, EntryError, Replica};
 use super::{Event, Mode, Phase, Progress, Session, SessionConfig, SessionError};
 use crate::dhcp::{ClientKey, LeaseRecord, LeaseState};
 
-#[derive(Default, Debug, PartialEq)]
-struct Mem(BTreeMap<Ipv4Addr, LeaseRecord>);
+/// An in-memory table: the entries, the changes applied (its applied mark) and how far they
+/// are durable (`None`: all of them, as without a store). Tables compare by their entries.
+#[derive(Default, Debug)]
+struct Mem(BTreeMap<Ipv4Addr, LeaseRecord>, u64, Option<u64>);
+
+impl PartialEq for Mem {
+    fn eq(&self, other: &Mem) -> bool {
+        self.0 == other.0
+    }
+}
+
+impl Mem {
+    /// A disk that refuses writes from now on (`false`: one that took everything so far).
+    fn disk_full(&mut self, full: bool) {
+        self.2 = full.then_some(self.1);
+    }
+}
 
 impl Replica<DhcpBindings> for Mem {
     fn get(&self, k: &Ipv4Addr) -> Option<&LeaseRecord> {
@@ -20,11 +35,18 @@ impl Replica<DhcpBindings> for Mem {
     fn keys(&self) -> Vec<Ipv4Addr> {
         self.0.keys().copied().collect()
     }
+    fn applied_mark(&self) -> u64 {
+        self.1
+    }
+    fn durable_mark(&self) -> u64 {
+        self.2.unwrap_or(self.1)
+    }
     /// Pools and clocks are checked by the DHCP replica (tests/hotbackup_attack.rs).
     fn admit(&self, _: &LeaseRecord, _: u64) -> Result<(), EntryError> {
         Ok(())
     }
     fn apply(&mut self, c: Change<DhcpBindings>) {
+        self.1 += 1;
         match c {
             Change::Upsert(r) => {
                 self.0.insert(r.ip, r);
@@ -223,6 +245,91 @@ fn synchronous_change_is_released_only_after_the_peer_acks() {
     a.drain();
     assert_eq!(a.released(), Some(t));
     assert_eq!(a.s.status().unacked, 0);
+}
+
+/// An ack means "durable here": a backup whose disk refuses writes applies the change but
+/// acknowledges nothing (and says so in its status) until the write succeeds.
+#[test]
+fn an_ack_covers_only_what_the_replica_has_saved() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    a.ev.clear();
+    b.t.disk_full(true);
+    let acks = b.s.stats().frames_sent.get("ack").copied();
+    let t = a.change(rec(7, 7, 50));
+    pump(&mut a, &mut b, 1);
+    assert_eq!(b.t.0.get(&Ipv4Addr::new(10, 0, 0, 7)), Some(&rec(7, 7, 50)));
+    assert_eq!(a.released(), None, "B has not saved it");
+    assert_eq!((a.s.status().unacked, b.s.status().unsaved), (1, 1));
+    assert_eq!(b.s.stats().frames_sent.get("ack").copied(), acks);
+    b.t.disk_full(false);
+    pump(&mut a, &mut b, 2);
+    assert_eq!(a.released(), Some(t));
+    assert_eq!((a.s.status().unacked, b.s.status().unsaved), (0, 0));
+}
+
+/// Synchronous mode: a peer that keeps talking but confirms none of the held changes for the
+/// silence bound (interval x retransmit) is treated as down, and the held changes are handed
+/// back as for any peer loss.
+#[test]
+fn a_peer_that_confirms_nothing_is_down_after_the_bound() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    a.ev.clear();
+    b.t.disk_full(true);
+    let t = a.change(rec(7, 7, 50));
+    // The bound starts at the first moment A sees the change waiting: here, its keepalive
+    // tick at 1000 (B sends nothing before).
+    pump(&mut a, &mut b, 500);
+    for now in (1000..=3500).step_by(500) {
+        a.s.handle_timeout(now);
+        b.s.handle_timeout(now);
+        pump(&mut a, &mut b, now);
+        assert_eq!(
+            a.s.phase(),
+            Phase::RealTime,
+            "at {now}: B's keepalives keep it up"
+        );
+    }
+    assert_eq!(a.s.poll_timeout(), Some(4000));
+    a.s.handle_timeout(4000);
+    a.drain();
+    assert_eq!(a.s.phase(), Phase::Silence);
+    assert!(a.has(|e| *e
+        == Event::AckTimeout {
+            held: 1,
+            waited: 3000
+        }));
+    assert!(a.has(|e| matches!(e, Event::PeerDown)));
+    assert!(a.has(|e| matches!(e, Event::Close)));
+    assert!(a.has(|e| matches!(e, Event::Unconfirmed(u) if u.len() == 1 && u[0].token == t)));
+    assert_eq!(a.s.stats().ack_timeouts, 1);
+    assert!(a.s.restrict_to_half());
+}
+
+/// Acks that keep coming, however slowly, keep the peer up: the bound counts from the last
+/// ack that confirmed something.
+#[test]
+fn a_slow_peer_that_confirms_something_within_the_bound_stays_up() {
+    let mut a = Node::new(1, 100, |_| {});
+    let mut b = Node::new(2, 200, |_| {});
+    connect(&mut a, &mut b, 0);
+    b.t.disk_full(true);
+    for now in (500..=10_000).step_by(500) {
+        // A new change every half second; B's disk takes what it has every 2.5 s.
+        a.change(rec((now / 500) as u8, 1, now));
+        if now % 2500 == 0 {
+            b.t.disk_full(false);
+            b.t.disk_full(true);
+        }
+        a.s.handle_timeout(now);
+        b.s.handle_timeout(now);
+        pump(&mut a, &mut b, now);
+        assert_eq!(a.s.phase(), Phase::RealTime, "at {now}");
+    }
+    assert_eq!(a.s.stats().ack_timeouts, 0);
 }
 
 #[test]

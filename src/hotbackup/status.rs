@@ -43,6 +43,9 @@ pub struct Stats {
     /// Local VRRP role changes between master and backup.
     pub switchovers: u64,
     pub conflicts: u64,
+    /// Times the peer was treated as down because it confirmed no held change within the
+    /// bound (synchronous mode).
+    pub ack_timeouts: u64,
 }
 
 /// What `display hot-backup` shows.
@@ -58,6 +61,13 @@ pub struct Status {
     pub receiving: Option<Progress>,
     /// Local changes waiting for the peer's ack.
     pub unacked: usize,
+    /// When the current connection's peer said hello (ms): in synchronous mode every ACK
+    /// released since then waited for the peer's ack, unless the peer went down in between
+    /// (then this is later, or `None`).
+    pub peer_up_since: Option<Millis>,
+    /// The peer's entries applied here but not yet durable, hence not acknowledged (the
+    /// lease store cannot write).
+    pub unsaved: u64,
     pub last_batch_ms: Option<Millis>,
     /// `None` until a peer has been seen.
     pub config_consistent: Option<bool>,
