@@ -1,13 +1,14 @@
 //! The login and access commands: `local-user` and its view, `line vty|console` and the line
 //! view, `ssh server ...`, and `free line vty N`.
 
-use super::lines::{AuthMode, DEFAULT_IDLE_SECS, LineConfig};
+use super::lines::{AuthMode, DEFAULT_IDLE_SECS, LineConfig, LineRange};
 use super::password;
 use super::users::{
-    DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, valid_user_name,
+    DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, USER_VIEW,
+    user_view, valid_user_name,
 };
 use crate::cli::handler::CmdResult;
-use crate::cli::{Args, CmdError, LineRange, View};
+use crate::cli::{Args, CmdError, View};
 use crate::device::{Ctx, Registry};
 use crate::session::Role;
 
@@ -32,12 +33,7 @@ pub fn register(r: &mut Registry) {
 
 /// Put `view` directly under system view, wherever the command came from.
 fn enter(ctx: &mut Ctx<'_>, view: View) {
-    let views = &mut ctx.session.views;
-    match views.iter().rposition(|v| *v == View::System) {
-        Some(system) => views.truncate(system + 1),
-        None => views.push(View::System),
-    }
-    views.push(view);
+    View::enter_under_system(&mut ctx.session.views, view);
 }
 
 /// The role named by the `network-admin` / `network-operator` keyword.
@@ -84,13 +80,18 @@ fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     if new {
         ctx.line("New local user added.");
     }
-    enter(ctx, View::LocalUser(name));
+    enter(ctx, user_view(&name));
     Ok(())
 }
 
 /// Edit the user of the current local-user view.
 fn with_user(ctx: &mut Ctx<'_>, edit: impl FnOnce(&mut LocalUser) -> CmdResult) -> CmdResult {
-    let View::LocalUser(name) = ctx.session.view().clone() else {
+    let Some(name) = ctx
+        .session
+        .view()
+        .feature_arg(USER_VIEW)
+        .map(str::to_string)
+    else {
         return Err(CmdError::msg(
             "This command must be run in local user view.",
         ));
@@ -175,18 +176,18 @@ fn enter_vty(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     if last < first {
         return Err(CmdError::WrongParameter("last".into()));
     }
-    enter(ctx, View::Line(LineRange::Vty { first, last }));
+    enter(ctx, LineRange::Vty { first, last }.view());
     Ok(())
 }
 
 fn enter_console(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    enter(ctx, View::Line(LineRange::Console));
+    enter(ctx, LineRange::Console.view());
     Ok(())
 }
 
 /// Edit every line of the current line view.
 fn with_lines(ctx: &mut Ctx<'_>, edit: impl Fn(&mut LineConfig, &LineConfig)) -> CmdResult {
-    let View::Line(range) = *ctx.session.view() else {
+    let Some(range) = LineRange::of_view(ctx.session.view()) else {
         return Err(CmdError::msg("This command must be run in line view."));
     };
     let default = match range {

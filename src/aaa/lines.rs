@@ -1,8 +1,59 @@
 //! User lines: the console (`line console 0`) and the 64 virtual terminal lines
 //! (`line vty 0 63`) that SSH and control-socket sessions occupy.
 
-use crate::cli::LineRange;
+use crate::cli::View;
 use crate::session::Role;
+
+/// The view kind of the line views (`views: [line]` in commands/line.yaml).
+pub const LINE_VIEW: &str = "line";
+
+/// The user lines a line view configures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineRange {
+    /// `line console 0`.
+    Console,
+    /// `line vty FIRST [LAST]`, both inclusive.
+    Vty { first: u8, last: u8 },
+}
+
+impl LineRange {
+    /// The command that enters the view and heads its configuration section, without `line`:
+    /// `console 0`, `vty 5`, `vty 0 63`.
+    pub fn words(self) -> String {
+        match self {
+            LineRange::Console => "console 0".to_string(),
+            LineRange::Vty { first, last } if first == last => format!("vty {first}"),
+            LineRange::Vty { first, last } => format!("vty {first} {last}"),
+        }
+    }
+
+    /// The line view of these lines: `[Sysname-line-console0]`, `[Sysname-line-vty5]`,
+    /// `[Sysname-line-vty0-63]`. Its argument is [`LineRange::words`], which
+    /// [`LineRange::of_view`] reads back.
+    pub fn view(self) -> View {
+        let prompt = match self {
+            LineRange::Console => "line-console0".to_string(),
+            LineRange::Vty { first, last } if first == last => format!("line-vty{first}"),
+            LineRange::Vty { first, last } => format!("line-vty{first}-{last}"),
+        };
+        View::feature(LINE_VIEW, self.words(), prompt)
+    }
+
+    /// The lines of a line view; `None` in any other view.
+    pub fn of_view(view: &View) -> Option<LineRange> {
+        let words: Vec<&str> = view.feature_arg(LINE_VIEW)?.split(' ').collect();
+        let number = |w: &str| w.parse::<u8>().ok();
+        match words[..] {
+            ["console", "0"] => Some(LineRange::Console),
+            ["vty", n] => number(n).map(|n| LineRange::Vty { first: n, last: n }),
+            ["vty", first, last] => Some(LineRange::Vty {
+                first: number(first)?,
+                last: number(last)?,
+            }),
+            _ => None,
+        }
+    }
+}
 
 /// Number of vty lines (`vty0` to `vty63`).
 pub const VTY_LINES: usize = 64;
@@ -98,5 +149,30 @@ impl LinesConfig {
     /// The settings of vty line `n` (the last line's for a number out of range).
     pub fn vty(&self, n: usize) -> &LineConfig {
         &self.vty[n.min(VTY_LINES - 1)]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each line view's prompt, and its argument read back as the lines it configures.
+    #[test]
+    fn line_views_prompt_and_read_back() {
+        for (range, prompt) in [
+            (LineRange::Console, "[Duet-line-console0]"),
+            (LineRange::Vty { first: 5, last: 5 }, "[Duet-line-vty5]"),
+            (LineRange::Vty { first: 0, last: 63 }, "[Duet-line-vty0-63]"),
+        ] {
+            let view = range.view();
+            assert_eq!(view.prompt("Duet"), prompt);
+            assert_eq!(view.kind(), LINE_VIEW);
+            assert_eq!(LineRange::of_view(&view), Some(range));
+        }
+        assert_eq!(LineRange::of_view(&View::System), None);
+        assert_eq!(
+            LineRange::of_view(&View::feature("other", "vty 1", "x")),
+            None
+        );
     }
 }

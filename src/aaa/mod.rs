@@ -13,7 +13,7 @@ use crate::config::render::{Place, Sections};
 use crate::device::Registry;
 use crate::features::{Config, Feature};
 
-pub use lines::{AuthMode, LineConfig, LinesConfig, VTY_LINES};
+pub use lines::{AuthMode, LineConfig, LineRange, LinesConfig, VTY_LINES};
 pub use users::{LocalUser, SshServerConfig};
 
 /// The login feature: local users, user lines, the SSH server's settings. (The SSH server

@@ -2,11 +2,11 @@
 //! sections after the interfaces, then the ` ssh server` lines, then one section per local
 //! user. Only what differs from a new device is shown.
 
-use super::lines::{LineConfig, LinesConfig};
+use super::lines::{LineConfig, LineRange, LinesConfig};
+use super::users::user_view;
 use super::users::{
     DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, SshServerConfig,
 };
-use crate::cli::{LineRange, View};
 use crate::config::render::Section;
 
 /// The lines of one user line's section below its header.
@@ -33,15 +33,10 @@ fn line_body(cfg: &LineConfig, default: &LineConfig) -> Vec<String> {
 }
 
 fn line_section(range: LineRange, body: Vec<String>) -> Section {
-    let header = match range {
-        LineRange::Console => "line console 0".to_string(),
-        LineRange::Vty { first, last } if first == last => format!("line vty {first}"),
-        LineRange::Vty { first, last } => format!("line vty {first} {last}"),
-    };
-    let mut lines = vec![header];
+    let mut lines = vec![format!("line {}", range.words())];
     lines.extend(body);
     Section {
-        view: View::Line(range),
+        view: range.view(),
         lines,
     }
 }
@@ -117,7 +112,7 @@ pub fn render_user(name: &str, user: &LocalUser) -> Section {
         lines.push(format!(" ssh authorized-key {key}"));
     }
     Section {
-        view: View::LocalUser(name.to_string()),
+        view: user_view(name),
         lines,
     }
 }

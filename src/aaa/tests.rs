@@ -1,11 +1,10 @@
 //! The login and access commands through a real session and the built-in grammar: views and
 //! prompts, what they change in the configuration, what they print, and their errors.
 
-use crate::cli::{LineRange, View};
 use crate::session::{Interaction, Role, Session, SessionState};
 use crate::testing::{self, Silent};
 
-use super::AuthMode;
+use super::{AuthMode, LineRange};
 
 fn admin() -> Session {
     let mut s = Session::new(
@@ -111,7 +110,7 @@ fn line_views_apply_to_their_range() {
     run(&mut s, "line vty 5");
     assert_eq!(
         s.state.views.last(),
-        Some(&View::Line(LineRange::Vty { first: 5, last: 5 }))
+        Some(&LineRange::Vty { first: 5, last: 5 }.view())
     );
     run(&mut s, "idle-timeout 1 30");
     run(&mut s, "user-role network-admin");

@@ -1,7 +1,16 @@
 //! Local users (`local-user NAME class manage`) and the SSH server settings, as kept in the
 //! running configuration.
 
+use crate::cli::View;
 use crate::session::Role;
+
+/// The view kind of local-user views (`views: [local-user]` in commands/aaa.yaml).
+pub const USER_VIEW: &str = "local-user";
+
+/// The view `local-user NAME class manage` enters: `[Sysname-luser-manage-NAME]`.
+pub fn user_view(name: &str) -> View {
+    View::feature(USER_VIEW, name, format!("luser-manage-{name}"))
+}
 
 /// One device management user.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -83,6 +92,13 @@ impl Default for SshServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_view_prompt() {
+        let view = user_view("admin");
+        assert_eq!(view.prompt("Duet"), "[Duet-luser-manage-admin]");
+        assert_eq!(view.feature_arg(USER_VIEW), Some("admin"));
+    }
 
     #[test]
     fn user_names() {

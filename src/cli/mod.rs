@@ -24,4 +24,4 @@ pub use grammar::{Command, Grammar, GrammarError};
 pub use handler::{CmdError, CmdResult, Interaction};
 pub use matcher::{ErrorKind, MatchError, Matched};
 pub use types::parse_mac;
-pub use view::{LineRange, View};
+pub use view::{FeatureView, View};

@@ -21,6 +21,15 @@ use crate::device::{Ctx, Registry};
 use crate::interface::address::prefix_of;
 use crate::interface::name::IfName;
 
+/// The view kind of pool views (`views: [dhcp-pool]` in commands/dhcp.yaml).
+pub const POOL_VIEW: &str = "dhcp-pool";
+
+/// The view `dhcp server ip-pool NAME` enters, `[Sysname-dhcp-pool-NAME]`; holds the pool's
+/// name as configured.
+pub fn pool_view(name: &str) -> View {
+    View::feature(POOL_VIEW, name, format!("dhcp-pool-{name}"))
+}
+
 pub fn register(r: &mut Registry) {
     r.add("dhcp.enable", enable);
     r.add("dhcp.ip_pool", ip_pool);
@@ -53,7 +62,12 @@ fn edit(ctx: &mut Ctx<'_>, change: impl FnOnce(&mut DhcpConfig) -> CmdResult) ->
 
 /// Edit the pool whose view the session is in.
 fn edit_pool(ctx: &mut Ctx<'_>, change: impl FnOnce(&mut PoolConfig) -> CmdResult) -> CmdResult {
-    let View::DhcpPool(name) = ctx.session.view().clone() else {
+    let Some(name) = ctx
+        .session
+        .view()
+        .feature_arg(POOL_VIEW)
+        .map(str::to_string)
+    else {
         return Err(CmdError::msg(
             "This command must be run in DHCP address pool view.",
         ));
@@ -129,12 +143,7 @@ fn ip_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             typed
         }
     };
-    let views = &mut ctx.session.views;
-    match views.iter().rposition(|v| *v == View::System) {
-        Some(system) => views.truncate(system + 1),
-        None => views.push(View::System),
-    }
-    views.push(View::DhcpPool(name));
+    View::enter_under_system(&mut ctx.session.views, pool_view(&name));
     Ok(())
 }
 

@@ -3,11 +3,11 @@
 //! (`dhcp server ip-pool NAME` and its settings). The interface lines are rendered with the
 //! interface (`interface::render`).
 
+use super::commands::pool_view;
 use super::config::{
     BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DEFAULT_LEASE_SECS, DhcpConfig, LeaseDuration,
     PoolConfig, RawOptionValue,
 };
-use crate::cli::View;
 use crate::config::render::Section;
 use crate::interface::address::mask_of;
 use crate::net::mac_text;
@@ -44,7 +44,7 @@ pub fn pool_sections(cfg: &DhcpConfig) -> Vec<Section> {
     cfg.pools
         .iter()
         .map(|(name, pool)| Section {
-            view: View::DhcpPool(name.clone()),
+            view: pool_view(name),
             lines: pool_lines(name, pool),
         })
         .collect()

@@ -17,6 +17,14 @@ use crate::device::{Ctx, Registry};
 use crate::interface::name::IfName;
 use crate::vrrp::cipher;
 
+/// The view kind of the hot-backup view (`views: [hot-backup]` in commands/hot-backup.yaml).
+pub const HOT_BACKUP_VIEW: &str = "hot-backup";
+
+/// The view `hot-backup` enters, `[Sysname-hot-backup]` (there is one).
+pub fn hot_backup_view() -> View {
+    View::feature(HOT_BACKUP_VIEW, "", "hot-backup")
+}
+
 pub fn register(r: &mut Registry) {
     r.add("hotbackup.view", view);
     r.add("hotbackup.peer", peer);
@@ -51,12 +59,7 @@ fn view(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             Ok(())
         });
     }
-    let views = &mut ctx.session.views;
-    match views.iter().rposition(|v| *v == View::System) {
-        Some(system) => views.truncate(system + 1),
-        None => views.push(View::System),
-    }
-    views.push(View::HotBackup);
+    View::enter_under_system(&mut ctx.session.views, hot_backup_view());
     Ok(())
 }
 
@@ -230,7 +233,7 @@ fn dhcp(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::cli::View;
+    use super::hot_backup_view;
     use crate::device::testing::TestIo;
     use crate::features::Config;
     use crate::session::Session;
@@ -271,7 +274,7 @@ mod tests {
         ] {
             run(&mut s, line);
         }
-        assert_eq!(s.state.view(), &View::HotBackup);
+        assert_eq!(s.state.view(), &hot_backup_view());
         let text = config(&s).render();
         let cipher = crate::vrrp::cipher::encrypt("s3cret");
         let expected = format!(

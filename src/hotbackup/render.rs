@@ -2,9 +2,9 @@
 //! lines, then the `hot-backup` section with its settings in Comware order (peer, keepalive,
 //! key, track, mode, partner-down delay, and `hot-backup enable` last). Defaults are not shown.
 
+use super::commands::hot_backup_view;
 use super::config::Mode;
 use super::settings::{DEFAULT_KEEPALIVE_SECS, DEFAULT_PORT, DEFAULT_RETRANSMIT, HotBackupConfig};
-use crate::cli::View;
 use crate::config::render::Section;
 use crate::vrrp::cipher;
 
@@ -58,7 +58,7 @@ pub fn section(cfg: &HotBackupConfig) -> Option<Section> {
         lines.push(" hot-backup enable".to_string());
     }
     Some(Section {
-        view: View::HotBackup,
+        view: hot_backup_view(),
         lines,
     })
 }

@@ -30,12 +30,7 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         });
     }
     // The interface view sits directly under system view, wherever the command came from.
-    let views = &mut ctx.session.views;
-    match views.iter().rposition(|v| *v == View::System) {
-        Some(system) => views.truncate(system + 1),
-        None => views.push(View::System),
-    }
-    views.push(View::Interface(name.to_string()));
+    View::enter_under_system(&mut ctx.session.views, View::Interface(name.to_string()));
     Ok(())
 }
 

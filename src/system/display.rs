@@ -256,10 +256,10 @@ mod tests {
             t.run(saved_configuration, &args(&[]), &[]).out,
         ];
         for view in [
-            View::HotBackup,
+            crate::hotbackup::commands::hot_backup_view(),
             View::Interface("GigabitEthernet1/0/1".into()),
-            View::Line(crate::cli::LineRange::Vty { first: 0, last: 4 }),
-            View::LocalUser("admin".into()),
+            crate::aaa::LineRange::Vty { first: 0, last: 4 }.view(),
+            crate::aaa::users::user_view("admin"),
         ] {
             t.session.views = vec![View::User, View::System, view];
             shown.push(t.run(this, &args(&[]), &[]).out);

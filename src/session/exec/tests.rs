@@ -522,7 +522,11 @@ fn expansions_of<'a>(
 /// word only when it does not (help on a half-typed key, a typo).
 #[test]
 fn a_line_that_panicked_is_logged_without_its_secret() {
-    let views = [View::User, View::System, View::HotBackup];
+    let views = [
+        View::User,
+        View::System,
+        crate::hotbackup::commands::hot_backup_view(),
+    ];
     assert_eq!(
         loggable(&views, " authentication-key plain K3yK3y "),
         "authentication-key plain ******"
