@@ -435,7 +435,13 @@ fn long_client_identifiers_in_ip_in_use_and_expired() {
     use duet::dhcp::{ClientKey, LeaseChange, LeaseState};
     let dir = tempfile::tempdir().unwrap();
     let b = bed(dir.path(), true);
-    let at = 1_790_000_000_000;
+    // A day ahead: a lease that had already ended would be expired by the engine's timer
+    // before the displays run, and show up in both.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let at = (now_ms / 1000 + 86_400) * 1000;
     let id: Vec<u8> = (1..=20).collect();
     let handle = b.device.dhcp.get().expect("engine started").clone();
     handle
