@@ -9,23 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhcp_common::PacketSpec;
+use dhcp_common::{NoQuestions, PacketSpec, admin_session, client_broadcast, run_lines};
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
+use duet::dhcp::frame::{self, UdpAddrs};
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::interface::name::IfName;
 use duet::net::sim::{Frame, Lan, PortId};
-use duet::session::{Interaction, Role, Session, SessionState};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
-
-struct NoQuestions;
-impl Interaction for NoQuestions {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
 
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x21];
 
@@ -59,17 +51,7 @@ const SETUP: &[&str] = &[
 ];
 
 fn run(device: &Arc<Device>, lines: &[&str]) -> String {
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let mut out = String::new();
-    for l in lines {
-        let o = s.execute(l, &mut NoQuestions);
-        assert!(o.ok, "{l}: {}", o.output);
-        out.push_str(&o.output);
-    }
-    out
+    run_lines(device, lines).concat()
 }
 
 fn bed(data: &Path, configure: bool) -> Bed {
@@ -109,17 +91,7 @@ fn bed(data: &Path, configure: bool) -> Bed {
 
 impl Bed {
     fn send(&self, payload: &[u8]) {
-        let f = frame::ethernet(
-            CLIENT_MAC,
-            BROADCAST_MAC,
-            UdpAddrs {
-                src: Ipv4Addr::UNSPECIFIED,
-                dst: Ipv4Addr::BROADCAST,
-                src_port: 68,
-                dst_port: 67,
-            },
-            payload,
-        );
+        let f = client_broadcast(CLIENT_MAC, payload);
         self.lan.send(&self.client, &f).unwrap();
     }
 
@@ -285,11 +257,7 @@ fn displays_say_when_the_server_is_not_running() {
         data_dir: dir.path().to_path_buf(),
         net: NetKind::Sim,
     });
-    let mut s = Session::new(
-        device,
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let o = s.execute("display dhcp server ip-in-use", &mut NoQuestions);
+    let o = admin_session(&device).execute("display dhcp server ip-in-use", &mut NoQuestions);
     assert!(!o.ok);
     assert_eq!(o.output, "The DHCP server is not running.\n");
 }
