@@ -126,6 +126,25 @@ impl Bed {
         panic!("no reply after 10 transmissions");
     }
 
+    /// DISCOVER from `mac` (xid `xid`) until an OFFER comes, then one REQUEST (xid `xid + 1`)
+    /// for the offered address, whose reply is left for the caller. The offer, and the REQUEST
+    /// as sent (for a retransmission).
+    fn request_an_offer(&mut self, mac: &str, xid: u32) -> (Message, Vec<u8>) {
+        let discover = PacketSpec::new(MessageType::Discover, mac, xid)
+            .message()
+            .encode();
+        let (_, _, offer) = self.exchange(&discover);
+        let req = PacketSpec {
+            requested: Some(offer.yiaddr),
+            server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+            ..PacketSpec::new(MessageType::Request, mac, xid + 1)
+        }
+        .message()
+        .encode();
+        self.send(&req);
+        (offer, req)
+    }
+
     /// DISCOVER/OFFER/REQUEST/ACK; returns the address.
     fn dora(&mut self, xid: u32) -> Ipv4Addr {
         let mac = "02:00:00:00:00:21";
@@ -482,18 +501,8 @@ fn a_full_disk_withholds_acks_shows_it_and_recovers_without_a_restart() {
     let faults = StoreFaults::attach(&dir.path().join("dhcp"));
     let mut b = bed(dir.path(), true);
     faults.disk_full(Fault::NoSpace);
-    let mac = "02:00:00:00:00:21";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
+    let (offer, _) = b.request_an_offer("02:00:00:00:00:21", 7);
     assert_eq!(offer.options.message_type, Some(MessageType::Offer));
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 8)
-    };
-    b.send(&req.message().encode());
     if let Some((_, _, m)) = b.reply_within(Duration::from_millis(700)) {
         assert_ne!(
             m.options.message_type,
@@ -522,17 +531,7 @@ fn a_failed_journal_write_is_retried_without_new_traffic() {
     let faults = StoreFaults::attach(&dir.path().join("dhcp"));
     let mut b = bed(dir.path(), true);
     faults.disk_full(Fault::NoSpace);
-    let mac = "02:00:00:00:00:22";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 8)
-    };
-    b.send(&req.message().encode());
+    b.request_an_offer("02:00:00:00:00:22", 7);
     // Read from the engine's status channel: a query would wake the engine (and flush).
     let handle = b.device.dhcp.get().expect("engine started").clone();
     let failing = || handle.store_status().write_error.is_some();
@@ -567,19 +566,7 @@ fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
     let handle = b.device.dhcp.get().expect("engine started").clone();
     let mut events = handle.subscribe();
     b.rt.block_on(handle.gate(GateOrder::Hold(true))).unwrap();
-    let mac = "02:00:00:00:00:21";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 1)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 2)
-    }
-    .message()
-    .encode();
-    b.send(&req);
+    let (_, req) = b.request_an_offer("02:00:00:00:00:21", 1);
     let commit =
         b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
             .expect("the binding is journaled")
