@@ -267,6 +267,11 @@ fn client_key(device: &Device) -> (PathBuf, String) {
     (key, public)
 }
 
+/// Runs `interactive_script(device, user, body)`, which must exit 0.
+fn expect_interactive(device: &Device, user: &str, body: &str) {
+    expect_success(&interactive_script(device, user, body));
+}
+
 /// An expect script for an interactive password login as `user`: it waits for the user-view
 /// prompt (exit 2 when it does not come) and goes on with `body`.
 fn interactive_script(device: &Device, user: &str, body: &str) -> String {
@@ -441,7 +446,7 @@ fn interactive_session_on_a_pty_changes_the_sysname() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = interactive_script(
+    expect_interactive(
         &device,
         "admin",
         r#"send "sys\r"
@@ -464,7 +469,6 @@ catch wait result
 exit [lindex $result 3]
 "#,
     );
-    expect_success(&script);
     // The other sessions see the change at once.
     let cfg = text(&device.connect(&["display current-configuration"]).stdout);
     assert!(cfg.contains(" sysname Renamed\n"), "{cfg}");
@@ -493,7 +497,7 @@ fn type_ahead_after_help_over_ssh_is_not_lost() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = interactive_script(
+    expect_interactive(
         &device,
         "admin",
         r#"for {set i 0} {$i < 20} {incr i} {
@@ -514,7 +518,6 @@ catch wait result
 exit [lindex $result 3]
 "#,
     );
-    expect_success(&script);
 }
 
 /// Up-arrow in an SSH session recalls what the session's history holds: a line that carried a
@@ -525,7 +528,7 @@ fn recall_over_ssh_leaves_out_a_password() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = interactive_script(
+    expect_interactive(
         &device,
         "admin",
         r#"send "system-view\r"
@@ -553,7 +556,6 @@ catch wait result
 exit [lindex $result 3]
 "#,
     );
-    expect_success(&script);
 }
 
 #[test]
@@ -562,7 +564,7 @@ fn operator_is_refused_system_view_interactively() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = interactive_script(
+    expect_interactive(
         &device,
         "oper",
         r#"send "system-view\r"
@@ -573,7 +575,6 @@ expect eof {} timeout { exit 5 }
 exit 0
 "#,
     );
-    expect_success(&script);
 }
 
 #[test]
