@@ -54,6 +54,19 @@ fn run(device: &Arc<Device>, lines: &[&str]) -> String {
     run_lines(device, lines).concat()
 }
 
+/// The last word of the line of `display dhcp server statistics` output that starts with
+/// `label`; panics when there is no such line.
+fn stat_value(stats: &str, label: &str) -> String {
+    stats
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string()
+}
+
 fn bed(data: &Path, configure: bool) -> Bed {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -217,16 +230,7 @@ fn shell_configured_server_leases_counts_and_survives_a_restart() {
     );
 
     let stats = run(&b.device, &["display dhcp server statistics"]);
-    let value = |label: &str| -> String {
-        stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string()
-    };
+    let value = |label: &str| stat_value(&stats, label);
     assert_eq!(value("Bad Messages:"), "2", "{stats}");
     assert_eq!(value("DHCPDISCOVER:"), "2");
     assert_eq!(value("DHCPACK:"), "2");
@@ -582,16 +586,7 @@ fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
     };
     no_ack(&mut b);
     let stats = run(&b.device, &["display dhcp server statistics"]);
-    let value = |stats: &str, label: &str| -> String {
-        stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string()
-    };
+    let value = stat_value;
     assert_eq!(value(&stats, "DHCPACK:"), "0", "{stats}");
     assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
     assert_eq!(value(&stats, "peer-unconfirmed:"), "1", "{stats}");
