@@ -9,23 +9,15 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhcp_common::PacketSpec;
+use dhcp_common::{NoQuestions, PacketSpec, admin_session, client_broadcast, run_lines};
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
+use duet::dhcp::frame::{self, UdpAddrs};
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::interface::name::IfName;
 use duet::net::sim::{Frame, Lan, PortId};
-use duet::session::{Interaction, Role, Session, SessionState};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
-
-struct NoQuestions;
-impl Interaction for NoQuestions {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
 
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x21];
 
@@ -59,17 +51,20 @@ const SETUP: &[&str] = &[
 ];
 
 fn run(device: &Arc<Device>, lines: &[&str]) -> String {
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let mut out = String::new();
-    for l in lines {
-        let o = s.execute(l, &mut NoQuestions);
-        assert!(o.ok, "{l}: {}", o.output);
-        out.push_str(&o.output);
-    }
-    out
+    run_lines(device, lines).concat()
+}
+
+/// The last word of the line of `display dhcp server statistics` output that starts with
+/// `label`; panics when there is no such line.
+fn stat_value(stats: &str, label: &str) -> String {
+    stats
+        .lines()
+        .find(|l| l.trim_start().starts_with(label))
+        .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
+        .split_whitespace()
+        .last()
+        .unwrap()
+        .to_string()
 }
 
 fn bed(data: &Path, configure: bool) -> Bed {
@@ -109,17 +104,7 @@ fn bed(data: &Path, configure: bool) -> Bed {
 
 impl Bed {
     fn send(&self, payload: &[u8]) {
-        let f = frame::ethernet(
-            CLIENT_MAC,
-            BROADCAST_MAC,
-            UdpAddrs {
-                src: Ipv4Addr::UNSPECIFIED,
-                dst: Ipv4Addr::BROADCAST,
-                src_port: 68,
-                dst_port: 67,
-            },
-            payload,
-        );
+        let f = client_broadcast(CLIENT_MAC, payload);
         self.lan.send(&self.client, &f).unwrap();
     }
 
@@ -152,6 +137,25 @@ impl Bed {
             }
         }
         panic!("no reply after 10 transmissions");
+    }
+
+    /// DISCOVER from `mac` (xid `xid`) until an OFFER comes, then one REQUEST (xid `xid + 1`)
+    /// for the offered address, whose reply is left for the caller. The offer, and the REQUEST
+    /// as sent (for a retransmission).
+    fn request_an_offer(&mut self, mac: &str, xid: u32) -> (Message, Vec<u8>) {
+        let discover = PacketSpec::new(MessageType::Discover, mac, xid)
+            .message()
+            .encode();
+        let (_, _, offer) = self.exchange(&discover);
+        let req = PacketSpec {
+            requested: Some(offer.yiaddr),
+            server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
+            ..PacketSpec::new(MessageType::Request, mac, xid + 1)
+        }
+        .message()
+        .encode();
+        self.send(&req);
+        (offer, req)
     }
 
     /// DISCOVER/OFFER/REQUEST/ACK; returns the address.
@@ -226,16 +230,7 @@ fn shell_configured_server_leases_counts_and_survives_a_restart() {
     );
 
     let stats = run(&b.device, &["display dhcp server statistics"]);
-    let value = |label: &str| -> String {
-        stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string()
-    };
+    let value = |label: &str| stat_value(&stats, label);
     assert_eq!(value("Bad Messages:"), "2", "{stats}");
     assert_eq!(value("DHCPDISCOVER:"), "2");
     assert_eq!(value("DHCPACK:"), "2");
@@ -285,11 +280,7 @@ fn displays_say_when_the_server_is_not_running() {
         data_dir: dir.path().to_path_buf(),
         net: NetKind::Sim,
     });
-    let mut s = Session::new(
-        device,
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let o = s.execute("display dhcp server ip-in-use", &mut NoQuestions);
+    let o = admin_session(&device).execute("display dhcp server ip-in-use", &mut NoQuestions);
     assert!(!o.ok);
     assert_eq!(o.output, "The DHCP server is not running.\n");
 }
@@ -520,18 +511,8 @@ fn a_full_disk_withholds_acks_shows_it_and_recovers_without_a_restart() {
     let faults = StoreFaults::attach(&dir.path().join("dhcp"));
     let mut b = bed(dir.path(), true);
     faults.disk_full(Fault::NoSpace);
-    let mac = "02:00:00:00:00:21";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
+    let (offer, _) = b.request_an_offer("02:00:00:00:00:21", 7);
     assert_eq!(offer.options.message_type, Some(MessageType::Offer));
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 8)
-    };
-    b.send(&req.message().encode());
     if let Some((_, _, m)) = b.reply_within(Duration::from_millis(700)) {
         assert_ne!(
             m.options.message_type,
@@ -560,17 +541,7 @@ fn a_failed_journal_write_is_retried_without_new_traffic() {
     let faults = StoreFaults::attach(&dir.path().join("dhcp"));
     let mut b = bed(dir.path(), true);
     faults.disk_full(Fault::NoSpace);
-    let mac = "02:00:00:00:00:22";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 7)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 8)
-    };
-    b.send(&req.message().encode());
+    b.request_an_offer("02:00:00:00:00:22", 7);
     // Read from the engine's status channel: a query would wake the engine (and flush).
     let handle = b.device.dhcp.get().expect("engine started").clone();
     let failing = || handle.store_status().write_error.is_some();
@@ -605,19 +576,7 @@ fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
     let handle = b.device.dhcp.get().expect("engine started").clone();
     let mut events = handle.subscribe();
     b.rt.block_on(handle.gate(GateOrder::Hold(true))).unwrap();
-    let mac = "02:00:00:00:00:21";
-    let discover = PacketSpec::new(MessageType::Discover, mac, 1)
-        .message()
-        .encode();
-    let (_, _, offer) = b.exchange(&discover);
-    let req = PacketSpec {
-        requested: Some(offer.yiaddr),
-        server_id: Some(Ipv4Addr::new(10, 1, 1, 1)),
-        ..PacketSpec::new(MessageType::Request, mac, 2)
-    }
-    .message()
-    .encode();
-    b.send(&req);
+    let (_, req) = b.request_an_offer("02:00:00:00:00:21", 1);
     let commit =
         b.rt.block_on(async { tokio::time::timeout(Duration::from_secs(5), events.recv()).await })
             .expect("the binding is journaled")
@@ -633,16 +592,7 @@ fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
     };
     no_ack(&mut b);
     let stats = run(&b.device, &["display dhcp server statistics"]);
-    let value = |stats: &str, label: &str| -> String {
-        stats
-            .lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .unwrap_or_else(|| panic!("{label} missing:\n{stats}"))
-            .split_whitespace()
-            .last()
-            .unwrap()
-            .to_string()
-    };
+    let value = stat_value;
     assert_eq!(value(&stats, "DHCPACK:"), "0", "{stats}");
     assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
     assert_eq!(value(&stats, "peer-unconfirmed:"), "1", "{stats}");

@@ -8,10 +8,8 @@ mod dhcp_common;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
-use dhcp_common::PacketSpec;
-use duet::dhcp::config::{
-    BindingClient, DhcpConfig, IpRange, LeaseDuration, Network, PoolConfig, StaticBinding,
-};
+use dhcp_common::{PacketSpec, lan_config, lan_pool};
+use duet::dhcp::config::{BindingClient, DhcpConfig, LeaseDuration, PoolConfig, StaticBinding};
 use duet::dhcp::event::Ingress;
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
@@ -56,33 +54,16 @@ fn mac(c: u8) -> String {
 }
 
 fn config() -> DhcpConfig {
-    let mut pools = std::collections::BTreeMap::new();
-    pools.insert(
-        "lan".to_string(),
-        PoolConfig {
-            network: Some(Network {
-                address: Ipv4Addr::new(10, 1, 1, 0),
-                prefix_len: 24,
-            }),
-            range: Some(IpRange {
-                start: Ipv4Addr::new(10, 1, 1, 10),
-                end: Ipv4Addr::new(10, 1, 1, 17),
-            }),
-            lease: LeaseDuration::Seconds((LEASE_MS / 1000) as u32),
-            forbidden: vec![FORBIDDEN],
-            static_bindings: vec![StaticBinding {
-                ip: STATIC,
-                prefix_len: None,
-                client: BindingClient::HardwareAddress([2, 0, 0, 0, 0, 0]),
-            }],
-            ..PoolConfig::default()
-        },
-    );
-    DhcpConfig {
-        enabled: true,
-        pools,
-        ..DhcpConfig::default()
-    }
+    lan_config(PoolConfig {
+        lease: LeaseDuration::Seconds((LEASE_MS / 1000) as u32),
+        forbidden: vec![FORBIDDEN],
+        static_bindings: vec![StaticBinding {
+            ip: STATIC,
+            prefix_len: None,
+            client: BindingClient::HardwareAddress([2, 0, 0, 0, 0, 0]),
+        }],
+        ..lan_pool(17)
+    })
 }
 
 struct World {

@@ -5,8 +5,8 @@ mod dhcp_common;
 
 use std::net::Ipv4Addr;
 
-use dhcp_common::PacketSpec;
-use duet::dhcp::config::{DhcpConfig, IpRange, Network, PoolConfig};
+use dhcp_common::{PacketSpec, lan_config, lan_pool};
+use duet::dhcp::config::{DhcpConfig, IpRange, Network};
 use duet::dhcp::event::{Ingress, LeaseChange, Origin};
 use duet::dhcp::lease::{ClientKey, LeaseRecord, LeaseState};
 use duet::dhcp::options::MessageType;
@@ -14,25 +14,7 @@ use duet::dhcp::packet::Message;
 use duet::dhcp::server::{Server, ServerOptions};
 
 fn config() -> DhcpConfig {
-    let mut c = DhcpConfig {
-        enabled: true,
-        ..DhcpConfig::default()
-    };
-    c.pools.insert(
-        "lan".into(),
-        PoolConfig {
-            network: Some(Network {
-                address: Ipv4Addr::new(10, 1, 1, 0),
-                prefix_len: 24,
-            }),
-            range: Some(IpRange {
-                start: Ipv4Addr::new(10, 1, 1, 10),
-                end: Ipv4Addr::new(10, 1, 1, 19),
-            }),
-            ..PoolConfig::default()
-        },
-    );
-    c
+    lan_config(lan_pool(19))
 }
 
 fn ingress() -> Ingress {

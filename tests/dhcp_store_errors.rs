@@ -12,37 +12,18 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use dhcp_common::PacketSpec;
+use dhcp_common::{PacketSpec, client_broadcast, run_lines};
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::infocenter::info_center_layer;
 use duet::interface::name::IfName;
 use duet::net::sim::{Lan, PortId};
-use duet::session::{Interaction, Role, Session, SessionState};
 use tracing_subscriber::layer::SubscriberExt;
-
-struct NoQuestions;
-impl Interaction for NoQuestions {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
 
 /// Run `lines` in one session; returns the output of the last.
 fn run_all(device: &Arc<Device>, lines: &[&str]) -> String {
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let mut out = String::new();
-    for line in lines {
-        let o = s.execute(line, &mut NoQuestions);
-        assert!(o.ok, "{line}: {}", o.output);
-        out = o.output;
-    }
-    out
+    run_lines(device, lines).pop().unwrap_or_default()
 }
 
 fn run(device: &Arc<Device>, line: &str) -> String {
@@ -113,17 +94,7 @@ fn a_failing_journal_logs_once_then_a_count_not_a_line_per_batch() {
     lan.attach(&client, seg).unwrap();
     device.start_on_lan(rt.handle(), &lan, node).unwrap();
     let send = |m: Message| {
-        let f = frame::ethernet(
-            [2, 0, 0, 0, 0, 0x21],
-            BROADCAST_MAC,
-            UdpAddrs {
-                src: Ipv4Addr::UNSPECIFIED,
-                dst: Ipv4Addr::BROADCAST,
-                src_port: 68,
-                dst_port: 67,
-            },
-            &m.encode(),
-        );
+        let f = client_broadcast([2, 0, 0, 0, 0, 0x21], &m.encode());
         lan.send(&client, &f).unwrap();
     };
     let request = PacketSpec {

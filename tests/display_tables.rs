@@ -4,24 +4,18 @@
 //! `cli::table::Column`s, so every display lines up by the same rules (Comware's spacing,
 //! long cells pushing the row, trailing spaces cut).
 
-use std::path::{Path, PathBuf};
+#[path = "common/sources.rs"]
+mod sources;
+
+use std::path::Path;
+
+use sources::rust_files;
 
 /// Width formats that are not columns, each with its reason.
 const ALLOWED: &[(&str, &str)] = &[(
     "demo/run.rs",
     "`{:>8.1}s`: the demo's event log prints a time stamp, not a display table",
 )];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source folder") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// Does a format spec (what follows the `:` of `{name:spec}`) pad to a width? Zero-padded
 /// numbers (`{:02}`, `{:08x}`) and precision alone (`{:.2}`) do not.
@@ -78,8 +72,7 @@ fn padding_specs(line: &str) -> Vec<String> {
 #[test]
 fn columns_are_padded_only_by_the_table_renderer() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    let files = rust_files(&src);
     let mut offences = Vec::new();
     for file in files {
         let name = file

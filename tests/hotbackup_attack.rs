@@ -6,10 +6,12 @@
 //!   (`bad-entry`), never applied and so never forwarded to the other device;
 //! - a peer whose clock is more than 60 s off is refused at negotiation (`clock-skew`).
 
-use std::collections::BTreeMap;
+mod dhcp_common;
+
 use std::net::Ipv4Addr;
 
-use duet::dhcp::config::{DhcpConfig, IpRange, LeaseDuration, Network, PoolConfig};
+use dhcp_common::{lan_config, lan_pool};
+use duet::dhcp::config::{DhcpConfig, LeaseDuration, PoolConfig};
 use duet::dhcp::lease::NEVER;
 use duet::dhcp::server::{Server, ServerOptions};
 use duet::dhcp::{ClientKey, LeaseChange, LeaseRecord, LeaseState};
@@ -20,27 +22,10 @@ use duet::hotbackup::{Mode, Phase, Session, SessionConfig};
 const T0: u64 = 1_796_000_000_000;
 
 fn config() -> DhcpConfig {
-    let mut pools = BTreeMap::new();
-    pools.insert(
-        "lan".to_string(),
-        PoolConfig {
-            network: Some(Network {
-                address: Ipv4Addr::new(10, 1, 1, 0),
-                prefix_len: 24,
-            }),
-            range: Some(IpRange {
-                start: Ipv4Addr::new(10, 1, 1, 10),
-                end: Ipv4Addr::new(10, 1, 1, 59),
-            }),
-            lease: LeaseDuration::Seconds(86_400),
-            ..PoolConfig::default()
-        },
-    );
-    DhcpConfig {
-        enabled: true,
-        pools,
-        ..DhcpConfig::default()
-    }
+    lan_config(PoolConfig {
+        lease: LeaseDuration::Seconds(86_400),
+        ..lan_pool(59)
+    })
 }
 
 fn ip(n: u8) -> Ipv4Addr {

@@ -13,16 +13,15 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dhcp_common::PacketSpec;
+use dhcp_common::{PacketSpec, client_broadcast, run_lines};
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
+use duet::dhcp::frame;
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::dhcp::{ClientKey, LeaseRecord, LeaseState};
 use duet::hotbackup::Phase;
 use duet::interface::name::IfName;
 use duet::net::sim::{Frame, Lan, PortId};
-use duet::session::{Interaction, Role, Session, SessionState};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
@@ -30,22 +29,8 @@ use tokio::sync::mpsc;
 /// half of the pool; the client takes A's offer).
 const A_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 15, 255, 2);
 
-struct NoQuestions;
-impl Interaction for NoQuestions {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
-
 fn run(device: &Arc<Device>, lines: &[String]) {
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    for l in lines {
-        let o = s.execute(l, &mut NoQuestions);
-        assert!(o.ok, "{l}: {}", o.output);
-    }
+    run_lines(device, lines);
 }
 
 fn base(lan_ip: &str) -> Vec<String> {
@@ -81,17 +66,7 @@ impl Client<'_> {
         xid: u32,
         kind: MessageType,
     ) -> Option<Message> {
-        let f = frame::ethernet(
-            mac,
-            BROADCAST_MAC,
-            UdpAddrs {
-                src: Ipv4Addr::UNSPECIFIED,
-                dst: Ipv4Addr::BROADCAST,
-                src_port: 68,
-                dst_port: 67,
-            },
-            payload,
-        );
+        let f = client_broadcast(mac, payload);
         for _ in 0..20 {
             self.lan.send(&self.port, &f).unwrap();
             let rx = &mut self.rx;

@@ -9,24 +9,16 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use dhcp_common::PacketSpec;
+use dhcp_common::{PacketSpec, client_broadcast, run_lines};
 use duet::device::{Device, DeviceOptions, NetKind};
-use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
+use duet::dhcp::frame;
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::hotbackup::Phase;
 use duet::interface::name::IfName;
 use duet::net::sim::{Frame, Lan, PortId, SegmentId};
-use duet::session::{Interaction, Role, Session, SessionState};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
-
-struct NoQuestions;
-impl Interaction for NoQuestions {
-    fn ask(&mut self, _prompt: &str) -> Option<String> {
-        None
-    }
-}
 
 const VIP: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 1);
 const CLIENT_MAC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x31];
@@ -37,17 +29,7 @@ fn ge(n: u32) -> IfName {
 }
 
 fn run(device: &Arc<Device>, lines: &[&str]) -> String {
-    let mut s = Session::new(
-        device.clone(),
-        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
-    );
-    let mut out = String::new();
-    for l in lines {
-        let o = s.execute(l, &mut NoQuestions);
-        assert!(o.ok, "{l}: {}", o.output);
-        out.push_str(&o.output);
-    }
-    out
+    run_lines(device, lines).concat()
 }
 
 /// A device's configuration: its LAN address, VRRP priority, and failover-link ends.
@@ -178,17 +160,7 @@ fn bound(d: &Device, ip: Ipv4Addr) -> bool {
 
 impl Pair {
     fn send(&self, payload: &[u8]) {
-        let f = frame::ethernet(
-            CLIENT_MAC,
-            BROADCAST_MAC,
-            UdpAddrs {
-                src: Ipv4Addr::UNSPECIFIED,
-                dst: Ipv4Addr::BROADCAST,
-                src_port: 68,
-                dst_port: 67,
-            },
-            payload,
-        );
+        let f = client_broadcast(CLIENT_MAC, payload);
         self.lan.send(&self.client, &f).unwrap();
     }
 

@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use dhcp_common::PacketSpec;
-use duet::dhcp::config::{DhcpConfig, IpRange, LeaseDuration, Network, PoolConfig};
+use dhcp_common::{PacketSpec, lan_config, lan_pool};
+use duet::dhcp::config::{DhcpConfig, LeaseDuration, Network, PoolConfig};
 use duet::dhcp::event::Ingress;
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
@@ -59,28 +59,11 @@ impl Rng {
 }
 
 fn config() -> DhcpConfig {
-    let mut pools = BTreeMap::new();
-    pools.insert(
-        "lan".to_string(),
-        PoolConfig {
-            network: Some(Network {
-                address: Ipv4Addr::new(10, 1, 1, 0),
-                prefix_len: 24,
-            }),
-            range: Some(IpRange {
-                start: Ipv4Addr::new(10, 1, 1, 10),
-                end: Ipv4Addr::new(10, 1, 1, 59),
-            }),
-            // Longer than a run: expiry is not what this simulation is about.
-            lease: LeaseDuration::Seconds(86_400),
-            ..PoolConfig::default()
-        },
-    );
-    DhcpConfig {
-        enabled: true,
-        pools,
-        ..DhcpConfig::default()
-    }
+    lan_config(PoolConfig {
+        // Longer than a run: expiry is not what this simulation is about.
+        lease: LeaseDuration::Seconds(86_400),
+        ..lan_pool(59)
+    })
 }
 
 fn mac(c: usize) -> String {

@@ -18,7 +18,7 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 #[path = "common/netns.rs"]
@@ -103,31 +103,20 @@ impl Lab {
     }
 
     fn start_duet(&mut self) {
-        let out = fs::File::create(self.path("duet.out")).unwrap();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns("S"),
-                DUET,
-                "run",
-                "--net",
-                "linux",
-            ])
-            .args(["--no-console", "--port", "GigabitEthernet1/0/1=s0"])
-            .args(["--port", "GigabitEthernet1/0/2=s1"])
-            .args([
+        let child = netns::spawn_duet(
+            &self.ns("S"),
+            &self.path("duet.out"),
+            &[
+                "--port",
+                "GigabitEthernet1/0/1=s0",
+                "--port",
+                "GigabitEthernet1/0/2=s1",
                 "--data-dir",
                 &self.p("data"),
                 "--config",
                 &self.p("duet.cfg"),
-            ])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start duet");
+            ],
+        );
         self.duet = Some(child);
         let s = self.ns("S");
         wait("Duet answering with its addresses applied", 15, || {

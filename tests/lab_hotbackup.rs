@@ -38,7 +38,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
@@ -205,36 +205,20 @@ impl Lab {
     /// Start device `which` ("A" or "B") with its ports on `x0` and `x1`.
     fn start_duet(&mut self, which: &str) {
         let lower = which.to_lowercase();
-        let out = fs::File::create(self.path(&format!("duet-{lower}.out"))).unwrap();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns(which),
-                DUET,
-                "run",
-                "--net",
-                "linux",
-            ])
-            .args([
-                "--no-console",
+        let child = netns::spawn_duet(
+            &self.ns(which),
+            &self.path(&format!("duet-{lower}.out")),
+            &[
                 "--port",
                 &format!("GigabitEthernet1/0/1={lower}0"),
                 "--port",
                 &format!("GigabitEthernet1/0/2={lower}1"),
-            ])
-            .args([
                 "--data-dir",
                 &self.p(&format!("data-{lower}")),
                 "--config",
                 &self.p(&format!("{lower}.cfg")),
-            ])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start duet");
+            ],
+        );
         self.duets.push((which.to_string(), Some(child)));
     }
 

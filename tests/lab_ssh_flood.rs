@@ -131,37 +131,23 @@ impl Lab {
     }
 
     fn start_duet(&mut self) -> u32 {
-        let out = std::fs::File::create(self.p("duet.out")).unwrap();
-        let child = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                &self.ns("S"),
-                DUET,
-                "run",
-                "--net",
-                "linux",
-            ])
-            .args(["--no-console", "--port", "GigabitEthernet1/0/1=s0"])
-            .args([
+        let child = netns::spawn_duet(
+            &self.ns("S"),
+            &self.dir.path().join("duet.out"),
+            &[
+                "--port",
+                "GigabitEthernet1/0/1=s0",
                 "--ssh-address",
                 "0.0.0.0",
                 "--ssh-port",
                 &SSH_PORT.to_string(),
-            ])
-            .args([
                 "--data-dir",
                 &self.p("data"),
                 "--config",
                 &self.p("duet.cfg"),
-            ])
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(out.try_clone().unwrap())
-            .stderr(out)
-            .spawn()
-            .expect("start duet");
-        // `ip netns exec` execs the program: the child's pid is Duet's.
+            ],
+        );
+        // The child's pid is Duet's (see `spawn_duet`).
         let pid = child.id();
         self.duet = Some(child);
         wait_until("Duet listening for SSH", Duration::from_secs(20), || {

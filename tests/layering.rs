@@ -13,21 +13,15 @@
 //! commands use beyond the shell's own (user, system, interface). The kinds come from the
 //! grammar, so a new feature's view is covered at once.
 
-use std::path::{Path, PathBuf};
+#[path = "common/sources.rs"]
+mod sources;
+
+use std::path::Path;
+
+use sources::rust_files;
 
 /// The crate-level modules each shared folder may import.
 const ALLOWED: &[(&str, &[&str])] = &[("cli", &["cli"]), ("config", &["config", "cli"])];
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("readable source folder") {
-        let path = entry.expect("directory entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
-}
 
 /// The module path of a source file below `src/` (`cli/matcher/tests.rs` -> cli, matcher,
 /// tests; `cli/mod.rs` -> cli).
@@ -115,8 +109,7 @@ fn shared_machinery_imports_no_feature() {
                 "{feature} is a feature; {folder}/ may not import it"
             );
         }
-        let mut files = Vec::new();
-        rust_files(&src.join(folder), &mut files);
+        let files = rust_files(&src.join(folder));
         assert!(!files.is_empty(), "src/{folder} has sources");
         for file in files {
             let text = std::fs::read_to_string(&file).expect("readable source");
@@ -219,8 +212,7 @@ fn shared_machinery_names_no_feature_view() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut offences = Vec::new();
     for (folder, _) in ALLOWED {
-        let mut files = Vec::new();
-        rust_files(&src.join(folder), &mut files);
+        let files = rust_files(&src.join(folder));
         for file in files {
             let text = std::fs::read_to_string(&file).expect("readable source");
             for (line, kind) in view_kind_uses(&text, &kinds) {

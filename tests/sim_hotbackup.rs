@@ -60,6 +60,13 @@ use tokio::time::{Instant, sleep};
 
 const SEEDS: u64 = 140;
 
+/// Clients that retry quickly (0.5 s doubling to 2 s, four REQUESTs), for the scenarios.
+const QUICK_CLIENTS: ClientOptions = ClientOptions {
+    first_retransmit: Duration::from_millis(500),
+    max_retransmit: Duration::from_secs(2),
+    request_attempts: 4,
+};
+
 fn hot_backup(asynchronous: bool) -> PairOptions {
     PairOptions {
         hot_backup: Some(10241),
@@ -233,12 +240,7 @@ async fn the_backup_holds_every_acked_binding_when_the_master_is_killed() {
     for side in Side::BOTH {
         pair.start(side).await.unwrap();
     }
-    let client_opts = ClientOptions {
-        first_retransmit: Duration::from_millis(500),
-        max_retransmit: Duration::from_secs(2),
-        request_attempts: 4,
-    };
-    pair.add_clients(CLIENTS, client_opts, 7, Instant::now());
+    pair.add_clients(CLIENTS, QUICK_CLIENTS, 7, Instant::now());
     let bound = |pair: &Pair| {
         views(pair)
             .iter()
@@ -308,12 +310,7 @@ async fn a_pulled_link_cable_cuts_hot_backup_until_it_is_back() {
     for side in Side::BOTH {
         pair.start(side).await.unwrap();
     }
-    let client_opts = ClientOptions {
-        first_retransmit: Duration::from_millis(500),
-        max_retransmit: Duration::from_secs(2),
-        request_attempts: 4,
-    };
-    pair.add_clients(2, client_opts, 3, Instant::now());
+    pair.add_clients(2, QUICK_CLIENTS, 3, Instant::now());
     sleep(Duration::from_secs(5)).await;
     let real_time = vec![Some(Phase::RealTime); 2];
     assert_eq!(phases(&pair), real_time);
@@ -342,13 +339,9 @@ async fn a_pulled_link_cable_cuts_hot_backup_until_it_is_back() {
     assert_eq!(on_a, table(&pair, Side::B).await);
 }
 
-/// Hot-backup frames are applied to B's table, but B's disk is full: none of them is
-/// durable on B, so B acknowledges none (an ack means "durable here", like a DHCPACK after
-/// fdatasync) and A, in synchronous mode, holds every ACK. Both devices are then killed
-/// within the ack bound: every lease a client was ACKed must be in B's lease store.
-#[tokio::test(start_paused = true)]
-async fn a_backup_whose_disk_is_full_confirms_no_binding() {
-    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+/// A synchronous pair on `dirs`, started, 3 s later (in real-time backup by then), with a
+/// fault seam on B's lease store.
+async fn pair_with_b_store_faults(dirs: &[tempfile::TempDir; 2]) -> (Pair, StoreFaults) {
     let mut pair = Pair::new(
         [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
         hot_backup(false),
@@ -359,15 +352,21 @@ async fn a_backup_whose_disk_is_full_confirms_no_binding() {
         pair.start(side).await.unwrap();
     }
     sleep(Duration::from_secs(3)).await;
+    (pair, b_disk)
+}
+
+/// Hot-backup frames are applied to B's table, but B's disk is full: none of them is
+/// durable on B, so B acknowledges none (an ack means "durable here", like a DHCPACK after
+/// fdatasync) and A, in synchronous mode, holds every ACK. Both devices are then killed
+/// within the ack bound: every lease a client was ACKed must be in B's lease store.
+#[tokio::test(start_paused = true)]
+async fn a_backup_whose_disk_is_full_confirms_no_binding() {
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
+    let (mut pair, b_disk) = pair_with_b_store_faults(&dirs).await;
     assert_eq!(phases(&pair), vec![Some(Phase::RealTime); 2]);
     b_disk.disk_full(faults::Fault::NoSpace);
-    let client_opts = ClientOptions {
-        first_retransmit: Duration::from_millis(500),
-        max_retransmit: Duration::from_secs(2),
-        request_attempts: 4,
-    };
     let epoch = Instant::now();
-    pair.add_clients(CLIENTS, client_opts, 11, epoch);
+    pair.add_clients(CLIENTS, QUICK_CLIENTS, 11, epoch);
     // Less than the ack bound (keepalive x retransmit, 3 s): A still waits for B.
     sleep(Duration::from_millis(2500)).await;
     // Both say so: B has the bindings applied but not saved, A holds them unconfirmed.
@@ -399,24 +398,10 @@ fn status(pair: &Pair, side: Side) -> duet::hotbackup::Status {
 #[tokio::test(start_paused = true)]
 async fn a_master_serves_alone_while_its_backup_cannot_write_and_resyncs_after() {
     let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
-    let mut pair = Pair::new(
-        [dirs[0].path().to_path_buf(), dirs[1].path().to_path_buf()],
-        hot_backup(false),
-    );
-    // B's lease store (`DATA/dhcp`) sees faults only if they are attached before it opens.
-    let b_disk = StoreFaults::attach(&pair.data_dir(Side::B).join("dhcp"));
-    for side in Side::BOTH {
-        pair.start(side).await.unwrap();
-    }
-    sleep(Duration::from_secs(3)).await;
+    let (mut pair, b_disk) = pair_with_b_store_faults(&dirs).await;
     b_disk.disk_full(faults::Fault::NoSpace);
-    let client_opts = ClientOptions {
-        first_retransmit: Duration::from_millis(500),
-        max_retransmit: Duration::from_secs(2),
-        request_attempts: 4,
-    };
     let epoch = Instant::now();
-    pair.add_clients(CLIENTS, client_opts, 13, epoch);
+    pair.add_clients(CLIENTS, QUICK_CLIENTS, 13, epoch);
     let mut b_said_so = false;
     let deadline = Instant::now() + Duration::from_secs(20);
     while !views(&pair).iter().all(|v| v.state == ClientState::Bound) {

@@ -188,13 +188,7 @@ impl Device {
             .args(["-o", "PubkeyAuthentication=no"])
             .arg(format!("{user}@127.0.0.1"))
             .arg(command);
-        wait_output(
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
+        run(&mut cmd)
     }
 }
 
@@ -231,16 +225,20 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// Run `cmd` with no input; its output and exit status (at most 60 s).
+fn run(cmd: &mut Command) -> Output {
+    wait_output(
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// Run an expect script; its output and exit status.
 fn expect(script: &str) -> Output {
-    let child = Command::new("expect")
-        .args(["-c", script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_output(child)
+    run(Command::new("expect").args(["-c", script]))
 }
 
 /// Runs an expect script that must exit 0; on failure shows what the session printed.
@@ -255,10 +253,33 @@ fn expect_success(script: &str) {
     );
 }
 
-/// The `spawn` line of an interactive password login, for expect.
-fn spawn_interactive(device: &Device, user: &str) -> String {
+/// A fresh ed25519 client key pair (comment `test key`) in the device's directory: the private
+/// key's path and the public key's line.
+fn client_key(device: &Device) -> (PathBuf, String) {
+    let key = device.dir.path().join("id_ed25519");
+    let made = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test key", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    (key, public)
+}
+
+/// Runs `interactive_script(device, user, body)`, which must exit 0.
+fn expect_interactive(device: &Device, user: &str, body: &str) {
+    expect_success(&interactive_script(device, user, body));
+}
+
+/// An expect script for an interactive password login as `user`: it waits for the user-view
+/// prompt (exit 2 when it does not come) and goes on with `body`.
+fn interactive_script(device: &Device, user: &str, body: &str) -> String {
     format!(
-        "spawn sshpass -p {PASSWORD} ssh -tt {} -o PubkeyAuthentication=no {user}@127.0.0.1",
+        "set timeout 20\n\
+         spawn sshpass -p {PASSWORD} ssh -tt {} -o PubkeyAuthentication=no {user}@127.0.0.1\n\
+         expect \"<Dut>\" {{}} timeout {{ exit 2 }}\n\
+         {body}",
         device.ssh_args(None).join(" ")
     )
 }
@@ -363,14 +384,7 @@ fn public_key_login() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let key = device.dir.path().join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", "test key", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let (key, public) = client_key(&device);
     let login = |device: &Device| {
         let mut cmd = Command::new("ssh");
         cmd.args(device.ssh_args(None))
@@ -384,13 +398,7 @@ fn public_key_login() {
             .arg(&key)
             .arg("admin@127.0.0.1")
             .arg("display current-configuration");
-        wait_output(
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
+        run(&mut cmd)
     };
     // Not yet authorized.
     assert_ne!(login(&device).status.code(), Some(0));
@@ -438,32 +446,29 @@ fn interactive_session_on_a_pty_changes_the_sysname() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-send "sys\r"
-expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
+    expect_interactive(
+        &device,
+        "admin",
+        r#"send "sys\r"
+expect -ex {[Dut]} {} timeout { exit 3 }
 send "sysname Renamed\r"
-expect -ex {{[Renamed]}} {{}} timeout {{ exit 4 }}
+expect -ex {[Renamed]} {} timeout { exit 4 }
 send "sysname Abandoned\003"
 # A fresh, empty prompt (a redrawn line being edited has text right after the prompt).
-expect -re {{\[Renamed\]\r}} {{}} timeout {{ exit 8 }}
+expect -re {\[Renamed\]\r} {} timeout { exit 8 }
 send "display us?"
-expect "users" {{}} timeout {{ exit 5 }}
+expect "users" {} timeout { exit 5 }
 # (Keys typed before the line comes back are kept: type_ahead_after_help_over_ssh_is_not_lost.)
-expect -ex {{[Renamed]display us}} {{}} timeout {{ exit 9 }}
+expect -ex {[Renamed]display us} {} timeout { exit 9 }
 send "\025"
 send "return\r"
-expect "<Renamed>" {{}} timeout {{ exit 6 }}
+expect "<Renamed>" {} timeout { exit 6 }
 send "quit\r"
-expect eof {{}} timeout {{ exit 7 }}
+expect eof {} timeout { exit 7 }
 catch wait result
 exit [lindex $result 3]
 "#,
-        spawn = spawn_interactive(&device, "admin")
     );
-    expect_success(&script);
     // The other sessions see the change at once.
     let cfg = text(&device.connect(&["display current-configuration"]).stdout);
     assert!(cfg.contains(" sysname Renamed\n"), "{cfg}");
@@ -492,30 +497,27 @@ fn type_ahead_after_help_over_ssh_is_not_lost() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-for {{set i 0}} {{$i < 20}} {{incr i}} {{
+    expect_interactive(
+        &device,
+        "admin",
+        r#"for {set i 0} {$i < 20} {incr i} {
     send "sys\r"
-    expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
+    expect -ex {[Dut]} {} timeout { exit 3 }
     send "display us?"
     send "\025"
     send "return\r"
-    expect {{
-        "<Dut>" {{}}
-        "Unrecognized" {{ exit 4 }}
-        timeout {{ exit 5 }}
-    }}
-}}
+    expect {
+        "<Dut>" {}
+        "Unrecognized" { exit 4 }
+        timeout { exit 5 }
+    }
+}
 send "quit\r"
-expect eof {{}} timeout {{ exit 7 }}
+expect eof {} timeout { exit 7 }
 catch wait result
 exit [lindex $result 3]
 "#,
-        spawn = spawn_interactive(&device, "admin")
     );
-    expect_success(&script);
 }
 
 /// Up-arrow in an SSH session recalls what the session's history holds: a line that carried a
@@ -526,37 +528,34 @@ fn recall_over_ssh_leaves_out_a_password() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-send "system-view\r"
-expect -ex {{[Dut]}} {{}} timeout {{ exit 3 }}
+    expect_interactive(
+        &device,
+        "admin",
+        r#"send "system-view\r"
+expect -ex {[Dut]} {} timeout { exit 3 }
 send "local-user oper\r"
-expect -ex {{[Dut-luser-manage-oper]}} {{}} timeout {{ exit 4 }}
+expect -ex {[Dut-luser-manage-oper]} {} timeout { exit 4 }
 send "password simple Recall-9876\r"
 # The next prompt, on a line of its own (the line being typed may be redrawn with its prompt).
-expect -re {{\n[^\n]*\[Dut-luser-manage-oper\]}} {{}} timeout {{ exit 5 }}
+expect -re {\n[^\n]*\[Dut-luser-manage-oper\]} {} timeout { exit 5 }
 send "\033\[A"
-expect {{
-    "Recall-9876" {{ exit 6 }}
-    "local-user oper" {{}}
-    timeout {{ exit 7 }}
-}}
+expect {
+    "Recall-9876" { exit 6 }
+    "local-user oper" {}
+    timeout { exit 7 }
+}
 send "\003"
-expect -re {{\n[^\n]*\[Dut-luser-manage-oper\]}} {{}} timeout {{ exit 8 }}
+expect -re {\n[^\n]*\[Dut-luser-manage-oper\]} {} timeout { exit 8 }
 send "quit\r"
-expect -ex {{[Dut]}} {{}} timeout {{ exit 11 }}
+expect -ex {[Dut]} {} timeout { exit 11 }
 send "return\r"
-expect "<Dut>" {{}} timeout {{ exit 9 }}
+expect "<Dut>" {} timeout { exit 9 }
 send "quit\r"
-expect eof {{}} timeout {{ exit 10 }}
+expect eof {} timeout { exit 10 }
 catch wait result
 exit [lindex $result 3]
 "#,
-        spawn = spawn_interactive(&device, "admin")
     );
-    expect_success(&script);
 }
 
 #[test]
@@ -565,20 +564,17 @@ fn operator_is_refused_system_view_interactively() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-send "system-view\r"
-expect "Permission denied." {{}} timeout {{ exit 3 }}
-expect "<Dut>" {{}} timeout {{ exit 4 }}
+    expect_interactive(
+        &device,
+        "oper",
+        r#"send "system-view\r"
+expect "Permission denied." {} timeout { exit 3 }
+expect "<Dut>" {} timeout { exit 4 }
 send "quit\r"
-expect eof {{}} timeout {{ exit 5 }}
+expect eof {} timeout { exit 5 }
 exit 0
 "#,
-        spawn = spawn_interactive(&device, "oper")
     );
-    expect_success(&script);
 }
 
 #[test]
@@ -599,13 +595,7 @@ fn host_key_is_stable_across_restarts() {
             .args(["-o", "PubkeyAuthentication=no"])
             .arg("admin@127.0.0.1")
             .arg("display version");
-        wait_output(
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap(),
-        )
+        run(&mut cmd)
     };
     let out = login(&device, device.port);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -637,14 +627,12 @@ fn idle_sessions_are_logged_out() {
         return;
     }
     let device = Device::start(&base_config(" idle-timeout 0 2\n"));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-expect eof {{}} timeout {{ exit 3 }}
+    let script = interactive_script(
+        &device,
+        "admin",
+        r#"expect eof {} timeout { exit 3 }
 exit 0
 "#,
-        spawn = spawn_interactive(&device, "admin")
     );
     let started = Instant::now();
     expect_success(&script);
@@ -662,16 +650,14 @@ fn free_line_ends_another_session() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let script = format!(
-        r#"set timeout 20
-{spawn}
-expect "<Dut>" {{}} timeout {{ exit 2 }}
-send "display ssh server session\r"
-expect "Stelnet  admin" {{}} timeout {{ exit 3 }}
-expect eof {{}} timeout {{ exit 4 }}
+    let script = interactive_script(
+        &device,
+        "admin",
+        r#"send "display ssh server session\r"
+expect "Stelnet  admin" {} timeout { exit 3 }
+expect eof {} timeout { exit 4 }
 exit 0
 "#,
-        spawn = spawn_interactive(&device, "admin")
     );
     let expecting = Command::new("expect")
         .args(["-c", &script])
@@ -793,14 +779,7 @@ fn the_pager_follows_the_client_window() {
         return;
     }
     let device = Device::start(&base_config(""));
-    let key = device.dir.path().join("id_ed25519");
-    let made = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
-        .arg(&key)
-        .status()
-        .unwrap();
-    assert!(made.success());
-    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let (key, public) = client_key(&device);
     device.connect(&[
         "system-view",
         "local-user admin",

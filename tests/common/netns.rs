@@ -12,17 +12,31 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// `ip netns exec NS ARGS` in the background, stdout and stderr appended to `log`.
+/// `ip netns exec NS ARGS` in the background, stdout and stderr written to `log`.
 pub fn spawn_in(ns: &str, log: &Path, args: &[&str]) -> Child {
-    let out = File::create(log).expect("log file");
-    Command::new("ip")
-        .args(["netns", "exec", ns])
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns]).args(args);
+    spawn_logged(&mut cmd, log).expect("spawn in namespace")
+}
+
+/// `duet run --net linux --no-console ARGS` in namespace `ns`, in the background, output to
+/// `log`. `RUST_LOG` is removed so that what Duet logs does not depend on the caller's shell.
+/// `ip netns exec` execs the program: the child's pid is Duet's.
+pub fn spawn_duet(ns: &str, log: &Path, args: &[&str]) -> Child {
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", ns, env!("CARGO_BIN_EXE_duet")])
+        .args(["run", "--net", "linux", "--no-console"])
         .args(args)
-        .stdin(Stdio::null())
+        .env_remove("RUST_LOG");
+    spawn_logged(&mut cmd, log).expect("start duet")
+}
+
+fn spawn_logged(cmd: &mut Command, log: &Path) -> std::io::Result<Child> {
+    let out = File::create(log).expect("log file");
+    cmd.stdin(Stdio::null())
         .stdout(out.try_clone().expect("log file"))
         .stderr(out)
         .spawn()
-        .expect("spawn in namespace")
 }
 
 /// Run `ip ARGS`, returning stdout; panics with stderr on failure.

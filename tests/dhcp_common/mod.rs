@@ -1,12 +1,19 @@
 //! Test helpers shared by the DHCP test files: a client-side description of a request that
-//! builds the wire message, so cases read like what a client sends.
+//! builds the wire message, so cases read like what a client sends, and the frame it goes out
+//! in; the one-pool configuration the server tests start from; a console session that runs
+//! configuration lines on a device.
 #![allow(dead_code)] // each test binary uses a different part
 
 use std::net::Ipv4Addr;
+use std::sync::Arc;
 
+use duet::device::Device;
+use duet::dhcp::config::{DhcpConfig, IpRange, Network, PoolConfig};
+use duet::dhcp::frame::{self, BROADCAST_MAC, UdpAddrs};
 use duet::dhcp::lease::unhex;
 use duet::dhcp::options::{MessageType, Options, RelaySubOption};
 use duet::dhcp::packet::{FLAG_BROADCAST, Message, Op};
+use duet::session::{Interaction, Role, Session, SessionState};
 use serde::{Deserialize, Serialize};
 
 /// A request as a client would describe it.
@@ -97,4 +104,78 @@ impl PacketSpec {
             },
         }
     }
+}
+
+/// Pool `lan` on 10.1.1.0/24 handing out 10.1.1.10 to 10.1.1.`last`; the rest as configured
+/// by default (a test sets more with `PoolConfig { .., ..lan_pool(last) }`).
+pub fn lan_pool(last: u8) -> PoolConfig {
+    PoolConfig {
+        network: Some(Network {
+            address: Ipv4Addr::new(10, 1, 1, 0),
+            prefix_len: 24,
+        }),
+        range: Some(IpRange {
+            start: Ipv4Addr::new(10, 1, 1, 10),
+            end: Ipv4Addr::new(10, 1, 1, last),
+        }),
+        ..PoolConfig::default()
+    }
+}
+
+/// The DHCP server enabled with `pool` as its only pool, named `lan`.
+pub fn lan_config(pool: PoolConfig) -> DhcpConfig {
+    let mut c = DhcpConfig {
+        enabled: true,
+        ..DhcpConfig::default()
+    };
+    c.pools.insert("lan".into(), pool);
+    c
+}
+
+/// The Ethernet frame a client without an address sends `payload` (a BOOTP message) in: from
+/// `mac` and 0.0.0.0:68 to the broadcast MAC and 255.255.255.255:67.
+pub fn client_broadcast(mac: [u8; 6], payload: &[u8]) -> Vec<u8> {
+    frame::ethernet(
+        mac,
+        BROADCAST_MAC,
+        UdpAddrs {
+            src: Ipv4Addr::UNSPECIFIED,
+            dst: Ipv4Addr::BROADCAST,
+            src_port: 68,
+            dst_port: 67,
+        },
+        payload,
+    )
+}
+
+/// An operator who answers no question (a command that asks gets no answer).
+pub struct NoQuestions;
+
+impl Interaction for NoQuestions {
+    fn ask(&mut self, _prompt: &str) -> Option<String> {
+        None
+    }
+}
+
+/// A network-admin console session on `device`.
+pub fn admin_session(device: &Arc<Device>) -> Session {
+    Session::new(
+        device.clone(),
+        SessionState::new(Role::NetworkAdmin, "test", "con0", "-"),
+    )
+}
+
+/// Run `lines` one after the other in one network-admin session; each must succeed. Their
+/// outputs, in order.
+pub fn run_lines<L: AsRef<str>>(device: &Arc<Device>, lines: &[L]) -> Vec<String> {
+    let mut s = admin_session(device);
+    lines
+        .iter()
+        .map(|l| {
+            let l = l.as_ref();
+            let o = s.execute(l, &mut NoQuestions);
+            assert!(o.ok, "{l}: {}", o.output);
+            o.output
+        })
+        .collect()
 }
