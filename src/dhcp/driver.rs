@@ -15,15 +15,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use tokio::runtime::Handle;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::time::Instant;
 
-use self::io::{Batch, DhcpIo, READ_BATCH, Served};
+use self::io::{Batch, DhcpIo, LinuxIo, READ_BATCH, Served, SimIo};
 use super::event::{Ingress, LeaseEvent, Origin, Reply};
 use super::lease::{LeaseState, Millis};
 use super::server::{Server, ServerOptions};
 use super::store::{Damage, LeaseStore};
-use crate::features::Config;
+use crate::device::{Device, StartError};
+use crate::features::{Config, Network};
 use crate::infocenter::repeat::{Occurrence, Repeats};
 
 /// Datagrams handled per journal flush at most.
@@ -220,6 +222,39 @@ pub struct Engine {
     gate: Gate,
     /// Rate limit of the store error log ([`Engine::store_error`]).
     store_errors: Repeats,
+}
+
+/// Start the DHCP engine on the device's network, with its lease store in `DATA/dhcp/`. A
+/// store that cannot be opened is logged and leaves the DHCP server stopped (it must not
+/// answer without a journal); the device runs on.
+pub fn start_on_device(
+    device: &Arc<Device>,
+    rt: &Handle,
+    net: &Network<'_>,
+) -> Result<(), StartError> {
+    let io = match net {
+        Network::Sim(lan, node) => DhcpIo::Sim(SimIo::new((*lan).clone(), *node)),
+        Network::Linux(ports) => DhcpIo::Linux(LinuxIo::new(ports)),
+    };
+    let _g = device.span().entered();
+    match start(
+        device.options.data_dir.clone(),
+        io,
+        device.config.subscribe(),
+    ) {
+        Ok((engine, handle, jobs)) => {
+            if device.dhcp.set(handle).is_ok() {
+                device.spawn(rt, engine.run(jobs));
+            }
+        }
+        Err(e) => tracing::error!(
+            module = "DHCPS",
+            severity = 3u8,
+            mnemonic = "DHCPS_STORE",
+            "The DHCP server cannot open its lease store: {e}"
+        ),
+    }
+    Ok(())
 }
 
 /// Open the store, recover, and return the engine with its handle (the task is [`Engine::run`]).

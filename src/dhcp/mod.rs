@@ -18,21 +18,17 @@ pub mod store;
 
 pub use commands::register;
 
-use std::sync::Arc;
-
-use tokio::runtime::Handle;
-
 use crate::config::render::{Place, Sections};
-use crate::device::{Device, StartError};
-use crate::features::{Config, Feature, Network};
-use driver::io::{DhcpIo, LinuxIo, SimIo};
+use crate::features::{Config, Feature};
 
 /// The DHCP server feature.
 pub const FEATURE: Feature = Feature {
     name: "dhcp",
     register,
     render,
-    start: Some(start),
+    // In the driver: the rest of this folder is the sans-IO core and the store
+    // (tests/dhcp_sans_io.rs).
+    start: Some(driver::start_on_device),
 };
 
 /// The global lines among the system's, then one section per pool (the interface lines are
@@ -44,34 +40,6 @@ fn render(cfg: &Config, out: &mut Sections) {
     }
 }
 
-/// Start the DHCP engine on the device's network, with its lease store in `DATA/dhcp/`. A
-/// store that cannot be opened is logged and leaves the DHCP server stopped (it must not
-/// answer without a journal); the device runs on.
-fn start(device: &Arc<Device>, rt: &Handle, net: &Network<'_>) -> Result<(), StartError> {
-    let io = match net {
-        Network::Sim(lan, node) => DhcpIo::Sim(SimIo::new((*lan).clone(), *node)),
-        Network::Linux(ports) => DhcpIo::Linux(LinuxIo::new(ports)),
-    };
-    let _g = device.span().entered();
-    match driver::start(
-        device.options.data_dir.clone(),
-        io,
-        device.config.subscribe(),
-    ) {
-        Ok((engine, handle, jobs)) => {
-            if device.dhcp.set(handle).is_ok() {
-                device.spawn(rt, engine.run(jobs));
-            }
-        }
-        Err(e) => tracing::error!(
-            module = "DHCPS",
-            severity = 3u8,
-            mnemonic = "DHCPS_STORE",
-            "The DHCP server cannot open its lease store: {e}"
-        ),
-    }
-    Ok(())
-}
 pub use config::DhcpConfig;
 pub use event::{Destination, Ingress, LeaseChange, LeaseEvent, Origin, Reply, Stats};
 pub use lease::{ClientKey, LeaseRecord, LeaseState, LeaseTable, Millis};
