@@ -621,6 +621,22 @@ fn conflicts(n: &Node) -> Vec<(Ipv4Addr, LeaseRecord, LeaseRecord)> {
         .collect()
 }
 
+/// The conflict of [`conflicting_pair`]: 10.0.0.1, A's newer binding kept, B's dropped.
+fn the_conflict() -> Vec<(Ipv4Addr, LeaseRecord, LeaseRecord)> {
+    vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))]
+}
+
+/// Both devices reported [`the_conflict`], each exactly once.
+fn assert_both_report_the_conflict_once(a: &Node, b: &Node) {
+    assert_eq!(conflicts(a), the_conflict());
+    assert_eq!(
+        conflicts(b),
+        the_conflict(),
+        "the winner and the loser report it alike"
+    );
+    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+}
+
 /// Two fresh devices (so batches both ways) whose tables bind 10.0.0.1 to different clients:
 /// A's binding is the newer. Challenges and hellos are exchanged; the batches are not.
 fn conflicting_pair() -> (Node, Node) {
@@ -650,10 +666,7 @@ fn both_devices_report_a_conflict_when_the_loser_merges_before_its_page_is_sent(
     pump(&mut a, &mut b, 2);
     assert_eq!(a.t, b.t);
     assert_eq!(a.t.0[&Ipv4Addr::new(10, 0, 0, 1)], rec(1, 1, 200));
-    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
-    assert_eq!(conflicts(&b), expect);
-    assert_eq!(conflicts(&a), expect, "the winner reports it too");
-    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+    assert_both_report_the_conflict_once(&a, &b);
 }
 
 #[test]
@@ -666,9 +679,8 @@ fn the_version_a_merge_dropped_reaches_the_peer_after_a_break_and_a_new_batch() 
     // Neither batch completed, so both go again; B's table now holds A's binding only.
     connect(&mut a, &mut b, 3);
     assert_eq!(b.s.stats().frames_sent["batch-begin"], 2);
-    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
-    assert_eq!(conflicts(&b), expect);
-    assert_eq!(conflicts(&a), expect, "the winner reports it too");
+    assert_eq!(conflicts(&b), the_conflict());
+    assert_eq!(conflicts(&a), the_conflict(), "the winner reports it too");
     assert_eq!(a.t, b.t);
 }
 
@@ -678,10 +690,7 @@ fn a_conflict_is_reported_once_though_the_dropped_binding_arrives_twice() {
     // The pages cross: A sees B's binding in B's page, then again as the version B dropped.
     pump(&mut a, &mut b, 1);
     assert_eq!(a.t, b.t);
-    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
-    assert_eq!(conflicts(&a), expect);
-    assert_eq!(conflicts(&b), expect);
-    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+    assert_both_report_the_conflict_once(&a, &b);
 }
 
 #[test]
@@ -707,10 +716,7 @@ fn a_conflict_is_not_reported_again_by_the_batch_after_a_break() {
     connect(&mut a, &mut b, 3);
     assert_eq!(a.s.stats().batches_sent, 2);
     assert_eq!(a.t, b.t);
-    let expect = vec![(Ipv4Addr::new(10, 0, 0, 1), rec(1, 1, 200), rec(1, 2, 100))];
-    assert_eq!(conflicts(&a), expect);
-    assert_eq!(conflicts(&b), expect);
-    assert_eq!((a.s.stats().conflicts, b.s.stats().conflicts), (1, 1));
+    assert_both_report_the_conflict_once(&a, &b);
 }
 
 #[test]
