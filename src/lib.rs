@@ -14,6 +14,7 @@ pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;
 pub mod net;
+pub mod portal;
 pub mod session;
 pub mod system;
 #[cfg(test)]

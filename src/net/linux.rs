@@ -255,6 +255,18 @@ pub enum PortMapError {
     Linux(String),
 }
 
+/// Turns IPv4 forwarding on in the network namespace Duet runs in (a static route or a portal
+/// makes the device route between its ports). Returns whether it was off before, so the
+/// caller can log the change it made to the host (docs/logs-and-network.md).
+pub fn enable_ipv4_forwarding() -> std::io::Result<bool> {
+    const PATH: &str = "/proc/sys/net/ipv4/ip_forward";
+    let was_on = std::fs::read_to_string(PATH)?.trim() == "1";
+    if !was_on {
+        std::fs::write(PATH, "1")?;
+    }
+    Ok(!was_on)
+}
+
 #[cfg(test)]
 mod tests {
     use std::net::Ipv4Addr;
