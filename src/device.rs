@@ -100,6 +100,9 @@ pub struct Device {
     pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
     pub(crate) vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// Engines that undo their changes to the network when the device shuts down (the route
+    /// driver's routes): each is sent a sender to answer on once it is done.
+    cleanups: Mutex<Vec<oneshot::Sender<oneshot::Sender<()>>>>,
 }
 
 impl Device {
@@ -146,6 +149,7 @@ impl Device {
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
+            cleanups: Mutex::new(Vec::new()),
         })
     }
 
@@ -322,9 +326,41 @@ impl Device {
             .is_empty()
     }
 
+    /// A receiver that [`Device::shutdown`] sends a sender on, for an engine that must undo
+    /// its changes to the network before the engines stop; the engine answers on that sender
+    /// when it is done (the shutdown waits at most a second).
+    pub(crate) fn cleanup_on_shutdown(&self) -> oneshot::Receiver<oneshot::Sender<()>> {
+        let (tx, rx) = oneshot::channel();
+        self.cleanups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
     /// Stop gracefully (SIGTERM): every VRRP master resigns with a priority 0 advert and its
-    /// virtual IPs and MAC are removed (waiting at most a second), then the engines stop.
+    /// virtual IPs and MAC are removed, the engines registered with
+    /// [`Device::cleanup_on_shutdown`] undo their changes (Duet's routes; each step waiting at
+    /// most a second), then the engines stop.
     pub async fn shutdown(&self) {
+        let cleanups: Vec<_> = self
+            .cleanups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        let mut done = Vec::new();
+        for cleanup in cleanups {
+            let (tx, rx) = oneshot::channel();
+            if cleanup.send(tx).is_ok() {
+                done.push(rx);
+            }
+        }
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            futures::future::join_all(done),
+        )
+        .await;
         let stop = self
             .vrrp_stop
             .lock()

@@ -27,6 +27,7 @@ use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
 use crate::net::sim::{Lan, NodeId};
+use crate::route::RouteConfig;
 
 /// What a feature plugs into the device.
 pub struct Feature {
@@ -63,6 +64,7 @@ pub const ALL: &[Feature] = &[
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
+    crate::route::FEATURE,
 ];
 
 impl Registry {
@@ -99,6 +101,8 @@ pub struct Config {
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `ip route-static ...` (system view).
+    pub route: RouteConfig,
 }
 
 impl Config {
@@ -117,6 +121,7 @@ impl Config {
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            route: RouteConfig::default(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod infocenter;
 pub mod interface;
 pub mod net;
 pub mod portal;
+pub mod route;
 pub mod session;
 pub mod system;
 #[cfg(test)]
