@@ -87,9 +87,11 @@ fn send(lan: &Lan, from: &Station, src: &str, dst: &str, gateway: &PortId, paylo
     lan.send(&from.ports[0], &frame).unwrap();
 }
 
-/// The datagrams waiting at a station's first port: (source, destination, payload, TTL,
-/// source MAC), checksums verified by the parser.
-fn received(st: &mut Station) -> Vec<(Ipv4Addr, Ipv4Addr, Vec<u8>, u8, [u8; 6])> {
+/// A datagram as a station receives it: source, destination, payload, TTL, source MAC.
+type Received = (Ipv4Addr, Ipv4Addr, Vec<u8>, u8, [u8; 6]);
+
+/// The datagrams waiting at a station's first port, checksums verified by the parser.
+fn received(st: &mut Station) -> Vec<Received> {
     let mut out = Vec::new();
     while let Ok(f) = st.rx[0].try_recv() {
         let d = parse_ethernet(&f.bytes).expect("a valid IPv4/UDP frame");
