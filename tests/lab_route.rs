@@ -321,3 +321,85 @@ fn static_routes_reach_the_kernel_carry_traffic_and_leave_with_undo_and_stop() {
         "the hand-made route stays: {left}"
     );
 }
+
+/// The Linux route I/O reads back exactly what it installed, one next hop or several
+/// (multipath), and its removal leaves a route of another protocol to the same destination.
+#[test]
+fn linux_route_io_reads_back_what_it_installs() {
+    use duet::route::io::{LinuxRouteIo, RouteIo};
+    use duet::route::table::FibRoute;
+
+    let test = "linux_route_io_reads_back_what_it_installs";
+    if !lab_or_skip(test, &[]) {
+        return;
+    }
+    let ns = format!("droute-io{}", unique_tag());
+    let _guard = NsGuard::new(&ns);
+    ip(&[
+        "-n", &ns, "link", "add", "p1", "type", "veth", "peer", "name", "p2",
+    ]);
+    ip(&["-n", &ns, "addr", "add", "10.62.0.1/24", "dev", "p1"]);
+    ip(&["-n", &ns, "link", "set", "p1", "up"]);
+    ip(&["-n", &ns, "link", "set", "p2", "up"]);
+    ip(&[
+        "-n",
+        &ns,
+        "route",
+        "add",
+        "10.62.5.0/24",
+        "via",
+        "10.62.0.9",
+        "metric",
+        "5",
+    ]);
+    let port: duet::interface::name::IfName = "ge1/0/1".parse().unwrap();
+    let route = |hops: &[&str], metric| FibRoute {
+        dest: "10.62.5.0".parse().unwrap(),
+        len: 24,
+        metric,
+        next_hops: hops
+            .iter()
+            .map(|h| (h.parse().unwrap(), port.clone()))
+            .collect(),
+    };
+    let single = route(&["10.62.0.2"], 60);
+    let multi = route(&["10.62.0.2", "10.62.0.3"], 60);
+    let default = FibRoute {
+        dest: "0.0.0.0".parse().unwrap(),
+        len: 0,
+        ..route(&["10.62.0.4"], 70)
+    };
+    let ns_thread = ns.clone();
+    let port_map = vec![(port.clone(), "p1".to_string())];
+    let worker = std::thread::spawn(move || {
+        netns::enter(&ns_thread);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut io = LinuxRouteIo::new(&port_map).expect("netlink");
+            assert_eq!(io.installed().await.unwrap(), []);
+            io.replace(&single).await.unwrap();
+            assert_eq!(io.installed().await.unwrap(), [single.clone()]);
+            io.replace(&multi).await.unwrap();
+            io.replace(&default).await.unwrap();
+            let mut have = io.installed().await.unwrap();
+            have.sort();
+            assert_eq!(have, [default.clone(), multi.clone()]);
+            io.remove(&multi).await.unwrap();
+            io.remove(&default).await.unwrap();
+            // Removing what is gone already is success.
+            io.remove(&default).await.unwrap();
+            assert_eq!(io.installed().await.unwrap(), []);
+        });
+    });
+    if let Err(panic) = worker.join() {
+        std::panic::resume_unwind(panic);
+    }
+    let left = ip(&["-n", &ns, "-o", "-4", "route", "show"]);
+    assert!(
+        left.contains("10.62.5.0/24 via 10.62.0.9 dev p1 metric 5"),
+        "the hand-made route stays: {left}"
+    );
+}
