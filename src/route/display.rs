@@ -17,6 +17,9 @@ const COLUMNS: &[Column] = &[
     Column::rest(),
 ];
 
+/// `Destinations : 18        Routes : 18`
+const COUNTS: &[Column] = &[Column::left(25), Column::rest()];
+
 const HEADER: [&str; 6] = [
     "Destination/Mask",
     "Proto",
@@ -52,10 +55,12 @@ pub fn routing_table(t: &Table) -> Vec<String> {
     };
     let mut out = vec![
         String::new(),
-        format!(
-            "Destinations : {:<10}Routes : {}",
-            destinations,
-            t.active.len()
+        crate::cli::table::line(
+            COUNTS,
+            [
+                format!("Destinations : {destinations}"),
+                format!("Routes : {}", t.active.len()),
+            ],
         ),
         String::new(),
     ];
