@@ -10,11 +10,13 @@ use std::time::Duration;
 
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::dhcp::frame::{UdpAddrs, ethernet, parse_ethernet};
+use duet::infocenter::info_center_layer;
 use duet::interface::name::IfName;
 use duet::net::sim::forward::SimRoute;
 use duet::net::sim::{Frame, Lan, NodeId, PortId};
 use duet::session::{Role, Session, SessionState};
 use tokio::sync::mpsc;
+use tracing_subscriber::layer::SubscriberExt;
 
 fn ge(n: u32) -> IfName {
     format!("ge1/0/{n}").parse().unwrap()
@@ -133,6 +135,15 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    // One subscriber for the whole binary: a scoped one per test misses events whose
+    // call site another test's thread (without it) registered first.
+    static LOGS: std::sync::Once = std::sync::Once::new();
+    LOGS.call_once(|| {
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        )
+        .expect("the only subscriber of this binary");
+    });
     let lan = Lan::new();
     let (l, m, n) = (lan.segment(), lan.segment(), lan.segment());
     let dir = tempfile::tempdir().unwrap();
@@ -194,6 +205,20 @@ fn port(node: NodeId, n: u32) -> PortId {
 async fn a_datagram_crosses_the_device_and_the_answer_comes_back() {
     let mut lab = lab();
     wait_routes(&lab.lan, lab.node, 1).await;
+    let turned_on: Vec<String> = lab
+        .device
+        .logs
+        .entries()
+        .iter()
+        .filter(|e| e.mnemonic == "RM_FORWARDING")
+        .map(|e| format!("{}/{}/{}: {}", e.module, e.severity, e.mnemonic, e.message))
+        .collect();
+    assert_eq!(
+        turned_on,
+        [
+            "RM/5/RM_FORWARDING: IPv4 forwarding was turned on in the device's network namespace for its static routes."
+        ]
+    );
     let (lan, node) = (&lab.lan, lab.node);
     send(lan, &lab.a, "10.1.0.2", "10.2.0.2", &port(node, 1), b"ping");
     let got = received(&mut lab.b);

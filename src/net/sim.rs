@@ -332,10 +332,12 @@ impl Lan {
         Ok(delivered)
     }
 
-    /// Turn IPv4 forwarding on or off on a node (off for a new node, like a host).
-    pub fn set_forwarding(&self, node: NodeId, on: bool) {
-        if let Some(n) = self.lock().nodes.get_mut(node.0 as usize) {
-            n.routing.enabled = on;
+    /// Turn IPv4 forwarding on or off on a node (off for a new node, like a host); returns
+    /// whether it was on.
+    pub fn set_forwarding(&self, node: NodeId, on: bool) -> bool {
+        match self.lock().nodes.get_mut(node.0 as usize) {
+            Some(n) => std::mem::replace(&mut n.routing.enabled, on),
+            None => false,
         }
     }
 

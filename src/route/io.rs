@@ -74,8 +74,7 @@ impl RouteIo for SimRouteIo {
         Ok(())
     }
     fn enable_forwarding(&mut self) -> std::io::Result<bool> {
-        self.lan.set_forwarding(self.node, true);
-        Ok(false)
+        Ok(!self.lan.set_forwarding(self.node, true))
     }
 }
 
