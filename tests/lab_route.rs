@@ -381,7 +381,7 @@ fn linux_route_io_reads_back_what_it_installs() {
             let mut io = LinuxRouteIo::new(&port_map).expect("netlink");
             assert_eq!(io.installed().await.unwrap(), []);
             io.replace(&single).await.unwrap();
-            assert_eq!(io.installed().await.unwrap(), [single.clone()]);
+            assert_eq!(io.installed().await.unwrap(), std::slice::from_ref(&single));
             io.replace(&multi).await.unwrap();
             io.replace(&default).await.unwrap();
             let mut have = io.installed().await.unwrap();

@@ -120,12 +120,12 @@ impl LanState {
                 if is_sender || port.segment != segment || !port.link_up() {
                     continue;
                 }
-                let to = PortId {
+                let to = || PortId {
                     node: NodeId(n as u32),
                     port: name.clone(),
                 };
                 if let Some(f) = &filter
-                    && !f(from, &to, bytes)
+                    && !f(from, &to(), bytes)
                 {
                     port.counters.rx_dropped += 1;
                     continue;
@@ -145,7 +145,7 @@ impl LanState {
                 }
                 if node.routing.enabled {
                     // The node's IP stack takes the frame too; counted below.
-                    routers.push((to, taken));
+                    routers.push((to(), taken));
                 } else if !taken {
                     port.counters.rx_dropped += 1;
                 }
