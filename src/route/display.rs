@@ -1,11 +1,14 @@
-//! `display ip routing-table [protocol static]` in Comware 7's layout, from the table
+//! `display ip routing-table [protocol static | A.B.C.D]` in Comware 7's layout, from the table
 //! route/table.rs computes for the current configuration and the ports' settled status.
+
+use std::net::Ipv4Addr;
 
 use super::table::{self, Proto, Route, Table};
 use crate::cli::Args;
 use crate::cli::handler::CmdResult;
 use crate::cli::table::{Column, Table as Layout};
 use crate::device::Ctx;
+use crate::interface::address::network_of;
 
 /// `Destination/Mask   Proto   Pre Cost        NextHop         Interface`
 const COLUMNS: &[Column] = &[
@@ -68,6 +71,25 @@ pub fn routing_table(t: &Table) -> Vec<String> {
     out
 }
 
+/// `display ip routing-table A.B.C.D`: the active routes of the longest prefix that holds the
+/// address, i.e. the way a packet to it goes.
+pub fn routes_to(t: &Table, addr: Ipv4Addr) -> Vec<String> {
+    let holds = |r: &&Route| network_of(addr, r.len) == r.dest;
+    let longest = t.active.iter().filter(holds).map(|r| r.len).max();
+    let routes: Vec<&Route> = t
+        .active
+        .iter()
+        .filter(holds)
+        .filter(|r| Some(r.len) == longest)
+        .collect();
+    let mut out = vec![String::new(), format!("Summary count : {}", routes.len())];
+    if !routes.is_empty() {
+        out.push(String::new());
+        out.extend(rows(&routes));
+    }
+    out
+}
+
 /// `display ip routing-table protocol static`: the static routes, active then inactive.
 pub fn static_routes(t: &Table) -> Vec<String> {
     let active: Vec<&Route> = t
@@ -103,6 +125,8 @@ pub fn display(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let t = table::compute(&cfg, &status);
     let lines = if args.has("static") {
         static_routes(&t)
+    } else if let Some(addr) = args.ipv4("addr") {
+        routes_to(&t, addr)
     } else {
         routing_table(&t)
     };
