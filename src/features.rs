@@ -26,6 +26,7 @@ use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
+use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
 
 /// What a feature plugs into the device.
@@ -63,6 +64,7 @@ pub const ALL: &[Feature] = &[
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
+    crate::metrics::FEATURE,
 ];
 
 impl Registry {
@@ -99,6 +101,8 @@ pub struct Config {
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `metrics enable`, `metrics listen ...` (system view).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -117,6 +121,7 @@ impl Config {
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
