@@ -158,8 +158,9 @@ impl Device {
         self.config.lock().sysname.clone()
     }
 
-    /// Record a Comware-style log line in this device's log buffer
-    /// (`SHELL`, 5, `SHELL_CMD`, "..."). Also written to the operator log.
+    /// Record a Comware-style log line (`SHELL`, 5, `SHELL_CMD`, "...") in this device's log
+    /// buffer, log hosts and the journal, as `info-center` says (`infocenter::output`). Also
+    /// written to the operator log.
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
         let sysname = self.sysname();
         let entry = LogEntry::now(&sysname, module, severity, mnemonic, message);

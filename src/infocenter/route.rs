@@ -7,8 +7,9 @@
 //! ```
 //!
 //! [`InfoCenterLayer`] takes every event that carries `module` and `mnemonic` (and optionally
-//! `severity`; without it the tracing level decides) and stores it in the log buffer of the
-//! device whose `device` span encloses the event. Several devices run in one process (the
+//! `severity`; without it the tracing level decides) and delivers it to the outputs (log
+//! buffer, log hosts, journal: `super::output`) of the device whose `device` span encloses the
+//! event. Several devices run in one process (the
 //! demo runs A and B together), so each device has its own span ([`crate::device::Device::span`]),
 //! entered by its tasks (`.instrument(device.span())`) and its session threads
 //! (`let _g = device.span().entered();`). Events outside any device span only reach the
