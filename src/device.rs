@@ -14,7 +14,9 @@ use crate::config::ConfigStore;
 use crate::dhcp::driver::DhcpHandle;
 use crate::features::{Config, Network};
 use crate::hotbackup::driver::HotBackupHandle;
-use crate::infocenter::{LogBuffer, route};
+use crate::infocenter::loghost::LoghostSender;
+use crate::infocenter::output::deliver;
+use crate::infocenter::{LogBuffer, LogEntry, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
 use crate::net::linux::LinuxBackend;
@@ -65,6 +67,8 @@ pub struct Device {
     pub ports: Vec<IfName>,
     pub config: ConfigStore<Config>,
     pub logs: Arc<LogBuffer>,
+    /// The queue and sender thread to the `info-center loghost`s.
+    pub loghost: LoghostSender,
     pub handlers: Registry,
     pub started: SystemTime,
     /// The file the running configuration was loaded from at start-up, as `display startup`
@@ -138,6 +142,7 @@ impl Device {
             ports,
             options,
             logs: Arc::new(LogBuffer::default()),
+            loghost: LoghostSender::default(),
             handlers: Registry::all(),
             started: SystemTime::now(),
             current_startup: Mutex::new(current_startup),
@@ -157,12 +162,14 @@ impl Device {
         self.config.lock().sysname.clone()
     }
 
-    /// Record a Comware-style log line in this device's log buffer
-    /// (`SHELL`, 5, `SHELL_CMD`, "..."). Also written to the operator log.
+    /// Record a Comware-style log line (`SHELL`, 5, `SHELL_CMD`, "...") in this device's log
+    /// buffer, log hosts and the journal, as `info-center` says (`infocenter::output`). Also
+    /// written to the operator log.
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
         let sysname = self.sysname();
-        self.logs
-            .push(&sysname, module, severity, mnemonic, message);
+        let entry = LogEntry::now(&sysname, module, severity, mnemonic, message);
+        let cfg = self.config.snapshot();
+        deliver(&self.logs, &self.loghost, &cfg.infocenter, entry);
         // No Comware fields here: the entry is already in the buffer.
         tracing::info!(target: "duet::infocenter", "{sysname} {module}/{severity}/{mnemonic}: {message}");
     }

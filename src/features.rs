@@ -26,6 +26,7 @@ use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
+use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
 use crate::route::RouteConfig;
 
@@ -65,6 +66,7 @@ pub const ALL: &[Feature] = &[
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
     crate::route::FEATURE,
+    crate::metrics::FEATURE,
 ];
 
 impl Registry {
@@ -103,6 +105,8 @@ pub struct Config {
     pub hotbackup: HotBackupConfig,
     /// `ip route-static ...` (system view).
     pub route: RouteConfig,
+    /// `metrics enable`, `metrics listen ...` (system view).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -122,6 +126,7 @@ impl Config {
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
             route: RouteConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 

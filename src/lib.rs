@@ -13,6 +13,7 @@ pub mod fuzzing;
 pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;
+pub mod metrics;
 pub mod net;
 pub mod portal;
 pub mod route;
