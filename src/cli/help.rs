@@ -244,6 +244,21 @@ fn pipe_help(line: &str, bar: usize, partial: Option<usize>) -> Result<String, M
         }
         (Expect::AfterRegex, None) => vec![pair("|", pipe::BAR_HELP), pair("<cr>", "")],
         (Expect::End, None) => vec![pair("<cr>", "")],
+        (Expect::AfterLinenum, w) => {
+            let lower = w.unwrap_or("").to_ascii_lowercase();
+            let mut items: Vec<_> = pipe::KEYWORDS
+                .iter()
+                .filter(|(k, _)| matches!(*k, "begin" | "exclude" | "include"))
+                .filter(|(k, _)| k.starts_with(&lower))
+                .map(|(k, h)| pair(k, h))
+                .collect();
+            if w.is_none() {
+                items.push(pair("<cr>", ""));
+            } else if items.is_empty() {
+                return Err(unrecognized(partial.unwrap_or(line.len())));
+            }
+            items
+        }
         (Expect::End, Some(_)) => {
             return Err(MatchError {
                 kind: ErrorKind::TooMany,

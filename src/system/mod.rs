@@ -1,5 +1,6 @@
 //! System-wide commands: views, sysname, save and the configuration displays, version, clock.
 
+pub mod clock;
 mod display;
 pub mod save;
 pub mod shell;
@@ -18,9 +19,11 @@ pub const FEATURE: Feature = Feature {
     start: None,
 };
 
-/// ` sysname NAME`, the first global line.
+/// ` sysname NAME`, the first global line, then ` clock timezone ...` when set.
 fn render(cfg: &Config, out: &mut Sections) {
-    out.global(Place::Global, vec![format!(" sysname {}", cfg.sysname)]);
+    let mut lines = vec![format!(" sysname {}", cfg.sysname)];
+    lines.extend(cfg.timezone.as_ref().map(clock::TimeZone::render));
+    out.global(Place::Global, lines);
 }
 
 pub fn register(r: &mut Registry) {
@@ -38,6 +41,13 @@ pub fn register(r: &mut Registry) {
     r.add("system.display_startup", display::startup);
     r.add("system.display_version", display::version);
     r.add("system.display_clock", display::clock);
+    r.add("system.clock_timezone", clock::timezone);
+    r.add("system.clock_datetime", clock::datetime);
     r.add("system.save", save::save);
+    r.add("system.save_file", save::save_file);
+    r.add(
+        "system.startup_saved_configuration",
+        save::startup_saved_configuration,
+    );
     r.add("system.reset_saved_configuration", save::reset_saved);
 }
