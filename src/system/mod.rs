@@ -1,7 +1,11 @@
-//! System-wide commands: views, sysname, save and the configuration displays, version, clock.
+//! System-wide commands: views, sysname, save and the configuration displays, version, clock;
+//! and the everyday operations: ping, tracert, display arp, reboot.
 
+mod arp;
 pub mod clock;
 mod display;
+mod ping;
+pub mod reboot;
 pub mod save;
 pub mod shell;
 mod sysname;
@@ -41,6 +45,10 @@ pub fn register(r: &mut Registry) {
     r.add("system.display_startup", display::startup);
     r.add("system.display_version", display::version);
     r.add("system.display_clock", display::clock);
+    r.add("system.ping", ping::ping);
+    r.add("system.tracert", ping::tracert);
+    r.add("system.display_arp", arp::display_arp);
+    r.add("system.reboot", reboot::reboot);
     r.add("system.clock_timezone", clock::timezone);
     r.add("system.clock_datetime", clock::datetime);
     r.add("system.save", save::save);

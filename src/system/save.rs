@@ -19,7 +19,7 @@ const CHOOSE: &str = "Before pressing ENTER you must choose 'YES' or 'NO'[Y/N]:"
 
 /// Ask a yes/no question until the answer is one: `y`/`yes` or `n`/`no` in any case. Anything
 /// else (an empty line included) asks again; end of input means no.
-fn confirm(io: &mut dyn Interaction, question: &str) -> bool {
+pub(crate) fn confirm(io: &mut dyn Interaction, question: &str) -> bool {
     let mut prompt = question;
     loop {
         match io.ask(prompt).map(|a| a.trim().to_ascii_lowercase()) {
