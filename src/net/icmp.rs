@@ -210,7 +210,11 @@ mod tests {
         un.extend_from_slice(&quoted);
         assert!(matches!(
             parse(&ip([10, 0, 1, 1], 64, 1, &with_checksum(un))),
-            Some(Answer::Unreachable { code: 1, seq: 4, .. })
+            Some(Answer::Unreachable {
+                code: 1,
+                seq: 4,
+                ..
+            })
         ));
     }
 
@@ -228,6 +232,10 @@ mod tests {
         }
         let mut te = vec![TIME_EXCEEDED, 0, 0, 0, 0, 0, 0, 0, 0x45];
         te = with_checksum(te);
-        assert_eq!(parse(&ip([1, 1, 1, 1], 64, 1, &te)), None, "truncated quote");
+        assert_eq!(
+            parse(&ip([1, 1, 1, 1], 64, 1, &te)),
+            None,
+            "truncated quote"
+        );
     }
 }

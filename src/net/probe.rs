@@ -65,8 +65,11 @@ pub enum ProbeError {
 
 /// Sends one probe and waits for its answer; `stop` is asked now and then while waiting.
 pub trait Prober {
-    fn probe(&mut self, probe: &Probe, stop: &mut dyn FnMut() -> bool)
-    -> Result<Outcome, ProbeError>;
+    fn probe(
+        &mut self,
+        probe: &Probe,
+        stop: &mut dyn FnMut() -> bool,
+    ) -> Result<Outcome, ProbeError>;
 }
 
 /// How often a wait looks at `stop`.

@@ -264,7 +264,14 @@ mod tests {
             s.summary(dst)[2],
             "3 packet(s) transmitted, 0 packet(s) received, 100.0% packet loss"
         );
-        assert_eq!(s.summary(dst).len(), 3, "no round-trip line without replies");
-        assert_eq!(Stats::default().summary(dst)[2], "0 packet(s) transmitted, 0 packet(s) received, 0.0% packet loss");
+        assert_eq!(
+            s.summary(dst).len(),
+            3,
+            "no round-trip line without replies"
+        );
+        assert_eq!(
+            Stats::default().summary(dst)[2],
+            "0 packet(s) transmitted, 0 packet(s) received, 0.0% packet loss"
+        );
     }
 }

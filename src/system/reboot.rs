@@ -31,7 +31,8 @@ pub fn install(restart: Restart) {
     let _ = RESTART.set(restart);
 }
 
-const CHECKING: &str = "Start to check configuration with next startup configuration file, please wait.........DONE!";
+const CHECKING: &str =
+    "Start to check configuration with next startup configuration file, please wait.........DONE!";
 const SAVE_FIRST: &str =
     "Current configuration may be lost after the reboot, save current configuration? [Y/N]:";
 const CONTINUE: &str = "This command will reboot the device. Continue? [Y/N]:";
@@ -73,7 +74,9 @@ pub fn reboot(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
         ),
     );
     let error = restart(ctx.device);
-    Err(CmdError::msg(format!("Failed to reboot the device: {error}.")))
+    Err(CmdError::msg(format!(
+        "Failed to reboot the device: {error}."
+    )))
 }
 
 /// The restart of `duet run`: stop the engines (VRRP masters remove their virtual IPs and
