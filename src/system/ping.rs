@@ -119,6 +119,16 @@ pub fn ping(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .map_err(|_| CmdError::WrongParameter("size".into()))?;
     let timeout = Duration::from_millis(args.int("timeout").unwrap_or(DEFAULT_TIMEOUT_MS));
     let source = args.ipv4("source");
+    if let Some(source) = source {
+        let local = ctx
+            .device
+            .interfaces()
+            .values()
+            .any(|port| port.addresses.iter().any(|(a, _)| *a == source));
+        if !local {
+            return Err(CmdError::msg(ProbeError::NotLocal(source).to_string()));
+        }
+    }
     let mut prober = prober(ctx.device)?;
     let sim = matches!(ctx.device.options.net, NetKind::Sim);
     // A Ctrl+C typed before the command started is not meant for it.
