@@ -505,8 +505,12 @@ mod tests {
     #[test]
     fn pipe_help() {
         let h = help_in_views(&["user"], "display clock | ").unwrap();
-        assert!(h.starts_with("  begin    Display the first line"), "{h}");
-        assert_eq!(h.lines().count(), 4);
+        assert!(h.starts_with("  begin       Display the first line"), "{h}");
+        assert_eq!(h.lines().count(), 5);
+        assert_eq!(
+            help_in_views(&["user"], "display clock | by-linenum ").unwrap(),
+            "  begin    Display the first line that matches the specified regular expression\n  exclude  Display the lines that do not match the specified regular expression\n  include  Display the lines that match the specified regular expression\n  <cr>\n"
+        );
         assert_eq!(
             help_in_views(&["user"], "display clock | inc").unwrap(),
             "  include  Display the lines that match the specified regular expression\n"
