@@ -178,7 +178,13 @@ pub fn ping(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             }
             Outcome::Timeout | Outcome::Stopped => ctx.progress_line("Request time out"),
         }
-        if seq + 1 < count && !sim && pause_or_stop(ctx, INTERVAL) {
+        // Virtual time on the simulated LAN: no pause, but Ctrl+C still stops a long run.
+        let stop = if sim {
+            ctx.io.interrupted()
+        } else {
+            seq + 1 < count && pause_or_stop(ctx, INTERVAL)
+        };
+        if stop {
             break;
         }
     }
