@@ -495,3 +495,156 @@ fn reboot_restarts_with_the_startup_configuration() {
     assert!(wait("the VRRP master again", 15, || lab.vrrp_master()));
     eprintln!("reboot to master again: {:?}", started.elapsed());
 }
+
+/// Two devices on one link, both in VRRP group 9 (A at priority 120, B at 100).
+struct Pair {
+    dir: tempfile::TempDir,
+    duets: Vec<Child>,
+    names: [String; 2],
+    _namespaces: Vec<NsGuard>,
+}
+
+impl Pair {
+    fn new() -> Pair {
+        let tag = unique_tag();
+        let names = [format!("dopA{tag}"), format!("dopB{tag}")];
+        let guards: Vec<NsGuard> = names.iter().map(|n| NsGuard::new(n)).collect();
+        ip(&[
+            "-n", &names[0], "link", "add", "x0", "type", "veth", "peer", "name", "x0", "netns",
+            &names[1],
+        ]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut duets = Vec::new();
+        for (i, (ns, (addr, priority))) in names
+            .iter()
+            .zip([("10.79.1.1", 120), ("10.79.1.2", 100)])
+            .enumerate()
+        {
+            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            let data = dir.path().join(format!("data{i}"));
+            fs::create_dir_all(&data).unwrap();
+            fs::write(
+                data.join("startup.cfg"),
+                format!(
+                    "#\n sysname Dev{i}\n#\ninterface GigabitEthernet1/0/1\n ip address {addr} 255.255.255.0\n vrrp vrid 9 virtual-ip 10.79.1.254\n vrrp vrid 9 priority {priority}\n#\nreturn\n"
+                ),
+            )
+            .unwrap();
+            duets.push(netns::spawn_duet(
+                ns,
+                &dir.path().join(format!("duet{i}.out")),
+                &[
+                    "--port",
+                    "GigabitEthernet1/0/1=x0",
+                    "--data-dir",
+                    &data.display().to_string(),
+                ],
+            ));
+        }
+        Pair {
+            dir,
+            duets,
+            names,
+            _namespaces: guards,
+        }
+    }
+
+    fn data(&self, i: usize) -> String {
+        self.dir
+            .path()
+            .join(format!("data{i}"))
+            .display()
+            .to_string()
+    }
+
+    fn connect(&self, i: usize, commands: &[&str], answers: &str) -> Output {
+        let mut args = vec!["connect", "--data-dir"];
+        let data = self.data(i);
+        args.push(&data);
+        for c in commands {
+            args.extend(["-c", c]);
+        }
+        let mut child = Command::new(DUET)
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(answers.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn state(&self, i: usize) -> Option<String> {
+        let out = self.connect(i, &["display vrrp"], "");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        ["Master", "Backup", "Initialize"]
+            .into_iter()
+            .find(|s| text.contains(&format!(" {s} ")))
+            .map(str::to_string)
+    }
+
+    fn log(&self, i: usize) -> String {
+        fs::read_to_string(self.dir.path().join(format!("duet{i}.out"))).unwrap_or_default()
+    }
+}
+
+impl Drop for Pair {
+    fn drop(&mut self) {
+        for d in &mut self.duets {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
+}
+
+#[test]
+fn reboot_of_the_master_hands_over_to_the_peer() {
+    if !lab_or_skip("reboot_of_the_master_hands_over_to_the_peer", &[]) {
+        return;
+    }
+    let pair = Pair::new();
+    let states = || (pair.state(0), pair.state(1));
+    let master_a = (Some("Master".to_string()), Some("Backup".to_string()));
+    assert!(
+        wait("A master, B backup", 20, || states() == master_a),
+        "{:?}\nA: {}\nB: {}",
+        states(),
+        pair.log(0),
+        pair.log(1)
+    );
+    // Running = saved, so reboot asks only whether to go on.
+    assert!(pair.connect(0, &["save force"], "").status.success());
+    let started = Instant::now();
+    let out = pair.connect(0, &["reboot"], "y\n");
+    let shown = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(shown.contains("Now rebooting, please wait..."), "{shown}");
+    assert!(
+        wait("B to take over", 10, || pair.state(1).as_deref()
+            == Some("Master")),
+        "{:?}\nB: {}",
+        states(),
+        pair.log(1)
+    );
+    let takeover = started.elapsed();
+    // A comes back as the same process and, preempting, is master again.
+    assert!(
+        wait("A master again", 30, || states() == master_a),
+        "{:?}\nA: {}",
+        states(),
+        pair.log(0)
+    );
+    eprintln!(
+        "reboot of the master: B master after {takeover:?}, A master again after {:?}",
+        started.elapsed()
+    );
+    let vip_on_a = ip(&["-n", &pair.names[0], "-4", "addr", "show"]);
+    let vip_on_b = ip(&["-n", &pair.names[1], "-4", "addr", "show"]);
+    assert!(vip_on_a.contains("10.79.1.254/32"), "{vip_on_a}");
+    assert!(!vip_on_b.contains("10.79.1.254"), "{vip_on_b}");
+}
