@@ -68,3 +68,27 @@ fn a_running_ping_streams_its_lines_and_stops_on_interrupt() {
     assert_eq!(reply["type"], "output", "{reply}");
     assert_eq!(raw.recv()["type"], "done");
 }
+
+/// Ctrl+C on the console (a PTY: the key arrives as 0x03 in the session's raw input mode)
+/// stops a running ping; the statistics and the next prompt follow.
+#[test]
+fn ctrl_c_on_the_console_stops_a_ping() {
+    let mut t = Terminal::start();
+    t.type_and_expect("system-view\r", "[Duet]");
+    t.type_and_expect("interface g1/0/1\r", "[Duet-GigabitEthernet1/0/1]");
+    t.type_and_expect("ip address 10.1.1.1 24\r", "[Duet-GigabitEthernet1/0/1]");
+    t.type_and_expect("return\r", "<Duet>");
+    t.type_and_expect("ping -c 4294967295 10.1.1.9\r", "Request time out");
+    let started = Instant::now();
+    t.type_and_expect("\x03", "packet loss");
+    t.expect("packet loss\n<Duet>");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let screen = t.plain();
+    let stats = screen
+        .lines()
+        .find(|l| l.ends_with("packet(s) received, 100.0% packet loss"))
+        .expect("statistics");
+    assert!(!stats.starts_with("4294967295 "), "{stats}");
+    // The shell goes on.
+    t.type_and_expect("display arp\r", "IP address      MAC address");
+}
