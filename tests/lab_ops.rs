@@ -132,6 +132,21 @@ impl Lab {
             ],
         );
         assert!(fwd.status.success(), "{fwd:?}");
+        // The router's ICMP errors are not rate limited per peer (`icmp_ratemask=0`), so the
+        // time exceeded of tracert leave the bucket that forwarding errors (net unreachable,
+        // 1 s each, 5 s of burst, not settable per namespace) draw on untouched.
+        let set = sh(
+            "ip",
+            &[
+                "netns",
+                "exec",
+                &r,
+                "sysctl",
+                "-qw",
+                "net.ipv4.icmp_ratemask=0",
+            ],
+        );
+        assert!(set.status.success(), "{set:?}");
         fs::create_dir_all(lab.path("data")).unwrap();
         fs::write(lab.path("data/startup.cfg"), CONFIG).unwrap();
         lab
@@ -343,6 +358,30 @@ fn ping_and_tracert_through_a_router() {
     assert!(lines[2].starts_with(" 2  10.78.2.2 (10.78.2.2)  "), "{out}");
     assert_eq!(lines.len(), 3, "{out}");
     assert_eq!(lines[1].matches(" ms").count(), 3, "{out}");
+
+    // A router without a route answers net unreachable: ping says so, tracert ends there.
+    let _ = sh(
+        "ip",
+        &[
+            "-n",
+            &lab.ns("S"),
+            "route",
+            "replace",
+            "10.78.9.0/24",
+            "via",
+            "10.78.1.2",
+        ],
+    );
+    let out = lab.display("ping -c 1 10.78.9.9");
+    assert!(
+        out.contains("Destination unreachable (reported by 10.78.1.2)\n"),
+        "{out}"
+    );
+    let out = lab.display("tracert 10.78.9.9");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[1].starts_with(" 1  10.78.1.2 (10.78.1.2)  "), "{out}");
+    assert!(lines[1].ends_with(" ms !N"), "{out}");
 
     // Ctrl+C (`interrupt` on the control socket) stops a long ping after its second reply.
     let socket = lab.p("data/duet.sock");

@@ -69,6 +69,20 @@ fn ms(d: Duration) -> String {
     format!("{:.3}", d.as_secs_f64() * 1000.0)
 }
 
+/// traceroute's mark after a time for an ICMP destination unreachable (RFC 792 codes;
+/// RFC 1812 5.2.7.1 for 13): `!N` network, `!H` host, `!P` protocol, `!X` prohibited; the port
+/// unreachable of a target that answered is no mark.
+fn unreachable_mark(code: u8) -> &'static str {
+    match code {
+        0 | 6 | 9 => " !N",
+        1 | 7 | 10 => " !H",
+        2 => " !P",
+        3 => "",
+        13 => " !X",
+        _ => " !",
+    }
+}
+
 /// The counters of one ping run and its summary lines.
 #[derive(Default)]
 struct Stats {
@@ -234,9 +248,19 @@ pub fn tracert(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
                     line.push_str(" *");
                     continue;
                 }
-                Outcome::Reply { from, rtt, .. } | Outcome::Unreachable { from, rtt, .. } => {
+                Outcome::Reply { from, rtt, .. } => {
                     arrived |= from == dst;
                     (from, rtt)
+                }
+                Outcome::Unreachable { from, rtt, code } => {
+                    // The path ends here: the target refused, or a router has no way on.
+                    arrived = true;
+                    if shown != Some(from) {
+                        line.push_str(&format!(" {from} ({from})"));
+                        shown = Some(from);
+                    }
+                    line.push_str(&format!("  {} ms{}", ms(rtt), unreachable_mark(code)));
+                    continue;
                 }
                 Outcome::TimeExceeded { from, rtt } => (from, rtt),
             };
