@@ -124,6 +124,11 @@ struct ConnectArgs {
     /// Run this command (repeatable, in order), print its output and exit; nonzero if any failed.
     #[arg(short = 'c', long = "command", value_name = "COMMAND")]
     commands: Vec<String>,
+    /// On a terminal, write what a Comware device writes: prompt, echo and plain text, editing
+    /// with backspaces, no escape sequences (the shells of SSH logins run with it, so scripts
+    /// such as Netmiko read the stream they expect).
+    #[arg(long)]
+    comware_stream: bool,
 }
 
 fn parse_port(text: &str) -> Result<(IfName, String), String> {
@@ -253,7 +258,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             // Read now: the task may first run after the console has changed the mode.
             nix::sys::termios::tcgetattr(io::stdin()).ok(),
         ));
-        match console::run_console(device.clone()) {
+        match console::run_console(device.clone(), console::AfterQuit::Logout) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -313,6 +318,10 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
             if shell.finished() {
                 break;
             }
+            // The line as a terminal would show it: the prompt and the command, so the caret
+            // of an error points into the command above it.
+            writeln!(stdout, "{}{command}", shell.prompt())?;
+            stdout.flush()?;
             let outcome = if io::stdin().is_terminal() {
                 shell.execute(command, &mut TerminalAsker)
             } else {
@@ -329,6 +338,9 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         }
         stdout.flush()?;
         failed
+    } else if console::on_terminal() && args.comware_stream {
+        duet::session::streamterm::run_stream_terminal(shell)?;
+        false
     } else if console::on_terminal() {
         console::run_terminal(shell)?;
         false

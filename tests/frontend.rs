@@ -264,7 +264,7 @@ fn type_ahead_after_help_is_kept_for_the_next_read() {
     let screen = t.plain();
     assert!(!screen.contains("Unrecognized"), "{screen}");
     assert!(!screen.contains("^U"), "{screen}");
-    t.master.write_all(b"quit\r").unwrap();
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -281,7 +281,7 @@ fn questions_on_the_terminal_are_answered_in_cooked_mode() {
     assert!(!screen.contains("'YES' or 'NO'"), "{screen}");
     // Back in session mode: keys typed while the next command runs wait for the prompt.
     t.type_and_expect("display version\rsystem-view\r", "[Duet]");
-    t.master.write_all(b"quit\rquit\r").unwrap();
+    t.master.write_all(b"quit\r\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -319,7 +319,7 @@ fn console_idle_timeout_logs_the_user_out() {
         "{}",
         t.plain()
     );
-    t.master.write_all(b"return\rquit\r").unwrap();
+    t.master.write_all(b"return\r\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -335,7 +335,41 @@ fn console_idle_timeout_with_a_password_asks_for_it_again() {
     t.type_and_expect("authentication-mode password\r", "[Duet-line-console0]");
     t.type_and_expect("idle-timeout 0 1\r", "Password:");
     t.type_and_expect("Secret1\r", "<Duet>");
-    t.master.write_all(b"quit\r").unwrap();
+    // `quit` logs out the same way: the login dialogue is back after Enter.
+    t.type_and_expect("quit\r", "Press ENTER to get started.");
+    t.type_and_expect("\r", "Password:");
+    t.type_and_expect("Secret1\r", "<Duet>");
+    t.master.write_all(b"\x04").unwrap();
+    assert!(t.finish().success());
+}
+
+/// `quit` in user view logs the console user out; the device keeps running (its control
+/// socket answers, its engines run) and Enter starts a new session. End of input at the
+/// `Press ENTER` prompt ends `duet run`.
+#[test]
+fn quit_at_the_console_logs_out_and_the_device_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    t.type_and_expect("system-view\rsysname Kept\rreturn\r", "<Kept>");
+    t.type_and_expect(
+        "quit\r",
+        "\nLine con0 is available.\n\n\nPress ENTER to get started.\n",
+    );
+    let shown = duet(
+        &["connect", "--data-dir", &data, "-c", "display logbuffer"],
+        "",
+    );
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains("SHELL/5/SHELL_LOGOUT: Console logged out from con0."),
+        "{}",
+        text(&shown.stdout)
+    );
+    assert!(t.child.try_wait().unwrap().is_none(), "the device stopped");
+    t.type_and_expect("\r", "<Kept>");
+    t.type_and_expect("quit\r", "Press ENTER");
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -357,7 +391,10 @@ fn terminal_mode_is_restored_when_the_console_ends() {
         // At a prompt: not the mode openpty gave (which the console found at start).
         let during = t.stty();
         match end {
-            "quit" => t.master.write_all(b"quit\r").unwrap(),
+            "quit" => {
+                t.type_and_expect("quit\r", "Press ENTER");
+                t.master.write_all(b"\x04").unwrap();
+            }
             "eof" => t.master.write_all(b"\x04").unwrap(),
             _ => nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(t.child.id() as i32),

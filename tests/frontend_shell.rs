@@ -8,6 +8,22 @@ use std::io::Write;
 
 use common::*;
 
+/// `duet connect -c` shows each command after its prompt, as a terminal does, so an error's
+/// caret points into the command it is about.
+#[test]
+fn connect_c_echoes_the_line_so_the_caret_points_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap();
+    let out = duet(&["connect", "--socket", socket, "-c", "display clok"], "");
+    let screen = text(&out.stdout);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(lines[0], "<Duet>display clok", "{screen}");
+    let caret = lines[1].find('^').expect("a caret line");
+    assert_eq!(&lines[0][caret..], "clok", "{screen}");
+    assert!(lines[2].contains("% Unrecognized command"), "{screen}");
+}
+
 #[test]
 fn connect_c_exit_status_follows_the_commands() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +50,7 @@ fn connect_c_exit_status_follows_the_commands() {
     );
     assert_eq!(
         text(&ok.stdout),
-        "System View: return to User View with Ctrl+Z.\n"
+        "<Duet>system-view\nSystem View: return to User View with Ctrl+Z.\n[Duet]return\n"
     );
     let bad = duet(
         &[
@@ -130,7 +146,7 @@ fn terminal_question_mark_tab_and_ctrl_z() {
     t.type_and_expect("\t", "<Duet>system-view");
     t.type_and_expect("\r", "[Duet]");
     t.type_and_expect("\x1a", "<Duet>");
-    t.type_and_expect("quit\r", "quit");
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 

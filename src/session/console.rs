@@ -29,10 +29,34 @@ use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
 use crate::device::Device;
 
-/// Run the console of `device` (line `con0`, network-admin) until end of input or `quit` in
-/// user view. On a terminal, a session idle for the console's `idle-timeout` is logged out and
-/// the login dialogue starts again.
-pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
+/// What `quit` in user view does at the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterQuit {
+    /// Log the user out and wait for Enter (`duet run`): the device keeps running.
+    Logout,
+    /// End the console, and with it the program (`duet demo`).
+    End,
+}
+
+/// Comware's console after a logout; a new session starts on Enter.
+pub const PRESS_ENTER: &str = "\nLine con0 is available.\n\n\nPress ENTER to get started.\n";
+
+/// How one console session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// `quit` in user view.
+    Quit,
+    /// The prompt waited longer than the line's idle-timeout.
+    Idle,
+    /// End of input (Ctrl+D on an empty line, the end of piped input).
+    Eof,
+}
+
+/// Run the console of `device` (line `con0`) until end of input; `quit` in user view logs the
+/// user out or ends the console, as `after_quit` says. A session idle for the console's
+/// `idle-timeout` is logged out. After a logout the login dialogue starts again (when
+/// `line console 0` asks for one).
+pub fn run_console(device: Arc<Device>, after_quit: AfterQuit) -> io::Result<RunSummary> {
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
     let mut summary = RunSummary::default();
@@ -54,26 +78,66 @@ pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
             run_terminal_until_idle(session, &idle)
         } else {
             let mut session = session;
-            run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| (s, false))
+            run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| {
+                let ended = if session.state.exit {
+                    Ended::Quit
+                } else {
+                    Ended::Eof
+                };
+                (s, ended)
+            })
         };
         device.sessions.unregister("con0");
-        let (part, idle) = result?;
+        let (part, ended) = result?;
         summary.executed += part.executed;
         summary.failed += part.failed;
-        if !idle {
+        let mut out = io::stdout();
+        match ended {
+            Ended::Eof => return Ok(summary),
+            Ended::Quit if after_quit == AfterQuit::End => return Ok(summary),
+            Ended::Quit => {
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGOUT",
+                    &format!("{} logged out from con0.", shown_user(&who.user)),
+                );
+            }
+            Ended::Idle => {
+                let secs = device.config.lock().lines.console.idle_secs;
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGOUT_IDLE",
+                    &format!("con0 was logged out: idle for {secs} seconds."),
+                );
+                out.write_all(b"\n The connection was idle too long and is closed.\n\n")?;
+                out.flush()?;
+                continue;
+            }
+        }
+        // The device runs on; the console waits for Enter (end of input ends `duet run`).
+        out.write_all(PRESS_ENTER.as_bytes())?;
+        out.flush()?;
+        let enter = if on_terminal() {
+            read_answer()
+        } else {
+            let mut line = String::new();
+            io::stdin()
+                .read_line(&mut line)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(|_| line)
+        };
+        if enter.is_none() {
             return Ok(summary);
         }
-        let secs = device.config.lock().lines.console.idle_secs;
-        device.log(
-            "SHELL",
-            5,
-            "SHELL_LOGOUT_IDLE",
-            &format!("con0 was logged out: idle for {secs} seconds."),
-        );
-        let mut out = io::stdout();
-        out.write_all(b"\n The connection was idle too long and is closed.\n\n")?;
-        out.flush()?;
     }
+}
+
+/// The user as a log line names them (`Console` when the line asks for no login, as Comware).
+fn shown_user(user: &str) -> &str {
+    if user == "**" { "Console" } else { user }
 }
 
 /// The console's login dialogue: straight on fd 0/1, the password without echo on a terminal.
@@ -242,11 +306,11 @@ pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
 }
 
 /// [`run_terminal`], also ending when a prompt waits longer than `idle_secs()` seconds (0:
-/// never; read at each prompt, so a change applies at once); `true` then.
+/// never; read at each prompt, so a change applies at once).
 fn run_terminal_until_idle<S: Shell>(
     shell: S,
     idle_secs: &dyn Fn() -> u32,
-) -> io::Result<(RunSummary, bool)> {
+) -> io::Result<(RunSummary, Ended)> {
     // Keys typed between two reads wait for the next one untouched; the original mode comes
     // back when this is dropped, however the function ends.
     let _mode = SessionMode::enter();
@@ -285,12 +349,12 @@ fn run_terminal_until_idle<S: Shell>(
         let read = editor.readline_with_initial(&prompt, (&initial.0, &initial.1));
         initial = Default::default();
         if watch.as_ref().is_some_and(|w| w.disarm()) {
-            return Ok((summary, true));
+            return Ok((summary, Ended::Idle));
         }
         let line = match read {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => return Ok((summary, Ended::Eof)),
             Err(e) => return Err(io::Error::other(e)),
         };
         match pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -344,5 +408,5 @@ fn run_terminal_until_idle<S: Shell>(
         }
         stdout.flush()?;
     }
-    Ok((summary, false))
+    Ok((summary, Ended::Quit))
 }

@@ -7,6 +7,7 @@ pub mod control;
 pub mod exec;
 pub mod frontend;
 pub mod idle;
+pub mod lineedit;
 pub mod load;
 pub mod login;
 pub mod pager;
@@ -14,6 +15,7 @@ pub mod protocol;
 pub mod remote;
 pub mod signals;
 pub mod ssh;
+pub mod streamterm;
 pub mod table;
 pub mod typeahead;
 

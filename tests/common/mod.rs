@@ -36,12 +36,17 @@ pub fn duet(args: &[&str], stdin: &str) -> Output {
 }
 
 /// Wait at most 30 s for `child` and collect its output.
-pub fn wait_output(mut child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(30);
+pub fn wait_output(child: Child) -> Output {
+    wait_output_for(child, 30)
+}
+
+/// Wait at most `secs` seconds for `child` and collect its output.
+pub fn wait_output_for(mut child: Child, secs: u64) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("duet did not exit within 30 s");
+            panic!("the child did not exit within {secs} s");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
