@@ -306,3 +306,44 @@ fn binary_and_truncated_configs_are_reported_and_start_up_goes_on() {
         );
     }
 }
+
+/// Comware's editing keys and edit buffer, on the console (rustyline) and in the byte-stream
+/// editor of SSH shells (`duet connect --comware-stream`): Ctrl+X deletes to the start of the
+/// line, Ctrl+Y to its end, and characters past the 511th are refused as they are typed, so
+/// Enter runs the 511 kept instead of refusing the line.
+#[test]
+fn ctrl_x_ctrl_y_and_the_511_character_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    let console = Terminal::start();
+    let stream = Terminal::spawn(
+        &[
+            "connect".into(),
+            "--comware-stream".into(),
+            "--socket".into(),
+            socket,
+        ],
+        None,
+    );
+    let left = |n: usize| "\x1b[D".repeat(n);
+    for (name, mut t) in [("console", console), ("stream", stream)] {
+        t.type_and_expect(
+            &format!("junk words display version{}\x18\r", left(15)),
+            "uptime",
+        );
+        t.type_and_expect(
+            &format!("display version junk words{}\x19\r", left(11)),
+            "uptime",
+        );
+        // 511 characters fill the buffer; the `x`s after them are refused as typed.
+        let full = format!("display version{}", " ".repeat(511 - 15));
+        let before = t.plain().len();
+        t.type_and_expect(&format!("{full}{}\r", "x".repeat(100)), "uptime");
+        let screen = t.plain()[before..].to_string();
+        assert!(!screen.contains("xx"), "{name}: {screen}");
+        assert!(!screen.contains("too long"), "{name}: {screen}");
+        t.master.write_all(b"\x04").unwrap();
+        assert!(t.finish().success(), "{name}");
+    }
+}

@@ -17,7 +17,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{
     Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
-    EventHandler, Helper, KeyEvent, RepeatCount,
+    EventHandler, Helper, KeyEvent, Movement, RepeatCount,
 };
 
 use super::frontend::{
@@ -196,6 +196,23 @@ impl ConditionalEventHandler for QuestionMark {
     }
 }
 
+/// Comware's edit buffer holds [`MAX_LINE_CHARS`] characters: a character typed into a full
+/// line is refused (not inserted), so Enter never meets a line too long.
+struct FullLine;
+
+impl ConditionalEventHandler for FullLine {
+    fn handle(&self, event: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        let typed_char = matches!(
+            event.get(0),
+            Some(KeyEvent(
+                rustyline::KeyCode::Char(_),
+                rustyline::Modifiers::NONE | rustyline::Modifiers::SHIFT
+            ))
+        );
+        (typed_char && ctx.line().chars().count() >= MAX_LINE_CHARS).then_some(Cmd::Noop)
+    }
+}
+
 struct CtrlZ(Pending);
 
 impl ConditionalEventHandler for CtrlZ {
@@ -334,6 +351,16 @@ fn run_terminal_until_idle<S: Shell>(
         KeyEvent::ctrl('Z'),
         EventHandler::Conditional(Box::new(CtrlZ(pending.clone()))),
     );
+    // Comware's keys: Ctrl+X deletes to the start of the line, Ctrl+Y to its end.
+    editor.bind_sequence(
+        KeyEvent::ctrl('X'),
+        EventHandler::Simple(Cmd::Kill(Movement::BeginningOfLine)),
+    );
+    editor.bind_sequence(
+        KeyEvent::ctrl('Y'),
+        EventHandler::Simple(Cmd::Kill(Movement::EndOfLine)),
+    );
+    editor.bind_sequence(Event::Any, EventHandler::Conditional(Box::new(FullLine)));
 
     let mut summary = RunSummary::default();
     let mut initial = (String::new(), String::new());
