@@ -487,3 +487,30 @@ fn run_rejects_inconsistent_network_options() {
         assert!(!dir.path().join("duet.sock").exists());
     }
 }
+
+/// `duet stop --data-dir DIR` stops the device running there as SIGTERM does (the console's
+/// terminal put back, the socket removed) and returns once it has stopped; with no device
+/// running it says so and fails.
+#[test]
+fn duet_stop_ends_the_device_of_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    let stopped = duet(&["stop", "--data-dir", &data], "");
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+    assert!(
+        text(&stopped.stdout).contains(&format!("Stopped the device (pid {}).", t.child.id())),
+        "{}",
+        text(&stopped.stdout)
+    );
+    // Stopped by the time `duet stop` returned: the lock is free only once the process is gone.
+    assert!(t.finish_in_place().success());
+    assert!(!dir.path().join("duet.sock").exists(), "socket left behind");
+    let again = duet(&["stop", "--data-dir", &data], "");
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("no device is running with the data directory"),
+        "{}",
+        text(&again.stderr)
+    );
+}
