@@ -514,3 +514,42 @@ fn duet_stop_ends_the_device_of_a_data_directory() {
         text(&again.stderr)
     );
 }
+
+/// The console shows log messages as they happen (info-center's terminal channel, on by default
+/// at the console): one that arrives while someone types is printed above the prompt and the
+/// typed line comes back under it, intact; the line then runs as typed.
+#[test]
+fn a_log_message_while_typing_is_printed_above_the_typed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    t.type_and_expect("display ver", "display ver");
+    // Another session logs in and out: SHELL/5 messages on this device.
+    let other = duet(&["connect", "--data-dir", &data, "-c", "display clock"], "");
+    assert!(other.status.success());
+    t.expect("SHELL/5/SHELL_LOGOUT: vty0 logged out.");
+    let at = t
+        .plain()
+        .find("SHELL/5/SHELL_LOGIN: vty0 logged in")
+        .unwrap();
+    t.type_and_expect("sion\r", "uptime");
+    let after = t.plain()[at..].to_string();
+    let line = after
+        .find("<Duet>display version\n")
+        .expect("the typed line, whole");
+    assert!(
+        after[..line].contains("SHELL_LOGOUT"),
+        "both messages above the line:\n{after}"
+    );
+    assert!(!after.contains("Unrecognized"), "{after}");
+    // `undo terminal monitor`: this terminal shows no more messages.
+    t.type_and_expect("undo terminal monitor\r", "<Duet>");
+    let before = t.plain().len();
+    duet(&["connect", "--data-dir", &data, "-c", "display clock"], "");
+    t.type_and_expect("display logbuffer\r", "vty0 logged out.");
+    let shown = t.plain()[before..].to_string();
+    let buffer_starts = shown.find("Log buffer: Enabled").unwrap();
+    assert!(!shown[..buffer_starts].contains("SHELL_LOG"), "{shown}");
+    t.master.write_all(b"\x04").unwrap();
+    assert!(t.finish().success());
+}

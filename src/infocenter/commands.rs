@@ -1,5 +1,6 @@
 //! The info-center commands: `display logbuffer`, `reset logbuffer`,
-//! `info-center logbuffer size N` (grammar in commands/infocenter.yaml).
+//! `info-center logbuffer size N`, and a session's `terminal monitor` / `terminal logging
+//! level N` (grammar in commands/infocenter.yaml).
 
 use super::buffer::{DEFAULT_SIZE, MAX_SIZE};
 use crate::cli::handler::CmdResult;
@@ -10,6 +11,30 @@ pub fn register(r: &mut Registry) {
     r.add("infocenter.display", display_logbuffer);
     r.add("infocenter.reset", reset_logbuffer);
     r.add("infocenter.size", logbuffer_size);
+    r.add("infocenter.terminal_monitor", terminal_monitor);
+    r.add("infocenter.terminal_level", terminal_level);
+}
+
+/// `terminal monitor` / `undo terminal monitor` (user view): this session's terminal shows log
+/// messages as they happen, or not (session/monitor.rs).
+fn terminal_monitor(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    ctx.session.terminal.set_monitor(!args.undo);
+    Ok(())
+}
+
+/// `terminal logging level N` / `undo terminal logging level` (user view): the least severe
+/// messages this session's terminal shows (default 6, informational).
+fn terminal_level(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let level = if args.undo {
+        crate::session::monitor::DEFAULT_LEVEL
+    } else {
+        match args.int("severity") {
+            Some(n) if n <= 7 => n as u8,
+            _ => return Err(CmdError::WrongParameter("severity".into())),
+        }
+    };
+    ctx.session.terminal.set_level(level);
+    Ok(())
 }
 
 /// `display logbuffer [ { reverse | level SEVERITY | size N } * ]`: the header, then the

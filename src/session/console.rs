@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,7 +19,7 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{
     Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
-    EventHandler, Helper, KeyEvent, Movement, RepeatCount,
+    EventHandler, ExternalPrinter, Helper, KeyEvent, Movement, RepeatCount,
 };
 
 use super::frontend::{
@@ -317,6 +319,41 @@ fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
     }
 }
 
+/// The thread that prints a session's log messages (`terminal monitor`) through rustyline's
+/// external printer: above the prompt, the typed line redrawn under them, while a line is
+/// being read; straight to the terminal while a command runs. Stopped when dropped (a message
+/// still queued for an ended session is not printed into the next one).
+struct LogPrinter {
+    stop: Arc<AtomicBool>,
+}
+
+impl LogPrinter {
+    fn start(
+        mut printer: impl ExternalPrinter + Send + 'static,
+        feed: Receiver<String>,
+    ) -> io::Result<LogPrinter> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("console-log".into())
+            .spawn(move || {
+                for text in feed {
+                    if stopped.load(Ordering::SeqCst) || printer.print(format!("{text}\n")).is_err()
+                    {
+                        break;
+                    }
+                }
+            })?;
+        Ok(LogPrinter { stop })
+    }
+}
+
+impl Drop for LogPrinter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The interactive front end on this process's terminal.
 pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
     run_terminal_until_idle(shell, &|| 0).map(|(summary, _)| summary)
@@ -361,6 +398,15 @@ fn run_terminal_until_idle<S: Shell>(
         EventHandler::Simple(Cmd::Kill(Movement::EndOfLine)),
     );
     editor.bind_sequence(Event::Any, EventHandler::Conditional(Box::new(FullLine)));
+    // Log messages appear above the prompt; rustyline redraws the line being typed.
+    let feed = shell.borrow_mut().log_feed();
+    let _printer = match feed {
+        Some(feed) => Some(LogPrinter::start(
+            editor.create_external_printer().map_err(io::Error::other)?,
+            feed,
+        )?),
+        None => None,
+    };
 
     let mut summary = RunSummary::default();
     let mut initial = (String::new(), String::new());

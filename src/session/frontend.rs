@@ -3,6 +3,7 @@
 //! that turns piped input into exactly the screen a terminal would show.
 
 use std::io::{self, BufRead, Write};
+use std::sync::mpsc::Receiver;
 
 use super::{Completion, Interaction, Outcome, Session};
 
@@ -39,6 +40,12 @@ pub trait Shell {
     fn finished(&self) -> bool;
     /// Page length for the pager; `None` after `screen-length disable`.
     fn screen_length(&self) -> Option<usize>;
+    /// Log messages this session's terminal shows as they happen (`terminal monitor`, at the
+    /// session's `terminal logging level`), one per item without its newline; `None` when
+    /// the session has no such feed. Taken once, by the front end that prints them.
+    fn log_feed(&mut self) -> Option<Receiver<String>> {
+        None
+    }
 }
 
 /// Said when a command panicked: the session and the device carry on.
@@ -96,6 +103,12 @@ impl Shell for Session {
     }
     fn screen_length(&self) -> Option<usize> {
         self.state.screen_length
+    }
+    fn log_feed(&mut self) -> Option<Receiver<String>> {
+        Some(super::monitor::feed(
+            self.device.logs.watch(),
+            self.state.terminal.clone(),
+        ))
     }
 }
 

@@ -10,6 +10,7 @@ pub mod idle;
 pub mod lineedit;
 pub mod load;
 pub mod login;
+pub mod monitor;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
@@ -69,6 +70,9 @@ pub struct SessionState {
     pub screen_length: Option<usize>,
     /// Set by `quit` in user view: the front end closes the session.
     pub exit: bool,
+    /// Log output to this session's terminal (`terminal monitor`, `terminal logging level`),
+    /// shared with the thread that prints the messages.
+    pub terminal: Arc<monitor::TerminalLog>,
 }
 
 impl SessionState {
@@ -83,6 +87,7 @@ impl SessionState {
             last_in_history: false,
             screen_length: Some(24),
             exit: false,
+            terminal: monitor::TerminalLog::for_line(line),
         }
     }
     pub fn view(&self) -> &View {
