@@ -347,3 +347,42 @@ fn ctrl_x_ctrl_y_and_the_511_character_buffer() {
         assert!(t.finish().success(), "{name}");
     }
 }
+
+/// `terminal monitor` in a `duet connect` session (the shell of every SSH login): log
+/// messages show as they happen, above the line being typed, which comes back intact; in the
+/// byte-stream editor of SSH shells without a single escape sequence. Off by default on vty
+/// lines, as on Comware.
+#[test]
+fn terminal_monitor_shows_logs_above_the_typed_line_in_connect_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    for stream in [false, true] {
+        let mut args = vec!["connect".to_string(), "--socket".into(), socket.clone()];
+        if stream {
+            args.push("--comware-stream".into());
+        }
+        let mut t = Terminal::spawn(&args, None);
+        // Off by default: another login is not shown.
+        duet(&["connect", "--socket", &socket, "-c", "display clock"], "");
+        t.type_and_expect("terminal monitor\r", "<Duet>");
+        assert!(!t.plain().contains("SHELL_LOGIN"), "{}", t.plain());
+        t.type_and_expect("display ver", "display ver");
+        duet(&["connect", "--socket", &socket, "-c", "display clock"], "");
+        t.expect("logged out.");
+        let at = t.plain().rfind("SHELL/5/SHELL_LOGIN").unwrap();
+        t.type_and_expect("sion\r", "uptime");
+        let after = t.plain()[at..].to_string();
+        assert!(
+            after.contains("<Duet>display version\n"),
+            "{stream}: {after}"
+        );
+        assert!(!after.contains("Unrecognized"), "{stream}: {after}");
+        if stream {
+            let raw = t.screen.lock().unwrap().clone();
+            assert!(!raw.contains(&0x1b), "escape in: {}", text(&raw));
+        }
+        t.master.write_all(b"\x04").unwrap();
+        assert!(t.finish().success());
+    }
+}

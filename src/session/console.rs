@@ -260,9 +260,14 @@ pub struct TerminalAsker;
 
 impl Interaction for TerminalAsker {
     fn ask(&mut self, prompt: &str) -> Option<String> {
-        let mut out = io::stdout();
-        let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
-        SessionMode::cooked(read_answer)
+        // The question shows only once the terminal is cooked: keys typed in answer to it
+        // then get the kernel's echo and line editing, and Enter ends the line (typed while
+        // the mode was still raw, a CR would stay a CR and the read would never end).
+        SessionMode::cooked(|| {
+            let mut out = io::stdout();
+            let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
+            read_answer()
+        })
     }
 }
 

@@ -51,6 +51,11 @@ pub enum Reply {
     Error {
         message: String,
     },
+    /// A log message for the session's terminal (`terminal monitor`), sent at any time, also
+    /// between the replies to a request; a client shows it above its prompt.
+    Log {
+        text: String,
+    },
 }
 
 /// The session's state after a request.

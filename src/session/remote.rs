@@ -4,6 +4,7 @@
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use super::frontend::Shell;
 use super::protocol::{Reply, Request, SessionInfo, encode};
@@ -23,9 +24,22 @@ pub enum ConnectError {
 /// Said when the device goes away in the middle of a session.
 pub const LOST: &str = " % The connection to the device was lost.\n";
 
+/// Where the device's replies are read.
+enum Replies {
+    /// Straight from the socket, log messages skipped (no terminal shows them).
+    Direct(BufReader<UnixStream>),
+    /// From the thread that reads the socket since [`Shell::log_feed`] was taken: it passes
+    /// `log` replies to the feed and the others here.
+    Relayed(Receiver<Reply>),
+}
+
+/// Log messages a terminal may have waiting before more are dropped (the device keeps them in
+/// its buffer).
+const LOG_BACKLOG: usize = 256;
+
 /// A session on the device's control socket.
 pub struct RemoteShell {
-    reader: BufReader<UnixStream>,
+    replies: Replies,
     writer: UnixStream,
     info: SessionInfo,
     lost: bool,
@@ -44,7 +58,7 @@ impl RemoteShell {
         };
         let reader = BufReader::new(stream.try_clone().map_err(|e| greeting(e.to_string()))?);
         let mut shell = RemoteShell {
-            reader,
+            replies: Replies::Direct(reader),
             writer: stream,
             info: SessionInfo {
                 ok: true,
@@ -85,11 +99,17 @@ impl RemoteShell {
     }
 
     fn recv(&mut self) -> io::Result<Reply> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        match &mut self.replies {
+            Replies::Direct(reader) => loop {
+                match read_reply(reader)? {
+                    Reply::Log { .. } => continue,
+                    reply => return Ok(reply),
+                }
+            },
+            Replies::Relayed(replies) => replies
+                .recv()
+                .map_err(|_| io::ErrorKind::UnexpectedEof.into()),
         }
-        serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
     fn exchange(&mut self, request: &Request, io: &mut dyn Interaction) -> io::Result<Outcome> {
@@ -130,6 +150,15 @@ impl RemoteShell {
             ok: false,
         }
     }
+}
+
+/// The next reply on the socket.
+fn read_reply(reader: &mut BufReader<UnixStream>) -> io::Result<Reply> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Interaction for requests that never ask.
@@ -203,6 +232,38 @@ impl Shell for RemoteShell {
     fn screen_length(&self) -> Option<usize> {
         self.info.screen_length
     }
+
+    /// From now on a thread reads the socket: log messages go to the returned feed as they
+    /// come (the device sends them while the session's terminal monitors), replies to
+    /// [`RemoteShell::recv`]. It ends with the connection.
+    fn log_feed(&mut self) -> Option<Receiver<String>> {
+        let (reply_tx, reply_rx) = channel();
+        let Replies::Direct(mut reader) =
+            std::mem::replace(&mut self.replies, Replies::Relayed(reply_rx))
+        else {
+            return None;
+        };
+        let (log_tx, log_rx) = sync_channel(LOG_BACKLOG);
+        let spawned = std::thread::Builder::new()
+            .name("connect-reader".into())
+            .spawn(move || {
+                while let Ok(reply) = read_reply(&mut reader) {
+                    match reply {
+                        Reply::Log { text } => _ = log_tx.try_send(text),
+                        reply => {
+                            if reply_tx.send(reply).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        // Without the thread the replies are gone with it: the session is lost.
+        if spawned.is_err() {
+            self.lost = true;
+        }
+        Some(log_rx)
+    }
 }
 
 #[cfg(test)]
@@ -253,7 +314,10 @@ mod tests {
     fn connect(path: &Path) -> RemoteShell {
         let shell = RemoteShell::connect(path).unwrap();
         let timeout = Some(std::time::Duration::from_secs(10));
-        shell.reader.get_ref().set_read_timeout(timeout).unwrap();
+        let Replies::Direct(reader) = &shell.replies else {
+            unreachable!("a new shell reads directly")
+        };
+        reader.get_ref().set_read_timeout(timeout).unwrap();
         shell
     }
 

@@ -7,6 +7,9 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Interaction;
 use super::frontend::{RunSummary, Shell, write_block};
@@ -77,6 +80,21 @@ impl Interaction for Asker<'_> {
     }
 }
 
+/// What the terminal shows at the prompt, shared with the thread that prints log messages
+/// above it.
+struct Screen {
+    editor: LineEditor,
+    prompt: String,
+    /// A line is being edited (messages go above it); false while a command runs.
+    at_prompt: bool,
+}
+
+type Shared = Arc<Mutex<Screen>>;
+
+fn lock(screen: &Shared) -> MutexGuard<'_, Screen> {
+    screen.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Run `shell` on this process's terminal until `quit` in user view or end of input.
 pub fn run_stream_terminal<S: Shell>(mut shell: S) -> io::Result<RunSummary> {
     // Every byte waits untouched for this front end; the kernel neither echoes nor edits.
@@ -84,41 +102,62 @@ pub fn run_stream_terminal<S: Shell>(mut shell: S) -> io::Result<RunSummary> {
     let mut input = Input {
         queue: VecDeque::new(),
     };
-    let mut editor = LineEditor::new();
+    let screen: Shared = Arc::new(Mutex::new(Screen {
+        editor: LineEditor::new(),
+        prompt: shell.prompt(),
+        at_prompt: false,
+    }));
+    let _printer = match shell.log_feed() {
+        Some(feed) => Some(LogPrinter::start(screen.clone(), feed)?),
+        None => None,
+    };
     let mut summary = RunSummary::default();
     let mut stdout = io::stdout();
+    // The echo is written while the screen is locked, so a message printed above the line
+    // never comes between a change of the line and its echo.
     let mut echo = Vec::new();
-    editor.redraw(&shell.prompt(), &mut echo);
-    while !shell.finished() {
-        stdout.write_all(&echo)?;
-        stdout.flush()?;
+    let show = |echo: &mut Vec<u8>| -> io::Result<()> {
+        let mut out = io::stdout();
+        out.write_all(echo)?;
+        out.flush()?;
         echo.clear();
+        Ok(())
+    };
+    {
+        let mut s = lock(&screen);
+        s.editor.redraw(&s.prompt, &mut echo);
+        s.at_prompt = true;
+        show(&mut echo)?;
+    }
+    while !shell.finished() {
         let Some(byte) = input.byte()? else { break };
-        let Some(edit) = editor.feed(byte, &mut echo) else {
-            continue;
+        let edit = {
+            let mut s = lock(&screen);
+            let edit = s.editor.feed(byte, &mut echo);
+            // Once the line is done with, messages go straight to the terminal.
+            s.at_prompt = matches!(edit, None | Some(Edit::Complete { .. }));
+            show(&mut echo)?;
+            edit
         };
+        let Some(edit) = edit else { continue };
         match edit {
             Edit::Line(line) => {
-                stdout.write_all(&echo)?;
-                echo.clear();
                 if !line.trim().is_empty() {
                     let outcome = shell.execute(&line, &mut Asker { input: &mut input });
                     if shell.last_in_history() {
-                        editor.add_history(line.trim());
+                        lock(&screen).editor.add_history(line.trim());
                     }
                     summary.executed += 1;
                     summary.failed += usize::from(!outcome.ok);
                     show_output(&mut stdout, &mut input, &shell, &outcome.output)?;
                 }
             }
-            Edit::Help { left } => {
-                stdout.write_all(&echo)?;
-                echo.clear();
-                write_block(&mut stdout, &shell.help(&left))?;
-            }
+            Edit::Help { left } => write_block(&mut stdout, &shell.help(&left))?,
             Edit::Complete { left } => {
                 let c = shell.complete(&left);
-                editor.complete(c.start, c.candidates, &mut echo);
+                let mut s = lock(&screen);
+                s.editor.complete(c.start, c.candidates, &mut echo);
+                show(&mut echo)?;
                 continue;
             }
             Edit::UserView => shell.user_view(),
@@ -126,11 +165,60 @@ pub fn run_stream_terminal<S: Shell>(mut shell: S) -> io::Result<RunSummary> {
             Edit::Eof => break,
         }
         if !shell.finished() {
-            editor.redraw(&shell.prompt(), &mut echo);
+            let mut s = lock(&screen);
+            s.prompt = shell.prompt();
+            s.editor.redraw(&s.prompt, &mut echo);
+            s.at_prompt = true;
+            show(&mut echo)?;
         }
     }
     stdout.flush()?;
     Ok(summary)
+}
+
+/// The thread that prints a session's log messages (`terminal monitor`): at the prompt, on a
+/// line of their own above it, then the prompt and the typed line again (Comware's
+/// `info-center synchronous`); while a command runs, as they come. Plain text only, like the
+/// rest of the stream. Stopped when dropped.
+struct LogPrinter {
+    stop: Arc<AtomicBool>,
+}
+
+impl LogPrinter {
+    fn start(screen: Shared, feed: Receiver<String>) -> io::Result<LogPrinter> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("stream-log".into())
+            .spawn(move || {
+                for text in feed {
+                    let s = lock(&screen);
+                    if stopped.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let mut bytes = Vec::new();
+                    if s.at_prompt {
+                        bytes.push(b'\n');
+                    }
+                    bytes.extend_from_slice(text.as_bytes());
+                    bytes.push(b'\n');
+                    if s.at_prompt {
+                        s.editor.redraw(&s.prompt, &mut bytes);
+                    }
+                    let mut out = io::stdout();
+                    if out.write_all(&bytes).and_then(|_| out.flush()).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(LogPrinter { stop })
+    }
+}
+
+impl Drop for LogPrinter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
 }
 
 /// A command's output, through the pager when it is longer than the session's page (cut to
