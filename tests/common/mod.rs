@@ -165,6 +165,17 @@ impl Terminal {
 
     /// `duet ARGS` on a PTY; waits for the first prompt.
     pub fn spawn(args: &[String], dir: Option<tempfile::TempDir>) -> Terminal {
+        let t = Terminal::spawn_program(DUET, args, dir);
+        t.expect("<Duet>");
+        t
+    }
+
+    /// `PROGRAM ARGS` on a PTY (a `duet` inside `ip netns exec`, say), without waiting.
+    pub fn spawn_program(
+        program: &str,
+        args: &[String],
+        dir: Option<tempfile::TempDir>,
+    ) -> Terminal {
         let pty = nix::pty::openpty(None, None).unwrap();
         let size = libc::winsize {
             ws_row: 24,
@@ -175,7 +186,7 @@ impl Terminal {
         // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer.
         unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
         let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        let child = Command::new(DUET)
+        let child = Command::new(program)
             .args(args)
             .env("TERM", "xterm")
             .env_remove("RUST_LOG")
@@ -194,15 +205,13 @@ impl Terminal {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        let t = Terminal {
+        Terminal {
             child,
             master,
             slave: pty.slave,
             screen,
             _dir: dir,
-        };
-        t.expect("<Duet>");
-        t
+        }
     }
 
     /// The screen so far with escape sequences removed.
