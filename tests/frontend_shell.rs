@@ -386,3 +386,49 @@ fn terminal_monitor_shows_logs_above_the_typed_line_in_connect_sessions() {
         assert!(t.finish().success());
     }
 }
+
+/// `display history-command all`: the lines every session kept, oldest first, one leading
+/// space (a line with a password is kept by none, so it is not there either); `display users
+/// all`: every user line, in use or not.
+#[test]
+fn history_and_users_of_all_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap();
+    let run = |commands: &[&str]| {
+        let mut args = vec!["connect", "--socket", socket];
+        for c in commands {
+            args.extend(["-c", c]);
+        }
+        text(&duet(&args, "").stdout)
+    };
+    run(&[
+        "system-view",
+        "sysname One",
+        "local-user bob",
+        "password simple Secret-998",
+    ]);
+    run(&["display clock"]);
+    let shown = run(&["display history-command all"]);
+    assert!(
+        shown.ends_with(
+            " system-view\n sysname One\n local-user bob\n display clock\n display history-command all\n"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("Secret-998"), "{shown}");
+
+    let users = run(&["display users all"]);
+    let rows: Vec<&str> = users.lines().collect();
+    assert_eq!(
+        rows[1],
+        "  Idx  Line    Idle       Time                 Type     User"
+    );
+    // The console's row, then VTY 0 (this session, marked) to VTY 63.
+    assert_eq!(rows[2], "  0    CON 0");
+    assert!(rows[3].starts_with("+ 1    VTY 0   "), "{users}");
+    assert!(rows[3].ends_with("CONTROL  **"), "{users}");
+    assert_eq!(rows[4], "  2    VTY 1");
+    assert_eq!(rows[66], "  64   VTY 63");
+    assert_eq!(rows[67], "Following are more details.");
+}
