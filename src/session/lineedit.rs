@@ -136,7 +136,7 @@ impl LineEditor {
             b'?' => {
                 let left: String = self.line[..self.cursor].iter().collect();
                 let cursor = self.cursor;
-                self.to_end(out);
+                self.move_to_end(out);
                 out.extend_from_slice(b"?\n");
                 // The terminal's cursor is on a new line now; `redraw` puts it back here.
                 self.cursor = cursor;
@@ -241,7 +241,7 @@ impl LineEditor {
     }
 
     fn enter(&mut self, out: &mut Vec<u8>) -> Edit {
-        self.to_end(out);
+        self.move_to_end(out);
         out.push(b'\n');
         let text = self.text();
         self.reset();
@@ -249,7 +249,7 @@ impl LineEditor {
     }
 
     fn abandon(&mut self, edit: Edit, out: &mut Vec<u8>) -> Edit {
-        self.to_end(out);
+        self.move_to_end(out);
         out.push(b'\n');
         self.reset();
         edit
@@ -286,7 +286,7 @@ impl LineEditor {
         None
     }
 
-    fn to_end(&mut self, out: &mut Vec<u8>) {
+    fn move_to_end(&mut self, out: &mut Vec<u8>) {
         self.move_to(self.line.len(), out);
     }
 
