@@ -23,7 +23,8 @@ use rustyline::{
 };
 
 use super::frontend::{
-    InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
+    InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, read_bounded_line, run_piped,
+    write_block,
 };
 use super::idle::IdleWatch;
 use super::pager::{self, TerminalKeys};
@@ -122,16 +123,12 @@ pub fn run_console(device: Arc<Device>, after_quit: AfterQuit) -> io::Result<Run
         out.write_all(PRESS_ENTER.as_bytes())?;
         out.flush()?;
         let enter = if on_terminal() {
-            read_answer()
+            read_answer().is_some()
         } else {
-            let mut line = String::new();
-            io::stdin()
-                .read_line(&mut line)
-                .ok()
-                .filter(|n| *n > 0)
-                .map(|_| line)
+            // Any line is the Enter; a long one is read to its end and dropped.
+            matches!(read_bounded_line(&mut io::stdin().lock(), 0), Ok(Some(_)))
         };
-        if enter.is_none() {
+        if !enter {
             return Ok(summary);
         }
     }
