@@ -229,6 +229,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
+    // The console shows what the engines log from their start on.
+    let boot_logs = (!args.no_console).then(|| device.logs.watch());
     device
         .start(runtime.handle())
         .context("cannot start the device's engines")?;
@@ -267,7 +269,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             // Read now: the task may first run after the console has changed the mode.
             nix::sys::termios::tcgetattr(io::stdin()).ok(),
         ));
-        match console::run_console(device.clone(), console::AfterQuit::Logout) {
+        match console::run_console(device.clone(), console::AfterQuit::Logout, boot_logs) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {

@@ -72,9 +72,10 @@ fn a_failover_shows_on_both_consoles_as_it_happens() {
     let dir = tempfile::tempdir().unwrap();
     let mut ta = console(&a, dir.path(), "10.7.0.1", 120);
     let tb = console(&b, dir.path(), "10.7.0.2", 100);
-    // A becomes master (B, started later, hears it and stays backup: its change from
-    // Initialize came before its console was up).
+    // A becomes master, B (started later) backup; each console tells its own story, from
+    // start-up on.
     shows(&ta, 0, "changed from Backup to Master");
+    shows(&tb, 0, "changed from Initialize to Backup");
 
     let (from_a, from_b) = (ta.plain().len(), tb.plain().len());
     ta.master

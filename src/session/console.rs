@@ -31,6 +31,7 @@ use super::pager::{self, TerminalKeys};
 use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
 use crate::device::Device;
+use crate::infocenter::LogEntry;
 
 /// What `quit` in user view does at the console.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,8 +59,15 @@ enum Ended {
 /// Run the console of `device` (line `con0`) until end of input; `quit` in user view logs the
 /// user out or ends the console, as `after_quit` says. A session idle for the console's
 /// `idle-timeout` is logged out. After a logout the login dialogue starts again (when
-/// `line console 0` asks for one).
-pub fn run_console(device: Arc<Device>, after_quit: AfterQuit) -> io::Result<RunSummary> {
+/// `line console 0` asks for one). `boot_logs`, a watch of the log taken before the device
+/// started, lets the first session show what was logged since (as a Comware console shows the
+/// messages of start-up).
+pub fn run_console(
+    device: Arc<Device>,
+    after_quit: AfterQuit,
+    boot_logs: Option<Receiver<LogEntry>>,
+) -> io::Result<RunSummary> {
+    let mut boot_logs = boot_logs;
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
     let mut summary = RunSummary::default();
@@ -72,10 +80,11 @@ pub fn run_console(device: Arc<Device>, after_quit: AfterQuit) -> io::Result<Run
         device
             .sessions
             .register("con0", super::table::Access::Console, &who, Box::new(|| {}));
-        let session = Session::new(
+        let mut session = Session::new(
             device.clone(),
             SessionState::new(who.role, &who.user, "con0", "**"),
         );
+        session.early_logs = boot_logs.take();
         let result = if on_terminal() {
             let idle = || device.config.lock().lines.console.idle_secs;
             run_terminal_until_idle(session, &idle)

@@ -105,10 +105,11 @@ impl Shell for Session {
         self.state.screen_length
     }
     fn log_feed(&mut self) -> Option<Receiver<String>> {
-        Some(super::monitor::feed(
-            self.device.logs.watch(),
-            self.state.terminal.clone(),
-        ))
+        let entries = self
+            .early_logs
+            .take()
+            .unwrap_or_else(|| self.device.logs.watch());
+        Some(super::monitor::feed(entries, self.state.terminal.clone()))
     }
 }
 

@@ -99,6 +99,9 @@ impl SessionState {
 pub struct Session {
     pub device: Arc<Device>,
     pub state: SessionState,
+    /// The log entries its terminal's feed starts from, when taken before the session began
+    /// (the console's first session shows what the device logged since start-up).
+    pub(crate) early_logs: Option<std::sync::mpsc::Receiver<crate::infocenter::LogEntry>>,
 }
 
 /// The result of executing one line.
@@ -121,7 +124,11 @@ pub struct Completion {
 
 impl Session {
     pub fn new(device: Arc<Device>, state: SessionState) -> Self {
-        Session { device, state }
+        Session {
+            device,
+            state,
+            early_logs: None,
+        }
     }
 
     /// The prompt of the current view (`<Duet>`, `[Duet-GigabitEthernet1/0/1]`).
