@@ -65,9 +65,8 @@ enum Ended {
 pub fn run_console(
     device: Arc<Device>,
     after_quit: AfterQuit,
-    boot_logs: Option<Receiver<LogEntry>>,
+    mut boot_logs: Option<Receiver<LogEntry>>,
 ) -> io::Result<RunSummary> {
-    let mut boot_logs = boot_logs;
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
     let mut summary = RunSummary::default();
@@ -89,7 +88,6 @@ pub fn run_console(
             let idle = || device.config.lock().lines.console.idle_secs;
             run_terminal_until_idle(session, &idle)
         } else {
-            let mut session = session;
             run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| {
                 let ended = if session.state.exit {
                     Ended::Quit
