@@ -123,5 +123,7 @@ mod tests {
             serde_json::from_str::<Reply>(encode(&done).trim()).unwrap(),
             done
         );
+        let log = Reply::Log { text: "%m".into() };
+        assert_eq!(encode(&log), "{\"type\":\"log\",\"text\":\"%m\"}\n");
     }
 }

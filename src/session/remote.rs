@@ -237,11 +237,14 @@ impl Shell for RemoteShell {
     /// come (the device sends them while the session's terminal monitors), replies to
     /// [`RemoteShell::recv`]. It ends with the connection.
     fn log_feed(&mut self) -> Option<Receiver<String>> {
+        if matches!(self.replies, Replies::Relayed(_)) {
+            return None;
+        }
         let (reply_tx, reply_rx) = channel();
         let Replies::Direct(mut reader) =
             std::mem::replace(&mut self.replies, Replies::Relayed(reply_rx))
         else {
-            return None;
+            unreachable!("checked above");
         };
         let (log_tx, log_rx) = sync_channel(LOG_BACKLOG);
         let spawned = std::thread::Builder::new()
@@ -368,6 +371,31 @@ mod tests {
                 r#"{"op":"answer","text":"y"}"#
             ]
         );
+    }
+
+    /// `log` replies come at any time: without a feed they are skipped; once the feed is
+    /// taken they go to it, and the replies to requests still reach their request.
+    #[test]
+    fn log_replies_go_to_the_feed_and_never_into_a_command_output() {
+        let log =
+            r#"{"type":"log","text":"%Dec  8 00:00:00:000 2026 Duet SHELL/5/SHELL_LOGIN: m"}"#;
+        let done = r#"{"type":"done","ok":true,"prompt":"<Duet>","screen_length":24,"exit":false,"line":"vty3","in_history":true}"#;
+        let first = format!("{log}\n{{\"type\":\"output\",\"text\":\"one\\n\"}}\n{log}\n{done}");
+        let second = format!("{log}\n{{\"type\":\"output\",\"text\":\"two\\n\"}}\n{done}");
+        let (_dir, path, device) = fake_device(vec![first.leak(), second.leak()]);
+        let mut shell = connect(&path);
+        let outcome = shell.execute("display one", &mut Answers(vec![], vec![]));
+        assert_eq!(outcome.output, "one\n");
+        let feed = shell.log_feed().expect("a feed");
+        assert!(shell.log_feed().is_none(), "taken once");
+        let outcome = shell.execute("display two", &mut Answers(vec![], vec![]));
+        assert_eq!(outcome.output, "two\n");
+        let text = feed
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        assert!(text.ends_with("SHELL/5/SHELL_LOGIN: m"), "{text}");
+        drop(shell);
+        assert_eq!(device.join().unwrap().len(), 2);
     }
 
     #[test]
