@@ -27,6 +27,7 @@ use super::frontend::{
     write_block,
 };
 use super::idle::IdleWatch;
+use super::monitor::LogFeed;
 use super::pager::{self, TerminalKeys};
 use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
@@ -339,16 +340,15 @@ struct LogPrinter {
 impl LogPrinter {
     fn start(
         mut printer: impl ExternalPrinter + Send + 'static,
-        feed: Receiver<String>,
+        feed: LogFeed,
     ) -> io::Result<LogPrinter> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         std::thread::Builder::new()
             .name("console-log".into())
             .spawn(move || {
-                for text in feed {
-                    if stopped.load(Ordering::SeqCst) || printer.print(format!("{text}\n")).is_err()
-                    {
+                while let Some(text) = feed.next(&stopped) {
+                    if printer.print(format!("{text}\n")).is_err() {
                         break;
                     }
                 }

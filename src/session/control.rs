@@ -18,6 +18,7 @@ use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::frontend::{InputLine, Shell, TOO_LONG, read_bounded_line};
+use super::monitor::LogFeed;
 use super::protocol::{MAX_REQUEST_BYTES, Reply, Request, SessionInfo, encode};
 use super::table::{Access, Identity, VtyLine};
 use super::{Interaction, Role, Session, SessionState};
@@ -339,13 +340,16 @@ fn forward_logs(
     session: &Session,
 ) -> io::Result<Arc<AtomicBool>> {
     let done = Arc::new(AtomicBool::new(false));
-    let feed = super::monitor::feed(device.logs.watch(), session.state.terminal.clone());
+    let feed = LogFeed::Entries {
+        entries: device.logs.watch(),
+        terminal: session.state.terminal.clone(),
+    };
     let (writer, stop) = (link.writer.clone(), done.clone());
     std::thread::Builder::new()
         .name("control-log".into())
         .spawn(move || {
-            for text in feed {
-                if stop.load(Ordering::SeqCst) || send_on(&writer, &Reply::Log { text }).is_err() {
+            while let Some(text) = feed.next(&stop) {
+                if send_on(&writer, &Reply::Log { text }).is_err() {
                     break;
                 }
             }

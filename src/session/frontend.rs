@@ -3,8 +3,8 @@
 //! that turns piped input into exactly the screen a terminal would show.
 
 use std::io::{self, BufRead, Write};
-use std::sync::mpsc::Receiver;
 
+use super::monitor::LogFeed;
 use super::{Completion, Interaction, Outcome, Session};
 
 /// Comware's edit buffer holds 511 characters; a longer line is refused.
@@ -43,7 +43,7 @@ pub trait Shell {
     /// Log messages this session's terminal shows as they happen (`terminal monitor`, at the
     /// session's `terminal logging level`), one per item without its newline; `None` when
     /// the session has no such feed. Taken once, by the front end that prints them.
-    fn log_feed(&mut self) -> Option<Receiver<String>> {
+    fn log_feed(&mut self) -> Option<LogFeed> {
         None
     }
 }
@@ -104,12 +104,15 @@ impl Shell for Session {
     fn screen_length(&self) -> Option<usize> {
         self.state.screen_length
     }
-    fn log_feed(&mut self) -> Option<Receiver<String>> {
+    fn log_feed(&mut self) -> Option<LogFeed> {
         let entries = self
             .early_logs
             .take()
             .unwrap_or_else(|| self.device.logs.watch());
-        Some(super::monitor::feed(entries, self.state.terminal.clone()))
+        Some(LogFeed::Entries {
+            entries,
+            terminal: self.state.terminal.clone(),
+        })
     }
 }
 

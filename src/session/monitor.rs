@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
-use std::sync::mpsc::{Receiver, sync_channel};
+use std::sync::mpsc::Receiver;
 
 use crate::infocenter::LogEntry;
 
@@ -53,24 +53,39 @@ impl TerminalLog {
     }
 }
 
-/// The lines of `entries` that `terminal` shows, as the terminal prints them. A thread of its
-/// own filters them; it ends when the returned receiver is gone and the next entry arrives, or
-/// when the log buffer drops the watch.
-pub fn feed(entries: Receiver<LogEntry>, terminal: Arc<TerminalLog>) -> Receiver<String> {
-    let (tx, rx) = sync_channel(64);
-    let spawned = std::thread::Builder::new()
-        .name("terminal-log".into())
-        .spawn(move || {
-            for entry in entries {
-                if terminal.shows(&entry) && tx.send(entry.to_string()).is_err() {
-                    break;
+/// The log messages a terminal shows, for the thread that prints them.
+pub enum LogFeed {
+    /// The device's entries, filtered by the session's settings as they arrive (so a change
+    /// of `terminal monitor` applies to the next message).
+    Entries {
+        entries: Receiver<LogEntry>,
+        terminal: Arc<TerminalLog>,
+    },
+    /// Lines already chosen elsewhere (by the device, for a `duet connect` client).
+    Lines(Receiver<String>),
+}
+
+impl LogFeed {
+    /// The next message to show; `None` when the feed ends or once `stop` is set. `stop` is
+    /// looked at on every entry, shown or not, so the thread of an ended session ends at the
+    /// first message logged after it (its own logout, usually), never lingers.
+    pub fn next(&self, stop: &AtomicBool) -> Option<String> {
+        loop {
+            let text = match self {
+                LogFeed::Entries { entries, terminal } => {
+                    let entry = entries.recv().ok()?;
+                    terminal.shows(&entry).then(|| entry.to_string())
                 }
+                LogFeed::Lines(lines) => Some(lines.recv().ok()?),
+            };
+            if stop.load(Ordering::SeqCst) {
+                return None;
             }
-        });
-    if let Err(e) = spawned {
-        tracing::warn!(error = %e, "cannot start the terminal log feed");
+            if let Some(text) = text {
+                return Some(text);
+            }
+        }
     }
-    rx
 }
 
 #[cfg(test)]
@@ -98,5 +113,27 @@ mod tests {
         vty.set_monitor(true);
         vty.set_level(3);
         assert!(vty.shows(&entry(3)) && !vty.shows(&entry(4)));
+    }
+
+    #[test]
+    fn a_feed_skips_what_the_terminal_does_not_show_and_ends_when_stopped() {
+        let (tx, entries) = std::sync::mpsc::channel();
+        let terminal = TerminalLog::for_line("vty0");
+        terminal.set_monitor(true);
+        terminal.set_level(5);
+        let feed = LogFeed::Entries { entries, terminal };
+        let stop = AtomicBool::new(false);
+        tx.send(entry(6)).unwrap();
+        tx.send(entry(5)).unwrap();
+        assert!(
+            feed.next(&stop)
+                .unwrap()
+                .contains("VRRP/5/VRRP_STATUS_CHANGE")
+        );
+        stop.store(true, Ordering::SeqCst);
+        tx.send(entry(6)).unwrap();
+        assert_eq!(feed.next(&stop), None);
+        drop(tx);
+        assert_eq!(feed.next(&AtomicBool::new(false)), None);
     }
 }

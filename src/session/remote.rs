@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use super::frontend::Shell;
+use super::monitor::LogFeed;
 use super::protocol::{Reply, Request, SessionInfo, encode};
 use super::{Completion, Interaction, Outcome};
 
@@ -236,7 +237,7 @@ impl Shell for RemoteShell {
     /// From now on a thread reads the socket: log messages go to the returned feed as they
     /// come (the device sends them while the session's terminal monitors), replies to
     /// [`RemoteShell::recv`]. It ends with the connection.
-    fn log_feed(&mut self) -> Option<Receiver<String>> {
+    fn log_feed(&mut self) -> Option<LogFeed> {
         if matches!(self.replies, Replies::Relayed(_)) {
             return None;
         }
@@ -265,7 +266,7 @@ impl Shell for RemoteShell {
         if spawned.is_err() {
             self.lost = true;
         }
-        Some(log_rx)
+        Some(LogFeed::Lines(log_rx))
     }
 }
 
@@ -386,7 +387,9 @@ mod tests {
         let mut shell = connect(&path);
         let outcome = shell.execute("display one", &mut Answers(vec![], vec![]));
         assert_eq!(outcome.output, "one\n");
-        let feed = shell.log_feed().expect("a feed");
+        let Some(LogFeed::Lines(feed)) = shell.log_feed() else {
+            panic!("a feed of lines");
+        };
         assert!(shell.log_feed().is_none(), "taken once");
         let outcome = shell.execute("display two", &mut Answers(vec![], vec![]));
         assert_eq!(outcome.output, "two\n");

@@ -8,12 +8,12 @@ use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::Interaction;
 use super::frontend::{RunSummary, Shell, write_block};
 use super::lineedit::{Edit, LineEditor};
+use super::monitor::LogFeed;
 use super::pager::{self, Keys, PLAIN_ERASE};
 use super::typeahead::SessionMode;
 
@@ -185,17 +185,14 @@ struct LogPrinter {
 }
 
 impl LogPrinter {
-    fn start(screen: Shared, feed: Receiver<String>) -> io::Result<LogPrinter> {
+    fn start(screen: Shared, feed: LogFeed) -> io::Result<LogPrinter> {
         let stop = Arc::new(AtomicBool::new(false));
         let stopped = stop.clone();
         std::thread::Builder::new()
             .name("stream-log".into())
             .spawn(move || {
-                for text in feed {
+                while let Some(text) = feed.next(&stopped) {
                     let s = lock(&screen);
-                    if stopped.load(Ordering::SeqCst) {
-                        break;
-                    }
                     let mut bytes = Vec::new();
                     if s.at_prompt {
                         bytes.push(b'\n');
