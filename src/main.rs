@@ -367,11 +367,13 @@ fn check(file: &Path) -> anyhow::Result<ExitCode> {
         writeln!(stdout, "{e}")?;
     }
     // A Comware line Duet skips as harmless (`clock timezone`) is reported, not a failure.
-    Ok(if reports.iter().all(|(s, _)| *s == Severity::NotSupported) {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(
+        if reports.iter().all(|(s, _)| *s == Severity::NotSupported) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// A private temporary data directory for `duet check`, removed on drop.

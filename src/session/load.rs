@@ -168,7 +168,10 @@ pub fn load_with(
         let mut command = trimmed.to_string();
         match foreign::classify(kind, trimmed) {
             foreign::Verdict::Ours => {}
-            foreign::Verdict::Skip { reason, section: opens } => {
+            foreign::Verdict::Skip {
+                reason,
+                section: opens,
+            } => {
                 reports.push(not_supported(number, reason.to_string()));
                 ignored_section = opens && !indented;
                 if !indented {
@@ -178,7 +181,11 @@ pub fn load_with(
                 }
                 continue;
             }
-            foreign::Verdict::Trim { kept, dropped, reason } => {
+            foreign::Verdict::Trim {
+                kept,
+                dropped,
+                reason,
+            } => {
                 reports.push(not_supported(
                     number,
                     format!("{} ({reason})", dropped.join(" ")),

@@ -13,10 +13,7 @@ pub enum Verdict<'a> {
     /// A line for the grammar.
     Ours,
     /// Skip the line (and, for a `section`, the indented lines under it).
-    Skip {
-        reason: &'static str,
-        section: bool,
-    },
+    Skip { reason: &'static str, section: bool },
     /// Run `kept`, the line without the words Duet does not have (`service-type ssh telnet
     /// terminal` keeps `ssh terminal`).
     Trim {
@@ -37,7 +34,11 @@ struct Unsupported {
     reason: &'static str,
 }
 
-const fn line(view: &'static str, words: &'static [&'static str], reason: &'static str) -> Unsupported {
+const fn line(
+    view: &'static str,
+    words: &'static [&'static str],
+    reason: &'static str,
+) -> Unsupported {
     Unsupported {
         view,
         words,
@@ -94,8 +95,16 @@ const UNSUPPORTED: &[Unsupported] = &[
         &["undo", "telnet", "server", "enable"],
         "Duet has no Telnet server",
     ),
-    line("system", &["lldp", "global", "enable"], "Duet does not run LLDP"),
-    line("interface", &["undo", "lldp", "enable"], "Duet does not run LLDP"),
+    line(
+        "system",
+        &["lldp", "global", "enable"],
+        "Duet does not run LLDP",
+    ),
+    line(
+        "interface",
+        &["undo", "lldp", "enable"],
+        "Duet does not run LLDP",
+    ),
     line(
         "system",
         &["password-recovery", "enable"],
@@ -192,7 +201,10 @@ mod tests {
             classify("system", "clock timezone BJ add 08:00:00"),
             Verdict::Skip { section: false, .. }
         ));
-        assert!(matches!(classify("system", "vlan 1"), Verdict::Skip { section: true, .. }));
+        assert!(matches!(
+            classify("system", "vlan 1"),
+            Verdict::Skip { section: true, .. }
+        ));
         // Another VLAN changes switching: not harmless, not on the list.
         assert_eq!(classify("system", "vlan 10"), Verdict::Ours);
         assert_eq!(classify("system", "port link-mode route"), Verdict::Ours);
