@@ -27,6 +27,7 @@ use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
 use crate::net::sim::{Lan, NodeId};
+use crate::track::TrackConfig;
 
 /// What a feature plugs into the device.
 pub struct Feature {
@@ -59,6 +60,8 @@ pub const ALL: &[Feature] = &[
     crate::system::FEATURE,
     crate::interface::FEATURE,
     crate::infocenter::FEATURE,
+    // Before VRRP: its groups follow the track entries' states.
+    crate::track::FEATURE,
     crate::vrrp::FEATURE,
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
@@ -99,6 +102,8 @@ pub struct Config {
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `track N interface IF [physical]` (system view).
+    pub track: TrackConfig,
 }
 
 impl Config {
@@ -117,6 +122,7 @@ impl Config {
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            track: TrackConfig::default(),
         }
     }
 

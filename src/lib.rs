@@ -19,4 +19,5 @@ pub mod session;
 pub mod system;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod track;
 pub mod vrrp;
