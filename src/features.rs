@@ -186,6 +186,67 @@ mod tests {
         );
     }
 
+    /// Context help says what a word does in the command it is typed in, not what the same
+    /// word does elsewhere (issue 14: `reset ?` showed `vrrp` as "Configure VRRP"). Stated
+    /// sharply for the commands that configure nothing: in a `display` or `reset` command no
+    /// keyword's help offers to configure, enable, disable or enter a view, and every word
+    /// right after `reset` says what it clears or deletes.
+    #[test]
+    fn display_and_reset_words_say_what_they_show_or_clear() {
+        let g = crate::cli::grammar::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let keyword = |w: &str| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+        };
+        let mut bad = Vec::new();
+        for c in &g.commands {
+            let first = c.text.split_whitespace().next().unwrap_or("");
+            if first != "display" && first != "reset" {
+                continue;
+            }
+            let kind = c
+                .views
+                .iter()
+                .find(|v| *v != "any")
+                .map_or("user", String::as_str);
+            let words: Vec<&str> = c
+                .text
+                .split_whitespace()
+                .take_while(|w| keyword(w))
+                .collect();
+            for k in 1..=words.len() {
+                let line = format!("{} ", words[..k].join(" "));
+                let Ok(text) = crate::cli::help::help(g, &[kind], &line) else {
+                    continue;
+                };
+                for row in text.lines() {
+                    let row = row.trim();
+                    let Some((word, help)) = row.split_once("  ") else {
+                        continue;
+                    };
+                    let help = help.trim();
+                    if !keyword(word) {
+                        continue;
+                    }
+                    let configures = ["Configure", "Enable", "Disable", "Specify the"]
+                        .iter()
+                        .any(|p| help.starts_with(p))
+                        || help.contains("enter its view")
+                        || help.ends_with("configuration") && first == "reset";
+                    let says_what_it_clears =
+                        ["Clear", "Delete"].iter().any(|p| help.starts_with(p));
+                    if configures || (first == "reset" && k == 1 && !says_what_it_clears) {
+                        bad.push(format!("`{line}?` shows {word}: {help:?}"));
+                    }
+                }
+            }
+        }
+        bad.sort();
+        bad.dedup();
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
     #[test]
     fn feature_names_are_their_folders() {
         for feature in ALL {
