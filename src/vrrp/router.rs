@@ -230,11 +230,11 @@ impl Router {
         }
     }
 
-    /// A tracked interface went up or down; untracked interfaces are ignored.
+    /// A tracked interface went up or down. The state is kept even before the configuration
+    /// names the interface (the driver tells the states first, so a new group starts at its
+    /// running priority); only configured tracks count (`update_priority`), and
+    /// `handle_config` forgets the others.
     pub fn handle_track(&mut self, now: Duration, interface: &IfName, up: bool) {
-        if !self.config.tracks.iter().any(|t| &t.interface == interface) {
-            return;
-        }
         if up {
             self.tracks_down.remove(interface);
         } else {

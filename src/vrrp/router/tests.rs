@@ -269,6 +269,31 @@ fn a_switchover_entry_turning_negative_makes_a_backup_master_at_once() {
     assert_eq!(r.status(ms(10)).running_priority, 100);
 }
 
+/// The driver tells a new group its tracked interfaces' states before its configuration; a
+/// group created while its uplink is down must start reduced (it started at full priority
+/// until the uplink flapped).
+#[test]
+fn a_track_state_told_before_the_configuration_counts() {
+    let mut r = Router::new(1, true);
+    r.handle_track(ms(0), &"ge1/0/2".parse().unwrap(), false);
+    r.handle_config(
+        ms(0),
+        &GroupConfig {
+            tracks: vec![TrackedInterface {
+                interface: "ge1/0/2".parse().unwrap(),
+                reduced: 30,
+            }],
+            ..config(100)
+        },
+        Some(ME),
+    )
+    .unwrap();
+    assert_eq!(r.status(ms(0)).running_priority, 70);
+    // An interface no configuration names changes nothing.
+    r.handle_track(ms(1), &"ge1/0/3".parse().unwrap(), false);
+    assert_eq!(r.status(ms(1)).running_priority, 70);
+}
+
 #[test]
 fn becoming_the_owner_takes_over_at_once() {
     let mut r = started(&config(100));
