@@ -164,20 +164,21 @@ pub fn load_with(
         if indented {
             state.views = section.clone();
         }
-        let kind = state.view().kind();
         let mut command = trimmed.to_string();
-        match foreign::classify(kind, trimmed) {
+        // Like a command, a skipped line belongs to the current view or one above it.
+        let (level, verdict) = foreign::classify_in(&state.views, trimmed);
+        match verdict {
             foreign::Verdict::Ours => {}
             foreign::Verdict::Skip {
                 reason,
                 section: opens,
             } => {
                 reports.push(not_supported(number, reason.to_string()));
-                ignored_section = opens && !indented;
                 if !indented {
+                    ignored_section = opens;
                     rejected = None;
-                    state.views = system.clone();
-                    section = system.clone();
+                    state.views.truncate(level + 1);
+                    section = state.views.clone();
                 }
                 continue;
             }

@@ -7,6 +7,8 @@
 //! change forwarding, addressing, who may log in or what a client gets (`vlan 10`, `ip
 //! route-static`, `authorization-attribute user-role level-15`) is not, and stays an error.
 
+use crate::cli::View;
+
 /// What the loader does with a line.
 #[derive(Debug, PartialEq)]
 pub enum Verdict<'a> {
@@ -149,6 +151,20 @@ const UNSUPPORTED: &[Unsupported] = &[
 /// Service types a Comware local user may have and Duet has no server for.
 const FOREIGN_SERVICES: &[&str] = &["telnet", "ftp", "http", "https", "pad"];
 const FOREIGN_SERVICES_REASON: &str = "Duet has no Telnet, FTP or web management server";
+
+/// What to do with `line` in this view stack: the verdict of the current view, or of the
+/// first view above it (down to system view) that has the line on its list, with that view's
+/// level in the stack.
+pub fn classify_in<'a>(views: &[View], line: &'a str) -> (usize, Verdict<'a>) {
+    let top = views.len().saturating_sub(1);
+    for level in (1..=top).rev() {
+        let verdict = classify(views[level].kind(), line);
+        if verdict != Verdict::Ours {
+            return (level, verdict);
+        }
+    }
+    (top, Verdict::Ours)
+}
 
 /// What to do with `line`, written in a view of kind `view`.
 pub fn classify<'a>(view: &str, line: &'a str) -> Verdict<'a> {

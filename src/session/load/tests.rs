@@ -88,6 +88,35 @@ fn a_flat_file_follows_the_view_stack() {
     assert_eq!(shut, vec![false, true, true, false]);
 }
 
+/// Comware lines Duet skips are found in the view stack like commands: in a flat file a
+/// port's `port link-mode route` keeps the interface view, a global `clock timezone` typed
+/// there moves to system view, as a system command would.
+#[test]
+fn skipped_comware_lines_follow_the_view_stack() {
+    let device = testing::device();
+    let text = "interface GigabitEthernet1/0/2\nport link-mode route\nshutdown\n\
+                clock timezone BJ add 08:00:00\nshutdown\n";
+    let reports = load(&device, text);
+    let lines: Vec<(usize, Severity)> = reports.iter().map(|r| (r.line, r.severity)).collect();
+    assert_eq!(
+        lines,
+        vec![
+            (2, Severity::NotSupported),
+            (4, Severity::NotSupported),
+            (5, Severity::Error)
+        ],
+        "{reports:?}"
+    );
+    let shut: Vec<bool> = device
+        .config
+        .snapshot()
+        .interfaces
+        .values()
+        .map(|i| i.shutdown)
+        .collect();
+    assert_eq!(shut, vec![false, true, false, false]);
+}
+
 /// After a rejected header in a flat file, the lines that do not run in system view belong to
 /// it: they are reported and never applied to the interface before it.
 #[test]
