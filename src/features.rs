@@ -26,7 +26,9 @@ use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
+use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
+use crate::route::RouteConfig;
 use crate::track::TrackConfig;
 
 /// What a feature plugs into the device.
@@ -66,6 +68,8 @@ pub const ALL: &[Feature] = &[
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
+    crate::route::FEATURE,
+    crate::metrics::FEATURE,
 ];
 
 impl Registry {
@@ -104,6 +108,10 @@ pub struct Config {
     pub hotbackup: HotBackupConfig,
     /// `track N interface IF [physical]` (system view).
     pub track: TrackConfig,
+    /// `ip route-static ...` (system view).
+    pub route: RouteConfig,
+    /// `metrics enable`, `metrics listen ...` (system view).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -123,6 +131,8 @@ impl Config {
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
             track: TrackConfig::default(),
+            route: RouteConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 

@@ -18,6 +18,8 @@ use duet::hotbackup::Mode;
 use duet::hotbackup::settings::{HotBackupConfig, PeerConfig, TrackVrrp};
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
+use duet::route::RouteConfig;
+use duet::route::config::{StaticKey, StaticRoute};
 use duet::session::Role;
 use duet::session::load::load_text;
 use duet::track::{TrackConfig, TrackObject};
@@ -475,6 +477,22 @@ fn hotbackup_strategy(ports: Vec<IfName>) -> impl Strategy<Value = HotBackupConf
         )
 }
 
+/// Static routes: any unicast destination and length (the key holds the network address, as
+/// the handler stores it), next hops that are no port's address, any preference.
+fn routes() -> impl Strategy<Value = RouteConfig> {
+    let key =
+        (0u32..0xe000_0000, 0u8..=32, 0u8..=255, 1u8..=254).prop_map(|(dest, len, third, host)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            StaticKey {
+                dest: Ipv4Addr::from(dest & mask),
+                len,
+                next_hop: Ipv4Addr::new(192, 168, third, host),
+            }
+        });
+    let route = (1u8..=255).prop_map(|preference| StaticRoute { preference });
+    proptest::collection::btree_map(key, route, 0..6).prop_map(|statics| RouteConfig { statics })
+}
+
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
     let ifaces: Vec<_> = (0..ports.len())
@@ -491,6 +509,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             track_strategy(ports.clone()),
         ),
         login,
+        routes(),
     )
         .prop_map(
             move |(
@@ -500,6 +519,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 dhcp,
                 (hotbackup, track),
                 (console, vty, ssh, users),
+                route,
             )| {
                 let mut config = Config::new(&ports);
                 config.sysname = sysname;
@@ -514,6 +534,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 config.lines.vty = vty;
                 config.ssh = ssh;
                 config.users = users;
+                config.route = route;
                 config
             },
         )
