@@ -89,6 +89,9 @@ impl Registry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub sysname: String,
+    /// `clock timezone NAME {add|minus} HH:MM:SS` (`None`: UTC). Duet's own setting; the host's
+    /// zone and clock are not touched (src/system/clock.rs).
+    pub timezone: Option<crate::system::clock::TimeZone>,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
@@ -119,6 +122,7 @@ impl Config {
     pub fn new(ports: &[IfName]) -> Self {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
+            timezone: None,
             interfaces: ports
                 .iter()
                 .map(|p| (p.clone(), InterfaceConfig::default()))
@@ -144,6 +148,15 @@ impl Config {
             (feature.render)(self, &mut sections);
         }
         sections.in_order()
+    }
+
+    /// The sections one feature renders (by its name in [`ALL`]), in Comware order; `None`
+    /// for a name that is no feature's.
+    pub fn sections_of(&self, feature: &str) -> Option<Vec<Section>> {
+        let feature = ALL.iter().find(|f| f.name == feature)?;
+        let mut sections = Sections::default();
+        (feature.render)(self, &mut sections);
+        Some(sections.in_order())
     }
 
     /// The whole configuration as `display current-configuration` shows it and `save` writes it.

@@ -22,6 +22,7 @@ use duet::route::RouteConfig;
 use duet::route::config::{StaticKey, StaticRoute};
 use duet::session::Role;
 use duet::session::load::load_text;
+use duet::system::clock::TimeZone;
 use duet::track::{TrackConfig, TrackObject};
 use duet::vrrp::Version;
 use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackAction, TrackedEntry, TrackedInterface};
@@ -156,22 +157,45 @@ fn interface(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceCo
             apply_pool,
         },
     );
+    // Secondary addresses in 192.168.<index>.0/24 and 192.169.<index>.0/24, beside a primary.
+    let secondary = (any::<bool>(), any::<bool>()).prop_map(move |(a, b)| {
+        let mut subs = Vec::new();
+        if a {
+            subs.push((Ipv4Addr::new(192, 168, index, 1), 24));
+        }
+        if b {
+            subs.push((Ipv4Addr::new(192, 169, index, 9), 25));
+        }
+        subs
+    });
     (
         proptest::option::of(description()),
         any::<bool>(),
         proptest::option::of(address),
+        secondary,
         vrrp(index, ports),
         dhcp,
     )
         .prop_map(
-            |(description, shutdown, address, vrrp, dhcp)| InterfaceConfig {
+            |(description, shutdown, address, secondary, vrrp, dhcp)| InterfaceConfig {
                 description,
                 shutdown,
+                // Secondaries only beside a primary (the handler's invariant).
+                secondary: if address.is_some() {
+                    secondary
+                } else {
+                    Vec::new()
+                },
                 address,
                 vrrp,
                 dhcp,
             },
         )
+}
+
+fn timezone() -> impl Strategy<Value = TimeZone> {
+    ("[A-Za-z][A-Za-z0-9+_-]{0,31}", -86399i32..=86399)
+        .prop_map(|(name, offset_secs)| TimeZone { name, offset_secs })
 }
 
 fn pool_name() -> impl Strategy<Value = String> {
@@ -500,7 +524,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         .collect();
     let login = (line(), vty_lines(), ssh(), users());
     (
-        sysname(),
+        (sysname(), proptest::option::of(timezone())),
         0usize..=1024,
         ifaces,
         dhcp_strategy(),
@@ -513,7 +537,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
     )
         .prop_map(
             move |(
-                sysname,
+                (sysname, timezone),
                 logbuffer_size,
                 ifaces,
                 dhcp,
@@ -523,6 +547,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             )| {
                 let mut config = Config::new(&ports);
                 config.sysname = sysname;
+                config.timezone = timezone;
                 config.infocenter.logbuffer_size = logbuffer_size;
                 config.dhcp = dhcp;
                 config.hotbackup = hotbackup;

@@ -115,8 +115,14 @@ pub fn of_view(sections: &[Section], view: &View) -> String {
         View::User => &View::System,
         other => other,
     };
+    partial(sections.iter().filter(|s| &s.view == view))
+}
+
+/// Some sections of the configuration (`display this`, `display current-configuration
+/// interface X`): each after a `#` line, then `#` and `return`.
+pub fn partial<'a>(sections: impl IntoIterator<Item = &'a Section>) -> String {
     let mut out = String::new();
-    for section in sections.iter().filter(|s| &s.view == view) {
+    for section in sections {
         push_section(&mut out, section);
     }
     push_line(&mut out, "#");

@@ -27,6 +27,15 @@ use crate::interface::name::IfName;
 /// Frames a listener may have waiting before new ones are dropped.
 pub const RX_QUEUE: usize = 1024;
 
+/// A neighbour a node's port reaches (see [`Lan::neighbours`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimNeighbour {
+    pub ip: std::net::Ipv4Addr,
+    pub mac: [u8; 6],
+    /// The node's port it is reached through.
+    pub port: IfName,
+}
+
 /// A device on the LAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct NodeId(pub u32);
@@ -372,6 +381,71 @@ impl Lan {
             .get(node.0 as usize)
             .map(|n| n.routing.counters)
             .unwrap_or_default()
+    }
+
+    /// Is `addr` an address of one of the node's ports?
+    pub fn is_local(&self, node: NodeId, addr: std::net::Ipv4Addr) -> bool {
+        let s = self.lock();
+        s.nodes.get(node.0 as usize).is_some_and(|n| {
+            n.ports
+                .values()
+                .any(|p| p.addresses.iter().any(|(a, _)| *a == addr))
+        })
+    }
+
+    /// Would an echo request from `node` to `dst` be answered (`ping` on the simulated LAN)?
+    /// Yes when `dst` is the node's own address, or when a port of the node whose link is up
+    /// has a subnet holding `dst` and another port on its segment, link up, has `dst`. Probes
+    /// are not forwarded by the nodes that route (src/net/sim/forward.rs), so nothing beyond
+    /// the segment answers.
+    pub fn answers_echo(&self, node: NodeId, dst: std::net::Ipv4Addr) -> bool {
+        if self.is_local(node, dst) {
+            return true;
+        }
+        !self.neighbours(node).into_iter().all(|n| n.ip != dst)
+    }
+
+    /// The other ports the node's ports can reach on their segments, by address: for each port
+    /// of the node whose link is up, every port of another node on the same segment, link up,
+    /// with an address inside one of the port's subnets. This is what the node's ARP table
+    /// would learn (`display arp` on the simulated LAN), in (port, address) order.
+    pub fn neighbours(&self, node: NodeId) -> Vec<SimNeighbour> {
+        let s = self.lock();
+        let Some(me) = s.nodes.get(node.0 as usize) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (name, port) in &me.ports {
+            if !port.link_up() {
+                continue;
+            }
+            for (n, other) in s.nodes.iter().enumerate() {
+                if n as u32 == node.0 {
+                    continue;
+                }
+                for peer in other.ports.values() {
+                    if peer.segment != port.segment || !peer.link_up() {
+                        continue;
+                    }
+                    for (ip, _) in &peer.addresses {
+                        let inside = port.addresses.iter().any(|(a, len)| {
+                            crate::interface::address::network_of(*a, *len)
+                                == crate::interface::address::network_of(*ip, *len)
+                        });
+                        if inside {
+                            found.push(SimNeighbour {
+                                ip: *ip,
+                                mac: peer.mac,
+                                port: name.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        found.sort_by(|a, b| (&a.port, a.ip).cmp(&(&b.port, b.ip)));
+        found.dedup();
+        found
     }
 
     /// Drop the frames `filter` refuses (counted as `rx_dropped` at the receiver), or deliver

@@ -17,7 +17,7 @@
 //! view, a `#` or a `system-view` line ends it.
 //!
 //! Lines Duet does not implement but that change nothing about its behaviour (a Comware
-//! startup.cfg's `clock timezone`, `vlan 1`, ...) are reported as not supported and skipped
+//! startup.cfg's `clock protocol`, `vlan 1`, ...) are reported as not supported and skipped
 //! (`foreign`); they fail nothing that follows.
 
 mod foreign;

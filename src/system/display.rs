@@ -6,12 +6,14 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
+use crate::cli::View;
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, grammar, secret};
-use crate::config::render::COMWARE_RELEASE;
+use crate::config::render::{self, COMWARE_RELEASE};
 use crate::config::startup;
 use crate::device::Ctx;
 use crate::session::Role;
+use crate::system::clock::TimeZone;
 
 /// Configuration text as the session's role may see it. Every display of configuration text
 /// goes through here: a network-operator gets each secret (key, password hash, ciphertext)
@@ -25,12 +27,80 @@ fn for_role(ctx: &Ctx<'_>, text: String) -> Result<String, CmdError> {
     Ok(secret::mask_config(grammar, &text))
 }
 
-/// `display current-configuration`
-pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    let text = ctx.device.config.lock().render();
+/// `display current-configuration [ interface [ IF ] | configuration [ MODULE ] ]`: the whole
+/// configuration, the sections of the interfaces (or one), or the sections of the features
+/// other than interfaces (or one feature's, named as in `crate::features::ALL`).
+pub fn current_configuration(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let text = if args.has("interface") {
+        interface_configuration(ctx, args)?
+    } else if args.has("configuration") {
+        module_configuration(ctx, args)?
+    } else {
+        ctx.device.config.lock().render()
+    };
     let text = for_role(ctx, text)?;
     ctx.out.push_str(&text);
     Ok(())
+}
+
+/// The `interface X` sections: every port's, or the one `if` names.
+fn interface_configuration(ctx: &Ctx<'_>, args: &Args) -> Result<String, CmdError> {
+    let wanted = match args.str("if") {
+        None => None,
+        Some(typed) => {
+            let name: crate::interface::name::IfName = typed
+                .parse()
+                .map_err(|_| CmdError::WrongParameter("if".into()))?;
+            if !ctx.device.has_port(&name) {
+                return Err(CmdError::WrongParameter("if".into()));
+            }
+            Some(name.to_string())
+        }
+    };
+    let sections = ctx.device.config.lock().sections_of("interface");
+    let sections = sections.unwrap_or_default();
+    Ok(render::partial(sections.iter().filter(|s| {
+        match (&s.view, &wanted) {
+            (View::Interface(name), Some(w)) => name == w,
+            (View::Interface(_), None) => true,
+            _ => false,
+        }
+    })))
+}
+
+/// The features whose sections `display current-configuration configuration` shows: every one
+/// but the interfaces (whose sections also carry VRRP's and DHCP's interface lines).
+fn modules() -> impl Iterator<Item = &'static str> {
+    crate::features::ALL
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| *name != "interface")
+}
+
+/// The sections of one feature (`module`), or of every feature but the interfaces.
+fn module_configuration(ctx: &Ctx<'_>, args: &Args) -> Result<String, CmdError> {
+    let config = ctx.device.config.lock();
+    let chosen: Vec<&str> = match args.str("module") {
+        None => modules().collect(),
+        Some(typed) => {
+            let lower = typed.to_ascii_lowercase();
+            let found = modules().find(|m| *m == lower).ok_or_else(|| {
+                CmdError::msg(format!(
+                    "The feature {typed} does not exist. Choose one of: {}.",
+                    modules().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            vec![found]
+        }
+    };
+    // Comware order: the sections sorted as the whole text has them.
+    let all = config.sections();
+    let wanted: Vec<_> = chosen
+        .iter()
+        .filter_map(|m| config.sections_of(m))
+        .flatten()
+        .collect();
+    Ok(render::partial(all.iter().filter(|s| wanted.contains(s))))
 }
 
 /// `display this`: the configuration of the session's current view.
@@ -145,17 +215,32 @@ fn uptime_text(secs: u64) -> String {
 
 /// `display clock`
 pub fn clock(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    ctx.line(clock_text(Utc::now()));
+    let zone = ctx.device.config.lock().timezone.clone();
+    ctx.line(clock_text(Utc::now(), zone.as_ref()));
     Ok(())
 }
 
 /// Comware's layout, without milliseconds (what ntc-templates' `hp_comware_display_clock`
-/// parses): `10:38:12 UTC Sat 11/21/2026`, then the zone line. The device keeps UTC.
-fn clock_text(now: DateTime<Utc>) -> String {
-    format!(
-        "{}\nTime Zone : UTC add 00:00:00",
-        now.format("%H:%M:%S UTC %a %m/%d/%Y")
-    )
+/// parses): `10:38:12 UTC Sat 11/21/2026`; with `clock timezone` the time in that zone, its
+/// name, and a second line `Time Zone : BJ add 08:00:00`.
+fn clock_text(now: DateTime<Utc>, zone: Option<&TimeZone>) -> String {
+    match zone {
+        None => now.format("%H:%M:%S UTC %a %m/%d/%Y").to_string(),
+        Some(z) => {
+            let sign = if z.offset_secs < 0 { "minus" } else { "add" };
+            let secs = z.offset_secs.unsigned_abs();
+            format!(
+                "{} {} {}\nTime Zone : {} {sign} {:02}:{:02}:{:02}",
+                z.local(now).format("%H:%M:%S"),
+                z.name,
+                z.local(now).format("%a %m/%d/%Y"),
+                z.name,
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -395,7 +480,7 @@ mod tests {
         )
         .unwrap();
         let at = Utc.with_ymd_and_hms(2026, 3, 6, 9, 5, 1).unwrap();
-        let text = clock_text(at);
+        let text = clock_text(at, None);
         let caps = rule.captures(&text).expect("the template's rule matches");
         assert_eq!(&caps["time"], "09:05:01");
         assert_eq!(&caps["zone"], "UTC");
@@ -427,9 +512,22 @@ mod tests {
     fn clock_layout() {
         let at = Utc.with_ymd_and_hms(2026, 11, 21, 10, 38, 12).unwrap()
             + chrono::Duration::milliseconds(320);
+        assert_eq!(clock_text(at, None), "10:38:12 UTC Sat 11/21/2026");
+        let bj = crate::system::clock::TimeZone {
+            name: "BJ".into(),
+            offset_secs: 8 * 3600,
+        };
         assert_eq!(
-            clock_text(at),
-            "10:38:12 UTC Sat 11/21/2026\nTime Zone : UTC add 00:00:00"
+            clock_text(at, Some(&bj)),
+            "18:38:12 BJ Sat 11/21/2026\nTime Zone : BJ add 08:00:00"
+        );
+        let west = crate::system::clock::TimeZone {
+            name: "Z5".into(),
+            offset_secs: -(5 * 3600 + 30 * 60),
+        };
+        assert_eq!(
+            clock_text(at, Some(&west)),
+            "05:08:12 Z5 Sat 11/21/2026\nTime Zone : Z5 minus 05:30:00"
         );
         let mut t = TestBed::new();
         let out = t.run(clock, &args(&[]), &[]).out;

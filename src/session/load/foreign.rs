@@ -62,15 +62,18 @@ const fn section(
     }
 }
 
-const HOST_CLOCK: &str = "Duet's clock and time zone are the host's";
+const HOST_CLOCK: &str = "Duet's clock is the host's, set by the host's time service";
 const NO_IRF: &str = "Duet devices are not stacked (IRF); the pair is VRRP and hot backup";
 const ROUTED: &str = "Duet's ports are always routed ports";
 
 /// Every line Duet skips, with why that changes nothing.
 const UNSUPPORTED: &[Unsupported] = &[
-    line("system", &["clock", "timezone"], HOST_CLOCK),
     line("system", &["clock", "protocol"], HOST_CLOCK),
-    line("system", &["clock", "summer-time"], HOST_CLOCK),
+    line(
+        "system",
+        &["clock", "summer-time"],
+        "Duet's displays use the configured time zone without summer time",
+    ),
     section(
         "system",
         &["vlan", "1"],
@@ -214,7 +217,7 @@ mod tests {
     #[test]
     fn a_listed_line_is_skipped_in_its_view_only() {
         assert!(matches!(
-            classify("system", "clock timezone BJ add 08:00:00"),
+            classify("system", "clock protocol none"),
             Verdict::Skip { section: false, .. }
         ));
         assert!(matches!(

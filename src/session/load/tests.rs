@@ -89,13 +89,13 @@ fn a_flat_file_follows_the_view_stack() {
 }
 
 /// Comware lines Duet skips are found in the view stack like commands: in a flat file a
-/// port's `port link-mode route` keeps the interface view, a global `clock timezone` typed
+/// port's `port link-mode route` keeps the interface view, a global `clock protocol` typed
 /// there moves to system view, as a system command would.
 #[test]
 fn skipped_comware_lines_follow_the_view_stack() {
     let device = testing::device();
     let text = "interface GigabitEthernet1/0/2\nport link-mode route\nshutdown\n\
-                clock timezone BJ add 08:00:00\nshutdown\n";
+                clock protocol none\nshutdown\n";
     let reports = load(&device, text);
     let lines: Vec<(usize, Severity)> = reports.iter().map(|r| (r.line, r.severity)).collect();
     assert_eq!(
