@@ -21,7 +21,7 @@ use duet::interface::name::IfName;
 use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
-use duet::session::load::load_file;
+use duet::session::load::{Severity, load_file};
 use duet::session::remote::RemoteShell;
 use duet::session::signals::StopSignals;
 use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};
@@ -205,8 +205,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &startup {
         // A bad line (or an unreadable file) is reported and start-up goes on.
         let loaded = match load_file(&device, path) {
-            Ok(errors) => {
-                errors.iter().for_each(|e| eprintln!("{e}"));
+            Ok(reports) => {
+                reports.iter().for_each(|(_, e)| eprintln!("{e}"));
                 true
             }
             Err(e) => {
@@ -421,19 +421,22 @@ fn check(file: &Path) -> anyhow::Result<ExitCode> {
         data_dir: scratch.0.clone(),
         net: NetKind::Sim,
     });
-    let errors = match load_file(&device, file) {
-        Ok(errors) => errors,
-        Err(e) => vec![e.to_string()],
+    let reports = match load_file(&device, file) {
+        Ok(reports) => reports,
+        Err(e) => vec![(Severity::Error, e.to_string())],
     };
     let mut stdout = io::stdout().lock();
-    for e in &errors {
+    for (_, e) in &reports {
         writeln!(stdout, "{e}")?;
     }
-    Ok(if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // A Comware line Duet skips as harmless (`clock timezone`) is reported, not a failure.
+    Ok(
+        if reports.iter().all(|(s, _)| *s == Severity::NotSupported) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// A private temporary data directory for `duet check`, removed on drop.
