@@ -647,7 +647,9 @@ impl Engine {
                 Event::Probe { client, kind } => self.probe(client, kind),
             }
         }
-        if self.journal_retry.is_none() && self.journal.pending() > 0 {
+        if self.journal_retry.is_none()
+            && (self.journal.pending() > 0 || self.journal.is_poisoned())
+        {
             if let Err(e) = self.journal.flush() {
                 tracing::error!(
                     module = "PORTAL",
@@ -656,11 +658,13 @@ impl Engine {
                     "The portal user journal could not be written: {e}. Logins wait until it can."
                 );
                 self.journal_retry = Some(tokio::time::Instant::now() + JOURNAL_RETRY);
-                if self.journal.should_compact(0)
-                    || matches!(e, super::journal::JournalError::Poisoned { .. })
-                {
-                    let _ = self.journal.compact(self.table.users());
-                }
+            }
+            // A failed fsync leaves the journal untrustworthy: only a snapshot of the whole
+            // table makes it writable again (and holds what was pending).
+            if self.journal.is_poisoned()
+                && let Err(e) = self.journal.compact(self.table.users())
+            {
+                tracing::warn!(error = %e, "portal journal compaction failed");
             } else if self.journal.should_compact(self.table.len())
                 && let Err(e) = self.journal.compact(self.table.users())
             {
@@ -679,8 +683,8 @@ impl Engine {
             }
         }
         // Answer the logins the journal now holds (everything appended is durable once
-        // nothing is pending).
-        if self.journal.pending() == 0 {
+        // nothing is pending and no fsync failed since).
+        if self.journal.pending() == 0 && !self.journal.is_poisoned() {
             for w in self.waiting.drain(..) {
                 let _ = w.reply.send(Logon::Success(w.online));
             }

@@ -244,6 +244,11 @@ impl Journal {
         self.pending_records
     }
 
+    /// Whether only a compaction can make the journal writable (and trustworthy) again.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned
+    }
+
     /// Records in the journal since the last compaction.
     pub fn journal_records(&self) -> u64 {
         self.journal_records
