@@ -264,12 +264,25 @@ fn runtime_in(ns: &str) -> tokio::runtime::Runtime {
         .unwrap()
 }
 
-#[test]
-fn nftables_table_intercepts_captive_clients() {
-    if !lab_or_skip("nftables_table_intercepts_captive_clients", TOOLS) {
-        return;
+/// The device's side without the rest of Duet: addresses and forwarding set by hand, the
+/// table loaded by `Nft`, the portal served with a [`LabGate`] on 10.1.1.1:8080.
+struct EdgeDevice {
+    rt: tokio::runtime::Runtime,
+    nft: Nft,
+    stats: Arc<WebStats>,
+    server: tokio::task::JoinHandle<()>,
+    _site: tokio::sync::watch::Sender<Site>,
+}
+
+impl Drop for EdgeDevice {
+    fn drop(&mut self) {
+        self.server.abort();
     }
-    let lab = Lab::new();
+}
+
+const EDGE_PORTAL: &str = "http://10.1.1.1:8080/portal/";
+
+fn edge_device(lab: &Lab) -> EdgeDevice {
     let (c, d) = (lab.ns("C"), lab.ns("D"));
     ip(&["-n", &d, "addr", "add", "10.1.1.1/24", "dev", "d0"]);
     ip(&["-n", &d, "addr", "add", "10.2.0.1/24", "dev", "d1"]);
@@ -297,7 +310,7 @@ fn nftables_table_intercepts_captive_clients() {
         online: Mutex::default(),
     });
     let site = Site {
-        portal_url: "http://10.1.1.1:8080/portal/".into(),
+        portal_url: EDGE_PORTAL.into(),
         url_parameters: vec![
             ("userurl".into(), UrlParam::OriginalUrl),
             ("userip".into(), UrlParam::SourceAddress),
@@ -305,14 +318,9 @@ fn nftables_table_intercepts_captive_clients() {
         ],
         pages: None,
     };
-    let (_site_tx, site_rx) = tokio::sync::watch::channel(site);
+    let (site_tx, site_rx) = tokio::sync::watch::channel(site);
     let stats = Arc::new(WebStats::default());
-    let server = rt.spawn(serve_on(
-        "10.1.1.1:8080",
-        site_rx,
-        gate.clone(),
-        stats.clone(),
-    ));
+    let server = rt.spawn(serve_on("10.1.1.1:8080", site_rx, gate, stats.clone()));
     let plan = Plan {
         ports: vec![PortalPort {
             linux_name: "d0".into(),
@@ -335,11 +343,28 @@ fn nftables_table_intercepts_captive_clients() {
     // Loading again replaces it (atomically, no error for an existing table).
     rt.block_on(nft.load(&plan)).expect("load the table again");
     assert!(nft_in(&d, &["list", "tables"]).contains(nft.table()));
-
-    let portal = "http://10.1.1.1:8080/portal/";
     wait_until("the portal answering", Duration::from_secs(10), || {
-        lab.curl(&[portal]).out.contains("name=\"PtUser\"")
+        lab.curl(&[EDGE_PORTAL]).out.contains("name=\"PtUser\"")
     });
+    EdgeDevice {
+        rt,
+        nft,
+        stats,
+        server,
+        _site: site_tx,
+    }
+}
+
+#[test]
+fn nftables_table_intercepts_captive_clients() {
+    if !lab_or_skip("nftables_table_intercepts_captive_clients", TOOLS) {
+        return;
+    }
+    let lab = Lab::new();
+    let dev = edge_device(&lab);
+    let (c, d) = (lab.ns("C"), lab.ns("D"));
+    let (rt, nft) = (&dev.rt, &dev.nft);
+    let portal = EDGE_PORTAL;
     // Captive: any HTTP goes to the portal with its original URL (DNAT keeps the Host).
     assert_eq!(
         lab.status("http://example.test/some/page?x=1"),
@@ -438,13 +463,73 @@ fn nftables_table_intercepts_captive_clients() {
         .expect("removing twice is no error");
     assert!(!nft_in(&d, &["list", "tables"]).contains(nft.table()));
     assert!(lab.curl(&["http://example.test/"]).out.contains(MARKER));
-    let counters = stats.snapshot();
+    let counters = dev.stats.snapshot();
     assert!(
         counters.redirects >= 4 && counters.logon_posts == 3,
         "{counters:?}"
     );
-    server.abort();
-    eprintln!("internet log:\n{}", lab.read("internet.log"));
+}
+
+/// A python3 that has Selenium (Debian's first: a pyenv or venv python3 in PATH may not),
+/// when chromium and chromedriver are installed too.
+fn browser_python() -> Result<String, String> {
+    for program in ["chromium", "chromedriver"] {
+        if netns::lab_unavailable(&[program]).is_some() {
+            return Err(format!("{program} not installed"));
+        }
+    }
+    ["/usr/bin/python3", "python3"]
+        .into_iter()
+        .find(|py| {
+            Command::new(py)
+                .args(["-c", "import selenium"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .map(str::to_string)
+        .ok_or_else(|| "no python3 with selenium (python3-selenium)".to_string())
+}
+
+#[test]
+fn browser_logs_on_through_the_portal() {
+    if !lab_or_skip("browser_logs_on_through_the_portal", TOOLS) {
+        return;
+    }
+    let python = match browser_python() {
+        Ok(p) => p,
+        Err(reason) => {
+            assert!(
+                std::env::var("DUET_REQUIRE_LAB").as_deref() != Ok("1"),
+                "browser_logs_on_through_the_portal: lab required (DUET_REQUIRE_LAB=1) but {reason}"
+            );
+            eprintln!("skipping browser_logs_on_through_the_portal: {reason}");
+            return;
+        }
+    };
+    let lab = Lab::new();
+    let _dev = edge_device(&lab);
+    let script = env!("CARGO_MANIFEST_DIR").to_string() + "/tests/browser/portal_login.py";
+    let out = Command::new("ip")
+        .args(["netns", "exec", &lab.ns("C"), &python, &script])
+        .args([
+            "http://example.test/",
+            "guest",
+            "Guest#2026",
+            MARKER,
+            &lab.p("chromium"),
+        ])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "browser logon failed:\n{said}");
+    assert!(
+        said.contains("marker page at http://example.test/"),
+        "{said}"
+    );
 }
 
 async fn serve_on(

@@ -161,7 +161,10 @@ fn redirect(
     } else {
         format!("{}?{params}", site.portal_url)
     };
-    found(StatusCode::FOUND, &location)
+    // Close the connection after the redirect: it was sent to the portal by DNAT, and a
+    // browser that reused it after logging on would still reach the portal instead of the
+    // site (NAT is decided once per connection). Found by the browser test.
+    closing(found(StatusCode::FOUND, &location))
 }
 
 /// Comware's MAC form, `000d-88f8-0eab`.
@@ -269,6 +272,7 @@ async fn logon_cgi(
             let login = tokio::spawn(shared.gate.logon(client, user, password));
             match login.await {
                 Ok(Logon::Success(online)) => {
+                    shared.close_connections_of(client);
                     vars.username = online.username;
                     vars.seconds_remaining = online.seconds_remaining;
                     page_reply(site, Page::LogonSuccess, &vars).await

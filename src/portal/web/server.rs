@@ -16,7 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::JoinSet;
 
 use super::{Gate, Site, WebStats, handler};
@@ -66,29 +66,58 @@ pub(super) struct Shared {
 #[derive(Default)]
 struct Open {
     total: usize,
-    by_source: HashMap<IpAddr, usize>,
+    by_source: HashMap<IpAddr, Source>,
+}
+
+/// The open connections of one source address.
+struct Source {
+    count: usize,
+    /// Wakes them all to close (see [`Shared::close_connections_of`]).
+    close: Arc<Notify>,
+}
+
+impl Shared {
+    /// Close every connection from `client` once its request in flight, if any, is answered.
+    ///
+    /// After a logon, a connection the browser opened while captive was sent here by DNAT,
+    /// and NAT is decided once per connection: reused (keep-alive, or a socket the browser
+    /// opened ahead of time and never used), it would still reach the portal instead of the
+    /// site. Closed, the browser opens new connections, which pass. Found by the browser test.
+    pub(super) fn close_connections_of(&self, client: Ipv4Addr) {
+        let open = self.open.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(source) = open.by_source.get(&IpAddr::V4(client)) {
+            source.close.notify_waiters();
+        }
+    }
 }
 
 /// One open connection's place in the counts, given back when the connection ends.
 struct Slot {
     shared: Arc<Shared>,
     source: IpAddr,
+    close: Arc<Notify>,
 }
 
 impl Slot {
     fn take(shared: &Arc<Shared>, source: IpAddr) -> Option<Slot> {
         let mut open = shared.open.lock().unwrap_or_else(|p| p.into_inner());
-        let from_source = open.by_source.get(&source).copied().unwrap_or(0);
+        let from_source = open.by_source.get(&source).map_or(0, |s| s.count);
         if open.total >= shared.limits.max_connections
             || from_source >= shared.limits.max_per_source
         {
             return None;
         }
         open.total += 1;
-        open.by_source.insert(source, from_source + 1);
+        let entry = open.by_source.entry(source).or_insert_with(|| Source {
+            count: 0,
+            close: Arc::new(Notify::new()),
+        });
+        entry.count += 1;
+        let close = entry.close.clone();
         Some(Slot {
             shared: shared.clone(),
             source,
+            close,
         })
     }
 }
@@ -97,9 +126,9 @@ impl Drop for Slot {
     fn drop(&mut self) {
         let mut open = self.shared.open.lock().unwrap_or_else(|p| p.into_inner());
         open.total -= 1;
-        if let Some(n) = open.by_source.get_mut(&self.source) {
-            *n -= 1;
-            if *n == 0 {
+        if let Some(s) = open.by_source.get_mut(&self.source) {
+            s.count -= 1;
+            if s.count == 0 {
                 open.by_source.remove(&self.source);
             }
         }
@@ -162,7 +191,7 @@ pub async fn serve_with_limits(
     }
 }
 
-async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, _slot: Slot) {
+async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, slot: Slot) {
     // The client is the TCP peer, never anything it writes (a client cannot log in another IP).
     let client = match peer.ip() {
         IpAddr::V4(a) => a,
@@ -182,12 +211,21 @@ async fn connection(shared: Arc<Shared>, stream: TcpStream, peer: SocketAddr, _s
         let shared = shared.clone();
         async move { Ok::<_, Infallible>(handler::handle(&shared, client, req).await) }
     });
-    if let Err(e) = builder
-        .serve_connection(TokioIo::new(stream), service)
-        .await
-    {
+    let close = slot.close.clone();
+    let closing = close.notified();
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn, closing);
+    let result = tokio::select! {
+        result = conn.as_mut() => result,
+        () = closing => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
         count_error(&stats, client, &e);
     }
+    drop(slot);
 }
 
 fn count_error(stats: &WebStats, client: Ipv4Addr, e: &hyper::Error) {

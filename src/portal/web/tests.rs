@@ -175,6 +175,7 @@ async fn any_host_and_the_probes_are_redirected_with_the_original_url() {
         let a = get(&server, CLIENT, host, path).await;
         assert_eq!(a.status, 302, "{host}{path}");
         assert_eq!(a.header("cache-control"), Some("no-store"));
+        assert_eq!(a.header("connection"), Some("close"));
         let want = format!(
             "http://10.1.1.1/portal/?userurl={}&userip=127.0.0.2&usermac=000d-88f8-0eab",
             form_urlencoded::byte_serialize(format!("http://{host}{path}").as_bytes())
@@ -187,7 +188,8 @@ async fn any_host_and_the_probes_are_redirected_with_the_original_url() {
 
 #[tokio::test]
 async fn logon_logoff_round_uses_the_peer_address() {
-    let server = start(test_limits()).await;
+    // Default limits: no header timeout closes the idle connection below.
+    let server = start(Limits::default()).await;
     let query = "?userurl=http%3A%2F%2Fexample.test%2F&userip=127.0.0.2";
     let page = get(&server, CLIENT, "10.1.1.1", &format!("/portal/{query}")).await;
     assert_eq!(page.status, 200);
@@ -217,6 +219,9 @@ async fn logon_logoff_round_uses_the_peer_address() {
     );
     assert!(server.gate.online(CLIENT).is_none());
 
+    // A connection the client opened while captive (DNATed here) is closed by its logon,
+    // so the browser cannot reuse it for the site it now may reach.
+    let mut early = connect(&server, CLIENT).await;
     // A form field naming another client changes nothing: the client is the TCP peer.
     let ok = post(
         &server,
@@ -229,6 +234,9 @@ async fn logon_logoff_round_uses_the_peer_address() {
     assert!(ok.body.contains("<a href=\"http://example.test/\">"));
     assert!(server.gate.online(CLIENT).is_some());
     assert!(server.gate.online(Ipv4Addr::new(127, 0, 0, 9)).is_none());
+    let mut rest = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(1), early.read_to_end(&mut rest)).await;
+    assert!(matches!(closed, Ok(Ok(0))), "{closed:?}");
 
     let online = get(&server, CLIENT, "10.1.1.1", "/portal/").await;
     assert!(online.body.contains("Logged on as guest") && online.body.contains("value=\"Logoff\""));
