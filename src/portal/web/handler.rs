@@ -161,10 +161,9 @@ fn redirect(
     } else {
         format!("{}?{params}", site.portal_url)
     };
-    // Close the connection after the redirect: it was sent to the portal by DNAT, and a
-    // browser that reused it after logging on would still reach the portal instead of the
-    // site (NAT is decided once per connection). Found by the browser test.
-    closing(found(StatusCode::FOUND, &location))
+    // The connection stays open for more requests (probes and redirects come in bursts); a
+    // logon closes it (`Shared::close_connections_of`), since DNAT sent it here for good.
+    found(StatusCode::FOUND, &location)
 }
 
 /// Comware's MAC form, `000d-88f8-0eab`.
