@@ -99,9 +99,12 @@ pub enum Step {
     StartJournal,
 }
 
+/// A test's rule: which steps fail, and how.
+type Rule = Box<dyn FnMut(Step) -> io::Result<()> + Send>;
+
 /// The fault seam: every step asks it first. Nothing is set in a running device.
 #[derive(Clone, Default)]
-pub struct Faults(Arc<Mutex<Option<Box<dyn FnMut(Step) -> io::Result<()> + Send>>>>);
+pub struct Faults(Arc<Mutex<Option<Rule>>>);
 
 impl std::fmt::Debug for Faults {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
