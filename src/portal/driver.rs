@@ -344,6 +344,7 @@ pub fn start_on_device(
         firewall,
         linux_ports,
         linux,
+        pages_dir: Some(dir.join("pages")),
     };
     let (engine, handle, run) = assemble(parts);
     if device.portal.set(handle).is_err() {
@@ -372,6 +373,7 @@ struct Parts {
     firewall: Box<dyn Firewall>,
     linux_ports: BTreeMap<IfName, String>,
     linux: bool,
+    pages_dir: Option<std::path::PathBuf>,
 }
 
 /// The receiving ends the engine's task reads.
@@ -419,6 +421,7 @@ fn assemble(p: Parts) -> (Engine, PortalHandle, Inbox) {
         journal_retry: None,
         activity_tx,
         ports_up: BTreeMap::new(),
+        pages_dir: p.pages_dir,
     };
     let inbox = Inbox {
         work: work_rx,
@@ -571,6 +574,8 @@ struct Engine {
     activity_tx: mpsc::Sender<Vec<Ipv4Addr>>,
     /// Each portal port's state last seen (up or not), for the interface-down logout.
     ports_up: BTreeMap<IfName, bool>,
+    /// Where an operator's own pages replace the built-in ones, when that directory exists.
+    pages_dir: Option<std::path::PathBuf>,
 }
 
 /// The tokio instant of a deadline in the table's clock.
@@ -801,7 +806,12 @@ impl Engine {
     async fn apply_config(&mut self) {
         let cfg = self.config.borrow_and_update().clone();
         self.table.set_limits(now_ms(), limits_of(&cfg));
-        self.web.apply(site_of(&cfg)).await;
+        let site = site_of(&cfg).map(|(mut site, port)| {
+            // An operator's own pages: DATA/portal/pages/ (docs/portal.md, "Your own pages").
+            site.pages = self.pages_dir.as_ref().filter(|d| d.is_dir()).cloned();
+            (site, port)
+        });
+        self.web.apply(site).await;
         let plan = plan_of(&cfg, &self.linux_ports);
         if plan.is_some() && self.linux && !self.forwarding_on {
             match crate::net::linux::enable_ipv4_forwarding() {

@@ -94,6 +94,7 @@ fn start(dir: &Path, cfg: &Config) -> Bed {
         firewall: Box::new(firewall.clone()),
         linux_ports: BTreeMap::from([(port, "lan0".to_string())]),
         linux: false,
+        pages_dir: None,
     });
     write(&engine.shared.macs).insert(CLIENT, MAC);
     let task = tokio::spawn(engine.run(inbox));
