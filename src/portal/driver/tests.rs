@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use super::*;
 use crate::aaa::network::NetworkUser;
 use crate::dhcp::lease::ClientKey;
-use crate::portal::web::Gate as _;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 50);
 const MAC: [u8; 6] = [0, 0x0d, 0x88, 0xf8, 0x0e, 0xab];
