@@ -759,9 +759,12 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     });
     let ip_c = lab
         .read("dhclient.log")
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("ip=").map(str::to_string))
-        .unwrap();
+        .lines()
+        .find(|l| l.starts_with("reason=BOUND"))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ip=")))
+        .filter(|ip| !ip.is_empty())
+        .expect("the bound address")
+        .to_string();
 
     // Captive: any HTTP to the portal with the original URL; HTTPS fails at once; the probe
     // does not answer 204.
@@ -835,17 +838,35 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    wait_until(
-        "the release logging the user out",
-        Duration::from_secs(5),
-        || {
-            !device
-                .run(&lab, &["display portal user all"])
-                .contains(&ip_c)
-        },
-    );
-    let log = lab.read("duet.out");
-    assert!(log.contains("PORTAL_USER_LOGOFF"), "{log}");
+    let released = Instant::now();
+    while device
+        .run(&lab, &["display portal user all"])
+        .contains(&ip_c)
+    {
+        assert!(
+            released.elapsed() < Duration::from_secs(20),
+            "the release did not log the user out:\n{}\nduet:\n{}\ndhclient:\n{}",
+            device.run(
+                &lab,
+                &["display portal user all", "display dhcp server ip-in-use"]
+            ),
+            lab.read("duet.out"),
+            lab.read("dhclient.out")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Each way out and each refusal was logged with its cause.
+    let log = device.run(&lab, &["display logbuffer"]);
+    for cause in [
+        "PORTAL_USER_LOGONFAILED: -UserName=guest-IPAddr=10.1.1.",
+        "Reason=User request; User logged off.",
+        "Reason=The user's access limit is reached.",
+        "Reason=Deleted by administrator; User logged off.",
+        "Reason=The device's maximum number of users is reached.",
+        "Reason=DHCP lease released or expired; User logged off.",
+    ] {
+        assert!(log.contains(cause), "no {cause:?} in:\n{log}");
+    }
 
     // Stopped, Duet leaves no table behind.
     assert!(nft_in(&d, &["list", "tables"]).contains("duet_"));
