@@ -344,6 +344,10 @@ impl Device {
             )
             .await;
         }
+        // Portal removes its firewall table (nothing of Duet's stays on the host).
+        if let Some(portal) = self.portal.get() {
+            portal.stop().await;
+        }
         self.stop();
     }
 

@@ -70,6 +70,8 @@ enum Work {
         verdict: Result<Grant, Refusal>,
         reply: oneshot::Sender<Logon>,
     },
+    /// Stop: remove the firewall table, then end the task.
+    Stop(oneshot::Sender<()>),
 }
 
 /// The way into a running portal engine.
@@ -77,6 +79,7 @@ enum Work {
 pub struct PortalHandle {
     work: mpsc::Sender<Work>,
     web: Arc<edges::WebCounters>,
+    gate: Arc<Gate>,
 }
 
 impl PortalHandle {
@@ -100,6 +103,21 @@ impl PortalHandle {
             }
             std::sync::mpsc::RecvTimeoutError::Disconnected => DriverError::NotRunning,
         })
+    }
+
+    /// Stop the engine gracefully (SIGTERM): the web server stops and the firewall table is
+    /// removed, so nothing of Duet's stays on the host. Waits at most a second.
+    pub async fn stop(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.work.send(Work::Stop(tx)).await.is_ok() {
+            let _ = tokio::time::timeout(Duration::from_secs(1), rx).await;
+        }
+    }
+
+    /// The gate the web server logs clients in through (issue 13's simulated clients use it
+    /// too).
+    pub fn gate(&self) -> Arc<dyn web::Gate> {
+        self.gate.clone()
     }
 
     /// The web server's counters since the last `reset portal statistics`, labelled.
@@ -316,11 +334,21 @@ pub fn start_on_device(
         Network::Sim(..) => (BTreeMap::new(), Box::new(edges::NoFirewall::default())),
     };
     let linux = matches!(net, Network::Linux(_));
-    let config = device.config.subscribe();
-    let now = now_ms();
-    let mut table = Table::new(limits_of(&config.borrow()));
     let restored = recovered.users.len();
-    table.restore(now, recovered.users);
+    let parts = Parts {
+        journal,
+        users: recovered.users,
+        config: device.config.subscribe(),
+        if_status: device.if_status.subscribe(),
+        leases: device.dhcp.get().map(|d| d.subscribe()),
+        firewall,
+        linux_ports,
+        linux,
+    };
+    let (engine, handle, run) = assemble(parts);
+    if device.portal.set(handle).is_err() {
+        return Ok(());
+    }
     if restored > 0 {
         tracing::info!(
             module = "PORTAL",
@@ -329,6 +357,34 @@ pub fn start_on_device(
             "Recovered {restored} portal users from the user journal."
         );
     }
+    device.spawn(rt, engine.run(run));
+    Ok(())
+}
+
+/// What an engine is built from.
+struct Parts {
+    journal: Journal,
+    /// The users the journal recovered.
+    users: Vec<User>,
+    config: watch::Receiver<Arc<Config>>,
+    if_status: watch::Receiver<Arc<IfStatus>>,
+    leases: Option<tokio::sync::broadcast::Receiver<LeaseEvent>>,
+    firewall: Box<dyn Firewall>,
+    linux_ports: BTreeMap<IfName, String>,
+    linux: bool,
+}
+
+/// The receiving ends the engine's task reads.
+struct Inbox {
+    work: mpsc::Receiver<Work>,
+    activity: mpsc::Receiver<Vec<Ipv4Addr>>,
+}
+
+/// Build the engine (its table restored) and its handle.
+fn assemble(p: Parts) -> (Engine, PortalHandle, Inbox) {
+    let config = p.config;
+    let mut table = Table::new(limits_of(&config.borrow()));
+    table.restore(now_ms(), p.users);
     let (work_tx, work_rx) = mpsc::channel(1024);
     let shared = Arc::new(Shared::default());
     *write(&shared.online) = table.users().map(|u| (u.ip, u.clone())).collect();
@@ -338,27 +394,25 @@ pub fn start_on_device(
         shared: shared.clone(),
         config: config.clone(),
         checks: Arc::new(Semaphore::new(PASSWORD_CHECKS)),
-        linux,
+        linux: p.linux,
     });
     let handle = PortalHandle {
         work: work_tx,
         web: web_counters.clone(),
+        gate: gate.clone(),
     };
-    if device.portal.set(handle).is_err() {
-        return Ok(());
-    }
     let (activity_tx, activity_rx) = mpsc::channel(64);
     let engine = Engine {
         table,
-        journal,
+        journal: p.journal,
         config,
-        if_status: device.if_status.subscribe(),
-        leases: device.dhcp.get().map(|d| d.subscribe()),
-        firewall,
-        web: WebServer::new(gate, web_counters, linux),
+        if_status: p.if_status,
+        leases: p.leases,
+        firewall: p.firewall,
+        web: WebServer::new(gate, web_counters, p.linux),
         shared,
-        linux_ports,
-        linux,
+        linux_ports: p.linux_ports,
+        linux: p.linux,
         plan: None,
         forwarding_on: false,
         waiting: Vec::new(),
@@ -366,8 +420,11 @@ pub fn start_on_device(
         activity_tx,
         ports_up: BTreeMap::new(),
     };
-    device.spawn(rt, engine.run(work_rx, activity_rx));
-    Ok(())
+    let inbox = Inbox {
+        work: work_rx,
+        activity: activity_rx,
+    };
+    (engine, handle, inbox)
 }
 
 /// The suffix of this device's nftables table (`duet_<suffix>`): from its data directory, so
@@ -523,15 +580,16 @@ fn instant_of(deadline: Millis) -> tokio::time::Instant {
 }
 
 impl Engine {
-    async fn run(
-        mut self,
-        mut work: mpsc::Receiver<Work>,
-        mut activity: mpsc::Receiver<Vec<Ipv4Addr>>,
-    ) {
+    async fn run(mut self, inbox: Inbox) {
+        let Inbox {
+            mut work,
+            mut activity,
+        } = inbox;
         self.apply_config().await;
         let mut poll = tokio::time::interval(self.activity_interval());
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let far = Duration::from_secs(3600);
+        let mut stopped = None;
         loop {
             let deadline = self
                 .table
@@ -543,11 +601,17 @@ impl Engine {
             tokio::select! {
                 item = work.recv() => {
                     let Some(item) = item else { break };
-                    self.handle(item);
+                    if let Some(stop) = self.handle(item) {
+                        stopped = Some(stop);
+                    }
                     // Group commit: everything already waiting goes into the same flush.
                     for _ in 1..BATCH {
                         match work.try_recv() {
-                            Ok(item) => self.handle(item),
+                            Ok(item) => {
+                                if let Some(stop) = self.handle(item) {
+                                    stopped = Some(stop);
+                                }
+                            }
                             Err(_) => break,
                         }
                     }
@@ -581,15 +645,24 @@ impl Engine {
                 }
             }
             self.settle().await;
+            if stopped.is_some() {
+                break;
+            }
         }
+        self.web.apply(None).await;
         if let Err(e) = self.firewall.remove().await {
             tracing::warn!(error = %e, "portal: removing the firewall table failed");
         }
+        if let Some(done) = stopped {
+            let _ = done.send(());
+        }
     }
 
-    fn handle(&mut self, item: Work) {
+    /// Run one work item; returns the stop order if it is one.
+    fn handle(&mut self, item: Work) -> Option<oneshot::Sender<()>> {
         let now = now_ms();
         match item {
+            Work::Stop(done) => return Some(done),
             Work::Job(job) => job(&mut self.table, now),
             Work::Logon {
                 req,
@@ -610,6 +683,7 @@ impl Engine {
                 }
             },
         }
+        None
     }
 
     /// Carry out the table's events: journal (one flush), firewall, logs, probes; then
@@ -817,6 +891,9 @@ impl Engine {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
 
 /// The next lease event, or never when there is no DHCP server. A lagging receiver skips
 /// what it missed (those users are logged out by their idle timer instead).
