@@ -525,8 +525,14 @@ fn browser_logs_on_through_the_portal() {
             return;
         }
     };
-    let lab = Lab::new();
-    let _dev = edge_device(&lab);
+    // The real device; the client has an address of its own (the DHCP path is the scenario
+    // test's).
+    let mut lab = Lab::new();
+    let _second = add_second_client(&mut lab);
+    let _device = Device::start(&lab, CONFIG);
+    let c = lab.ns("C");
+    ip(&["-n", &c, "addr", "add", "10.1.1.2/24", "dev", "c0"]);
+    ip(&["-n", &c, "route", "add", "default", "via", "10.1.1.1"]);
     let script = env!("CARGO_MANIFEST_DIR").to_string() + "/tests/browser/portal_login.py";
     let out = Command::new("ip")
         .args(["netns", "exec", &lab.ns("C"), &python, &script])
@@ -721,20 +727,8 @@ fn duet_portal_from_dhcp_to_logoff() {
     }
     let mut lab = Lab::new();
     let (c, d) = (lab.ns("C"), lab.ns("D"));
-    // The second client, on GE1/0/3.
+    let _second = add_second_client(&mut lab);
     let c2 = lab.ns("E");
-    lab._namespaces.push(NsGuard::new(&c2));
-    ip(&["-n", &c2, "link", "set", "lo", "up"]);
-    ip(&[
-        "-n", &d, "link", "add", "d2", "type", "veth", "peer", "name", "c0", "netns", &c2,
-    ]);
-    ip(&["-n", &c2, "addr", "add", "10.1.2.2/24", "dev", "c0"]);
-    ip(&["-n", &c2, "link", "set", "c0", "up"]);
-    ip(&["-n", &c2, "route", "add", "default", "via", "10.1.2.1"]);
-    let etc = PathBuf::from(format!("/etc/netns/{c2}"));
-    fs::create_dir_all(&etc).unwrap();
-    fs::write(etc.join("resolv.conf"), "nameserver 10.2.0.2\n").unwrap();
-    let _etc2 = DirGuard(etc);
 
     let mut device = Device::start(&lab, CONFIG);
 
@@ -876,6 +870,24 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         "{}",
         nft_in(&d, &["list", "ruleset"])
     );
+}
+
+/// The second client, namespace E on GE1/0/3 (d2), 10.1.2.2 by hand; its resolv.conf goes
+/// with the returned guard.
+fn add_second_client(lab: &mut Lab) -> DirGuard {
+    let (c2, d) = (lab.ns("E"), lab.ns("D"));
+    lab._namespaces.push(NsGuard::new(&c2));
+    ip(&["-n", &c2, "link", "set", "lo", "up"]);
+    ip(&[
+        "-n", &d, "link", "add", "d2", "type", "veth", "peer", "name", "c0", "netns", &c2,
+    ]);
+    ip(&["-n", &c2, "addr", "add", "10.1.2.2/24", "dev", "c0"]);
+    ip(&["-n", &c2, "link", "set", "c0", "up"]);
+    ip(&["-n", &c2, "route", "add", "default", "via", "10.1.2.1"]);
+    let etc = PathBuf::from(format!("/etc/netns/{c2}"));
+    fs::create_dir_all(&etc).unwrap();
+    fs::write(etc.join("resolv.conf"), "nameserver 10.2.0.2\n").unwrap();
+    DirGuard(etc)
 }
 
 /// Removes a directory on drop.
