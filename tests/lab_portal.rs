@@ -898,3 +898,55 @@ impl Drop for DirGuard {
         let _ = fs::remove_dir_all(&self.0);
     }
 }
+
+/// Idle-cut and the session limit, whose shortest settings are a minute each: the test takes
+/// about 80 s, so it runs only with `DUET_PORTAL_TIMERS=1` (the user table's timers are also
+/// covered with a clock passed in by the portal core's tests).
+#[test]
+fn duet_portal_timers_log_users_out() {
+    if std::env::var("DUET_PORTAL_TIMERS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipping duet_portal_timers_log_users_out: set DUET_PORTAL_TIMERS=1 (about 80 s)"
+        );
+        return;
+    }
+    if !lab_or_skip("duet_portal_timers_log_users_out", TOOLS) {
+        return;
+    }
+    let config = CONFIG.replace(
+        "local-user roamer class network\n password simple Roam#2026\n service-type portal\n",
+        "local-user roamer class network\n password simple Roam#2026\n service-type portal\n \
+         authorization-attribute idle-cut 1\n#\nlocal-user timed class network\n \
+         password simple Timed#2026\n service-type portal\n authorization-attribute session-timeout 1\n",
+    );
+    let mut lab = Lab::new();
+    let _second = add_second_client(&mut lab);
+    let device = Device::start(&lab, &config);
+    let (c, c2) = (lab.ns("C"), lab.ns("E"));
+    ip(&["-n", &c, "addr", "add", "10.1.1.2/24", "dev", "c0"]);
+    ip(&["-n", &c, "route", "add", "default", "via", "10.1.1.1"]);
+    let started = Instant::now();
+    let timed = logon(&c, "timed", "Timed#2026");
+    assert!(
+        timed.contains("Time left in this session: 1 min."),
+        "{timed}"
+    );
+    assert!(logon(&c2, "roamer", "Roam#2026").contains("You are logged on"));
+    // C keeps busy (so only its session limit can log it out); E stays silent.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let log = loop {
+        let log = device.run(&lab, &["display logbuffer"]);
+        if log.contains("Reason=Idle cut") && log.contains("Reason=Session timeout") {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no idle-cut and session timeout:\n{log}"
+        );
+        let _ = curl(&c, &["http://example.test/"]);
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    eprintln!("both logged out {:?} after logon", started.elapsed());
+    assert!(log.contains("-UserName=timed-IPAddr=10.1.1.2-"), "{log}");
+    assert!(captive(&c) && captive(&c2));
+}
