@@ -11,6 +11,13 @@
 //! the rest of Duet: the test process loads the table with `Nft` in D and serves the portal
 //! there with a gate that calls `Nft::allow`/`revoke`, and curl in C checks each rule.
 //!
+//! `duet_portal_from_dhcp_to_logoff` runs `duet run --net linux` in D with the portal on two
+//! ports (C by DHCP on GE1/0/1, a second client E with a static address on GE1/0/3) and goes
+//! through the issue's scenario with curl: redirect with the original URL, HTTPS failing at
+//! once, the probe not 204; bad and good passwords; logoff; access-limit, delete-user,
+//! max-user, the DHCP release; no table left after `duet run` stops.
+//! `browser_logs_on_through_the_portal` does the logon in headless Chromium with Selenium.
+//!
 //! Without root or one of the tools the tests skip with the reason; `DUET_REQUIRE_LAB=1` turns
 //! the skip into a failure.
 
@@ -128,6 +135,18 @@ impl Lab {
 
     fn read(&self, name: &str) -> String {
         fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// A DHCP client script that sets the address and route inside the namespace only, then
+    /// logs its event (`LOG` in `body` is the log file).
+    fn script(&self, name: &str, body: &str) -> String {
+        let log = self.p(&format!("{name}.log"));
+        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
+        let path = self.path(&format!("{name}.sh"));
+        fs::write(&path, text).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+        path.display().to_string()
     }
 
     /// curl in the client namespace.
@@ -506,8 +525,14 @@ fn browser_logs_on_through_the_portal() {
             return;
         }
     };
-    let lab = Lab::new();
-    let _dev = edge_device(&lab);
+    // The real device; the client has an address of its own (the DHCP path is the scenario
+    // test's).
+    let mut lab = Lab::new();
+    let _second = add_second_client(&mut lab);
+    let _device = Device::start(&lab, CONFIG);
+    let c = lab.ns("C");
+    ip(&["-n", &c, "addr", "add", "10.1.1.2/24", "dev", "c0"]);
+    ip(&["-n", &c, "route", "add", "default", "via", "10.1.1.1"]);
     let script = env!("CARGO_MANIFEST_DIR").to_string() + "/tests/browser/portal_login.py";
     let out = Command::new("ip")
         .args(["netns", "exec", &lab.ns("C"), &python, &script])
@@ -542,4 +567,386 @@ async fn serve_on(
         .await
         .expect("bind the portal");
     serve(listener, site, gate, stats).await
+}
+
+const DUET: &str = env!("CARGO_BIN_EXE_duet");
+
+/// The device: a DHCP pool and the portal on GE1/0/1 (the client C, by DHCP), a second portal
+/// port GE1/0/3 (the client C2, 10.1.2.2 set by hand) and the upstream port GE1/0/2. `guest`
+/// may log in once at a time (access-limit 1); `roamer` as often as it likes.
+const CONFIG: &str = "\
+#
+ sysname PortalLab
+#
+ dhcp enable
+#
+dhcp server ip-pool lan
+ gateway-list 10.1.1.1
+ dns-list 10.2.0.2
+ network 10.1.1.0 mask 255.255.255.0
+ address range 10.1.1.100 10.1.1.150
+#
+local-user guest class network
+ password simple Guest#2026
+ service-type portal
+ access-limit 1
+#
+local-user roamer class network
+ password simple Roam#2026
+ service-type portal
+#
+portal local-web-server http
+#
+portal web-server local
+ url http://10.1.1.1/portal/
+ url-parameter userurl original-url
+#
+portal free-rule 1 destination ip 10.2.0.2 32 udp 53
+#
+interface GigabitEthernet1/0/1
+ ip address 10.1.1.1 255.255.255.0
+ dhcp server apply ip-pool lan
+ portal enable method direct
+ portal apply web-server local
+#
+interface GigabitEthernet1/0/2
+ ip address 10.2.0.1 255.255.255.0
+#
+interface GigabitEthernet1/0/3
+ ip address 10.1.2.1 255.255.255.0
+ portal enable method direct
+ portal apply web-server local
+#
+return
+";
+
+/// `duet run` in D, with its data directory in the lab.
+struct Device {
+    child: Child,
+    data: String,
+}
+
+impl Device {
+    fn start(lab: &Lab, config: &str) -> Device {
+        fs::write(lab.path("duet.cfg"), config).unwrap();
+        let data = lab.p("data");
+        let child = netns::spawn_duet(
+            &lab.ns("D"),
+            &lab.path("duet.out"),
+            &[
+                "--port",
+                "GigabitEthernet1/0/1=d0",
+                "--port",
+                "GigabitEthernet1/0/2=d1",
+                "--port",
+                "GigabitEthernet1/0/3=d2",
+                "--data-dir",
+                &data,
+                "--config",
+                &lab.p("duet.cfg"),
+            ],
+        );
+        let device = Device { child, data };
+        wait_until("duet answering", Duration::from_secs(15), || {
+            device.try_run(&["display portal user all"]).is_some()
+        });
+        device
+    }
+
+    fn try_run(&self, commands: &[&str]) -> Option<String> {
+        let mut cmd = Command::new(DUET);
+        cmd.args(["connect", "--data-dir", &self.data]);
+        for c in commands {
+            cmd.args(["-c", c]);
+        }
+        let out = cmd.output().expect("run duet connect");
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn run(&self, lab: &Lab, commands: &[&str]) -> String {
+        self.try_run(commands).unwrap_or_else(|| {
+            panic!(
+                "{commands:?} failed; duet output:\n{}",
+                lab.read("duet.out")
+            )
+        })
+    }
+
+    /// SIGTERM, and wait (bounded) for the process to end.
+    fn stop(&mut self) {
+        // SAFETY: kill(2) on the pid of a child we started and have not reaped.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            assert!(Instant::now() < deadline, "duet ignored SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Device {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn logon(ns: &str, user: &str, password: &str) -> String {
+    let form = format!(
+        "PtUser={user}&PtPwd={}&PtButton=Logon",
+        password.replace('#', "%23")
+    );
+    curl(ns, &["-d", &form, "http://10.1.1.1/portal/logon.cgi"]).out
+}
+
+fn status_in(ns: &str, url: &str) -> String {
+    curl(
+        ns,
+        &["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", url],
+    )
+    .out
+}
+
+fn captive(ns: &str) -> bool {
+    status_in(ns, "http://example.test/").starts_with("302 ")
+}
+
+fn through(ns: &str) -> bool {
+    curl(ns, &["http://example.test/"]).out.contains(MARKER)
+}
+
+#[test]
+fn duet_portal_from_dhcp_to_logoff() {
+    if !lab_or_skip(
+        "duet_portal_from_dhcp_to_logoff",
+        &[TOOLS, &["dhclient"]].concat(),
+    ) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let (c, d) = (lab.ns("C"), lab.ns("D"));
+    let _second = add_second_client(&mut lab);
+    let c2 = lab.ns("E");
+
+    let mut device = Device::start(&lab, CONFIG);
+
+    // The client leases through the table (DHCP is open to captive clients), with the
+    // device as its gateway.
+    let script = lab.script(
+        "dhclient",
+        r#"case "$reason" in
+  BOUND|RENEW|REBIND|REBOOT) ip addr replace "$new_ip_address/$new_subnet_mask" dev "$interface"
+    ip route replace default via "$new_routers" ;;
+  RELEASE|EXPIRE|STOP) [ -n "$old_ip_address" ] && ip addr del "$old_ip_address/$old_subnet_mask" dev "$interface" ;;
+esac
+echo "reason=$reason ip=$new_ip_address" >> LOG"#,
+    );
+    let (pf, lf) = (lab.p("dhclient.pid"), lab.p("dhclient.leases"));
+    let dhclient = [
+        "dhclient", "-4", "-d", "-v", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
+    ];
+    lab.spawn("C", "dhclient.out", &dhclient);
+    wait_until("a lease", Duration::from_secs(15), || {
+        lab.read("dhclient.log").contains("reason=BOUND")
+    });
+    let ip_c = lab
+        .read("dhclient.log")
+        .lines()
+        .find(|l| l.starts_with("reason=BOUND"))
+        .and_then(|l| l.split_whitespace().find_map(|w| w.strip_prefix("ip=")))
+        .filter(|ip| !ip.is_empty())
+        .expect("the bound address")
+        .to_string();
+
+    // Captive: any HTTP to the portal with the original URL; HTTPS fails at once; the probe
+    // does not answer 204.
+    assert_eq!(
+        status_in(&c, "http://example.test/page?a=1"),
+        "302 http://10.1.1.1/portal/?userurl=http%3A%2F%2Fexample.test%2Fpage%3Fa%3D1"
+    );
+    let https = curl(&c, &["-k", "https://example.test/"]);
+    assert!(
+        https.code != 0 && https.took < Duration::from_secs(1),
+        "{:?}",
+        https.took
+    );
+    assert!(status_in(&c, "http://connectivitycheck.gstatic.com/generate_204").starts_with("302 "));
+
+    // Bad password: logonFail, still captive.
+    assert!(logon(&c, "guest", "wrong").contains("Log on failed"));
+    assert!(captive(&c));
+    // Good password: logonSuccess, the marker and the 204 come through.
+    let ok = logon(&c, "guest", "Guest#2026");
+    assert!(
+        ok.contains("You are logged on"),
+        "{ok}\n{}",
+        lab.read("duet.out")
+    );
+    assert!(through(&c));
+    assert_eq!(
+        status_in(&c, "http://connectivitycheck.gstatic.com/generate_204"),
+        "204 "
+    );
+    let users = device.run(&lab, &["display portal user all"]);
+    assert!(users.contains("guest") && users.contains(&ip_c), "{users}");
+
+    // Logoff: captive again.
+    let off = curl(
+        &c,
+        &["-d", "PtButton=Logoff", "http://10.1.1.1/portal/logon.cgi"],
+    )
+    .out;
+    assert!(off.contains("You are logged off"), "{off}");
+    assert!(captive(&c));
+
+    // access-limit 1: guest in from C, then refused from C2; roamer gets in from C2.
+    assert!(logon(&c, "guest", "Guest#2026").contains("You are logged on"));
+    assert!(logon(&c2, "guest", "Guest#2026").contains("Log on failed"));
+    assert!(captive(&c2));
+    assert!(logon(&c2, "roamer", "Roam#2026").contains("You are logged on"));
+    assert!(through(&c2));
+
+    // portal delete-user: C2's user is out, C's stays.
+    device.run(&lab, &["system-view", "portal delete-user 10.1.2.2"]);
+    assert!(captive(&c2));
+    assert!(through(&c));
+
+    // max-user 1 on the device: C is in, so C2 is refused.
+    device.run(&lab, &["system-view", "portal max-user 1"]);
+    assert!(logon(&c2, "roamer", "Roam#2026").contains("Log on failed"));
+    device.run(&lab, &["system-view", "undo portal max-user"]);
+
+    // The client's DHCP release logs it out.
+    let release = [
+        "dhclient", "-4", "-r", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
+    ];
+    let out = Command::new("ip")
+        .args(["netns", "exec", &c])
+        .args(release)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let released = Instant::now();
+    while device
+        .run(&lab, &["display portal user all"])
+        .contains(&ip_c)
+    {
+        assert!(
+            released.elapsed() < Duration::from_secs(20),
+            "the release did not log the user out:\n{}\nduet:\n{}\ndhclient:\n{}",
+            device.run(
+                &lab,
+                &["display portal user all", "display dhcp server ip-in-use"]
+            ),
+            lab.read("duet.out"),
+            lab.read("dhclient.out")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Each way out and each refusal was logged with its cause.
+    let log = device.run(&lab, &["display logbuffer"]);
+    for cause in [
+        "PORTAL_USER_LOGONFAILED: -UserName=guest-IPAddr=10.1.1.",
+        "Reason=User request; User logged off.",
+        "Reason=The user's access limit is reached.",
+        "Reason=Deleted by administrator; User logged off.",
+        "Reason=The device's maximum number of users is reached.",
+        "Reason=DHCP lease released or expired; User logged off.",
+    ] {
+        assert!(log.contains(cause), "no {cause:?} in:\n{log}");
+    }
+
+    // Stopped, Duet leaves no table behind.
+    assert!(nft_in(&d, &["list", "tables"]).contains("duet_"));
+    device.stop();
+    assert!(
+        !nft_in(&d, &["list", "tables"]).contains("duet_"),
+        "{}",
+        nft_in(&d, &["list", "ruleset"])
+    );
+}
+
+/// The second client, namespace E on GE1/0/3 (d2), 10.1.2.2 by hand; its resolv.conf goes
+/// with the returned guard.
+fn add_second_client(lab: &mut Lab) -> DirGuard {
+    let (c2, d) = (lab.ns("E"), lab.ns("D"));
+    lab._namespaces.push(NsGuard::new(&c2));
+    ip(&["-n", &c2, "link", "set", "lo", "up"]);
+    ip(&[
+        "-n", &d, "link", "add", "d2", "type", "veth", "peer", "name", "c0", "netns", &c2,
+    ]);
+    ip(&["-n", &c2, "addr", "add", "10.1.2.2/24", "dev", "c0"]);
+    ip(&["-n", &c2, "link", "set", "c0", "up"]);
+    ip(&["-n", &c2, "route", "add", "default", "via", "10.1.2.1"]);
+    let etc = PathBuf::from(format!("/etc/netns/{c2}"));
+    fs::create_dir_all(&etc).unwrap();
+    fs::write(etc.join("resolv.conf"), "nameserver 10.2.0.2\n").unwrap();
+    DirGuard(etc)
+}
+
+/// Removes a directory on drop.
+struct DirGuard(PathBuf);
+
+impl Drop for DirGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Idle-cut and the session limit, whose shortest settings are a minute each: the test takes
+/// about 80 s, so it runs only with `DUET_PORTAL_TIMERS=1` (the user table's timers are also
+/// covered with a clock passed in by the portal core's tests).
+#[test]
+fn duet_portal_timers_log_users_out() {
+    if std::env::var("DUET_PORTAL_TIMERS").as_deref() != Ok("1") {
+        eprintln!(
+            "skipping duet_portal_timers_log_users_out: set DUET_PORTAL_TIMERS=1 (about 80 s)"
+        );
+        return;
+    }
+    if !lab_or_skip("duet_portal_timers_log_users_out", TOOLS) {
+        return;
+    }
+    let config = CONFIG.replace(
+        "local-user roamer class network\n password simple Roam#2026\n service-type portal\n",
+        "local-user roamer class network\n password simple Roam#2026\n service-type portal\n \
+         authorization-attribute idle-cut 1\n#\nlocal-user timed class network\n \
+         password simple Timed#2026\n service-type portal\n authorization-attribute session-timeout 1\n",
+    );
+    let mut lab = Lab::new();
+    let _second = add_second_client(&mut lab);
+    let device = Device::start(&lab, &config);
+    let (c, c2) = (lab.ns("C"), lab.ns("E"));
+    ip(&["-n", &c, "addr", "add", "10.1.1.2/24", "dev", "c0"]);
+    ip(&["-n", &c, "route", "add", "default", "via", "10.1.1.1"]);
+    let started = Instant::now();
+    let timed = logon(&c, "timed", "Timed#2026");
+    assert!(
+        timed.contains("Time left in this session: 1 min."),
+        "{timed}"
+    );
+    assert!(logon(&c2, "roamer", "Roam#2026").contains("You are logged on"));
+    // C keeps busy (so only its session limit can log it out); E stays silent.
+    let deadline = Instant::now() + Duration::from_secs(150);
+    let log = loop {
+        let log = device.run(&lab, &["display logbuffer"]);
+        if log.contains("Reason=Idle cut") && log.contains("Reason=Session timeout") {
+            break log;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no idle-cut and session timeout:\n{log}"
+        );
+        let _ = curl(&c, &["http://example.test/"]);
+        std::thread::sleep(Duration::from_secs(2));
+    };
+    eprintln!("both logged out {:?} after logon", started.elapsed());
+    assert!(log.contains("-UserName=timed-IPAddr=10.1.1.2-"), "{log}");
+    assert!(captive(&c) && captive(&c2));
 }
