@@ -750,14 +750,19 @@ impl Engine {
                 tracing::warn!(error = %e, "portal journal compaction failed");
             }
         }
-        // Revocations first: a reused IP's old element goes before the new one comes.
-        for c in revoke {
-            if let Err(e) = self.firewall.revoke(c).await {
+        // Revocations first: a reused IP's old element goes before the new one comes. The
+        // changes of a round go to the firewall together (the nftables edge batches
+        // concurrent changes into one `nft -f`).
+        let firewall = &self.firewall;
+        let revoked = futures::future::join_all(revoke.iter().map(|c| firewall.revoke(*c))).await;
+        for (c, r) in revoke.iter().zip(revoked) {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, ip = %c.ip, "portal: removing a client from the firewall failed");
             }
         }
-        for c in allow {
-            if let Err(e) = self.firewall.allow(c).await {
+        let allowed = futures::future::join_all(allow.iter().map(|c| firewall.allow(*c))).await;
+        for (c, r) in allow.iter().zip(allowed) {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, ip = %c.ip, "portal: adding a client to the firewall failed");
             }
         }
