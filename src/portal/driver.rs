@@ -11,6 +11,7 @@
 
 mod edges;
 pub mod probe;
+mod verified;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -145,6 +146,8 @@ struct Gate {
     shared: Arc<Shared>,
     config: watch::Receiver<Arc<Config>>,
     checks: Arc<Semaphore>,
+    /// Passwords that already passed their full check.
+    verified: Arc<verified::Verified>,
     /// Whether the kernel's neighbour table may be asked for MACs (Linux).
     linux: bool,
 }
@@ -198,6 +201,7 @@ impl web::Gate for Gate {
         let mac = self.mac(client);
         let work = self.work.clone();
         let checks = self.checks.clone();
+        let verified = self.verified.clone();
         Box::pin(async move {
             let Some((interface, domain)) = portal_interface_of(&cfg, client) else {
                 return Logon::Failed(
@@ -232,13 +236,18 @@ impl web::Gate for Gate {
                     return Logon::Failed("The portal is stopping.".into());
                 };
                 tokio::task::spawn_blocking(move || {
+                    let name = username
+                        .rsplit_once('@')
+                        .map_or(username.as_str(), |(u, _)| u);
                     authenticate_portal(
                         &cfg.network_users,
                         &cfg.domains,
                         domain.as_deref(),
                         &username,
                         &password,
-                        crate::aaa::password::verify,
+                        |plain, stored| {
+                            verified.check(name, plain, stored, crate::aaa::password::verify)
+                        },
                     )
                 })
                 .await
@@ -396,6 +405,7 @@ fn assemble(p: Parts) -> (Engine, PortalHandle, Inbox) {
         shared: shared.clone(),
         config: config.clone(),
         checks: Arc::new(Semaphore::new(PASSWORD_CHECKS)),
+        verified: Arc::new(verified::Verified::default()),
         linux: p.linux,
     });
     let handle = PortalHandle {
