@@ -821,6 +821,9 @@ impl Engine {
     async fn apply_config(&mut self) {
         let cfg = self.config.borrow_and_update().clone();
         self.table.set_limits(now_ms(), limits_of(&cfg));
+        // The logouts this causes reach the journal and the firewall before the firewall's
+        // table is reloaded or removed.
+        self.settle().await;
         let site = site_of(&cfg).map(|(mut site, port)| {
             // An operator's own pages: DATA/portal/pages/ (docs/portal.md, "Your own pages").
             site.pages = self.pages_dir.as_ref().filter(|d| d.is_dir()).cloned();
