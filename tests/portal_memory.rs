@@ -1,6 +1,7 @@
-//! Memory per logged-in portal user at 100,000 users (issue 12's target: under 1 KiB): the user
-//! table with all its indexes, counted by a global allocator that tracks live heap bytes. Run
-//! with `--nocapture` to see the figure.
+//! Memory per logged-in portal user at 100,000 users, in Duet's process: the user table (all
+//! its indexes and timers), counted by a global allocator that tracks live heap bytes. The
+//! kernel's share (the nftables set `auth4`) is measured by bench/portal.sh. Run with
+//! `--nocapture` to see the figures (docs/performance.md, "Portal").
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
@@ -36,39 +37,45 @@ static GLOBAL: Counting = Counting;
 const N: u32 = 100_000;
 const PORT: &str = "GigabitEthernet1/0/1";
 
+/// The issue's target: under 1 KiB per user, kernel set included (about 100 bytes, measured
+/// by bench/portal.sh), so the table must stay well under it.
 #[test]
-fn a_hundred_thousand_users_take_under_a_kibibyte_each() {
-    let limits = Limits {
+fn a_hundred_thousand_portal_users_fit_in_a_kibibyte_each() {
+    let mut table = Table::new(Limits {
         max_users: None,
         interfaces: BTreeMap::from([(PORT.to_string(), PortLimits::default())]),
-    };
-    let mut table = Table::new(limits);
+    });
     let before = LIVE.load(Ordering::Relaxed);
-    let base = u32::from(Ipv4Addr::new(10, 0, 0, 1));
     for i in 0..N {
-        // Typical users: a name each, an idle cut and a session limit (both timers armed).
+        let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 64, 0, 1)) + i);
         let req = LoginRequest {
-            ip: Ipv4Addr::from(base + i),
-            mac: [0x02, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 1],
+            ip,
+            mac: [0x02, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8],
             interface: PORT.to_string(),
-            username: format!("guest{i:06}"),
+            username: format!("user{:05}", i % 5000),
         };
+        // Typical users: an idle-cut and a session limit, so every user has a deadline.
         let grant = Grant {
             username: req.username.clone(),
             access_limit: None,
             idle_cut_secs: Some(900),
-            session_secs: Some(28_800),
+            session_secs: Some(86_400),
         };
-        table.login(u64::from(i), req, Ok(grant)).expect("login");
-        // The driver takes the events every round.
-        drop(table.drain());
+        table
+            .login(u64::from(i), req, Ok(grant))
+            .expect("no limit configured");
+        if i % 1000 == 999 {
+            // The driver drains the events (journal, firewall) as it goes.
+            table.drain();
+        }
     }
+    table.drain();
+    assert_eq!(table.users().count(), N as usize);
     let bytes = LIVE.load(Ordering::Relaxed) - before;
-    let per_user = bytes as f64 / f64::from(N);
-    println!(
-        "{N} portal users: {:.1} MiB live heap, {per_user:.0} bytes per user",
-        bytes as f64 / 1048576.0
+    let per_user = bytes / N as usize;
+    eprintln!(
+        "portal user table: {N} users in {:.1} MiB of live heap, {per_user} bytes per user",
+        bytes as f64 / (1024.0 * 1024.0)
     );
-    assert_eq!(table.len(), N as usize);
-    assert!(per_user < 1024.0, "{per_user:.0} bytes per user");
+    assert!(per_user < 1024, "{per_user} bytes per user");
 }
