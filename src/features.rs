@@ -27,8 +27,10 @@ use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
+use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
 use crate::portal::config::PortalConfig;
+use crate::route::RouteConfig;
 
 /// What a feature plugs into the device.
 pub struct Feature {
@@ -66,6 +68,8 @@ pub const ALL: &[Feature] = &[
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
     crate::portal::FEATURE,
+    crate::route::FEATURE,
+    crate::metrics::FEATURE,
 ];
 
 impl Registry {
@@ -85,6 +89,9 @@ impl Registry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub sysname: String,
+    /// `clock timezone NAME {add|minus} HH:MM:SS` (`None`: UTC). Duet's own setting; the host's
+    /// zone and clock are not touched (src/system/clock.rs).
+    pub timezone: Option<crate::system::clock::TimeZone>,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
@@ -109,6 +116,10 @@ pub struct Config {
     /// `portal ...` in system view and the portal views (the interface lines are in
     /// `interfaces`).
     pub portal: PortalConfig,
+    /// `ip route-static ...` (system view).
+    pub route: RouteConfig,
+    /// `metrics enable`, `metrics listen ...` (system view).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -116,6 +127,7 @@ impl Config {
     pub fn new(ports: &[IfName]) -> Self {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
+            timezone: None,
             interfaces: ports
                 .iter()
                 .map(|p| (p.clone(), InterfaceConfig::default()))
@@ -130,6 +142,8 @@ impl Config {
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
             portal: PortalConfig::default(),
+            route: RouteConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -141,6 +155,15 @@ impl Config {
             (feature.render)(self, &mut sections);
         }
         sections.in_order()
+    }
+
+    /// The sections one feature renders (by its name in [`ALL`]), in Comware order; `None`
+    /// for a name that is no feature's.
+    pub fn sections_of(&self, feature: &str) -> Option<Vec<Section>> {
+        let feature = ALL.iter().find(|f| f.name == feature)?;
+        let mut sections = Sections::default();
+        (feature.render)(self, &mut sections);
+        Some(sections.in_order())
     }
 
     /// The whole configuration as `display current-configuration` shows it and `save` writes it.

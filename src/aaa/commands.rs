@@ -70,9 +70,16 @@ fn password_of(args: &Args) -> Result<String, CmdError> {
 }
 
 /// `local-user NAME [class {manage | network}]` creates the user if needed and enters its
-/// view; `undo local-user NAME [class ...]` deletes it. One name is one class (see
-/// `aaa::network`): a manage user cannot be entered as a network user, nor the reverse.
+/// view; `undo local-user NAME [class ...]` deletes it, `undo local-user all` every local user
+/// (manage and network). One name is one class (see `aaa::network`): a manage user cannot be
+/// entered as a network user, nor the reverse.
 fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    if args.undo && args.has("all") {
+        let mut config = ctx.device.config.lock();
+        config.users.clear();
+        config.network_users.clear();
+        return Ok(());
+    }
     let name = args.str("name").unwrap_or_default().to_string();
     if !valid_user_name(&name) {
         return Err(CmdError::WrongParameter("name".into()));

@@ -1,7 +1,9 @@
 //! Network backends: `linux` (real interfaces through netlink) and `sim` (an in-process LAN),
 //! behind the [`NetBackend`] trait the interface engine drives, and their VRRP I/O (`vrrp`).
 
+pub mod icmp;
 pub mod linux;
+pub mod probe;
 pub mod sim;
 pub mod vrrp;
 
