@@ -87,7 +87,7 @@ pub fn valid_domain_name(name: &str) -> bool {
 }
 
 /// What a network user is granted at login.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     /// The user name without its domain.
     pub username: String,

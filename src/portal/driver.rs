@@ -11,6 +11,7 @@
 
 mod edges;
 pub mod probe;
+mod verified;
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::Ipv4Addr;
@@ -145,6 +146,8 @@ struct Gate {
     shared: Arc<Shared>,
     config: watch::Receiver<Arc<Config>>,
     checks: Arc<Semaphore>,
+    /// Passwords that already passed their full check.
+    verified: Arc<verified::Verified>,
     /// Whether the kernel's neighbour table may be asked for MACs (Linux).
     linux: bool,
 }
@@ -198,6 +201,7 @@ impl web::Gate for Gate {
         let mac = self.mac(client);
         let work = self.work.clone();
         let checks = self.checks.clone();
+        let verified = self.verified.clone();
         Box::pin(async move {
             let Some((interface, domain)) = portal_interface_of(&cfg, client) else {
                 return Logon::Failed(
@@ -232,13 +236,18 @@ impl web::Gate for Gate {
                     return Logon::Failed("The portal is stopping.".into());
                 };
                 tokio::task::spawn_blocking(move || {
+                    let name = username
+                        .rsplit_once('@')
+                        .map_or(username.as_str(), |(u, _)| u);
                     authenticate_portal(
                         &cfg.network_users,
                         &cfg.domains,
                         domain.as_deref(),
                         &username,
                         &password,
-                        crate::aaa::password::verify,
+                        |plain, stored| {
+                            verified.check(name, plain, stored, crate::aaa::password::verify)
+                        },
                     )
                 })
                 .await
@@ -344,6 +353,7 @@ pub fn start_on_device(
         firewall,
         linux_ports,
         linux,
+        pages_dir: Some(dir.join("pages")),
     };
     let (engine, handle, run) = assemble(parts);
     if device.portal.set(handle).is_err() {
@@ -372,6 +382,7 @@ struct Parts {
     firewall: Box<dyn Firewall>,
     linux_ports: BTreeMap<IfName, String>,
     linux: bool,
+    pages_dir: Option<std::path::PathBuf>,
 }
 
 /// The receiving ends the engine's task reads.
@@ -394,6 +405,7 @@ fn assemble(p: Parts) -> (Engine, PortalHandle, Inbox) {
         shared: shared.clone(),
         config: config.clone(),
         checks: Arc::new(Semaphore::new(PASSWORD_CHECKS)),
+        verified: Arc::new(verified::Verified::default()),
         linux: p.linux,
     });
     let handle = PortalHandle {
@@ -419,6 +431,7 @@ fn assemble(p: Parts) -> (Engine, PortalHandle, Inbox) {
         journal_retry: None,
         activity_tx,
         ports_up: BTreeMap::new(),
+        pages_dir: p.pages_dir,
     };
     let inbox = Inbox {
         work: work_rx,
@@ -571,6 +584,8 @@ struct Engine {
     activity_tx: mpsc::Sender<Vec<Ipv4Addr>>,
     /// Each portal port's state last seen (up or not), for the interface-down logout.
     ports_up: BTreeMap<IfName, bool>,
+    /// Where an operator's own pages replace the built-in ones, when that directory exists.
+    pages_dir: Option<std::path::PathBuf>,
 }
 
 /// The tokio instant of a deadline in the table's clock.
@@ -745,14 +760,19 @@ impl Engine {
                 tracing::warn!(error = %e, "portal journal compaction failed");
             }
         }
-        // Revocations first: a reused IP's old element goes before the new one comes.
-        for c in revoke {
-            if let Err(e) = self.firewall.revoke(c).await {
+        // Revocations first: a reused IP's old element goes before the new one comes. The
+        // changes of a round go to the firewall together (the nftables edge batches
+        // concurrent changes into one `nft -f`).
+        let firewall = &self.firewall;
+        let revoked = futures::future::join_all(revoke.iter().map(|c| firewall.revoke(*c))).await;
+        for (c, r) in revoke.iter().zip(revoked) {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, ip = %c.ip, "portal: removing a client from the firewall failed");
             }
         }
-        for c in allow {
-            if let Err(e) = self.firewall.allow(c).await {
+        let allowed = futures::future::join_all(allow.iter().map(|c| firewall.allow(*c))).await;
+        for (c, r) in allow.iter().zip(allowed) {
+            if let Err(e) = r {
                 tracing::warn!(error = %e, ip = %c.ip, "portal: adding a client to the firewall failed");
             }
         }
@@ -801,7 +821,15 @@ impl Engine {
     async fn apply_config(&mut self) {
         let cfg = self.config.borrow_and_update().clone();
         self.table.set_limits(now_ms(), limits_of(&cfg));
-        self.web.apply(site_of(&cfg)).await;
+        // The logouts this causes reach the journal and the firewall before the firewall's
+        // table is reloaded or removed.
+        self.settle().await;
+        let site = site_of(&cfg).map(|(mut site, port)| {
+            // An operator's own pages: DATA/portal/pages/ (docs/portal.md, "Your own pages").
+            site.pages = self.pages_dir.as_ref().filter(|d| d.is_dir()).cloned();
+            (site, port)
+        });
+        self.web.apply(site).await;
         let plan = plan_of(&cfg, &self.linux_ports);
         if plan.is_some() && self.linux && !self.forwarding_on {
             match crate::net::linux::enable_ipv4_forwarding() {

@@ -8,7 +8,6 @@ use std::sync::Mutex;
 use super::*;
 use crate::aaa::network::NetworkUser;
 use crate::dhcp::lease::ClientKey;
-use crate::portal::web::Gate as _;
 
 const CLIENT: Ipv4Addr = Ipv4Addr::new(10, 1, 1, 50);
 const MAC: [u8; 6] = [0, 0x0d, 0x88, 0xf8, 0x0e, 0xab];
@@ -94,6 +93,7 @@ fn start(dir: &Path, cfg: &Config) -> Bed {
         firewall: Box::new(firewall.clone()),
         linux_ports: BTreeMap::from([(port, "lan0".to_string())]),
         linux: false,
+        pages_dir: None,
     });
     write(&engine.shared.macs).insert(CLIENT, MAC);
     let task = tokio::spawn(engine.run(inbox));
@@ -230,4 +230,60 @@ async fn wrong_passwords_lock_the_source_out_and_a_stop_removes_the_table() {
         Some("remove")
     );
     bed.task.await.unwrap();
+}
+
+#[tokio::test]
+async fn the_interface_going_down_and_undo_portal_enable_log_out() {
+    use crate::interface::status::PortStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config();
+    let bed = start(dir.path(), &cfg);
+    let gate = bed.handle.gate();
+    let port: IfName = "ge1/0/1".parse().unwrap();
+    let status = |up: bool| {
+        Arc::new(IfStatus::from([(
+            port.clone(),
+            PortStatus {
+                admin_up: true,
+                link_up: up,
+                ..PortStatus::default()
+            },
+        )]))
+    };
+    bed._status.send_replace(status(true));
+    assert!(matches!(
+        gate.logon(CLIENT, "guest".into(), "Guest#2026".into())
+            .await,
+        Logon::Success(_)
+    ));
+    bed._status.send_replace(status(false));
+    until("the interface-down logout", || {
+        gate.online(CLIENT).is_none()
+    })
+    .await;
+    // Up again, log in again, then the interface leaves the portal.
+    bed._status.send_replace(status(true));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(matches!(
+        gate.logon(CLIENT, "guest".into(), "Guest#2026".into())
+            .await,
+        Logon::Success(_)
+    ));
+    let mut off = cfg.clone();
+    off.interfaces.get_mut(&port).unwrap().portal.enabled = false;
+    bed._config.send_replace(Arc::new(off));
+    until("the configuration logout", || gate.online(CLIENT).is_none()).await;
+    let handle = bed.handle.clone();
+    let logouts = tokio::task::spawn_blocking(move || {
+        handle.query(|t, _| t.stats().logouts.clone()).unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(logouts.get(&Cause::InterfaceDown), Some(&1));
+    assert_eq!(logouts.get(&Cause::ConfigChange), Some(&1));
+    // Leaving the portal also removed the firewall table.
+    assert_eq!(
+        bed.firewall.calls().last().map(String::as_str),
+        Some("remove")
+    );
 }
