@@ -799,7 +799,10 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     )
     .out;
     assert!(off.contains("You are logged off"), "{off}");
-    assert!(captive(&c));
+    // The element goes right after the logout; allow its nft batch a moment.
+    wait_until("captive after logoff", Duration::from_secs(5), || {
+        captive(&c)
+    });
 
     // access-limit 1: guest in from C, then refused from C2; roamer gets in from C2.
     assert!(logon(&c, "guest", "Guest#2026").contains("You are logged on"));
@@ -810,7 +813,9 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
 
     // portal delete-user: C2's user is out, C's stays.
     device.run(&lab, &["system-view", "portal delete-user 10.1.2.2"]);
-    assert!(captive(&c2));
+    wait_until("captive after delete-user", Duration::from_secs(5), || {
+        captive(&c2)
+    });
     assert!(through(&c));
 
     // max-user 1 on the device: C is in, so C2 is refused.
