@@ -99,6 +99,8 @@ pub struct Device {
     pub sessions: crate::session::table::Sessions,
     /// The hot-backup engine, once started (displays read its report).
     pub hotbackup: OnceLock<HotBackupHandle>,
+    /// The portal engine, once started (displays and `portal delete-user` query it).
+    pub portal: OnceLock<crate::portal::driver::PortalHandle>,
     /// This device's id for log routing (see [`Device::span`]).
     log_id: u64,
     /// The engines' tasks, aborted by [`Device::stop`] and on drop.
@@ -154,6 +156,7 @@ impl Device {
             dhcp: OnceLock::new(),
             sessions: Default::default(),
             hotbackup: OnceLock::new(),
+            portal: OnceLock::new(),
             preempt_hold: watch::Sender::new(None),
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
@@ -387,6 +390,10 @@ impl Device {
                 status.wait_for(|s| s.groups.is_empty()),
             )
             .await;
+        }
+        // Portal removes its firewall table (nothing of Duet's stays on the host).
+        if let Some(portal) = self.portal.get() {
+            portal.stop().await;
         }
         self.stop();
     }

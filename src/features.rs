@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
+use crate::aaa::network::{DomainsConfig, NetworkUser};
 use crate::aaa::{LinesConfig, LocalUser, SshServerConfig};
 use crate::cli::View;
 use crate::config::DEFAULT_SYSNAME;
@@ -28,6 +29,7 @@ use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
 use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
+use crate::portal::config::PortalConfig;
 use crate::route::RouteConfig;
 use crate::track::TrackConfig;
 
@@ -68,6 +70,7 @@ pub const ALL: &[Feature] = &[
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
+    crate::portal::FEATURE,
     crate::route::FEATURE,
     crate::metrics::FEATURE,
 ];
@@ -104,11 +107,18 @@ pub struct Config {
     pub ssh: SshServerConfig,
     /// `local-user NAME class manage`, by name.
     pub users: BTreeMap<String, LocalUser>,
+    /// `local-user NAME class network`, by name (never the name of a manage user).
+    pub network_users: BTreeMap<String, NetworkUser>,
+    /// `domain NAME` and `domain default enable NAME`.
+    pub domains: DomainsConfig,
     /// The ports' subnets indexed for the overlap check (derived from `interfaces` by the
     /// `ip address` handler; compares equal always).
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `portal ...` in system view and the portal views (the interface lines are in
+    /// `interfaces`).
+    pub portal: PortalConfig,
     /// `track N interface IF [physical]` (system view).
     pub track: TrackConfig,
     /// `ip route-static ...` (system view).
@@ -132,8 +142,11 @@ impl Config {
             lines: LinesConfig::default(),
             ssh: SshServerConfig::default(),
             users: BTreeMap::new(),
+            network_users: BTreeMap::new(),
+            domains: DomainsConfig::default(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            portal: PortalConfig::default(),
             track: TrackConfig::default(),
             route: RouteConfig::default(),
             metrics: MetricsConfig::default(),

@@ -7,6 +7,7 @@ use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use duet::aaa::network::{Domain, DomainsConfig, NetworkUser};
 use duet::aaa::{AuthMode, LineConfig, LocalUser, SshServerConfig, VTY_LINES};
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::dhcp::config::{
@@ -18,6 +19,11 @@ use duet::hotbackup::Mode;
 use duet::hotbackup::settings::{HotBackupConfig, PeerConfig, TrackVrrp};
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
+use duet::portal::config::{
+    Detect, DetectKind, InterfacePortal, LocalWebServer, PortalConfig, WebServer,
+};
+use duet::portal::firewall::{FreeRule, Transport};
+use duet::portal::web::UrlParam;
 use duet::route::RouteConfig;
 use duet::route::config::{StaticKey, StaticRoute};
 use duet::session::Role;
@@ -175,9 +181,10 @@ fn interface(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceCo
         secondary,
         vrrp(index, ports),
         dhcp,
+        interface_portal(),
     )
         .prop_map(
-            |(description, shutdown, address, secondary, vrrp, dhcp)| InterfaceConfig {
+            |(description, shutdown, address, secondary, vrrp, dhcp, portal)| InterfaceConfig {
                 description,
                 shutdown,
                 // Secondaries only beside a primary (the handler's invariant).
@@ -189,8 +196,130 @@ fn interface(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceCo
                 address,
                 vrrp,
                 dhcp,
+                portal,
             },
         )
+}
+
+/// The portal lines of an interface: any reachable combination.
+fn interface_portal() -> impl Strategy<Value = InterfacePortal> {
+    let detect = (any::<bool>(), 1u32..=10, 1u32..=1200, 60u32..=3600).prop_map(
+        |(icmp, retry, interval_secs, idle_secs)| Detect {
+            kind: if icmp {
+                DetectKind::Icmp
+            } else {
+                DetectKind::Arp
+            },
+            retry,
+            interval_secs,
+            idle_secs,
+        },
+    );
+    (
+        any::<bool>(),
+        proptest::option::of("[a-z][a-z0-9.-]{0,12}"),
+        proptest::option::of("[a-z][a-z0-9_]{0,12}"),
+        proptest::option::of(detect),
+        proptest::option::of(1u32..=100_000),
+    )
+        .prop_map(
+            |(enabled, domain, web_server, detect, max_users)| InterfacePortal {
+                enabled,
+                domain,
+                web_server,
+                detect,
+                max_users,
+            },
+        )
+}
+
+/// `portal ...` in system view and the portal views.
+fn portal_strategy() -> impl Strategy<Value = PortalConfig> {
+    let param = prop_oneof![
+        Just(UrlParam::OriginalUrl),
+        Just(UrlParam::SourceAddress),
+        Just(UrlParam::SourceMac)
+    ];
+    let web_server = (
+        proptest::option::of("http://10\\.[0-9]{1,3}\\.1\\.1(:[0-9]{2,4})?/portal/"),
+        proptest::collection::btree_map("[a-z][a-z0-9_]{0,10}", param, 0..3),
+    )
+        .prop_map(|(url, params)| WebServer {
+            url,
+            url_parameters: params.into_iter().collect(),
+        });
+    let transport = prop_oneof![Just(Transport::Tcp), Just(Transport::Udp)];
+    let rule = prop_oneof![
+        (
+            proptest::option::of((any::<u32>(), 0u8..=32)),
+            proptest::option::of((transport, any::<u16>()))
+        )
+            .prop_map(|(net, port)| FreeRule::Destination {
+                // The handler keeps the network address of the prefix.
+                net: net.map(|(ip, len)| {
+                    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    (Ipv4Addr::from(ip & mask), len)
+                }),
+                port,
+            }),
+        any::<[u8; 6]>().prop_map(FreeRule::SourceMac),
+    ];
+    (
+        proptest::option::of(1u16..=65535),
+        proptest::collection::btree_map("[a-z][a-z0-9_]{0,12}", web_server, 0..3),
+        proptest::collection::btree_map(0u32..=4_294_967_294, rule, 0..4),
+        proptest::option::of(1u32..=100_000),
+    )
+        .prop_map(|(local, web_servers, free_rules, max_users)| PortalConfig {
+            local_web_server: local.map(|tcp_port| LocalWebServer { tcp_port }),
+            web_servers,
+            free_rules,
+            max_users,
+        })
+}
+
+fn network_users() -> impl Strategy<Value = std::collections::BTreeMap<String, NetworkUser>> {
+    let user = (
+        proptest::option::of(0usize..2),
+        any::<bool>(),
+        proptest::option::of(1u32..=2_147_483_646),
+        proptest::option::of(1u32..=120),
+        proptest::option::of(1u32..=525_600),
+    )
+        .prop_map(
+            |(password, portal, access_limit, idle_cut_minutes, session_timeout_minutes)| {
+                NetworkUser {
+                    password: password.map(|i| hashes()[i].clone()),
+                    portal,
+                    access_limit,
+                    idle_cut_minutes,
+                    session_timeout_minutes,
+                }
+            },
+        );
+    proptest::collection::btree_map("[a-z][a-z0-9_.-]{3,20}", user, 0..3)
+}
+
+fn domains() -> impl Strategy<Value = DomainsConfig> {
+    (
+        any::<bool>(),
+        proptest::collection::btree_map("[a-z][a-z0-9.-]{0,12}", any::<bool>(), 0..3),
+        any::<prop::sample::Index>(),
+    )
+        .prop_map(|(system_local, extra, pick)| {
+            let mut d = DomainsConfig::default();
+            d.domains.get_mut("system").unwrap().portal_local = system_local;
+            for (name, portal_local) in extra {
+                // `domain d` would be the keyword `default`.
+                if "default".starts_with(&name) {
+                    continue;
+                }
+                d.domains.insert(name, Domain { portal_local });
+            }
+            let names: Vec<String> = d.domains.keys().cloned().collect();
+            d.default = names[pick.index(names.len())].clone();
+            d
+        })
 }
 
 fn timezone() -> impl Strategy<Value = TimeZone> {
@@ -523,6 +652,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         .map(|i| interface(i as u8, ports.clone()))
         .collect();
     let login = (line(), vty_lines(), ssh(), users());
+    let portal = (portal_strategy(), network_users(), domains());
     (
         (sysname(), proptest::option::of(timezone())),
         0usize..=1024,
@@ -533,6 +663,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
             track_strategy(ports.clone()),
         ),
         login,
+        portal,
         routes(),
     )
         .prop_map(
@@ -543,6 +674,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 dhcp,
                 (hotbackup, track),
                 (console, vty, ssh, users),
+                (portal, mut network_users, domains),
                 route,
             )| {
                 let mut config = Config::new(&ports);
@@ -558,7 +690,12 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 config.lines.console = console;
                 config.lines.vty = vty;
                 config.ssh = ssh;
+                // One name is one class of local user.
+                network_users.retain(|name, _| !users.contains_key(name));
                 config.users = users;
+                config.network_users = network_users;
+                config.domains = domains;
+                config.portal = portal;
                 config.route = route;
                 config
             },

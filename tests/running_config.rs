@@ -22,6 +22,7 @@ const PROMISED: &[&str] = &[
     "pair-B.cfg",
     "demo-A.cfg",
     "demo-B.cfg",
+    "portal.cfg",
 ];
 
 #[test]

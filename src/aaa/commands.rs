@@ -2,6 +2,10 @@
 //! view, `ssh server ...`, and `free line vty N`.
 
 use super::lines::{AuthMode, DEFAULT_IDLE_SECS, LineConfig, LineRange};
+use super::network::{
+    DOMAIN_VIEW, NETWORK_USER_VIEW, NetworkUser, SYSTEM_DOMAIN, domain_view, network_user_view,
+    valid_domain_name,
+};
 use super::password;
 use super::users::{
     DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, USER_VIEW,
@@ -18,6 +22,13 @@ pub fn register(r: &mut Registry) {
     r.add("aaa.service_type", service_type);
     r.add("aaa.user_role", user_role);
     r.add("aaa.authorized_key", authorized_key);
+    r.add("aaa.network_password", network_password);
+    r.add("aaa.network_service", network_service);
+    r.add("aaa.access_limit", access_limit);
+    r.add("aaa.network_authorization", network_authorization);
+    r.add("aaa.domain", domain);
+    r.add("aaa.domain_default", domain_default);
+    r.add("aaa.domain_authentication", domain_authentication);
     r.add("line.enter_vty", enter_vty);
     r.add("line.enter_console", enter_console);
     r.add("line.authentication_mode", authentication_mode);
@@ -58,33 +69,205 @@ fn password_of(args: &Args) -> Result<String, CmdError> {
     }
 }
 
-/// `local-user NAME [class manage]` creates the user if needed and enters its view;
-/// `undo local-user NAME` deletes it, `undo local-user all` every local user.
+/// `local-user NAME [class {manage | network}]` creates the user if needed and enters its
+/// view; `undo local-user NAME [class ...]` deletes it, `undo local-user all` every local user
+/// (manage and network). One name is one class (see `aaa::network`): a manage user cannot be
+/// entered as a network user, nor the reverse.
 fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     if args.undo && args.has("all") {
-        ctx.device.config.lock().users.clear();
+        let mut config = ctx.device.config.lock();
+        config.users.clear();
+        config.network_users.clear();
         return Ok(());
     }
     let name = args.str("name").unwrap_or_default().to_string();
     if !valid_user_name(&name) {
         return Err(CmdError::WrongParameter("name".into()));
     }
+    let network = args.has("network");
     let mut config = ctx.device.config.lock();
     if args.undo {
-        if config.users.remove(&name).is_none() {
+        let removed = if network {
+            config.network_users.remove(&name).is_some()
+        } else if args.has("manage") {
+            config.users.remove(&name).is_some()
+        } else {
+            config.users.remove(&name).is_some() || config.network_users.remove(&name).is_some()
+        };
+        if !removed {
             return Err(CmdError::msg(format!(
                 "The local user {name} does not exist."
             )));
         }
         return Ok(());
     }
-    let new = !config.users.contains_key(&name);
-    config.users.entry(name.clone()).or_default();
+    let (new, view) = if network {
+        if config.users.contains_key(&name) {
+            return Err(CmdError::msg(format!(
+                "The local user {name} is a device management user; delete it first to add a network user of that name."
+            )));
+        }
+        let new = !config.network_users.contains_key(&name);
+        config.network_users.entry(name.clone()).or_default();
+        (new, network_user_view(&name))
+    } else {
+        if config.network_users.contains_key(&name) {
+            return Err(CmdError::msg(format!(
+                "The local user {name} is a network access user; use local-user {name} class network."
+            )));
+        }
+        let new = !config.users.contains_key(&name);
+        config.users.entry(name.clone()).or_default();
+        (new, user_view(&name))
+    };
     drop(config);
     if new {
         ctx.line("New local user added.");
     }
-    enter(ctx, user_view(&name));
+    enter(ctx, view);
+    Ok(())
+}
+
+/// Edit the network user of the current network user view.
+fn with_network_user(
+    ctx: &mut Ctx<'_>,
+    edit: impl FnOnce(&mut NetworkUser) -> CmdResult,
+) -> CmdResult {
+    let Some(name) = ctx
+        .session
+        .view()
+        .feature_arg(NETWORK_USER_VIEW)
+        .map(str::to_string)
+    else {
+        return Err(CmdError::msg(
+            "This command must be run in network user view.",
+        ));
+    };
+    let mut config = ctx.device.config.lock();
+    let user = config
+        .network_users
+        .get_mut(&name)
+        .ok_or_else(|| CmdError::msg(format!("The local user {name} does not exist.")))?;
+    edit(user)
+}
+
+fn network_password(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let hash = if args.undo {
+        None
+    } else {
+        Some(password_of(args)?)
+    };
+    with_network_user(ctx, |u| {
+        u.password = hash;
+        Ok(())
+    })
+}
+
+fn network_service(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let on = !args.undo;
+    with_network_user(ctx, |u| {
+        u.portal = on;
+        Ok(())
+    })
+}
+
+fn access_limit(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let limit = if args.undo {
+        None
+    } else {
+        Some(
+            u32::try_from(args.int("max").unwrap_or(1))
+                .map_err(|_| CmdError::WrongParameter("max".into()))?,
+        )
+    };
+    with_network_user(ctx, |u| {
+        u.access_limit = limit;
+        Ok(())
+    })
+}
+
+/// `authorization-attribute {idle-cut M | session-timeout M}` and their undo forms.
+fn network_authorization(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let minutes = |name: &str| {
+        if args.undo {
+            None
+        } else {
+            args.int(name).map(|m| m as u32)
+        }
+    };
+    let (idle, session) = (args.has("idle-cut"), args.has("session-timeout"));
+    let (idle_value, session_value) = (minutes("idle_minutes"), minutes("session_minutes"));
+    with_network_user(ctx, |u| {
+        if idle {
+            u.idle_cut_minutes = idle_value;
+        }
+        if session {
+            u.session_timeout_minutes = session_value;
+        }
+        Ok(())
+    })
+}
+
+/// `domain NAME` creates the domain if needed and enters its view; `undo domain NAME`
+/// deletes it (never `system`, nor the default domain).
+fn domain(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let name = args.str("name").unwrap_or_default().to_string();
+    if !valid_domain_name(&name) {
+        return Err(CmdError::WrongParameter("name".into()));
+    }
+    let mut config = ctx.device.config.lock();
+    if args.undo {
+        if name == SYSTEM_DOMAIN {
+            return Err(CmdError::msg("The system domain cannot be deleted."));
+        }
+        if config.domains.default == name {
+            return Err(CmdError::msg(format!(
+                "The domain {name} is the default domain; run undo domain default enable first."
+            )));
+        }
+        if config.domains.domains.remove(&name).is_none() {
+            return Err(CmdError::msg(format!("The domain {name} does not exist.")));
+        }
+        return Ok(());
+    }
+    config.domains.domains.entry(name.clone()).or_default();
+    drop(config);
+    enter(ctx, domain_view(&name));
+    Ok(())
+}
+
+/// `domain default enable NAME` (the domain must exist); the undo form puts back `system`.
+fn domain_default(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let mut config = ctx.device.config.lock();
+    if args.undo {
+        config.domains.default = SYSTEM_DOMAIN.to_string();
+        return Ok(());
+    }
+    let name = args.str("name").unwrap_or_default().to_string();
+    if !config.domains.domains.contains_key(&name) {
+        return Err(CmdError::msg(format!("The domain {name} does not exist.")));
+    }
+    config.domains.default = name;
+    Ok(())
+}
+
+/// `authentication portal local` in a domain view.
+fn domain_authentication(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let Some(name) = ctx
+        .session
+        .view()
+        .feature_arg(DOMAIN_VIEW)
+        .map(str::to_string)
+    else {
+        return Err(CmdError::msg("This command must be run in domain view."));
+    };
+    let mut config = ctx.device.config.lock();
+    let domain = config
+        .domains
+        .domains
+        .get_mut(&name)
+        .ok_or_else(|| CmdError::msg(format!("The domain {name} does not exist.")))?;
+    domain.portal_local = !args.undo;
     Ok(())
 }
 

@@ -11,6 +11,7 @@ use crate::session::table::Access;
 
 pub fn register(r: &mut Registry) {
     r.add("aaa.display_local_user", local_user);
+    r.add("aaa.display_domain", domain);
     r.add("line.display_users", users);
     r.add("ssh.display_server", ssh_server);
 }
@@ -64,7 +65,82 @@ fn local_user(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
         ctx.line(user_field("Authorization attributes:", ""));
         ctx.line(user_field("  User role list:", user.role.name()));
     }
-    ctx.line(format!("Total {} local users matched.", users.len()));
+    let network = ctx.device.config.lock().network_users.clone();
+    for (name, user) in &network {
+        let online = crate::portal::online_count(ctx.device, name);
+        ctx.line(format!("Network access user {name}:"));
+        ctx.line(user_field("State:", "Active"));
+        ctx.line(user_field(
+            "Service type:",
+            if user.portal { "Portal" } else { "-" },
+        ));
+        ctx.line(table::line(
+            USER_FIELDS,
+            [
+                "Access limit:".to_string(),
+                match user.access_limit {
+                    Some(n) => format!("Enabled ({n})"),
+                    None => "Disabled".into(),
+                },
+                format!("Current access number: {online}"),
+            ],
+        ));
+        ctx.line(user_field(
+            "Password:",
+            if user.password.is_some() {
+                "Set (argon2id hash)"
+            } else {
+                "Not set"
+            },
+        ));
+        ctx.line(user_field("Authorization attributes:", ""));
+        let minutes = |m: Option<u32>| match m {
+            Some(m) => format!("{m} minutes"),
+            None => "Disabled".to_string(),
+        };
+        ctx.line(user_field(
+            "  Idle timeout:",
+            minutes(user.idle_cut_minutes),
+        ));
+        ctx.line(user_field(
+            "  Session timeout:",
+            minutes(user.session_timeout_minutes),
+        ));
+    }
+    ctx.line(format!(
+        "Total {} local users matched.",
+        users.len() + network.len()
+    ));
+    Ok(())
+}
+
+/// `display domain [NAME]`: each domain's state and portal authentication.
+fn domain(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let domains = ctx.device.config.lock().domains.clone();
+    let shown: Vec<_> = match args.str("name") {
+        Some(name) => match domains.domains.get_key_value(name) {
+            Some(d) => vec![d],
+            None => {
+                return Err(crate::cli::CmdError::msg(format!(
+                    "The domain {name} does not exist."
+                )));
+            }
+        },
+        None => domains.domains.iter().collect(),
+    };
+    for (i, (name, _)) in shown.iter().enumerate() {
+        ctx.line(table::line(
+            &[Column::left(3), Column::rest()],
+            [i.to_string(), format!("Domain: {name}")],
+        ));
+        ctx.line("  State: Active");
+        ctx.line("  Portal authentication scheme: Local");
+        if **name == domains.default {
+            ctx.line("  Default domain: Yes");
+        }
+        ctx.line("");
+    }
+    ctx.line(format!("{} domain(s) in total", shown.len()));
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 pub mod commands;
 pub mod display;
 pub mod lines;
+pub mod network;
 pub mod password;
 pub mod render;
 pub mod users;
@@ -31,8 +32,15 @@ fn render(cfg: &Config, out: &mut Sections) {
         out.add(Place::Line, section);
     }
     out.global(Place::Access, render::render_ssh(&cfg.ssh));
+    for section in render::render_domains(&cfg.domains) {
+        out.add(Place::Access, section);
+    }
+    out.global(Place::Access, render::render_default_domain(&cfg.domains));
     for (name, user) in &cfg.users {
         out.add(Place::Access, render::render_user(name, user));
+    }
+    for (name, user) in &cfg.network_users {
+        out.add(Place::Access, render::render_network_user(name, user));
     }
 }
 

@@ -3,6 +3,7 @@
 //! user. Only what differs from a new device is shown.
 
 use super::lines::{LineConfig, LineRange, LinesConfig};
+use super::network::{DomainsConfig, NetworkUser, SYSTEM_DOMAIN, domain_view, network_user_view};
 use super::users::user_view;
 use super::users::{
     DEFAULT_AUTH_TIMEOUT_SECS, DEFAULT_LOCKOUT_SECS, DEFAULT_SSH_PORT, LocalUser, SshServerConfig,
@@ -113,6 +114,59 @@ pub fn render_user(name: &str, user: &LocalUser) -> Section {
     }
     Section {
         view: user_view(name),
+        lines,
+    }
+}
+
+/// One `domain NAME` section per domain; `system` only when something is set in it (a new
+/// device's configuration stays as it was).
+pub fn render_domains(domains: &DomainsConfig) -> Vec<Section> {
+    domains
+        .domains
+        .iter()
+        .filter(|(name, d)| name.as_str() != SYSTEM_DOMAIN || d.portal_local)
+        .map(|(name, d)| {
+            let mut lines = vec![format!("domain {name}")];
+            if d.portal_local {
+                lines.push(" authentication portal local".to_string());
+            }
+            Section {
+                view: domain_view(name),
+                lines,
+            }
+        })
+        .collect()
+}
+
+/// ` domain default enable NAME` when it is not `system`.
+pub fn render_default_domain(domains: &DomainsConfig) -> Vec<String> {
+    if domains.default == SYSTEM_DOMAIN {
+        Vec::new()
+    } else {
+        vec![format!(" domain default enable {}", domains.default)]
+    }
+}
+
+/// `local-user NAME class network` and its settings.
+pub fn render_network_user(name: &str, user: &NetworkUser) -> Section {
+    let mut lines = vec![format!("local-user {name} class network")];
+    if let Some(hash) = &user.password {
+        lines.push(format!(" password hash {hash}"));
+    }
+    if user.portal {
+        lines.push(" service-type portal".to_string());
+    }
+    if let Some(n) = user.access_limit {
+        lines.push(format!(" access-limit {n}"));
+    }
+    if let Some(m) = user.idle_cut_minutes {
+        lines.push(format!(" authorization-attribute idle-cut {m}"));
+    }
+    if let Some(m) = user.session_timeout_minutes {
+        lines.push(format!(" authorization-attribute session-timeout {m}"));
+    }
+    Section {
+        view: network_user_view(name),
         lines,
     }
 }

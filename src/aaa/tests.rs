@@ -328,3 +328,60 @@ fn user_displays_line_up() {
          Total 1 local users matched.\n"
     );
 }
+
+/// The two classes stay apart: a network user (with a password and every service it can have)
+/// never logs in to the shell, and a manage user never passes the portal.
+#[test]
+fn network_users_never_reach_the_shell_nor_manage_users_the_portal() {
+    use crate::aaa::network::{Refusal as PortalRefusal, authenticate_portal};
+    use crate::session::ssh::auth::{Credential, Refusal, authenticate};
+    let mut s = admin();
+    for line in [
+        "local-user guest class network",
+        "password simple Guest#2026",
+        "service-type portal",
+        "quit",
+        "local-user admin class manage",
+        "password simple Pa55word",
+        "service-type ssh terminal",
+        "quit",
+        "line vty 0 63",
+        "authentication-mode scheme",
+    ] {
+        run(&mut s, line);
+    }
+    let config = s.device.config.lock().clone();
+    let scratch = &mut super::password::Scratch::default();
+    assert_eq!(
+        authenticate(
+            &config,
+            0,
+            "guest",
+            Credential::Password("Guest#2026"),
+            scratch
+        ),
+        Err(Refusal::UnknownUser)
+    );
+    assert!(
+        authenticate(
+            &config,
+            0,
+            "admin",
+            Credential::Password("Pa55word"),
+            scratch
+        )
+        .is_ok()
+    );
+    let portal = |name: &str, pw: &str| {
+        authenticate_portal(
+            &config.network_users,
+            &config.domains,
+            None,
+            name,
+            pw,
+            super::password::verify,
+        )
+    };
+    assert_eq!(portal("admin", "Pa55word"), Err(PortalRefusal::UnknownUser));
+    assert_eq!(portal("guest", "Guest#2026").unwrap().username, "guest");
+}

@@ -21,6 +21,8 @@ pub struct InterfaceConfig {
     pub vrrp: InterfaceVrrp,
     /// `dhcp select server` / `dhcp server apply ip-pool NAME`.
     pub dhcp: InterfaceDhcp,
+    /// `portal enable method direct` and the other `portal ...` lines of the interface.
+    pub portal: crate::portal::config::InterfacePortal,
 }
 
 impl InterfaceConfig {

@@ -29,6 +29,7 @@ pub fn render_interface(name: &IfName, cfg: &InterfaceConfig) -> Vec<String> {
     if let Some(pool) = &cfg.dhcp.apply_pool {
         lines.push(format!(" dhcp server apply ip-pool {pool}"));
     }
+    lines.extend(crate::portal::render::interface_lines(&cfg.portal));
     lines
 }
 

@@ -1,8 +1,14 @@
 //! Interception on Linux: one nftables table that Duet owns, loaded atomically, holding the set
 //! of authorized clients (keyed by IP and MAC) that logins add to and logouts remove from.
-//! See docs/portal.md, "The nftables table".
+//! See docs/portal.md, "The nftables table". [`Nft`] (in `nft`) applies the text that `render`
+//! writes.
 
 use std::net::Ipv4Addr;
+
+mod nft;
+mod render;
+
+pub use nft::Nft;
 
 /// Everything the table is built from. The driver derives it from the configuration and the
 /// ports, and loads it again (atomically, users included) whenever it changes.

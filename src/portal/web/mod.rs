@@ -1,12 +1,24 @@
 //! The portal's web server: what a captive client's browser talks to.
 //!
 //! This module knows HTTP and pages, not users: every decision goes through [`Gate`], which the
-//! portal feature's driver implements over the user table.
+//! portal feature's driver implements over the user table. [`serve`] runs it (docs/portal.md,
+//! "The web server"): `server` holds connections and their limits, `handler` one request,
+//! `pages` the login pages and the contract for an operator's own.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use futures::future::BoxFuture;
+
+mod handler;
+mod pages;
+mod server;
+mod stats;
+#[cfg(test)]
+mod tests;
+
+pub use server::{Limits, serve, serve_with_limits};
+pub use stats::{WebCounters, WebStats};
 
 /// What the web server asks of the portal: logins, logoffs and who is online. Implemented by
 /// the driver over the sans-IO user table.

@@ -415,6 +415,7 @@ fn enter(kind: &str) -> &'static [&'static str] {
             "vrrp vrid 1 virtual-ip 10.1.1.254",
         ],
         "local-user" => &["system-view", "local-user u1 class manage"],
+        "network-user" => &["system-view", "local-user n1 class network"],
         "line" => &["system-view", "line vty 0"],
         "hot-backup" => &["system-view", "hot-backup"],
         "dhcp-pool" => &["system-view", "dhcp server ip-pool p1"],

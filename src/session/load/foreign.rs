@@ -131,16 +131,6 @@ const UNSUPPORTED: &[Unsupported] = &[
     ),
     section(
         "system",
-        &["domain", "system"],
-        "Comware's default ISP domain; Duet authenticates its local users only",
-    ),
-    line(
-        "system",
-        &["domain", "default", "enable", "system"],
-        "Comware's default ISP domain; Duet authenticates its local users only",
-    ),
-    section(
-        "system",
         &["user-group", "system"],
         "Comware's default user group, which holds no setting Duet has",
     ),
