@@ -17,6 +17,7 @@ use crate::hotbackup::driver::HotBackupHandle;
 use crate::infocenter::{LogBuffer, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
+use crate::net::ledger::Ledger;
 use crate::net::linux::LinuxBackend;
 use crate::net::sim::{Lan, NodeId, PortId};
 use crate::net::{NetBackend, NetError};
@@ -100,6 +101,9 @@ pub struct Device {
     pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
     pub(crate) vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// What this device added to the kernel (Linux backend), recorded before each creation so
+    /// `duet cleanup` can remove it after a crash (`net::ledger`); in memory on the sim.
+    pub kernel: Arc<Ledger>,
 }
 
 impl Device {
@@ -125,6 +129,16 @@ impl Device {
             .path(&options.data_dir)
             .exists()
             .then(|| next.to_string());
+        let kernel = match options.net {
+            NetKind::Sim => Ledger::in_memory(),
+            NetKind::Linux { .. } => {
+                let (ledger, errors) = Ledger::open(&options.data_dir);
+                for e in errors {
+                    tracing::warn!("{e}");
+                }
+                ledger
+            }
+        };
         Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
@@ -146,6 +160,7 @@ impl Device {
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
+            kernel: Arc::new(kernel),
         })
     }
 
@@ -244,7 +259,7 @@ impl Device {
                 }
                 let backend = {
                     let _enter = rt.enter();
-                    LinuxBackend::new(ports)?
+                    LinuxBackend::new(ports, self.kernel.clone())?
                 };
                 self.start_with(rt, backend)?;
                 self.start_features(rt, &Network::Linux(ports))

@@ -222,7 +222,7 @@ pub fn start_on_device(
         Network::Linux(ports) => {
             let io = {
                 let _enter = rt.enter();
-                LinuxVrrpIo::new(ports)?
+                LinuxVrrpIo::new(ports, device.kernel.clone())?
             };
             start_on(device, rt, io)
         }
