@@ -104,6 +104,8 @@ pub struct Device {
     /// What this device added to the kernel (Linux backend), recorded before each creation so
     /// `duet cleanup` can remove it after a crash (`net::ledger`); in memory on the sim.
     pub kernel: Arc<Ledger>,
+    /// The engines' heartbeats, which the systemd watchdog follows (`health`).
+    pub health: Arc<crate::health::Health>,
 }
 
 impl Device {
@@ -161,6 +163,7 @@ impl Device {
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
             kernel: Arc::new(kernel),
+            health: Arc::default(),
         })
     }
 

@@ -290,6 +290,11 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime.handle(),
     );
 
+    // systemd (Type=notify): ready once the configuration is loaded and the engines run;
+    // then the watchdog is fed while the engines' loops beat. No-ops outside systemd.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    runtime.spawn(duet::health::feed_watchdog(device.health.clone()));
+
     let code = if args.no_console {
         runtime.block_on(signals.next(false));
         ExitCode::SUCCESS

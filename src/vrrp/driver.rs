@@ -241,6 +241,7 @@ fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
         device.vrrp_applied.clone(),
         stopped,
         device.preempt_hold.subscribe(),
+        device.health.register("vrrp"),
     );
     device.spawn(rt, driver);
 }
@@ -256,7 +257,9 @@ pub async fn run<I: VrrpIo>(
     applied: watch::Sender<Option<Arc<Config>>>,
     mut stop: oneshot::Receiver<()>,
     mut hold: PreemptHold,
+    beat: crate::health::Beat,
 ) {
+    let mut beat_tick = crate::health::ticker();
     let mut d = Driver {
         io,
         epoch: Instant::now(),
@@ -312,6 +315,8 @@ pub async fn run<I: VrrpIo>(
                 return;
             }
             _ = sleep_until::<I>(deadline) => d.fire_timers(),
+            // The systemd watchdog follows this beat (crate::health).
+            _ = beat_tick.tick() => beat.beat(),
         }
     }
 }
