@@ -66,7 +66,9 @@ impl Health {
         engines.retain(|(_, last)| Arc::strong_count(last) > 1);
         engines
             .iter()
-            .filter(|(_, last)| now.saturating_sub(last.load(Ordering::Relaxed)) > millis(STALE_AFTER))
+            .filter(|(_, last)| {
+                now.saturating_sub(last.load(Ordering::Relaxed)) > millis(STALE_AFTER)
+            })
             .map(|(name, _)| *name)
             .collect()
     }

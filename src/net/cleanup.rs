@@ -18,10 +18,10 @@ use std::net::IpAddr;
 use std::process::Command;
 
 use futures::StreamExt;
+use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::packet_route::address::AddressAttribute;
 use rtnetlink::packet_route::link::{InfoKind, LinkAttribute, LinkInfo, LinkMessage};
 use rtnetlink::packet_route::route::{RouteProtocol, RouteScope, RouteType};
-use rtnetlink::packet_route::AddressFamily;
 use rtnetlink::{Handle, RouteMessageBuilder};
 
 use super::NetError;
@@ -112,9 +112,10 @@ async fn remove(handle: &Handle, object: &KernelObject) -> Result<bool, String> 
             let mut found = None;
             while let Some(m) = stream.next().await {
                 let m = m.map_err(|e| e.to_string())?;
-                let local = m.attributes.iter().any(
-                    |a| matches!(a, AddressAttribute::Local(IpAddr::V4(v4)) if v4 == addr),
-                );
+                let local = m
+                    .attributes
+                    .iter()
+                    .any(|a| matches!(a, AddressAttribute::Local(IpAddr::V4(v4)) if v4 == addr));
                 if m.header.family == AddressFamily::Inet
                     && m.header.index == index
                     && m.header.prefix_len == *prefix

@@ -108,9 +108,9 @@ impl FromStr for KernelObject {
             Some("link") => name(w.next())
                 .zip(name(w.next()))
                 .map(|(name, kind)| KernelObject::Link { name, kind }),
-            Some("address") => name(w.next()).zip(prefix_of(w.next())).map(
-                |(dev, (addr, prefix))| KernelObject::Address { dev, addr, prefix },
-            ),
+            Some("address") => name(w.next())
+                .zip(prefix_of(w.next()))
+                .map(|(dev, (addr, prefix))| KernelObject::Address { dev, addr, prefix }),
             Some("route") => {
                 let dst = prefix_of(w.next());
                 let table = (w.next() == Some("table"))

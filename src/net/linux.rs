@@ -104,7 +104,11 @@ impl LinuxBackend {
     }
 
     /// The ledger's record of an address on a port.
-    fn address_object(&self, port: &IfName, (addr, prefix): IfAddr) -> Result<KernelObject, NetError> {
+    fn address_object(
+        &self,
+        port: &IfName,
+        (addr, prefix): IfAddr,
+    ) -> Result<KernelObject, NetError> {
         Ok(KernelObject::Address {
             dev: self.linux_name(port)?.to_string(),
             addr,

@@ -23,9 +23,9 @@
 
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
-use std::sync::Arc;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
