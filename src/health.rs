@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 /// How often an engine's loop beats.
 pub const BEAT_PERIOD: Duration = Duration::from_secs(1);
 /// An engine whose last beat is older than this is stuck.
-pub const STALE_AFTER: Duration = Duration::from_secs(5);
+pub const STALE_AFTER: Duration = Duration::from_secs(3);
 
 /// The beats of a device's engines.
 #[derive(Debug)]

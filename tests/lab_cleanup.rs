@@ -251,7 +251,7 @@ fn arp_reply_from_vip(fd: i32) -> bool {
         );
         (n, sll)
     };
-    if n < 42 || sll.sll_pkttype == libc::PACKET_OUTGOING as u8 || buf[12..14] != [8, 6] {
+    if n < 42 || sll.sll_pkttype == libc::PACKET_OUTGOING || buf[12..14] != [8, 6] {
         return false;
     }
     let arp = &buf[14..n as usize];

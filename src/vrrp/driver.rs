@@ -239,11 +239,21 @@ fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
         device.if_status.subscribe(),
         device.vrrp_status.clone(),
         device.vrrp_applied.clone(),
-        stopped,
         device.preempt_hold.subscribe(),
-        device.health.register("vrrp"),
+        Supervision {
+            stop: stopped,
+            beat: device.health.register("vrrp"),
+        },
     );
     device.spawn(rt, driver);
+}
+
+/// How the device supervises the driver.
+pub struct Supervision {
+    /// Fires to make every group resign and remove its virtual IPs ([`Device::shutdown`]).
+    pub stop: oneshot::Receiver<()>,
+    /// Beaten as the driver's loop turns; the systemd watchdog follows it (`crate::health`).
+    pub beat: crate::health::Beat,
 }
 
 /// Run the driver until the configuration store goes away or `stop` fires (then every group
@@ -255,10 +265,10 @@ pub async fn run<I: VrrpIo>(
     mut interfaces: watch::Receiver<Arc<IfStatus>>,
     status: VrrpStatusSender,
     applied: watch::Sender<Option<Arc<Config>>>,
-    mut stop: oneshot::Receiver<()>,
     mut hold: PreemptHold,
-    beat: crate::health::Beat,
+    supervision: Supervision,
 ) {
+    let Supervision { mut stop, beat } = supervision;
     let mut beat_tick = crate::health::ticker();
     let mut d = Driver {
         io,
