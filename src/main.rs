@@ -86,6 +86,10 @@ struct CleanupArgs {
     /// interfaces are swept by name (without it, every Duet-named VRRP macvlan is).
     #[arg(long = "port", value_name = "NAME=LINUXIF", value_parser = parse_port)]
     ports: Vec<(IfName, String)>,
+    /// The device's configuration: the VRRP virtual IPs it names are removed from the mapped
+    /// ports too (as /32), whether the data directory recorded them or not.
+    #[arg(long, value_name = "FILE", requires = "ports")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,7 +224,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let NetKind::Linux { ports } = &net {
         // What an earlier run of this device left in the kernel (a crash without the unit's
         // ExecStopPost): a stale virtual IP or macvlan would answer for the gateway.
-        let report = remove_kernel_leftovers(&args.data_dir, ports)?;
+        let report = remove_kernel_leftovers(&args.data_dir, &[], ports)?;
         for line in &report.removed {
             eprintln!("duet: removed a leftover of an earlier run: {line}");
         }
@@ -368,7 +372,11 @@ fn generate(what: Generate) -> anyhow::Result<ExitCode> {
 /// it removes are never those of a running device.
 fn cleanup(args: CleanupArgs) -> anyhow::Result<ExitCode> {
     let _data_dir = duet::datadir::DataDir::lock(&args.data_dir)?;
-    let report = remove_kernel_leftovers(&args.data_dir, &args.ports)?;
+    let configured = match &args.config {
+        Some(file) => configured_virtual_ips(file, &args.ports)?,
+        None => Vec::new(),
+    };
+    let report = remove_kernel_leftovers(&args.data_dir, &configured, &args.ports)?;
     let mut stdout = io::stdout().lock();
     for line in &report.removed {
         writeln!(stdout, "removed {line}")?;
@@ -383,10 +391,46 @@ fn cleanup(args: CleanupArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// The VRRP virtual IPs that `file` configures on the mapped `ports`, as the /32 addresses a
+/// device without a macvlan puts on the port (loaded on a scratch device with these ports).
+fn configured_virtual_ips(
+    file: &Path,
+    ports: &[(IfName, String)],
+) -> anyhow::Result<Vec<duet::net::ledger::KernelObject>> {
+    let scratch = ScratchDir::new()?;
+    let device: Arc<Device> = Device::new(DeviceOptions {
+        data_dir: scratch.0.clone(),
+        net: NetKind::Linux {
+            ports: ports.to_vec(),
+        },
+    });
+    for e in load_file(&device, file)? {
+        eprintln!("{e}");
+    }
+    let config = device.config.snapshot();
+    let mut objects = Vec::new();
+    for (port, linux) in ports {
+        let Some(interface) = config.interfaces.get(port) else {
+            continue;
+        };
+        for group in interface.vrrp.groups.values() {
+            objects.extend(group.virtual_ips.iter().map(|addr| {
+                duet::net::ledger::KernelObject::Address {
+                    dev: linux.clone(),
+                    addr: *addr,
+                    prefix: 32,
+                }
+            }));
+        }
+    }
+    Ok(objects)
+}
+
 /// Remove what the ledger of `data_dir` records and the Duet-named VRRP macvlans on the Linux
 /// interfaces of `ports` (duet::net::cleanup). The caller holds the data directory's lock.
 fn remove_kernel_leftovers(
     data_dir: &Path,
+    configured: &[duet::net::ledger::KernelObject],
     ports: &[(IfName, String)],
 ) -> anyhow::Result<duet::net::cleanup::Report> {
     let (ledger, errors) = duet::net::ledger::Ledger::open(data_dir);
@@ -399,7 +443,7 @@ fn remove_kernel_leftovers(
         .build()
         .context("cannot start the runtime")?;
     runtime
-        .block_on(duet::net::cleanup::cleanup(&ledger, &parents))
+        .block_on(duet::net::cleanup::cleanup(&ledger, configured, &parents))
         .context("cannot clean up the kernel")
 }
 

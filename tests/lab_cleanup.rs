@@ -2,8 +2,9 @@
 //! its namespace still holds the virtual IP on the macvlan and answers ARP for it from the
 //! virtual MAC (the zombie, shown here); `duet cleanup`, run exactly as the systemd unit's
 //! ExecStopPost names it, removes what the device recorded and the Duet-named macvlan, and
-//! nothing else (an address and a route added by hand stay). Then the device comes back as
-//! backup, and `duet run` itself removes what a crash left when no cleanup ran.
+//! nothing else (an address and a route added by hand stay); with `--config` also an unrecorded
+//! virtual IP on the port. Then the device comes back as backup, and `duet run` itself removes
+//! what a crash left when no cleanup ran.
 //!
 //! Topology (names unique to the test): namespaces A and B each hold `eth0`, the other end of
 //! which (`pa`, `pb`) is a port of bridge `br0` in an observer namespace O. O sees which
@@ -395,9 +396,34 @@ fn cleanup_removes_a_killed_masters_gateway_and_nothing_else() {
     // B was not touched.
     assert!(lab.holds_vip(&lab.b));
 
+    // A virtual IP on the port itself (where a device that cannot make a macvlan puts it),
+    // left without a record: `--config` names it.
+    ip(&[
+        "-n",
+        &lab.a,
+        "addr",
+        "add",
+        &format!("{VIP}/32"),
+        "dev",
+        "eth0",
+    ]);
+    let mut by_config = unit_cleanup_command(&lab.data(&lab.a));
+    by_config.push("--config".into());
+    by_config.push(
+        lab.dir
+            .path()
+            .join(format!("{}.cfg", lab.a))
+            .display()
+            .to_string(),
+    );
+    let out = run_in(&lab.a, &by_config);
+    assert!(out.status.success(), "{out:?}");
+    assert!(!lab.holds_vip(&lab.a), "{}", lab.addrs(&lab.a));
+    assert!(lab.addrs(&lab.a).contains("192.0.2.7/32"));
+
     // The unit restarts A: it comes back as backup (no preemption) and takes nothing.
     let started = Instant::now();
-    let _a = lab.duet(&lab.a, A, 120);
+    let mut a = lab.duet(&lab.a, A, 120);
     wait_until("A to be backup", Duration::from_secs(10), || {
         lab.display_vrrp(&lab.a).contains("Backup")
     });
@@ -418,4 +444,17 @@ fn cleanup_removes_a_killed_masters_gateway_and_nothing_else() {
     });
     assert!(!lab.holds_vip(&lab.b), "{}", lab.addrs(&lab.b));
     assert!(lab.macvlans(&lab.b).is_empty());
+
+    // The number of the issue: kill -9 of master A, then what systemd does once it has reaped
+    // the process (ExecStopPost): the virtual IP and MAC gone from A after ...
+    wait_until("A to have its macvlan", Duration::from_secs(5), || {
+        lab.macvlans(&lab.a).len() == 1
+    });
+    let killed = Instant::now();
+    a.kill();
+    let out = run_in(&lab.a, &unit_cleanup_command(&lab.data(&lab.a)));
+    assert!(out.status.success(), "{out:?}");
+    let gone = killed.elapsed();
+    assert!(!lab.holds_vip(&lab.a) && lab.macvlans(&lab.a).is_empty());
+    eprintln!("kill -9 of the master -> virtual IP and MAC gone from it: {gone:?}");
 }

@@ -3,13 +3,15 @@
 //! (docs/operations.md, "What the unit does on a crash"). `duet run` does the same at start for
 //! what an earlier run left, and the systemd unit runs it as `ExecStopPost=`.
 //!
-//! Two sources, nothing else is touched:
+//! Three sources, nothing else is touched:
 //! 1. the data directory's ledger ([`super::ledger`]): every object recorded and still present
 //!    is removed (nftables tables, then routes, addresses, links), and its record forgotten; an
 //!    object already gone is forgotten too; one that cannot be removed stays recorded;
 //! 2. the VRRP macvlans identifiable by name and address (`vrrp-<parent ifindex>-<vrid>` with
 //!    MAC 00-00-5E-00-01-{vrid}, as src/net/vrrp/linux.rs makes them), optionally only those
-//!    on the given parents: what a Duet from before the ledger, or a lost ledger, left behind.
+//!    on the given parents: what a Duet from before the ledger, or a lost ledger, left behind;
+//! 3. with `--config FILE`, the VRRP virtual IPs FILE configures, as /32 on the mapped ports
+//!    (where a device puts them when it cannot make a macvlan), recorded or not.
 //!
 //! The caller must hold the data directory's lock (`datadir::DataDir`), so this never runs
 //! while the device that owns the objects runs.
@@ -56,16 +58,28 @@ fn rank(o: &KernelObject) -> u8 {
     }
 }
 
-/// Remove what `ledger` records and what is identifiable as Duet's VRRP macvlans (on the
-/// Linux interfaces `parents` only, when some are given). Acts on the calling thread's network
-/// namespace; must run inside a tokio runtime.
-pub async fn cleanup(ledger: &Ledger, parents: &[String]) -> Result<Report, NetError> {
+/// Remove what `ledger` records, the `configured` objects (the virtual IPs a configuration
+/// names; removed if present, never recorded) and what is identifiable as Duet's VRRP
+/// macvlans (on the Linux interfaces `parents` only, when some are given). Acts on the calling
+/// thread's network namespace; must run inside a tokio runtime.
+pub async fn cleanup(
+    ledger: &Ledger,
+    configured: &[KernelObject],
+    parents: &[String],
+) -> Result<Report, NetError> {
     let (conn, handle, _) =
         rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
     let conn = tokio::spawn(conn);
     let mut report = Report::default();
     let mut objects = ledger.objects();
     objects.sort_by_key(rank);
+    for object in configured {
+        match remove(&handle, object).await {
+            Ok(true) => report.removed.push(object.to_string()),
+            Ok(false) => {}
+            Err(reason) => report.failed.push(format!("{object}: {reason}")),
+        }
+    }
     for object in objects {
         match remove(&handle, &object).await {
             Ok(present) => {
