@@ -2,7 +2,8 @@
 # Build the Debian package target/debian/duet_<version>-1_<arch>.deb (docs/operations.md,
 # "Installing"): a release build of duet, its manual pages and shell completions generated
 # from the clap definitions (`duet generate`), then cargo-deb with the metadata in Cargo.toml.
-# Installs cargo-deb (crates.io) when it is missing.
+# Installs cargo-deb (crates.io) when it is missing. Also writes the debug symbols package
+# target/debian/duet-dbgsym_<version>-1_<arch>.ddeb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,4 +28,6 @@ gzip -9n "$generated"/man/*.1
 "$duet" generate completions fish >"$generated/completions/duet.fish"
 
 echo "== cargo deb"
-cargo deb --no-build --locked "$@"
+# [profile.release] keeps debug info (benches, backtraces): --dbgsym strips it from the binary
+# in the package (100 MB -> a few MB) into duet-dbgsym_*.ddeb beside it (GNU objcopy).
+cargo deb --no-build --locked --dbgsym "$@"
