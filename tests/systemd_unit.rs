@@ -110,3 +110,30 @@ fn run_says_ready_then_feeds_the_watchdog() {
     let _ = child.wait();
     assert!(Path::new(&path).exists());
 }
+
+#[test]
+fn the_shipped_configuration_loads_and_the_environment_file_names_what_the_unit_uses() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/packaging");
+    let check = Command::new(env!("CARGO_BIN_EXE_duet"))
+        .arg("check")
+        .arg(format!("{dir}/startup.cfg"))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let unit = std::fs::read_to_string(UNIT).unwrap();
+    let default = std::fs::read_to_string(format!("{dir}/default")).unwrap();
+    for var in ["DUET_PORTS", "DUET_OPTIONS"] {
+        assert!(
+            unit.contains(&format!("${var}")),
+            "the unit does not use {var}"
+        );
+        assert!(
+            default.lines().any(|l| l.starts_with(&format!("{var}="))),
+            "/etc/default/duet does not set {var}"
+        );
+    }
+}
