@@ -293,3 +293,45 @@ async fn sweep_vrrp_macvlans(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(name: &str, kind: InfoKind, parent: u32, mac: [u8; 6]) -> LinkMessage {
+        let mut m = LinkMessage::default();
+        m.attributes = vec![
+            LinkAttribute::IfName(name.into()),
+            LinkAttribute::LinkInfo(vec![LinkInfo::Kind(kind)]),
+            LinkAttribute::Link(parent),
+            LinkAttribute::Address(mac.to_vec()),
+        ];
+        m
+    }
+
+    #[test]
+    fn only_macvlans_named_and_addressed_as_duets_vrrp_groups_are_swept() {
+        let vmac = |vrid| [0, 0, 0x5e, 0, 1, vrid];
+        assert!(is_duet_vrrp_macvlan(&link(
+            "vrrp-3-7",
+            InfoKind::MacVlan,
+            3,
+            vmac(7)
+        )));
+        // keepalived's name, another parent, another group's MAC, another kind, VRID 0.
+        for other in [
+            link("vrrp.7", InfoKind::MacVlan, 3, vmac(7)),
+            link("vrrp-3-7", InfoKind::MacVlan, 4, vmac(7)),
+            link("vrrp-3-7", InfoKind::MacVlan, 3, vmac(8)),
+            link("vrrp-3-7", InfoKind::Dummy, 3, vmac(7)),
+            link("vrrp-3-0", InfoKind::MacVlan, 3, vmac(0)),
+            link("vrrp-3-x", InfoKind::MacVlan, 3, vmac(7)),
+        ] {
+            assert!(!is_duet_vrrp_macvlan(&other), "{other:?}");
+        }
+        assert_eq!(
+            kind_of(&link("a", InfoKind::MacVlan, 1, vmac(1))).as_deref(),
+            Some("macvlan")
+        );
+    }
+}
