@@ -82,8 +82,8 @@ struct CleanupArgs {
     /// Data directory of the device (its record of kernel objects, `kernel-objects`).
     #[arg(long, value_name = "DIR", default_value = "duet-data")]
     data_dir: PathBuf,
-    /// The device's port mapping, as given to `duet run`: only VRRP macvlans on these Linux
-    /// interfaces are swept by name (without it, every Duet-named VRRP macvlan is).
+    /// The device's port mapping, as given to `duet run`: Duet-named VRRP macvlans on these
+    /// Linux interfaces are removed too, recorded or not (without it, only what is recorded).
     #[arg(long = "port", value_name = "NAME=LINUXIF", value_parser = parse_port)]
     ports: Vec<(IfName, String)>,
     /// The device's configuration: the VRRP virtual IPs it names are removed from the mapped

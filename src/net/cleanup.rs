@@ -8,8 +8,9 @@
 //!    is removed (nftables tables, then routes, addresses, links), and its record forgotten; an
 //!    object already gone is forgotten too; one that cannot be removed stays recorded;
 //! 2. the VRRP macvlans identifiable by name and address (`vrrp-<parent ifindex>-<vrid>` with
-//!    MAC 00-00-5E-00-01-{vrid}, as src/net/vrrp/linux.rs makes them), optionally only those
-//!    on the given parents: what a Duet from before the ledger, or a lost ledger, left behind;
+//!    MAC 00-00-5E-00-01-{vrid}, as src/net/vrrp/linux.rs makes them) on the given parents
+//!    (the device's ports; none given, no sweep): what a Duet from before the ledger, or a
+//!    lost ledger, left behind;
 //! 3. with `--config FILE`, the VRRP virtual IPs FILE configures, as /32 on the mapped ports
 //!    (where a device puts them when it cannot make a macvlan), recorded or not.
 //!
@@ -60,7 +61,7 @@ fn rank(o: &KernelObject) -> u8 {
 
 /// Remove what `ledger` records, the `configured` objects (the virtual IPs a configuration
 /// names; removed if present, never recorded) and what is identifiable as Duet's VRRP
-/// macvlans (on the Linux interfaces `parents` only, when some are given). Acts on the calling
+/// macvlans on the Linux interfaces `parents`. Acts on the calling
 /// thread's network namespace; must run inside a tokio runtime.
 pub async fn cleanup(
     ledger: &Ledger,
@@ -257,6 +258,11 @@ async fn sweep_vrrp_macvlans(
     parents: &[String],
     report: &mut Report,
 ) -> Result<(), NetError> {
+    // Without the port mapping there is no telling whose macvlan it is (another device may run
+    // on this host): no sweep.
+    if parents.is_empty() {
+        return Ok(());
+    }
     let mut allowed = Vec::new();
     for p in parents {
         // A parent that does not exist has no macvlans.
@@ -268,11 +274,10 @@ async fn sweep_vrrp_macvlans(
     let mut doomed = Vec::new();
     while let Some(link) = links.next().await {
         let link = link.map_err(|e| NetError::Netlink(e.to_string()))?;
-        let parent_ok = parents.is_empty()
-            || link
-                .attributes
-                .iter()
-                .any(|a| matches!(a, LinkAttribute::Link(p) if allowed.contains(p)));
+        let parent_ok = link
+            .attributes
+            .iter()
+            .any(|a| matches!(a, LinkAttribute::Link(p) if allowed.contains(p)));
         if parent_ok && is_duet_vrrp_macvlan(&link) {
             doomed.push((
                 link.header.index,
