@@ -301,6 +301,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
 
     let code = if args.no_console {
         runtime.block_on(signals.next(false));
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
         ExitCode::SUCCESS
     } else {
         let on_terminal = console::on_terminal();
@@ -340,6 +341,7 @@ async fn stop_on_signal(
     saved: Option<nix::sys::termios::Termios>,
 ) {
     signals.next(on_terminal).await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // VRRP masters resign (priority 0) so the peer takes over after Skew_Time.
     device.shutdown().await;
     if let Some(saved) = saved {

@@ -1,7 +1,7 @@
 //! The systemd unit (packaging/duet.service) and Duet's side of it: `systemd-analyze verify`
 //! accepts the unit with no warning, and `duet run` sends READY=1 once it runs and then
-//! WATCHDOG=1 while its engines beat (Type=notify, WatchdogSec=), through NOTIFY_SOCKET as
-//! systemd would set it. No systemd needs to run.
+//! WATCHDOG=1 while its engines beat (Type=notify, WatchdogSec=), and STOPPING=1 on SIGTERM,
+//! through NOTIFY_SOCKET as systemd would set it. No systemd needs to run.
 //!
 //! Without systemd-analyze (Debian package `systemd`) the unit check skips with a reason;
 //! `DUET_REQUIRE_LAB=1` (CI) turns the skip into a failure.
@@ -106,6 +106,10 @@ fn run_says_ready_then_feeds_the_watchdog() {
         wait_for(&socket, "WATCHDOG=1", Duration::from_secs(2));
     }
     eprintln!("READY=1 after {ready:?}; WATCHDOG=1 three times");
+    // systemctl stop: SIGTERM, and the device says it is stopping.
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_for(&socket, "STOPPING=1", Duration::from_secs(5));
     let _ = child.kill();
     let _ = child.wait();
     assert!(Path::new(&path).exists());
