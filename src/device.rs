@@ -14,7 +14,9 @@ use crate::config::ConfigStore;
 use crate::dhcp::driver::DhcpHandle;
 use crate::features::{Config, Network};
 use crate::hotbackup::driver::HotBackupHandle;
-use crate::infocenter::{LogBuffer, route};
+use crate::infocenter::loghost::LoghostSender;
+use crate::infocenter::output::deliver;
+use crate::infocenter::{LogBuffer, LogEntry, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
 use crate::net::ledger::Ledger;
@@ -66,6 +68,8 @@ pub struct Device {
     pub ports: Vec<IfName>,
     pub config: ConfigStore<Config>,
     pub logs: Arc<LogBuffer>,
+    /// The queue and sender thread to the `info-center loghost`s.
+    pub loghost: LoghostSender,
     pub handlers: Registry,
     pub started: SystemTime,
     /// The file the running configuration was loaded from at start-up, as `display startup`
@@ -106,6 +110,9 @@ pub struct Device {
     pub kernel: Arc<Ledger>,
     /// The engines' heartbeats, which the systemd watchdog follows (`health`).
     pub health: Arc<crate::health::Health>,
+    /// Engines that undo their changes to the network when the device shuts down (the route
+    /// driver's routes): each is sent a sender to answer on once it is done.
+    cleanups: Mutex<Vec<oneshot::Sender<oneshot::Sender<()>>>>,
 }
 
 impl Device {
@@ -151,6 +158,7 @@ impl Device {
             ports,
             options,
             logs: Arc::new(LogBuffer::default()),
+            loghost: LoghostSender::default(),
             handlers: Registry::all(),
             started: SystemTime::now(),
             current_startup: Mutex::new(current_startup),
@@ -164,6 +172,7 @@ impl Device {
             vrrp_stop: Mutex::new(None),
             kernel: Arc::new(kernel),
             health: Arc::default(),
+            cleanups: Mutex::new(Vec::new()),
         })
     }
 
@@ -171,12 +180,14 @@ impl Device {
         self.config.lock().sysname.clone()
     }
 
-    /// Record a Comware-style log line in this device's log buffer
-    /// (`SHELL`, 5, `SHELL_CMD`, "..."). Also written to the operator log.
+    /// Record a Comware-style log line (`SHELL`, 5, `SHELL_CMD`, "...") in this device's log
+    /// buffer, log hosts and the journal, as `info-center` says (`infocenter::output`). Also
+    /// written to the operator log.
     pub fn log(&self, module: &str, severity: u8, mnemonic: &str, message: &str) {
         let sysname = self.sysname();
-        self.logs
-            .push(&sysname, module, severity, mnemonic, message);
+        let entry = LogEntry::now(&sysname, module, severity, mnemonic, message);
+        let cfg = self.config.snapshot();
+        deliver(&self.logs, &self.loghost, &cfg.infocenter, entry);
         // No Comware fields here: the entry is already in the buffer.
         tracing::info!(target: "duet::infocenter", "{sysname} {module}/{severity}/{mnemonic}: {message}");
     }
@@ -340,9 +351,41 @@ impl Device {
             .is_empty()
     }
 
+    /// A receiver that [`Device::shutdown`] sends a sender on, for an engine that must undo
+    /// its changes to the network before the engines stop; the engine answers on that sender
+    /// when it is done (the shutdown waits at most a second).
+    pub(crate) fn cleanup_on_shutdown(&self) -> oneshot::Receiver<oneshot::Sender<()>> {
+        let (tx, rx) = oneshot::channel();
+        self.cleanups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
     /// Stop gracefully (SIGTERM): every VRRP master resigns with a priority 0 advert and its
-    /// virtual IPs and MAC are removed (waiting at most a second), then the engines stop.
+    /// virtual IPs and MAC are removed, the engines registered with
+    /// [`Device::cleanup_on_shutdown`] undo their changes (Duet's routes; each step waiting at
+    /// most a second), then the engines stop.
     pub async fn shutdown(&self) {
+        let cleanups: Vec<_> = self
+            .cleanups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        let mut done = Vec::new();
+        for cleanup in cleanups {
+            let (tx, rx) = oneshot::channel();
+            if cleanup.send(tx).is_ok() {
+                done.push(rx);
+            }
+        }
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(1),
+            futures::future::join_all(done),
+        )
+        .await;
         let stop = self
             .vrrp_stop
             .lock()

@@ -26,7 +26,9 @@ use crate::infocenter::InfoCenterConfig;
 use crate::interface::config::InterfaceConfig;
 use crate::interface::name::IfName;
 use crate::interface::subnets::SubnetIndex;
+use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
+use crate::route::RouteConfig;
 
 /// What a feature plugs into the device.
 pub struct Feature {
@@ -63,6 +65,8 @@ pub const ALL: &[Feature] = &[
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
     crate::hotbackup::FEATURE,
+    crate::route::FEATURE,
+    crate::metrics::FEATURE,
 ];
 
 impl Registry {
@@ -82,6 +86,9 @@ impl Registry {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
     pub sysname: String,
+    /// `clock timezone NAME {add|minus} HH:MM:SS` (`None`: UTC). Duet's own setting; the host's
+    /// zone and clock are not touched (src/system/clock.rs).
+    pub timezone: Option<crate::system::clock::TimeZone>,
     /// One entry per port of the device, configured or not.
     pub interfaces: BTreeMap<IfName, InterfaceConfig>,
     /// `info-center ...` (system view); rendered by [`InfoCenterConfig::render`].
@@ -99,6 +106,10 @@ pub struct Config {
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `ip route-static ...` (system view).
+    pub route: RouteConfig,
+    /// `metrics enable`, `metrics listen ...` (system view).
+    pub metrics: MetricsConfig,
 }
 
 impl Config {
@@ -106,6 +117,7 @@ impl Config {
     pub fn new(ports: &[IfName]) -> Self {
         Config {
             sysname: DEFAULT_SYSNAME.to_string(),
+            timezone: None,
             interfaces: ports
                 .iter()
                 .map(|p| (p.clone(), InterfaceConfig::default()))
@@ -117,6 +129,8 @@ impl Config {
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            route: RouteConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 
@@ -128,6 +142,15 @@ impl Config {
             (feature.render)(self, &mut sections);
         }
         sections.in_order()
+    }
+
+    /// The sections one feature renders (by its name in [`ALL`]), in Comware order; `None`
+    /// for a name that is no feature's.
+    pub fn sections_of(&self, feature: &str) -> Option<Vec<Section>> {
+        let feature = ALL.iter().find(|f| f.name == feature)?;
+        let mut sections = Sections::default();
+        (feature.render)(self, &mut sections);
+        Some(sections.in_order())
     }
 
     /// The whole configuration as `display current-configuration` shows it and `save` writes it.

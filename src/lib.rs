@@ -14,8 +14,10 @@ pub mod health;
 pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;
+pub mod metrics;
 pub mod net;
 pub mod portal;
+pub mod route;
 pub mod session;
 pub mod system;
 #[cfg(test)]

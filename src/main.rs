@@ -263,6 +263,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         }
     }
 
+    // `reboot` restarts this process in place (src/system/reboot.rs), putting the terminal
+    // back in the mode it had before the console started.
+    let terminal_mode = std::sync::Mutex::new(nix::sys::termios::tcgetattr(io::stdin()).ok());
+    duet::system::reboot::install(Box::new(move |device| {
+        let mode = terminal_mode
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        duet::system::reboot::restart_process(device, mode.as_ref())
+    }));
+
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .thread_name("duet")

@@ -18,8 +18,11 @@ use duet::hotbackup::Mode;
 use duet::hotbackup::settings::{HotBackupConfig, PeerConfig, TrackVrrp};
 use duet::interface::config::{InterfaceConfig, InterfaceDhcp};
 use duet::interface::name::IfName;
+use duet::route::RouteConfig;
+use duet::route::config::{StaticKey, StaticRoute};
 use duet::session::Role;
 use duet::session::load::load_text;
+use duet::system::clock::TimeZone;
 use duet::vrrp::Version;
 use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
 use proptest::prelude::*;
@@ -121,22 +124,45 @@ fn interface(index: u8, ports: Vec<IfName>) -> impl Strategy<Value = InterfaceCo
             apply_pool,
         },
     );
+    // Secondary addresses in 192.168.<index>.0/24 and 192.169.<index>.0/24, beside a primary.
+    let secondary = (any::<bool>(), any::<bool>()).prop_map(move |(a, b)| {
+        let mut subs = Vec::new();
+        if a {
+            subs.push((Ipv4Addr::new(192, 168, index, 1), 24));
+        }
+        if b {
+            subs.push((Ipv4Addr::new(192, 169, index, 9), 25));
+        }
+        subs
+    });
     (
         proptest::option::of(description()),
         any::<bool>(),
         proptest::option::of(address),
+        secondary,
         vrrp(index, ports),
         dhcp,
     )
         .prop_map(
-            |(description, shutdown, address, vrrp, dhcp)| InterfaceConfig {
+            |(description, shutdown, address, secondary, vrrp, dhcp)| InterfaceConfig {
                 description,
                 shutdown,
+                // Secondaries only beside a primary (the handler's invariant).
+                secondary: if address.is_some() {
+                    secondary
+                } else {
+                    Vec::new()
+                },
                 address,
                 vrrp,
                 dhcp,
             },
         )
+}
+
+fn timezone() -> impl Strategy<Value = TimeZone> {
+    ("[A-Za-z][A-Za-z0-9+_-]{0,31}", -86399i32..=86399)
+        .prop_map(|(name, offset_secs)| TimeZone { name, offset_secs })
 }
 
 fn pool_name() -> impl Strategy<Value = String> {
@@ -442,6 +468,22 @@ fn hotbackup_strategy(ports: Vec<IfName>) -> impl Strategy<Value = HotBackupConf
         )
 }
 
+/// Static routes: any unicast destination and length (the key holds the network address, as
+/// the handler stores it), next hops that are no port's address, any preference.
+fn routes() -> impl Strategy<Value = RouteConfig> {
+    let key =
+        (0u32..0xe000_0000, 0u8..=32, 0u8..=255, 1u8..=254).prop_map(|(dest, len, third, host)| {
+            let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
+            StaticKey {
+                dest: Ipv4Addr::from(dest & mask),
+                len,
+                next_hop: Ipv4Addr::new(192, 168, third, host),
+            }
+        });
+    let route = (1u8..=255).prop_map(|preference| StaticRoute { preference });
+    proptest::collection::btree_map(key, route, 0..6).prop_map(|statics| RouteConfig { statics })
+}
+
 fn config_strategy() -> impl Strategy<Value = Config> {
     let ports = sim_device().ports.clone();
     let ifaces: Vec<_> = (0..ports.len())
@@ -449,24 +491,27 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         .collect();
     let login = (line(), vty_lines(), ssh(), users());
     (
-        sysname(),
+        (sysname(), proptest::option::of(timezone())),
         0usize..=1024,
         ifaces,
         dhcp_strategy(),
         hotbackup_strategy(ports.clone()),
         login,
+        routes(),
     )
         .prop_map(
             move |(
-                sysname,
+                (sysname, timezone),
                 logbuffer_size,
                 ifaces,
                 dhcp,
                 hotbackup,
                 (console, vty, ssh, users),
+                route,
             )| {
                 let mut config = Config::new(&ports);
                 config.sysname = sysname;
+                config.timezone = timezone;
                 config.infocenter.logbuffer_size = logbuffer_size;
                 config.dhcp = dhcp;
                 config.hotbackup = hotbackup;
@@ -477,6 +522,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 config.lines.vty = vty;
                 config.ssh = ssh;
                 config.users = users;
+                config.route = route;
                 config
             },
         )

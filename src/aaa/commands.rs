@@ -59,8 +59,12 @@ fn password_of(args: &Args) -> Result<String, CmdError> {
 }
 
 /// `local-user NAME [class manage]` creates the user if needed and enters its view;
-/// `undo local-user NAME` deletes it.
+/// `undo local-user NAME` deletes it, `undo local-user all` every local user.
 fn local_user(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    if args.undo && args.has("all") {
+        ctx.device.config.lock().users.clear();
+        return Ok(());
+    }
     let name = args.str("name").unwrap_or_default().to_string();
     if !valid_user_name(&name) {
         return Err(CmdError::WrongParameter("name".into()));

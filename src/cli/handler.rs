@@ -17,6 +17,19 @@ pub trait Interaction {
     /// Show `prompt` (no newline) and read one line of answer; `None` when the user is gone
     /// (end of input), which the command treats as "no".
     fn ask(&mut self, prompt: &str) -> Option<String>;
+
+    /// Show `text` (whole lines) at once, for a command that runs for a while and reports as
+    /// it goes (`ping`'s replies). Returns false when the front end cannot, and the text then
+    /// goes with the command's output at its end (the default).
+    fn progress(&mut self, _text: &str) -> bool {
+        false
+    }
+
+    /// Has the user asked to stop the running command (Ctrl+C) since the last call? Long
+    /// commands ask between steps; the default never stops.
+    fn interrupted(&mut self) -> bool {
+        false
+    }
 }
 
 /// What a handler gets: the device (shared), the calling session's state (views, settings,
@@ -34,6 +47,24 @@ impl<D, S> Ctx<'_, D, S> {
     pub fn line(&mut self, text: impl AsRef<str>) {
         self.out.push_str(text.as_ref());
         self.out.push('\n');
+    }
+
+    /// One line of a long-running command's output: shown at once where the front end can
+    /// ([`Interaction::progress`]), else kept with the rest of the output.
+    pub fn progress_line(&mut self, text: impl AsRef<str>) {
+        let line = format!("{}\n", text.as_ref());
+        // What is already buffered goes first, so the order on the screen stays the order
+        // of the lines.
+        if !self.out.is_empty() {
+            if !self.io.progress(self.out) {
+                self.out.push_str(&line);
+                return;
+            }
+            self.out.clear();
+        }
+        if !self.io.progress(&line) {
+            self.out.push_str(&line);
+        }
     }
 
     /// Append the lines of a table (the one renderer of column layouts: `cli::table`).

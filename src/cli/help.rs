@@ -244,6 +244,21 @@ fn pipe_help(line: &str, bar: usize, partial: Option<usize>) -> Result<String, M
         }
         (Expect::AfterRegex, None) => vec![pair("|", pipe::BAR_HELP), pair("<cr>", "")],
         (Expect::End, None) => vec![pair("<cr>", "")],
+        (Expect::AfterLinenum, w) => {
+            let lower = w.unwrap_or("").to_ascii_lowercase();
+            let mut items: Vec<_> = pipe::KEYWORDS
+                .iter()
+                .filter(|(k, _)| matches!(*k, "begin" | "exclude" | "include"))
+                .filter(|(k, _)| k.starts_with(&lower))
+                .map(|(k, h)| pair(k, h))
+                .collect();
+            if w.is_none() {
+                items.push(pair("<cr>", ""));
+            } else if items.is_empty() {
+                return Err(unrecognized(partial.unwrap_or(line.len())));
+            }
+            items
+        }
         (Expect::End, Some(_)) => {
             return Err(MatchError {
                 kind: ErrorKind::TooMany,
@@ -490,8 +505,12 @@ mod tests {
     #[test]
     fn pipe_help() {
         let h = help_in_views(&["user"], "display clock | ").unwrap();
-        assert!(h.starts_with("  begin    Display the first line"), "{h}");
-        assert_eq!(h.lines().count(), 4);
+        assert!(h.starts_with("  begin       Display the first line"), "{h}");
+        assert_eq!(h.lines().count(), 5);
+        assert_eq!(
+            help_in_views(&["user"], "display clock | by-linenum ").unwrap(),
+            "  begin    Display the first line that matches the specified regular expression\n  exclude  Display the lines that do not match the specified regular expression\n  include  Display the lines that match the specified regular expression\n  <cr>\n"
+        );
         assert_eq!(
             help_in_views(&["user"], "display clock | inc").unwrap(),
             "  include  Display the lines that match the specified regular expression\n"

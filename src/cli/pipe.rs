@@ -1,5 +1,7 @@
 //! Output filters of display commands: `| begin|include|exclude REGEX` (case-sensitive,
-//! chainable) and `| count`.
+//! chainable), `| count`, and `| by-linenum [ begin|include|exclude REGEX ]` (Comware 7's line
+//! numbers: five columns, then `:` for a line the filter matched or `-` for a line `begin`
+//! shows after the first match, then two spaces and the line).
 //!
 //! A filter starts at a `|` that stands alone as a word; its regular expression is the text up
 //! to the next such `|` (so `a|b` without spaces is one alternation).
@@ -19,14 +21,17 @@ pub enum Pipe {
     Exclude(Regex),
     /// The number of lines instead of the lines.
     Count,
+    /// Number each line shown by its place in the command's whole output.
+    LineNumbers,
 }
 
 /// The filter keywords with their help, sorted.
-pub const KEYWORDS: [(&str, &str); 4] = [
+pub const KEYWORDS: [(&str, &str); 5] = [
     (
         "begin",
         "Display the first line that matches the specified regular expression",
     ),
+    ("by-linenum", "Display the number of each line"),
     ("count", "Display the number of lines of output"),
     (
         "exclude",
@@ -63,6 +68,8 @@ pub enum Expect {
     AfterRegex,
     /// After `count`: the end.
     End,
+    /// After `by-linenum`: the end, or `begin`, `include` or `exclude` with an expression.
+    AfterLinenum,
 }
 
 /// The filter keyword `word` is a unique prefix of.
@@ -98,12 +105,24 @@ pub fn walk(line: &str, bar: usize) -> Result<(Vec<Pipe>, Expect), MatchError> {
             Expect::End | Expect::AfterRegex => expect = Expect::Keyword,
             Expect::Keyword => {
                 let k = keyword(word).map_err(|kind| err(kind, s))?;
-                expect = if k == "count" {
-                    pipes.push(Pipe::Count);
-                    Expect::End
-                } else {
-                    Expect::Regex
+                expect = match k {
+                    "count" => {
+                        pipes.push(Pipe::Count);
+                        Expect::End
+                    }
+                    "by-linenum" => {
+                        pipes.push(Pipe::LineNumbers);
+                        Expect::AfterLinenum
+                    }
+                    _ => Expect::Regex,
                 };
+            }
+            Expect::AfterLinenum => {
+                let k = keyword(word).map_err(|kind| err(kind, s))?;
+                if matches!(k, "count" | "by-linenum") {
+                    return Err(err(ErrorKind::Unrecognized, s));
+                }
+                expect = Expect::Regex;
             }
             Expect::Regex => {
                 // The expression runs up to the next lone `|`.
@@ -136,22 +155,42 @@ pub fn parse(line: &str, bar: usize) -> Result<Vec<Pipe>, MatchError> {
             kind: ErrorKind::Incomplete,
             offset: line.trim_end().len() + 1,
         }),
-        Expect::AfterRegex | Expect::End => Ok(pipes),
+        Expect::AfterRegex | Expect::End | Expect::AfterLinenum => Ok(pipes),
     }
 }
 
 /// Apply the filters, in order, to a command's output.
 pub fn apply(pipes: &[Pipe], output: String) -> String {
-    pipes.iter().fold(output, |text, pipe| {
-        let lines = text.lines();
-        let kept: Vec<&str> = match pipe {
-            Pipe::Include(re) => lines.filter(|l| re.is_match(l)).collect(),
-            Pipe::Exclude(re) => lines.filter(|l| !re.is_match(l)).collect(),
-            Pipe::Begin(re) => lines.skip_while(|l| !re.is_match(l)).collect(),
-            Pipe::Count => return format!("Total lines: {}.\n", text.lines().count()),
-        };
-        kept.iter().map(|l| format!("{l}\n")).collect()
-    })
+    // Each line keeps its number in the whole output and whether the filter that let it
+    // through matched it (`by-linenum` shows `:` or `-`).
+    let mut lines: Vec<(usize, bool, &str)> = output
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, true, l))
+        .collect();
+    for pipe in pipes {
+        match pipe {
+            Pipe::Include(re) => lines.retain(|(_, _, l)| re.is_match(l)),
+            Pipe::Exclude(re) => lines.retain(|(_, _, l)| !re.is_match(l)),
+            Pipe::Begin(re) => {
+                let first = lines.iter().position(|(_, _, l)| re.is_match(l));
+                lines.drain(..first.unwrap_or(lines.len()));
+                for line in &mut lines {
+                    line.1 = re.is_match(line.2);
+                }
+            }
+            Pipe::Count => return format!("Total lines: {}.\n", lines.len()),
+            Pipe::LineNumbers => {}
+        }
+    }
+    let numbered = pipes.iter().any(|p| matches!(p, Pipe::LineNumbers));
+    lines
+        .iter()
+        .map(|(n, matched, l)| match numbered {
+            true => format!("{n:>5}{}  {l}\n", if *matched { ':' } else { '-' }),
+            false => format!("{l}\n"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -225,6 +264,41 @@ mod tests {
             MatchError {
                 kind: ErrorKind::TooMany,
                 offset: 10
+            }
+        );
+    }
+
+    #[test]
+    fn line_numbers() {
+        assert_eq!(
+            run("display x | by-linenum").unwrap(),
+            "    1:  alpha\n    2:  beta\n    3:  gamma\n    4:  Alpha\n    5:  delta\n"
+        );
+        // Comware 7's example: `:` on the lines that match, `-` on the ones after them.
+        assert_eq!(
+            run("display x | by-linenum begin ^[gA]").unwrap(),
+            "    3:  gamma\n    4:  Alpha\n    5-  delta\n"
+        );
+        assert_eq!(
+            run("display x | by-l include ^a").unwrap(),
+            "    1:  alpha\n"
+        );
+        assert_eq!(
+            run("display x | by-linenum exclude l").unwrap(),
+            "    2:  beta\n    3:  gamma\n"
+        );
+        assert_eq!(
+            run("d | by-linenum count").unwrap_err(),
+            MatchError {
+                kind: ErrorKind::Unrecognized,
+                offset: 15
+            }
+        );
+        assert_eq!(
+            run("d | by-linenum include").unwrap_err(),
+            MatchError {
+                kind: ErrorKind::Incomplete,
+                offset: 23
             }
         );
     }

@@ -41,7 +41,8 @@ pub struct Section {
 
 /// Where a block goes in the configuration text. Comware writes the global settings first,
 /// then the views of protocols and services (address pools, hot backup), the interfaces, the
-/// user lines, and last the global settings that refer to users (SSH server, local users).
+/// static routes, the user lines, and last the global settings that refer to users (SSH
+/// server, local users).
 /// Blocks of one place keep the order of the feature list, then the order a feature adds them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Place {
@@ -51,6 +52,8 @@ pub enum Place {
     View,
     /// `interface X` sections.
     Interface,
+    /// Global lines that refer to the interfaces' subnets (` ip route-static ...`).
+    Routes,
     /// `line console 0`, `line vty A B`.
     Line,
     /// Global lines and sections about logins (` ssh server ...`, `local-user U`).
@@ -112,8 +115,14 @@ pub fn of_view(sections: &[Section], view: &View) -> String {
         View::User => &View::System,
         other => other,
     };
+    partial(sections.iter().filter(|s| &s.view == view))
+}
+
+/// Some sections of the configuration (`display this`, `display current-configuration
+/// interface X`): each after a `#` line, then `#` and `return`.
+pub fn partial<'a>(sections: impl IntoIterator<Item = &'a Section>) -> String {
     let mut out = String::new();
-    for section in sections.iter().filter(|s| &s.view == view) {
+    for section in sections {
         push_section(&mut out, section);
     }
     push_line(&mut out, "#");

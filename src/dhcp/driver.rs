@@ -84,6 +84,8 @@ pub struct DhcpHandle {
     jobs: mpsc::Sender<Work>,
     events: broadcast::Sender<LeaseEvent>,
     store: watch::Receiver<StoreStatus>,
+    /// The lease store's journal fsync latencies.
+    pub fsync: Arc<crate::metrics::histogram::Histogram>,
 }
 
 /// What the operator must know about the lease store (`display dhcp server statistics`).
@@ -326,6 +328,7 @@ pub fn start(
         jobs: jobs_tx,
         events: events.clone(),
         store: store_rx,
+        fsync: store.fsync_histogram(),
     };
     let engine = Engine {
         server,

@@ -38,6 +38,8 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 
 use thiserror::Error;
 
@@ -46,6 +48,7 @@ use self::files::AtomicError;
 pub use self::recovery::{Damage, TornTail};
 use super::event::LeaseChange;
 use super::lease::{ClientKey, LeaseRecord, LeaseState, record_flags};
+use crate::metrics::histogram::Histogram;
 
 const JOURNAL_MAGIC: &[u8; 8] = b"DUETLJ01";
 const SNAPSHOT_MAGIC: &[u8; 8] = b"DUETLS01";
@@ -106,6 +109,8 @@ pub struct LeaseStore {
     /// What is on disk is unknown (an fsync failed, or a rename could not be made durable):
     /// nothing more is written until a compaction writes the whole table afresh.
     poisoned: bool,
+    /// How long each journal fsync took (the metrics endpoint shows it).
+    fsync: Arc<Histogram>,
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -209,6 +214,7 @@ impl LeaseStore {
             journal_records: rec.journal_records,
             journal_len,
             poisoned: false,
+            fsync: Arc::default(),
         };
         if !rec.damage.is_empty() {
             store.set_damage_aside(&mut rec);
@@ -292,7 +298,10 @@ impl LeaseStore {
             let _ = journal.set_len(self.journal_len);
             return Err(io_err(&path)(e));
         }
-        if let Err(e) = files::sync_data(&self.faults, StoreFile::Journal, journal) {
+        let started = Instant::now();
+        let synced = files::sync_data(&self.faults, StoreFile::Journal, journal);
+        self.fsync.observe(started.elapsed());
+        if let Err(e) = synced {
             self.poisoned = true;
             return Err(io_err(&path)(e));
         }
@@ -302,6 +311,12 @@ impl LeaseStore {
         self.pending.clear();
         self.pending_records = 0;
         Ok(n)
+    }
+
+    /// The journal fsync latencies (shared: the metrics endpoint reads it while the engine
+    /// writes).
+    pub fn fsync_histogram(&self) -> Arc<Histogram> {
+        self.fsync.clone()
     }
 
     /// Fold the journal into a new snapshot holding `leases` (the whole current table, which

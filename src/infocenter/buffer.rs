@@ -23,6 +23,20 @@ pub struct LogEntry {
     pub message: String,
 }
 
+impl LogEntry {
+    /// A line stamped with the current local time (severity clamped to 7).
+    pub fn now(sysname: &str, module: &str, severity: u8, mnemonic: &str, message: &str) -> Self {
+        LogEntry {
+            time: Local::now(),
+            sysname: sysname.to_string(),
+            module: module.to_string(),
+            severity: severity.min(7),
+            mnemonic: mnemonic.to_string(),
+            message: message.to_string(),
+        }
+    }
+}
+
 impl fmt::Display for LogEntry {
     /// `%Nov 21 10:38:12:320 2026 Duet SHELL/5/SHELL_CMD: message` (the day is padded to two
     /// columns with a space, milliseconds follow the seconds after a colon).
@@ -90,14 +104,7 @@ impl LogBuffer {
     /// Record one log line (`%Nov 21 10:38:12:320 2026 SYSNAME MODULE/SEVERITY/MNEMONIC: MESSAGE`)
     /// stamped with the current local time.
     pub fn push(&self, sysname: &str, module: &str, severity: u8, mnemonic: &str, message: &str) {
-        self.push_entry(LogEntry {
-            time: Local::now(),
-            sysname: sysname.to_string(),
-            module: module.to_string(),
-            severity: severity.min(7),
-            mnemonic: mnemonic.to_string(),
-            message: message.to_string(),
-        });
+        self.push_entry(LogEntry::now(sysname, module, severity, mnemonic, message));
     }
 
     /// Record an entry as given (tests use it with a fixed time).

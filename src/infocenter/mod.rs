@@ -1,9 +1,13 @@
 //! The info-center: each device's log buffer in Comware's line format, the `tracing` layer
-//! that fills it, the operator log, and the `info-center`/`logbuffer` commands.
+//! that fills it, the operator log, the log hosts (UDP syslog), the systemd journal, and the
+//! `info-center`/`logbuffer` commands.
 
 pub mod buffer;
 pub mod commands;
 pub mod config;
+pub mod journal;
+pub mod loghost;
+pub mod output;
 pub mod repeat;
 pub mod route;
 

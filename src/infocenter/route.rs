@@ -7,8 +7,9 @@
 //! ```
 //!
 //! [`InfoCenterLayer`] takes every event that carries `module` and `mnemonic` (and optionally
-//! `severity`; without it the tracing level decides) and stores it in the log buffer of the
-//! device whose `device` span encloses the event. Several devices run in one process (the
+//! `severity`; without it the tracing level decides) and delivers it to the outputs (log
+//! buffer, log hosts, journal: `super::output`) of the device whose `device` span encloses the
+//! event. Several devices run in one process (the
 //! demo runs A and B together), so each device has its own span ([`crate::device::Device::span`]),
 //! entered by its tasks (`.instrument(device.span())`) and its session threads
 //! (`let _g = device.span().entered();`). Events outside any device span only reach the
@@ -30,6 +31,9 @@ use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
 
+use super::buffer::LogEntry;
+use super::journal;
+use super::output::deliver;
 use crate::device::Device;
 
 /// The name of the span that marks a device's work; its `device` field holds the device's
@@ -186,10 +190,9 @@ where
                 .unwrap_or_else(|| severity_of(*event.metadata().level()));
             // The snapshot, not the locked configuration: an event may be emitted while a
             // command holds the configuration lock.
-            let sysname = device.config.snapshot().sysname.clone();
-            device
-                .logs
-                .push(&sysname, &module, severity, &mnemonic, &fields.message);
+            let cfg = device.config.snapshot();
+            let entry = LogEntry::now(&cfg.sysname, &module, severity, &mnemonic, &fields.message);
+            deliver(&device.logs, &device.loghost, &cfg.infocenter, entry);
         }
     }
 }
@@ -231,6 +234,8 @@ pub fn init_tracing(log_file: Option<&Path>) -> Result<(), InitError> {
     // A log file is asked for: it gets `info`. Stderr shares the terminal with the console, so it
     // gets errors only unless RUST_LOG says otherwise; the info-center buffer gets everything.
     let default = if log_file.is_some() { "info" } else { "error" };
+    // Under systemd, Comware lines also go to the journal with their fields (journal.rs).
+    journal::init_from_env();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let operator = match log_file {
         Some(path) => {
@@ -344,6 +349,56 @@ mod tests {
             span.in_scope(|| tracing::info!(module = "X", mnemonic = "Y", "late"));
             assert_eq!(b.logs.stats().current, 0);
         });
+    }
+
+    /// A Comware event of a device with a log host reaches it as a syslog datagram; one the
+    /// `info-center source` rules deny for log hosts still reaches the buffer, not the host.
+    #[test]
+    fn events_reach_the_log_hosts_of_their_device() {
+        use crate::infocenter::config::{Destination, LogHost, SourceRule};
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        server
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let (_d, a) = test_device();
+        {
+            let mut cfg = a.config.lock();
+            cfg.sysname = "A".into();
+            cfg.infocenter.loghosts.push(LogHost {
+                address: std::net::Ipv4Addr::LOCALHOST,
+                port: server.local_addr().unwrap().port(),
+                facility: 7,
+            });
+            cfg.infocenter
+                .sources
+                .insert(("SHELL".into(), Destination::Loghost), SourceRule::Deny);
+        }
+        a.config.publish();
+        let subscriber = tracing_subscriber::registry().with(info_center_layer());
+        tracing::subscriber::with_default(subscriber, || {
+            a.span().in_scope(|| {
+                tracing::info!(
+                    module = "SHELL",
+                    mnemonic = "SHELL_LOGIN",
+                    "not for the host"
+                );
+                tracing::warn!(
+                    module = "VRRP",
+                    severity = 6u8,
+                    mnemonic = "VRRP_STATUS_CHANGE",
+                    "to Master"
+                );
+            });
+        });
+        let mut buf = [0u8; 2048];
+        let n = server.recv(&mut buf).unwrap();
+        let text = std::str::from_utf8(&buf[..n]).unwrap();
+        assert!(text.starts_with("<190>"), "{text}");
+        assert!(
+            text.ends_with(" A %%10VRRP/6/VRRP_STATUS_CHANGE: to Master"),
+            "{text}"
+        );
+        assert_eq!(a.logs.stats().current, 2);
     }
 
     #[test]

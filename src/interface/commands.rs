@@ -45,19 +45,11 @@ pub(crate) fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
         .ok_or_else(|| CmdError::msg(format!("The interface {text} does not exist.")))
 }
 
-/// `ip address A.B.C.D { MASK | LEN }` sets the primary address (replacing the old one);
-/// `undo ip address` removes it.
-pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let port = current_port(ctx)?;
-    let mut config = ctx.device.config.lock();
-    if args.undo {
-        if let Some(entry) = config.interfaces.get_mut(&port)
-            && let Some((old, old_len)) = entry.address.take()
-        {
-            config.subnets.remove(&port, old, old_len);
-        }
-        return Ok(());
-    }
+/// Most secondary addresses on one interface (Comware 7's limit).
+const MAX_SECONDARY: usize = 31;
+
+/// The address and prefix length of `ip address A { MASK | LEN }`, checked.
+fn typed_address(args: &Args) -> Result<(std::net::Ipv4Addr, u8), CmdError> {
     let addr = args
         .ipv4("addr")
         .ok_or_else(|| CmdError::WrongParameter("addr".into()))?;
@@ -75,11 +67,90 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         let slot = if args.has("mask") { "mask" } else { "len" };
         return Err(CmdError::WrongParameter(slot.into()));
     }
+    Ok((addr, len))
+}
+
+/// `ip address A.B.C.D { MASK | LEN } [ sub ]`: set the primary address (replacing the old
+/// one) or add a secondary one. `undo ip address` removes every address; `undo ip address A
+/// MASK` the primary (once no secondary is left), `undo ip address A MASK sub` one secondary.
+pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let port = current_port(ctx)?;
+    let sub = args.has("sub");
+    let mut config = ctx.device.config.lock();
+    let current = config.interfaces.get(&port).cloned().unwrap_or_default();
+    if args.undo {
+        let gone: Vec<(std::net::Ipv4Addr, u8)> = if !args.has("addr") {
+            current.addresses().collect()
+        } else {
+            let (addr, len) = typed_address(args)?;
+            let configured = if sub {
+                current.secondary.contains(&(addr, len))
+            } else {
+                current.address == Some((addr, len))
+            };
+            if !configured {
+                let kind = if sub { "secondary" } else { "primary" };
+                return Err(CmdError::msg(format!(
+                    "The {kind} IP address {addr}/{len} is not configured on {port}."
+                )));
+            }
+            if !sub && !current.secondary.is_empty() {
+                return Err(CmdError::msg(
+                    "The primary IP address cannot be removed while the interface has secondary IP addresses. Remove them first.",
+                ));
+            }
+            vec![(addr, len)]
+        };
+        for (addr, len) in &gone {
+            config.subnets.remove(&port, *addr, *len);
+        }
+        if let Some(entry) = config.interfaces.get_mut(&port) {
+            entry.secondary.retain(|a| !gone.contains(a));
+            if entry.address.is_some_and(|a| gone.contains(&a)) {
+                entry.address = None;
+            }
+        }
+        return Ok(());
+    }
+    let (addr, len) = typed_address(args)?;
     address::check_host(addr, len).map_err(|e| CmdError::msg(e.to_string()))?;
+    if sub {
+        if current.address.is_none() {
+            return Err(CmdError::msg(
+                "Configure the primary IP address of the interface before a secondary one.",
+            ));
+        }
+        if current.secondary.contains(&(addr, len)) {
+            return Ok(());
+        }
+        if current.secondary.len() >= MAX_SECONDARY {
+            return Err(CmdError::msg(format!(
+                "An interface can have at most {MAX_SECONDARY} secondary IP addresses."
+            )));
+        }
+    } else if current.secondary.contains(&(addr, len)) {
+        return Err(CmdError::msg(format!(
+            "The IP address {addr}/{len} is already a secondary address of {port}."
+        )));
+    }
+    // The port's own other addresses (all but the primary being replaced) may not overlap
+    // either: one subnet has one address per interface.
+    let replaced = (!sub).then_some(current.address).flatten();
+    for (own, own_len) in current.addresses().filter(|a| Some(*a) != replaced) {
+        if address::overlaps(addr, len, own, own_len) {
+            return Err(CmdError::msg(format!(
+                "The IP address {addr}/{len} overlaps with {own}/{own_len} on this interface."
+            )));
+        }
+    }
     // The index names the candidates; the configuration confirms them.
     for other in config.subnets.candidates(&port, addr, len) {
-        if let Some((other_addr, other_len)) = config.interfaces.get(other).and_then(|c| c.address)
-            && address::overlaps(addr, len, other_addr, other_len)
+        let Some(other_cfg) = config.interfaces.get(other) else {
+            continue;
+        };
+        if let Some((other_addr, other_len)) = other_cfg
+            .addresses()
+            .find(|(a, l)| address::overlaps(addr, len, *a, *l))
         {
             let e = AddressError::Overlap {
                 addr,
@@ -95,8 +166,9 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         .interfaces
         .get_mut(&port)
         .ok_or_else(|| CmdError::msg(format!("The interface {port} does not exist.")))?;
-    let old = entry.address.replace((addr, len));
-    if let Some((old, old_len)) = old {
+    if sub {
+        entry.secondary.push((addr, len));
+    } else if let Some((old, old_len)) = entry.address.replace((addr, len)) {
         config.subnets.remove(&port, old, old_len);
     }
     config.subnets.insert(&port, addr, len);
@@ -463,6 +535,125 @@ mod tests {
         );
         assert_eq!(t.run(description, &undo(&[]), &[]).result, Ok(()));
         assert_eq!(t.config().interfaces[&port].description, None);
+    }
+
+    fn addr_args(ip_text: &str, len: u64, sub: bool) -> Args {
+        let mut items = vec![("addr", ip(ip_text)), ("len", Value::Int(len))];
+        if sub {
+            items.push(("sub", Value::Keyword));
+        }
+        args(&items)
+    }
+
+    fn undo_addr(ip_text: &str, len: u64, sub: bool) -> Args {
+        let mut a = addr_args(ip_text, len, sub);
+        a.undo = true;
+        a
+    }
+
+    #[test]
+    fn secondary_addresses() {
+        let mut t = in_port("GigabitEthernet1/0/1");
+        let port: IfName = "ge1/0/1".parse().unwrap();
+        let cfg = |t: &TestBed| t.config().interfaces[&port].clone();
+        // A secondary needs a primary.
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.2.0.1", 24, true), &[])
+                .result,
+            Err(CmdError::msg(
+                "Configure the primary IP address of the interface before a secondary one."
+            ))
+        );
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.1.0.1", 24, false), &[])
+                .result,
+            Ok(())
+        );
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.2.0.1", 24, true), &[])
+                .result,
+            Ok(())
+        );
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.3.0.1", 24, true), &[])
+                .result,
+            Ok(())
+        );
+        // Again is nothing new.
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.3.0.1", 24, true), &[])
+                .result,
+            Ok(())
+        );
+        assert_eq!(
+            cfg(&t).secondary,
+            [
+                ("10.2.0.1".parse().unwrap(), 24),
+                ("10.3.0.1".parse().unwrap(), 24)
+            ]
+        );
+        // Overlaps with the port's own addresses and with another port's secondary.
+        assert!(
+            t.run(ip_address, &addr_args("10.2.0.9", 16, true), &[])
+                .result
+                .is_err()
+        );
+        t.session.views.truncate(2);
+        t.session
+            .views
+            .push(View::Interface("GigabitEthernet1/0/2".into()));
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.9.0.1", 24, false), &[])
+                .result,
+            Ok(())
+        );
+        let run = t.run(ip_address, &addr_args("10.3.0.2", 24, true), &[]);
+        assert_eq!(
+            run.result,
+            Err(CmdError::msg(
+                "The IP address 10.3.0.2/24 overlaps with the subnet of GigabitEthernet1/0/1 (10.3.0.1/24)."
+            ))
+        );
+        t.session.views.truncate(2);
+        t.session
+            .views
+            .push(View::Interface("GigabitEthernet1/0/1".into()));
+        // The primary stays while secondaries remain; a named address must be configured.
+        let before = t.config();
+        assert!(
+            t.run(ip_address, &undo_addr("10.1.0.1", 24, false), &[])
+                .result
+                .is_err()
+        );
+        assert!(
+            t.run(ip_address, &undo_addr("10.4.0.1", 24, true), &[])
+                .result
+                .is_err()
+        );
+        assert!(
+            t.run(ip_address, &undo_addr("10.2.0.1", 24, false), &[])
+                .result
+                .is_err()
+        );
+        assert_eq!(t.config(), before);
+        assert_eq!(
+            t.run(ip_address, &undo_addr("10.2.0.1", 24, true), &[])
+                .result,
+            Ok(())
+        );
+        assert_eq!(cfg(&t).secondary, [("10.3.0.1".parse().unwrap(), 24)]);
+        // `undo ip address` removes everything, and the subnets are free again.
+        assert_eq!(t.run(ip_address, &undo(&[]), &[]).result, Ok(()));
+        assert_eq!((cfg(&t).address, cfg(&t).secondary.len()), (None, 0));
+        t.session.views.truncate(2);
+        t.session
+            .views
+            .push(View::Interface("GigabitEthernet1/0/2".into()));
+        assert_eq!(
+            t.run(ip_address, &addr_args("10.3.0.2", 24, true), &[])
+                .result,
+            Ok(())
+        );
     }
 
     proptest::proptest! {

@@ -13,10 +13,21 @@ pub struct InterfaceConfig {
     pub shutdown: bool,
     /// `ip address A.B.C.D MASK|LEN`: the primary address and its prefix length.
     pub address: Option<(Ipv4Addr, u8)>,
+    /// `ip address A.B.C.D MASK|LEN sub`: the secondary addresses, in the order configured.
+    /// Invariant (held by the `ip address` handler): there are secondaries only while there is
+    /// a primary, and no two addresses of the device's ports have overlapping subnets.
+    pub secondary: Vec<(Ipv4Addr, u8)>,
     /// `vrrp version` and the `vrrp vrid N ...` groups of this interface.
     pub vrrp: InterfaceVrrp,
     /// `dhcp select server` / `dhcp server apply ip-pool NAME`.
     pub dhcp: InterfaceDhcp,
+}
+
+impl InterfaceConfig {
+    /// Every configured address: the primary, then the secondaries.
+    pub fn addresses(&self) -> impl Iterator<Item = (Ipv4Addr, u8)> + '_ {
+        self.address.iter().chain(&self.secondary).copied()
+    }
 }
 
 /// The DHCP server side of an interface.

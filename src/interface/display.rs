@@ -206,7 +206,7 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
             Some((a, len)) => ctx.line(format!("Internet address: {a}/{len} (primary)")),
         }
         for (a, len) in st.addresses.iter().filter(|a| Some(**a) != first) {
-            ctx.line(format!("Internet address: {a}/{len} (sub)"));
+            ctx.line(format!("Internet address: {a}/{len} (Sub)"));
         }
         if let Some(mac) = &st.mac {
             ctx.line(format!(
@@ -401,7 +401,7 @@ mod tests {
              Bandwidth: 1000000 kbps\n\
              Maximum transmission unit: 1500\n\
              Internet address: 192.168.1.1/24 (primary)\n\
-             Internet address: 10.9.9.9/32 (sub)\n\
+             Internet address: 10.9.9.9/32 (Sub)\n\
              IP packet frame type: Ethernet II, hardware address: 02d0-0000-0001\n"
         );
         let mut args = Args::default();

@@ -1,5 +1,5 @@
 //! The interface engine: one tokio task per device that reconciles each port's admin state
-//! and primary address from configuration snapshots onto a [`NetBackend`], and publishes
+//! and addresses (primary and secondary) from configuration snapshots onto a [`NetBackend`], and publishes
 //! what the network reports (admin and link state, MAC, addresses) through a `watch`.
 //!
 //! It only removes addresses it added itself: other engines (VRRP's virtual IP) and the
@@ -20,8 +20,8 @@ use crate::net::{IfAddr, NetBackend, NetError};
 pub struct Engine<B> {
     backend: B,
     status: StatusSender,
-    /// The address the engine put on each port (removed when the configuration changes).
-    owned: BTreeMap<IfName, IfAddr>,
+    /// The addresses the engine put on each port (removed when the configuration changes).
+    owned: BTreeMap<IfName, Vec<IfAddr>>,
 }
 
 /// Run the engine until the configuration store goes away. After each reconciliation the
@@ -95,21 +95,25 @@ impl<B: NetBackend> Engine<B> {
             self.backend.set_admin(port, !want.shutdown).await?;
             touched = true;
         }
-        if let Some(old) = self.owned.get(port).copied()
-            && Some(old) != want.address
-        {
-            if state.addresses.contains(&old) {
-                self.backend.del_address(port, old).await?;
+        let wanted: Vec<IfAddr> = want.addresses().collect();
+        // What we own stays recorded until it is gone, so a failed step is retried at the
+        // next reconciliation.
+        let owned = self.owned.entry(port.clone()).or_default();
+        for old in owned.clone().iter().filter(|a| !wanted.contains(a)) {
+            if state.addresses.contains(old) {
+                self.backend.del_address(port, *old).await?;
                 touched = true;
             }
-            self.owned.remove(port);
+            owned.retain(|a| a != old);
         }
-        if let Some(addr) = want.address {
-            if !state.addresses.contains(&addr) {
-                self.backend.add_address(port, addr).await?;
+        for addr in &wanted {
+            if !state.addresses.contains(addr) {
+                self.backend.add_address(port, *addr).await?;
                 touched = true;
             }
-            self.owned.insert(port.clone(), addr);
+            if !owned.contains(addr) {
+                owned.push(*addr);
+            }
         }
         if touched {
             state = self.backend.port_state(port).await?;
@@ -255,6 +259,19 @@ mod tests {
         assert!(!lan.port_state(&p1).unwrap().admin_up);
         configure(&dev, &ge(1), |c| c.shutdown = false);
         wait_for(&dev, "admin up", |s| s[&ge(1)].physical_up()).await;
+
+        // Secondary addresses go on beside the primary and come off alone.
+        configure(&dev, &ge(1), |c| c.secondary = vec![addr("10.9.0.1", 16)]);
+        wait_for(&dev, "secondary", |s| {
+            s[&ge(1)].addresses.contains(&addr("10.9.0.1", 16))
+        })
+        .await;
+        configure(&dev, &ge(1), |c| c.secondary.clear());
+        wait_for(&dev, "secondary gone", |s| {
+            !s[&ge(1)].addresses.contains(&addr("10.9.0.1", 16))
+                && s[&ge(1)].addresses.contains(&addr("10.0.1.1", 24))
+        })
+        .await;
 
         // undo ip address removes only ours.
         configure(&dev, &ge(1), |c| c.address = None);

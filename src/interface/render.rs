@@ -19,6 +19,9 @@ pub fn render_interface(name: &IfName, cfg: &InterfaceConfig) -> Vec<String> {
     if let Some((addr, len)) = cfg.address {
         lines.push(format!(" ip address {addr} {}", mask_of(len)));
     }
+    for (addr, len) in &cfg.secondary {
+        lines.push(format!(" ip address {addr} {} sub", mask_of(*len)));
+    }
     lines.extend(crate::vrrp::render::render_vrrp(&cfg.vrrp));
     if cfg.dhcp.select_server {
         lines.push(" dhcp select server".to_string());
@@ -50,6 +53,7 @@ mod tests {
             description: Some("to core switch".to_string()),
             shutdown: true,
             address: Some(("192.168.10.1".parse().unwrap(), 24)),
+            secondary: vec![("10.2.0.1".parse().unwrap(), 16)],
             dhcp: InterfaceDhcp {
                 select_server: true,
                 apply_pool: Some("lan".to_string()),
@@ -63,6 +67,7 @@ mod tests {
                 " description to core switch",
                 " shutdown",
                 " ip address 192.168.10.1 255.255.255.0",
+                " ip address 10.2.0.1 255.255.0.0 sub",
                 " dhcp select server",
                 " dhcp server apply ip-pool lan",
             ]

@@ -3,8 +3,10 @@
 //! the record of what a device added to the kernel (`ledger`) and its removal (`cleanup`).
 
 pub mod cleanup;
+pub mod icmp;
 pub mod ledger;
 pub mod linux;
+pub mod probe;
 pub mod sim;
 pub mod vrrp;
 

@@ -7,9 +7,12 @@
 //! (node, port) order, so a run is deterministic: the same sends give the same receive order.
 //! Each port has a stable, locally administered MAC address derived from its node and port
 //! numbers. Frames wait in a bounded queue per listener; a full queue drops (and counts) the
-//! frame, as a NIC does. Byte-stream connections between the nodes' addresses (the
+//! frame, as a NIC does. A node with forwarding on routes IPv4 frames addressed to its ports
+//! between its segments ([`forward`]). Byte-stream connections between the nodes' addresses (the
 //! hot-backup failover link) are in [`tcp`].
 
+/// IPv4 forwarding between a node's ports (a router on the simulated LAN).
+pub mod forward;
 /// Connections (listen, dial, byte streams) over the simulated LAN.
 pub mod tcp;
 
@@ -23,6 +26,15 @@ use crate::interface::name::IfName;
 
 /// Frames a listener may have waiting before new ones are dropped.
 pub const RX_QUEUE: usize = 1024;
+
+/// A neighbour a node's port reaches (see [`Lan::neighbours`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SimNeighbour {
+    pub ip: std::net::Ipv4Addr,
+    pub mac: [u8; 6],
+    /// The node's port it is reached through.
+    pub port: IfName,
+}
 
 /// A device on the LAN.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -76,6 +88,7 @@ struct Node {
     label: String,
     ports: BTreeMap<IfName, SimPort>,
     watchers: Vec<mpsc::UnboundedSender<IfName>>,
+    routing: forward::Routing,
 }
 
 /// Decides, per frame and receiving port, whether the frame is delivered (fault injection in
@@ -93,6 +106,77 @@ struct LanState {
 }
 
 impl LanState {
+    /// Deliver a frame from `from` to the other up ports of its segment; frames a receiving
+    /// router forwards are pushed on `forwards` as (outgoing port, frame).
+    fn deliver(
+        &mut self,
+        from: &PortId,
+        bytes: &[u8],
+        forwards: &mut Vec<(PortId, Vec<u8>)>,
+    ) -> Result<usize, NetError> {
+        let sender = self.port(from)?;
+        if !sender.link_up() {
+            return Ok(0);
+        }
+        sender.counters.tx_frames += 1;
+        let segment = sender.segment;
+        let filter = self.filter.clone();
+        let mut delivered = 0;
+        let mut routers = Vec::new();
+        for (n, node) in self.nodes.iter_mut().enumerate() {
+            for (name, port) in node.ports.iter_mut() {
+                let is_sender = n as u32 == from.node.0 && *name == from.port;
+                if is_sender || port.segment != segment || !port.link_up() {
+                    continue;
+                }
+                let to = || PortId {
+                    node: NodeId(n as u32),
+                    port: name.clone(),
+                };
+                if let Some(f) = &filter
+                    && !f(from, &to(), bytes)
+                {
+                    port.counters.rx_dropped += 1;
+                    continue;
+                }
+                let frame = Frame {
+                    from: from.clone(),
+                    bytes: bytes.to_vec(),
+                };
+                port.listeners.retain(|l| !l.is_closed());
+                let mut taken = false;
+                for l in &port.listeners {
+                    taken |= l.try_send(frame.clone()).is_ok();
+                }
+                if taken {
+                    port.counters.rx_frames += 1;
+                    delivered += 1;
+                }
+                if node.routing.enabled {
+                    // The node's IP stack takes the frame too; counted below.
+                    routers.push((to(), taken));
+                } else if !taken {
+                    port.counters.rx_dropped += 1;
+                }
+            }
+        }
+        for (at, taken) in routers {
+            let forwarded = self.wants_to_forward(&at, bytes)
+                && self
+                    .forward(&at, bytes)
+                    .map(|out| forwards.push(out))
+                    .is_some();
+            if !taken && let Ok(port) = self.port(&at) {
+                if forwarded {
+                    port.counters.rx_frames += 1;
+                } else {
+                    port.counters.rx_dropped += 1;
+                }
+            }
+        }
+        Ok(delivered)
+    }
+
     fn port(&mut self, id: &PortId) -> Result<&mut SimPort, NetError> {
         self.nodes
             .get_mut(id.node.0 as usize)
@@ -164,6 +248,7 @@ impl Lan {
             label: label.to_string(),
             ports,
             watchers: Vec::new(),
+            routing: forward::Routing::default(),
         });
         NodeId(node)
     }
@@ -236,51 +321,131 @@ impl Lan {
     }
 
     /// Send a frame from a port: returns how many ports received it (0 when the sender's
-    /// link is down).
+    /// link is down). Frames a router node forwards on ([`forward`]) are delivered before
+    /// this returns; they are not in the count.
     pub fn send(&self, from: &PortId, bytes: &[u8]) -> Result<usize, NetError> {
+        /// Forwarded frames one send may cause: each hop costs a TTL unit, so this only
+        /// bounds a flood of copies, which forwarding (unicast only) never makes.
+        const MAX_FORWARDED: usize = 1024;
         let mut s = self.lock();
-        let sender = s.port(from)?;
-        if !sender.link_up() {
-            return Ok(0);
+        let mut forwards = Vec::new();
+        let delivered = s.deliver(from, bytes, &mut forwards)?;
+        let mut sent = 0;
+        while let Some((out, frame)) = forwards.pop() {
+            sent += 1;
+            if sent > MAX_FORWARDED {
+                break;
+            }
+            s.deliver(&out, &frame, &mut forwards)?;
         }
-        sender.counters.tx_frames += 1;
-        let segment = sender.segment;
-        let filter = s.filter.clone();
-        let mut delivered = 0;
-        for (n, node) in s.nodes.iter_mut().enumerate() {
-            for (name, port) in node.ports.iter_mut() {
-                let is_sender = n as u32 == from.node.0 && *name == from.port;
-                if is_sender || port.segment != segment || !port.link_up() {
+        Ok(delivered)
+    }
+
+    /// Turn IPv4 forwarding on or off on a node (off for a new node, like a host); returns
+    /// whether it was on.
+    pub fn set_forwarding(&self, node: NodeId, on: bool) -> bool {
+        match self.lock().nodes.get_mut(node.0 as usize) {
+            Some(n) => std::mem::replace(&mut n.routing.enabled, on),
+            None => false,
+        }
+    }
+
+    /// The routes installed on a node, sorted.
+    pub fn routes(&self, node: NodeId) -> Vec<forward::SimRoute> {
+        self.lock()
+            .nodes
+            .get(node.0 as usize)
+            .map(|n| n.routing.routes.clone())
+            .unwrap_or_default()
+    }
+
+    /// Install a route on a node, replacing the one with the same destination, length and
+    /// metric (`ip route replace`).
+    pub fn replace_route(&self, node: NodeId, route: forward::SimRoute) {
+        if let Some(n) = self.lock().nodes.get_mut(node.0 as usize) {
+            n.routing.replace(route);
+        }
+    }
+
+    /// Remove a node's route (absent is success).
+    pub fn remove_route(&self, node: NodeId, dest: std::net::Ipv4Addr, len: u8, metric: u32) {
+        if let Some(n) = self.lock().nodes.get_mut(node.0 as usize) {
+            n.routing.remove(dest, len, metric);
+        }
+    }
+
+    /// What a node's forwarding did.
+    pub fn forward_counters(&self, node: NodeId) -> forward::ForwardCounters {
+        self.lock()
+            .nodes
+            .get(node.0 as usize)
+            .map(|n| n.routing.counters)
+            .unwrap_or_default()
+    }
+
+    /// Is `addr` an address of one of the node's ports?
+    pub fn is_local(&self, node: NodeId, addr: std::net::Ipv4Addr) -> bool {
+        let s = self.lock();
+        s.nodes.get(node.0 as usize).is_some_and(|n| {
+            n.ports
+                .values()
+                .any(|p| p.addresses.iter().any(|(a, _)| *a == addr))
+        })
+    }
+
+    /// Would an echo request from `node` to `dst` be answered (`ping` on the simulated LAN)?
+    /// Yes when `dst` is the node's own address, or when a port of the node whose link is up
+    /// has a subnet holding `dst` and another port on its segment, link up, has `dst`. Probes
+    /// are not forwarded by the nodes that route (src/net/sim/forward.rs), so nothing beyond
+    /// the segment answers.
+    pub fn answers_echo(&self, node: NodeId, dst: std::net::Ipv4Addr) -> bool {
+        if self.is_local(node, dst) {
+            return true;
+        }
+        !self.neighbours(node).into_iter().all(|n| n.ip != dst)
+    }
+
+    /// The other ports the node's ports can reach on their segments, by address: for each port
+    /// of the node whose link is up, every port of another node on the same segment, link up,
+    /// with an address inside one of the port's subnets. This is what the node's ARP table
+    /// would learn (`display arp` on the simulated LAN), in (port, address) order.
+    pub fn neighbours(&self, node: NodeId) -> Vec<SimNeighbour> {
+        let s = self.lock();
+        let Some(me) = s.nodes.get(node.0 as usize) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for (name, port) in &me.ports {
+            if !port.link_up() {
+                continue;
+            }
+            for (n, other) in s.nodes.iter().enumerate() {
+                if n as u32 == node.0 {
                     continue;
                 }
-                if let Some(f) = &filter {
-                    let to = PortId {
-                        node: NodeId(n as u32),
-                        port: name.clone(),
-                    };
-                    if !f(from, &to, bytes) {
-                        port.counters.rx_dropped += 1;
+                for peer in other.ports.values() {
+                    if peer.segment != port.segment || !peer.link_up() {
                         continue;
                     }
-                }
-                let frame = Frame {
-                    from: from.clone(),
-                    bytes: bytes.to_vec(),
-                };
-                port.listeners.retain(|l| !l.is_closed());
-                let mut taken = false;
-                for l in &port.listeners {
-                    taken |= l.try_send(frame.clone()).is_ok();
-                }
-                if taken {
-                    port.counters.rx_frames += 1;
-                    delivered += 1;
-                } else {
-                    port.counters.rx_dropped += 1;
+                    for (ip, _) in &peer.addresses {
+                        let inside = port.addresses.iter().any(|(a, len)| {
+                            crate::interface::address::network_of(*a, *len)
+                                == crate::interface::address::network_of(*ip, *len)
+                        });
+                        if inside {
+                            found.push(SimNeighbour {
+                                ip: *ip,
+                                mac: peer.mac,
+                                port: name.clone(),
+                            });
+                        }
+                    }
                 }
             }
         }
-        Ok(delivered)
+        found.sort_by(|a, b| (&a.port, a.ip).cmp(&(&b.port, b.ip)));
+        found.dedup();
+        found
     }
 
     /// Drop the frames `filter` refuses (counted as `rx_dropped` at the receiver), or deliver

@@ -181,6 +181,43 @@ impl Interaction for TerminalAsker {
         let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
         SessionMode::cooked(read_answer)
     }
+
+    fn progress(&mut self, text: &str) -> bool {
+        let mut out = io::stdout();
+        out.write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .is_ok()
+    }
+
+    fn interrupted(&mut self) -> bool {
+        ctrl_c_typed()
+    }
+}
+
+/// Was Ctrl+C typed? The session keeps the terminal in raw input mode (`SessionMode`), so it
+/// arrives as the byte 0x03 on fd 0, not as a signal. Looks without waiting; the other keys
+/// typed while a command runs are consumed (as Comware ignores keys during `ping`).
+fn ctrl_c_typed() -> bool {
+    let mut typed = false;
+    loop {
+        let mut fds = [libc::pollfd {
+            fd: 0,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        // SAFETY: one valid pollfd, zero timeout.
+        let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 0) };
+        if ready <= 0 || fds[0].revents & libc::POLLIN == 0 {
+            return typed;
+        }
+        let mut buf = [0u8; 64];
+        // SAFETY: fd 0 stays open for the life of the process.
+        let fd = unsafe { std::os::fd::BorrowedFd::borrow_raw(0) };
+        match nix::unistd::read(fd, &mut buf) {
+            Ok(0) | Err(_) => return typed,
+            Ok(n) => typed |= buf[..n].contains(&0x03),
+        }
+    }
 }
 
 /// One line from fd 0, in whatever mode the terminal is.

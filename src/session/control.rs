@@ -6,7 +6,7 @@
 //! session takes the SSH user's identity and role. A session idle for its vty line's
 //! `idle-timeout` is closed.
 
-use std::io::{self, BufReader, Write};
+use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
@@ -238,8 +238,31 @@ impl Link {
 }
 
 /// Questions a command asks go to the client as `ask`; requests other than `answer` meanwhile
-/// get an error and the question stays pending.
+/// get an error and the question stays pending. A running command's progress goes out as
+/// `progress`, and an `interrupt` request stops it.
 impl Interaction for Link {
+    fn progress(&mut self, text: &str) -> bool {
+        self.send(&Reply::Progress {
+            text: text.to_string(),
+        })
+        .is_ok()
+    }
+
+    fn interrupted(&mut self) -> bool {
+        let mut stop = false;
+        while let Some(request) = self.waiting_request() {
+            match request {
+                Request::Interrupt => stop = true,
+                _ => {
+                    let _ = self.send(&Reply::Error {
+                        message: "a command is running: wait for its end or interrupt it".into(),
+                    });
+                }
+            }
+        }
+        stop
+    }
+
     fn ask(&mut self, prompt: &str) -> Option<String> {
         self.send(&Reply::Ask {
             prompt: prompt.to_string(),
@@ -255,6 +278,27 @@ impl Interaction for Link {
                     .ok()?,
             }
         }
+    }
+}
+
+impl Link {
+    /// A complete request line already waiting on the connection, taken without blocking.
+    /// A partial line stays where it is.
+    fn waiting_request(&mut self) -> Option<Request> {
+        let stream = self.reader.get_ref().try_clone().ok()?;
+        stream.set_nonblocking(true).ok()?;
+        let complete = self
+            .reader
+            .fill_buf()
+            .map(|b| b.contains(&b'\n'))
+            .unwrap_or(false);
+        let _ = stream.set_nonblocking(false);
+        if !complete {
+            return None;
+        }
+        let mut line = String::new();
+        self.reader.read_line(&mut line).ok()?;
+        serde_json::from_str(&line).ok()
     }
 }
 
@@ -409,6 +453,8 @@ fn converse(
                     return Ok(());
                 }
             }
+            // An interrupt that came after its command ended.
+            Request::Interrupt => {}
             Request::Help { line } => {
                 let text = Shell::help(session, &InputLine::new(line.as_bytes()).text);
                 link.send(&Reply::Help { text })?;

@@ -211,6 +211,14 @@ impl<R: BufRead, W: Write> Interaction for EchoAsker<'_, R, W> {
         let _ = writeln!(self.out, "{prompt}{echo}").and_then(|_| self.out.flush());
         answer.map(|l| l.text)
     }
+
+    /// Progress goes straight to the screen (no Ctrl+C here: piped input has no keys).
+    fn progress(&mut self, text: &str) -> bool {
+        self.out
+            .write_all(text.as_bytes())
+            .and_then(|_| self.out.flush())
+            .is_ok()
+    }
 }
 
 /// What a front end run did.

@@ -20,6 +20,9 @@ pub enum Request {
     Answer { text: Option<String> },
     /// Ctrl+Z: go to user view. Reply: `done`.
     UserView,
+    /// Ctrl+C while an `exec` runs: stop it where it can stop (`ping`, `tracert`). No reply of
+    /// its own (the command's `done` follows); ignored when no command runs.
+    Interrupt,
     /// As the first request only: take the identity (user, role, peer) the SSH server
     /// registered under this one-time token. Reply: `done`, or `error` and the connection
     /// closes.
@@ -32,6 +35,10 @@ pub enum Request {
 pub enum Reply {
     /// Text the command printed (lines end with `\n`).
     Output {
+        text: String,
+    },
+    /// Lines a running command shows at once (`ping`'s replies), before its `done`.
+    Progress {
         text: String,
     },
     /// The command asks a question; the device waits for an `answer` request.

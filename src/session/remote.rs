@@ -92,12 +92,63 @@ impl RemoteShell {
         serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
+    /// Wait until a reply can be read. A command that reports progress (`ping`) can be
+    /// stopped: meanwhile, Ctrl+C (`io.interrupted`) sends one `interrupt`. Only then are the
+    /// keys looked at, so type-ahead during other commands stays for the next prompt. The
+    /// stream's read timeout, if any, still bounds the wait.
+    fn wait_reply(
+        &mut self,
+        io: &mut dyn Interaction,
+        interruptible: bool,
+        interrupt_sent: &mut bool,
+    ) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let limit = self.reader.get_ref().read_timeout()?;
+        let start = std::time::Instant::now();
+        while !self.reader.buffer().contains(&b'\n') {
+            let mut fds = [libc::pollfd {
+                fd: self.reader.get_ref().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            }];
+            // SAFETY: one valid pollfd; the stream outlives the call.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 100) };
+            if ready > 0 {
+                return Ok(());
+            }
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            if limit.is_some_and(|l| start.elapsed() >= l) {
+                return Err(io::ErrorKind::TimedOut.into());
+            }
+            if interruptible && !*interrupt_sent && io.interrupted() {
+                self.send(&Request::Interrupt)?;
+                *interrupt_sent = true;
+            }
+        }
+        Ok(())
+    }
+
     fn exchange(&mut self, request: &Request, io: &mut dyn Interaction) -> io::Result<Outcome> {
         self.send(request)?;
         let mut output = String::new();
+        let (mut interruptible, mut interrupt_sent) = (false, false);
         loop {
+            self.wait_reply(io, interruptible, &mut interrupt_sent)?;
             match self.recv()? {
                 Reply::Output { text } => output.push_str(&text),
+                Reply::Progress { text } => {
+                    interruptible = true;
+                    // Shown at once where the front end can, after what came before it.
+                    let text = std::mem::take(&mut output) + &text;
+                    if !io.progress(&text) {
+                        output = text;
+                    }
+                }
                 Reply::Ask { prompt } => {
                     // What the command printed so far belongs before its question.
                     let text = std::mem::take(&mut output);

@@ -6,9 +6,10 @@ use std::time::SystemTime;
 
 use chrono::{DateTime, Utc};
 
+use crate::cli::View;
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, grammar, secret};
-use crate::config::render::version_text;
+use crate::config::render::{self, version_text};
 use crate::config::startup;
 use crate::device::Ctx;
 use crate::session::Role;
@@ -25,12 +26,80 @@ fn for_role(ctx: &Ctx<'_>, text: String) -> Result<String, CmdError> {
     Ok(secret::mask_config(grammar, &text))
 }
 
-/// `display current-configuration`
-pub fn current_configuration(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    let text = ctx.device.config.lock().render();
+/// `display current-configuration [ interface [ IF ] | configuration [ MODULE ] ]`: the whole
+/// configuration, the sections of the interfaces (or one), or the sections of the features
+/// other than interfaces (or one feature's, named as in `crate::features::ALL`).
+pub fn current_configuration(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let text = if args.has("interface") {
+        interface_configuration(ctx, args)?
+    } else if args.has("configuration") {
+        module_configuration(ctx, args)?
+    } else {
+        ctx.device.config.lock().render()
+    };
     let text = for_role(ctx, text)?;
     ctx.out.push_str(&text);
     Ok(())
+}
+
+/// The `interface X` sections: every port's, or the one `if` names.
+fn interface_configuration(ctx: &Ctx<'_>, args: &Args) -> Result<String, CmdError> {
+    let wanted = match args.str("if") {
+        None => None,
+        Some(typed) => {
+            let name: crate::interface::name::IfName = typed
+                .parse()
+                .map_err(|_| CmdError::WrongParameter("if".into()))?;
+            if !ctx.device.has_port(&name) {
+                return Err(CmdError::WrongParameter("if".into()));
+            }
+            Some(name.to_string())
+        }
+    };
+    let sections = ctx.device.config.lock().sections_of("interface");
+    let sections = sections.unwrap_or_default();
+    Ok(render::partial(sections.iter().filter(|s| {
+        match (&s.view, &wanted) {
+            (View::Interface(name), Some(w)) => name == w,
+            (View::Interface(_), None) => true,
+            _ => false,
+        }
+    })))
+}
+
+/// The features whose sections `display current-configuration configuration` shows: every one
+/// but the interfaces (whose sections also carry VRRP's and DHCP's interface lines).
+fn modules() -> impl Iterator<Item = &'static str> {
+    crate::features::ALL
+        .iter()
+        .map(|f| f.name)
+        .filter(|name| *name != "interface")
+}
+
+/// The sections of one feature (`module`), or of every feature but the interfaces.
+fn module_configuration(ctx: &Ctx<'_>, args: &Args) -> Result<String, CmdError> {
+    let config = ctx.device.config.lock();
+    let chosen: Vec<&str> = match args.str("module") {
+        None => modules().collect(),
+        Some(typed) => {
+            let lower = typed.to_ascii_lowercase();
+            let found = modules().find(|m| *m == lower).ok_or_else(|| {
+                CmdError::msg(format!(
+                    "The feature {typed} does not exist. Choose one of: {}.",
+                    modules().collect::<Vec<_>>().join(", ")
+                ))
+            })?;
+            vec![found]
+        }
+    };
+    // Comware order: the sections sorted as the whole text has them.
+    let all = config.sections();
+    let wanted: Vec<_> = chosen
+        .iter()
+        .filter_map(|m| config.sections_of(m))
+        .flatten()
+        .collect();
+    Ok(render::partial(all.iter().filter(|s| wanted.contains(s))))
 }
 
 /// `display this`: the configuration of the session's current view.

@@ -19,7 +19,7 @@ const CHOOSE: &str = "Before pressing ENTER you must choose 'YES' or 'NO'[Y/N]:"
 
 /// Ask a yes/no question until the answer is one: `y`/`yes` or `n`/`no` in any case. Anything
 /// else (an empty line included) asks again; end of input means no.
-fn confirm(io: &mut dyn Interaction, question: &str) -> bool {
+pub(crate) fn confirm(io: &mut dyn Interaction, question: &str) -> bool {
     let mut prompt = question;
     loop {
         match io.ask(prompt).map(|a| a.trim().to_ascii_lowercase()) {
@@ -86,6 +86,51 @@ pub fn save(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         })?;
     }
     ctx.line("Saved the current configuration to mainboard device successfully.");
+    Ok(())
+}
+
+/// `save FILE`: write the running configuration to that file after one confirmation. Unlike
+/// the dialogue of `save`, the next startup file stays what it was (Comware 7's `save
+/// file-url`); `startup saved-configuration FILE` makes it the next one.
+pub fn save_file(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let data_dir = ctx.device.options.data_dir.clone();
+    let target = CfgFile::parse(args.str("file").unwrap_or_default())
+        .map_err(|e| CmdError::msg(e.to_string()))?;
+    if !confirm(
+        ctx.io,
+        &format!("The current configuration will be saved to {target}. Continue? [Y/N]:"),
+    ) {
+        return Ok(());
+    }
+    let text = ctx.device.config.lock().render();
+    ctx.line("Now saving current configuration to the device.");
+    ctx.line(format!("Saving configuration {target}. Please wait..."));
+    let failed = |e: std::io::Error| {
+        CmdError::msg(format!(
+            "Failed to save the configuration to {target}: {e}."
+        ))
+    };
+    crate::datadir::create(&data_dir).map_err(failed)?;
+    atomic::write(&target.path(&data_dir), text.as_bytes()).map_err(failed)?;
+    ctx.line("Configuration is saved to device successfully.");
+    Ok(())
+}
+
+/// `startup saved-configuration FILE [main]`: the next start-up (and `reboot`) loads FILE,
+/// which must exist.
+pub fn startup_saved_configuration(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let data_dir = ctx.device.options.data_dir.clone();
+    let file = CfgFile::parse(args.str("file").unwrap_or_default())
+        .map_err(|e| CmdError::msg(e.to_string()))?;
+    if !file.path(&data_dir).is_file() {
+        return Err(CmdError::msg(format!("The file {file} does not exist.")));
+    }
+    startup::set_next_startup(&data_dir, &file).map_err(|e| {
+        CmdError::msg(format!(
+            "Failed to set {file} as the next startup configuration file: {e}."
+        ))
+    })?;
+    ctx.line("Please wait ...... Done.");
     Ok(())
 }
 
@@ -271,6 +316,59 @@ mod tests {
             run.result
         );
         assert_eq!(saved_text(&t, "startup.cfg"), before);
+    }
+
+    #[test]
+    fn save_to_a_named_file_keeps_the_next_startup_file() {
+        let mut t = TestBed::new();
+        let file = args(&[("file", Value::Str("flash:/backup.cfg".into()))]);
+        let run = t.run(save_file, &file, &["n"]);
+        assert_eq!((run.result, run.out.as_str()), (Ok(()), ""));
+        assert_eq!(
+            run.asked,
+            ["The current configuration will be saved to flash:/backup.cfg. Continue? [Y/N]:"]
+        );
+        assert!(!t.data_file("backup.cfg").exists());
+        let run = t.run(save_file, &file, &["y"]);
+        assert_eq!(
+            run.out,
+            "Now saving current configuration to the device.\nSaving configuration flash:/backup.cfg. Please wait...\nConfiguration is saved to device successfully.\n"
+        );
+        assert_eq!(saved_text(&t, "backup.cfg"), Some(t.config().render()));
+        let data_dir = t.device.options.data_dir.clone();
+        assert_eq!(startup::next_startup(&data_dir).name(), "startup.cfg");
+        let run = t.run(
+            save_file,
+            &args(&[("file", Value::Str("x.txt".into()))]),
+            &["y"],
+        );
+        assert_eq!(
+            run.result,
+            Err(CmdError::msg("The file name must end with .cfg."))
+        );
+        assert!(run.asked.is_empty());
+    }
+
+    #[test]
+    fn startup_saved_configuration_sets_the_next_file() {
+        let mut t = TestBed::new();
+        let data_dir = t.device.options.data_dir.clone();
+        let lab = args(&[("file", Value::Str("lab.cfg".into()))]);
+        let run = t.run(startup_saved_configuration, &lab, &[]);
+        assert_eq!(
+            run.result,
+            Err(CmdError::msg("The file flash:/lab.cfg does not exist."))
+        );
+        assert_eq!(startup::next_startup(&data_dir).name(), "startup.cfg");
+        t.run(
+            save_file,
+            &args(&[("file", Value::Str("lab.cfg".into()))]),
+            &["y"],
+        );
+        let run = t.run(startup_saved_configuration, &lab, &[]);
+        assert_eq!(run.result, Ok(()));
+        assert_eq!(run.out, "Please wait ...... Done.\n");
+        assert_eq!(startup::next_startup(&data_dir).name(), "lab.cfg");
     }
 
     #[test]

@@ -73,6 +73,8 @@ fn edit_group(
 pub fn virtual_ip(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let vrid = vrid_of(args)?;
     let vip = args.ipv4("vip");
+    // `undo vrrp vrid N` and `undo vrrp vrid N virtual-ip` (every virtual IP) remove the
+    // group: a group lives as long as it has a virtual IP, as when the last one is removed.
     if args.undo && vip.is_none() {
         return edit_interface(ctx, |vrrp, _| {
             vrrp.groups.remove(&vrid).map(|_| ()).ok_or(no_group(vrid))

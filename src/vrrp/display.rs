@@ -296,6 +296,7 @@ fn since_reset(ctx: &Ctx<'_>, key: &Key, g: &GroupStatus) -> Statistics {
             .priority_zero_sent
             .saturating_sub(baseline.priority_zero_sent),
         became_master: now.became_master.saturating_sub(baseline.became_master),
+        state_changes: now.state_changes.saturating_sub(baseline.state_changes),
         rejected,
     }
 }

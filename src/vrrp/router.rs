@@ -445,6 +445,7 @@ impl Router {
     fn set_state(&mut self, to: State, reason: StateReason) {
         let from = std::mem::replace(&mut self.state, to);
         if from != to {
+            self.stats.state_changes += 1;
             self.outputs
                 .push_back(Output::Event(Event::StateChanged { from, to, reason }));
         }

@@ -61,6 +61,9 @@ pub struct Statistics {
     pub priority_zero_received: u64,
     pub priority_zero_sent: u64,
     pub became_master: u64,
+    /// Every change of state (Initialize, Backup, Master), whatever its reason (the metrics
+    /// endpoint's transitions per group).
+    pub state_changes: u64,
     /// Dropped packets by reason.
     pub rejected: BTreeMap<RejectReason, u64>,
 }
