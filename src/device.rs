@@ -273,7 +273,7 @@ impl Device {
                 }
                 let backend = {
                     let _enter = rt.enter();
-                    LinuxBackend::new(ports, self.kernel.clone())?
+                    LinuxBackend::new(ports)?
                 };
                 self.start_with(rt, backend)?;
                 self.start_features(rt, &Network::Linux(ports))

@@ -152,12 +152,15 @@ async fn remove(handle: &Handle, object: &KernelObject) -> Result<bool, String> 
             dst,
             prefix,
             table,
+            metric,
             protocol,
         } => {
-            // Any scope and type, but this table and protocol only (the kernel matches them).
+            // Any scope and type, but this table, metric and protocol only (the kernel
+            // matches them).
             let message = RouteMessageBuilder::<std::net::Ipv4Addr>::new()
                 .destination_prefix(*dst, *prefix)
                 .table_id(*table)
+                .priority(*metric)
                 .protocol(RouteProtocol::from(*protocol))
                 .scope(RouteScope::NoWhere)
                 .kind(RouteType::Unspec)

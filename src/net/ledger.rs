@@ -7,13 +7,16 @@
 //!   it only after the kernel removed it. A crash at any point leaves a record for every object
 //!   that may exist; a record of an object that never came to be is harmless (cleanup removes
 //!   only what is recorded *and* still present).
-//! - Only what Duet created is recorded: an address already on an interface (the operator's)
-//!   is not recorded when Duet finds it there, so cleanup never takes it away.
+//! - Only what Duet created is recorded, and only what would keep serving for a dead device
+//!   (virtual IPs, macvlans, routes, nftables tables, loopbacks): the ports' own addresses are
+//!   not (harmless when the device is dead; removing one flushes the operator's routes
+//!   through its subnet).
 //! - The file is replaced whole (temporary file, rename) at every change, owner-only (0600).
 //!   It is not fsynced: the objects it lists live in the kernel and do not survive a reboot
 //!   either; a process crash leaves the page cache, and so the file, intact.
 //!
-//! The API for features (VRRP, the interface engine, routes, the portal's nftables table):
+//! The API for features (VRRP's macvlans and virtual IPs, static routes, the portal's nftables
+//! table):
 //! `device.kernel.record(KernelObject::...)` before creating, `device.kernel.forget(&obj)`
 //! after removing. Recording failures (a full disk) are returned; callers log them and go
 //! on, since refusing to become VRRP master over a full disk would be worse.
@@ -39,7 +42,7 @@ const HEADER: &str = "# Kernel objects this Duet device added; `duet cleanup` re
 /// ```text
 /// link vrrp-3-1 macvlan                     a link Duet created (kind as `ip -d link` names it)
 /// address eth0 10.99.1.1/32                 an IPv4 address Duet put on an interface
-/// route 10.1.0.0/16 table 254 protocol 99   an IPv4 route Duet installed
+/// route 10.1.0.0/16 table 254 metric 0 protocol 208   an IPv4 route Duet installed
 /// nft inet duet_portal                      an nftables table Duet loaded
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -52,12 +55,13 @@ pub enum KernelObject {
         addr: Ipv4Addr,
         prefix: u8,
     },
-    /// An IPv4 route; the kernel deletes it only if table and protocol match too, so a route
-    /// the operator added to the same prefix stays.
+    /// An IPv4 route; the kernel deletes it only if table, metric and protocol match too, so
+    /// a route the operator added to the same prefix stays.
     Route {
         dst: Ipv4Addr,
         prefix: u8,
         table: u32,
+        metric: u32,
         protocol: u8,
     },
     /// An nftables table (`family` as nft names it: ip, inet, bridge ...).
@@ -75,8 +79,12 @@ impl fmt::Display for KernelObject {
                 dst,
                 prefix,
                 table,
+                metric,
                 protocol,
-            } => write!(f, "route {dst}/{prefix} table {table} protocol {protocol}"),
+            } => write!(
+                f,
+                "route {dst}/{prefix} table {table} metric {metric} protocol {protocol}"
+            ),
             KernelObject::NftTable { family, name } => write!(f, "nft {family} {name}"),
         }
     }
@@ -116,15 +124,19 @@ impl FromStr for KernelObject {
                 let table = (w.next() == Some("table"))
                     .then(|| w.next()?.parse().ok())
                     .flatten();
+                let metric = (w.next() == Some("metric"))
+                    .then(|| w.next()?.parse().ok())
+                    .flatten();
                 let protocol = (w.next() == Some("protocol"))
                     .then(|| w.next()?.parse().ok())
                     .flatten();
-                match (dst, table, protocol) {
-                    (Some((dst, prefix)), Some(table), Some(protocol)) => {
+                match (dst, table, metric, protocol) {
+                    (Some((dst, prefix)), Some(table), Some(metric), Some(protocol)) => {
                         Some(KernelObject::Route {
                             dst,
                             prefix,
                             table,
+                            metric,
                             protocol,
                         })
                     }
@@ -260,7 +272,8 @@ mod tests {
                 dst: Ipv4Addr::new(10, 1, 0, 0),
                 prefix: 16,
                 table: 254,
-                protocol: 99,
+                metric: 0,
+                protocol: 208,
             },
             KernelObject::NftTable {
                 family: "inet".into(),
@@ -280,8 +293,9 @@ mod tests {
             "link a b c",
             "address eth0 10.0.0.1",
             "address eth0 10.0.0.1/33",
-            "route 10.0.0.0/8 table x protocol 1",
-            "route 10.0.0.0/8 protocol 1 table 254",
+            "route 10.0.0.0/8 table x metric 0 protocol 1",
+            "route 10.0.0.0/8 table 254 protocol 1",
+            "route 10.0.0.0/8 protocol 1 table 254 metric 0",
             "nft inet",
             "bogus thing",
         ] {

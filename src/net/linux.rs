@@ -8,7 +8,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,7 +19,6 @@ use rtnetlink::packet_route::{AddressFamily, RouteNetlinkMessage};
 use rtnetlink::sys::SocketAddr;
 use rtnetlink::{Handle, LinkUnspec, MulticastGroup};
 
-use super::ledger::{KernelObject, Ledger};
 use super::{IfAddr, NetBackend, NetError, PortState};
 use crate::interface::name::IfName;
 
@@ -41,8 +39,6 @@ pub struct LinuxBackend {
     by_index: HashMap<u32, IfName>,
     notifications: Notifications,
     poll: tokio::time::Interval,
-    /// Addresses this backend adds are recorded here first (`duet cleanup` removes them).
-    kernel: Arc<Ledger>,
 }
 
 fn netlink_error(e: rtnetlink::Error) -> NetError {
@@ -58,9 +54,8 @@ fn errno(e: &rtnetlink::Error) -> Option<i32> {
 }
 
 impl LinuxBackend {
-    /// Open the netlink connections for these `(port, Linux interface)` pairs; addresses it
-    /// adds are recorded in `kernel`.
-    pub fn new(ports: &[(IfName, String)], kernel: Arc<Ledger>) -> Result<Self, NetError> {
+    /// Open the netlink connections for these `(port, Linux interface)` pairs.
+    pub fn new(ports: &[(IfName, String)]) -> Result<Self, NetError> {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(conn);
@@ -76,7 +71,6 @@ impl LinuxBackend {
             by_index: HashMap::new(),
             notifications,
             poll,
-            kernel,
         })
     }
 
@@ -101,19 +95,6 @@ impl LinuxBackend {
             Some(Err(e)) => Err(netlink_error(e)),
             None => Err(NetError::NoSuchInterface(name)),
         }
-    }
-
-    /// The ledger's record of an address on a port.
-    fn address_object(
-        &self,
-        port: &IfName,
-        (addr, prefix): IfAddr,
-    ) -> Result<KernelObject, NetError> {
-        Ok(KernelObject::Address {
-            dev: self.linux_name(port)?.to_string(),
-            addr,
-            prefix,
-        })
     }
 
     /// The IPv4 address messages of an interface.
@@ -188,19 +169,6 @@ impl NetBackend for LinuxBackend {
 
     async fn add_address(&mut self, port: &IfName, (ip, len): IfAddr) -> Result<(), NetError> {
         let index = self.link(port).await?.header.index;
-        let present = self
-            .address_messages(index)
-            .await?
-            .iter()
-            .any(|m| ipv4_of(m) == Some((ip, len)));
-        if present {
-            // The operator's (or an earlier run's, already recorded): not recorded as ours.
-            return Ok(());
-        }
-        let object = self.address_object(port, (ip, len))?;
-        if let Err(e) = self.kernel.record(object) {
-            tracing::warn!(port = %port, error = %e, "cannot record the address in the kernel-object ledger; `duet cleanup` will not remove it");
-        }
         match self
             .handle
             .address()
@@ -222,10 +190,6 @@ impl NetBackend for LinuxBackend {
                     r => r.map_err(netlink_error)?,
                 }
             }
-        }
-        let object = self.address_object(port, addr)?;
-        if let Err(e) = self.kernel.forget(&object) {
-            tracing::warn!(port = %port, error = %e, "cannot update the kernel-object ledger");
         }
         Ok(())
     }
