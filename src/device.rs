@@ -19,6 +19,7 @@ use crate::infocenter::output::deliver;
 use crate::infocenter::{LogBuffer, LogEntry, route};
 use crate::interface::name::IfName;
 use crate::interface::status::{self, IfStatus, StatusSender};
+use crate::net::ledger::Ledger;
 use crate::net::linux::LinuxBackend;
 use crate::net::sim::{Lan, NodeId, PortId};
 use crate::net::{NetBackend, NetError};
@@ -109,6 +110,11 @@ pub struct Device {
     pub preempt_hold: watch::Sender<Option<(IfName, u8)>>,
     /// Tells the VRRP driver to resign and clean up ([`Device::shutdown`]).
     pub(crate) vrrp_stop: Mutex<Option<oneshot::Sender<()>>>,
+    /// What this device added to the kernel (Linux backend), recorded before each creation so
+    /// `duet cleanup` can remove it after a crash (`net::ledger`); in memory on the sim.
+    pub kernel: Arc<Ledger>,
+    /// The engines' heartbeats, which the systemd watchdog follows (`health`).
+    pub health: Arc<crate::health::Health>,
     /// Engines that undo their changes to the network when the device shuts down (the route
     /// driver's routes): each is sent a sender to answer on once it is done.
     cleanups: Mutex<Vec<oneshot::Sender<oneshot::Sender<()>>>>,
@@ -137,6 +143,16 @@ impl Device {
             .path(&options.data_dir)
             .exists()
             .then(|| next.to_string());
+        let kernel = match options.net {
+            NetKind::Sim => Ledger::in_memory(),
+            NetKind::Linux { .. } => {
+                let (ledger, errors) = Ledger::open(&options.data_dir);
+                for e in errors {
+                    tracing::warn!("{e}");
+                }
+                ledger
+            }
+        };
         Arc::new_cyclic(|weak| Device {
             config: ConfigStore::new(Config::new(&ports)),
             if_status: watch::Sender::new(Arc::new(status::initial(&ports))),
@@ -161,6 +177,8 @@ impl Device {
             log_id: route::register(weak.clone()),
             tasks: Mutex::new(Vec::new()),
             vrrp_stop: Mutex::new(None),
+            kernel: Arc::new(kernel),
+            health: Arc::default(),
             cleanups: Mutex::new(Vec::new()),
         })
     }

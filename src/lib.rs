@@ -10,6 +10,7 @@ pub mod device;
 pub mod dhcp;
 pub mod features;
 pub mod fuzzing;
+pub mod health;
 pub mod hotbackup;
 pub mod infocenter;
 pub mod interface;

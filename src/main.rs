@@ -5,6 +5,9 @@
 //! - `duet demo`: devices A and B with simulated DHCP clients in this process, console on A.
 //! - `duet check FILE`: report the lines of a configuration file that would not load.
 //! - `duet stop`: stop the device running with a data directory (SIGTERM, then wait).
+//! - `duet cleanup`: remove what a stopped (or crashed) device added to the kernel.
+//! - `duet generate man DIR | completions SHELL`: the manual pages and shell completions the
+//!   Debian package ships, from these clap definitions (hidden from help).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -57,6 +60,44 @@ enum Command {
         /// The configuration file.
         file: PathBuf,
     },
+    /// Remove what a stopped or crashed device added to the kernel (virtual IPs, macvlans,
+    /// routes, nftables tables) and nothing else; the systemd unit runs it after every stop.
+    Cleanup(CleanupArgs),
+    /// Write the manual pages or a shell completion script (packaging/build-deb.sh).
+    #[command(hide = true)]
+    Generate {
+        #[command(subcommand)]
+        what: Generate,
+    },
+}
+
+#[derive(Subcommand)]
+enum Generate {
+    /// Write duet.1 and one page per subcommand (duet-run.1 ...) into DIR.
+    Man {
+        /// The folder to write the pages into (created if missing).
+        dir: PathBuf,
+    },
+    /// Print the completion script for SHELL on standard output.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(clap::Args)]
+struct CleanupArgs {
+    /// Data directory of the device (its record of kernel objects, `kernel-objects`).
+    #[arg(long, value_name = "DIR", default_value = "duet-data")]
+    data_dir: PathBuf,
+    /// The device's port mapping, as given to `duet run`: Duet-named VRRP macvlans on these
+    /// Linux interfaces are removed too, recorded or not (without it, only what is recorded).
+    #[arg(long = "port", value_name = "NAME=LINUXIF", value_parser = parse_port)]
+    ports: Vec<(IfName, String)>,
+    /// The device's configuration: the VRRP virtual IPs it names are removed from the mapped
+    /// ports too (as /32), whether the data directory recorded them or not.
+    #[arg(long, value_name = "FILE", requires = "ports")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -174,6 +215,8 @@ fn main() -> ExitCode {
         Command::Demo(args) => demo(args),
         Command::Stop { data_dir } => stop(&data_dir),
         Command::Check { file } => check(&file),
+        Command::Cleanup(args) => cleanup(args),
+        Command::Generate { what } => generate(what),
     };
     result.unwrap_or_else(|e| {
         eprintln!("duet: {e:#}");
@@ -192,6 +235,17 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     // Held until the process ends: one device per data directory (duet::datadir).
     let _data_dir = duet::datadir::DataDir::lock(&args.data_dir)?;
+    if let NetKind::Linux { ports } = &net {
+        // What an earlier run of this device left in the kernel (a crash without the unit's
+        // ExecStopPost): a stale virtual IP or macvlan would answer for the gateway.
+        let report = remove_kernel_leftovers(&args.data_dir, &[], ports)?;
+        for line in &report.removed {
+            eprintln!("duet: removed a leftover of an earlier run: {line}");
+        }
+        for line in &report.failed {
+            eprintln!("duet: cannot remove a leftover of an earlier run: {line}");
+        }
+    }
     let device = Device::new(DeviceOptions {
         data_dir: args.data_dir.clone(),
         net,
@@ -267,8 +321,14 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         runtime.handle(),
     );
 
+    // systemd (Type=notify): ready once the configuration is loaded and the engines run;
+    // then the watchdog is fed while the engines' loops beat. No-ops outside systemd.
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Ready]);
+    runtime.spawn(duet::health::feed_watchdog(device.health.clone()));
+
     let code = if args.no_console {
         runtime.block_on(signals.next(false));
+        let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
         ExitCode::SUCCESS
     } else {
         let on_terminal = console::on_terminal();
@@ -308,6 +368,7 @@ async fn stop_on_signal(
     saved: Option<nix::sys::termios::Termios>,
 ) {
     signals.next(on_terminal).await;
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // VRRP masters resign (priority 0) so the peer takes over after Skew_Time.
     device.shutdown().await;
     if let Some(saved) = saved {
@@ -318,6 +379,101 @@ async fn stop_on_signal(
     // No flush here: the console holds the stdout lock while it waits for input, and it flushes
     // everything it writes before waiting.
     std::process::exit(0);
+}
+
+fn generate(what: Generate) -> anyhow::Result<ExitCode> {
+    use clap::CommandFactory;
+    match what {
+        Generate::Man { dir } => {
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(Cli::command(), &dir)
+                .with_context(|| format!("cannot write the manual pages into {}", dir.display()))?;
+        }
+        Generate::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "duet", &mut io::stdout());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `duet cleanup`: only while no device holds the data directory (its lock), so the objects
+/// it removes are never those of a running device.
+fn cleanup(args: CleanupArgs) -> anyhow::Result<ExitCode> {
+    let _data_dir = duet::datadir::DataDir::lock(&args.data_dir)?;
+    let configured = match &args.config {
+        Some(file) => configured_virtual_ips(file, &args.ports)?,
+        None => Vec::new(),
+    };
+    let report = remove_kernel_leftovers(&args.data_dir, &configured, &args.ports)?;
+    let mut stdout = io::stdout().lock();
+    for line in &report.removed {
+        writeln!(stdout, "removed {line}")?;
+    }
+    for line in &report.failed {
+        eprintln!("duet: cannot remove {line}");
+    }
+    Ok(if report.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The VRRP virtual IPs that `file` configures on the mapped `ports`, as the /32 addresses a
+/// device without a macvlan puts on the port (loaded on a scratch device with these ports).
+fn configured_virtual_ips(
+    file: &Path,
+    ports: &[(IfName, String)],
+) -> anyhow::Result<Vec<duet::net::ledger::KernelObject>> {
+    let scratch = ScratchDir::new()?;
+    let device: Arc<Device> = Device::new(DeviceOptions {
+        data_dir: scratch.0.clone(),
+        net: NetKind::Linux {
+            ports: ports.to_vec(),
+        },
+    });
+    for (_, report) in load_file(&device, file)? {
+        eprintln!("{report}");
+    }
+    let config = device.config.snapshot();
+    let mut objects = Vec::new();
+    for (port, linux) in ports {
+        let Some(interface) = config.interfaces.get(port) else {
+            continue;
+        };
+        for group in interface.vrrp.groups.values() {
+            objects.extend(group.virtual_ips.iter().map(|addr| {
+                duet::net::ledger::KernelObject::Address {
+                    dev: linux.clone(),
+                    addr: *addr,
+                    prefix: 32,
+                }
+            }));
+        }
+    }
+    Ok(objects)
+}
+
+/// Remove what the ledger of `data_dir` records and the Duet-named VRRP macvlans on the Linux
+/// interfaces of `ports` (duet::net::cleanup). The caller holds the data directory's lock.
+fn remove_kernel_leftovers(
+    data_dir: &Path,
+    configured: &[duet::net::ledger::KernelObject],
+    ports: &[(IfName, String)],
+) -> anyhow::Result<duet::net::cleanup::Report> {
+    let (ledger, errors) = duet::net::ledger::Ledger::open(data_dir);
+    for e in errors {
+        eprintln!("duet: {e}");
+    }
+    let parents: Vec<String> = ports.iter().map(|(_, linux)| linux.clone()).collect();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    runtime
+        .block_on(duet::net::cleanup::cleanup(&ledger, configured, &parents))
+        .context("cannot clean up the kernel")
 }
 
 fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {

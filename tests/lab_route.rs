@@ -290,8 +290,9 @@ fn static_routes_reach_the_kernel_carry_traffic_and_leave_with_undo_and_stop() {
     });
     wait_until("the ping crossing again", limit, || lab.ping_crosses());
 
-    // A Duet killed with SIGKILL leaves its route; the next one finds it by its protocol
-    // and removes it when its configuration does not have it.
+    // A Duet killed with SIGKILL leaves its route; the next one removes it at start (it was
+    // recorded in the data directory: `duet cleanup`), or else finds it by its protocol and
+    // removes it when its configuration does not have it.
     ip(&[
         "-n",
         &lab.d,
@@ -306,6 +307,20 @@ fn static_routes_reach_the_kernel_carry_traffic_and_leave_with_undo_and_stop() {
     lab.start_duet(ADDRESSES);
     wait_until("the stale route removed", limit, || {
         lab.duet_routes().trim().is_empty()
+    });
+    // The start-up cleanup runs before the control socket exists.
+    wait_until("the device to answer", limit, || {
+        Command::new(DUET)
+            .args([
+                "connect",
+                "--data-dir",
+                &lab.p("data"),
+                "-c",
+                "display version",
+            ])
+            .stdin(Stdio::null())
+            .output()
+            .is_ok_and(|o| o.status.success())
     });
 
     // Stopping removes Duet's routes and nothing else.
@@ -378,10 +393,21 @@ fn linux_route_io_reads_back_what_it_installs() {
             .build()
             .unwrap();
         rt.block_on(async move {
-            let mut io = LinuxRouteIo::new(&port_map).expect("netlink");
+            // Every route is recorded for `duet cleanup` while it is installed (net::ledger).
+            let data = tempfile::tempdir().unwrap();
+            let kernel = std::sync::Arc::new(duet::net::ledger::Ledger::open(data.path()).0);
+            let mut io = LinuxRouteIo::new(&port_map, kernel.clone()).expect("netlink");
             assert_eq!(io.installed().await.unwrap(), []);
             io.replace(&single).await.unwrap();
             assert_eq!(io.installed().await.unwrap(), std::slice::from_ref(&single));
+            let recorded: Vec<String> = kernel.objects().iter().map(|o| o.to_string()).collect();
+            assert_eq!(
+                recorded,
+                [format!(
+                    "route {}/{} table 254 metric {} protocol 208",
+                    single.dest, single.len, single.metric
+                )]
+            );
             io.replace(&multi).await.unwrap();
             io.replace(&default).await.unwrap();
             let mut have = io.installed().await.unwrap();
@@ -392,6 +418,7 @@ fn linux_route_io_reads_back_what_it_installs() {
             // Removing what is gone already is success.
             io.remove(&default).await.unwrap();
             assert_eq!(io.installed().await.unwrap(), []);
+            assert_eq!(kernel.objects(), []);
         });
     });
     if let Err(panic) = worker.join() {

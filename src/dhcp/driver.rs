@@ -246,7 +246,7 @@ pub fn start_on_device(
     ) {
         Ok((engine, handle, jobs)) => {
             if device.dhcp.set(handle).is_ok() {
-                device.spawn(rt, engine.run(jobs));
+                device.spawn(rt, engine.run(jobs, device.health.register("dhcp")));
             }
         }
         Err(e) => tracing::error!(
@@ -394,8 +394,10 @@ fn log_store_error(message: &str, repeated: u64) {
 }
 
 impl Engine {
-    /// The engine's task: runs until the device stops it.
-    pub async fn run(mut self, mut jobs: mpsc::Receiver<Work>) {
+    /// The engine's task: runs until the device stops it, beating `beat` as its loop turns
+    /// (the systemd watchdog follows it: crate::health).
+    pub async fn run(mut self, mut jobs: mpsc::Receiver<Work>, beat: crate::health::Beat) {
+        let mut beat_tick = crate::health::ticker();
         let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
         self.reconcile(&tx);
         let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
@@ -433,6 +435,7 @@ impl Engine {
                 _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
                 // The flush below tries the journal again.
                 _ = sleep_until(self.store_retry) => {}
+                _ = beat_tick.tick() => beat.beat(),
                 _ = compact_tick.tick() => {
                     if self.store.should_compact(self.server.leases().len()) {
                         match compact(&mut self.store, &self.server) {

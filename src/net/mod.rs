@@ -1,7 +1,10 @@
 //! Network backends: `linux` (real interfaces through netlink) and `sim` (an in-process LAN),
-//! behind the [`NetBackend`] trait the interface engine drives, and their VRRP I/O (`vrrp`).
+//! behind the [`NetBackend`] trait the interface engine drives, and their VRRP I/O (`vrrp`);
+//! the record of what a device added to the kernel (`ledger`) and its removal (`cleanup`).
 
+pub mod cleanup;
 pub mod icmp;
+pub mod ledger;
 pub mod linux;
 pub mod probe;
 pub mod sim;

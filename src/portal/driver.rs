@@ -336,10 +336,19 @@ pub fn start_on_device(
         );
     }
     let (linux_ports, firewall): (BTreeMap<IfName, String>, Box<dyn Firewall>) = match net {
-        Network::Linux(ports) => (
-            ports.iter().cloned().collect(),
-            edges::nft(&table_suffix(&device.options.data_dir)),
-        ),
+        Network::Linux(ports) => {
+            let suffix = table_suffix(&device.options.data_dir);
+            // Recorded before the table can exist, so `duet cleanup` (the unit's ExecStopPost)
+            // removes it after a crash; an absent table is skipped there.
+            let table = crate::net::ledger::KernelObject::NftTable {
+                family: "inet".into(),
+                name: super::firewall::render::table_name(&suffix),
+            };
+            if let Err(e) = device.kernel.record(table) {
+                tracing::warn!(error = %e, "portal: recording the firewall table for cleanup failed");
+            }
+            (ports.iter().cloned().collect(), edges::nft(&suffix))
+        }
         Network::Sim(..) => (BTreeMap::new(), Box::new(edges::NoFirewall::default())),
     };
     let linux = matches!(net, Network::Linux(_));

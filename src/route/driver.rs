@@ -42,7 +42,7 @@ pub fn start_on_device(
         Network::Linux(ports) => {
             let io = {
                 let _enter = rt.enter();
-                LinuxRouteIo::new(ports)?
+                LinuxRouteIo::new(ports, device.kernel.clone())?
             };
             start_on(device, rt, io);
         }

@@ -1,10 +1,12 @@
 //! How the route driver reaches the network: [`RouteIo`], on Linux through rtnetlink with
-//! Duet's own route protocol number ([`RTPROT_DUET`]), on the simulated LAN through the
+//! Duet's own route protocol number ([`RTPROT_DUET`]), each recorded in the device's
+//! kernel-object ledger before it is installed (`duet cleanup`), on the simulated LAN through the
 //! node's forwarding table (net/sim/forward.rs).
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
 
 use futures::StreamExt;
 use rtnetlink::packet_route::AddressFamily;
@@ -16,6 +18,7 @@ use rtnetlink::{Handle, RouteMessageBuilder, RouteNextHopBuilder};
 use super::table::FibRoute;
 use crate::interface::name::IfName;
 use crate::net::NetError;
+use crate::net::ledger::{KernelObject, Ledger};
 use crate::net::sim::forward::SimRoute;
 use crate::net::sim::{Lan, NodeId};
 
@@ -83,6 +86,27 @@ pub struct LinuxRouteIo {
     handle: Handle,
     /// Port -> Linux interface name.
     ports: Vec<(IfName, String)>,
+    /// Each route is recorded here before it is installed and forgotten once removed, so
+    /// `duet cleanup` removes it after a crash (crate::net::ledger).
+    kernel: Arc<Ledger>,
+}
+
+/// The ledger's record of a route of Duet's.
+fn route_object(r: &FibRoute) -> KernelObject {
+    KernelObject::Route {
+        dst: r.dest,
+        prefix: r.len,
+        table: u32::from(RouteHeader::RT_TABLE_MAIN),
+        metric: r.metric,
+        protocol: RTPROT_DUET,
+    }
+}
+
+/// A ledger write that fails is logged, never fatal (the route is still installed or removed).
+fn ledger_log(result: std::io::Result<()>, object: &KernelObject) {
+    if let Err(e) = result {
+        tracing::warn!(object = %object, error = %e, "cannot update the kernel-object ledger");
+    }
 }
 
 const ESRCH: i32 = 3;
@@ -92,14 +116,16 @@ fn netlink_error(e: rtnetlink::Error) -> NetError {
 }
 
 impl LinuxRouteIo {
-    /// Open a netlink connection (inside a tokio runtime: it spawns the connection's task).
-    pub fn new(ports: &[(IfName, String)]) -> Result<Self, NetError> {
+    /// Open a netlink connection (inside a tokio runtime: it spawns the connection's task);
+    /// routes are recorded in `kernel`.
+    pub fn new(ports: &[(IfName, String)], kernel: Arc<Ledger>) -> Result<Self, NetError> {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(conn);
         Ok(LinuxRouteIo {
             handle,
             ports: ports.to_vec(),
+            kernel,
         })
     }
 
@@ -218,6 +244,8 @@ impl RouteIo for LinuxRouteIo {
             }
         }
         .build();
+        let object = route_object(r);
+        ledger_log(self.kernel.record(object.clone()), &object);
         self.handle
             .route()
             .add(message)
@@ -230,7 +258,7 @@ impl RouteIo for LinuxRouteIo {
     async fn remove(&mut self, r: &FibRoute) -> Result<(), NetError> {
         // The kernel deletes only a route with this protocol (fib_table_delete compares it):
         // a route with the same destination and metric added by hand stays.
-        match self
+        let result = match self
             .handle
             .route()
             .del(Self::base(r).build())
@@ -239,7 +267,12 @@ impl RouteIo for LinuxRouteIo {
         {
             Err(rtnetlink::Error::NetlinkError(e)) if e.raw_code().abs() == ESRCH => Ok(()),
             other => other.map_err(netlink_error),
+        };
+        if result.is_ok() {
+            let object = route_object(r);
+            ledger_log(self.kernel.forget(&object), &object);
         }
+        result
     }
 
     fn enable_forwarding(&mut self) -> std::io::Result<bool> {

@@ -225,7 +225,7 @@ pub fn start_on_device(
         Network::Linux(ports) => {
             let io = {
                 let _enter = rt.enter();
-                LinuxVrrpIo::new(ports)?
+                LinuxVrrpIo::new(ports, device.kernel.clone())?
             };
             start_on(device, rt, io)
         }
@@ -242,11 +242,22 @@ fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
         device.if_status.subscribe(),
         device.vrrp_status.clone(),
         device.vrrp_applied.clone(),
-        stopped,
         device.preempt_hold.subscribe(),
         device.track_states.subscribe(),
+        Supervision {
+            stop: stopped,
+            beat: device.health.register("vrrp"),
+        },
     );
     device.spawn(rt, driver);
+}
+
+/// How the device supervises the driver.
+pub struct Supervision {
+    /// Fires to make every group resign and remove its virtual IPs ([`Device::shutdown`]).
+    pub stop: oneshot::Receiver<()>,
+    /// Beaten as the driver's loop turns; the systemd watchdog follows it (`crate::health`).
+    pub beat: crate::health::Beat,
 }
 
 /// Run the driver until the configuration store goes away or `stop` fires (then every group
@@ -260,10 +271,12 @@ pub async fn run<I: VrrpIo>(
     mut interfaces: watch::Receiver<Arc<IfStatus>>,
     status: VrrpStatusSender,
     applied: watch::Sender<Option<Arc<Config>>>,
-    mut stop: oneshot::Receiver<()>,
     mut hold: PreemptHold,
     mut track_states: watch::Receiver<Arc<TrackStates>>,
+    supervision: Supervision,
 ) {
+    let Supervision { mut stop, beat } = supervision;
+    let mut beat_tick = crate::health::ticker();
     let mut d = Driver {
         io,
         epoch: Instant::now(),
@@ -327,6 +340,8 @@ pub async fn run<I: VrrpIo>(
                 return;
             }
             _ = sleep_until::<I>(deadline) => d.fire_timers(),
+            // The systemd watchdog follows this beat (crate::health).
+            _ = beat_tick.tick() => beat.beat(),
         }
     }
 }

@@ -16,13 +16,16 @@
 //!   MAC answers ([`MacMode::Real`]);
 //! - gratuitous ARP: whole Ethernet frames through an AF_PACKET socket on the port.
 //!
-//! Leftover macvlans of an earlier run (after `kill -9`) are replaced when the group becomes
-//! master again.
+//! Every macvlan, and every virtual IP put on a port itself, is recorded in the device's
+//! kernel-object ledger before it is made and forgotten once removed (`net::ledger`), so
+//! `duet cleanup` removes them after a crash. Leftover macvlans of an earlier run (after
+//! `kill -9` without cleanup) are replaced when the group becomes master again.
 
 use std::collections::BTreeMap;
 use std::mem::MaybeUninit;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -39,6 +42,7 @@ use tokio::time::Instant;
 use super::frame;
 use crate::interface::name::IfName;
 use crate::net::NetError;
+use crate::net::ledger::{KernelObject, Ledger};
 use crate::vrrp::driver::{IoError, MacMode, Received, VrrpIo};
 use crate::vrrp::packet::{IPPROTO_VRRP, VRRP_MULTICAST, VRRP_TTL};
 
@@ -86,11 +90,38 @@ pub struct LinuxVrrpIo {
     installed: BTreeMap<(IfName, u8), Installed>,
     /// AF_PACKET socket for gratuitous ARP (send only: protocol 0 receives nothing).
     packet: Option<OwnedFd>,
+    /// Where macvlans and virtual IPs are recorded before they are made.
+    kernel: Arc<Ledger>,
+}
+
+fn macvlan_object(name: &str) -> KernelObject {
+    KernelObject::Link {
+        name: name.to_string(),
+        kind: "macvlan".into(),
+    }
+}
+
+fn parent_vip_object(linux: &str, addr: Ipv4Addr) -> KernelObject {
+    KernelObject::Address {
+        dev: linux.to_string(),
+        addr,
+        prefix: 32,
+    }
+}
+
+/// Record in the ledger (write-ahead) or forget; a failure is logged, never fatal: a master
+/// that cannot write its ledger still serves (cleanup's name-based sweep still finds its
+/// macvlans).
+fn ledger_log(result: std::io::Result<()>, object: &KernelObject) {
+    if let Err(e) = result {
+        tracing::warn!(object = %object, error = %e, "cannot update the kernel-object ledger");
+    }
 }
 
 impl LinuxVrrpIo {
-    /// Must run inside a tokio runtime, in the network namespace of the ports.
-    pub fn new(ports: &[(IfName, String)]) -> Result<Self, NetError> {
+    /// Must run inside a tokio runtime, in the network namespace of the ports. What it adds
+    /// to the kernel is recorded in `kernel`.
+    pub fn new(ports: &[(IfName, String)], kernel: Arc<Ledger>) -> Result<Self, NetError> {
         let (conn, handle, _) =
             rtnetlink::new_connection().map_err(|e| NetError::Socket(e.to_string()))?;
         tokio::spawn(conn);
@@ -103,6 +134,7 @@ impl LinuxVrrpIo {
             open: BTreeMap::new(),
             installed: BTreeMap::new(),
             packet: None,
+            kernel,
         })
     }
 
@@ -140,6 +172,8 @@ impl LinuxVrrpIo {
         if let Some(old) = self.link_index(&name).await {
             let _ = self.handle.link().del(old).execute().await;
         }
+        let object = macvlan_object(&name);
+        ledger_log(self.kernel.record(object.clone()), &object);
         self.handle
             .link()
             .add(
@@ -173,7 +207,9 @@ impl LinuxVrrpIo {
         }
         .await;
         if let Err(e) = result {
-            let _ = self.handle.link().del(index).execute().await;
+            if self.handle.link().del(index).execute().await.is_ok() {
+                ledger_log(self.kernel.forget(&object), &object);
+            }
             return Err(e);
         }
         Ok((index, name))
@@ -205,6 +241,12 @@ impl LinuxVrrpIo {
         }
         for m in doomed {
             self.handle.address().del(m).execute().await.map_err(os)?;
+        }
+        if let Some(linux) = self.open.values().find(|p| p.ifindex == index) {
+            for a in addresses {
+                let object = parent_vip_object(&linux.linux, *a);
+                ledger_log(self.kernel.forget(&object), &object);
+            }
         }
         Ok(())
     }
@@ -403,11 +445,11 @@ impl Drop for LinuxVrrpIo {
         }
         // Best effort when the engine is stopped without resigning: remove the macvlans
         // (they would keep answering ARP for the virtual IPs).
-        let macvlans: Vec<u32> = self
+        let macvlans: Vec<(u32, String)> = self
             .installed
             .values()
             .filter_map(|i| match i {
-                Installed::Macvlan { index, .. } => Some(*index),
+                Installed::Macvlan { index, name, .. } => Some((*index, name.clone())),
                 Installed::Parent { .. } => None,
             })
             .collect();
@@ -415,9 +457,13 @@ impl Drop for LinuxVrrpIo {
             && let Ok(rt) = tokio::runtime::Handle::try_current()
         {
             let handle = self.handle.clone();
+            let kernel = self.kernel.clone();
             rt.spawn(async move {
-                for index in macvlans {
-                    let _ = handle.link().del(index).execute().await;
+                for (index, name) in macvlans {
+                    if handle.link().del(index).execute().await.is_ok() {
+                        let object = macvlan_object(&name);
+                        ledger_log(kernel.forget(&object), &object);
+                    }
                 }
             });
         }
@@ -511,8 +557,11 @@ impl VrrpIo for LinuxVrrpIo {
             (p.ifindex, p.linux.clone())
         };
         let key = (port.clone(), vrid);
-        if let Some(Installed::Macvlan { index, .. }) = self.installed.remove(&key) {
-            let _ = self.handle.link().del(index).execute().await;
+        if let Some(Installed::Macvlan { index, name, .. }) = self.installed.remove(&key)
+            && self.handle.link().del(index).execute().await.is_ok()
+        {
+            let object = macvlan_object(&name);
+            ledger_log(self.kernel.forget(&object), &object);
         }
         let attempt = match set_arp_sysctls(&linux) {
             Ok(()) => self.add_macvlan(ifindex, vrid, addresses, mac).await,
@@ -533,6 +582,8 @@ impl VrrpIo for LinuxVrrpIo {
             }
             Err(reason) => {
                 for a in addresses {
+                    let object = parent_vip_object(&linux, *a);
+                    ledger_log(self.kernel.record(object.clone()), &object);
                     match self
                         .handle
                         .address()
@@ -560,8 +611,11 @@ impl VrrpIo for LinuxVrrpIo {
         addresses: &[Ipv4Addr],
     ) -> Result<(), IoError> {
         match self.installed.remove(&(port.clone(), vrid)) {
-            Some(Installed::Macvlan { index, .. }) => {
-                self.handle.link().del(index).execute().await.map_err(os)
+            Some(Installed::Macvlan { index, name, .. }) => {
+                self.handle.link().del(index).execute().await.map_err(os)?;
+                let object = macvlan_object(&name);
+                ledger_log(self.kernel.forget(&object), &object);
+                Ok(())
             }
             Some(Installed::Parent { index }) => self.del_parent_addresses(index, addresses).await,
             None => Ok(()),

@@ -6,7 +6,7 @@
 use std::net::Ipv4Addr;
 
 mod nft;
-mod render;
+pub mod render;
 
 pub use nft::Nft;
 

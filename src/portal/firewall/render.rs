@@ -19,7 +19,7 @@ const ACTIVE_TIMEOUT: &str = "10m";
 
 /// `duet_` and the suffix, with anything but ASCII letters, digits and `_` made `_` (nft
 /// identifiers), so two devices in one namespace or test never share a table.
-pub(super) fn table_name(suffix: &str) -> String {
+pub fn table_name(suffix: &str) -> String {
     let clean: String = suffix
         .chars()
         .map(|c| {
