@@ -11,8 +11,8 @@ use duet::aaa::network::{Domain, DomainsConfig, NetworkUser};
 use duet::aaa::{AuthMode, LineConfig, LocalUser, SshServerConfig, VTY_LINES};
 use duet::device::{Device, DeviceOptions, NetKind};
 use duet::dhcp::config::{
-    BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_LEASE_SECS, Network, PoolConfig,
-    RawOptionValue, StaticBinding,
+    BindingClient, DhcpConfig, IpRange, LeaseDuration, MAX_LEASE_SECS, NetbiosType, Network,
+    PoolConfig, RawOptionValue, StaticBinding,
 };
 use duet::features::Config;
 use duet::hotbackup::Mode;
@@ -398,6 +398,21 @@ fn pool(index: u8) -> impl Strategy<Value = PoolConfig> {
         start: a.min(b),
         end: a.max(b),
     }));
+    // The boot and NetBIOS settings (next-server, bootfile-name, tftp-server, nbns-list,
+    // netbios-type).
+    let boot = (
+        proptest::option::of(any_ip()),
+        proptest::option::of("[A-Za-z0-9./_-]{1,63}"),
+        proptest::option::of(any_ip()),
+        proptest::option::of("[a-z0-9.-]{1,63}"),
+        proptest::collection::vec(any_ip(), 0..9),
+        proptest::option::of(prop::sample::select(vec![
+            NetbiosType::BNode,
+            NetbiosType::PNode,
+            NetbiosType::MNode,
+            NetbiosType::HNode,
+        ])),
+    );
     (
         any::<bool>(),
         range,
@@ -408,9 +423,21 @@ fn pool(index: u8) -> impl Strategy<Value = PoolConfig> {
         proptest::collection::vec(host_in(index), 0..10),
         statics,
         options,
+        boot,
     )
         .prop_map(
-            move |(has_net, range, gw, dns, domain_name, lease, forbidden, statics, options)| {
+            move |(
+                has_net,
+                range,
+                gw,
+                dns,
+                domain_name,
+                lease,
+                forbidden,
+                statics,
+                options,
+                (next_server, bootfile_name, tftp_server_ip, tftp_server_name, nbns, netbios_type),
+            )| {
                 PoolConfig {
                     network: has_net.then_some(Network {
                         address: Ipv4Addr::new(172, 16, index, 0),
@@ -424,6 +451,12 @@ fn pool(index: u8) -> impl Strategy<Value = PoolConfig> {
                     forbidden: distinct(forbidden),
                     static_bindings: statics,
                     options,
+                    next_server,
+                    bootfile_name,
+                    tftp_server_ip,
+                    tftp_server_name,
+                    nbns: distinct(nbns),
+                    netbios_type,
                 }
             },
         )
@@ -455,23 +488,39 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
         Just(duet::dhcp::config::DEFAULT_CONFLICT_RECYCLE_SECS),
         1..=MAX_LEASE_SECS
     ];
-    (any::<bool>(), any::<bool>(), forbidden, pools, recycle).prop_map(
-        |(enabled, relay_information, forbidden, (names, pools), conflict_recycle_secs)| {
-            let mut f: Vec<IpRange> = Vec::new();
-            for r in forbidden {
-                if !f.contains(&r) {
-                    f.push(r);
-                }
-            }
-            DhcpConfig {
+    (
+        any::<bool>(),
+        any::<bool>(),
+        forbidden,
+        pools,
+        recycle,
+        any::<bool>(),
+    )
+        .prop_map(
+            |(
                 enabled,
                 relay_information,
-                forbidden: f,
-                pools: names.into_iter().zip(pools).collect(),
+                forbidden,
+                (names, pools),
                 conflict_recycle_secs,
-            }
-        },
-    )
+                always_broadcast,
+            )| {
+                let mut f: Vec<IpRange> = Vec::new();
+                for r in forbidden {
+                    if !f.contains(&r) {
+                        f.push(r);
+                    }
+                }
+                DhcpConfig {
+                    enabled,
+                    relay_information,
+                    forbidden: f,
+                    pools: names.into_iter().zip(pools).collect(),
+                    conflict_recycle_secs,
+                    always_broadcast,
+                }
+            },
+        )
 }
 
 /// Two real argon2id hashes (hashing is slow: computed once) and a public key.

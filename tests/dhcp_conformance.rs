@@ -73,6 +73,15 @@ struct Expect {
     to: Option<String>,
     #[serde(default)]
     lease_time: Option<u32>,
+    /// The header's next server.
+    #[serde(default)]
+    siaddr: Option<Ipv4Addr>,
+    /// The header's boot file name ("" for an empty field).
+    #[serde(default)]
+    file: Option<String>,
+    /// Exactly the codes of the options without a field of their own (66, 67, 150, ...).
+    #[serde(default)]
+    other_codes: Option<Vec<u8>>,
     /// The state of the last event of the step.
     #[serde(default)]
     event: Option<LeaseState>,
@@ -277,6 +286,28 @@ fn check(at: &str, x: &Expect, out: &Out) -> Result<(), String> {
             "{at}: expected lease time {want}, got {:?}",
             r.message.options.lease_time
         ));
+    }
+    if let (Some(want), Some(r)) = (x.siaddr, r)
+        && r.message.siaddr != want
+    {
+        return Err(format!(
+            "{at}: expected siaddr {want}, got {}",
+            r.message.siaddr
+        ));
+    }
+    if let (Some(want), Some(r)) = (&x.file, r)
+        && r.message.file != want.as_bytes()
+    {
+        return Err(format!(
+            "{at}: expected file {want:?}, got {:?}",
+            String::from_utf8_lossy(&r.message.file)
+        ));
+    }
+    if let (Some(want), Some(r)) = (&x.other_codes, r) {
+        let got: Vec<u8> = r.message.options.other.keys().copied().collect();
+        if &got != want {
+            return Err(format!("{at}: expected options {want:?}, got {got:?}"));
+        }
     }
     if let Some(want) = x.event {
         let got = out.events.last().and_then(|e| match &e.change {

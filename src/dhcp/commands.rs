@@ -1,7 +1,8 @@
 //! The DHCP configuration commands (grammar in commands/dhcp.yaml): system view `dhcp enable`,
 //! `dhcp server ip-pool NAME` (enters the pool view), `dhcp server forbidden-ip`,
-//! `dhcp server relay information enable`, `dhcp server conflict auto-recycle interval`; the
-//! pool view's settings; the interface view's
+//! `dhcp server relay information enable`, `dhcp server conflict auto-recycle interval`,
+//! `dhcp server always-broadcast`; the pool view's settings (addresses, leases, client options
+//! and the boot and NetBIOS options); the interface view's
 //! `dhcp select server` and `dhcp server apply ip-pool NAME`; `undo` of each.
 //!
 //! Every change is made on a copy of the DHCP configuration, validated whole
@@ -11,8 +12,8 @@ use std::net::Ipv4Addr;
 
 use super::config::{
     BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DhcpConfig, IpRange, LeaseDuration, MAX_DNS,
-    MAX_GATEWAYS, MAX_LEASE_SECS, MAX_POOL_NAME, Network, PoolConfig, RawOptionValue,
-    StaticBinding,
+    MAX_GATEWAYS, MAX_LEASE_SECS, MAX_NBNS, MAX_POOL_NAME, NetbiosType, Network, PoolConfig,
+    RawOptionValue, StaticBinding,
 };
 use super::lease::unhex;
 use crate::cli::handler::CmdResult;
@@ -45,6 +46,12 @@ pub fn register(r: &mut Registry) {
     r.add("dhcp.forbidden_pool", forbidden_pool);
     r.add("dhcp.static_bind", static_bind);
     r.add("dhcp.option", option);
+    r.add("dhcp.always_broadcast", always_broadcast);
+    r.add("dhcp.next_server", next_server);
+    r.add("dhcp.bootfile_name", bootfile_name);
+    r.add("dhcp.tftp_server", tftp_server);
+    r.add("dhcp.nbns_list", nbns_list);
+    r.add("dhcp.netbios_type", netbios_type);
     r.add("dhcp.select_server", select_server);
     r.add("dhcp.apply_pool", apply_pool);
     super::display::register(r);
@@ -466,6 +473,107 @@ fn option(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     })
 }
 
+/// `dhcp server always-broadcast` / `undo ...` (default off).
+fn always_broadcast(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let on = !args.undo;
+    edit(ctx, |d| {
+        d.always_broadcast = on;
+        Ok(())
+    })
+}
+
+/// A name sent in an option or header field: printable ASCII without spaces (what a TFTP
+/// client can use), at most `max` characters (the grammar checks the length too).
+fn boot_name(args: &Args, name: &str, max: usize) -> Result<String, CmdError> {
+    args.str(name)
+        .filter(|t| !t.is_empty() && t.len() <= max && t.chars().all(|c| c.is_ascii_graphic()))
+        .map(str::to_string)
+        .ok_or_else(|| CmdError::WrongParameter(name.into()))
+}
+
+/// `next-server IP` / `undo next-server`.
+fn next_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let ns = if args.undo {
+        None
+    } else {
+        Some(ip(args, "ns")?)
+    };
+    edit_pool(ctx, |p| {
+        p.next_server = ns;
+        Ok(())
+    })
+}
+
+/// `bootfile-name NAME` / `undo bootfile-name`.
+fn bootfile_name(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let file = if args.undo {
+        None
+    } else {
+        Some(boot_name(args, "file", 63)?)
+    };
+    edit_pool(ctx, |p| {
+        p.bootfile_name = file;
+        Ok(())
+    })
+}
+
+/// `tftp-server { ip-address IP | domain-name NAME }` / `undo tftp-server { ip-address |
+/// domain-name }`: the two are separate settings (options 150 and 66).
+fn tftp_server(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let by_address = args.has("ip-address");
+    if args.undo {
+        return edit_pool(ctx, |p| {
+            if by_address {
+                p.tftp_server_ip = None;
+            } else {
+                p.tftp_server_name = None;
+            }
+            Ok(())
+        });
+    }
+    if by_address {
+        let a = ip(args, "tip")?;
+        edit_pool(ctx, |p| {
+            p.tftp_server_ip = Some(a);
+            Ok(())
+        })
+    } else {
+        let n = boot_name(args, "tname", 63)?;
+        edit_pool(ctx, |p| {
+            p.tftp_server_name = Some(n);
+            Ok(())
+        })
+    }
+}
+
+/// `nbns-list IP&<1-8>` / `undo nbns-list [IP&<1-8>]`.
+fn nbns_list(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let (given, undo) = (ips(args, "nbns"), args.undo);
+    edit_pool(ctx, |p| edit_list(&mut p.nbns, given, undo, MAX_NBNS))
+}
+
+/// `netbios-type { b-node | p-node | m-node | h-node }` / `undo netbios-type`.
+fn netbios_type(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let t = if args.undo {
+        None
+    } else {
+        let t = [
+            NetbiosType::BNode,
+            NetbiosType::PNode,
+            NetbiosType::MNode,
+            NetbiosType::HNode,
+        ]
+        .into_iter()
+        .find(|t| args.has(t.keyword()))
+        .ok_or_else(|| CmdError::WrongParameter("netbios-type".into()))?;
+        Some(t)
+    };
+    edit_pool(ctx, |p| {
+        p.netbios_type = t;
+        Ok(())
+    })
+}
+
 /// The port whose view the session is in.
 fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
     let View::Interface(text) = ctx.session.view() else {
@@ -688,6 +796,70 @@ mod tests {
             DEFAULT_CONFLICT_RECYCLE_SECS
         );
         assert!(!s_device(&s).config.lock().render().contains("auto-recycle"));
+    }
+
+    #[test]
+    fn boot_and_netbios_settings_set_render_and_undo() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server always-broadcast",
+            "dhcp server ip-pool pxe",
+            "network 10.3.0.0 24",
+            "next-server 10.3.0.5",
+            "bootfile-name pxelinux.0",
+            "tftp-server ip-address 10.3.0.6",
+            "tftp-server domain-name tftp.example",
+            "nbns-list 10.3.0.7 10.3.0.8",
+            "netbios-type h-node",
+            // Refused: a space in a file name, a ninth WINS server.
+            "bootfile-name \"a b\"",
+            "nbns-list 1.1.1.1 1.1.1.2 1.1.1.3 1.1.1.4 1.1.1.5 1.1.1.6 1.1.1.7",
+        ]);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[1].contains("exceeds the limit (8)"), "{}", errors[1]);
+        let d = dhcp(&s);
+        assert!(d.always_broadcast);
+        let p = &d.pools["pxe"];
+        assert_eq!(p.next_server, Some(Ipv4Addr::new(10, 3, 0, 5)));
+        assert_eq!(p.bootfile_name.as_deref(), Some("pxelinux.0"));
+        assert_eq!(p.tftp_server_ip, Some(Ipv4Addr::new(10, 3, 0, 6)));
+        assert_eq!(p.tftp_server_name.as_deref(), Some("tftp.example"));
+        assert_eq!(p.nbns.len(), 2);
+        assert_eq!(p.netbios_type, Some(NetbiosType::HNode));
+        let text = s_device(&s).config.lock().render();
+        assert!(
+            text.contains(
+                " bootfile-name pxelinux.0\n next-server 10.3.0.5\n tftp-server ip-address 10.3.0.6\n tftp-server domain-name tftp.example\n nbns-list 10.3.0.7 10.3.0.8\n netbios-type h-node\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("\n dhcp server always-broadcast\n"), "{text}");
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server always-broadcast",
+            "undo dhcp server always-broadcast",
+            "dhcp server ip-pool pxe",
+            "next-server 10.3.0.5",
+            "bootfile-name pxelinux.0",
+            "tftp-server ip-address 10.3.0.6",
+            "tftp-server domain-name tftp.example",
+            "nbns-list 10.3.0.7 10.3.0.8",
+            "netbios-type b-node",
+            "undo next-server",
+            "undo bootfile-name",
+            "undo tftp-server ip-address",
+            "undo nbns-list 10.3.0.7",
+            "undo netbios-type",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let d = dhcp(&s);
+        let p = &d.pools["pxe"];
+        assert!(!d.always_broadcast);
+        assert!(p.next_server.is_none() && p.bootfile_name.is_none());
+        assert!(p.tftp_server_ip.is_none() && p.netbios_type.is_none());
+        // `undo tftp-server ip-address` leaves the name; `undo nbns-list IP` one address.
+        assert_eq!(p.tftp_server_name.as_deref(), Some("tftp.example"));
+        assert_eq!(p.nbns, [Ipv4Addr::new(10, 3, 0, 8)]);
     }
 
     #[test]

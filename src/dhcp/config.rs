@@ -15,6 +15,8 @@ use thiserror::Error;
 /// Comware limits.
 pub const MAX_GATEWAYS: usize = 8;
 pub const MAX_DNS: usize = 8;
+/// `nbns-list IP&<1-8>`.
+pub const MAX_NBNS: usize = 8;
 pub const MAX_STATIC_BINDINGS: usize = 8192;
 pub const MAX_POOL_NAME: usize = 63;
 /// `expired day D`: D is 0..=365.
@@ -37,6 +39,10 @@ pub struct DhcpConfig {
     pub forbidden: Vec<IpRange>,
     /// `dhcp server relay information enable` (default on): echo a request's option 82.
     pub relay_information: bool,
+    /// `dhcp server always-broadcast` (default off): broadcast the replies a client without an
+    /// address would otherwise get as a frame to its hardware address (RFC 2131 section 4.1
+    /// allows either); replies to a relay or to a client's ciaddr are not affected.
+    pub always_broadcast: bool,
     /// `dhcp server conflict auto-recycle interval ...`: how long an address stays in the
     /// conflict list (a DECLINE, or the server's own address found in a pool) before it returns
     /// to the pool, in seconds (Kea's `decline-probation-period`; 1 to 365 days 23:59:59).
@@ -50,6 +56,7 @@ impl Default for DhcpConfig {
             pools: BTreeMap::new(),
             forbidden: Vec::new(),
             relay_information: true,
+            always_broadcast: false,
             conflict_recycle_secs: DEFAULT_CONFLICT_RECYCLE_SECS,
         }
     }
@@ -171,6 +178,38 @@ impl RawOptionValue {
     }
 }
 
+/// `netbios-type { b-node | p-node | m-node | h-node }`: option 46's value (RFC 2132 section
+/// 8.7: 0x1 B-node, 0x2 P-node, 0x4 M-node, 0x8 H-node).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum NetbiosType {
+    BNode,
+    PNode,
+    MNode,
+    HNode,
+}
+
+impl NetbiosType {
+    /// The option 46 byte.
+    pub fn code(self) -> u8 {
+        match self {
+            NetbiosType::BNode => 0x1,
+            NetbiosType::PNode => 0x2,
+            NetbiosType::MNode => 0x4,
+            NetbiosType::HNode => 0x8,
+        }
+    }
+    /// The command keyword (`b-node`, ...).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            NetbiosType::BNode => "b-node",
+            NetbiosType::PNode => "p-node",
+            NetbiosType::MNode => "m-node",
+            NetbiosType::HNode => "h-node",
+        }
+    }
+}
+
 /// One `dhcp server ip-pool NAME`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -185,8 +224,23 @@ pub struct PoolConfig {
     /// Pool-local `forbidden-ip IP&<1-8>`.
     pub forbidden: Vec<Ipv4Addr>,
     pub static_bindings: Vec<StaticBinding>,
-    /// `option CODE ...`, by code.
+    /// `option CODE ...`, by code. A code also set by a named command below (66, 67, 150, 44,
+    /// 46) is sent with the `option` command's value: the generic command overrides.
     pub options: BTreeMap<u8, RawOptionValue>,
+    /// `next-server IP`: the `siaddr` of OFFER and ACK (RFC 2131 section 2, the server to
+    /// boot from).
+    pub next_server: Option<Ipv4Addr>,
+    /// `bootfile-name NAME`: the `file` header field of OFFER and ACK and, when asked for,
+    /// option 67 (RFC 2132 section 9.5).
+    pub bootfile_name: Option<String>,
+    /// `tftp-server ip-address IP`: option 150 (the TFTP server address; Cisco and Comware).
+    pub tftp_server_ip: Option<Ipv4Addr>,
+    /// `tftp-server domain-name NAME`: option 66 (RFC 2132 section 9.4, the TFTP server name).
+    pub tftp_server_name: Option<String>,
+    /// `nbns-list IP&<1-8>`: option 44 (RFC 2132 section 8.5, NetBIOS name servers).
+    pub nbns: Vec<Ipv4Addr>,
+    /// `netbios-type ...`: option 46.
+    pub netbios_type: Option<NetbiosType>,
 }
 
 /// A configuration the server cannot run, with what to change.
@@ -198,6 +252,8 @@ pub enum ConfigError {
     TooManyGateways(String),
     #[error("pool {0}: at most 8 DNS servers")]
     TooManyDns(String),
+    #[error("pool {0}: at most 8 NetBIOS name servers")]
+    TooManyNbns(String),
     #[error("pool {0}: the prefix length must be 1 to 32")]
     BadPrefix(String),
     #[error("pool {pool}: address range {start} to {end} is not inside network {network}")]
@@ -256,6 +312,9 @@ impl DhcpConfig {
             }
             if pool.dns.len() > MAX_DNS {
                 return Err(ConfigError::TooManyDns(name.clone()));
+            }
+            if pool.nbns.len() > MAX_NBNS {
+                return Err(ConfigError::TooManyNbns(name.clone()));
             }
             if let LeaseDuration::Seconds(s) = pool.lease
                 && s > MAX_LEASE_SECS

@@ -455,6 +455,9 @@ fn display_pool(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         if let Some(d) = &pool.domain_name {
             ctx.line(format!("  domain-name {d}"));
         }
+        for l in super::render::boot_lines(pool) {
+            ctx.line(format!(" {l}"));
+        }
         if !pool.forbidden.is_empty() {
             ctx.line(format!("  forbidden-ip {}", list(&pool.forbidden)));
         }

@@ -32,6 +32,10 @@ pub const ROUTER: u8 = 3;
 pub const DNS_SERVERS: u8 = 6;
 pub const HOSTNAME: u8 = 12;
 pub const DOMAIN_NAME: u8 = 15;
+/// RFC 2132 section 8.5: NetBIOS over TCP/IP name servers.
+pub const NBNS_SERVERS: u8 = 44;
+/// RFC 2132 section 8.7: NetBIOS over TCP/IP node type.
+pub const NETBIOS_NODE_TYPE: u8 = 46;
 pub const REQUESTED_IP: u8 = 50;
 pub const LEASE_TIME: u8 = 51;
 pub const MESSAGE_TYPE: u8 = 53;
@@ -40,6 +44,12 @@ pub const PARAMETER_REQUEST_LIST: u8 = 55;
 pub const RENEWAL_TIME: u8 = 58;
 pub const REBINDING_TIME: u8 = 59;
 pub const CLIENT_ID: u8 = 61;
+/// RFC 2132 section 9.4: TFTP server name.
+pub const TFTP_SERVER_NAME: u8 = 66;
+/// RFC 2132 section 9.5: bootfile name.
+pub const BOOTFILE_NAME: u8 = 67;
+/// TFTP server address (Cisco's and Comware's option 150; not in an RFC, listed by IANA).
+pub const TFTP_SERVER_ADDRESS: u8 = 150;
 pub const RELAY_AGENT_INFO: u8 = 82;
 pub const END: u8 = 255;
 

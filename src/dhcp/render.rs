@@ -14,7 +14,8 @@ use crate::net::mac_text;
 
 /// The system-view lines: ` dhcp enable`, ` dhcp server forbidden-ip ...`,
 /// ` undo dhcp server relay information enable` (only when off: on is the default) and
-/// ` dhcp server conflict auto-recycle interval ...` (only when not the default day).
+/// ` dhcp server conflict auto-recycle interval ...` (only when not the default day) and
+/// ` dhcp server always-broadcast` (only when on).
 pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
     let mut lines = Vec::new();
     if cfg.enabled {
@@ -35,6 +36,9 @@ pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
             " dhcp server conflict auto-recycle interval {}",
             duration_text(cfg.conflict_recycle_secs)
         ));
+    }
+    if cfg.always_broadcast {
+        lines.push(" dhcp server always-broadcast".to_string());
     }
     lines
 }
@@ -72,6 +76,7 @@ pub fn pool_lines(name: &str, pool: &PoolConfig) -> Vec<String> {
     if let Some(d) = &pool.domain_name {
         lines.push(format!(" domain-name {d}"));
     }
+    lines.extend(boot_lines(pool));
     match pool.lease {
         LeaseDuration::Seconds(DEFAULT_LEASE_SECS) => {}
         LeaseDuration::Seconds(s) => lines.push(format!(" {}", expired_text(s))),
@@ -100,6 +105,31 @@ pub fn pool_lines(name: &str, pool: &PoolConfig) -> Vec<String> {
             RawOptionValue::IpAddress(l) => format!("ip-address {}", join(l)),
         };
         lines.push(format!(" option {code} {v}"));
+    }
+    lines
+}
+
+/// The boot and NetBIOS settings of a pool as commands indented by one space, in the order the
+/// configuration and `display dhcp server pool` show them.
+pub fn boot_lines(pool: &PoolConfig) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(f) = &pool.bootfile_name {
+        lines.push(format!(" bootfile-name {f}"));
+    }
+    if let Some(a) = pool.next_server {
+        lines.push(format!(" next-server {a}"));
+    }
+    if let Some(a) = pool.tftp_server_ip {
+        lines.push(format!(" tftp-server ip-address {a}"));
+    }
+    if let Some(n) = &pool.tftp_server_name {
+        lines.push(format!(" tftp-server domain-name {n}"));
+    }
+    if !pool.nbns.is_empty() {
+        lines.push(format!(" nbns-list {}", join(&pool.nbns)));
+    }
+    if let Some(t) = pool.netbios_type {
+        lines.push(format!(" netbios-type {}", t.keyword()));
     }
     lines
 }

@@ -20,6 +20,8 @@ pub(crate) struct Params<'a> {
     pub lease: Option<LeaseDuration>,
     /// `dhcp server relay information enable`.
     pub echo_relay_info: bool,
+    /// `dhcp server always-broadcast`.
+    pub always_broadcast: bool,
 }
 
 pub(crate) fn build(p: &Params) -> (Message, Destination) {
@@ -55,12 +57,63 @@ pub(crate) fn build(p: &Params) -> (Message, Destination) {
         {
             o.domain_name = Some(d.as_bytes().to_vec());
         }
+        // Boot and NetBIOS options, like the ones above only when asked for (or when the
+        // client sent no request list). Inserted before the `option CODE` values so that a
+        // generic `option` for the same code overrides the named command.
+        let named: [(u8, Option<Vec<u8>>); 5] = [
+            (
+                options::TFTP_SERVER_NAME,
+                p.pool
+                    .tftp_server_name
+                    .as_ref()
+                    .map(|n| n.as_bytes().to_vec()),
+            ),
+            (
+                options::BOOTFILE_NAME,
+                p.pool.bootfile_name.as_ref().map(|n| n.as_bytes().to_vec()),
+            ),
+            (
+                options::TFTP_SERVER_ADDRESS,
+                p.pool.tftp_server_ip.map(|a| a.octets().to_vec()),
+            ),
+            (
+                options::NBNS_SERVERS,
+                (!p.pool.nbns.is_empty())
+                    .then(|| p.pool.nbns.iter().flat_map(|a| a.octets()).collect()),
+            ),
+            (
+                options::NETBIOS_NODE_TYPE,
+                p.pool.netbios_type.map(|t| vec![t.code()]),
+            ),
+        ];
+        for (code, value) in named {
+            if let Some(v) = value.filter(|v| !v.is_empty())
+                && q.requests(code)
+            {
+                o.other.insert(code, v);
+            }
+        }
         for (&code, v) in &p.pool.options {
             if q.requests(code) {
                 o.other.insert(code, v.bytes());
             }
         }
     }
+    // RFC 2131 section 2 and table 3: siaddr is the next server of the bootstrap and `file` the
+    // boot file name, in OFFER and ACK (never in a NAK). The file field goes out whether or not
+    // option 67 was asked for: PXE and BOOTP clients read the header field.
+    let (siaddr, file) = if t == MessageType::Nak {
+        (Ipv4Addr::UNSPECIFIED, Vec::new())
+    } else {
+        (
+            p.pool.next_server.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            p.pool
+                .bootfile_name
+                .as_ref()
+                .map(|n| n.as_bytes().to_vec())
+                .unwrap_or_default(),
+        )
+    };
     // RFC 3046 section 2.2: echo option 82 when the relay sent it.
     if p.echo_relay_info {
         o.relay_agent_info = req.options.relay_agent_info.clone();
@@ -85,11 +138,11 @@ pub(crate) fn build(p: &Params) -> (Message, Destination) {
             Ipv4Addr::UNSPECIFIED
         },
         yiaddr: p.yiaddr,
-        siaddr: Ipv4Addr::UNSPECIFIED,
+        siaddr,
         giaddr: req.giaddr,
         chaddr: req.chaddr,
         sname: Vec::new(),
-        file: Vec::new(),
+        file,
         options: o,
     };
     let to = if relayed {
@@ -98,7 +151,9 @@ pub(crate) fn build(p: &Params) -> (Message, Destination) {
         Destination::Broadcast
     } else if !req.ciaddr.is_unspecified() {
         Destination::Unicast { ip: req.ciaddr }
-    } else if req.broadcast_flag() || p.yiaddr.is_unspecified() {
+    } else if req.broadcast_flag() || p.yiaddr.is_unspecified() || p.always_broadcast {
+        // `dhcp server always-broadcast`: for clients that cannot take a unicast before they
+        // have an address although they leave the broadcast flag clear.
         Destination::Broadcast
     } else {
         // No address yet and no broadcast flag: a frame to chaddr, IP destination yiaddr.

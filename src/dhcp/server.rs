@@ -907,6 +907,7 @@ impl Server {
             pool: &pool.cfg,
             lease,
             echo_relay_info: self.config.relay_information,
+            always_broadcast: self.config.always_broadcast,
         });
         Reply {
             interface: c.ingress.interface.clone(),
