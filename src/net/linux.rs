@@ -1,4 +1,5 @@
-//! The Linux backend: each port is a Linux interface (`--port GigabitEthernet1/0/1=veth0`),
+//! The Linux backend: each port is a Linux interface (`--port GigabitEthernet1/0/1=veth0`, or
+//! `--port Vlan-interface100=eth0.100` onto a VLAN subinterface or bridge the operator made),
 //! driven through rtnetlink: addresses, admin state, carrier and MAC. Changes come from the
 //! `RTNLGRP_LINK` and `RTNLGRP_IPV4_IFADDR` multicast groups, with a bounded poll as a safety
 //! net for missed notifications (netlink multicast may drop under load: ENOBUFS).
@@ -249,7 +250,9 @@ pub fn parse_port_map(text: &str) -> Result<(IfName, String), PortMapError> {
 pub enum PortMapError {
     #[error("expected PORT=LINUXIF, e.g. GigabitEthernet1/0/1=veth0")]
     Syntax,
-    #[error("{0} is not a port name (e.g. GigabitEthernet1/0/1)")]
+    #[error(
+        "{0} is not an interface name (GigabitEthernet1/0/1, Vlan-interface1 to Vlan-interface4094, LoopBack0 to LoopBack1023)"
+    )]
     Port(String),
     #[error("{0} is not a valid Linux interface name (1 to 15 characters, no '/' or space)")]
     Linux(String),
