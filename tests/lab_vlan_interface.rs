@@ -71,7 +71,11 @@ impl Lab {
             "forward_delay",
             "0",
         ]);
-        for (n, port, inner) in [("A", "pa", "eth0.100"), ("B", "pb", "eth0.100"), ("C", "pc", "c0")] {
+        for (n, port, inner) in [
+            ("A", "pa", "eth0.100"),
+            ("B", "pb", "eth0.100"),
+            ("C", "pc", "c0"),
+        ] {
             let ns = lab.ns(n);
             ip(&[
                 "-n", &o, "link", "add", port, "type", "veth", "peer", "name", inner, "netns", &ns,
@@ -122,7 +126,13 @@ impl Lab {
 
     fn display(&self, n: &str, command: &str) -> String {
         let out = Command::new(DUET)
-            .args(["connect", "--data-dir", &self.p(&format!("{n}-data")), "-c", command])
+            .args([
+                "connect",
+                "--data-dir",
+                &self.p(&format!("{n}-data")),
+                "-c",
+                command,
+            ])
             .output()
             .expect("duet connect");
         assert!(
@@ -243,7 +253,9 @@ fn vlan_interface_on_a_linux_interface_runs_vrrp_and_dhcp() {
     // The master goes away: B takes the virtual IP over on its Vlan-interface.
     let _ = lab.children[a].kill();
     let _ = lab.children[a].wait();
-    wait_until("B to take the virtual IP over", Duration::from_secs(5), || {
-        lab.has_vip("B")
-    });
+    wait_until(
+        "B to take the virtual IP over",
+        Duration::from_secs(5),
+        || lab.has_vip("B"),
+    );
 }

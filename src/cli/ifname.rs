@@ -175,7 +175,14 @@ mod tests {
 
     #[test]
     fn vlan_and_loopback_numbers_in_range() {
-        assert_eq!("vlan 10".replace(' ', "").parse::<IfName>().unwrap().short(), "Vlan10");
+        assert_eq!(
+            "vlan 10"
+                .replace(' ', "")
+                .parse::<IfName>()
+                .unwrap()
+                .short(),
+            "Vlan10"
+        );
         assert_eq!(
             "Vlan-interface4094".parse::<IfName>().unwrap().to_string(),
             "Vlan-interface4094"

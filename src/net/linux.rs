@@ -21,7 +21,10 @@ use rtnetlink::sys::SocketAddr;
 use rtnetlink::{Handle, LinkUnspec, MulticastGroup};
 
 use super::{IfAddr, NetBackend, NetError, PortState};
-use crate::interface::name::IfName;
+use crate::interface::name::{IfKind, IfName};
+
+/// The Linux interface that carries the addresses of LoopBacks not mapped with `--port`.
+pub const HOST_LOOPBACK: &str = "lo";
 
 /// How often the state is re-read even without a notification.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -75,11 +78,16 @@ impl LinuxBackend {
         })
     }
 
+    /// The Linux interface of a port. A LoopBack not mapped with `--port` lives on the
+    /// namespace's `lo`: this kernel (and many CI kernels) has no `dummy` link type, and `lo`
+    /// is always there and always up. Its addresses are shared with other LoopBacks and with
+    /// 127.0.0.1: the interface engine only ever removes its own.
     fn linux_name(&self, port: &IfName) -> Result<&str, NetError> {
-        self.ports
-            .get(port)
-            .map(String::as_str)
-            .ok_or_else(|| NetError::UnknownPort(port.to_string()))
+        match self.ports.get(port) {
+            Some(name) => Ok(name),
+            None if port.kind == IfKind::LoopBack => Ok(HOST_LOOPBACK),
+            None => Err(NetError::UnknownPort(port.to_string())),
+        }
     }
 
     async fn link(&mut self, port: &IfName) -> Result<LinkMessage, NetError> {
