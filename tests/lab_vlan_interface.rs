@@ -14,6 +14,10 @@
 //! serves DHCP from a pool applied on the Vlan-interface, and the displays name the interface
 //! `Vlan100` / `Vlan-interface100`. Killing A hands the virtual IP over to B.
 //!
+//! LoopBacks: this kernel has no `dummy` link type, so their addresses go on the namespace's
+//! `lo`; they appear there, leave with `undo interface LoopBackN`, and all leave when Duet
+//! stops on SIGTERM, while 127.0.0.1 stays.
+//!
 //! Without root or udhcpc the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip
 //! into a failure.
 
@@ -125,14 +129,15 @@ impl Lab {
     }
 
     fn display(&self, n: &str, command: &str) -> String {
+        self.run(n, &[command])
+    }
+
+    /// Run commands in order in one `duet connect` session on device `n`; returns the output.
+    fn run(&self, n: &str, commands: &[&str]) -> String {
+        let command = commands.join("; ");
         let out = Command::new(DUET)
-            .args([
-                "connect",
-                "--data-dir",
-                &self.p(&format!("{n}-data")),
-                "-c",
-                command,
-            ])
+            .args(["connect", "--data-dir", &self.p(&format!("{n}-data"))])
+            .args(commands.iter().flat_map(|c| ["-c", c]))
             .output()
             .expect("duet connect");
         assert!(
@@ -258,4 +263,60 @@ fn vlan_interface_on_a_linux_interface_runs_vrrp_and_dhcp() {
         Duration::from_secs(5),
         || lab.has_vip("B"),
     );
+}
+
+/// The IPv4 addresses on the namespace's `lo`.
+fn lo_addresses(lab: &Lab, n: &str) -> String {
+    ip(&["-n", &lab.ns(n), "-o", "-4", "addr", "show", "dev", "lo"])
+}
+
+#[test]
+fn loopback_addresses_live_on_lo_and_leave_with_the_interface() {
+    if !lab_or_skip(
+        "loopback_addresses_live_on_lo_and_leave_with_the_interface",
+        &[],
+    ) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let config = format!(
+        "{}#\ninterface LoopBack0\n ip address 10.255.0.1 255.255.255.255\n#\n\
+         interface LoopBack1\n ip address 10.255.0.2 24\n#\nreturn\n",
+        config("A", "10.9.0.1", 100, false).trim_end_matches("return\n")
+    );
+    let a = lab.duet("A", "10.9.0.1", &config);
+    // A mask typed on a LoopBack becomes 32 bits, as on Comware.
+    wait_until(
+        "both LoopBack addresses on lo",
+        Duration::from_secs(10),
+        || {
+            let lo = lo_addresses(&lab, "A");
+            lo.contains("10.255.0.1/32") && lo.contains("10.255.0.2/32")
+        },
+    );
+    let brief = lab.display("A", "display interface brief");
+    assert!(
+        brief
+            .lines()
+            .any(|l| l.starts_with("Loop0") && l.contains("UP(s)") && l.contains("10.255.0.1")),
+        "{brief}"
+    );
+
+    lab.run("A", &["system-view", "undo interface LoopBack1"]);
+    wait_until(
+        "LoopBack1's address to leave lo",
+        Duration::from_secs(10),
+        || !lo_addresses(&lab, "A").contains("10.255.0.2/"),
+    );
+    assert!(lo_addresses(&lab, "A").contains("10.255.0.1/32"));
+
+    // SIGTERM: Duet takes its LoopBack addresses off the shared lo before it exits.
+    let pid = nix::unistd::Pid::from_raw(lab.children[a].id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    wait_until("Duet to exit", Duration::from_secs(10), || {
+        lab.children[a].try_wait().ok().flatten().is_some()
+    });
+    let lo = lo_addresses(&lab, "A");
+    assert!(!lo.contains("10.255.0."), "{lo}");
+    assert!(lo.contains("127.0.0.1/8"), "{lo}");
 }
