@@ -287,6 +287,50 @@ mod tests {
             .collect()
     }
 
+    /// A LoopBack appears in the status when the configuration creates it, with only its own
+    /// addresses, and leaves the status and the network when removed; at shutdown the engine
+    /// takes the remaining LoopBacks' addresses off (on Linux they sit on the shared `lo`).
+    #[tokio::test]
+    async fn loopbacks_come_and_go_with_the_configuration() {
+        // Its IFNET events go to a subscriber of its own, as in the other tests here: logging
+        // them with none installed would race with the tests that count theirs.
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        );
+        let (_d, dev) = test_device();
+        dev.start(&Handle::current()).unwrap();
+        let (lan, node) = dev.sim.get().unwrap().clone();
+        let loop0: IfName = "LoopBack0".parse().unwrap();
+        let loop1: IfName = "LoopBack1".parse().unwrap();
+        for (name, a) in [(&loop0, "10.255.0.1"), (&loop1, "10.255.0.2")] {
+            dev.config.lock().interfaces.insert(
+                name.clone(),
+                InterfaceConfig {
+                    address: Some(addr(a, 32)),
+                    ..InterfaceConfig::default()
+                },
+            );
+        }
+        dev.config.publish();
+        wait_for(&dev, "both LoopBacks up with their address", |s| {
+            [(&loop0, "10.255.0.1"), (&loop1, "10.255.0.2")]
+                .iter()
+                .all(|(l, a)| {
+                    s.get(*l)
+                        .is_some_and(|st| st.physical_up() && st.addresses == [addr(a, 32)])
+                })
+        })
+        .await;
+        dev.config.lock().interfaces.remove(&loop1);
+        dev.config.publish();
+        wait_for(&dev, "LoopBack1 gone", |s| !s.contains_key(&loop1)).await;
+        let id1 = PortId { node, port: loop1 };
+        assert_eq!(lan.port_state(&id1).unwrap().addresses, []);
+        dev.shutdown().await;
+        let id0 = PortId { node, port: loop0 };
+        assert_eq!(lan.port_state(&id0).unwrap().addresses, []);
+    }
+
     #[tokio::test]
     async fn reconciles_addresses_and_admin_state_on_the_sim() {
         let _log = tracing::subscriber::set_default(
