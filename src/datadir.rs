@@ -103,6 +103,31 @@ impl DataDir {
     }
 }
 
+/// The pid of the process holding `path`'s lock (a running device), `None` when nobody holds
+/// it (`duet stop`).
+pub fn holder(path: &Path) -> io::Result<Option<u32>> {
+    let file = match File::open(path.join(LOCK_FILE)) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    match Flock::lock(file, FlockArg::LockSharedNonblock) {
+        // Free: released again when the lock is dropped here.
+        Ok(_) => Ok(None),
+        Err((mut file, nix::errno::Errno::EWOULDBLOCK)) => {
+            let mut pid = String::new();
+            file.read_to_string(&mut pid)?;
+            pid.trim().parse().map(Some).map_err(|_| {
+                io::Error::other(format!(
+                    "{} names no process id",
+                    path.join(LOCK_FILE).display()
+                ))
+            })
+        }
+        Err((_, e)) => Err(e.into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,7 +145,9 @@ mod tests {
                 && text.contains(&format!("pid {}", std::process::id())),
             "{text}"
         );
+        assert_eq!(holder(&data).unwrap(), Some(std::process::id()));
         drop(first);
+        assert_eq!(holder(&data).unwrap(), None);
         DataDir::lock(&data).unwrap();
     }
 

@@ -85,6 +85,9 @@ pub struct Device {
     /// Every VRRP group's role and status as the VRRP driver last published it (displays,
     /// and the engines that follow the master role, subscribe here).
     pub vrrp_status: VrrpStatusSender,
+    /// Every track entry's state as the track engine last published it (the VRRP driver
+    /// follows it; `display track` reads it).
+    pub track_states: crate::track::TrackStatesSender,
     /// `reset vrrp statistics`: the counters of each group (by instance) at the last reset;
     /// displays show the published counters minus these.
     pub vrrp_baseline: Mutex<BTreeMap<(IfName, u8), (u64, Statistics)>>,
@@ -138,6 +141,7 @@ impl Device {
             if_applied: watch::Sender::new(None),
             vrrp_applied: watch::Sender::new(None),
             vrrp_status: watch::Sender::new(Arc::new(VrrpStatus::default())),
+            track_states: watch::Sender::new(Arc::default()),
             vrrp_baseline: Mutex::new(BTreeMap::new()),
             ports,
             options,

@@ -29,6 +29,7 @@ use crate::interface::subnets::SubnetIndex;
 use crate::metrics::MetricsConfig;
 use crate::net::sim::{Lan, NodeId};
 use crate::route::RouteConfig;
+use crate::track::TrackConfig;
 
 /// What a feature plugs into the device.
 pub struct Feature {
@@ -61,6 +62,8 @@ pub const ALL: &[Feature] = &[
     crate::system::FEATURE,
     crate::interface::FEATURE,
     crate::infocenter::FEATURE,
+    // Before VRRP: its groups follow the track entries' states.
+    crate::track::FEATURE,
     crate::vrrp::FEATURE,
     crate::dhcp::FEATURE,
     crate::aaa::FEATURE,
@@ -106,6 +109,8 @@ pub struct Config {
     pub subnets: SubnetIndex,
     /// The `hot-backup` view and `dhcp server hot-backup`.
     pub hotbackup: HotBackupConfig,
+    /// `track N interface IF [physical]` (system view).
+    pub track: TrackConfig,
     /// `ip route-static ...` (system view).
     pub route: RouteConfig,
     /// `metrics enable`, `metrics listen ...` (system view).
@@ -129,6 +134,7 @@ impl Config {
             users: BTreeMap::new(),
             subnets: SubnetIndex::default(),
             hotbackup: HotBackupConfig::default(),
+            track: TrackConfig::default(),
             route: RouteConfig::default(),
             metrics: MetricsConfig::default(),
         }
@@ -201,6 +207,88 @@ mod tests {
             unused.is_empty(),
             "registered handlers no command names: {unused:?}"
         );
+    }
+
+    /// Context help says what a word does in the command it is typed in, not what the same
+    /// word does elsewhere (issue 14: `reset ?` showed `vrrp` as "Configure VRRP"). Stated
+    /// sharply for the commands that configure nothing: in a `display` or `reset` command no
+    /// keyword's help offers to configure, enable, disable or enter a view, and every word
+    /// right after `reset` says what it clears or deletes.
+    #[test]
+    fn display_and_reset_words_say_what_they_show_or_clear() {
+        let g = crate::cli::grammar::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let keyword = |w: &str| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c == '-' || c.is_ascii_digit())
+        };
+        let mut bad = Vec::new();
+        for c in &g.commands {
+            let first = c.text.split_whitespace().next().unwrap_or("");
+            if first != "display" && first != "reset" {
+                continue;
+            }
+            let kind = c
+                .views
+                .iter()
+                .find(|v| *v != "any")
+                .map_or("user", String::as_str);
+            let words: Vec<&str> = c
+                .text
+                .split_whitespace()
+                .take_while(|w| keyword(w))
+                .collect();
+            for k in 1..=words.len() {
+                let line = format!("{} ", words[..k].join(" "));
+                let Ok(text) = crate::cli::help::help(g, &[kind], &line) else {
+                    continue;
+                };
+                for row in text.lines() {
+                    let row = row.trim();
+                    let Some((word, help)) = row.split_once("  ") else {
+                        continue;
+                    };
+                    let help = help.trim();
+                    if !keyword(word) {
+                        continue;
+                    }
+                    let configures = ["Configure", "Enable", "Disable", "Specify the"]
+                        .iter()
+                        .any(|p| help.starts_with(p))
+                        || help.contains("enter its view")
+                        || help.ends_with("configuration") && first == "reset";
+                    let says_what_it_clears =
+                        ["Clear", "Delete"].iter().any(|p| help.starts_with(p));
+                    let shows = first == "reset" && help.starts_with("Display");
+                    if configures || shows || (first == "reset" && k == 1 && !says_what_it_clears) {
+                        bad.push(format!("`{line}?` shows {word}: {help:?}"));
+                    }
+                }
+            }
+        }
+        bad.sort();
+        bad.dedup();
+        assert!(bad.is_empty(), "{bad:#?}");
+    }
+
+    /// A word's help names VRRP only in a command about VRRP: the words are shared by every
+    /// grammar file, and `display hot-backup statistics` showed "Display VRRP statistics".
+    #[test]
+    fn only_vrrp_commands_offer_vrrp_help() {
+        let g = crate::cli::grammar::builtin().unwrap_or_else(|e| panic!("{e}"));
+        let mut bad = Vec::new();
+        for c in &g.commands {
+            if c.text.contains("vrrp") {
+                continue;
+            }
+            for w in c.text.split_whitespace() {
+                let help = c.words.get(w).or_else(|| g.words.get(w));
+                if help.is_some_and(|h| h.contains("VRRP")) {
+                    bad.push(format!("{} (commands/{}): {w}: {help:?}", c.text, c.file));
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{bad:#?}");
     }
 
     #[test]

@@ -304,14 +304,15 @@ mod tests {
 
     #[test]
     fn a_failing_line_of_a_file_is_reported_with_its_number() {
-        // Line 3 is the bad one; the section header on line 4 fails and its body is skipped.
+        // Line 3 is the bad one; the section header on line 4 fails and the line under it is
+        // reported too.
         let text = "#\n sysname A\nbogus\ninterface GigabitEthernet1/0/99\n shutdown\n";
         let scratch = Scratch::new();
         let lines: Vec<usize> = load_text(&scratch.device, text)
             .iter()
             .map(|e| e.line)
             .collect();
-        assert_eq!(lines, vec![3, 4]);
+        assert_eq!(lines, vec![3, 4, 5]);
         assert_eq!(config_file(text.as_bytes()), Ok(()));
     }
 }

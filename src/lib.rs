@@ -21,4 +21,5 @@ pub mod session;
 pub mod system;
 #[cfg(test)]
 pub(crate) mod testing;
+pub mod track;
 pub mod vrrp;

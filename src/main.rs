@@ -4,6 +4,7 @@
 //! - `duet connect`: a command session on a running device over its control socket.
 //! - `duet demo`: devices A and B with simulated DHCP clients in this process, console on A.
 //! - `duet check FILE`: report the lines of a configuration file that would not load.
+//! - `duet stop`: stop the device running with a data directory (SIGTERM, then wait).
 
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -20,7 +21,7 @@ use duet::interface::name::IfName;
 use duet::session::console::{self, TerminalAsker};
 use duet::session::control::{ControlServer, SOCKET_NAME};
 use duet::session::frontend::{EchoAsker, LineReader, Shell, run_piped, write_block};
-use duet::session::load::load_file;
+use duet::session::load::{Severity, load_file};
 use duet::session::remote::RemoteShell;
 use duet::session::signals::StopSignals;
 use duet::session::ssh::{self, LOGIN_TOKEN_ENV, SshOptions};
@@ -44,6 +45,13 @@ enum Command {
     Connect(ConnectArgs),
     /// Run the demo: devices A and B (VRRP, DHCP) with simulated clients; console on A.
     Demo(DemoArgs),
+    /// Stop the device running with this data directory, as SIGTERM does (VRRP masters resign
+    /// with priority 0, the stores close); waits until it has stopped.
+    Stop {
+        /// Data directory of the running device.
+        #[arg(long, value_name = "DIR", default_value = "duet-data")]
+        data_dir: PathBuf,
+    },
     /// Check a configuration file: one `FILE:LINE: message` per line that would not load.
     Check {
         /// The configuration file.
@@ -125,6 +133,11 @@ struct ConnectArgs {
     /// Run this command (repeatable, in order), print its output and exit; nonzero if any failed.
     #[arg(short = 'c', long = "command", value_name = "COMMAND")]
     commands: Vec<String>,
+    /// On a terminal, write what a Comware device writes: prompt, echo and plain text, editing
+    /// with backspaces, no escape sequences (the shells of SSH logins run with it, so scripts
+    /// such as Netmiko read the stream they expect).
+    #[arg(long)]
+    comware_stream: bool,
 }
 
 fn parse_port(text: &str) -> Result<(IfName, String), String> {
@@ -164,6 +177,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Connect(args) => connect(args),
         Command::Demo(args) => demo(args),
+        Command::Stop { data_dir } => stop(&data_dir),
         Command::Check { file } => check(&file),
     };
     result.unwrap_or_else(|e| {
@@ -196,8 +210,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
     if let Some(path) = &startup {
         // A bad line (or an unreadable file) is reported and start-up goes on.
         let loaded = match load_file(&device, path) {
-            Ok(errors) => {
-                errors.iter().for_each(|e| eprintln!("{e}"));
+            Ok(reports) => {
+                reports.iter().for_each(|(_, e)| eprintln!("{e}"));
                 true
             }
             Err(e) => {
@@ -231,6 +245,8 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("cannot start the runtime")?;
+    // The console shows what the engines log from their start on.
+    let boot_logs = (!args.no_console).then(|| device.logs.watch());
     device
         .start(runtime.handle())
         .context("cannot start the device's engines")?;
@@ -269,7 +285,7 @@ fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             // Read now: the task may first run after the console has changed the mode.
             nix::sys::termios::tcgetattr(io::stdin()).ok(),
         ));
-        match console::run_console(device.clone()) {
+        match console::run_console(device.clone(), console::AfterQuit::Logout, boot_logs) {
             Ok(_) => ExitCode::SUCCESS,
             Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
             Err(e) => {
@@ -329,6 +345,10 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
             if shell.finished() {
                 break;
             }
+            // The line as a terminal would show it: the prompt and the command, so the caret
+            // of an error points into the command above it.
+            writeln!(stdout, "{}{command}", shell.prompt())?;
+            stdout.flush()?;
             let outcome = if io::stdin().is_terminal() {
                 shell.execute(command, &mut TerminalAsker)
             } else {
@@ -345,6 +365,9 @@ fn connect(args: ConnectArgs) -> anyhow::Result<ExitCode> {
         }
         stdout.flush()?;
         failed
+    } else if console::on_terminal() && args.comware_stream {
+        duet::session::streamterm::run_stream_terminal(shell)?;
+        false
     } else if console::on_terminal() {
         console::run_terminal(shell)?;
         false
@@ -368,25 +391,57 @@ fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `duet stop`: SIGTERM to the process holding the data directory's lock, then wait (at most
+/// 30 s) until the lock is free, i.e. the device has shut down.
+fn stop(data_dir: &Path) -> anyhow::Result<ExitCode> {
+    let holder = |dir: &Path| {
+        duet::datadir::holder(dir)
+            .with_context(|| format!("cannot read the lock of {}", dir.display()))
+    };
+    let Some(pid) = holder(data_dir)? else {
+        bail!(
+            "no device is running with the data directory {}",
+            data_dir.display()
+        );
+    };
+    let target = nix::unistd::Pid::from_raw(
+        i32::try_from(pid).context("the lock names an impossible process id")?,
+    );
+    nix::sys::signal::kill(target, nix::sys::signal::Signal::SIGTERM)
+        .with_context(|| format!("cannot signal the device (pid {pid})"))?;
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while holder(data_dir)?.is_some() {
+        if std::time::Instant::now() > deadline {
+            bail!("the device (pid {pid}) has not stopped after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    println!("Stopped the device (pid {pid}).");
+    Ok(ExitCode::SUCCESS)
+}
+
 fn check(file: &Path) -> anyhow::Result<ExitCode> {
     let scratch = ScratchDir::new()?;
     let device: Arc<Device> = Device::new(DeviceOptions {
         data_dir: scratch.0.clone(),
         net: NetKind::Sim,
     });
-    let errors = match load_file(&device, file) {
-        Ok(errors) => errors,
-        Err(e) => vec![e.to_string()],
+    let reports = match load_file(&device, file) {
+        Ok(reports) => reports,
+        Err(e) => vec![(Severity::Error, e.to_string())],
     };
     let mut stdout = io::stdout().lock();
-    for e in &errors {
+    for (_, e) in &reports {
         writeln!(stdout, "{e}")?;
     }
-    Ok(if errors.is_empty() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    // A Comware line Duet skips as harmless (`clock timezone`) is reported, not a failure.
+    Ok(
+        if reports.iter().all(|(s, _)| *s == Severity::NotSupported) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        },
+    )
 }
 
 /// A private temporary data directory for `duet check`, removed on drop.

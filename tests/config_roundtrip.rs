@@ -23,8 +23,9 @@ use duet::route::config::{StaticKey, StaticRoute};
 use duet::session::Role;
 use duet::session::load::load_text;
 use duet::system::clock::TimeZone;
+use duet::track::{TrackConfig, TrackObject};
 use duet::vrrp::Version;
-use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackedInterface};
+use duet::vrrp::config::{GroupConfig, InterfaceVrrp, TrackAction, TrackedEntry, TrackedInterface};
 use proptest::prelude::*;
 
 fn sim_device() -> Arc<Device> {
@@ -54,39 +55,71 @@ fn group(
 ) -> impl Strategy<Value = GroupConfig> {
     let vips = proptest::collection::btree_set(1u8..=254, 1..=3);
     let tracks = proptest::collection::btree_map(0..ports.len(), 1u8..=255, 0..=2);
+    // Track entries (existing or not) with a reduction or switchover.
+    let entries =
+        proptest::collection::btree_map(1u16..=1024, proptest::option::of(1u8..=255), 0..=2);
     (
         vips,
         1u8..=254,
         proptest::option::of(0u32..=180_000),
         1u16..=4095,
         proptest::option::of("[!-~]{1,8}"),
-        tracks,
+        (tracks, entries),
         any::<bool>(),
     )
         .prop_map(
-            move |(vips, priority, preempt, interval, key, tracks, shutdown)| GroupConfig {
-                vrid,
-                // Distinct across the groups of a port: the host part carries the VRID.
-                virtual_ips: vips
-                    .into_iter()
-                    .map(|h| Ipv4Addr::new(172, 16 + index, vrid, h))
-                    .collect(),
-                priority,
-                preempt: preempt.is_some(),
-                preempt_delay_cs: preempt.unwrap_or(0),
-                advertise_interval_cs: interval,
-                version,
-                simple_key: key,
-                tracks: tracks
-                    .into_iter()
-                    .map(|(p, reduced)| TrackedInterface {
-                        interface: ports[p].clone(),
-                        reduced,
-                    })
-                    .collect(),
-                shutdown,
+            move |(vips, priority, preempt, interval, key, (tracks, entries), shutdown)| {
+                GroupConfig {
+                    vrid,
+                    // Distinct across the groups of a port: the host part carries the VRID.
+                    virtual_ips: vips
+                        .into_iter()
+                        .map(|h| Ipv4Addr::new(172, 16 + index, vrid, h))
+                        .collect(),
+                    priority,
+                    preempt: preempt.is_some(),
+                    preempt_delay_cs: preempt.unwrap_or(0),
+                    advertise_interval_cs: interval,
+                    version,
+                    simple_key: key,
+                    tracks: tracks
+                        .into_iter()
+                        .map(|(p, reduced)| TrackedInterface {
+                            interface: ports[p].clone(),
+                            reduced,
+                        })
+                        .collect(),
+                    track_entries: entries
+                        .into_iter()
+                        .map(|(entry, reduced)| TrackedEntry {
+                            entry,
+                            action: reduced.map_or(TrackAction::Switchover, TrackAction::Reduce),
+                        })
+                        .collect(),
+                    shutdown,
+                }
             },
         )
+}
+
+/// Track entries on the device's ports.
+fn track_strategy(ports: Vec<IfName>) -> impl Strategy<Value = TrackConfig> {
+    proptest::collection::btree_map(1u16..=1024, (0..ports.len(), any::<bool>()), 0..=3).prop_map(
+        move |entries| TrackConfig {
+            entries: entries
+                .into_iter()
+                .map(|(n, (p, physical))| {
+                    (
+                        n,
+                        TrackObject::Interface {
+                            interface: ports[p].clone(),
+                            physical,
+                        },
+                    )
+                })
+                .collect(),
+        },
+    )
 }
 
 /// The VRRP part of an interface: its version and up to three groups.
@@ -495,7 +528,10 @@ fn config_strategy() -> impl Strategy<Value = Config> {
         0usize..=1024,
         ifaces,
         dhcp_strategy(),
-        hotbackup_strategy(ports.clone()),
+        (
+            hotbackup_strategy(ports.clone()),
+            track_strategy(ports.clone()),
+        ),
         login,
         routes(),
     )
@@ -505,7 +541,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 logbuffer_size,
                 ifaces,
                 dhcp,
-                hotbackup,
+                (hotbackup, track),
                 (console, vty, ssh, users),
                 route,
             )| {
@@ -515,6 +551,7 @@ fn config_strategy() -> impl Strategy<Value = Config> {
                 config.infocenter.logbuffer_size = logbuffer_size;
                 config.dhcp = dhcp;
                 config.hotbackup = hotbackup;
+                config.track = track;
                 for (port, cfg) in ports.iter().zip(ifaces) {
                     config.interfaces.insert(port.clone(), cfg);
                 }

@@ -264,7 +264,7 @@ fn type_ahead_after_help_is_kept_for_the_next_read() {
     let screen = t.plain();
     assert!(!screen.contains("Unrecognized"), "{screen}");
     assert!(!screen.contains("^U"), "{screen}");
-    t.master.write_all(b"quit\r").unwrap();
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -281,7 +281,7 @@ fn questions_on_the_terminal_are_answered_in_cooked_mode() {
     assert!(!screen.contains("'YES' or 'NO'"), "{screen}");
     // Back in session mode: keys typed while the next command runs wait for the prompt.
     t.type_and_expect("display version\rsystem-view\r", "[Duet]");
-    t.master.write_all(b"quit\rquit\r").unwrap();
+    t.master.write_all(b"quit\r\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -319,7 +319,7 @@ fn console_idle_timeout_logs_the_user_out() {
         "{}",
         t.plain()
     );
-    t.master.write_all(b"return\rquit\r").unwrap();
+    t.master.write_all(b"return\r\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -335,7 +335,41 @@ fn console_idle_timeout_with_a_password_asks_for_it_again() {
     t.type_and_expect("authentication-mode password\r", "[Duet-line-console0]");
     t.type_and_expect("idle-timeout 0 1\r", "Password:");
     t.type_and_expect("Secret1\r", "<Duet>");
-    t.master.write_all(b"quit\r").unwrap();
+    // `quit` logs out the same way: the login dialogue is back after Enter.
+    t.type_and_expect("quit\r", "Press ENTER to get started.");
+    t.type_and_expect("\r", "Password:");
+    t.type_and_expect("Secret1\r", "<Duet>");
+    t.master.write_all(b"\x04").unwrap();
+    assert!(t.finish().success());
+}
+
+/// `quit` in user view logs the console user out; the device keeps running (its control
+/// socket answers, its engines run) and Enter starts a new session. End of input at the
+/// `Press ENTER` prompt ends `duet run`.
+#[test]
+fn quit_at_the_console_logs_out_and_the_device_keeps_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    t.type_and_expect("system-view\rsysname Kept\rreturn\r", "<Kept>");
+    t.type_and_expect(
+        "quit\r",
+        "\nLine con0 is available.\n\n\nPress ENTER to get started.\n",
+    );
+    let shown = duet(
+        &["connect", "--data-dir", &data, "-c", "display logbuffer"],
+        "",
+    );
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains("SHELL/5/SHELL_LOGOUT: Console logged out from con0."),
+        "{}",
+        text(&shown.stdout)
+    );
+    assert!(t.child.try_wait().unwrap().is_none(), "the device stopped");
+    t.type_and_expect("\r", "<Kept>");
+    t.type_and_expect("quit\r", "Press ENTER");
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -357,7 +391,10 @@ fn terminal_mode_is_restored_when_the_console_ends() {
         // At a prompt: not the mode openpty gave (which the console found at start).
         let during = t.stty();
         match end {
-            "quit" => t.master.write_all(b"quit\r").unwrap(),
+            "quit" => {
+                t.type_and_expect("quit\r", "Press ENTER");
+                t.master.write_all(b"\x04").unwrap();
+            }
             "eof" => t.master.write_all(b"\x04").unwrap(),
             _ => nix::sys::signal::kill(
                 nix::unistd::Pid::from_raw(t.child.id() as i32),
@@ -449,4 +486,70 @@ fn run_rejects_inconsistent_network_options() {
         );
         assert!(!dir.path().join("duet.sock").exists());
     }
+}
+
+/// `duet stop --data-dir DIR` stops the device running there as SIGTERM does (the console's
+/// terminal put back, the socket removed) and returns once it has stopped; with no device
+/// running it says so and fails.
+#[test]
+fn duet_stop_ends_the_device_of_a_data_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    let stopped = duet(&["stop", "--data-dir", &data], "");
+    assert!(stopped.status.success(), "{}", text(&stopped.stderr));
+    assert!(
+        text(&stopped.stdout).contains(&format!("Stopped the device (pid {}).", t.child.id())),
+        "{}",
+        text(&stopped.stdout)
+    );
+    // Stopped by the time `duet stop` returned: the lock is free only once the process is gone.
+    assert!(t.finish_in_place().success());
+    assert!(!dir.path().join("duet.sock").exists(), "socket left behind");
+    let again = duet(&["stop", "--data-dir", &data], "");
+    assert!(!again.status.success());
+    assert!(
+        text(&again.stderr).contains("no device is running with the data directory"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
+/// The console shows log messages as they happen (info-center's terminal channel, on by default
+/// at the console): one that arrives while someone types is printed above the prompt and the
+/// typed line comes back under it, intact; the line then runs as typed.
+#[test]
+fn a_log_message_while_typing_is_printed_above_the_typed_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_string();
+    let mut t = Terminal::spawn(&["run".into(), "--data-dir".into(), data.clone()], None);
+    t.type_and_expect("display ver", "display ver");
+    // Another session logs in and out: SHELL/5 messages on this device.
+    let other = duet(&["connect", "--data-dir", &data, "-c", "display clock"], "");
+    assert!(other.status.success());
+    t.expect("SHELL/5/SHELL_LOGOUT: vty0 logged out.");
+    let at = t
+        .plain()
+        .find("SHELL/5/SHELL_LOGIN: vty0 logged in")
+        .unwrap();
+    t.type_and_expect("sion\r", "uptime");
+    let after = t.plain()[at..].to_string();
+    let line = after
+        .find("<Duet>display version\n")
+        .expect("the typed line, whole");
+    assert!(
+        after[..line].contains("SHELL_LOGOUT"),
+        "both messages above the line:\n{after}"
+    );
+    assert!(!after.contains("Unrecognized"), "{after}");
+    // `undo terminal monitor`: this terminal shows no more messages.
+    t.type_and_expect("undo terminal monitor\r", "<Duet>");
+    let before = t.plain().len();
+    duet(&["connect", "--data-dir", &data, "-c", "display clock"], "");
+    t.type_and_expect("display logbuffer\r", "vty0 logged out.");
+    let shown = t.plain()[before..].to_string();
+    let buffer_starts = shown.find("Log buffer: Enabled").unwrap();
+    assert!(!shown[..buffer_starts].contains("SHELL_LOG"), "{shown}");
+    t.master.write_all(b"\x04").unwrap();
+    assert!(t.finish().success());
 }

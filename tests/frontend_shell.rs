@@ -8,6 +8,22 @@ use std::io::Write;
 
 use common::*;
 
+/// `duet connect -c` shows each command after its prompt, as a terminal does, so an error's
+/// caret points into the command it is about.
+#[test]
+fn connect_c_echoes_the_line_so_the_caret_points_into_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap();
+    let out = duet(&["connect", "--socket", socket, "-c", "display clok"], "");
+    let screen = text(&out.stdout);
+    let lines: Vec<&str> = screen.lines().collect();
+    assert_eq!(lines[0], "<Duet>display clok", "{screen}");
+    let caret = lines[1].find('^').expect("a caret line");
+    assert_eq!(&lines[0][caret..], "clok", "{screen}");
+    assert!(lines[2].contains("% Unrecognized command"), "{screen}");
+}
+
 #[test]
 fn connect_c_exit_status_follows_the_commands() {
     let dir = tempfile::tempdir().unwrap();
@@ -34,7 +50,7 @@ fn connect_c_exit_status_follows_the_commands() {
     );
     assert_eq!(
         text(&ok.stdout),
-        "System View: return to User View with Ctrl+Z.\n"
+        "<Duet>system-view\nSystem View: return to User View with Ctrl+Z.\n[Duet]return\n"
     );
     let bad = duet(
         &[
@@ -130,7 +146,7 @@ fn terminal_question_mark_tab_and_ctrl_z() {
     t.type_and_expect("\t", "<Duet>system-view");
     t.type_and_expect("\r", "[Duet]");
     t.type_and_expect("\x1a", "<Duet>");
-    t.type_and_expect("quit\r", "quit");
+    t.master.write_all(b"\x04").unwrap();
     assert!(t.finish().success());
 }
 
@@ -289,4 +305,135 @@ fn binary_and_truncated_configs_are_reported_and_start_up_goes_on() {
             text(&run.stdout)
         );
     }
+}
+
+/// Comware's editing keys and edit buffer, on the console (rustyline) and in the byte-stream
+/// editor of SSH shells (`duet connect --comware-stream`): Ctrl+X deletes to the start of the
+/// line, Ctrl+Y to its end, and characters past the 511th are refused as they are typed, so
+/// Enter runs the 511 kept instead of refusing the line.
+#[test]
+fn ctrl_x_ctrl_y_and_the_511_character_buffer() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    let console = Terminal::start();
+    let stream = Terminal::spawn(
+        &[
+            "connect".into(),
+            "--comware-stream".into(),
+            "--socket".into(),
+            socket,
+        ],
+        None,
+    );
+    let left = |n: usize| "\x1b[D".repeat(n);
+    for (name, mut t) in [("console", console), ("stream", stream)] {
+        t.type_and_expect(
+            &format!("junk words display version{}\x18\r", left(15)),
+            "uptime",
+        );
+        t.type_and_expect(
+            &format!("display version junk words{}\x19\r", left(11)),
+            "uptime",
+        );
+        // 511 characters fill the buffer; the `x`s after them are refused as typed.
+        let full = format!("display version{}", " ".repeat(511 - 15));
+        let before = t.plain().len();
+        t.type_and_expect(&format!("{full}{}\r", "x".repeat(100)), "uptime");
+        let screen = t.plain()[before..].to_string();
+        assert!(!screen.contains("xx"), "{name}: {screen}");
+        assert!(!screen.contains("too long"), "{name}: {screen}");
+        t.master.write_all(b"\x04").unwrap();
+        assert!(t.finish().success(), "{name}");
+    }
+}
+
+/// `terminal monitor` in a `duet connect` session (the shell of every SSH login): log
+/// messages show as they happen, above the line being typed, which comes back intact; in the
+/// byte-stream editor of SSH shells without a single escape sequence. Off by default on vty
+/// lines, as on Comware.
+#[test]
+fn terminal_monitor_shows_logs_above_the_typed_line_in_connect_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap().to_string();
+    for stream in [false, true] {
+        let mut args = vec!["connect".to_string(), "--socket".into(), socket.clone()];
+        if stream {
+            args.push("--comware-stream".into());
+        }
+        let mut t = Terminal::spawn(&args, None);
+        // Off by default: another login (on vty1: this session holds vty0) is not shown.
+        duet(&["connect", "--socket", &socket, "-c", "display clock"], "");
+        t.type_and_expect("terminal monitor\r", "<Duet>");
+        t.type_and_expect("display ver", "display ver");
+        duet(&["connect", "--socket", &socket, "-c", "display clock"], "");
+        t.expect("logged out.");
+        let at = t.plain().rfind("SHELL/5/SHELL_LOGIN").unwrap();
+        t.type_and_expect("sion\r", "uptime");
+        let after = t.plain()[at..].to_string();
+        assert!(
+            after.contains("<Duet>display version\n"),
+            "{stream}: {after}"
+        );
+        assert!(!after.contains("Unrecognized"), "{stream}: {after}");
+        let shown = t.plain();
+        assert_eq!(
+            shown.matches("SHELL_LOGIN: vty1 logged in").count(),
+            1,
+            "only the login after `terminal monitor`: {shown}"
+        );
+        if stream {
+            let raw = t.screen.lock().unwrap().clone();
+            assert!(!raw.contains(&0x1b), "escape in: {}", text(&raw));
+        }
+        t.master.write_all(b"\x04").unwrap();
+        assert!(t.finish().success());
+    }
+}
+
+/// `display history-command all`: the lines every session kept, oldest first, one leading
+/// space (a line with a password is kept by none, so it is not there either); `display users
+/// all`: every user line, in use or not.
+#[test]
+fn history_and_users_of_all_sessions() {
+    let dir = tempfile::tempdir().unwrap();
+    let device = Headless::start(dir.path());
+    let socket = device.socket.to_str().unwrap();
+    let run = |commands: &[&str]| {
+        let mut args = vec!["connect", "--socket", socket];
+        for c in commands {
+            args.extend(["-c", c]);
+        }
+        text(&duet(&args, "").stdout)
+    };
+    run(&[
+        "system-view",
+        "sysname One",
+        "local-user bob",
+        "password simple Secret-998",
+    ]);
+    run(&["display clock"]);
+    let shown = run(&["display history-command all"]);
+    assert!(
+        shown.ends_with(
+            " system-view\n sysname One\n local-user bob\n display clock\n display history-command all\n"
+        ),
+        "{shown}"
+    );
+    assert!(!shown.contains("Secret-998"), "{shown}");
+
+    let users = run(&["display users all"]);
+    let rows: Vec<&str> = users.lines().collect();
+    assert_eq!(
+        rows[1],
+        "  Idx  Line    Idle       Time                 Type     User"
+    );
+    // The console's row, then VTY 0 (this session, marked) to VTY 63.
+    assert_eq!(rows[2], "  0    CON 0");
+    assert!(rows[3].starts_with("+ 1    VTY 0   "), "{users}");
+    assert!(rows[3].ends_with("CONTROL  **"), "{users}");
+    assert_eq!(rows[4], "  2    VTY 1");
+    assert_eq!(rows[66], "  64   VTY 63");
+    assert_eq!(rows[67], "Following are more details.");
 }

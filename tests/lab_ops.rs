@@ -210,9 +210,15 @@ impl Lab {
             DUET,
             &["connect", "--data-dir", &self.p("data"), "-c", command],
         );
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        // `duet connect -c` echoes the prompt and the command first (as a terminal would show
+        // them); the tests look at what follows.
+        out.status.success().then(|| {
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            match text.split_once('\n') {
+                Some((first, rest)) if first.ends_with(command) => rest.to_string(),
+                _ => text,
+            }
+        })
     }
 
     fn display(&self, command: &str) -> String {

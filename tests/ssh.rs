@@ -454,8 +454,8 @@ expect -ex {[Dut]} {} timeout { exit 3 }
 send "sysname Renamed\r"
 expect -ex {[Renamed]} {} timeout { exit 4 }
 send "sysname Abandoned\003"
-# A fresh, empty prompt (a redrawn line being edited has text right after the prompt).
-expect -re {\[Renamed\]\r} {} timeout { exit 8 }
+# A fresh prompt on the next line; it is empty, as `[Renamed]display us` below shows.
+expect -re {Abandoned\r\n\[Renamed\]} {} timeout { exit 8 }
 send "display us?"
 expect "users" {} timeout { exit 5 }
 # (Keys typed before the line comes back are kept: type_ahead_after_help_over_ssh_is_not_lost.)

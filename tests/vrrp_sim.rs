@@ -496,3 +496,145 @@ async fn tracked_interface_down_hands_the_master_role_over() {
     })
     .await;
 }
+
+/// Comware 7 tracking through the track module: A's group follows track entry 1 (its uplink
+/// ge1/0/2) with `priority reduced 30`. When the entry turns Negative A runs at 90 and B (100)
+/// preempts; `display track` and `display vrrp verbose` say why; Positive gives the role back.
+#[tokio::test(start_paused = true)]
+async fn a_negative_track_entry_reduces_the_priority_and_hands_the_master_role_over() {
+    let lan = Lan::new();
+    let a = device(&lan, "A");
+    let b = device(&lan, "B");
+    let (lan_seg, uplink_seg) = (lan.segment(), lan.segment());
+    let port = |node, n| PortId { node, port: ge(n) };
+    lan.attach(&port(a.node, 1), lan_seg).unwrap();
+    lan.attach(&port(b.node, 1), lan_seg).unwrap();
+    lan.attach(&port(a.node, 2), uplink_seg).unwrap();
+    let rt = tokio::runtime::Handle::current();
+    a.device.start_on_lan(&rt, &lan, a.node).unwrap();
+    b.device.start_on_lan(&rt, &lan, b.node).unwrap();
+    configure(
+        &a.device,
+        &[
+            "system-view",
+            "track 1 interface ge1/0/2",
+            "interface ge1/0/1",
+            "ip address 10.0.0.1 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+            "vrrp vrid 1 priority 120",
+            "vrrp vrid 1 track 1 priority reduced 30",
+        ],
+    );
+    configure(
+        &b.device,
+        &[
+            "system-view",
+            "interface ge1/0/1",
+            "ip address 10.0.0.2 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+        ],
+    );
+    wait_for(&a.device, "A master", |s| s.is_master(&ge(1), 1)).await;
+    wait_for(&b.device, "B backup", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state == State::Backup)
+    })
+    .await;
+
+    lan.set_cable(&port(a.node, 2), false).unwrap();
+    wait_for(&b.device, "B master", |s| s.is_master(&ge(1), 1)).await;
+    wait_for(&a.device, "A backup at 90", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state == State::Backup && g.status.running_priority == 90)
+    })
+    .await;
+    let shown = configure(&a.device, &["display vrrp verbose"]);
+    assert!(
+        shown.contains(
+            "     Track Object   : 1                    State : Negative   Pri Reduced : 30\n"
+        ),
+        "{shown}"
+    );
+    let track = configure(&a.device, &["display track 1"]);
+    assert!(
+        track.starts_with("Track ID: 1\n  State: Negative\n"),
+        "{track}"
+    );
+    assert!(
+        track.ends_with("    Interface status: GigabitEthernet1/0/2\n"),
+        "{track}"
+    );
+
+    lan.set_cable(&port(a.node, 2), true).unwrap();
+    wait_for(&a.device, "A master again at 120", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.is_master() && g.status.running_priority == 120)
+    })
+    .await;
+}
+
+/// `vrrp vrid 1 track 1 switchover`: B's entry watches the path to the master (here B's own
+/// ge1/0/2, standing for what BFD would watch). When the master dies and the entry turns
+/// Negative together, B becomes master at once instead of after Master_Down_Interval
+/// (3 x 1 s + skew).
+#[tokio::test(start_paused = true)]
+async fn a_switchover_track_entry_makes_the_backup_master_at_once() {
+    let lan = Lan::new();
+    let a = device(&lan, "A");
+    let b = device(&lan, "B");
+    let (lan_seg, watch_seg) = (lan.segment(), lan.segment());
+    let port = |node, n| PortId { node, port: ge(n) };
+    lan.attach(&port(a.node, 1), lan_seg).unwrap();
+    lan.attach(&port(b.node, 1), lan_seg).unwrap();
+    lan.attach(&port(b.node, 2), watch_seg).unwrap();
+    let rt = tokio::runtime::Handle::current();
+    a.device.start_on_lan(&rt, &lan, a.node).unwrap();
+    b.device.start_on_lan(&rt, &lan, b.node).unwrap();
+    configure(
+        &a.device,
+        &[
+            "system-view",
+            "interface ge1/0/1",
+            "ip address 10.0.0.1 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+            "vrrp vrid 1 priority 120",
+        ],
+    );
+    configure(
+        &b.device,
+        &[
+            "system-view",
+            "track 1 interface ge1/0/2 physical",
+            "interface ge1/0/1",
+            "ip address 10.0.0.2 24",
+            "vrrp vrid 1 virtual-ip 10.0.0.254",
+            "vrrp vrid 1 track 1 switchover",
+        ],
+    );
+    wait_for(&a.device, "A master", |s| s.is_master(&ge(1), 1)).await;
+    wait_for(&b.device, "B backup", |s| {
+        s.groups
+            .get(&(ge(1), 1))
+            .is_some_and(|g| g.status.state == State::Backup)
+    })
+    .await;
+
+    let cut = Instant::now();
+    lan.set_cable(&port(a.node, 1), false).unwrap();
+    lan.set_cable(&port(b.node, 2), false).unwrap();
+    wait_for(&b.device, "B master", |s| s.is_master(&ge(1), 1)).await;
+    let took = Instant::now() - cut;
+    assert!(
+        took < Duration::from_millis(500),
+        "B took {took:?}: switchover must not wait for Master_Down_Interval"
+    );
+    let shown = configure(&b.device, &["display vrrp verbose"]);
+    assert!(
+        shown
+            .contains("     Track Object   : 1                    State : Negative   Switchover\n"),
+        "{shown}"
+    );
+}

@@ -136,14 +136,20 @@ fn service_type(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// `authorization-attribute user-role R`; the undo form puts back network-operator.
+/// A Comware user holds a set of roles, and a device management user is given
+/// network-operator besides what it is granted, so a Comware file lists
+/// `authorization-attribute user-role network-admin` and then `... network-operator`. Duet
+/// keeps the strongest role the user holds: adding network-operator never takes
+/// network-admin away; `undo ... network-admin` does.
 fn user_role(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let role = if args.undo {
-        Role::NetworkOperator
-    } else {
-        role_of(args)
-    };
+    let given = role_of(args);
+    let undo = args.undo;
     with_user(ctx, |u| {
-        u.role = role;
+        u.role = match (undo, given) {
+            (true, _) => Role::NetworkOperator,
+            (false, Role::NetworkAdmin) => Role::NetworkAdmin,
+            (false, Role::NetworkOperator) => u.role,
+        };
         Ok(())
     })
 }

@@ -96,21 +96,55 @@ const USERS: &[Column] = &[
     Column::rest(),
 ];
 
-/// `display users`: one row per logged-in session, the caller's marked `+`.
-fn users(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
+/// `display users`: one row per logged-in session, the caller's marked `+`. `display users
+/// all`: a row for every user line (CON 0, VTY 0 to 63), the ones nobody uses with their index
+/// and name only, as Comware lists them.
+fn users(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let sessions = ctx.device.sessions.list();
     let mut table = Table::new(USERS);
     table.row(["", "Idx", "Line", "Idle", "Time", "Type", "User"]);
-    for s in sessions {
+    if args.has("all") {
+        let lines = std::iter::once("con0".to_string())
+            .chain((0..crate::aaa::VTY_LINES).map(|n| format!("vty{n}")));
+        for line in lines {
+            match sessions.iter().find(|s| s.line == line) {
+                Some(s) => user_row(ctx, &mut table, s.clone()),
+                None => {
+                    table.row([
+                        String::new(),
+                        line_index(&line).to_string(),
+                        line_label(&line),
+                    ]);
+                }
+            }
+        }
+    } else {
+        for s in sessions {
+            user_row(ctx, &mut table, s);
+        }
+    }
+    ctx.table(&table);
+    ctx.line("Following are more details.");
+    ctx.line("+    : Current operation user.");
+    Ok(())
+}
+
+/// `Idx` of a line: 0 for the console, N+1 for vty N.
+fn line_index(line: &str) -> usize {
+    match line
+        .strip_prefix("vty")
+        .and_then(|n| n.parse::<usize>().ok())
+    {
+        Some(n) => n + 1,
+        None => 0,
+    }
+}
+
+/// The row of a logged-in session (and its `Location:` line).
+fn user_row(ctx: &Ctx<'_>, table: &mut Table, s: crate::session::table::SessionInfo) {
+    {
         let mark = if s.line == ctx.session.line { '+' } else { ' ' };
-        let idx = match s
-            .line
-            .strip_prefix("vty")
-            .and_then(|n| n.parse::<usize>().ok())
-        {
-            Some(n) => n + 1,
-            None => 0,
-        };
+        let idx = line_index(&s.line);
         let time = chrono::DateTime::<chrono::Local>::from(s.since)
             .format("%b %d %H:%M:%S")
             .to_string();
@@ -132,10 +166,6 @@ fn users(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
             table.text(format!("               Location: {}", s.peer));
         }
     }
-    ctx.table(&table);
-    ctx.line("Following are more details.");
-    ctx.line("+    : Current operation user.");
-    Ok(())
 }
 
 /// The `display ssh server session` layout: line, version, state, service, user, peer.

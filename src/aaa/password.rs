@@ -1,6 +1,10 @@
 //! Password storage: only a salted, slow hash (argon2id, PHC string format) is kept, in the
 //! configuration and in memory; `password simple TEXT` hashes at once.
 //!
+//! A hash imported from a Comware device (`password hash $h$6$SALT$DIGEST`) is kept as it is
+//! and verified the way Comware computes it ([`comware`]), so an imported startup.cfg keeps its
+//! users' passwords; the next `password simple` stores argon2id.
+//!
 //! Checking a password costs the hash's memory (19 MiB for our own hashes) and CPU on purpose.
 //! A [`Scratch`] holds that memory so a caller that checks many passwords (the SSH server's
 //! checkers) reuses one buffer instead of allocating per attempt, and [`MAX_MEMORY_KIB`] /
@@ -20,7 +24,7 @@ pub const MAX_LANES: u32 = 16;
 /// Why a password could not be hashed or a stored hash is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
-    #[error("the password hash is not an argon2id PHC string")]
+    #[error("the password hash is neither an argon2id PHC string nor a Comware $h$6$ hash")]
     BadHash,
     #[error("the password could not be hashed")]
     Hashing,
@@ -39,6 +43,11 @@ pub fn hash(plain: &str) -> Result<String, PasswordError> {
 /// Accept a stored hash given with `password hash TEXT` only if it is an argon2id PHC string
 /// within the cost bounds (so that it can be verified later); returns it unchanged.
 pub fn check_hash(text: &str) -> Result<String, PasswordError> {
+    if text.starts_with(comware::PREFIX) {
+        return comware::parse(text)
+            .map(|_| text.to_string())
+            .ok_or(PasswordError::BadHash);
+    }
     let parsed = PasswordHash::new(text).map_err(|_| PasswordError::BadHash)?;
     if parsed.algorithm.as_str() != "argon2id" || parsed.hash.is_none() || parsed.salt.is_none() {
         return Err(PasswordError::BadHash);
@@ -82,6 +91,9 @@ pub fn verify_in(plain: &str, stored: &str, scratch: &mut Scratch) -> bool {
     if plain.len() > 4 * MAX_PLAIN {
         return false;
     }
+    if stored.starts_with(comware::PREFIX) {
+        return comware::verify(plain, stored);
+    }
     let Ok(parsed) = PasswordHash::new(stored) else {
         return false;
     };
@@ -116,8 +128,98 @@ pub fn verify_in(plain: &str, stored: &str, scratch: &mut Scratch) -> bool {
     hashed.is_ok() && argon2::password_hash::phc::Output::new(&out).is_ok_and(|o| o == *expected)
 }
 
+/// Comware's hashed passwords: `$h$6$SALT$DIGEST`, where DIGEST is the standard base64 of
+/// SHA-512(password NUL || SALT || password NUL), SALT taken as the text it is written as
+/// (established from firmware analysis published in hashcat issue 3963, with a sample from
+/// HPE's documentation: "abc" hashes to the value in the test below). One SHA-512 is a fast
+/// hash: such a password is as strong as it was on the Comware device, no stronger.
+mod comware {
+    use sha2::{Digest, Sha512};
+
+    pub const PREFIX: &str = "$h$6$";
+
+    /// The salt and the digest's text of a well-formed hash.
+    pub fn parse(stored: &str) -> Option<(&str, &str)> {
+        let (salt, digest) = stored.strip_prefix(PREFIX)?.split_once('$')?;
+        let base64 = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '=');
+        let ok = !salt.is_empty()
+            && salt.len() <= 64
+            && !salt.contains('$')
+            && digest.len() == 88
+            && digest.chars().all(base64);
+        ok.then_some((salt, digest))
+    }
+
+    pub fn digest(plain: &str, salt: &str) -> String {
+        let mut h = Sha512::new();
+        h.update(plain.as_bytes());
+        h.update([0]);
+        h.update(salt.as_bytes());
+        h.update(plain.as_bytes());
+        h.update([0]);
+        base64(&h.finalize())
+    }
+
+    pub fn verify(plain: &str, stored: &str) -> bool {
+        let Some((salt, expected)) = parse(stored) else {
+            return false;
+        };
+        let computed = digest(plain, salt);
+        // Compare without stopping at the first difference.
+        computed.len() == expected.len()
+            && computed
+                .bytes()
+                .zip(expected.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+
+    /// Standard base64 (RFC 4648 section 4) with padding.
+    fn base64(bytes: &[u8]) -> String {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+        for chunk in bytes.chunks(3) {
+            let b = [
+                chunk[0],
+                *chunk.get(1).unwrap_or(&0),
+                *chunk.get(2).unwrap_or(&0),
+            ];
+            let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(char::from(ALPHABET[(n >> (18 - 6 * i) & 63) as usize]));
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    /// The sample of hashcat issue 3963 (from HPE's documentation): the password "abc".
+    const COMWARE_ABC: &str = "$h$6$4tWqOiqovcWddOKv$XyFMVgaE46fGiqsZEHbcr+BM/m9tDkvahDbqU7HoNrvmALk2u31z9c/tuUmX7IiQhWRwN5qoZquW82A8XYaDWA==";
+
+    #[test]
+    fn a_comware_hash_is_accepted_and_verified() {
+        assert_eq!(check_hash(COMWARE_ABC).as_deref(), Ok(COMWARE_ABC));
+        assert!(verify("abc", COMWARE_ABC));
+        assert!(!verify("abd", COMWARE_ABC));
+        assert!(!verify("", COMWARE_ABC));
+        // Malformed: no digest, a short digest, an empty salt.
+        for bad in [
+            "$h$6$salt",
+            "$h$6$salt$abc=",
+            "$h$6$$XyFMVgaE46fGiqsZEHbcr+BM/m9tDkvahDbqU7HoNrvmALk2u31z9c/tuUmX7IiQhWRwN5qoZquW82A8XYaDWA==",
+        ] {
+            assert_eq!(check_hash(bad), Err(PasswordError::BadHash), "{bad}");
+            assert!(!verify("abc", bad));
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -48,6 +48,12 @@ fn local_user_view_and_settings() {
     );
     assert!(!this.contains("Pa55word"));
     run(&mut s, "undo service-type terminal");
+    // Roles add up, as on Comware: the operator role every user holds does not demote.
+    run(&mut s, "authorization-attribute user-role network-operator");
+    assert_eq!(
+        s.device.config.lock().users["admin"].role,
+        Role::NetworkAdmin
+    );
     run(
         &mut s,
         "undo authorization-attribute user-role network-admin",

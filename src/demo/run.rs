@@ -96,7 +96,7 @@ pub fn run(opts: DemoOptions) -> anyhow::Result<String> {
         // Read now: the task may first run after the console has changed the mode.
         nix::sys::termios::tcgetattr(io::stdin()).ok(),
     ));
-    let console = console::run_console(device);
+    let console = console::run_console(device, console::AfterQuit::End, None);
     logger.abort();
     let summary = summary(&views(&pair));
     println!("{summary}");

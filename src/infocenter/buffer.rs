@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 
 use chrono::{DateTime, Local};
 
@@ -73,11 +74,18 @@ pub struct LogStats {
     pub dropped: u64,
 }
 
-/// The device's log buffer: the newest `capacity` entries, oldest first.
+/// The device's log buffer: the newest `capacity` entries, oldest first. Every new entry is
+/// also handed to the terminals that watch the log (info-center's terminal channel: the
+/// console, sessions with `terminal monitor`), whatever the buffer's size.
 #[derive(Debug)]
 pub struct LogBuffer {
     ring: Mutex<Ring>,
+    watchers: Mutex<Vec<SyncSender<LogEntry>>>,
 }
+
+/// Entries a terminal may have waiting; beyond this a slow or stuck terminal misses entries
+/// rather than holding up the engine that logs (they stay in the buffer).
+const WATCH_BACKLOG: usize = 256;
 
 impl Default for LogBuffer {
     fn default() -> Self {
@@ -94,7 +102,29 @@ impl LogBuffer {
                 overwritten: 0,
                 dropped: 0,
             }),
+            watchers: Mutex::default(),
         }
+    }
+
+    /// Entries logged from now on, for one terminal; dropping the receiver ends the watch.
+    pub fn watch(&self) -> Receiver<LogEntry> {
+        let (tx, rx) = sync_channel(WATCH_BACKLOG);
+        self.watchers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
+    /// Hand `entry` to every terminal watching; never blocks.
+    fn tell_watchers(&self, entry: &LogEntry) {
+        let mut watchers = self.watchers.lock().unwrap_or_else(|e| e.into_inner());
+        watchers.retain(|tx| {
+            !matches!(
+                tx.try_send(entry.clone()),
+                Err(TrySendError::Disconnected(_))
+            )
+        });
     }
 
     fn ring(&self) -> std::sync::MutexGuard<'_, Ring> {
@@ -109,6 +139,7 @@ impl LogBuffer {
 
     /// Record an entry as given (tests use it with a fixed time).
     pub fn push_entry(&self, entry: LogEntry) {
+        self.tell_watchers(&entry);
         let mut ring = self.ring();
         if ring.capacity == 0 {
             ring.dropped += 1;

@@ -1,6 +1,7 @@
 //! The info-center commands: `display logbuffer`, `reset logbuffer`,
 //! `info-center logbuffer size N`, `info-center loghost`, `info-center source`,
-//! `info-center timestamp loghost`, `display info-center` (grammar in commands/infocenter.yaml).
+//! `info-center timestamp loghost`, `display info-center`, and a session's `terminal monitor` /
+//! `terminal logging level N` (grammar in commands/infocenter.yaml).
 
 use std::sync::atomic::Ordering;
 
@@ -22,6 +23,8 @@ pub fn register(r: &mut Registry) {
     r.add("infocenter.source", source);
     r.add("infocenter.timestamp", timestamp);
     r.add("infocenter.display_info_center", display_info_center);
+    r.add("infocenter.terminal_monitor", terminal_monitor);
+    r.add("infocenter.terminal_level", terminal_level);
 }
 
 /// `info-center loghost A.B.C.D [port P] [facility localN]` / `undo info-center loghost A.B.C.D`.
@@ -190,6 +193,28 @@ fn display_info_center(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
     };
     ctx.line(format!("    Log host: {ts}"));
     ctx.line("    Other output destination: Date");
+    Ok(())
+}
+
+/// `terminal monitor` / `undo terminal monitor` (user view): this session's terminal shows log
+/// messages as they happen, or not (session/monitor.rs).
+fn terminal_monitor(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    ctx.session.terminal.set_monitor(!args.undo);
+    Ok(())
+}
+
+/// `terminal logging level N` / `undo terminal logging level` (user view): the least severe
+/// messages this session's terminal shows (default 6, informational).
+fn terminal_level(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let level = if args.undo {
+        crate::session::monitor::DEFAULT_LEVEL
+    } else {
+        match args.int("severity") {
+            Some(n) if n <= 7 => n as u8,
+            _ => return Err(CmdError::WrongParameter("severity".into())),
+        }
+    };
+    ctx.session.terminal.set_level(level);
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! `display ip interface brief` and `display interface [IF]`, drawn from the engine's
 //! published status and the configured descriptions.
 
+use std::net::Ipv4Addr;
+
 use super::name::{IfKind, IfName};
 use super::status::{IfStatus, PortStatus};
 use crate::cli::handler::CmdResult;
@@ -20,9 +22,28 @@ pub fn register(r: &mut Registry) {
 /// The address shown as primary: the configured one when it is on the port, else the first.
 fn primary(cfg: &Config, port: &IfName, st: &PortStatus) -> Option<IfAddr> {
     let configured = cfg.interfaces.get(port).and_then(|c| c.address);
+    let own = own_addresses(cfg, port, st);
     configured
-        .filter(|a| st.addresses.contains(a))
-        .or_else(|| st.addresses.first().copied())
+        .filter(|a| own.contains(a))
+        .or_else(|| own.first().copied())
+}
+
+/// The port's addresses as Comware lists them: a VRRP virtual IP the port holds as master
+/// is the group's, never one of the interface's (Comware shows it only in `display vrrp`),
+/// unless it is the port's own configured address (the IP owner).
+fn own_addresses(cfg: &Config, port: &IfName, st: &PortStatus) -> Vec<IfAddr> {
+    let Some(c) = cfg.interfaces.get(port) else {
+        return st.addresses.clone();
+    };
+    let configured = c.address.map(|(a, _)| a);
+    let virtual_ip = |a: &Ipv4Addr| {
+        Some(*a) != configured && c.vrrp.groups.values().any(|g| g.virtual_ips.contains(a))
+    };
+    st.addresses
+        .iter()
+        .filter(|(a, _)| !virtual_ip(a))
+        .copied()
+        .collect()
 }
 
 fn description(cfg: &Config, port: &IfName) -> Option<String> {
@@ -216,9 +237,10 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         let first = primary(&cfg, port, st);
         match first {
             None => ctx.line("Internet protocol processing: Disabled"),
-            Some((a, len)) => ctx.line(format!("Internet address: {a}/{len} (primary)")),
+            Some((a, len)) => ctx.line(format!("Internet address: {a}/{len} (Primary)")),
         }
-        for (a, len) in st.addresses.iter().filter(|a| Some(**a) != first) {
+        let own = own_addresses(&cfg, port, st);
+        for (a, len) in own.iter().filter(|a| Some(**a) != first) {
             ctx.line(format!("Internet address: {a}/{len} (Sub)"));
         }
         if let Some(mac) = &st.mac {
@@ -413,7 +435,7 @@ mod tests {
              Description: to-core\n\
              Bandwidth: 1000000 kbps\n\
              Maximum transmission unit: 1500\n\
-             Internet address: 192.168.1.1/24 (primary)\n\
+             Internet address: 192.168.1.1/24 (Primary)\n\
              Internet address: 10.9.9.9/32 (Sub)\n\
              IP packet frame type: Ethernet II, hardware address: 02d0-0000-0001\n"
         );
@@ -427,6 +449,49 @@ mod tests {
         assert!(out.contains("Current state: Administratively DOWN\n"));
         assert!(out.contains("Description: GigabitEthernet1/0/2 Interface\n"));
         assert!(out.contains("Internet protocol processing: Disabled\n"));
+    }
+
+    /// A VRRP virtual IP the port holds is the group's: never an interface address, also
+    /// while the port is shut and its own address is gone (issue 14).
+    #[test]
+    fn a_virtual_ip_is_never_listed_as_an_interface_address() {
+        let (_dir, d) = sample();
+        let vip: Ipv4Addr = "192.168.1.254".parse().unwrap();
+        d.config
+            .lock()
+            .interfaces
+            .get_mut(&ge(1))
+            .unwrap()
+            .vrrp
+            .groups
+            .insert(1, crate::vrrp::config::GroupConfig::new(1, vec![vip]));
+        let mut st: IfStatus = (*d.interfaces()).clone();
+        st.get_mut(&ge(1)).unwrap().addresses =
+            vec![(vip, 32), ("192.168.1.1".parse().unwrap(), 24)];
+        d.if_status.send_replace(Arc::new(st.clone()));
+        let mut args = Args::default();
+        args.push(
+            "if",
+            Value::Interface("GigabitEthernet1/0/1".into()),
+            (0, 0),
+        );
+        let out = run(&d, "ifdisplay.detail", &args).unwrap();
+        assert!(
+            out.contains("Internet address: 192.168.1.1/24 (Primary)\n"),
+            "{out}"
+        );
+        assert!(!out.contains("192.168.1.254"), "{out}");
+        // The port shut: its own address is gone, the virtual IP not yet.
+        st.get_mut(&ge(1)).unwrap().addresses = vec![(vip, 32)];
+        d.if_status.send_replace(Arc::new(st));
+        let out = run(&d, "ifdisplay.detail", &args).unwrap();
+        assert!(
+            out.contains("Internet protocol processing: Disabled\n"),
+            "{out}"
+        );
+        assert!(!out.contains("192.168.1.254"), "{out}");
+        let out = run(&d, "ifdisplay.ip_brief", &Args::default()).unwrap();
+        assert!(!out.contains("192.168.1.254"), "{out}");
     }
 
     #[tokio::test]

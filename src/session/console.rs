@@ -7,6 +7,8 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -17,22 +19,55 @@ use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
 use rustyline::{
     Cmd, CompletionType, ConditionalEventHandler, Config, Context, Editor, Event, EventContext,
-    EventHandler, Helper, KeyEvent, RepeatCount,
+    EventHandler, ExternalPrinter, Helper, KeyEvent, Movement, RepeatCount,
 };
 
 use super::frontend::{
-    InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, run_piped, write_block,
+    InputLine, MAX_LINE_CHARS, RunSummary, Shell, TOO_LONG, read_bounded_line, run_piped,
+    write_block,
 };
 use super::idle::IdleWatch;
+use super::monitor::LogFeed;
 use super::pager::{self, TerminalKeys};
 use super::typeahead::SessionMode;
 use super::{Interaction, Session, SessionState};
 use crate::device::Device;
+use crate::infocenter::LogEntry;
 
-/// Run the console of `device` (line `con0`, network-admin) until end of input or `quit` in
-/// user view. On a terminal, a session idle for the console's `idle-timeout` is logged out and
-/// the login dialogue starts again.
-pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
+/// What `quit` in user view does at the console.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AfterQuit {
+    /// Log the user out and wait for Enter (`duet run`): the device keeps running.
+    Logout,
+    /// End the console, and with it the program (`duet demo`).
+    End,
+}
+
+/// Comware's console after a logout; a new session starts on Enter.
+pub const PRESS_ENTER: &str = "\nLine con0 is available.\n\n\nPress ENTER to get started.\n";
+
+/// How one console session ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Ended {
+    /// `quit` in user view.
+    Quit,
+    /// The prompt waited longer than the line's idle-timeout.
+    Idle,
+    /// End of input (Ctrl+D on an empty line, the end of piped input).
+    Eof,
+}
+
+/// Run the console of `device` (line `con0`) until end of input; `quit` in user view logs the
+/// user out or ends the console, as `after_quit` says. A session idle for the console's
+/// `idle-timeout` is logged out. After a logout the login dialogue starts again (when
+/// `line console 0` asks for one). `boot_logs`, a watch of the log taken before the device
+/// started, lets the first session show what was logged since (as a Comware console shows the
+/// messages of start-up).
+pub fn run_console(
+    device: Arc<Device>,
+    after_quit: AfterQuit,
+    mut boot_logs: Option<Receiver<LogEntry>>,
+) -> io::Result<RunSummary> {
     // Events of the console session go to this device's log buffer.
     let _span = device.span().entered();
     let mut summary = RunSummary::default();
@@ -45,35 +80,71 @@ pub fn run_console(device: Arc<Device>) -> io::Result<RunSummary> {
         device
             .sessions
             .register("con0", super::table::Access::Console, &who, Box::new(|| {}));
-        let session = Session::new(
+        let mut session = Session::new(
             device.clone(),
             SessionState::new(who.role, &who.user, "con0", "**"),
         );
+        session.early_logs = boot_logs.take();
         let result = if on_terminal() {
             let idle = || device.config.lock().lines.console.idle_secs;
             run_terminal_until_idle(session, &idle)
         } else {
-            let mut session = session;
-            run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| (s, false))
+            run_piped(&mut session, io::stdin().lock(), io::stdout().lock()).map(|s| {
+                let ended = if session.state.exit {
+                    Ended::Quit
+                } else {
+                    Ended::Eof
+                };
+                (s, ended)
+            })
         };
         device.sessions.unregister("con0");
-        let (part, idle) = result?;
+        let (part, ended) = result?;
         summary.executed += part.executed;
         summary.failed += part.failed;
-        if !idle {
+        let mut out = io::stdout();
+        match ended {
+            Ended::Eof => return Ok(summary),
+            Ended::Quit if after_quit == AfterQuit::End => return Ok(summary),
+            Ended::Quit => {
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGOUT",
+                    &format!("{} logged out from con0.", shown_user(&who.user)),
+                );
+            }
+            Ended::Idle => {
+                let secs = device.config.lock().lines.console.idle_secs;
+                device.log(
+                    "SHELL",
+                    5,
+                    "SHELL_LOGOUT_IDLE",
+                    &format!("con0 was logged out: idle for {secs} seconds."),
+                );
+                out.write_all(b"\n The connection was idle too long and is closed.\n\n")?;
+                out.flush()?;
+                continue;
+            }
+        }
+        // The device runs on; the console waits for Enter (end of input ends `duet run`).
+        out.write_all(PRESS_ENTER.as_bytes())?;
+        out.flush()?;
+        let enter = if on_terminal() {
+            read_answer().is_some()
+        } else {
+            // Any line is the Enter; a long one is read to its end and dropped.
+            matches!(read_bounded_line(&mut io::stdin().lock(), 0), Ok(Some(_)))
+        };
+        if !enter {
             return Ok(summary);
         }
-        let secs = device.config.lock().lines.console.idle_secs;
-        device.log(
-            "SHELL",
-            5,
-            "SHELL_LOGOUT_IDLE",
-            &format!("con0 was logged out: idle for {secs} seconds."),
-        );
-        let mut out = io::stdout();
-        out.write_all(b"\n The connection was idle too long and is closed.\n\n")?;
-        out.flush()?;
     }
+}
+
+/// The user as a log line names them (`Console` when the line asks for no login, as Comware).
+fn shown_user(user: &str) -> &str {
+    if user == "**" { "Console" } else { user }
 }
 
 /// The console's login dialogue: straight on fd 0/1, the password without echo on a terminal.
@@ -132,6 +203,23 @@ impl ConditionalEventHandler for QuestionMark {
     }
 }
 
+/// Comware's edit buffer holds [`MAX_LINE_CHARS`] characters: a character typed into a full
+/// line is refused (not inserted), so Enter never meets a line too long.
+struct FullLine;
+
+impl ConditionalEventHandler for FullLine {
+    fn handle(&self, event: &Event, _: RepeatCount, _: bool, ctx: &EventContext) -> Option<Cmd> {
+        let typed_char = matches!(
+            event.get(0),
+            Some(KeyEvent(
+                rustyline::KeyCode::Char(_),
+                rustyline::Modifiers::NONE | rustyline::Modifiers::SHIFT
+            ))
+        );
+        (typed_char && ctx.line().chars().count() >= MAX_LINE_CHARS).then_some(Cmd::Noop)
+    }
+}
+
 struct CtrlZ(Pending);
 
 impl ConditionalEventHandler for CtrlZ {
@@ -177,9 +265,14 @@ pub struct TerminalAsker;
 
 impl Interaction for TerminalAsker {
     fn ask(&mut self, prompt: &str) -> Option<String> {
-        let mut out = io::stdout();
-        let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
-        SessionMode::cooked(read_answer)
+        // The question shows only once the terminal is cooked: keys typed in answer to it
+        // then get the kernel's echo and line editing, and Enter ends the line (typed while
+        // the mode was still raw, a CR would stay a CR and the read would never end).
+        SessionMode::cooked(|| {
+            let mut out = io::stdout();
+            let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
+            read_answer()
+        })
     }
 
     fn progress(&mut self, text: &str) -> bool {
@@ -273,17 +366,51 @@ fn echo_question_mark(out: &mut impl Write, shown: usize) -> io::Result<()> {
     }
 }
 
+/// The thread that prints a session's log messages (`terminal monitor`) through rustyline's
+/// external printer: above the prompt, the typed line redrawn under them, while a line is
+/// being read; straight to the terminal while a command runs. Stopped when dropped (a message
+/// still queued for an ended session is not printed into the next one).
+struct LogPrinter {
+    stop: Arc<AtomicBool>,
+}
+
+impl LogPrinter {
+    fn start(
+        mut printer: impl ExternalPrinter + Send + 'static,
+        feed: LogFeed,
+    ) -> io::Result<LogPrinter> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::Builder::new()
+            .name("console-log".into())
+            .spawn(move || {
+                while let Some(text) = feed.next(&stopped) {
+                    if printer.print(format!("{text}\n")).is_err() {
+                        break;
+                    }
+                }
+            })?;
+        Ok(LogPrinter { stop })
+    }
+}
+
+impl Drop for LogPrinter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
 /// The interactive front end on this process's terminal.
 pub fn run_terminal<S: Shell>(shell: S) -> io::Result<RunSummary> {
     run_terminal_until_idle(shell, &|| 0).map(|(summary, _)| summary)
 }
 
 /// [`run_terminal`], also ending when a prompt waits longer than `idle_secs()` seconds (0:
-/// never; read at each prompt, so a change applies at once); `true` then.
+/// never; read at each prompt, so a change applies at once).
 fn run_terminal_until_idle<S: Shell>(
     shell: S,
     idle_secs: &dyn Fn() -> u32,
-) -> io::Result<(RunSummary, bool)> {
+) -> io::Result<(RunSummary, Ended)> {
     // Keys typed between two reads wait for the next one untouched; the original mode comes
     // back when this is dropped, however the function ends.
     let _mode = SessionMode::enter();
@@ -307,6 +434,25 @@ fn run_terminal_until_idle<S: Shell>(
         KeyEvent::ctrl('Z'),
         EventHandler::Conditional(Box::new(CtrlZ(pending.clone()))),
     );
+    // Comware's keys: Ctrl+X deletes to the start of the line, Ctrl+Y to its end.
+    editor.bind_sequence(
+        KeyEvent::ctrl('X'),
+        EventHandler::Simple(Cmd::Kill(Movement::BeginningOfLine)),
+    );
+    editor.bind_sequence(
+        KeyEvent::ctrl('Y'),
+        EventHandler::Simple(Cmd::Kill(Movement::EndOfLine)),
+    );
+    editor.bind_sequence(Event::Any, EventHandler::Conditional(Box::new(FullLine)));
+    // Log messages appear above the prompt; rustyline redraws the line being typed.
+    let feed = shell.borrow_mut().log_feed();
+    let _printer = match feed {
+        Some(feed) => Some(LogPrinter::start(
+            editor.create_external_printer().map_err(io::Error::other)?,
+            feed,
+        )?),
+        None => None,
+    };
 
     let mut summary = RunSummary::default();
     let mut initial = (String::new(), String::new());
@@ -322,12 +468,12 @@ fn run_terminal_until_idle<S: Shell>(
         let read = editor.readline_with_initial(&prompt, (&initial.0, &initial.1));
         initial = Default::default();
         if watch.as_ref().is_some_and(|w| w.disarm()) {
-            return Ok((summary, true));
+            return Ok((summary, Ended::Idle));
         }
         let line = match read {
             Ok(line) => line,
             Err(ReadlineError::Interrupted) => continue,
-            Err(ReadlineError::Eof) => break,
+            Err(ReadlineError::Eof) => return Ok((summary, Ended::Eof)),
             Err(e) => return Err(io::Error::other(e)),
         };
         match pending.lock().unwrap_or_else(|e| e.into_inner()).take() {
@@ -381,5 +527,5 @@ fn run_terminal_until_idle<S: Shell>(
         }
         stdout.flush()?;
     }
-    Ok((summary, false))
+    Ok((summary, Ended::Quit))
 }

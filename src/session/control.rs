@@ -10,13 +10,15 @@ use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
 
 use super::frontend::{InputLine, Shell, TOO_LONG, read_bounded_line};
+use super::monitor::LogFeed;
 use super::protocol::{MAX_REQUEST_BYTES, Reply, Request, SessionInfo, encode};
 use super::table::{Access, Identity, VtyLine};
 use super::{Interaction, Role, Session, SessionState};
@@ -202,12 +204,21 @@ fn spawn_session(device: Arc<Device>, stream: tokio::net::UnixStream) -> io::Res
 /// The device side of one connection.
 struct Link {
     reader: BufReader<UnixStream>,
-    writer: UnixStream,
+    /// Shared with the thread that sends log messages: one reply is written whole.
+    writer: Arc<Mutex<UnixStream>>,
+}
+
+/// Write one reply, whole.
+fn send_on(writer: &Mutex<UnixStream>, reply: &Reply) -> io::Result<()> {
+    writer
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .write_all(encode(reply).as_bytes())
 }
 
 impl Link {
     fn send(&mut self, reply: &Reply) -> io::Result<()> {
-        self.writer.write_all(encode(reply).as_bytes())
+        send_on(&self.writer, reply)
     }
 
     /// The next request, `Ok(None)` at end of input. A line that is not a valid request is
@@ -342,12 +353,14 @@ fn serve(device: &Arc<Device>, stream: UnixStream, vty: &VtyLine) -> io::Result<
     );
     let mut link = Link {
         reader: BufReader::new(stream.try_clone()?),
-        writer: stream,
+        writer: Arc::new(Mutex::new(stream)),
     };
     let state = SessionState::new(Role::NetworkAdmin, "**", &line, "**");
     let mut session = Session::new(device.clone(), state);
     let mut logged = LoggedIn::Not;
+    let forwarding = forward_logs(device, &link, &session)?;
     let result = converse(device, &mut link, &mut session, vty.number(), &mut logged);
+    forwarding.store(true, Ordering::SeqCst);
     let state = &session.state;
     match logged {
         LoggedIn::Not => {}
@@ -361,6 +374,31 @@ fn serve(device: &Arc<Device>, stream: UnixStream, vty: &VtyLine) -> io::Result<
     }
     let _ = link.reader.get_ref().shutdown(std::net::Shutdown::Both);
     result
+}
+
+/// Send the log messages the session's terminal shows (`terminal monitor`) as `log` replies,
+/// from a thread of its own, until the returned flag is set or the connection fails.
+fn forward_logs(
+    device: &Arc<Device>,
+    link: &Link,
+    session: &Session,
+) -> io::Result<Arc<AtomicBool>> {
+    let done = Arc::new(AtomicBool::new(false));
+    let feed = LogFeed::Entries {
+        entries: device.logs.watch(),
+        terminal: session.state.terminal.clone(),
+    };
+    let (writer, stop) = (link.writer.clone(), done.clone());
+    std::thread::Builder::new()
+        .name("control-log".into())
+        .spawn(move || {
+            while let Some(text) = feed.next(&stop) {
+                if send_on(&writer, &Reply::Log { text }).is_err() {
+                    break;
+                }
+            }
+        })?;
+    Ok(done)
 }
 
 /// Requests until the client leaves, the session ends or it is idle too long.

@@ -207,6 +207,9 @@ pub fn run_with(
     state.last_in_history = options.history && !secret::carries_secret(command, &matched.args);
     if state.last_in_history {
         remember(state, line.trim());
+        // The device's shared buffer (`display history-command all`) keeps exactly what the
+        // sessions keep, so it never holds a secret either.
+        device.sessions.remember(line.trim());
     }
     // A command of a view above runs there; if it fails, the session stays where it was.
     let views_before = state.views.clone();

@@ -4,6 +4,7 @@
 
 use std::io::{self, BufRead, Write};
 
+use super::monitor::LogFeed;
 use super::{Completion, Interaction, Outcome, Session};
 
 /// Comware's edit buffer holds 511 characters; a longer line is refused.
@@ -39,6 +40,12 @@ pub trait Shell {
     fn finished(&self) -> bool;
     /// Page length for the pager; `None` after `screen-length disable`.
     fn screen_length(&self) -> Option<usize>;
+    /// Log messages this session's terminal shows as they happen (`terminal monitor`, at the
+    /// session's `terminal logging level`), one per item without its newline; `None` when
+    /// the session has no such feed. Taken once, by the front end that prints them.
+    fn log_feed(&mut self) -> Option<LogFeed> {
+        None
+    }
 }
 
 /// Said when a command panicked: the session and the device carry on.
@@ -96,6 +103,16 @@ impl Shell for Session {
     }
     fn screen_length(&self) -> Option<usize> {
         self.state.screen_length
+    }
+    fn log_feed(&mut self) -> Option<LogFeed> {
+        let entries = self
+            .early_logs
+            .take()
+            .unwrap_or_else(|| self.device.logs.watch());
+        Some(LogFeed::Entries {
+            entries,
+            terminal: self.state.terminal.clone(),
+        })
     }
 }
 

@@ -7,13 +7,16 @@ pub mod control;
 pub mod exec;
 pub mod frontend;
 pub mod idle;
+pub mod lineedit;
 pub mod load;
 pub mod login;
+pub mod monitor;
 pub mod pager;
 pub mod protocol;
 pub mod remote;
 pub mod signals;
 pub mod ssh;
+pub mod streamterm;
 pub mod table;
 pub mod typeahead;
 
@@ -67,6 +70,9 @@ pub struct SessionState {
     pub screen_length: Option<usize>,
     /// Set by `quit` in user view: the front end closes the session.
     pub exit: bool,
+    /// Log output to this session's terminal (`terminal monitor`, `terminal logging level`),
+    /// shared with the thread that prints the messages.
+    pub terminal: Arc<monitor::TerminalLog>,
 }
 
 impl SessionState {
@@ -81,6 +87,7 @@ impl SessionState {
             last_in_history: false,
             screen_length: Some(24),
             exit: false,
+            terminal: monitor::TerminalLog::for_line(line),
         }
     }
     pub fn view(&self) -> &View {
@@ -92,6 +99,9 @@ impl SessionState {
 pub struct Session {
     pub device: Arc<Device>,
     pub state: SessionState,
+    /// The log entries its terminal's feed starts from, when taken before the session began
+    /// (the console's first session shows what the device logged since start-up).
+    pub(crate) early_logs: Option<std::sync::mpsc::Receiver<crate::infocenter::LogEntry>>,
 }
 
 /// The result of executing one line.
@@ -114,7 +124,11 @@ pub struct Completion {
 
 impl Session {
     pub fn new(device: Arc<Device>, state: SessionState) -> Self {
-        Session { device, state }
+        Session {
+            device,
+            state,
+            early_logs: None,
+        }
     }
 
     /// The prompt of the current view (`<Duet>`, `[Duet-GigabitEthernet1/0/1]`).

@@ -12,6 +12,10 @@ pub const MORE: &str = "  ---- More ----";
 /// Erases the More prompt: back to column 0 and clear the line.
 const ERASE: &str = "\r\x1b[K";
 
+/// Erases the More prompt without an escape sequence (the SSH byte stream,
+/// session/lineedit.rs): back to column 0, blanks over it, back again.
+pub const PLAIN_ERASE: &str = "\r                \r";
+
 /// Where the pager's keys come from.
 pub trait Keys {
     /// The next key pressed (its first byte), or `None` when input is gone.
@@ -25,6 +29,17 @@ pub fn page<W: Write + ?Sized>(
     keys: &mut dyn Keys,
     text: &str,
     page_len: usize,
+) -> io::Result<()> {
+    page_erasing(out, keys, text, page_len, ERASE)
+}
+
+/// [`page`], erasing the More prompt with `erase`.
+pub fn page_erasing<W: Write + ?Sized>(
+    out: &mut W,
+    keys: &mut dyn Keys,
+    text: &str,
+    page_len: usize,
+    erase: &str,
 ) -> io::Result<()> {
     let page_len = page_len.max(1);
     let mut lines = text.split_inclusive('\n');
@@ -50,7 +65,7 @@ pub fn page<W: Write + ?Sized>(
                 Some(_) => continue,
             }
         };
-        out.write_all(ERASE.as_bytes())?;
+        out.write_all(erase.as_bytes())?;
         let Some(step) = step else {
             return out.flush();
         };

@@ -58,6 +58,11 @@ pub enum Reply {
     Error {
         message: String,
     },
+    /// A log message for the session's terminal (`terminal monitor`), sent at any time, also
+    /// between the replies to a request; a client shows it above its prompt.
+    Log {
+        text: String,
+    },
 }
 
 /// The session's state after a request.
@@ -125,5 +130,7 @@ mod tests {
             serde_json::from_str::<Reply>(encode(&done).trim()).unwrap(),
             done
         );
+        let log = Reply::Log { text: "%m".into() };
+        assert_eq!(encode(&log), "{\"type\":\"log\",\"text\":\"%m\"}\n");
     }
 }

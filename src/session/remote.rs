@@ -4,8 +4,10 @@
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel, sync_channel};
 
 use super::frontend::Shell;
+use super::monitor::LogFeed;
 use super::protocol::{Reply, Request, SessionInfo, encode};
 use super::{Completion, Interaction, Outcome};
 
@@ -23,9 +25,22 @@ pub enum ConnectError {
 /// Said when the device goes away in the middle of a session.
 pub const LOST: &str = " % The connection to the device was lost.\n";
 
+/// Where the device's replies are read.
+enum Replies {
+    /// Straight from the socket, log messages skipped (no terminal shows them).
+    Direct(BufReader<UnixStream>),
+    /// From the thread that reads the socket since [`Shell::log_feed`] was taken: it passes
+    /// `log` replies to the feed and the others here.
+    Relayed(Receiver<Reply>),
+}
+
+/// Log messages a terminal may have waiting before more are dropped (the device keeps them in
+/// its buffer).
+const LOG_BACKLOG: usize = 256;
+
 /// A session on the device's control socket.
 pub struct RemoteShell {
-    reader: BufReader<UnixStream>,
+    replies: Replies,
     writer: UnixStream,
     info: SessionInfo,
     lost: bool,
@@ -44,7 +59,7 @@ impl RemoteShell {
         };
         let reader = BufReader::new(stream.try_clone().map_err(|e| greeting(e.to_string()))?);
         let mut shell = RemoteShell {
-            reader,
+            replies: Replies::Direct(reader),
             writer: stream,
             info: SessionInfo {
                 ok: true,
@@ -85,42 +100,45 @@ impl RemoteShell {
     }
 
     fn recv(&mut self) -> io::Result<Reply> {
-        let mut line = String::new();
-        if self.reader.read_line(&mut line)? == 0 {
-            return Err(io::ErrorKind::UnexpectedEof.into());
+        match &mut self.replies {
+            Replies::Direct(reader) => loop {
+                match read_reply(reader)? {
+                    Reply::Log { .. } => continue,
+                    reply => return Ok(reply),
+                }
+            },
+            Replies::Relayed(replies) => replies
+                .recv()
+                .map_err(|_| io::ErrorKind::UnexpectedEof.into()),
         }
-        serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
     }
 
-    /// Wait until a reply can be read. A command that reports progress (`ping`) can be
-    /// stopped: meanwhile, Ctrl+C (`io.interrupted`) sends one `interrupt`. Only then are the
+    /// The next reply. A command that reports progress (`ping`) can be stopped: while its
+    /// replies are awaited, Ctrl+C (`io.interrupted`) sends one `interrupt`. Only then are the
     /// keys looked at, so type-ahead during other commands stays for the next prompt. The
     /// stream's read timeout, if any, still bounds the wait.
-    fn wait_reply(
+    fn next_reply(
         &mut self,
         io: &mut dyn Interaction,
         interruptible: bool,
         interrupt_sent: &mut bool,
-    ) -> io::Result<()> {
-        use std::os::fd::AsRawFd;
-        let limit = self.reader.get_ref().read_timeout()?;
+    ) -> io::Result<Reply> {
+        const TICK: std::time::Duration = std::time::Duration::from_millis(100);
+        let limit = self.writer.read_timeout()?;
         let start = std::time::Instant::now();
-        while !self.reader.buffer().contains(&b'\n') {
-            let mut fds = [libc::pollfd {
-                fd: self.reader.get_ref().as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            }];
-            // SAFETY: one valid pollfd; the stream outlives the call.
-            let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, 100) };
-            if ready > 0 {
-                return Ok(());
-            }
-            if ready < 0 {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
+        loop {
+            let ready = match &mut self.replies {
+                Replies::Direct(reader) => wait_readable(reader, TICK)?,
+                Replies::Relayed(replies) => match replies.recv_timeout(TICK) {
+                    Ok(reply) => return Ok(reply),
+                    Err(std::sync::mpsc::RecvTimeoutError::Timeout) => false,
+                    Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                        return Err(io::ErrorKind::UnexpectedEof.into());
+                    }
+                },
+            };
+            if ready {
+                return self.recv();
             }
             if limit.is_some_and(|l| start.elapsed() >= l) {
                 return Err(io::ErrorKind::TimedOut.into());
@@ -130,7 +148,6 @@ impl RemoteShell {
                 *interrupt_sent = true;
             }
         }
-        Ok(())
     }
 
     fn exchange(&mut self, request: &Request, io: &mut dyn Interaction) -> io::Result<Outcome> {
@@ -138,8 +155,7 @@ impl RemoteShell {
         let mut output = String::new();
         let (mut interruptible, mut interrupt_sent) = (false, false);
         loop {
-            self.wait_reply(io, interruptible, &mut interrupt_sent)?;
-            match self.recv()? {
+            match self.next_reply(io, interruptible, &mut interrupt_sent)? {
                 Reply::Output { text } => output.push_str(&text),
                 Reply::Progress { text } => {
                     interruptible = true;
@@ -181,6 +197,37 @@ impl RemoteShell {
             ok: false,
         }
     }
+}
+
+/// Whether a reply line can be read from `reader` within `tick` (buffered or on the socket).
+fn wait_readable(reader: &BufReader<UnixStream>, tick: std::time::Duration) -> io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    if reader.buffer().contains(&b'\n') {
+        return Ok(true);
+    }
+    let mut fds = [libc::pollfd {
+        fd: reader.get_ref().as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    }];
+    // SAFETY: one valid pollfd; the stream outlives the call.
+    let ready = unsafe { libc::poll(fds.as_mut_ptr(), 1, tick.as_millis() as i32) };
+    if ready < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    Ok(ready > 0)
+}
+
+/// The next reply on the socket.
+fn read_reply(reader: &mut BufReader<UnixStream>) -> io::Result<Reply> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Err(io::ErrorKind::UnexpectedEof.into());
+    }
+    serde_json::from_str(&line).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Interaction for requests that never ask.
@@ -254,6 +301,41 @@ impl Shell for RemoteShell {
     fn screen_length(&self) -> Option<usize> {
         self.info.screen_length
     }
+
+    /// From now on a thread reads the socket: log messages go to the returned feed as they
+    /// come (the device sends them while the session's terminal monitors), replies to
+    /// [`RemoteShell::recv`]. It ends with the connection.
+    fn log_feed(&mut self) -> Option<LogFeed> {
+        if matches!(self.replies, Replies::Relayed(_)) {
+            return None;
+        }
+        let (reply_tx, reply_rx) = channel();
+        let Replies::Direct(mut reader) =
+            std::mem::replace(&mut self.replies, Replies::Relayed(reply_rx))
+        else {
+            unreachable!("checked above");
+        };
+        let (log_tx, log_rx) = sync_channel(LOG_BACKLOG);
+        let spawned = std::thread::Builder::new()
+            .name("connect-reader".into())
+            .spawn(move || {
+                while let Ok(reply) = read_reply(&mut reader) {
+                    match reply {
+                        Reply::Log { text } => _ = log_tx.try_send(text),
+                        reply => {
+                            if reply_tx.send(reply).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                }
+            });
+        // Without the thread the replies are gone with it: the session is lost.
+        if spawned.is_err() {
+            self.lost = true;
+        }
+        Some(LogFeed::Lines(log_rx))
+    }
 }
 
 #[cfg(test)]
@@ -304,7 +386,10 @@ mod tests {
     fn connect(path: &Path) -> RemoteShell {
         let shell = RemoteShell::connect(path).unwrap();
         let timeout = Some(std::time::Duration::from_secs(10));
-        shell.reader.get_ref().set_read_timeout(timeout).unwrap();
+        let Replies::Direct(reader) = &shell.replies else {
+            unreachable!("a new shell reads directly")
+        };
+        reader.get_ref().set_read_timeout(timeout).unwrap();
         shell
     }
 
@@ -355,6 +440,33 @@ mod tests {
                 r#"{"op":"answer","text":"y"}"#
             ]
         );
+    }
+
+    /// `log` replies come at any time: without a feed they are skipped; once the feed is
+    /// taken they go to it, and the replies to requests still reach their request.
+    #[test]
+    fn log_replies_go_to_the_feed_and_never_into_a_command_output() {
+        let log =
+            r#"{"type":"log","text":"%Dec  8 00:00:00:000 2026 Duet SHELL/5/SHELL_LOGIN: m"}"#;
+        let done = r#"{"type":"done","ok":true,"prompt":"<Duet>","screen_length":24,"exit":false,"line":"vty3","in_history":true}"#;
+        let first = format!("{log}\n{{\"type\":\"output\",\"text\":\"one\\n\"}}\n{log}\n{done}");
+        let second = format!("{log}\n{{\"type\":\"output\",\"text\":\"two\\n\"}}\n{done}");
+        let (_dir, path, device) = fake_device(vec![first.leak(), second.leak()]);
+        let mut shell = connect(&path);
+        let outcome = shell.execute("display one", &mut Answers(vec![], vec![]));
+        assert_eq!(outcome.output, "one\n");
+        let Some(LogFeed::Lines(feed)) = shell.log_feed() else {
+            panic!("a feed of lines");
+        };
+        assert!(shell.log_feed().is_none(), "taken once");
+        let outcome = shell.execute("display two", &mut Answers(vec![], vec![]));
+        assert_eq!(outcome.output, "two\n");
+        let text = feed
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .unwrap();
+        assert!(text.ends_with("SHELL/5/SHELL_LOGIN: m"), "{text}");
+        drop(shell);
+        assert_eq!(device.join().unwrap().len(), 2);
     }
 
     #[test]

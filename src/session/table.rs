@@ -2,7 +2,7 @@
 //! who and from where, when it last did something, and how to end it. `display users`,
 //! `free line vty N`, the idle timeout and the SSH server's one-time login tokens use it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
@@ -59,11 +59,16 @@ struct Token {
 #[derive(Default)]
 struct Inner {
     vty_used: BTreeSet<usize>,
+    /// Every session's history, oldest first (`display history-command all`).
+    history: VecDeque<String>,
     active: BTreeMap<String, Entry>,
     tokens: HashMap<String, Token>,
     ssh_listening: Option<SocketAddr>,
     ssh_load: Option<Arc<LoginLoad>>,
 }
+
+/// Lines the shared history keeps (Comware 7's `display history-command all` buffer).
+pub const SHARED_HISTORY: usize = 1024;
 
 /// How long a login token stays valid: the shell process starts well within it.
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(30);
@@ -168,6 +173,24 @@ impl Sessions {
         if let Some(e) = self.lock().active.get_mut(line) {
             e.last = Instant::now();
         }
+    }
+
+    /// Add a line to the history all sessions share (`display history-command all`): at most
+    /// [`SHARED_HISTORY`] lines, a line the same as the one before it once (Comware's buffer).
+    pub fn remember(&self, line: &str) {
+        let mut inner = self.lock();
+        if inner.history.back().map(String::as_str) == Some(line) {
+            return;
+        }
+        if inner.history.len() >= SHARED_HISTORY {
+            inner.history.pop_front();
+        }
+        inner.history.push_back(line.to_string());
+    }
+
+    /// The shared history, oldest first.
+    pub fn history(&self) -> Vec<String> {
+        self.lock().history.iter().cloned().collect()
     }
 
     /// Forget the session on `line` (it logged out).

@@ -9,10 +9,11 @@ use chrono::{DateTime, Utc};
 use crate::cli::View;
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, grammar, secret};
-use crate::config::render::{self, version_text};
+use crate::config::render::{self, COMWARE_RELEASE};
 use crate::config::startup;
 use crate::device::Ctx;
 use crate::session::Role;
+use crate::system::clock::TimeZone;
 
 /// Configuration text as the session's role may see it. Every display of configuration text
 /// goes through here: a network-operator gets each secret (key, password hash, ciphertext)
@@ -168,10 +169,24 @@ pub fn version(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
         .duration_since(ctx.device.started)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    ctx.line(format!("Duet Software, Version {}", version_text()));
-    ctx.line(format!(
-        "Build: duet {} ({} build, {}-{})",
-        env!("CARGO_PKG_VERSION"),
+    ctx.out.push_str(&version_lines(up));
+    Ok(())
+}
+
+/// `display version` in Comware 7's shape, so that the community's parsers of Comware output
+/// (ntc-templates' `hp_comware_display_version`, used by Netmiko and Ansible) read it:
+/// `... Comware Software, Version V, Release R`, a copyright line, `MODEL uptime is ...`, then
+/// the image line (Duet's build: profile, architecture, system).
+fn version_lines(uptime_secs: u64) -> String {
+    let release = env!("CARGO_PKG_VERSION");
+    format!(
+        "Duet Comware Software, Version {COMWARE_RELEASE}, Release {release}\n\
+         Copyright (c) The Duet authors. Licensed under the Apache License 2.0.\n\
+         Duet uptime is {}\n\
+         \n\
+         System image: duet\n\
+         System image version: {COMWARE_RELEASE}, Release {release} ({} build, {}-{})\n",
+        uptime_text(uptime_secs),
         if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -179,9 +194,7 @@ pub fn version(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
         },
         std::env::consts::ARCH,
         std::env::consts::OS
-    ));
-    ctx.line(format!("Duet uptime is {}", uptime_text(up)));
-    Ok(())
+    )
 }
 
 /// Comware's uptime phrase: `0 weeks, 0 days, 1 hour, 7 minutes`.
@@ -202,13 +215,32 @@ fn uptime_text(secs: u64) -> String {
 
 /// `display clock`
 pub fn clock(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    ctx.line(clock_text(Utc::now()));
+    let zone = ctx.device.config.lock().timezone.clone();
+    ctx.line(clock_text(Utc::now(), zone.as_ref()));
     Ok(())
 }
 
-/// `10:38:12.320 UTC Sat 11/21/2026`: the device keeps UTC.
-fn clock_text(now: DateTime<Utc>) -> String {
-    now.format("%H:%M:%S%.3f UTC %a %m/%d/%Y").to_string()
+/// Comware's layout, without milliseconds (what ntc-templates' `hp_comware_display_clock`
+/// parses): `10:38:12 UTC Sat 11/21/2026`; with `clock timezone` the time in that zone, its
+/// name, and a second line `Time Zone : BJ add 08:00:00`.
+fn clock_text(now: DateTime<Utc>, zone: Option<&TimeZone>) -> String {
+    match zone {
+        None => now.format("%H:%M:%S UTC %a %m/%d/%Y").to_string(),
+        Some(z) => {
+            let sign = if z.offset_secs < 0 { "minus" } else { "add" };
+            let secs = z.offset_secs.unsigned_abs();
+            format!(
+                "{} {} {}\nTime Zone : {} {sign} {:02}:{:02}:{:02}",
+                z.local(now).format("%H:%M:%S"),
+                z.name,
+                z.local(now).format("%a %m/%d/%Y"),
+                z.name,
+                secs / 3600,
+                secs / 60 % 60,
+                secs % 60
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -380,18 +412,82 @@ mod tests {
         let mut t = TestBed::new();
         let run = t.run(version, &args(&[]), &[]);
         let lines: Vec<&str> = run.out.lines().collect();
-        assert_eq!(lines.len(), 3, "{}", run.out);
+        assert_eq!(lines.len(), 6, "{}", run.out);
         assert_eq!(
             lines[0],
             format!(
-                "Duet Software, Version 7.1.064, Duet {}",
+                "Duet Comware Software, Version 7.1.064, Release {}",
                 env!("CARGO_PKG_VERSION")
             )
         );
-        assert!(lines[1].starts_with(&format!("Build: duet {} (", env!("CARGO_PKG_VERSION"))));
         assert_eq!(
             lines[2],
             "Duet uptime is 0 weeks, 0 days, 0 hours, 0 minutes"
+        );
+        assert!(lines[5].contains(" build, "), "{}", run.out);
+    }
+
+    /// The rules of ntc-templates' `hp_comware_display_version` (its Start state, restated
+    /// here as regexes; the template itself is not copied): every line of our output must
+    /// match one of them (the template sends any other line to Error), and the values
+    /// scripts read come out right.
+    #[test]
+    fn version_parses_with_the_community_template() {
+        let rules = [
+            r"^\s*HPE?\s+Comware\s+(Platform\s+)?Software,\s+Version\s+(?P<version>\S+),\s+Release\s+(?P<release>\S+)",
+            r"^\s*Copyright",
+            r"^\s*.*Comware\s+Software,\s+Version\s+(?P<version>\S+),\s+Release\s+(?P<release>\S+)",
+            r"^\s*(?P<model>.+?)\s+uptime\s+is\s+(?P<uptime>.+)",
+            r"^\s*System\s+image:\s+(?P<system_image>\S+)",
+            r"^\s*System\s+image\s+version:\s+(?P<system_image_version>\S+),\s+Release\s+(?P<system_release>\S+)",
+            r"^\s*$",
+        ];
+        let rules: Vec<regex::Regex> = rules
+            .iter()
+            .map(|r| regex::Regex::new(r).unwrap())
+            .collect();
+        let mut values = std::collections::BTreeMap::new();
+        for line in version_lines(3600 + 7 * 60).lines() {
+            let caps = rules
+                .iter()
+                .find_map(|r| r.captures(line))
+                .unwrap_or_else(|| panic!("no rule of the template matches {line:?}"));
+            for r in &rules {
+                for name in r.capture_names().flatten() {
+                    if let Some(m) = caps.name(name) {
+                        values.insert(name.to_string(), m.as_str().to_string());
+                    }
+                }
+            }
+        }
+        let release = env!("CARGO_PKG_VERSION").to_string();
+        assert_eq!(values["version"], "7.1.064");
+        assert_eq!(values["release"], release);
+        assert_eq!(values["model"], "Duet");
+        assert_eq!(values["uptime"], "0 weeks, 0 days, 1 hour, 7 minutes");
+        assert_eq!(values["system_image"], "duet");
+        // The template's SystemImageCompileDate state would want a `Compiled` line next; a
+        // line that matches nothing there is ignored, so ending the output is fine.
+        assert_eq!(values["system_release"], release);
+    }
+
+    /// ntc-templates' `hp_comware_display_clock`: `TIME ZONE DAYWEEK MONTH/DAY/YEAR`, the
+    /// time without milliseconds.
+    #[test]
+    fn clock_parses_with_the_community_template() {
+        let rule = regex::Regex::new(
+            r"^(?P<time>\d+:\d+:\d+)\s+(?P<zone>\S+)\s+(?P<dayweek>\w+)\s+(?P<month>\d+)/(?P<day>\d+)/(?P<year>\d+)",
+        )
+        .unwrap();
+        let at = Utc.with_ymd_and_hms(2026, 3, 6, 9, 5, 1).unwrap();
+        let text = clock_text(at, None);
+        let caps = rule.captures(&text).expect("the template's rule matches");
+        assert_eq!(&caps["time"], "09:05:01");
+        assert_eq!(&caps["zone"], "UTC");
+        assert_eq!(&caps["dayweek"], "Fri");
+        assert_eq!(
+            (&caps["month"], &caps["day"], &caps["year"]),
+            ("03", "06", "2026")
         );
     }
 
@@ -416,7 +512,23 @@ mod tests {
     fn clock_layout() {
         let at = Utc.with_ymd_and_hms(2026, 11, 21, 10, 38, 12).unwrap()
             + chrono::Duration::milliseconds(320);
-        assert_eq!(clock_text(at), "10:38:12.320 UTC Sat 11/21/2026");
+        assert_eq!(clock_text(at, None), "10:38:12 UTC Sat 11/21/2026");
+        let bj = crate::system::clock::TimeZone {
+            name: "BJ".into(),
+            offset_secs: 8 * 3600,
+        };
+        assert_eq!(
+            clock_text(at, Some(&bj)),
+            "18:38:12 BJ Sat 11/21/2026\nTime Zone : BJ add 08:00:00"
+        );
+        let west = crate::system::clock::TimeZone {
+            name: "Z5".into(),
+            offset_secs: -(5 * 3600 + 30 * 60),
+        };
+        assert_eq!(
+            clock_text(at, Some(&west)),
+            "05:08:12 Z5 Sat 11/21/2026\nTime Zone : Z5 minus 05:30:00"
+        );
         let mut t = TestBed::new();
         let out = t.run(clock, &args(&[]), &[]).out;
         assert!(out.ends_with('\n') && out.contains(" UTC "), "{out}");

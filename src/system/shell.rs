@@ -50,13 +50,14 @@ fn screen_length(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// `display history-command`: this session's commands, one per line with one leading space.
-fn display_history(ctx: &mut Ctx<'_>, _args: &Args) -> CmdResult {
-    let lines: Vec<String> = ctx
-        .session
-        .history
-        .iter()
-        .map(|h| format!(" {h}"))
-        .collect();
+fn display_history(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    // `all`: the buffer every session adds to (session/table.rs), as Comware 7 keeps it.
+    let history = if args.has("all") {
+        ctx.device.sessions.history()
+    } else {
+        ctx.session.history.clone()
+    };
+    let lines: Vec<String> = history.iter().map(|h| format!(" {h}")).collect();
     for l in lines {
         ctx.line(l);
     }

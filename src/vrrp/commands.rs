@@ -8,7 +8,7 @@ use std::net::Ipv4Addr;
 use super::cipher;
 use super::config::{
     DEFAULT_INTERVAL_CS, DEFAULT_PRIORITY, DEFAULT_REDUCTION, GroupConfig, InterfaceVrrp,
-    TrackedInterface,
+    TrackAction, TrackedEntry, TrackedInterface,
 };
 use super::packet::Version;
 use crate::cli::handler::CmdResult;
@@ -229,8 +229,13 @@ pub fn authentication(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 }
 
 /// `vrrp vrid N track interface IF [reduced R]` (R default 10; tracking the same interface
-/// again replaces its reduction); `undo vrrp vrid N track [interface IF]`.
+/// again replaces its reduction), `vrrp vrid N track M [priority reduced [R] | switchover]`
+/// (track entry M, src/track; again replaces its action); `undo vrrp vrid N track [interface
+/// IF | M]` (without an object: every interface and entry).
 pub fn track(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    if args.has("entry") {
+        return track_entry(ctx, args);
+    }
     let interface = match args.str("if") {
         Some(text) => {
             let name: IfName = text
@@ -245,16 +250,13 @@ pub fn track(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         }
         None => None,
     };
-    let reduced = match args.int("decrement") {
-        Some(r) => u8::try_from(r)
-            .ok()
-            .filter(|r| *r >= 1)
-            .ok_or_else(|| CmdError::WrongParameter("decrement".into()))?,
-        None => DEFAULT_REDUCTION,
-    };
+    let reduced = reduction(args, "decrement")?;
     edit_group(ctx, args, |g| {
         match (args.undo, interface) {
-            (true, None) => g.tracks.clear(),
+            (true, None) => {
+                g.tracks.clear();
+                g.track_entries.clear();
+            }
             (true, Some(name)) => {
                 let before = g.tracks.len();
                 g.tracks.retain(|t| t.interface != name);
@@ -273,6 +275,50 @@ pub fn track(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
                 }),
             },
             (false, None) => return Err(CmdError::WrongParameter("if".into())),
+        }
+        Ok(())
+    })
+}
+
+/// `reduced R` / `priority reduced R`: 1-255, default 10.
+fn reduction(args: &Args, name: &str) -> Result<u8, CmdError> {
+    match args.int(name) {
+        Some(r) => u8::try_from(r)
+            .ok()
+            .filter(|r| *r >= 1)
+            .ok_or_else(|| CmdError::WrongParameter(name.into())),
+        None => Ok(DEFAULT_REDUCTION),
+    }
+}
+
+/// The track entry form. The entry need not exist yet: until it does it is NotReady and
+/// changes nothing (Comware 7).
+fn track_entry(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let entry = args
+        .int("entry")
+        .and_then(|n| u16::try_from(n).ok())
+        .filter(|n| (1..=crate::track::MAX_ENTRY).contains(n))
+        .ok_or_else(|| CmdError::WrongParameter("entry".into()))?;
+    let action = if args.has("switchover") {
+        TrackAction::Switchover
+    } else {
+        TrackAction::Reduce(reduction(args, "reduce")?)
+    };
+    edit_group(ctx, args, |g| {
+        if args.undo {
+            let before = g.track_entries.len();
+            g.track_entries.retain(|t| t.entry != entry);
+            if g.track_entries.len() == before {
+                return Err(CmdError::msg(format!(
+                    "VRRP group {} does not track the track entry {entry}.",
+                    g.vrid
+                )));
+            }
+            return Ok(());
+        }
+        match g.track_entries.iter_mut().find(|t| t.entry == entry) {
+            Some(t) => t.action = action,
+            None => g.track_entries.push(TrackedEntry { entry, action }),
         }
         Ok(())
     })

@@ -30,6 +30,24 @@ pub struct TrackedInterface {
     pub reduced: u8,
 }
 
+/// `vrrp vrid N track M [priority reduced R | switchover]`: what a track entry's Negative
+/// state does to the group (Comware 7). Positive and NotReady (an entry deleted or not yet
+/// created) do nothing: the reduction is taken back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackedEntry {
+    /// The track entry, 1-1024.
+    pub entry: u16,
+    pub action: TrackAction,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TrackAction {
+    /// `priority reduced R` (default 10): the running priority drops by R.
+    Reduce(u8),
+    /// `switchover`: a backup becomes master at once (the entry watches the master's path).
+    Switchover,
+}
+
 fn default_priority() -> u8 {
     DEFAULT_PRIORITY
 }
@@ -77,6 +95,9 @@ pub struct GroupConfig {
     pub simple_key: Option<String>,
     #[serde(default)]
     pub tracks: Vec<TrackedInterface>,
+    /// Track entries the group follows, in configuration order.
+    #[serde(default)]
+    pub track_entries: Vec<TrackedEntry>,
     /// `vrrp vrid N shutdown`.
     #[serde(default)]
     pub shutdown: bool,
@@ -119,6 +140,7 @@ impl GroupConfig {
             version: Version::V3,
             simple_key: None,
             tracks: Vec::new(),
+            track_entries: Vec::new(),
             shutdown: false,
         }
     }
@@ -151,7 +173,12 @@ impl GroupConfig {
         {
             return Err(ConfigError::VirtualIp(*bad));
         }
-        if self.tracks.iter().any(|t| t.reduced == 0) {
+        if self.tracks.iter().any(|t| t.reduced == 0)
+            || self
+                .track_entries
+                .iter()
+                .any(|t| t.action == TrackAction::Reduce(0))
+        {
             return Err(ConfigError::Reduction);
         }
         Ok(())

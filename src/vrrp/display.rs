@@ -241,8 +241,26 @@ fn verbose(ctx: &mut Ctx<'_>, groups: &[(&Key, &GroupStatus)]) {
             .map(|a| a.to_string())
             .unwrap_or_else(|| "0.0.0.0".into());
         ctx.line(pair("Master IP", master, None));
-        if !s.tracks.is_empty() {
+        if !s.tracks.is_empty() || !s.track_entries.is_empty() {
             ctx.line("   VRRP Track Information:");
+            // Comware 7: `Track Object : N  State : Positive  Pri Reduced : R`, or
+            // `Switchover` in place of the reduction.
+            for t in &s.track_entries {
+                let mut cells = vec![
+                    "Track Object".to_string(),
+                    format!(": {}", t.entry),
+                    "State".into(),
+                    format!(": {}", t.state.text()),
+                ];
+                match t.action {
+                    super::TrackAction::Reduce(r) => {
+                        cells.push("Pri Reduced".into());
+                        cells.push(format!(": {r}"));
+                    }
+                    super::TrackAction::Switchover => cells.push("Switchover".into()),
+                }
+                ctx.line(table::line(TRACK, cells).trim_end());
+            }
             for t in &s.tracks {
                 let short = t
                     .interface
@@ -438,6 +456,18 @@ mod tests {
                 up: false,
                 reduced: 50,
             }],
+            track_entries: vec![
+                crate::vrrp::EntryTrackStatus {
+                    entry: 1,
+                    state: crate::track::TrackState::Positive,
+                    action: crate::vrrp::TrackAction::Reduce(50),
+                },
+                crate::vrrp::EntryTrackStatus {
+                    entry: 12,
+                    state: crate::track::TrackState::NotReady,
+                    action: crate::vrrp::TrackAction::Switchover,
+                },
+            ],
         }
     }
 
@@ -528,6 +558,8 @@ mod tests {
      Virtual MAC    : 0000-5e00-0101
      Master IP      : 1.1.1.2
    VRRP Track Information:
+     Track Object   : 1                    State : Positive   Pri Reduced : 50
+     Track Object   : 12                   State : NotReady   Switchover
      Track IF       : GE1/0/2              State : Down       Pri Reduced : 50
 ";
         assert!(text.contains(expected_master), "{text}");

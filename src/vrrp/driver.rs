@@ -32,6 +32,7 @@ use crate::interface::name::IfName;
 use crate::interface::status::IfStatus;
 use crate::net::vrrp::linux::LinuxVrrpIo;
 use crate::net::vrrp::sim::SimVrrpIo;
+use crate::track::{TrackState, TrackStates};
 
 /// Gratuitous ARPs after becoming master: at once, then after these delays (receivers only
 /// update entries they already have, and a switch may miss the first).
@@ -176,6 +177,8 @@ struct Group {
     link_up: bool,
     /// Tracked interfaces as last told to the router.
     tracks: BTreeMap<IfName, bool>,
+    /// Track entries' states as last told to the router.
+    entries: BTreeMap<u16, TrackState>,
     mac_mode: Option<MacMode>,
 }
 
@@ -241,6 +244,7 @@ fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
         device.vrrp_applied.clone(),
         stopped,
         device.preempt_hold.subscribe(),
+        device.track_states.subscribe(),
     );
     device.spawn(rt, driver);
 }
@@ -248,6 +252,8 @@ fn start_on<I: VrrpIo>(device: &Arc<Device>, rt: &Handle, io: I) {
 /// Run the driver until the configuration store goes away or `stop` fires (then every group
 /// resigns and its virtual IPs are removed). Run it inside the device's span so its logs
 /// reach the device's log buffer.
+// Each argument is one channel the driver follows or feeds; bundling them would only rename.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<I: VrrpIo>(
     io: I,
     mut config: watch::Receiver<Arc<Config>>,
@@ -256,6 +262,7 @@ pub async fn run<I: VrrpIo>(
     applied: watch::Sender<Option<Arc<Config>>>,
     mut stop: oneshot::Receiver<()>,
     mut hold: PreemptHold,
+    mut track_states: watch::Receiver<Arc<TrackStates>>,
 ) {
     let mut d = Driver {
         io,
@@ -273,7 +280,8 @@ pub async fn run<I: VrrpIo>(
     };
     let mut cfg = config.borrow_and_update().clone();
     let mut ifs = interfaces.borrow_and_update().clone();
-    d.reconcile(&cfg, &ifs).await;
+    let mut entries = track_states.borrow_and_update().clone();
+    d.reconcile(&cfg, &ifs, &entries).await;
     applied.send_replace(Some(cfg.clone()));
     loop {
         d.run_outputs().await;
@@ -286,7 +294,7 @@ pub async fn run<I: VrrpIo>(
                     return;
                 }
                 cfg = config.borrow_and_update().clone();
-                d.reconcile(&cfg, &ifs).await;
+                d.reconcile(&cfg, &ifs, &entries).await;
                 // Published after the status below would be stale: run outputs first.
                 d.run_outputs().await;
                 d.publish();
@@ -295,7 +303,14 @@ pub async fn run<I: VrrpIo>(
             changed = interfaces.changed() => {
                 if changed.is_ok() {
                     ifs = interfaces.borrow_and_update().clone();
-                    d.reconcile(&cfg, &ifs).await;
+                    d.reconcile(&cfg, &ifs, &entries).await;
+                }
+            }
+            // The track engine's entries, followed like the interface status.
+            changed = track_states.changed(), if track_states.has_changed().is_ok() => {
+                if changed.is_ok() {
+                    entries = track_states.borrow_and_update().clone();
+                    d.reconcile(&cfg, &ifs, &entries).await;
                 }
             }
             got = d.io.recv() => d.receive(got),
@@ -349,6 +364,7 @@ pub fn reason_text(reason: StateReason) -> &'static str {
         StateReason::NoAddress => "No primary IP address or virtual IP address",
         StateReason::VersionChanged => "VRRP version changed",
         StateReason::Removed => "VRRP group removed",
+        StateReason::TrackSwitchover => "Track switchover",
     }
 }
 
@@ -370,7 +386,7 @@ impl<I: VrrpIo> Driver<I> {
     }
 
     /// Bring the routers in line with the configuration and the interfaces' state.
-    async fn reconcile(&mut self, cfg: &Config, ifs: &IfStatus) {
+    async fn reconcile(&mut self, cfg: &Config, ifs: &IfStatus, entries: &TrackStates) {
         let now = self.now();
         self.macs = ifs
             .iter()
@@ -416,6 +432,7 @@ impl<I: VrrpIo> Driver<I> {
                         primary_ip: None,
                         link_up: up,
                         tracks: BTreeMap::new(),
+                        entries: BTreeMap::new(),
                         mac_mode: None,
                     })
                 }
@@ -432,6 +449,19 @@ impl<I: VrrpIo> Driver<I> {
                 }
             }
             group.tracks = tracked;
+            // The track entries the group follows, before its configuration too (the router
+            // keeps states it was told before the configuration that names them).
+            let states: BTreeMap<u16, TrackState> = gc
+                .track_entries
+                .iter()
+                .map(|t| (t.entry, entries.state(t.entry)))
+                .collect();
+            for (entry, state) in &states {
+                if group.entries.get(entry) != Some(state) {
+                    group.router.handle_track_entry(now, *entry, *state);
+                }
+            }
+            group.entries = states;
             if group.link_up != up {
                 group.link_up = up;
                 group.router.handle_link(now, up);

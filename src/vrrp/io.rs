@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::config::GroupConfig;
 use super::packet::{Advertisement, EncodeError, IpHeader, RejectReason};
 use crate::interface::name::IfName;
+use crate::track::TrackState;
 
 /// RFC 5798 section 6.4 states. Comware shows `Inactive` for an Initialize group whose
 /// interface is down; [`Status`](super::Status) carries that distinction.
@@ -39,6 +40,8 @@ pub enum StateReason {
     VersionChanged,
     /// The group was deleted.
     Removed,
+    /// A track entry with `switchover` turned Negative while this router was backup.
+    TrackSwitchover,
 }
 
 /// One advertisement to send: the driver encodes it with [`Transmit::encode`] and sends it
@@ -116,6 +119,11 @@ pub enum Input {
         #[serde(with = "super::config::ifname_text")]
         interface: IfName,
         up: bool,
+    },
+    /// A track entry's state (`track N ...`, src/track).
+    TrackEntry {
+        entry: u16,
+        state: TrackState,
     },
     Remove,
 }

@@ -15,11 +15,11 @@ pub mod router;
 pub mod status;
 pub mod timers;
 
-pub use config::{ConfigError, GroupConfig, TrackedInterface};
+pub use config::{ConfigError, GroupConfig, TrackAction, TrackedEntry, TrackedInterface};
 pub use io::{Event, Input, Output, State, StateReason, Transmit};
 pub use packet::{Advertisement, Auth, IpHeader, RejectReason, Version};
 pub use router::Router;
-pub use status::{Statistics, Status, TrackStatus, virtual_mac};
+pub use status::{EntryTrackStatus, Statistics, Status, TrackStatus, virtual_mac};
 
 use crate::device::Registry;
 use crate::features::Feature;

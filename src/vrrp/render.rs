@@ -4,7 +4,9 @@
 //! shown; preemption off shows as `undo vrrp vrid N preempt-mode`.
 
 use super::cipher;
-use super::config::{DEFAULT_INTERVAL_CS, DEFAULT_PRIORITY, DEFAULT_REDUCTION, InterfaceVrrp};
+use super::config::{
+    DEFAULT_INTERVAL_CS, DEFAULT_PRIORITY, DEFAULT_REDUCTION, InterfaceVrrp, TrackAction,
+};
 use super::packet::Version;
 
 pub fn render_vrrp(cfg: &InterfaceVrrp) -> Vec<String> {
@@ -46,6 +48,12 @@ pub fn render_vrrp(cfg: &InterfaceVrrp) -> Vec<String> {
                     t.interface, t.reduced
                 ));
             }
+        }
+        for t in &g.track_entries {
+            lines.push(match t.action {
+                TrackAction::Reduce(r) => format!("{head} track {} priority reduced {r}", t.entry),
+                TrackAction::Switchover => format!("{head} track {} switchover", t.entry),
+            });
         }
         if g.shutdown {
             lines.push(format!("{head} shutdown"));

@@ -9,16 +9,17 @@
 //! 6.4.2 says, so it takes over Master_Down_Interval after the last advert it accepted. With
 //! no delay this is exactly the RFC.
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
-use super::config::{ConfigError, GroupConfig, OWNER_PRIORITY};
+use super::config::{ConfigError, GroupConfig, OWNER_PRIORITY, TrackAction};
 use super::io::{Event, Input, Output, State, StateReason, Transmit};
 use super::packet::{Advertisement, Auth, IpHeader, RejectReason, Version};
-use super::status::{Statistics, Status, TrackStatus, virtual_mac};
+use super::status::{EntryTrackStatus, Statistics, Status, TrackStatus, virtual_mac};
 use super::timers::{cs, master_down_interval, skew_time};
 use crate::interface::name::IfName;
+use crate::track::TrackState;
 
 /// One VRRP group on one interface.
 #[derive(Clone, Debug)]
@@ -28,6 +29,9 @@ pub struct Router {
     link_up: bool,
     /// Tracked interfaces currently down.
     tracks_down: BTreeSet<IfName>,
+    /// The track entries' states as the driver last told them (an entry never told is
+    /// NotReady).
+    entry_states: BTreeMap<u16, TrackState>,
     state: State,
     running_priority: u8,
     /// The interval the master is timed by (RFC 5798 Master_Adver_Interval), centiseconds.
@@ -60,6 +64,7 @@ impl Router {
             primary_ip: None,
             link_up,
             tracks_down: BTreeSet::new(),
+            entry_states: BTreeMap::new(),
             state: State::Initialize,
             master_ip: None,
             master_priority: None,
@@ -112,6 +117,7 @@ impl Router {
             Input::Timeout => self.handle_timeout(now),
             Input::Link { up } => self.handle_link(now, *up),
             Input::Track { interface, up } => self.handle_track(now, interface, *up),
+            Input::TrackEntry { entry, state } => self.handle_track_entry(now, *entry, *state),
             Input::Remove => self.handle_remove(),
         }
         Ok(())
@@ -224,17 +230,39 @@ impl Router {
         }
     }
 
-    /// A tracked interface went up or down; untracked interfaces are ignored.
+    /// A tracked interface went up or down. The state is kept even before the configuration
+    /// names the interface (the driver tells the states first, so a new group starts at its
+    /// running priority); only configured tracks count (`update_priority`), and
+    /// `handle_config` forgets the others.
     pub fn handle_track(&mut self, now: Duration, interface: &IfName, up: bool) {
-        if !self.config.tracks.iter().any(|t| &t.interface == interface) {
-            return;
-        }
         if up {
             self.tracks_down.remove(interface);
         } else {
             self.tracks_down.insert(interface.clone());
         }
         self.update_priority(now);
+    }
+
+    /// A track entry's state changed (src/track). The state is kept whether or not the group
+    /// follows the entry yet, so a driver may tell the states before the configuration that
+    /// names them and the group still starts at its running priority.
+    ///
+    /// Comware 7: while an entry is Negative its `priority reduced R` lowers the running
+    /// priority (never below 1, never for the IP address owner); Positive or NotReady gives
+    /// it back. An entry with `switchover` that turns Negative makes a backup master at once
+    /// instead of waiting for Master_Down_Timer (the entry watches the master's path).
+    pub fn handle_track_entry(&mut self, now: Duration, entry: u16, state: TrackState) {
+        let before = self.entry_states.insert(entry, state);
+        self.update_priority(now);
+        let turned_negative = state == TrackState::Negative && before != Some(TrackState::Negative);
+        let switchover = self
+            .config
+            .track_entries
+            .iter()
+            .any(|t| t.entry == entry && t.action == TrackAction::Switchover);
+        if turned_negative && switchover && self.state == State::Backup {
+            self.become_master(now, StateReason::TrackSwitchover);
+        }
     }
 
     /// The group is deleted: a master resigns with priority 0 (RFC 5798 6.4.3 Shutdown).
@@ -526,13 +554,24 @@ impl Router {
         let priority = if self.config.owns(self.primary_ip) {
             OWNER_PRIORITY
         } else {
-            let reduced: u32 = self
+            let interfaces: u32 = self
                 .config
                 .tracks
                 .iter()
                 .filter(|t| self.tracks_down.contains(&t.interface))
                 .map(|t| u32::from(t.reduced))
                 .sum();
+            let entries: u32 = self
+                .config
+                .track_entries
+                .iter()
+                .filter(|t| self.entry_state(t.entry) == TrackState::Negative)
+                .map(|t| match t.action {
+                    TrackAction::Reduce(r) => u32::from(r),
+                    TrackAction::Switchover => 0,
+                })
+                .sum();
+            let reduced = interfaces + entries;
             u32::from(self.config.priority)
                 .saturating_sub(reduced)
                 .max(1) as u8
@@ -551,6 +590,13 @@ impl Router {
             self.send_advert(priority);
             self.adver_timer = Some(now + self.adver_interval());
         }
+    }
+
+    fn entry_state(&self, entry: u16) -> TrackState {
+        self.entry_states
+            .get(&entry)
+            .copied()
+            .unwrap_or(TrackState::NotReady)
     }
 
     fn runnable(&self) -> bool {
@@ -611,6 +657,16 @@ impl Router {
                     interface: t.interface.to_string(),
                     up: !self.tracks_down.contains(&t.interface),
                     reduced: t.reduced,
+                })
+                .collect(),
+            track_entries: self
+                .config
+                .track_entries
+                .iter()
+                .map(|t| EntryTrackStatus {
+                    entry: t.entry,
+                    state: self.entry_state(t.entry),
+                    action: t.action,
                 })
                 .collect(),
         }

@@ -6,8 +6,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::config::TrackAction;
 use super::io::State;
 use super::packet::{RejectReason, Version};
+use crate::track::TrackState;
 
 /// The virtual MAC of a VRID: 00-00-5E-00-01-{VRID} (RFC 5798 section 7.3).
 pub fn virtual_mac(vrid: u8) -> [u8; 6] {
@@ -48,6 +50,17 @@ pub struct Status {
     /// `Become Master : Nms left` on a backup.
     pub become_master_in: Option<Duration>,
     pub tracks: Vec<TrackStatus>,
+    /// `vrrp vrid N track M ...`, in configuration order.
+    #[serde(default)]
+    pub track_entries: Vec<EntryTrackStatus>,
+}
+
+/// A track entry a group follows, its state and what its Negative state does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryTrackStatus {
+    pub entry: u16,
+    pub state: TrackState,
+    pub action: TrackAction,
 }
 
 /// Counters of one group, cleared by `reset vrrp statistics`.

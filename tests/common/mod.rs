@@ -36,12 +36,17 @@ pub fn duet(args: &[&str], stdin: &str) -> Output {
 }
 
 /// Wait at most 30 s for `child` and collect its output.
-pub fn wait_output(mut child: Child) -> Output {
-    let deadline = Instant::now() + Duration::from_secs(30);
+pub fn wait_output(child: Child) -> Output {
+    wait_output_for(child, 30)
+}
+
+/// Wait at most `secs` seconds for `child` and collect its output.
+pub fn wait_output_for(mut child: Child, secs: u64) -> Output {
+    let deadline = Instant::now() + Duration::from_secs(secs);
     while child.try_wait().unwrap().is_none() {
         if Instant::now() > deadline {
             child.kill().unwrap();
-            panic!("duet did not exit within 30 s");
+            panic!("the child did not exit within {secs} s");
         }
         std::thread::sleep(Duration::from_millis(10));
     }
@@ -160,6 +165,17 @@ impl Terminal {
 
     /// `duet ARGS` on a PTY; waits for the first prompt.
     pub fn spawn(args: &[String], dir: Option<tempfile::TempDir>) -> Terminal {
+        let t = Terminal::spawn_program(DUET, args, dir);
+        t.expect("<Duet>");
+        t
+    }
+
+    /// `PROGRAM ARGS` on a PTY (a `duet` inside `ip netns exec`, say), without waiting.
+    pub fn spawn_program(
+        program: &str,
+        args: &[String],
+        dir: Option<tempfile::TempDir>,
+    ) -> Terminal {
         let pty = nix::pty::openpty(None, None).unwrap();
         let size = libc::winsize {
             ws_row: 24,
@@ -170,7 +186,7 @@ impl Terminal {
         // SAFETY: TIOCSWINSZ reads one `winsize` from the pointer.
         unsafe { libc::ioctl(pty.master.as_raw_fd(), libc::TIOCSWINSZ, &size) };
         let slave = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
-        let child = Command::new(DUET)
+        let child = Command::new(program)
             .args(args)
             .env("TERM", "xterm")
             .env_remove("RUST_LOG")
@@ -189,15 +205,13 @@ impl Terminal {
                 sink.lock().unwrap().extend_from_slice(&buf[..n]);
             }
         });
-        let t = Terminal {
+        Terminal {
             child,
             master,
             slave: pty.slave,
             screen,
             _dir: dir,
-        };
-        t.expect("<Duet>");
-        t
+        }
     }
 
     /// The screen so far with escape sequences removed.

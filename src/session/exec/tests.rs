@@ -63,10 +63,10 @@ fn errors_have_a_caret_counting_the_prompt() {
             ok: false
         }
     );
-    let o = s.execute("display history-command x", &mut Silent);
+    let o = s.execute("display history-command all x", &mut Silent);
     assert_eq!(
         o.output,
-        caret(6 + 24, "% Too many parameters found at '^' position.")
+        caret(6 + 28, "% Too many parameters found at '^' position.")
     );
     s.execute("system-view", &mut Silent);
     let o = s.execute("display", &mut Silent);

@@ -433,7 +433,9 @@ impl Conn {
         let socket = self.shared.options.socket.to_string_lossy().to_string();
         let (master, mut child) = pty::spawn(
             &self.shared.options.exe,
-            &["connect", "--socket", &socket],
+            // The byte stream of a Comware device (session/lineedit.rs): SSH is where scripts
+            // drive the device.
+            &["connect", "--comware-stream", "--socket", &socket],
             &[("TERM", &term), (LOGIN_TOKEN_ENV, &token)],
             cols,
             rows,

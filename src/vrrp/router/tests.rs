@@ -176,6 +176,124 @@ fn tracking_never_drops_the_priority_below_one_nor_touches_the_owner() {
     assert_eq!(owner.status(ms(1)).running_priority, 255);
 }
 
+/// Comware 7's `vrrp vrid N track M priority reduced R`: Negative lowers the running
+/// priority, Positive and NotReady (the entry deleted) give it back; the owner keeps 255.
+#[test]
+fn a_negative_track_entry_reduces_the_priority_until_positive_or_not_ready() {
+    use crate::track::TrackState::*;
+    use crate::vrrp::config::{TrackAction, TrackedEntry};
+    let entries = vec![
+        TrackedEntry {
+            entry: 1,
+            action: TrackAction::Reduce(30),
+        },
+        TrackedEntry {
+            entry: 2,
+            action: TrackAction::Reduce(80),
+        },
+    ];
+    // The state told before the configuration that names the entry still counts.
+    let mut r = Router::new(1, true);
+    r.handle_track_entry(ms(0), 1, Negative);
+    r.handle_config(
+        ms(0),
+        &GroupConfig {
+            track_entries: entries.clone(),
+            ..config(100)
+        },
+        Some(ME),
+    )
+    .unwrap();
+    assert_eq!(r.status(ms(0)).running_priority, 70);
+    r.handle_track_entry(ms(1), 2, Negative);
+    assert_eq!(r.status(ms(1)).running_priority, 1);
+    let shown = &r.status(ms(1)).track_entries;
+    assert_eq!((shown[1].entry, shown[1].state), (2, Negative));
+    r.handle_track_entry(ms(2), 2, NotReady);
+    assert_eq!(r.status(ms(2)).running_priority, 70);
+    r.handle_track_entry(ms(3), 1, Positive);
+    assert_eq!(r.status(ms(3)).running_priority, 100);
+
+    let mut owner = started(&GroupConfig {
+        track_entries: entries,
+        ..GroupConfig::new(1, vec![ME])
+    });
+    owner.handle_track_entry(ms(1), 1, Negative);
+    assert_eq!(owner.status(ms(1)).running_priority, 255);
+}
+
+/// A master whose priority drops below a backup's tells it at once (an advert with the new
+/// priority), so the backup can preempt.
+#[test]
+fn a_master_advertises_a_reduction_at_once() {
+    use crate::vrrp::config::{TrackAction, TrackedEntry};
+    let mut r = master(&GroupConfig {
+        track_entries: vec![TrackedEntry {
+            entry: 5,
+            action: TrackAction::Reduce(50),
+        }],
+        ..config(120)
+    });
+    r.handle_track_entry(ms(10), 5, crate::track::TrackState::Negative);
+    assert_eq!(r.poll_transmit().unwrap().advert.priority, 70);
+}
+
+/// `switchover`: a backup becomes master as soon as the entry turns Negative, without
+/// waiting for Master_Down_Timer; Positive changes nothing, nor does a master's entry.
+#[test]
+fn a_switchover_entry_turning_negative_makes_a_backup_master_at_once() {
+    use crate::track::TrackState::*;
+    use crate::vrrp::config::{TrackAction, TrackedEntry};
+    let cfg = GroupConfig {
+        track_entries: vec![TrackedEntry {
+            entry: 3,
+            action: TrackAction::Switchover,
+        }],
+        ..config(100)
+    };
+    let mut r = started(&cfg);
+    assert_eq!(r.state(), State::Backup);
+    r.handle_track_entry(ms(5), 3, Positive);
+    assert_eq!(r.state(), State::Backup);
+    r.handle_track_entry(ms(10), 3, Negative);
+    assert_eq!(r.state(), State::Master);
+    assert!(r.drain_outputs().iter().any(|o| matches!(
+        o,
+        Output::Event(Event::StateChanged {
+            to: State::Master,
+            reason: StateReason::TrackSwitchover,
+            ..
+        })
+    )));
+    // The priority is not reduced by a switchover entry.
+    assert_eq!(r.status(ms(10)).running_priority, 100);
+}
+
+/// The driver tells a new group its tracked interfaces' states before its configuration; a
+/// group created while its uplink is down must start reduced (it started at full priority
+/// until the uplink flapped).
+#[test]
+fn a_track_state_told_before_the_configuration_counts() {
+    let mut r = Router::new(1, true);
+    r.handle_track(ms(0), &"ge1/0/2".parse().unwrap(), false);
+    r.handle_config(
+        ms(0),
+        &GroupConfig {
+            tracks: vec![TrackedInterface {
+                interface: "ge1/0/2".parse().unwrap(),
+                reduced: 30,
+            }],
+            ..config(100)
+        },
+        Some(ME),
+    )
+    .unwrap();
+    assert_eq!(r.status(ms(0)).running_priority, 70);
+    // An interface no configuration names changes nothing.
+    r.handle_track(ms(1), &"ge1/0/3".parse().unwrap(), false);
+    assert_eq!(r.status(ms(1)).running_priority, 70);
+}
+
 #[test]
 fn becoming_the_owner_takes_over_at_once() {
     let mut r = started(&config(100));
