@@ -225,8 +225,13 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         ctx.line(port.to_string());
         ctx.line(format!("Current state: {state}"));
         ctx.line(format!(
-            "Line protocol state: {}",
-            if st.protocol_up() { "UP" } else { "DOWN" }
+            "Line protocol state: {}{}",
+            if st.protocol_up() { "UP" } else { "DOWN" },
+            if port.kind == IfKind::LoopBack {
+                " (spoofing)"
+            } else {
+                ""
+            }
         ));
         ctx.line(format!(
             "Description: {}",
