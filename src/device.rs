@@ -345,6 +345,7 @@ impl Device {
             self.config.subscribe(),
             self.if_status.clone(),
             self.if_applied.clone(),
+            self.cleanup_on_shutdown(),
         );
         tasks.push(rt.spawn(engine.instrument(self.span())));
         Ok(())

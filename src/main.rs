@@ -119,7 +119,8 @@ struct RunArgs {
     /// Network backend.
     #[arg(long, value_enum, default_value_t = Net::Sim)]
     net: Net,
-    /// Map a port onto a Linux interface (with --net linux), e.g. GigabitEthernet1/0/1=eth1.
+    /// Map an interface onto a Linux interface (with --net linux), e.g. GigabitEthernet1/0/1=eth1
+    /// or Vlan-interface100=eth0.100 (a VLAN subinterface or bridge made beforehand).
     #[arg(long = "port", value_name = "NAME=LINUXIF", value_parser = parse_port)]
     ports: Vec<(IfName, String)>,
     /// No console: run until SIGINT or SIGTERM.
@@ -186,7 +187,11 @@ fn parse_port(text: &str) -> Result<(IfName, String), String> {
         .ok_or_else(|| format!("`{text}`: expected NAME=LINUXIF"))?;
     let name: IfName = name
         .parse()
-        .map_err(|_| format!("`{name}` is not an interface name"))?;
+        .map_err(|_| {
+            format!(
+                "`{name}` is not an interface name (GigabitEthernet1/0/1, Vlan-interface1 to Vlan-interface4094, LoopBack0 to LoopBack1023)"
+            )
+        })?;
     let valid = !linux.is_empty() && linux.len() < 16 && !linux.contains(['/', ' ']);
     if !valid {
         return Err(format!("`{linux}` is not a Linux interface name"));

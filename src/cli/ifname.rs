@@ -44,6 +44,15 @@ impl IfKind {
             IfKind::LoopBack | IfKind::VlanInterface => 1..=1,
         }
     }
+    /// The numbers a one-number kind accepts: a VLAN id for a Vlan-interface (1-4094, IEEE
+    /// 802.1Q), Comware 7's loopback numbers (0-1023). Ports take what the device has.
+    pub fn number_range(self) -> Option<std::ops::RangeInclusive<u32>> {
+        match self {
+            IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => None,
+            IfKind::LoopBack => Some(0..=1023),
+            IfKind::VlanInterface => Some(1..=4094),
+        }
+    }
     /// The kind a typed word names: a case-insensitive prefix of the full name, or an acronym.
     pub fn from_word(word: &str) -> Option<IfKind> {
         let w = word.to_ascii_lowercase();
@@ -96,6 +105,12 @@ impl IfName {
             })
             .collect::<Result<Vec<_>, _>>()?;
         if !kind.levels().contains(&numbers.len()) {
+            return Err(BadIfName);
+        }
+        // `Vlan-interface0` or `LoopBack5000` name nothing, here or on a `--port`.
+        if let Some(range) = kind.number_range()
+            && !numbers.iter().all(|n| range.contains(n))
+        {
             return Err(BadIfName);
         }
         Ok(IfName { kind, numbers })
@@ -156,6 +171,27 @@ mod tests {
         assert!("ge1/0/1/4".parse::<IfName>().is_err());
         assert!("foo1".parse::<IfName>().is_err());
         assert!("ge".parse::<IfName>().is_err());
+    }
+
+    #[test]
+    fn vlan_and_loopback_numbers_in_range() {
+        assert_eq!(
+            "vlan 10"
+                .replace(' ', "")
+                .parse::<IfName>()
+                .unwrap()
+                .short(),
+            "Vlan10"
+        );
+        assert_eq!(
+            "Vlan-interface4094".parse::<IfName>().unwrap().to_string(),
+            "Vlan-interface4094"
+        );
+        assert!("Vlan-interface0".parse::<IfName>().is_err());
+        assert!("Vlan-interface4095".parse::<IfName>().is_err());
+        assert_eq!("LoopBack0".parse::<IfName>().unwrap().short(), "Loop0");
+        assert!("LoopBack1023".parse::<IfName>().is_ok());
+        assert!("LoopBack1024".parse::<IfName>().is_err());
     }
 
     #[test]

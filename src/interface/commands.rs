@@ -5,12 +5,14 @@ use super::address::{self, AddressError};
 use super::name::{IfKind, IfName};
 use crate::cli::handler::CmdResult;
 use crate::cli::{Args, CmdError, View};
-use crate::device::Ctx;
+use crate::device::{Ctx, NetKind};
 
 /// Longest description Comware accepts.
 const MAX_DESCRIPTION: usize = 255;
 
-/// `interface X`: enter the view of one of the device's ports.
+/// `interface X`: enter the view of one of the device's interfaces: its ports (physical or
+/// mapped with `--port`) and its LoopBacks, which entering creates (Comware). `undo interface
+/// LoopBackN` removes a LoopBack with its configuration.
 pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let typed = args
         .str("if")
@@ -18,15 +20,30 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     let name: IfName = typed
         .parse()
         .map_err(|_| CmdError::WrongParameter("if".into()))?;
-    if !ctx.device.has_port(&name) {
-        // Comware rejects the number of a port the device does not have as a wrong parameter.
+    if args.undo {
+        return remove_loopback(ctx, &name);
+    }
+    if is_loopback(ctx, &name) {
+        // Created here; the interface engine gives its addresses a home on the host
+        // (`net::linux`: the namespace's `lo`) and removes them when it goes.
+        let mut config = ctx.device.config.lock();
+        config.interfaces.entry(name.clone()).or_default();
+    } else if !ctx.device.has_port(&name) {
         return Err(match name.kind {
-            IfKind::GigabitEthernet | IfKind::TenGigabitEthernet => {
+            // Comware rejects the number of a port the device does not have as a wrong parameter.
+            IfKind::GigabitEthernet | IfKind::TenGigabitEthernet | IfKind::LoopBack => {
                 CmdError::WrongParameter("if".into())
             }
-            IfKind::LoopBack | IfKind::VlanInterface => CmdError::msg(format!(
-                "The interface {name} cannot be created: only the device's ports can be configured."
-            )),
+            // Comware creates a Vlan-interface when its VLAN exists; Duet has no VLANs of its
+            // own, only Linux interfaces mapped at start-up.
+            IfKind::VlanInterface => match ctx.device.options.net {
+                NetKind::Linux { .. } => CmdError::msg(format!(
+                    "The interface {name} does not exist. Map it onto a Linux interface when starting Duet: --port {name}=LINUXIF."
+                )),
+                NetKind::Sim => CmdError::msg(format!(
+                    "The interface {name} does not exist: the simulated device has only its GigabitEthernet ports."
+                )),
+            },
         });
     }
     // The interface view sits directly under system view, wherever the command came from.
@@ -34,14 +51,56 @@ pub fn enter(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// The port whose view the session is in.
+/// A LoopBack that is not a mapped port: created by `interface LoopBackN`, its addresses go to
+/// the host's loopback. (`--port LoopBack0=LINUXIF` makes it an ordinary port instead.)
+fn is_loopback(ctx: &Ctx<'_>, name: &IfName) -> bool {
+    name.kind == IfKind::LoopBack && !ctx.device.has_port(name)
+}
+
+/// `undo interface LoopBackN`: remove the LoopBack and its addresses (the interface engine
+/// takes them off the host).
+fn remove_loopback(ctx: &mut Ctx<'_>, name: &IfName) -> CmdResult {
+    if !is_loopback(ctx, name) {
+        return Err(CmdError::msg(format!(
+            "The interface {name} cannot be removed: only LoopBack interfaces can."
+        )));
+    }
+    let mut config = ctx.device.config.lock();
+    let Some(gone) = config.interfaces.remove(name) else {
+        return Err(CmdError::msg(format!(
+            "The interface {name} does not exist."
+        )));
+    };
+    for (addr, len) in gone.addresses() {
+        config.subnets.remove(name, addr, len);
+    }
+    Ok(())
+}
+
+/// The port whose view the session is in (a port: VRRP and the DHCP server run on ports,
+/// not on LoopBacks).
 pub(crate) fn current_port(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
+    let name = current_interface(ctx)?;
+    if !ctx.device.has_port(&name) {
+        return Err(CmdError::msg(format!(
+            "This command is not supported on {name}."
+        )));
+    }
+    Ok(name)
+}
+
+/// The interface whose view the session is in: a port or a LoopBack that exists.
+fn current_interface(ctx: &Ctx<'_>) -> Result<IfName, CmdError> {
     let View::Interface(text) = ctx.session.view() else {
         return Err(CmdError::msg("This command must be run in interface view."));
     };
     text.parse::<IfName>()
         .ok()
-        .filter(|name| ctx.device.has_port(name))
+        .filter(|name| {
+            ctx.device.has_port(name)
+                || (is_loopback(ctx, name)
+                    && ctx.device.config.lock().interfaces.contains_key(name))
+        })
         .ok_or_else(|| CmdError::msg(format!("The interface {text} does not exist.")))
 }
 
@@ -74,7 +133,18 @@ fn typed_address(args: &Args) -> Result<(std::net::Ipv4Addr, u8), CmdError> {
 /// one) or add a secondary one. `undo ip address` removes every address; `undo ip address A
 /// MASK` the primary (once no secondary is left), `undo ip address A MASK sub` one secondary.
 pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let port = current_port(ctx)?;
+    let port = current_interface(ctx)?;
+    // A LoopBack's address is a host address: Comware turns any mask into 32 bits.
+    let typed = |args: &Args| {
+        typed_address(args).map(|(addr, len)| {
+            let len = if port.kind == IfKind::LoopBack {
+                32
+            } else {
+                len
+            };
+            (addr, len)
+        })
+    };
     let sub = args.has("sub");
     let mut config = ctx.device.config.lock();
     let current = config.interfaces.get(&port).cloned().unwrap_or_default();
@@ -82,7 +152,7 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         let gone: Vec<(std::net::Ipv4Addr, u8)> = if !args.has("addr") {
             current.addresses().collect()
         } else {
-            let (addr, len) = typed_address(args)?;
+            let (addr, len) = typed(args)?;
             let configured = if sub {
                 current.secondary.contains(&(addr, len))
             } else {
@@ -112,7 +182,7 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let (addr, len) = typed_address(args)?;
+    let (addr, len) = typed(args)?;
     address::check_host(addr, len).map_err(|e| CmdError::msg(e.to_string()))?;
     if sub {
         if current.address.is_none() {
@@ -177,7 +247,13 @@ pub fn ip_address(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 
 /// `shutdown` / `undo shutdown`
 pub fn shutdown(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let port = current_port(ctx)?;
+    let port = current_interface(ctx)?;
+    if is_loopback(ctx, &port) && !args.undo {
+        // Its addresses live on the host's shared loopback, which must stay up.
+        return Err(CmdError::msg(format!(
+            "{port} cannot be shut down on Duet."
+        )));
+    }
     let mut config = ctx.device.config.lock();
     let entry = config
         .interfaces
@@ -189,7 +265,7 @@ pub fn shutdown(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
 
 /// `description TEXT` / `undo description`
 pub fn description(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
-    let port = current_port(ctx)?;
+    let port = current_interface(ctx)?;
     let text = if args.undo {
         None
     } else {
@@ -273,15 +349,9 @@ mod tests {
             ("GigabitEthernet1/0/9", wrong.clone()),
             ("Ten-GigabitEthernet1/0/1", wrong),
             (
-                "LoopBack0",
-                CmdError::msg(
-                    "The interface LoopBack0 cannot be created: only the device's ports can be configured.",
-                ),
-            ),
-            (
                 "Vlan-interface10",
                 CmdError::msg(
-                    "The interface Vlan-interface10 cannot be created: only the device's ports can be configured.",
+                    "The interface Vlan-interface10 does not exist: the simulated device has only its GigabitEthernet ports.",
                 ),
             ),
         ] {

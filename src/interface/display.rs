@@ -4,7 +4,7 @@
 
 use std::net::Ipv4Addr;
 
-use super::name::IfName;
+use super::name::{IfKind, IfName};
 use super::status::{IfStatus, PortStatus};
 use crate::cli::handler::CmdResult;
 use crate::cli::table::{Column, Table};
@@ -144,7 +144,11 @@ fn display_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         table.row([
             port.short(),
             link_word(st).into(),
-            if st.protocol_up() { "UP" } else { "DOWN" }.into(),
+            format!(
+                "{}{}",
+                if st.protocol_up() { "UP" } else { "DOWN" },
+                spoofing(port)
+            ),
             ip,
             brief_description(&text, args, BRIEF_DESCRIPTION),
         ]);
@@ -179,7 +183,7 @@ fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         table.row([
             port.short(),
             physical.into(),
-            up_down(st.protocol_up()).into(),
+            format!("{}{}", up_down(st.protocol_up()), spoofing(port)),
             ip,
             "--".into(),
             description(&cfg, port).map_or("--".to_string(), |d| {
@@ -189,6 +193,15 @@ fn display_ip_brief(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     }
     ctx.table(&table);
     Ok(())
+}
+
+/// `(s)`: a LoopBack's line protocol is spoofed up (it has no link layer), as Comware marks it.
+fn spoofing(port: &IfName) -> &'static str {
+    if port.kind == IfKind::LoopBack {
+        "(s)"
+    } else {
+        ""
+    }
 }
 
 fn up_down(up: bool) -> &'static str {
@@ -212,8 +225,13 @@ fn display_detail(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
         ctx.line(port.to_string());
         ctx.line(format!("Current state: {state}"));
         ctx.line(format!(
-            "Line protocol state: {}",
-            if st.protocol_up() { "UP" } else { "DOWN" }
+            "Line protocol state: {}{}",
+            if st.protocol_up() { "UP" } else { "DOWN" },
+            if port.kind == IfKind::LoopBack {
+                " (spoofing)"
+            } else {
+                ""
+            }
         ));
         ctx.line(format!(
             "Description: {}",

@@ -4,6 +4,12 @@
 //!
 //! It only removes addresses it added itself: other engines (VRRP's virtual IP) and the
 //! operator may put their own addresses on the same interface.
+//!
+//! LoopBacks created by `interface LoopBackN` are not ports: they come and go with the
+//! configuration. Their addresses live on an interface the backend chooses (the namespace's
+//! `lo` on Linux) and shared with others, so the engine shows only their own addresses, takes
+//! them away when the LoopBack is removed, and again when the device shuts down
+//! ([`run`]'s `cleanup`).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -11,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::config::InterfaceConfig;
-use super::name::IfName;
+use super::name::{IfKind, IfName};
 use super::status::{IfStatus, PortStatus, StatusSender};
 use crate::features::Config;
 use crate::net::{IfAddr, NetBackend, NetError};
@@ -22,21 +28,29 @@ pub struct Engine<B> {
     status: StatusSender,
     /// The addresses the engine put on each port (removed when the configuration changes).
     owned: BTreeMap<IfName, Vec<IfAddr>>,
+    /// The device's ports (the status when the engine started); any other LoopBack in the
+    /// status is one the configuration created.
+    ports: std::collections::BTreeSet<IfName>,
 }
 
 /// Run the engine until the configuration store goes away. After each reconciliation the
 /// snapshot it applied is sent on `applied`, so a display can wait until the status it
 /// shows follows the last command (see [`crate::device::Device::settled_interfaces`]).
+/// When `cleanup` delivers, the engine removes the LoopBacks' addresses from the host, answers
+/// and stops.
 pub async fn run<B: NetBackend>(
     backend: B,
     mut config: watch::Receiver<Arc<Config>>,
     status: StatusSender,
     applied: watch::Sender<Option<Arc<Config>>>,
+    mut cleanup: tokio::sync::oneshot::Receiver<tokio::sync::oneshot::Sender<()>>,
 ) {
+    let ports = status.borrow().keys().cloned().collect();
     let mut engine = Engine {
         backend,
         status,
         owned: BTreeMap::new(),
+        ports,
     };
     let mut cfg = config.borrow_and_update().clone();
     loop {
@@ -51,6 +65,15 @@ pub async fn run<B: NetBackend>(
             }
             // Any link change: re-read every port (a device has a handful).
             _ = engine.backend.changed() => {}
+            done = &mut cleanup => {
+                if let Ok(done) = done {
+                    engine.remove_loopbacks().await;
+                    let _ = done.send(());
+                    return;
+                }
+                // No shutdown will ask (the device is gone): just keep running.
+                cleanup = tokio::sync::oneshot::channel().1;
+            }
         }
     }
 }
@@ -61,7 +84,32 @@ impl<B: NetBackend> Engine<B> {
     pub async fn reconcile(&mut self, cfg: &Config) {
         let old = self.status.borrow().clone();
         let mut new = IfStatus::new();
-        for (port, before) in old.iter() {
+        // LoopBacks that were removed: take their addresses off the host.
+        let removed: Vec<IfName> = old
+            .keys()
+            .filter(|p| self.is_loopback(p) && !cfg.interfaces.contains_key(*p))
+            .cloned()
+            .collect();
+        for gone in &removed {
+            if let Err(e) = self.reconcile_port(gone, &InterfaceConfig::default()).await {
+                tracing::warn!(port = %gone, error = %e, "cannot remove the addresses of a LoopBack");
+            }
+            self.owned.remove(gone);
+        }
+        // The ports, and the LoopBacks configured now (new ones start with an empty status).
+        let created = cfg
+            .interfaces
+            .keys()
+            .filter(|p| self.is_loopback(p) && !old.contains_key(*p))
+            .map(|p| (p, PortStatus::default()))
+            .collect::<Vec<_>>();
+        let current = old
+            .iter()
+            .filter(|(p, _)| !self.is_loopback(p) || cfg.interfaces.contains_key(*p))
+            .map(|(p, st)| (p, st.clone()))
+            .chain(created)
+            .collect::<Vec<_>>();
+        for (port, ref before) in current {
             let want = cfg.interfaces.get(port).cloned().unwrap_or_default();
             let status = match self.reconcile_port(port, &want).await {
                 Ok(status) => status,
@@ -118,6 +166,11 @@ impl<B: NetBackend> Engine<B> {
         if touched {
             state = self.backend.port_state(port).await?;
         }
+        if self.is_loopback(port) {
+            // The host's loopback carries other addresses too (127.0.0.1, other LoopBacks').
+            state.addresses.retain(|a| wanted.contains(a));
+            state.mac = None;
+        }
         Ok(PortStatus {
             admin_up: state.admin_up,
             link_up: state.link_up,
@@ -126,6 +179,30 @@ impl<B: NetBackend> Engine<B> {
             linux_name: state.linux_name,
             error: None,
         })
+    }
+}
+
+impl<B: NetBackend> Engine<B> {
+    /// A LoopBack the engine created (the device's ports were known when it started).
+    fn is_loopback(&self, name: &IfName) -> bool {
+        name.kind == IfKind::LoopBack && !self.ports.contains(name)
+    }
+
+    /// Take every LoopBack's addresses off the host (the device shuts down).
+    async fn remove_loopbacks(&mut self) {
+        let loopbacks: Vec<IfName> = self
+            .owned
+            .keys()
+            .filter(|p| self.is_loopback(p))
+            .cloned()
+            .collect();
+        for port in loopbacks {
+            for addr in self.owned.remove(&port).unwrap_or_default() {
+                if let Err(e) = self.backend.del_address(&port, addr).await {
+                    tracing::warn!(port = %port, error = %e, "cannot remove the address of a LoopBack");
+                }
+            }
+        }
     }
 }
 
@@ -208,6 +285,50 @@ mod tests {
             .iter()
             .map(|e| format!("{}/{}/{}: {}", e.module, e.severity, e.mnemonic, e.message))
             .collect()
+    }
+
+    /// A LoopBack appears in the status when the configuration creates it, with only its own
+    /// addresses, and leaves the status and the network when removed; at shutdown the engine
+    /// takes the remaining LoopBacks' addresses off (on Linux they sit on the shared `lo`).
+    #[tokio::test]
+    async fn loopbacks_come_and_go_with_the_configuration() {
+        // Its IFNET events go to a subscriber of its own, as in the other tests here: logging
+        // them with none installed would race with the tests that count theirs.
+        let _log = tracing::subscriber::set_default(
+            tracing_subscriber::registry().with(info_center_layer()),
+        );
+        let (_d, dev) = test_device();
+        dev.start(&Handle::current()).unwrap();
+        let (lan, node) = dev.sim.get().unwrap().clone();
+        let loop0: IfName = "LoopBack0".parse().unwrap();
+        let loop1: IfName = "LoopBack1".parse().unwrap();
+        for (name, a) in [(&loop0, "10.255.0.1"), (&loop1, "10.255.0.2")] {
+            dev.config.lock().interfaces.insert(
+                name.clone(),
+                InterfaceConfig {
+                    address: Some(addr(a, 32)),
+                    ..InterfaceConfig::default()
+                },
+            );
+        }
+        dev.config.publish();
+        wait_for(&dev, "both LoopBacks up with their address", |s| {
+            [(&loop0, "10.255.0.1"), (&loop1, "10.255.0.2")]
+                .iter()
+                .all(|(l, a)| {
+                    s.get(*l)
+                        .is_some_and(|st| st.physical_up() && st.addresses == [addr(a, 32)])
+                })
+        })
+        .await;
+        dev.config.lock().interfaces.remove(&loop1);
+        dev.config.publish();
+        wait_for(&dev, "LoopBack1 gone", |s| !s.contains_key(&loop1)).await;
+        let id1 = PortId { node, port: loop1 };
+        assert_eq!(lan.port_state(&id1).unwrap().addresses, []);
+        dev.shutdown().await;
+        let id0 = PortId { node, port: loop0 };
+        assert_eq!(lan.port_state(&id0).unwrap().addresses, []);
     }
 
     #[tokio::test]

@@ -1,4 +1,5 @@
-//! The Linux backend: each port is a Linux interface (`--port GigabitEthernet1/0/1=veth0`),
+//! The Linux backend: each port is a Linux interface (`--port GigabitEthernet1/0/1=veth0`, or
+//! `--port Vlan-interface100=eth0.100` onto a VLAN subinterface or bridge the operator made),
 //! driven through rtnetlink: addresses, admin state, carrier and MAC. Changes come from the
 //! `RTNLGRP_LINK` and `RTNLGRP_IPV4_IFADDR` multicast groups, with a bounded poll as a safety
 //! net for missed notifications (netlink multicast may drop under load: ENOBUFS).
@@ -20,7 +21,10 @@ use rtnetlink::sys::SocketAddr;
 use rtnetlink::{Handle, LinkUnspec, MulticastGroup};
 
 use super::{IfAddr, NetBackend, NetError, PortState};
-use crate::interface::name::IfName;
+use crate::interface::name::{IfKind, IfName};
+
+/// The Linux interface that carries the addresses of LoopBacks not mapped with `--port`.
+pub const HOST_LOOPBACK: &str = "lo";
 
 /// How often the state is re-read even without a notification.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -74,11 +78,16 @@ impl LinuxBackend {
         })
     }
 
+    /// The Linux interface of a port. A LoopBack not mapped with `--port` lives on the
+    /// namespace's `lo`: this kernel (and many CI kernels) has no `dummy` link type, and `lo`
+    /// is always there and always up. Its addresses are shared with other LoopBacks and with
+    /// 127.0.0.1: the interface engine only ever removes its own.
     fn linux_name(&self, port: &IfName) -> Result<&str, NetError> {
-        self.ports
-            .get(port)
-            .map(String::as_str)
-            .ok_or_else(|| NetError::UnknownPort(port.to_string()))
+        match self.ports.get(port) {
+            Some(name) => Ok(name),
+            None if port.kind == IfKind::LoopBack => Ok(HOST_LOOPBACK),
+            None => Err(NetError::UnknownPort(port.to_string())),
+        }
     }
 
     async fn link(&mut self, port: &IfName) -> Result<LinkMessage, NetError> {
@@ -249,7 +258,9 @@ pub fn parse_port_map(text: &str) -> Result<(IfName, String), PortMapError> {
 pub enum PortMapError {
     #[error("expected PORT=LINUXIF, e.g. GigabitEthernet1/0/1=veth0")]
     Syntax,
-    #[error("{0} is not a port name (e.g. GigabitEthernet1/0/1)")]
+    #[error(
+        "{0} is not an interface name (GigabitEthernet1/0/1, Vlan-interface1 to Vlan-interface4094, LoopBack0 to LoopBack1023)"
+    )]
     Port(String),
     #[error("{0} is not a valid Linux interface name (1 to 15 characters, no '/' or space)")]
     Linux(String),

@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::{IfAddr, NetBackend, NetError, PortState};
-use crate::interface::name::IfName;
+use crate::interface::name::{IfKind, IfName};
 
 /// Frames a listener may have waiting before new ones are dropped.
 pub const RX_QUEUE: usize = 1024;
@@ -251,6 +251,29 @@ impl Lan {
             routing: forward::Routing::default(),
         });
         NodeId(node)
+    }
+
+    /// Give a node a LoopBack (idempotent): a port of its own that is always up, on a hub
+    /// nobody else joins, so its addresses are the node's own and reach no neighbour.
+    pub fn add_loopback(&self, node: NodeId, name: &IfName) -> Result<(), NetError> {
+        let mut s = self.lock();
+        s.segments += 1;
+        let segment = SegmentId(s.segments);
+        let node_state = s
+            .nodes
+            .get_mut(node.0 as usize)
+            .ok_or_else(|| NetError::UnknownPort(name.to_string()))?;
+        node_state.ports.entry(name.clone()).or_insert(SimPort {
+            // A loopback has no hardware address worth showing; this one is never sent from.
+            mac: [0; 6],
+            admin_up: true,
+            cable: true,
+            segment: Some(segment),
+            addresses: Vec::new(),
+            listeners: Vec::new(),
+            counters: PortCounters::default(),
+        });
+        Ok(())
     }
 
     /// The label a node was added with.
@@ -491,17 +514,26 @@ impl SimBackend {
             port: port.clone(),
         }
     }
+
+    /// The port, after creating it if it is a LoopBack the configuration made (the interface
+    /// engine asks for those only once `interface LoopBackN` created them).
+    fn port(&self, port: &IfName) -> Result<PortId, NetError> {
+        if port.kind == IfKind::LoopBack {
+            self.lan.add_loopback(self.node, port)?;
+        }
+        Ok(self.id(port))
+    }
 }
 
 impl NetBackend for SimBackend {
     async fn port_state(&mut self, port: &IfName) -> Result<PortState, NetError> {
-        self.lan.port_state(&self.id(port))
+        self.lan.port_state(&self.port(port)?)
     }
     async fn set_admin(&mut self, port: &IfName, up: bool) -> Result<(), NetError> {
-        self.lan.set_admin(&self.id(port), up)
+        self.lan.set_admin(&self.port(port)?, up)
     }
     async fn add_address(&mut self, port: &IfName, addr: IfAddr) -> Result<(), NetError> {
-        self.lan.add_address(&self.id(port), addr)
+        self.lan.add_address(&self.port(port)?, addr)
     }
     async fn del_address(&mut self, port: &IfName, addr: IfAddr) -> Result<(), NetError> {
         self.lan.del_address(&self.id(port), addr)
