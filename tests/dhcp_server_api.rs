@@ -579,3 +579,51 @@ fn with_the_peer_unreachable_a_renewal_the_peer_may_hold_is_not_refused() {
         Some(MessageType::Nak)
     );
 }
+
+/// RFC 8910: option 114 carries the captive-portal API URI of a network behind a portal, to
+/// the clients that ask for it, and to nobody on a network without a portal.
+#[test]
+fn the_captive_portal_api_goes_to_clients_that_ask_on_portal_networks() {
+    let mut s = Server::new(config(), ServerOptions::default()).unwrap();
+    let discover = |s: &mut Server, mac: &str, prl: Vec<u8>| {
+        let spec = PacketSpec {
+            broadcast: true,
+            prl: Some(prl),
+            ..PacketSpec::new(MessageType::Discover, mac, 7)
+        };
+        let r = s.handle_packet(10, &ingress(), &spec.message().encode());
+        Message::decode(&r[0].bytes).unwrap()
+    };
+    let uri = "http://10.1.1.1/portal/api";
+    let asks = discover(&mut s, "02:00:00:00:00:01", vec![1, 3, 114]);
+    assert_eq!(
+        asks.options.other.get(&114),
+        None,
+        "no portal configured yet"
+    );
+
+    s.set_captive_portals(vec![(
+        Network {
+            address: Ipv4Addr::new(10, 1, 1, 0),
+            prefix_len: 24,
+        },
+        uri.into(),
+    )]);
+    let asks = discover(&mut s, "02:00:00:00:00:02", vec![1, 3, 114]);
+    assert_eq!(
+        asks.options.other.get(&114).map(|v| v.as_slice()),
+        Some(uri.as_bytes())
+    );
+    let does_not_ask = discover(&mut s, "02:00:00:00:00:03", vec![1, 3, 6]);
+    assert_eq!(does_not_ask.options.other.get(&114), None);
+
+    s.set_captive_portals(vec![(
+        Network {
+            address: Ipv4Addr::new(10, 9, 9, 0),
+            prefix_len: 24,
+        },
+        uri.into(),
+    )]);
+    let other_network = discover(&mut s, "02:00:00:00:00:04", vec![1, 3, 114]);
+    assert_eq!(other_network.options.other.get(&114), None);
+}

@@ -133,6 +133,26 @@ async fn a_pair_s_metrics_pass_promtool_and_show_its_state() {
         assert!(Instant::now() < deadline, "the pair did not settle");
         sleep(Duration::from_millis(200)).await;
     };
+    // Portal on A (its web server on a free loopback port on the simulated network): its
+    // families appear once its engine runs.
+    let web_port = free_port();
+    let errors = load_text(
+        &a,
+        &format!(
+            "portal local-web-server http\n tcp-port {web_port}\nportal web-server local\n url http://10.0.0.1/portal/\ninterface GigabitEthernet1/0/1\n portal enable method direct\n portal apply web-server local\n"
+        ),
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let text = loop {
+        if let Some(text) = scrape(url.clone()).await
+            && value(&text, "duet_portal_users") == Some(0.0)
+        {
+            break text;
+        }
+        assert!(Instant::now() < deadline, "no portal metrics");
+        sleep(Duration::from_millis(200)).await;
+    };
     let (ok, said) = promtool(&text);
     assert!(ok && said.trim().is_empty(), "promtool: {said}\n{text}");
     for (series, want) in [

@@ -619,6 +619,7 @@ impl Engine {
                 "The DHCP configuration was not applied: {e}"
             );
         }
+        self.server.set_captive_portals(captive_portals(&config));
         // Comware 7: with `dhcp enable`, every interface with an address is a server
         // (`dhcp select server` is the default).
         let served: Vec<Served> = if config.dhcp.enabled {
@@ -695,4 +696,30 @@ mod tests {
         tokio::time::advance(Duration::from_millis(7)).await;
         assert_eq!(now_ms() - first, 3_600_007);
     }
+}
+
+/// The captive-portal API URI (RFC 8908, served by the portal's web server at `api` under its
+/// URL) of each interface's network where portal authentication is on and has a web server
+/// with a URL: what option 114 tells the clients of those networks (RFC 8910).
+fn captive_portals(config: &Config) -> Vec<(crate::dhcp::config::Network, String)> {
+    config
+        .interfaces
+        .values()
+        .filter(|i| i.portal.enabled)
+        .filter_map(|i| {
+            let (addr, len) = i.address?;
+            let url = config
+                .portal
+                .web_servers
+                .get(i.portal.web_server.as_ref()?)?
+                .url
+                .as_ref()?;
+            let network = crate::dhcp::config::Network {
+                address: crate::interface::address::network_of(addr, len),
+                prefix_len: len,
+            };
+            let sep = if url.ends_with('/') { "" } else { "/" };
+            Some((network, format!("{url}{sep}api")))
+        })
+        .collect()
 }

@@ -36,6 +36,8 @@ pub const DOMAIN_NAME: u8 = 15;
 pub const NBNS_SERVERS: u8 = 44;
 /// RFC 2132 section 8.7: NetBIOS over TCP/IP node type.
 pub const NETBIOS_NODE_TYPE: u8 = 46;
+/// RFC 8910 section 2.1: the URI of the captive-portal API (RFC 8908).
+pub const CAPTIVE_PORTAL: u8 = 114;
 pub const REQUESTED_IP: u8 = 50;
 pub const LEASE_TIME: u8 = 51;
 pub const MESSAGE_TYPE: u8 = 53;

@@ -22,6 +22,9 @@ pub(crate) struct Params<'a> {
     pub echo_relay_info: bool,
     /// `dhcp server always-broadcast`.
     pub always_broadcast: bool,
+    /// The captive-portal API URI of the pool's network (option 114, RFC 8910), when a portal
+    /// guards it.
+    pub captive_portal: Option<&'a str>,
 }
 
 pub(crate) fn build(p: &Params) -> (Message, Destination) {
@@ -60,7 +63,7 @@ pub(crate) fn build(p: &Params) -> (Message, Destination) {
         // Boot and NetBIOS options, like the ones above only when asked for (or when the
         // client sent no request list). Inserted before the `option CODE` values so that a
         // generic `option` for the same code overrides the named command.
-        let named: [(u8, Option<Vec<u8>>); 5] = [
+        let named: [(u8, Option<Vec<u8>>); 6] = [
             (
                 options::TFTP_SERVER_NAME,
                 p.pool
@@ -84,6 +87,11 @@ pub(crate) fn build(p: &Params) -> (Message, Destination) {
             (
                 options::NETBIOS_NODE_TYPE,
                 p.pool.netbios_type.map(|t| vec![t.code()]),
+            ),
+            // RFC 8910 section 2.1: only to a client that asks (or sends no request list).
+            (
+                options::CAPTIVE_PORTAL,
+                p.captive_portal.map(|uri| uri.as_bytes().to_vec()),
             ),
         ];
         for (code, value) in named {

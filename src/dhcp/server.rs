@@ -65,6 +65,9 @@ pub struct Server {
     statics: HashMap<ClientKey, (usize, Ipv4Addr)>,
     /// Static addresses -> their owner.
     static_owner: HashMap<Ipv4Addr, ClientKey>,
+    /// The captive-portal API URI of each network behind a portal (option 114), from the
+    /// portal's configuration (`set_captive_portals`).
+    captive_portals: Vec<(Network, String)>,
     leases: LeaseTable,
     events: Vec<LeaseEvent>,
     next_seq: u64,
@@ -91,6 +94,7 @@ impl Server {
             pools: Vec::new(),
             statics: HashMap::new(),
             static_owner: HashMap::new(),
+            captive_portals: Vec::new(),
             leases: LeaseTable::new(),
             events: Vec::new(),
             next_seq: 1,
@@ -125,6 +129,12 @@ impl Server {
         let addresses: usize = self.pools.iter().map(|p| p.alloc.size() as usize).sum();
         let room = addresses.saturating_sub(self.leases.len());
         self.leases.reserve(additional.min(room));
+    }
+
+    /// The captive-portal API URI (RFC 8908) to offer as option 114 (RFC 8910) to clients of
+    /// each network: the networks of the interfaces where portal authentication is on.
+    pub fn set_captive_portals(&mut self, portals: Vec<(Network, String)>) {
+        self.captive_portals = portals;
     }
 
     /// Apply a new configuration (already validated by the shell; validated again here).
@@ -908,6 +918,11 @@ impl Server {
             lease,
             echo_relay_info: self.config.relay_information,
             always_broadcast: self.config.always_broadcast,
+            captive_portal: self
+                .captive_portals
+                .iter()
+                .find(|(n, _)| *n == pool.network)
+                .map(|(_, uri)| uri.as_str()),
         });
         Reply {
             interface: c.ingress.interface.clone(),

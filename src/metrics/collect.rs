@@ -1,8 +1,7 @@
 //! What a scrape shows: one collector function per feature, read from the engines' published
 //! status at scrape time (nothing is kept here between scrapes).
 //!
-//! A feature adds its metrics by adding one function to [`COLLECTORS`] (the portal's users
-//! will be one line there). Names follow Prometheus's conventions: `duet_` prefix, base units
+//! A feature adds its metrics by adding one function to [`COLLECTORS`]. Names follow Prometheus's conventions: `duet_` prefix, base units
 //! (seconds), `_total` counters, `_ratio` for 0-1 fractions, enums as one gauge per state
 //! set to 1 for the current one.
 
@@ -20,7 +19,7 @@ use crate::vrrp::io::State;
 pub type Collector = fn(&Device, &mut Exposition);
 
 /// Every feature's collector, in the order of the scrape.
-pub const COLLECTORS: &[Collector] = &[build_info, infocenter, vrrp, dhcp, hotbackup];
+pub const COLLECTORS: &[Collector] = &[build_info, infocenter, vrrp, dhcp, hotbackup, portal];
 
 /// The whole text of a scrape of `device`.
 pub fn scrape(device: &Device) -> String {
@@ -384,4 +383,59 @@ fn hotbackup(device: &Device, e: &mut Exposition) {
         "Times the peer came up again after having been up.",
         s.reconnects,
     );
+}
+
+/// Portal authentication: users online, logins, refusals by reason, logouts by cause (one
+/// query to the portal engine per scrape).
+fn portal(device: &Device, e: &mut Exposition) {
+    use crate::portal::users::Cause;
+    let Some(handle) = device.portal.get() else {
+        return;
+    };
+    let Ok((online, stats)) = handle.query(|t, _| (t.len(), t.stats().clone())) else {
+        return;
+    };
+    e.family(
+        "duet_portal_users",
+        "Users logged in through the portal.",
+        Kind::Gauge,
+    );
+    e.sample("duet_portal_users", &[], online as f64);
+    e.family(
+        "duet_portal_logins_total",
+        "Successful portal logins.",
+        Kind::Counter,
+    );
+    e.sample("duet_portal_logins_total", &[], stats.logins as f64);
+    e.family(
+        "duet_portal_login_failures_total",
+        "Refused portal logins, by reason.",
+        Kind::Counter,
+    );
+    for (reason, n) in &stats.failures {
+        let reason = reason.replace('-', "_");
+        e.sample(
+            "duet_portal_login_failures_total",
+            &[("reason", reason.as_str())],
+            *n as f64,
+        );
+    }
+    e.family(
+        "duet_portal_logouts_total",
+        "Portal users logged out, by cause.",
+        Kind::Counter,
+    );
+    for (cause, n) in &stats.logouts {
+        let cause = match cause {
+            Cause::Logoff => "logoff",
+            Cause::DeleteUser => "delete_user",
+            Cause::IdleCut => "idle_cut",
+            Cause::SessionTimeout => "session_timeout",
+            Cause::DhcpRelease => "dhcp_release",
+            Cause::InterfaceDown => "interface_down",
+            Cause::ConfigChange => "config_change",
+            Cause::Replaced => "replaced",
+        };
+        e.sample("duet_portal_logouts_total", &[("cause", cause)], *n as f64);
+    }
 }
