@@ -674,30 +674,6 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Lease times follow tokio's clock (a paused clock moves them exactly) and start at the
-    /// wall clock.
-    #[tokio::test(start_paused = true)]
-    async fn now_ms_is_wall_time_moved_by_tokios_clock() {
-        let wall = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as Millis;
-        let first = now_ms();
-        assert!(
-            first.abs_diff(wall) < 60_000,
-            "{first} vs the wall clock {wall}"
-        );
-        tokio::time::sleep(Duration::from_secs(3600)).await;
-        assert_eq!(now_ms() - first, 3_600_000);
-        tokio::time::advance(Duration::from_millis(7)).await;
-        assert_eq!(now_ms() - first, 3_600_007);
-    }
-}
-
 /// The captive-portal API URI (RFC 8908, served by the portal's web server at `api` under its
 /// URL) of each interface's network where portal authentication is on and has a web server
 /// with a URL: what option 114 tells the clients of those networks (RFC 8910).
@@ -722,4 +698,28 @@ fn captive_portals(config: &Config) -> Vec<(crate::dhcp::config::Network, String
             Some((network, format!("{url}{sep}api")))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lease times follow tokio's clock (a paused clock moves them exactly) and start at the
+    /// wall clock.
+    #[tokio::test(start_paused = true)]
+    async fn now_ms_is_wall_time_moved_by_tokios_clock() {
+        let wall = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as Millis;
+        let first = now_ms();
+        assert!(
+            first.abs_diff(wall) < 60_000,
+            "{first} vs the wall clock {wall}"
+        );
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert_eq!(now_ms() - first, 3_600_000);
+        tokio::time::advance(Duration::from_millis(7)).await;
+        assert_eq!(now_ms() - first, 3_600_007);
+    }
 }
