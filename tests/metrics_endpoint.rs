@@ -122,17 +122,17 @@ async fn a_pair_s_metrics_pass_promtool_and_show_its_state() {
     let url = format!("http://127.0.0.1:{port}/metrics");
     // Bounded wait: three committed leases, A master, hot backup in real time.
     let deadline = Instant::now() + Duration::from_secs(40);
-    let text = loop {
+    loop {
         if let Some(text) = scrape(url.clone()).await
             && value(&text, "duet_dhcp_leases{pool=\"lan\",state=\"committed\"}") == Some(3.0)
             && value(&text, "duet_hotbackup_phase{phase=\"real_time\"}") == Some(1.0)
             && value(&text, "duet_hotbackup_updates_unacked") == Some(0.0)
         {
-            break text;
+            break;
         }
         assert!(Instant::now() < deadline, "the pair did not settle");
         sleep(Duration::from_millis(200)).await;
-    };
+    }
     // Portal on A (its web server on a free loopback port on the simulated network): its
     // families appear once its engine runs.
     let web_port = free_port();
