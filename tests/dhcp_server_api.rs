@@ -713,6 +713,7 @@ fn with_ping_on_an_address_that_answers_becomes_a_conflict_and_the_next_one_is_p
     assert_eq!(ev.len(), 1, "{ev:?}");
     assert!(matches!(&ev[0].change, LeaseChange::Upsert(r)
         if r.ip == squatted && r.state == LeaseState::Declined && r.updated == 20));
+    assert_eq!(ev[0].origin, Origin::Local, "sent to the hot-backup peer");
     assert!(!s.is_free(squatted));
     let next = probe_of(&mut s);
     assert_ne!(next, squatted);
