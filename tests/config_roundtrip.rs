@@ -495,6 +495,14 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
         pools,
         recycle,
         any::<bool>(),
+        // `dhcp server ping packets` and `timeout`: the defaults (not rendered) or any value.
+        (
+            prop_oneof![Just(0u8), 0..=duet::dhcp::config::MAX_PING_PACKETS],
+            prop_oneof![
+                Just(duet::dhcp::config::DEFAULT_PING_TIMEOUT_MS),
+                1..=duet::dhcp::config::MAX_PING_TIMEOUT_MS
+            ],
+        ),
     )
         .prop_map(
             |(
@@ -504,6 +512,7 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
                 (names, pools),
                 conflict_recycle_secs,
                 always_broadcast,
+                (ping_packets, ping_timeout_ms),
             )| {
                 let mut f: Vec<IpRange> = Vec::new();
                 for r in forbidden {
@@ -518,6 +527,8 @@ fn dhcp_strategy() -> impl Strategy<Value = DhcpConfig> {
                     pools: names.into_iter().zip(pools).collect(),
                     conflict_recycle_secs,
                     always_broadcast,
+                    ping_packets,
+                    ping_timeout_ms,
                 }
             },
         )

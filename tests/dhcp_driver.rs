@@ -15,7 +15,7 @@ use duet::dhcp::frame::{self, UdpAddrs};
 use duet::dhcp::options::MessageType;
 use duet::dhcp::packet::Message;
 use duet::interface::name::IfName;
-use duet::net::sim::{Frame, Lan, PortId};
+use duet::net::sim::{Frame, Lan, PortId, SegmentId};
 use tokio::runtime::Runtime;
 use tokio::sync::mpsc;
 
@@ -31,6 +31,8 @@ struct Bed {
     lan: Lan,
     device: Arc<Device>,
     client: PortId,
+    /// The segment the device and the client share.
+    seg: SegmentId,
     rx: mpsc::Receiver<Frame>,
 }
 
@@ -68,6 +70,11 @@ fn stat_value(stats: &str, label: &str) -> String {
 }
 
 fn bed(data: &Path, configure: bool) -> Bed {
+    bed_with(data, if configure { SETUP } else { &[] })
+}
+
+/// A device configured with `setup` before it starts (so its engines start with it).
+fn bed_with(data: &Path, setup: &[&str]) -> Bed {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -77,9 +84,7 @@ fn bed(data: &Path, configure: bool) -> Bed {
         data_dir: data.to_path_buf(),
         net: NetKind::Sim,
     });
-    if configure {
-        run(&device, SETUP);
-    }
+    run(&device, setup);
     let lan = Lan::new();
     let node = lan.add_node("duet", &device.ports);
     let client_node = lan.add_node("client", &[ge(1)]);
@@ -98,6 +103,7 @@ fn bed(data: &Path, configure: bool) -> Bed {
         lan,
         device,
         client,
+        seg,
         rx,
     }
 }
@@ -604,4 +610,29 @@ fn an_ack_that_never_left_is_counted_as_withheld_not_sent() {
     let stats = run(&b.device, &["display dhcp server statistics"]);
     assert_eq!(value(&stats, "DHCPACK:"), "1", "{stats}");
     assert_eq!(value(&stats, "Replies withheld:"), "1", "{stats}");
+}
+
+/// `dhcp server ping packets 1` on the simulated LAN: a squatter host already using the first
+/// pool address answers the probe, so the client gets another address and the squatted one is
+/// in the conflict list.
+#[test]
+fn with_ping_on_an_address_a_host_answers_for_is_skipped_and_listed_as_a_conflict() {
+    let dir = tempfile::tempdir().unwrap();
+    // Configured before the start: the first DISCOVER meets the probe.
+    let setup = [SETUP, &["system-view", "dhcp server ping packets 1"]].concat();
+    let mut b = bed_with(dir.path(), &setup);
+    let squatter = PortId {
+        node: b.lan.add_node("squatter", &[ge(1)]),
+        port: ge(1),
+    };
+    b.lan.attach(&squatter, b.seg).unwrap();
+    let squatted = Ipv4Addr::new(10, 1, 1, 10);
+    b.lan.add_address(&squatter, (squatted, 24)).unwrap();
+    let got = b.dora(1);
+    assert_ne!(got, squatted);
+    let conflicts = run(&b.device, &["display dhcp server conflict"]);
+    assert!(
+        conflicts.contains("\n10.1.1.10 "),
+        "the squatted address is listed:\n{conflicts}"
+    );
 }

@@ -627,3 +627,127 @@ fn the_captive_portal_api_goes_to_clients_that_ask_on_portal_networks() {
     let other_network = discover(&mut s, "02:00:00:00:00:04", vec![1, 3, 114]);
     assert_eq!(other_network.options.other.get(&114), None);
 }
+
+/// `dhcp server ping packets 1` on a pool of .10 to .19.
+fn probing_server() -> Server {
+    let mut c = config();
+    c.ping_packets = 1;
+    c.ping_timeout_ms = 500;
+    Server::new(c, ServerOptions::default()).unwrap()
+}
+
+fn discover(mac: &str) -> Vec<u8> {
+    PacketSpec {
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, mac, 1)
+    }
+    .message()
+    .encode()
+}
+
+fn probe_of(s: &mut Server) -> Ipv4Addr {
+    let probes = s.drain_probes();
+    assert_eq!(probes.len(), 1, "{probes:?}");
+    assert_eq!((probes[0].packets, probes[0].timeout_ms), (1, 500));
+    probes[0].ip
+}
+
+#[test]
+fn with_ping_on_an_address_is_offered_only_after_its_probe_goes_unanswered() {
+    let mut s = probing_server();
+    // The DISCOVER gets no OFFER yet: its candidate is probed.
+    assert!(
+        s.handle_packet(10, &ingress(), &discover("02:00:00:00:00:01"))
+            .is_empty()
+    );
+    let first = probe_of(&mut s);
+    // Held for that client: a second client is given another candidate meanwhile (the probe
+    // blocks nobody), and the first client's retransmission starts no second probe.
+    assert!(
+        s.handle_packet(11, &ingress(), &discover("02:00:00:00:00:02"))
+            .is_empty()
+    );
+    let second = probe_of(&mut s);
+    assert_ne!(first, second);
+    assert!(
+        s.handle_packet(12, &ingress(), &discover("02:00:00:00:00:01"))
+            .is_empty()
+    );
+    assert!(s.drain_probes().is_empty());
+    // Nobody answered: the OFFER goes out, and the REQUEST binds the address.
+    let r = s.probe_result(20, first, false);
+    assert_eq!(r.len(), 1);
+    let m = Message::decode(&r[0].bytes).unwrap();
+    assert_eq!(
+        (m.options.message_type, m.yiaddr, m.xid),
+        (Some(MessageType::Offer), first, 1)
+    );
+    assert_eq!(
+        answer(&mut s, 30, select("02:00:00:00:00:01", first)),
+        Some((MessageType::Ack, first))
+    );
+    // A result nobody waits for (already used) is ignored.
+    assert!(s.probe_result(40, first, false).is_empty());
+    // A client renewing its own binding is not probed (it answers for its address).
+    let again = PacketSpec {
+        broadcast: true,
+        ..PacketSpec::new(MessageType::Discover, "02:00:00:00:00:01", 5)
+    };
+    assert_eq!(answer(&mut s, 50, again), Some((MessageType::Offer, first)));
+    assert!(s.drain_probes().is_empty());
+}
+
+#[test]
+fn with_ping_on_an_address_that_answers_becomes_a_conflict_and_the_next_one_is_probed() {
+    let mut s = probing_server();
+    assert!(
+        s.handle_packet(10, &ingress(), &discover("02:00:00:00:00:01"))
+            .is_empty()
+    );
+    let squatted = probe_of(&mut s);
+    s.drain_events();
+    // A squatter answers: the address goes to the conflict list as a journaled record, the
+    // one hot backup replicates for a DECLINE, and the next candidate is probed.
+    assert!(s.probe_result(20, squatted, true).is_empty());
+    let ev = s.drain_events();
+    assert_eq!(ev.len(), 1, "{ev:?}");
+    assert!(matches!(&ev[0].change, LeaseChange::Upsert(r)
+        if r.ip == squatted && r.state == LeaseState::Declined && r.updated == 20));
+    assert_eq!(ev[0].origin, Origin::Local, "sent to the hot-backup peer");
+    assert!(!s.is_free(squatted));
+    let next = probe_of(&mut s);
+    assert_ne!(next, squatted);
+    let r = s.probe_result(30, next, false);
+    assert_eq!(Message::decode(&r[0].bytes).unwrap().yiaddr, next);
+    // A LAN of squatters: after three answered probes the DISCOVER is dropped (the client
+    // retransmits), so one DISCOVER cannot keep the server probing the whole pool.
+    assert!(
+        s.handle_packet(40, &ingress(), &discover("02:00:00:00:00:02"))
+            .is_empty()
+    );
+    for _ in 0..3 {
+        let ip = probe_of(&mut s);
+        assert!(s.probe_result(50, ip, true).is_empty());
+    }
+    assert!(s.drain_probes().is_empty());
+    assert_eq!(s.stats().ignored.get("probe-conflicts"), Some(&1));
+}
+
+#[test]
+fn probes_in_progress_are_forgotten_when_the_device_stops_serving() {
+    let mut s = probing_server();
+    assert!(
+        s.handle_packet(10, &ingress(), &discover("02:00:00:00:00:01"))
+            .is_empty()
+    );
+    let ip = probe_of(&mut s);
+    assert!(!s.is_free(ip));
+    s.set_serving(false);
+    assert!(s.is_free(ip), "the candidate goes back to the pool");
+    s.set_serving(true);
+    assert!(
+        s.probe_result(20, ip, false).is_empty(),
+        "a stale result is ignored"
+    );
+    assert!(s.is_free(ip));
+}

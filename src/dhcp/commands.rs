@@ -11,9 +11,9 @@
 use std::net::Ipv4Addr;
 
 use super::config::{
-    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DhcpConfig, IpRange, LeaseDuration, MAX_DNS,
-    MAX_GATEWAYS, MAX_LEASE_SECS, MAX_NBNS, MAX_POOL_NAME, NetbiosType, Network, PoolConfig,
-    RawOptionValue, StaticBinding,
+    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DEFAULT_PING_TIMEOUT_MS, DhcpConfig, IpRange,
+    LeaseDuration, MAX_DNS, MAX_GATEWAYS, MAX_LEASE_SECS, MAX_NBNS, MAX_POOL_NAME, NetbiosType,
+    Network, PoolConfig, RawOptionValue, StaticBinding,
 };
 use super::lease::unhex;
 use crate::cli::handler::CmdResult;
@@ -47,6 +47,8 @@ pub fn register(r: &mut Registry) {
     r.add("dhcp.static_bind", static_bind);
     r.add("dhcp.option", option);
     r.add("dhcp.always_broadcast", always_broadcast);
+    r.add("dhcp.ping_packets", ping_packets);
+    r.add("dhcp.ping_timeout", ping_timeout);
     r.add("dhcp.next_server", next_server);
     r.add("dhcp.bootfile_name", bootfile_name);
     r.add("dhcp.tftp_server", tftp_server);
@@ -482,6 +484,36 @@ fn always_broadcast(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
     })
 }
 
+/// `dhcp server ping packets N` / `undo ...` (Duet's default 0, the probe off: docs/dhcp.md).
+fn ping_packets(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let n = match args.undo {
+        true => 0,
+        false => args
+            .int("n")
+            .and_then(|n| u8::try_from(n).ok())
+            .ok_or_else(|| CmdError::WrongParameter("n".into()))?,
+    };
+    edit(ctx, |d| {
+        d.ping_packets = n;
+        Ok(())
+    })
+}
+
+/// `dhcp server ping timeout MS` / `undo ...` (default 500 ms).
+fn ping_timeout(ctx: &mut Ctx<'_>, args: &Args) -> CmdResult {
+    let ms = match args.undo {
+        true => DEFAULT_PING_TIMEOUT_MS,
+        false => args
+            .int("ms")
+            .and_then(|n| u32::try_from(n).ok())
+            .ok_or_else(|| CmdError::WrongParameter("ms".into()))?,
+    };
+    edit(ctx, |d| {
+        d.ping_timeout_ms = ms;
+        Ok(())
+    })
+}
+
 /// A name sent in an option or header field: printable ASCII without spaces (what a TFTP
 /// client can use), at most `max` characters (the grammar checks the length too).
 fn boot_name(args: &Args, name: &str, max: usize) -> Result<String, CmdError> {
@@ -796,6 +828,40 @@ mod tests {
             DEFAULT_CONFLICT_RECYCLE_SECS
         );
         assert!(!s_device(&s).config.lock().render().contains("auto-recycle"));
+    }
+
+    #[test]
+    fn ping_probe_settings_set_render_and_undo() {
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server ping packets 3",
+            "dhcp server ping timeout 200",
+            // Out of range: 11 packets, 0 ms.
+            "dhcp server ping packets 11",
+            "dhcp server ping timeout 0",
+        ]);
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        let d = dhcp(&s);
+        assert_eq!((d.ping_packets, d.ping_timeout_ms), (3, 200));
+        let text = s_device(&s).config.lock().render();
+        assert!(
+            text.contains("\n dhcp server ping packets 3\n dhcp server ping timeout 200\n"),
+            "{text}"
+        );
+        let (s, errors) = shell(&[
+            "system-view",
+            "dhcp server ping packets 3",
+            "dhcp server ping timeout 200",
+            "undo dhcp server ping packets",
+            "undo dhcp server ping timeout",
+        ]);
+        assert!(errors.is_empty(), "{errors:?}");
+        let d = dhcp(&s);
+        assert_eq!(
+            (d.ping_packets, d.ping_timeout_ms),
+            (0, DEFAULT_PING_TIMEOUT_MS)
+        );
+        assert!(!s_device(&s).config.lock().render().contains("ping"));
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub const DEFAULT_LEASE_SECS: u32 = 86400;
 /// `decline-probation-period`.
 pub const DEFAULT_CONFLICT_RECYCLE_SECS: u32 = 86400;
 
+/// `dhcp server ping packets N`: N is 0..=10.
+pub const MAX_PING_PACKETS: u8 = 10;
+/// `dhcp server ping timeout MS`: MS is 1..=10000, 500 by default (Comware 7).
+pub const MAX_PING_TIMEOUT_MS: u32 = 10_000;
+pub const DEFAULT_PING_TIMEOUT_MS: u32 = 500;
+
 /// Everything the DHCP server is configured with.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -47,6 +53,13 @@ pub struct DhcpConfig {
     /// conflict list (a DECLINE, or the server's own address found in a pool) before it returns
     /// to the pool, in seconds (Kea's `decline-probation-period`; 1 to 365 days 23:59:59).
     pub conflict_recycle_secs: u32,
+    /// `dhcp server ping packets N` (0 to 10): echo requests sent to an address before it is
+    /// offered; an address that answers is put in the conflict list instead. 0 turns the probe
+    /// off. Comware's default is 1; Duet's is 0 (docs/dhcp.md, "Conflict probe").
+    pub ping_packets: u8,
+    /// `dhcp server ping timeout MS` (1 to 10000, Comware's default 500): how long each echo
+    /// request waits for its answer.
+    pub ping_timeout_ms: u32,
 }
 
 impl Default for DhcpConfig {
@@ -58,6 +71,8 @@ impl Default for DhcpConfig {
             relay_information: true,
             always_broadcast: false,
             conflict_recycle_secs: DEFAULT_CONFLICT_RECYCLE_SECS,
+            ping_packets: 0,
+            ping_timeout_ms: DEFAULT_PING_TIMEOUT_MS,
         }
     }
 }
@@ -283,6 +298,8 @@ pub enum ConfigError {
     ReservedOption(String, u8),
     #[error("the conflict recycle interval must be 1 second to 365 days 23:59:59")]
     BadConflictRecycle,
+    #[error("the ping probe takes 0 to 10 packets and a timeout of 1 to 10000 ms")]
+    BadPing,
     #[error("forbidden range {start} to {end}: the start is above the end")]
     ForbiddenReversed { start: Ipv4Addr, end: Ipv4Addr },
 }
@@ -294,6 +311,11 @@ impl DhcpConfig {
         let mut networks: Vec<(&String, Network)> = Vec::new();
         if !(1..=MAX_LEASE_SECS).contains(&self.conflict_recycle_secs) {
             return Err(ConfigError::BadConflictRecycle);
+        }
+        if self.ping_packets > MAX_PING_PACKETS
+            || !(1..=MAX_PING_TIMEOUT_MS).contains(&self.ping_timeout_ms)
+        {
+            return Err(ConfigError::BadPing);
         }
         for r in &self.forbidden {
             if r.start > r.end {

@@ -7,6 +7,8 @@
 //! whose commit ids the flush made durable (docs/dhcp.md, "Durability policy"). Sessions and
 //! other engines reach the task through a [`DhcpHandle`].
 
+/// The conflict probes (`dhcp server ping`), run beside the engine.
+mod conflict_probe;
 /// The sockets and frames the task reads and writes (Linux and the simulated LAN).
 pub mod io;
 
@@ -399,6 +401,8 @@ impl Engine {
     pub async fn run(mut self, mut jobs: mpsc::Receiver<Work>, beat: crate::health::Beat) {
         let mut beat_tick = crate::health::ticker();
         let (tx, mut rx) = mpsc::channel::<Batch>(QUEUE);
+        let (probe_tx, mut probe_rx) = mpsc::unbounded_channel();
+        let probe_net = self.io.probe_net();
         self.reconcile(&tx);
         let mut compact_tick = tokio::time::interval(COMPACT_CHECK);
         compact_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -432,6 +436,10 @@ impl Engine {
                     }
                     self.reconcile(&tx);
                 }
+                // Bounded by the addresses held for probes: one result per probe asked for.
+                Some((ip, answered)) = probe_rx.recv() => {
+                    replies.extend(self.server.probe_result(now_ms(), ip, answered));
+                }
                 _ = sleep_until(wake) => self.server.handle_timeout(now_ms()),
                 // The flush below tries the journal again.
                 _ = sleep_until(self.store_retry) => {}
@@ -447,6 +455,9 @@ impl Engine {
                         }
                     }
                 }
+            }
+            for req in self.server.drain_probes() {
+                conflict_probe::spawn(probe_net.clone(), req, probe_tx.clone());
             }
             self.commit_and_send(&mut replies);
         }

@@ -5,8 +5,8 @@
 
 use super::commands::pool_view;
 use super::config::{
-    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DEFAULT_LEASE_SECS, DhcpConfig, LeaseDuration,
-    PoolConfig, RawOptionValue,
+    BindingClient, DEFAULT_CONFLICT_RECYCLE_SECS, DEFAULT_LEASE_SECS, DEFAULT_PING_TIMEOUT_MS,
+    DhcpConfig, LeaseDuration, PoolConfig, RawOptionValue,
 };
 use crate::config::render::Section;
 use crate::interface::address::mask_of;
@@ -15,7 +15,8 @@ use crate::net::mac_text;
 /// The system-view lines: ` dhcp enable`, ` dhcp server forbidden-ip ...`,
 /// ` undo dhcp server relay information enable` (only when off: on is the default) and
 /// ` dhcp server conflict auto-recycle interval ...` (only when not the default day) and
-/// ` dhcp server always-broadcast` (only when on).
+/// ` dhcp server always-broadcast` (only when on), ` dhcp server ping packets N` and
+/// ` dhcp server ping timeout MS` (only when not the default).
 pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
     let mut lines = Vec::new();
     if cfg.enabled {
@@ -39,6 +40,12 @@ pub fn global_lines(cfg: &DhcpConfig) -> Vec<String> {
     }
     if cfg.always_broadcast {
         lines.push(" dhcp server always-broadcast".to_string());
+    }
+    if cfg.ping_packets != 0 {
+        lines.push(format!(" dhcp server ping packets {}", cfg.ping_packets));
+    }
+    if cfg.ping_timeout_ms != DEFAULT_PING_TIMEOUT_MS {
+        lines.push(format!(" dhcp server ping timeout {}", cfg.ping_timeout_ms));
     }
     lines
 }

@@ -36,6 +36,33 @@ impl Default for ServerOptions {
     }
 }
 
+/// An ICMP echo probe the driver must run before the server offers `ip` (`dhcp server ping`),
+/// reporting the result with [`Server::probe_result`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProbeRequest {
+    pub ip: Ipv4Addr,
+    /// Echo requests to send; the address answers if any of them is answered.
+    pub packets: u8,
+    /// How long each request waits for its answer.
+    pub timeout_ms: u32,
+}
+
+/// How many addresses one DISCOVER may probe: after this many answered, the DISCOVER is
+/// dropped (the client retransmits) so a LAN full of squatters cannot keep the server probing.
+pub const MAX_PROBES_PER_DISCOVER: u8 = 3;
+
+/// A DISCOVER waiting for the probe of its candidate address. The address is taken in its
+/// pool's allocator but offered to nobody (no lease record) until the probe comes back.
+#[derive(Debug)]
+struct Probing {
+    ingress: Ingress,
+    /// The DISCOVER as received: the offer is built from it when the probe comes back.
+    bytes: Vec<u8>,
+    client: ClientKey,
+    /// Addresses probed for this DISCOVER so far, this one included.
+    attempts: u8,
+}
+
 /// One configured pool, ready to serve.
 #[derive(Debug)]
 struct Pool {
@@ -81,6 +108,10 @@ pub struct Server {
     half: Option<Half>,
     /// Addresses kept from new bindings until the half restriction is lifted ([`Server::withhold`]).
     withheld: Vec<Ipv4Addr>,
+    /// Candidate addresses being probed, with the DISCOVER each is for.
+    probing: HashMap<Ipv4Addr, Probing>,
+    /// Probes for the driver to run ([`Server::drain_probes`]).
+    probes: Vec<ProbeRequest>,
     stats: Stats,
 }
 
@@ -103,6 +134,8 @@ impl Server {
             serving: true,
             half: None,
             withheld: Vec::new(),
+            probing: HashMap::new(),
+            probes: Vec::new(),
             stats: Stats::default(),
         };
         s.set_config(config)?;
@@ -142,6 +175,10 @@ impl Server {
     /// like Comware dropping leases when a pool's network changes.
     pub fn set_config(&mut self, config: DhcpConfig) -> Result<(), ConfigError> {
         config.validate()?;
+        // The allocators are rebuilt from the lease records: addresses held for a probe would
+        // come back free, so the probes are forgotten (their results are ignored) and the
+        // clients retransmit.
+        self.forget_probes();
         self.pools.clear();
         self.statics.clear();
         self.static_owner.clear();
@@ -228,6 +265,12 @@ impl Server {
     /// Answer clients (master) or stay silent while keeping the table (backup).
     pub fn set_serving(&mut self, serving: bool) {
         self.serving = serving;
+        if !serving {
+            // A backup offers nothing: what it was probing goes back to the pools.
+            for ip in self.forget_probes() {
+                self.free_address(ip);
+            }
+        }
     }
 
     /// Restrict new bindings to one half of every pool (hot backup with the peer unreachable),
@@ -334,6 +377,65 @@ impl Server {
     /// Every event up to this one is durable (all of them, if no driver reports durability).
     pub fn durable(&self) -> u64 {
         self.durable.unwrap_or_else(|| self.last_event())
+    }
+
+    /// Probes to run since the last call (`dhcp server ping`).
+    pub fn drain_probes(&mut self) -> Vec<ProbeRequest> {
+        std::mem::take(&mut self.probes)
+    }
+
+    /// The probe of `ip` came back: `answered` if some host answered an echo request. An
+    /// unanswered address is offered to the DISCOVER it was chosen for; an answered one goes
+    /// to the conflict list (journaled and replicated to the hot-backup peer as a DECLINE's
+    /// conflict is) and the next candidate is probed, up to [`MAX_PROBES_PER_DISCOVER`]
+    /// addresses. A result for an address not being probed (forgotten after a configuration
+    /// change or a switch to backup) is ignored.
+    pub fn probe_result(&mut self, now: Millis, ip: Ipv4Addr, answered: bool) -> Vec<Reply> {
+        let Some(p) = self.probing.remove(&ip) else {
+            return Vec::new();
+        };
+        let Ok(msg) = Message::decode(&p.bytes) else {
+            // It was decoded when it arrived.
+            self.free_address(ip);
+            return Vec::new();
+        };
+        let (Some(pool), true) = (self.select_pool(&p.ingress, &msg), self.serving) else {
+            self.free_address(ip);
+            return Vec::new();
+        };
+        let c = Ctx {
+            now,
+            ingress: &p.ingress,
+            msg: &msg,
+            pool,
+            server_id: self.server_id.unwrap_or(p.ingress.address),
+            key: p.client.clone(),
+        };
+        if !answered {
+            return self.offer(&c, ip).into_iter().collect();
+        }
+        let until = self.conflict(now, ip, c.key.clone(), msg.hw_addr());
+        tracing::warn!(
+            module = "DHCPS",
+            severity = 4u8,
+            mnemonic = "DHCPS_PING_CONFLICT",
+            %ip,
+            "{ip} answered the conflict probe: it is in the conflict list for {} s.",
+            until.saturating_sub(now) / 1000
+        );
+        if p.attempts >= MAX_PROBES_PER_DISCOVER {
+            self.stats.ignored("probe-conflicts");
+            return Vec::new();
+        }
+        self.discover_attempt(&c, p.attempts + 1)
+            .into_iter()
+            .collect()
+    }
+
+    /// Drop every probe in progress; returns the addresses they held.
+    fn forget_probes(&mut self) -> Vec<Ipv4Addr> {
+        self.probes.clear();
+        self.probing.drain().map(|(ip, _)| ip).collect()
     }
 
     /// Lease changes since the last call, in order.
@@ -485,11 +587,51 @@ impl Server {
 
     /// RFC 2131 section 4.3.1: pick an address for a DISCOVER and offer it.
     fn discover(&mut self, c: &Ctx) -> Option<Reply> {
+        if self.probing.values().any(|p| p.client == c.key) {
+            // A retransmission while its candidate is probed: the probe's result answers it.
+            self.stats.ignored("probe-in-progress");
+            return None;
+        }
+        self.discover_attempt(c, 1)
+    }
+
+    /// Choose an address for a DISCOVER and offer it, or probe it first when `dhcp server
+    /// ping` is on; `attempt` counts the addresses probed for this DISCOVER.
+    fn discover_attempt(&mut self, c: &Ctx, attempt: u8) -> Option<Reply> {
         let Some(ip) = self.choose(c) else {
             self.stats.ignored("pool-exhausted");
             tracing::warn!(pool = %self.pools[c.pool].name, "no free address to offer");
             return None;
         };
+        let committed_here = self
+            .leases
+            .get(ip)
+            .is_some_and(|r| r.state == LeaseState::Committed && r.client == c.key);
+        // Probe an address new to the client, not its own binding (it answers for it) nor a
+        // static binding (its owner may still be configured with it).
+        if self.config.ping_packets > 0 && !committed_here && !self.static_owner.contains_key(&ip) {
+            self.pools[c.pool].alloc.take(ip);
+            self.probing.insert(
+                ip,
+                Probing {
+                    ingress: c.ingress.clone(),
+                    bytes: c.msg.encode(),
+                    client: c.key.clone(),
+                    attempts: attempt,
+                },
+            );
+            self.probes.push(ProbeRequest {
+                ip,
+                packets: self.config.ping_packets,
+                timeout_ms: self.config.ping_timeout_ms,
+            });
+            return None;
+        }
+        self.offer(c, ip)
+    }
+
+    /// Offer `ip` to the client, holding it for the REQUEST.
+    fn offer(&mut self, c: &Ctx, ip: Ipv4Addr) -> Option<Reply> {
         let committed_here = self
             .leases
             .get(ip)

@@ -82,6 +82,14 @@ impl DhcpIo {
         }
     }
 
+    /// Where this backend's conflict probes go (`dhcp server ping`).
+    pub fn probe_net(&self) -> super::conflict_probe::ProbeNet {
+        match self {
+            DhcpIo::Linux(_) => super::conflict_probe::ProbeNet::Linux,
+            DhcpIo::Sim(s) => super::conflict_probe::ProbeNet::Sim(s.lan.clone(), s.node),
+        }
+    }
+
     /// Send one reply out of its interface.
     pub fn send(&mut self, reply: &Reply) -> Result<(), SendError> {
         match self {
