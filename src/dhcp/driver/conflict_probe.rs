@@ -24,11 +24,23 @@ pub enum ProbeNet {
 /// command or another probe (every raw ICMP socket sees every answer) are told apart.
 static NEXT_ID: AtomicU16 = AtomicU16::new(0xD400);
 
+/// Probes in flight at once, per process. Each holds a blocking thread and a raw socket that
+/// sees every ICMP answer, so a DISCOVER flood with probing on must not open hundreds of them:
+/// beyond this, probes wait their turn (their clients' offers wait; other clients are served).
+const MAX_PROBES_IN_FLIGHT: usize = 32;
+static IN_FLIGHT: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_PROBES_IN_FLIGHT);
+
 /// Run `req` beside the engine and send `(address, answered)` to `results` when done.
 pub fn spawn(net: ProbeNet, req: ProbeRequest, results: mpsc::UnboundedSender<(Ipv4Addr, bool)>) {
-    tokio::task::spawn_blocking(move || {
-        let answered = answered(net, &req);
-        let _ = results.send((req.ip, answered));
+    tokio::spawn(async move {
+        let Ok(_turn) = IN_FLIGHT.acquire().await else {
+            return;
+        };
+        let ip = req.ip;
+        let answered = tokio::task::spawn_blocking(move || answered(net, &req))
+            .await
+            .unwrap_or(false);
+        let _ = results.send((ip, answered));
     });
 }
 
