@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/netns.rs"]
 mod netns;
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{NsGuard, add_bridge, bridge_port, ip, lab_or_skip, unique_tag, wait_until};
 
 const VIP: &str = "10.99.1.1";
 const VMAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 1];
@@ -61,25 +61,14 @@ impl Lab {
             format!("dclean-b{tag}"),
             format!("dclean-o{tag}"),
         );
-        let guards = vec![NsGuard::new(&o), NsGuard::new(&a), NsGuard::new(&b)];
-        ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
-        ip(&[
-            "-n",
-            &o,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
+        let guards = vec![
+            NsGuard::new(&o),
+            NsGuard::with_loopback(&a),
+            NsGuard::with_loopback(&b),
+        ];
+        add_bridge(&o, "br0");
         for (ns, port) in [(&a, "pa"), (&b, "pb")] {
-            ip(&[
-                "-n", &o, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
-            ]);
-            ip(&["-n", &o, "link", "set", port, "master", "br0", "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
+            bridge_port(&o, "br0", port, ns, "eth0");
         }
         ip(&["-n", &o, "addr", "add", "10.99.1.100/24", "dev", "br0"]);
         ip(&["-n", &o, "link", "set", "br0", "up"]);

@@ -1,6 +1,7 @@
 //! Network-namespace helpers shared by the lab tests (`#[path = "common/netns.rs"] mod netns;`):
 //! run `ip`, skip without root (a failure under `DUET_REQUIRE_LAB=1`), delete namespaces on
-//! drop, enter a namespace, and wait on a condition with a bound.
+//! drop, build the links between namespaces (veth pairs, bridges), enter a namespace, and wait
+//! on a condition with a bound.
 //!
 //! Each lab test binary uses a different part of this file.
 #![allow(dead_code)]
@@ -103,6 +104,14 @@ impl NsGuard {
         ip(&["netns", "add", name]);
         NsGuard(name.to_string())
     }
+
+    /// Create a namespace with its loopback up (the control socket and local services need
+    /// it); deleted with the guard.
+    pub fn with_loopback(name: &str) -> NsGuard {
+        let guard = NsGuard::new(name);
+        link_up(name, "lo");
+        guard
+    }
 }
 
 impl Drop for NsGuard {
@@ -126,4 +135,100 @@ pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `ip -n NS link set DEV up`.
+pub fn link_up(ns: &str, dev: &str) {
+    ip(&["-n", ns, "link", "set", dev, "up"]);
+}
+
+/// A veth pair: `name` in namespace `ns`, its peer `peer` in namespace `peer_ns` (both down).
+pub fn veth(ns: &str, name: &str, peer_ns: &str, peer: &str) {
+    ip(&[
+        "-n", ns, "link", "add", name, "type", "veth", "peer", "name", peer, "netns", peer_ns,
+    ]);
+}
+
+/// A bridge `name` in `ns` that forwards at once (`forward_delay 0`: no STP listening delay,
+/// which would drop the first seconds of every test); left down.
+pub fn add_bridge(ns: &str, name: &str) {
+    ip(&["-n", ns, "link", "add", name, "type", "bridge"]);
+    ip(&[
+        "-n",
+        ns,
+        "link",
+        "set",
+        name,
+        "type",
+        "bridge",
+        "forward_delay",
+        "0",
+    ]);
+}
+
+/// A veth pair whose end `port` (in `ns`) is a port of `bridge`, up; the peer `peer` is in
+/// `peer_ns`, down.
+pub fn bridge_port(ns: &str, bridge: &str, port: &str, peer_ns: &str, peer: &str) {
+    veth(ns, port, peer_ns, peer);
+    ip(&["-n", ns, "link", "set", port, "master", bridge, "up"]);
+}
+
+/// `/etc/netns/NS/resolv.conf` with `content`: `ip netns exec` binds it over /etc/resolv.conf,
+/// so that a DHCP client's script in the namespace writes there and not into the host's file.
+/// Returns the folder, for the tests that remove it.
+pub fn private_resolv_conf(ns: &str, content: &str) -> std::path::PathBuf {
+    let etc = std::path::PathBuf::from(format!("/etc/netns/{ns}"));
+    std::fs::create_dir_all(&etc).expect("create /etc/netns/NS");
+    std::fs::write(etc.join("resolv.conf"), content).expect("write resolv.conf");
+    etc
+}
+
+/// `sysctl -qw SETTING` inside namespace `ns` (`net.ipv4.ip_forward=1`); panics on failure.
+pub fn sysctl_in(ns: &str, setting: &str) {
+    let out = Command::new("ip")
+        .args(["netns", "exec", ns, "sysctl", "-qw", setting])
+        .output()
+        .expect("run sysctl");
+    assert!(
+        out.status.success(),
+        "sysctl {setting} in {ns}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Run `program ARGS` to its end and collect its output; panics only when it cannot start.
+pub fn run(program: &str, args: &[&str]) -> std::process::Output {
+    Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program}: {e}"))
+}
+
+/// Poll `cond` every 50 ms for at most `secs` seconds; returns whether it held (the caller
+/// says what a timeout means, with the logs it has).
+pub fn poll_for(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if cond() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            eprintln!("timed out waiting for {what}");
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `duet connect --data-dir DATA -c COMMAND` over the device's control socket: its stdout
+/// (which starts with the echoed prompt and command) when it succeeds, `None` while the
+/// device does not answer or refuses the command.
+pub fn duet_command(data_dir: &str, command: &str) -> Option<String> {
+    let out = run(
+        env!("CARGO_BIN_EXE_duet"),
+        &["connect", "--data-dir", data_dir, "-c", command],
+    );
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
