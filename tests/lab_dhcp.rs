@@ -18,23 +18,17 @@
 
 use std::fs;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
+use std::process::Child;
 
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag};
+use netns::{
+    NsGuard, duet_command, ip, lab_or_skip, link_up, poll_for, private_resolv_conf, run,
+    unique_tag, veth,
+};
 
-const DUET: &str = env!("CARGO_BIN_EXE_duet");
 const TOOLS: &[&str] = &["dhclient", "udhcpc", "dhcrelay"];
-
-fn sh(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
 
 /// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
 struct Lab {
@@ -60,28 +54,19 @@ impl Lab {
             _namespaces: Vec::new(),
         };
         for n in ["S", "C", "R", "D"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab._namespaces.push(NsGuard::with_loopback(&lab.ns(n)));
         }
         for n in ["C", "D"] {
-            let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns(n)));
-            fs::create_dir_all(&etc).unwrap();
-            fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+            private_resolv_conf(&lab.ns(n), "# lab namespace\n");
         }
         let (s, c, r, d) = (lab.ns("S"), lab.ns("C"), lab.ns("R"), lab.ns("D"));
-        ip(&[
-            "-n", &s, "link", "add", "s0", "type", "veth", "peer", "name", "c0", "netns", &c,
-        ]);
-        ip(&[
-            "-n", &s, "link", "add", "s1", "type", "veth", "peer", "name", "r0", "netns", &r,
-        ]);
-        ip(&[
-            "-n", &r, "link", "add", "r1", "type", "veth", "peer", "name", "d0", "netns", &d,
-        ]);
+        veth(&s, "s0", &c, "c0");
+        veth(&s, "s1", &r, "r0");
+        veth(&r, "r1", &d, "d0");
         ip(&["-n", &r, "addr", "add", "10.77.2.2/24", "dev", "r0"]);
         ip(&["-n", &r, "addr", "add", "10.77.3.1/24", "dev", "r1"]);
         for (ns, dev) in [(&c, "c0"), (&r, "r0"), (&r, "r1"), (&d, "d0")] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
+            link_up(ns, dev);
         }
         fs::write(lab.path("duet.cfg"), CONFIG).unwrap();
         lab
@@ -119,13 +104,13 @@ impl Lab {
         );
         self.duet = Some(child);
         let s = self.ns("S");
-        wait("Duet answering with its addresses applied", 15, || {
-            let addrs = sh("ip", &["-n", &s, "-4", "addr", "show"]);
+        poll_for("Duet answering with its addresses applied", 15, || {
+            let addrs = run("ip", &["-n", &s, "-4", "addr", "show"]);
             String::from_utf8_lossy(&addrs.stdout).contains("10.77.2.1/24")
                 && self.try_display("display dhcp server pool").is_some()
         });
         // Replies to the relay go to giaddr, on the relay's side of R.
-        let _ = sh(
+        let _ = run(
             "ip",
             &[
                 "-n",
@@ -147,13 +132,7 @@ impl Lab {
     }
 
     fn try_display(&self, command: &str) -> Option<String> {
-        let out = sh(
-            DUET,
-            &["connect", "--data-dir", &self.p("data"), "-c", command],
-        );
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        duet_command(&self.p("data"), command)
     }
 
     fn display(&self, command: &str) -> String {
@@ -167,7 +146,7 @@ impl Lab {
 
     /// Wait (bounded) until the file `name` contains `text`.
     fn wait_log(&self, name: &str, text: &str, secs: u64) {
-        wait(&format!("{text:?} in {name}"), secs, || {
+        poll_for(&format!("{text:?} in {name}"), secs, || {
             self.read(name).contains(text)
         });
         assert!(
@@ -206,21 +185,6 @@ impl Drop for Lab {
         for n in ["C", "D"] {
             let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns(n)));
         }
-    }
-}
-
-/// Poll `cond` every 50 ms for at most `secs` seconds; returns whether it held.
-fn wait(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            eprintln!("timed out waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -299,7 +263,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     let garbage = "printf 'not dhcp' > /dev/udp/10.77.1.1/67; \
                    head -c 100 /dev/zero > /dev/udp/10.77.1.1/67; \
                    head -c 3000 /dev/zero > /dev/udp/10.77.1.1/67";
-    let out = sh(
+    let out = run(
         "ip",
         &["netns", "exec", &lab.ns("C"), "bash", "-c", garbage],
     );
@@ -309,7 +273,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        wait("Bad Messages: 3", 5, || {
+        poll_for("Bad Messages: 3", 5, || {
             lab.display("display dhcp server statistics")
                 .lines()
                 .any(|l| l.starts_with("    Bad Messages:") && l.ends_with(" 3"))
@@ -329,7 +293,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     let release = [
         "dhclient", "-4", "-r", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
     ];
-    let out = sh(
+    let out = run(
         "ip",
         &[&["netns", "exec", &lab.ns("C")][..], &release[..]].concat(),
     );
@@ -339,7 +303,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         String::from_utf8_lossy(&out.stderr)
     );
     lab.wait_log("dhclient.log", "reason=RELEASE", 5);
-    assert!(wait("the release to reach Duet", 5, || {
+    assert!(poll_for("the release to reach Duet", 5, || {
         !lab.display("display dhcp server ip-in-use").contains(&ip)
     }));
 
@@ -368,7 +332,7 @@ echo "event=$1 ip=$ip" >> LOG"#,
     lab.wait_log("udhcpc.out", "sending renew to server 10.77.1.1", 1);
     lab.signal(u, nix::sys::signal::Signal::SIGUSR2);
     lab.wait_log("udhcpc.out", "entering released state", 5);
-    assert!(wait("the release to reach Duet", 5, || {
+    assert!(poll_for("the release to reach Duet", 5, || {
         !lab.display("display dhcp server ip-in-use").contains(&ip)
     }));
 
