@@ -232,3 +232,84 @@ pub fn duet_command(data_dir: &str, command: &str) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
+
+/// One lab run: its namespaces (named `PREFIX WHICH TAG`), a scratch folder for configs and
+/// logs, the programs started in the background, and the namespaces' private resolv.conf
+/// folders. Everything goes on drop, also when a check fails: the programs are killed
+/// (SIGKILL) and reaped first, then the resolv.conf folders removed, then the namespaces
+/// deleted (field order). A test adds its own steps with `impl LabRun` in its crate.
+pub struct LabRun {
+    pub tag: String,
+    prefix: &'static str,
+    pub dir: tempfile::TempDir,
+    pub children: Vec<Child>,
+    resolv_dirs: Vec<std::path::PathBuf>,
+    namespaces: Vec<NsGuard>,
+}
+
+impl LabRun {
+    /// An empty run whose namespaces are named `{prefix}{which}{tag}`.
+    pub fn with_prefix(prefix: &'static str) -> LabRun {
+        LabRun {
+            tag: unique_tag(),
+            prefix,
+            dir: tempfile::tempdir().expect("scratch folder"),
+            children: Vec::new(),
+            resolv_dirs: Vec::new(),
+            namespaces: Vec::new(),
+        }
+    }
+
+    /// The name of namespace `which` of this run.
+    pub fn ns(&self, which: &str) -> String {
+        format!("{}{which}{}", self.prefix, self.tag)
+    }
+
+    /// Create namespace `which` with its loopback up, deleted with the run.
+    pub fn add_namespace(&mut self, which: &str) {
+        self.namespaces
+            .push(NsGuard::with_loopback(&self.ns(which)));
+    }
+
+    /// Give namespace `which` its own resolv.conf ([`private_resolv_conf`]), removed with the
+    /// run.
+    pub fn add_resolv_conf(&mut self, which: &str, content: &str) {
+        let dir = private_resolv_conf(&self.ns(which), content);
+        self.resolv_dirs.push(dir);
+    }
+
+    /// A file in the scratch folder.
+    pub fn path(&self, name: &str) -> std::path::PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// [`LabRun::path`] as a string, for command lines.
+    pub fn p(&self, name: &str) -> String {
+        self.path(name).display().to_string()
+    }
+
+    /// A file of the scratch folder, empty while it does not exist.
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path(name)).unwrap_or_default()
+    }
+
+    /// `ip netns exec NS ARGS` in the background in namespace `which`, output to the file
+    /// `log`; killed with the run. Returns its index in `children`.
+    pub fn spawn(&mut self, which: &str, log: &str, args: &[&str]) -> usize {
+        let child = spawn_in(&self.ns(which), &self.path(log), args);
+        self.children.push(child);
+        self.children.len() - 1
+    }
+}
+
+impl Drop for LabRun {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for dir in &self.resolv_dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
