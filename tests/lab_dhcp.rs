@@ -17,47 +17,47 @@
 //! the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
 use std::fs;
-use std::path::PathBuf;
+use std::ops::{Deref, DerefMut};
 use std::process::Child;
 
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{
-    NsGuard, duet_command, ip, lab_or_skip, link_up, poll_for, private_resolv_conf, run,
-    unique_tag, veth,
-};
+use netns::{LabRun, duet_command, ip, lab_or_skip, link_up, poll_for, run, veth};
 
 const TOOLS: &[&str] = &["dhclient", "udhcpc", "dhcrelay"];
 
-/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
+/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
+/// check fails) and Duet, killed first.
 struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
+    run: LabRun,
     duet: Option<Child>,
-    /// Dropped after the processes are killed (`Drop for Lab` runs first).
-    _namespaces: Vec<NsGuard>,
+}
+
+impl Deref for Lab {
+    type Target = LabRun;
+    fn deref(&self) -> &LabRun {
+        &self.run
+    }
+}
+
+impl DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut LabRun {
+        &mut self.run
+    }
 }
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("dl{which}{}", self.tag)
-    }
-
     fn new() -> Lab {
         let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
+            run: LabRun::with_prefix("dl"),
             duet: None,
-            _namespaces: Vec::new(),
         };
         for n in ["S", "C", "R", "D"] {
-            lab._namespaces.push(NsGuard::with_loopback(&lab.ns(n)));
+            lab.add_namespace(n);
         }
         for n in ["C", "D"] {
-            private_resolv_conf(&lab.ns(n), "# lab namespace\n");
+            lab.add_resolv_conf(n, "# lab namespace\n");
         }
         let (s, c, r, d) = (lab.ns("S"), lab.ns("C"), lab.ns("R"), lab.ns("D"));
         veth(&s, "s0", &c, "c0");
@@ -70,21 +70,6 @@ impl Lab {
         }
         fs::write(lab.path("duet.cfg"), CONFIG).unwrap();
         lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    /// `ip netns exec NS PROGRAM ARGS` in the background, output to `log`.
-    fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) -> usize {
-        let child = netns::spawn_in(&self.ns(ns), &self.path(log), args);
-        self.children.push(child);
-        self.children.len() - 1
     }
 
     fn start_duet(&mut self) {
@@ -140,10 +125,6 @@ impl Lab {
             .unwrap_or_else(|| panic!("{command} failed; duet output:\n{}", self.read("duet.out")))
     }
 
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
     /// Wait (bounded) until the file `name` contains `text`.
     fn wait_log(&self, name: &str, text: &str, secs: u64) {
         poll_for(&format!("{text:?} in {name}"), secs, || {
@@ -175,16 +156,10 @@ impl Lab {
     }
 }
 
+/// Duet goes first; then the run (its programs, resolv.conf folders and namespaces).
 impl Drop for Lab {
     fn drop(&mut self) {
         self.kill_duet();
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in ["C", "D"] {
-            let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns(n)));
-        }
     }
 }
 
@@ -337,6 +312,7 @@ echo "event=$1 ip=$ip" >> LOG"#,
     }));
 
     // Through isc-dhcp-relay (adds Option 82, giaddr 10.77.3.1): the relayed pool.
+    let relay_pid = lab.p("relay.pid");
     lab.spawn(
         "R",
         "dhcrelay.out",
@@ -346,7 +322,7 @@ echo "event=$1 ip=$ip" >> LOG"#,
             "-d",
             "-a",
             "-pf",
-            &lab.p("relay.pid"),
+            &relay_pid,
             "-id",
             "r1",
             "-iu",
