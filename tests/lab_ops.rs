@@ -18,17 +18,18 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
+use std::ops::{Deref, DerefMut};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
 #[path = "common/netns.rs"]
 mod netns;
 
 use netns::{
-    NsGuard, duet_command, ip, lab_or_skip, link_up, poll_for, private_resolv_conf, run, sysctl_in,
-    unique_tag, veth,
+    LabRun, NsGuard, duet_command, ip, lab_or_skip, link_up, poll_for, run, sysctl_in, unique_tag,
+    veth,
 };
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
@@ -55,32 +56,36 @@ interface GigabitEthernet1/0/2
 return
 ";
 
-/// Namespaces, files and processes of one test; all removed on drop, also on failure.
+/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
+/// check fails) and Duet, killed first.
 struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
+    run: LabRun,
     duet: Option<Child>,
-    _namespaces: Vec<NsGuard>,
+}
+
+impl Deref for Lab {
+    type Target = LabRun;
+    fn deref(&self) -> &LabRun {
+        &self.run
+    }
+}
+
+impl DerefMut for Lab {
+    fn deref_mut(&mut self) -> &mut LabRun {
+        &mut self.run
+    }
 }
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("do{which}{}", self.tag)
-    }
-
     fn new() -> Lab {
         let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
+            run: LabRun::with_prefix("do"),
             duet: None,
-            _namespaces: Vec::new(),
         };
         for n in ["S", "R", "H", "C"] {
-            lab._namespaces.push(NsGuard::with_loopback(&lab.ns(n)));
+            lab.add_namespace(n);
         }
-        private_resolv_conf(&lab.ns("C"), "# lab namespace\n");
+        lab.add_resolv_conf("C", "# lab namespace\n");
         let (s, r, h, c) = (lab.ns("S"), lab.ns("R"), lab.ns("H"), lab.ns("C"));
         veth(&s, "s0", &r, "r0");
         veth(&r, "r1", &h, "h0");
@@ -100,18 +105,6 @@ impl Lab {
         fs::create_dir_all(lab.path("data")).unwrap();
         fs::write(lab.path("data/startup.cfg"), CONFIG).unwrap();
         lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
     /// Start Duet on data/startup.cfg and wait until it answers with its addresses applied,
@@ -171,20 +164,7 @@ impl Lab {
 
     /// `duet connect -c COMMAND` with `answers` on stdin (the command's questions).
     fn run_answering(&self, command: &str, answers: &str) -> Output {
-        let mut child = Command::new(DUET)
-            .args(["connect", "--data-dir", &self.p("data"), "-c", command])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answers.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        common::connect_with_input(&self.path("data"), &[command], answers)
     }
 
     fn vrrp_master(&self) -> bool {
@@ -193,17 +173,13 @@ impl Lab {
     }
 }
 
+/// Duet goes first; then the run (its programs, resolv.conf folder and namespaces).
 impl Drop for Lab {
     fn drop(&mut self) {
         if let Some(mut d) = self.duet.take() {
             let _ = d.kill();
             let _ = d.wait();
         }
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
 }
 
@@ -497,10 +473,7 @@ impl Pair {
         let tag = unique_tag();
         let names = [format!("dopA{tag}"), format!("dopB{tag}")];
         let guards: Vec<NsGuard> = names.iter().map(|n| NsGuard::new(n)).collect();
-        ip(&[
-            "-n", &names[0], "link", "add", "x0", "type", "veth", "peer", "name", "x0", "netns",
-            &names[1],
-        ]);
+        veth(&names[0], "x0", &names[1], "x0");
         let dir = tempfile::tempdir().unwrap();
         let mut duets = Vec::new();
         for (i, (ns, (addr, priority))) in names
