@@ -17,8 +17,6 @@
 //! the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
 use std::fs;
-use std::ops::{Deref, DerefMut};
-use std::process::Child;
 
 #[path = "common/netns.rs"]
 mod netns;
@@ -27,32 +25,13 @@ use netns::{LabRun, duet_command, ip, lab_or_skip, link_up, poll_for, run, veth}
 
 const TOOLS: &[&str] = &["dhclient", "udhcpc", "dhcrelay"];
 
-/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
-/// check fails) and Duet, killed first.
-struct Lab {
-    run: LabRun,
-    duet: Option<Child>,
-}
-
-impl Deref for Lab {
-    type Target = LabRun;
-    fn deref(&self) -> &LabRun {
-        &self.run
-    }
-}
-
-impl DerefMut for Lab {
-    fn deref_mut(&mut self) -> &mut LabRun {
-        &mut self.run
-    }
-}
+/// Namespaces, files, Duet and other processes of one run ([`LabRun`]: all removed on drop,
+/// also when a check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
     fn new() -> Lab {
-        let mut lab = Lab {
-            run: LabRun::with_prefix("dl"),
-            duet: None,
-        };
+        let mut lab = Lab::with_prefix("dl");
         for n in ["S", "C", "R", "D"] {
             lab.add_namespace(n);
         }
@@ -109,13 +88,6 @@ impl Lab {
         );
     }
 
-    fn kill_duet(&mut self) {
-        if let Some(mut d) = self.duet.take() {
-            let _ = d.kill(); // SIGKILL
-            let _ = d.wait();
-        }
-    }
-
     fn try_display(&self, command: &str) -> Option<String> {
         duet_command(&self.p("data"), command)
     }
@@ -153,13 +125,6 @@ impl Lab {
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
         path.display().to_string()
-    }
-}
-
-/// Duet goes first; then the run (its programs, resolv.conf folders and namespaces).
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.kill_duet();
     }
 }
 

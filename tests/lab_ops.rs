@@ -18,7 +18,6 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::ops::{Deref, DerefMut};
 use std::os::unix::net::UnixStream;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -56,32 +55,13 @@ interface GigabitEthernet1/0/2
 return
 ";
 
-/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
-/// check fails) and Duet, killed first.
-struct Lab {
-    run: LabRun,
-    duet: Option<Child>,
-}
-
-impl Deref for Lab {
-    type Target = LabRun;
-    fn deref(&self) -> &LabRun {
-        &self.run
-    }
-}
-
-impl DerefMut for Lab {
-    fn deref_mut(&mut self) -> &mut LabRun {
-        &mut self.run
-    }
-}
+/// Namespaces, files, Duet and other processes of one run ([`LabRun`]: all removed on drop,
+/// also when a check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
     fn new() -> Lab {
-        let mut lab = Lab {
-            run: LabRun::with_prefix("do"),
-            duet: None,
-        };
+        let mut lab = Lab::with_prefix("do");
         for n in ["S", "R", "H", "C"] {
             lab.add_namespace(n);
         }
@@ -170,16 +150,6 @@ impl Lab {
     fn vrrp_master(&self) -> bool {
         self.try_display("display vrrp")
             .is_some_and(|t| t.contains("Master"))
-    }
-}
-
-/// Duet goes first; then the run (its programs, resolv.conf folder and namespaces).
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Some(mut d) = self.duet.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
     }
 }
 

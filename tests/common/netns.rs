@@ -234,14 +234,17 @@ pub fn duet_command(data_dir: &str, command: &str) -> Option<String> {
 }
 
 /// One lab run: its namespaces (named `PREFIX WHICH TAG`), a scratch folder for configs and
-/// logs, the programs started in the background, and the namespaces' private resolv.conf
-/// folders. Everything goes on drop, also when a check fails: the programs are killed
-/// (SIGKILL) and reaped first, then the resolv.conf folders removed, then the namespaces
-/// deleted (field order). A test adds its own steps with `impl LabRun` in its crate.
+/// logs, the Duet under test if the test keeps one here, the programs started in the
+/// background, and the namespaces' private resolv.conf folders. Everything goes on drop, also
+/// when a check fails: Duet is killed first, then the programs are killed (SIGKILL) and reaped,
+/// then the resolv.conf folders removed, then the namespaces deleted (field order). A test
+/// adds its own steps with `impl LabRun` in its crate.
 pub struct LabRun {
     pub tag: String,
     prefix: &'static str,
     pub dir: tempfile::TempDir,
+    /// The device under test, killed before the other programs.
+    pub duet: Option<Child>,
     pub children: Vec<Child>,
     resolv_dirs: Vec<std::path::PathBuf>,
     namespaces: Vec<NsGuard>,
@@ -254,6 +257,7 @@ impl LabRun {
             tag: unique_tag(),
             prefix,
             dir: tempfile::tempdir().expect("scratch folder"),
+            duet: None,
             children: Vec::new(),
             resolv_dirs: Vec::new(),
             namespaces: Vec::new(),
@@ -300,10 +304,19 @@ impl LabRun {
         self.children.push(child);
         self.children.len() - 1
     }
+
+    /// Kill (SIGKILL) and reap the Duet under test, if it runs.
+    pub fn kill_duet(&mut self) {
+        if let Some(mut d) = self.duet.take() {
+            let _ = d.kill();
+            let _ = d.wait();
+        }
+    }
 }
 
 impl Drop for LabRun {
     fn drop(&mut self) {
+        self.kill_duet();
         for c in &mut self.children {
             let _ = c.kill();
             let _ = c.wait();
