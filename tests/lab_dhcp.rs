@@ -114,18 +114,6 @@ impl Lab {
         let pid = nix::unistd::Pid::from_raw(self.children[child].id() as i32);
         nix::sys::signal::kill(pid, sig).expect("signal the client");
     }
-
-    /// A client script that sets the address inside the namespace only, then logs its event
-    /// (in that order: the test acts on the log line and needs the address in place).
-    fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
-    }
 }
 
 const CONFIG: &str = "\

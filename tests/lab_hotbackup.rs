@@ -468,13 +468,7 @@ echo "event=$1 ip=$ip at=$(date +%s.%N)" >> LOG"#,
     }
 
     fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
+        netns::client_script(self.dir.path(), name, body)
     }
 }
 

@@ -99,18 +99,6 @@ impl Lab {
         lab
     }
 
-    /// A DHCP client script that sets the address and route inside the namespace only, then
-    /// logs its event (`LOG` in `body` is the log file).
-    fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
-    }
-
     /// curl in the client namespace.
     fn curl(&self, args: &[&str]) -> Curl {
         curl(&self.ns("C"), args)
