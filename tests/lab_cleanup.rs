@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/netns.rs"]
 mod netns;
-use netns::{NsGuard, add_bridge, bridge_port, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{BridgedPair, ip, lab_or_skip, unique_tag, wait_until};
 
 const VIP: &str = "10.99.1.1";
 const VMAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 1];
@@ -45,40 +45,12 @@ impl Drop for Proc {
     }
 }
 
-struct Lab {
-    a: String,
-    b: String,
-    o: String,
-    dir: tempfile::TempDir,
-    _guards: Vec<NsGuard>,
-}
+/// The lab: namespaces A, B and the observer O with the bridge ([`BridgedPair`]).
+type Lab = BridgedPair;
 
 impl Lab {
     fn new() -> Lab {
-        let tag = unique_tag();
-        let (a, b, o) = (
-            format!("dclean-a{tag}"),
-            format!("dclean-b{tag}"),
-            format!("dclean-o{tag}"),
-        );
-        let guards = vec![
-            NsGuard::new(&o),
-            NsGuard::with_loopback(&a),
-            NsGuard::with_loopback(&b),
-        ];
-        add_bridge(&o, "br0");
-        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
-            bridge_port(&o, "br0", port, ns, "eth0");
-        }
-        ip(&["-n", &o, "addr", "add", "10.99.1.100/24", "dev", "br0"]);
-        ip(&["-n", &o, "link", "set", "br0", "up"]);
-        Lab {
-            a,
-            b,
-            o,
-            dir: tempfile::tempdir().unwrap(),
-            _guards: guards,
-        }
+        Lab::with_observer("dclean", "10.99.1.100/24")
     }
 
     fn data(&self, ns: &str) -> PathBuf {

@@ -24,7 +24,7 @@ use duet::vrrp::Version;
 
 #[path = "common/netns.rs"]
 mod netns;
-use netns::{NsGuard, add_bridge, bridge_port, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{BridgedPair, ip, lab_or_skip, unique_tag, wait_until};
 
 const VIP: &str = "10.9.0.254";
 const VMAC: &str = "00:00:5e:00:01:01";
@@ -268,41 +268,12 @@ impl Drop for Proc {
     }
 }
 
-/// The lab: namespaces A, B and the observer O with the bridge.
-struct Lab {
-    a: String,
-    b: String,
-    o: String,
-    dir: tempfile::TempDir,
-    _guards: Vec<NsGuard>,
-}
+/// The lab: namespaces A, B and the observer O with the bridge ([`BridgedPair`]).
+type Lab = BridgedPair;
 
 impl Lab {
     fn new() -> Lab {
-        let tag = unique_tag();
-        let (a, b, o) = (
-            format!("dvrrp-a{tag}"),
-            format!("dvrrp-b{tag}"),
-            format!("dvrrp-o{tag}"),
-        );
-        let guards = vec![
-            NsGuard::new(&o),
-            NsGuard::with_loopback(&a),
-            NsGuard::with_loopback(&b),
-        ];
-        add_bridge(&o, "br0");
-        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
-            bridge_port(&o, "br0", port, ns, "eth0");
-        }
-        ip(&["-n", &o, "addr", "add", "10.9.0.100/24", "dev", "br0"]);
-        ip(&["-n", &o, "link", "set", "br0", "up"]);
-        Lab {
-            a,
-            b,
-            o,
-            dir: tempfile::tempdir().unwrap(),
-            _guards: guards,
-        }
+        Lab::with_observer("dvrrp", "10.9.0.100/24")
     }
 
     /// Start Duet in `ns` with address `addr` and these group settings; returns once the

@@ -305,6 +305,11 @@ impl LabRun {
         self.children.len() - 1
     }
 
+    /// A DHCP client script in the scratch folder ([`client_script`]).
+    pub fn script(&self, name: &str, body: &str) -> String {
+        client_script(self.dir.path(), name, body)
+    }
+
     /// Kill (SIGKILL) and reap the Duet under test, if it runs.
     pub fn kill_duet(&mut self) {
         if let Some(mut d) = self.duet.take() {
@@ -312,6 +317,21 @@ impl LabRun {
             let _ = d.wait();
         }
     }
+}
+
+/// A DHCP client script `DIR/NAME.sh` (executable) that runs `body` and exits 0; `LOG` in
+/// `body` stands for `DIR/NAME.log`. A body sets the address inside its namespace only, then
+/// logs the event (in that order: a test acts on the log line and needs the address in
+/// place). Returns the script's path.
+pub fn client_script(dir: &Path, name: &str, body: &str) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let log = dir.join(format!("{name}.log")).display().to_string();
+    let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
+    let path = dir.join(format!("{name}.sh"));
+    std::fs::write(&path, text).expect("write client script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+        .expect("make client script executable");
+    path.display().to_string()
 }
 
 impl Drop for LabRun {
@@ -323,6 +343,48 @@ impl Drop for LabRun {
         }
         for dir in &self.resolv_dirs {
             let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Two devices' namespaces A and B, each with `eth0` on the bridge `br0` of the observer's
+/// namespace O (ports `pa`, `pb`), the observer with an address on the bridge, and a scratch
+/// folder; the namespaces are deleted on drop. A test adds its own steps with
+/// `impl BridgedPair` in its crate.
+pub struct BridgedPair {
+    pub a: String,
+    pub b: String,
+    pub o: String,
+    pub dir: tempfile::TempDir,
+    _guards: Vec<NsGuard>,
+}
+
+impl BridgedPair {
+    /// Namespaces `{prefix}-a{tag}`, `-b`, `-o`; the observer at `observer_cidr` on `br0`.
+    pub fn with_observer(prefix: &str, observer_cidr: &str) -> BridgedPair {
+        let tag = unique_tag();
+        let (a, b, o) = (
+            format!("{prefix}-a{tag}"),
+            format!("{prefix}-b{tag}"),
+            format!("{prefix}-o{tag}"),
+        );
+        let guards = vec![
+            NsGuard::new(&o),
+            NsGuard::with_loopback(&a),
+            NsGuard::with_loopback(&b),
+        ];
+        add_bridge(&o, "br0");
+        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
+            bridge_port(&o, "br0", port, ns, "eth0");
+        }
+        ip(&["-n", &o, "addr", "add", observer_cidr, "dev", "br0"]);
+        link_up(&o, "br0");
+        BridgedPair {
+            a,
+            b,
+            o,
+            dir: tempfile::tempdir().expect("scratch folder"),
+            _guards: guards,
         }
     }
 }
