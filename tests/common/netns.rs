@@ -128,6 +128,46 @@ pub fn enter(ns: &str) {
     assert_eq!(rc, 0, "setns: {}", std::io::Error::last_os_error());
 }
 
+/// An AF_PACKET socket receiving every frame of `ifname` (in the calling thread's namespace:
+/// [`enter`] first), with a 100 ms receive timeout.
+/// ETH_P_ALL: a socket of one protocol would not see what arrives on a bridge port (the
+/// bridge takes the frame before protocol handlers run; only taps of all protocols see it).
+pub fn packet_socket(ifname: &str) -> i32 {
+    let proto = (libc::ETH_P_ALL as u16).to_be();
+    // SAFETY: plain socket/setsockopt/bind calls on values built here; results checked.
+    unsafe {
+        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
+        assert!(
+            fd >= 0,
+            "packet socket: {}",
+            std::io::Error::last_os_error()
+        );
+        let tv = libc::timeval {
+            tv_sec: 0,
+            tv_usec: 100_000,
+        };
+        libc::setsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_RCVTIMEO,
+            (&tv as *const libc::timeval).cast(),
+            std::mem::size_of::<libc::timeval>() as u32,
+        );
+        let name = std::ffi::CString::new(ifname).unwrap();
+        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = proto;
+        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
+        let rc = libc::bind(
+            fd,
+            (&sll as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        );
+        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
+        fd
+    }
+}
+
 /// Poll (bounded, every 20 ms) until `cond` holds.
 pub fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
