@@ -2,49 +2,24 @@
 //! of a pool of 2^20 addresses, counted by a global allocator that tracks live heap bytes.
 //! Run with `--nocapture` to see the figure.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use duet::dhcp::lease::{ClientKey, LeaseRecord, LeaseState, LeaseTable};
 use duet::dhcp::pool::Allocator;
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+use counting_alloc::{Counting, live_bytes, rss};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
 const N: u32 = 1_000_000;
 
-/// Resident memory of this process in bytes (Linux), to show what malloc's overhead adds to
-/// the bytes requested.
-fn rss() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
-
 #[test]
 fn a_million_leases_fit_in_a_sane_amount_of_memory() {
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     let rss_before = rss();
     let base = u32::from(Ipv4Addr::new(10, 0, 0, 1));
     let mut alloc = Allocator::new(base.into(), (base + (1 << 20) - 1).into());
@@ -67,7 +42,7 @@ fn a_million_leases_fit_in_a_sane_amount_of_memory() {
             is_static: false,
         });
     }
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = live_bytes() - before;
     let per_lease = bytes as f64 / f64::from(N);
     println!(
         "{N} leases: {:.1} MiB live heap, {per_lease:.0} bytes per lease (allocator {} KiB)",

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 #[path = "common/netns.rs"]
 mod netns;
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{BridgedPair, ip, lab_or_skip, packet_socket, unique_tag, wait_until};
 
 const VIP: &str = "10.99.1.1";
 const VMAC: [u8; 6] = [0, 0, 0x5e, 0, 1, 1];
@@ -45,51 +45,12 @@ impl Drop for Proc {
     }
 }
 
-struct Lab {
-    a: String,
-    b: String,
-    o: String,
-    dir: tempfile::TempDir,
-    _guards: Vec<NsGuard>,
-}
+/// The lab: namespaces A, B and the observer O with the bridge ([`BridgedPair`]).
+type Lab = BridgedPair;
 
 impl Lab {
     fn new() -> Lab {
-        let tag = unique_tag();
-        let (a, b, o) = (
-            format!("dclean-a{tag}"),
-            format!("dclean-b{tag}"),
-            format!("dclean-o{tag}"),
-        );
-        let guards = vec![NsGuard::new(&o), NsGuard::new(&a), NsGuard::new(&b)];
-        ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
-        ip(&[
-            "-n",
-            &o,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
-        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
-            ip(&[
-                "-n", &o, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
-            ]);
-            ip(&["-n", &o, "link", "set", port, "master", "br0", "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        ip(&["-n", &o, "addr", "add", "10.99.1.100/24", "dev", "br0"]);
-        ip(&["-n", &o, "link", "set", "br0", "up"]);
-        Lab {
-            a,
-            b,
-            o,
-            dir: tempfile::tempdir().unwrap(),
-            _guards: guards,
-        }
+        Lab::with_observer("dclean", "10.99.1.100/24")
     }
 
     fn data(&self, ns: &str) -> PathBuf {
@@ -170,7 +131,7 @@ impl Lab {
         let o = self.o.clone();
         std::thread::spawn(move || {
             netns::enter(&o);
-            let fd = arp_socket("pa");
+            let fd = packet_socket("pa");
             let mut seen = false;
             for _ in 0..4 {
                 let _ = Command::new("ip")
@@ -192,45 +153,6 @@ impl Lab {
         })
         .join()
         .unwrap()
-    }
-}
-
-/// An AF_PACKET socket receiving every frame of `ifname`, with a 100 ms receive timeout.
-/// ETH_P_ALL: a socket of one protocol would not see what arrives on a bridge port (the
-/// bridge takes the frame before protocol handlers run; only taps of all protocols see it).
-fn arp_socket(ifname: &str) -> i32 {
-    let proto = (libc::ETH_P_ALL as u16).to_be();
-    // SAFETY: plain socket/setsockopt/bind calls on values built here; results checked.
-    unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-        assert!(
-            fd >= 0,
-            "packet socket: {}",
-            std::io::Error::last_os_error()
-        );
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 100_000,
-        };
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        );
-        let name = std::ffi::CString::new(ifname).unwrap();
-        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = proto;
-        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
-        let rc = libc::bind(
-            fd,
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
-        fd
     }
 }
 

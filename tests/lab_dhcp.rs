@@ -17,89 +17,38 @@
 //! the test skips with the reason; `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command, Output};
-use std::time::{Duration, Instant};
 
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag};
+use netns::{LabRun, duet_command, ip, lab_or_skip, link_up, poll_for, run, veth};
 
-const DUET: &str = env!("CARGO_BIN_EXE_duet");
 const TOOLS: &[&str] = &["dhclient", "udhcpc", "dhcrelay"];
 
-fn sh(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
-
-/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-    duet: Option<Child>,
-    /// Dropped after the processes are killed (`Drop for Lab` runs first).
-    _namespaces: Vec<NsGuard>,
-}
+/// Namespaces, files, Duet and other processes of one run ([`LabRun`]: all removed on drop,
+/// also when a check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("dl{which}{}", self.tag)
-    }
-
     fn new() -> Lab {
-        let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-            duet: None,
-            _namespaces: Vec::new(),
-        };
+        let mut lab = Lab::with_prefix("dl");
         for n in ["S", "C", "R", "D"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab.add_namespace(n);
         }
         for n in ["C", "D"] {
-            let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns(n)));
-            fs::create_dir_all(&etc).unwrap();
-            fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+            lab.add_resolv_conf(n, "# lab namespace\n");
         }
         let (s, c, r, d) = (lab.ns("S"), lab.ns("C"), lab.ns("R"), lab.ns("D"));
-        ip(&[
-            "-n", &s, "link", "add", "s0", "type", "veth", "peer", "name", "c0", "netns", &c,
-        ]);
-        ip(&[
-            "-n", &s, "link", "add", "s1", "type", "veth", "peer", "name", "r0", "netns", &r,
-        ]);
-        ip(&[
-            "-n", &r, "link", "add", "r1", "type", "veth", "peer", "name", "d0", "netns", &d,
-        ]);
+        veth(&s, "s0", &c, "c0");
+        veth(&s, "s1", &r, "r0");
+        veth(&r, "r1", &d, "d0");
         ip(&["-n", &r, "addr", "add", "10.77.2.2/24", "dev", "r0"]);
         ip(&["-n", &r, "addr", "add", "10.77.3.1/24", "dev", "r1"]);
         for (ns, dev) in [(&c, "c0"), (&r, "r0"), (&r, "r1"), (&d, "d0")] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
+            link_up(ns, dev);
         }
         fs::write(lab.path("duet.cfg"), CONFIG).unwrap();
         lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    /// `ip netns exec NS PROGRAM ARGS` in the background, output to `log`.
-    fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) -> usize {
-        let child = netns::spawn_in(&self.ns(ns), &self.path(log), args);
-        self.children.push(child);
-        self.children.len() - 1
     }
 
     fn start_duet(&mut self) {
@@ -119,13 +68,13 @@ impl Lab {
         );
         self.duet = Some(child);
         let s = self.ns("S");
-        wait("Duet answering with its addresses applied", 15, || {
-            let addrs = sh("ip", &["-n", &s, "-4", "addr", "show"]);
+        poll_for("Duet answering with its addresses applied", 15, || {
+            let addrs = run("ip", &["-n", &s, "-4", "addr", "show"]);
             String::from_utf8_lossy(&addrs.stdout).contains("10.77.2.1/24")
                 && self.try_display("display dhcp server pool").is_some()
         });
         // Replies to the relay go to giaddr, on the relay's side of R.
-        let _ = sh(
+        let _ = run(
             "ip",
             &[
                 "-n",
@@ -139,21 +88,8 @@ impl Lab {
         );
     }
 
-    fn kill_duet(&mut self) {
-        if let Some(mut d) = self.duet.take() {
-            let _ = d.kill(); // SIGKILL
-            let _ = d.wait();
-        }
-    }
-
     fn try_display(&self, command: &str) -> Option<String> {
-        let out = sh(
-            DUET,
-            &["connect", "--data-dir", &self.p("data"), "-c", command],
-        );
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        duet_command(&self.p("data"), command)
     }
 
     fn display(&self, command: &str) -> String {
@@ -161,13 +97,9 @@ impl Lab {
             .unwrap_or_else(|| panic!("{command} failed; duet output:\n{}", self.read("duet.out")))
     }
 
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
     /// Wait (bounded) until the file `name` contains `text`.
     fn wait_log(&self, name: &str, text: &str, secs: u64) {
-        wait(&format!("{text:?} in {name}"), secs, || {
+        poll_for(&format!("{text:?} in {name}"), secs, || {
             self.read(name).contains(text)
         });
         assert!(
@@ -181,46 +113,6 @@ impl Lab {
     fn signal(&self, child: usize, sig: nix::sys::signal::Signal) {
         let pid = nix::unistd::Pid::from_raw(self.children[child].id() as i32);
         nix::sys::signal::kill(pid, sig).expect("signal the client");
-    }
-
-    /// A client script that sets the address inside the namespace only, then logs its event
-    /// (in that order: the test acts on the log line and needs the address in place).
-    fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        self.kill_duet();
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        for n in ["C", "D"] {
-            let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns(n)));
-        }
-    }
-}
-
-/// Poll `cond` every 50 ms for at most `secs` seconds; returns whether it held.
-fn wait(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            eprintln!("timed out waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -299,7 +191,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     let garbage = "printf 'not dhcp' > /dev/udp/10.77.1.1/67; \
                    head -c 100 /dev/zero > /dev/udp/10.77.1.1/67; \
                    head -c 3000 /dev/zero > /dev/udp/10.77.1.1/67";
-    let out = sh(
+    let out = run(
         "ip",
         &["netns", "exec", &lab.ns("C"), "bash", "-c", garbage],
     );
@@ -309,7 +201,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        wait("Bad Messages: 3", 5, || {
+        poll_for("Bad Messages: 3", 5, || {
             lab.display("display dhcp server statistics")
                 .lines()
                 .any(|l| l.starts_with("    Bad Messages:") && l.ends_with(" 3"))
@@ -329,7 +221,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
     let release = [
         "dhclient", "-4", "-r", "-sf", &script, "-pf", &pf, "-lf", &lf, "c0",
     ];
-    let out = sh(
+    let out = run(
         "ip",
         &[&["netns", "exec", &lab.ns("C")][..], &release[..]].concat(),
     );
@@ -339,7 +231,7 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
         String::from_utf8_lossy(&out.stderr)
     );
     lab.wait_log("dhclient.log", "reason=RELEASE", 5);
-    assert!(wait("the release to reach Duet", 5, || {
+    assert!(poll_for("the release to reach Duet", 5, || {
         !lab.display("display dhcp server ip-in-use").contains(&ip)
     }));
 
@@ -368,11 +260,12 @@ echo "event=$1 ip=$ip" >> LOG"#,
     lab.wait_log("udhcpc.out", "sending renew to server 10.77.1.1", 1);
     lab.signal(u, nix::sys::signal::Signal::SIGUSR2);
     lab.wait_log("udhcpc.out", "entering released state", 5);
-    assert!(wait("the release to reach Duet", 5, || {
+    assert!(poll_for("the release to reach Duet", 5, || {
         !lab.display("display dhcp server ip-in-use").contains(&ip)
     }));
 
     // Through isc-dhcp-relay (adds Option 82, giaddr 10.77.3.1): the relayed pool.
+    let relay_pid = lab.p("relay.pid");
     lab.spawn(
         "R",
         "dhcrelay.out",
@@ -382,7 +275,7 @@ echo "event=$1 ip=$ip" >> LOG"#,
             "-d",
             "-a",
             "-pf",
-            &lab.p("relay.pid"),
+            &relay_pid,
             "-id",
             "r1",
             "-iu",

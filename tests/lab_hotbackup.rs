@@ -34,22 +34,16 @@
 #[path = "common/netns.rs"]
 mod netns;
 
+use netns::run;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-const DUET: &str = env!("CARGO_BIN_EXE_duet");
 const TOOLS: &[&str] = &["dhclient", "perfdhcp"];
-
-fn sh(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
 
 /// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
 struct Lab {
@@ -235,10 +229,7 @@ impl Lab {
 
     fn try_display(&self, which: &str, command: &str) -> Option<String> {
         let data = self.p(&format!("data-{}", which.to_lowercase()));
-        let out = sh(DUET, &["connect", "--data-dir", &data, "-c", command]);
-        out.status
-            .success()
-            .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+        netns::duet_command(&data, command)
     }
 
     fn display(&self, which: &str, command: &str) -> String {
@@ -262,7 +253,7 @@ impl Lab {
             self.try_display("B", "display dhcp server statistics").unwrap_or_default(),
             self.try_display("B", "display vrrp verbose").unwrap_or_default(),
             String::from_utf8_lossy(
-                &sh("sh", &["-c", &format!(
+                &run("sh", &["-c", &format!(
                     "ip -n {c} neigh; ip -n {c} link; ip -n {a} addr; ip -n {b} addr; ip netns exec {c} ping -c1 -W1 10.1.1.1",
                     a = self.ns("A"), b = self.ns("B"), c = self.ns("C")
                 )]).stdout
@@ -430,7 +421,7 @@ echo "event=$1 ip=$ip at=$(date +%s.%N)" >> LOG"#,
 
     /// The address station `k` holds now (on its `c0`), if any.
     fn station_address(&self, k: usize) -> Option<Ipv4Addr> {
-        let out = sh(
+        let out = run(
             "ip",
             &[
                 "-n",
@@ -477,13 +468,7 @@ echo "event=$1 ip=$ip at=$(date +%s.%N)" >> LOG"#,
     }
 
     fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
+        netns::client_script(self.dir.path(), name, body)
     }
 }
 
@@ -496,10 +481,10 @@ impl Drop for Lab {
             let _ = c.wait();
         }
         for n in ["A", "B", "C"] {
-            let _ = sh("ip", &["netns", "del", &self.ns(n)]);
+            let _ = run("ip", &["netns", "del", &self.ns(n)]);
         }
         for ns in &self.stations {
-            let _ = sh("ip", &["netns", "del", ns]);
+            let _ = run("ip", &["netns", "del", ns]);
         }
         let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }

@@ -27,93 +27,35 @@
 //! `DUET_REQUIRE_LAB=1` turns the skip into a failure.
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{LabRun, add_bridge, bridge_port, ip, lab_or_skip, link_up, veth, wait_until};
 
 const TOOLS: &[&str] = &["rsyslogd", "dhclient"];
 const LOGHOST: &str = "10.1.1.50";
 
-/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    /// rsyslogd, dhclient and the two devices; killed (SIGKILL) and reaped on drop.
-    children: Vec<Child>,
-    /// Dropped after the processes are killed (`Drop for Lab` runs first).
-    _namespaces: Vec<NsGuard>,
-}
+/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
+/// check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("lh{which}{}", self.tag)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
     fn new() -> Lab {
-        let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-            _namespaces: Vec::new(),
-        };
+        let mut lab = Lab::with_prefix("lh");
         for n in ["L", "A", "B", "S", "C"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab.add_namespace(n);
         }
         let l = lab.ns("L");
-        ip(&["-n", &l, "link", "add", "br0", "type", "bridge"]);
-        ip(&["-n", &l, "link", "set", "br0", "up"]);
+        add_bridge(&l, "br0");
+        link_up(&l, "br0");
         // One bridge port per namespace on the LAN.
         for (side, dev) in [("A", "a0"), ("B", "b0"), ("S", "s0"), ("C", "c0")] {
-            let port = format!("l{dev}");
-            ip(&[
-                "-n",
-                &l,
-                "link",
-                "add",
-                &port,
-                "type",
-                "veth",
-                "peer",
-                "name",
-                dev,
-                "netns",
-                &lab.ns(side),
-            ]);
-            ip(&["-n", &l, "link", "set", &port, "master", "br0"]);
-            ip(&["-n", &l, "link", "set", &port, "up"]);
+            bridge_port(&l, "br0", &format!("l{dev}"), &lab.ns(side), dev);
         }
-        ip(&[
-            "-n",
-            &lab.ns("A"),
-            "link",
-            "add",
-            "a1",
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "b1",
-            "netns",
-            &lab.ns("B"),
-        ]);
+        veth(&lab.ns("A"), "a1", &lab.ns("B"), "b1");
         let s = lab.ns("S");
         ip(&[
             "-n",
@@ -124,17 +66,10 @@ impl Lab {
             "dev",
             "s0",
         ]);
-        ip(&["-n", &s, "link", "set", "s0", "up"]);
-        ip(&["-n", &lab.ns("C"), "link", "set", "c0", "up"]);
-        let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns("C")));
-        fs::create_dir_all(&etc).unwrap();
-        fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+        link_up(&s, "s0");
+        link_up(&lab.ns("C"), "c0");
+        lab.add_resolv_conf("C", "# lab namespace\n");
         lab
-    }
-
-    fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) {
-        let child = netns::spawn_in(&self.ns(ns), &self.path(log), args);
-        self.children.push(child);
     }
 
     /// rsyslogd in S with the test's own configuration, in the foreground (`-n`), until UDP
@@ -214,16 +149,6 @@ template(name="lab" type="string" string="from=%fromhost-ip% facility=%syslogfac
                 self.read("rsyslog.out")
             ),
         }
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
 }
 

@@ -19,38 +19,19 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag};
+use netns::{
+    LabRun, NsGuard, duet_command, ip, lab_or_skip, link_up, poll_for, run, sysctl_in, unique_tag,
+    veth,
+};
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
-
-fn sh(program: &str, args: &[&str]) -> Output {
-    Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program}: {e}"))
-}
-
-/// Poll `cond` every 50 ms for at most `secs` seconds; returns whether it held.
-fn wait(what: &str, secs: u64, mut cond: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if cond() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            eprintln!("timed out waiting for {what}");
-            return false;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 const CONFIG: &str = "\
 #
@@ -74,94 +55,36 @@ interface GigabitEthernet1/0/2
 return
 ";
 
-/// Namespaces, files and processes of one test; all removed on drop, also on failure.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-    duet: Option<Child>,
-    _namespaces: Vec<NsGuard>,
-}
+/// Namespaces, files, Duet and other processes of one run ([`LabRun`]: all removed on drop,
+/// also when a check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("do{which}{}", self.tag)
-    }
-
     fn new() -> Lab {
-        let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-            duet: None,
-            _namespaces: Vec::new(),
-        };
+        let mut lab = Lab::with_prefix("do");
         for n in ["S", "R", "H", "C"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab.add_namespace(n);
         }
-        let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns("C")));
-        fs::create_dir_all(&etc).unwrap();
-        fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+        lab.add_resolv_conf("C", "# lab namespace\n");
         let (s, r, h, c) = (lab.ns("S"), lab.ns("R"), lab.ns("H"), lab.ns("C"));
-        ip(&[
-            "-n", &s, "link", "add", "s0", "type", "veth", "peer", "name", "r0", "netns", &r,
-        ]);
-        ip(&[
-            "-n", &r, "link", "add", "r1", "type", "veth", "peer", "name", "h0", "netns", &h,
-        ]);
-        ip(&[
-            "-n", &s, "link", "add", "s1", "type", "veth", "peer", "name", "c0", "netns", &c,
-        ]);
+        veth(&s, "s0", &r, "r0");
+        veth(&r, "r1", &h, "h0");
+        veth(&s, "s1", &c, "c0");
         ip(&["-n", &r, "addr", "add", "10.78.1.2/24", "dev", "r0"]);
         ip(&["-n", &r, "addr", "add", "10.78.2.1/24", "dev", "r1"]);
         ip(&["-n", &h, "addr", "add", "10.78.2.2/24", "dev", "h0"]);
         for (ns, dev) in [(&r, "r0"), (&r, "r1"), (&h, "h0"), (&c, "c0")] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
+            link_up(ns, dev);
         }
         ip(&["-n", &h, "route", "add", "default", "via", "10.78.2.1"]);
-        let fwd = sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &r,
-                "sysctl",
-                "-qw",
-                "net.ipv4.ip_forward=1",
-            ],
-        );
-        assert!(fwd.status.success(), "{fwd:?}");
+        sysctl_in(&r, "net.ipv4.ip_forward=1");
         // The router's ICMP errors are not rate limited per peer (`icmp_ratemask=0`), so the
         // time exceeded of tracert leave the bucket that forwarding errors (net unreachable,
         // 1 s each, 5 s of burst, not settable per namespace) draw on untouched.
-        let set = sh(
-            "ip",
-            &[
-                "netns",
-                "exec",
-                &r,
-                "sysctl",
-                "-qw",
-                "net.ipv4.icmp_ratemask=0",
-            ],
-        );
-        assert!(set.status.success(), "{set:?}");
+        sysctl_in(&r, "net.ipv4.icmp_ratemask=0");
         fs::create_dir_all(lab.path("data")).unwrap();
         fs::write(lab.path("data/startup.cfg"), CONFIG).unwrap();
         lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
     }
 
     /// Start Duet on data/startup.cfg and wait until it answers with its addresses applied,
@@ -185,13 +108,13 @@ impl Lab {
 
     fn wait_ready(&self) {
         let s = self.ns("S");
-        let ready = wait("Duet answering with its addresses applied", 20, || {
-            let addrs = sh("ip", &["-n", &s, "-4", "addr", "show"]);
+        let ready = poll_for("Duet answering with its addresses applied", 20, || {
+            let addrs = run("ip", &["-n", &s, "-4", "addr", "show"]);
             String::from_utf8_lossy(&addrs.stdout).contains("10.78.1.1/24")
                 && self.try_display("display version").is_some()
         });
         assert!(ready, "duet output:\n{}", self.read("duet.out"));
-        let _ = sh(
+        let _ = run(
             "ip",
             &[
                 "-n",
@@ -206,18 +129,11 @@ impl Lab {
     }
 
     fn try_display(&self, command: &str) -> Option<String> {
-        let out = sh(
-            DUET,
-            &["connect", "--data-dir", &self.p("data"), "-c", command],
-        );
         // `duet connect -c` echoes the prompt and the command first (as a terminal would show
         // them); the tests look at what follows.
-        out.status.success().then(|| {
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            match text.split_once('\n') {
-                Some((first, rest)) if first.ends_with(command) => rest.to_string(),
-                _ => text,
-            }
+        duet_command(&self.p("data"), command).map(|text| match text.split_once('\n') {
+            Some((first, rest)) if first.ends_with(command) => rest.to_string(),
+            _ => text,
         })
     }
 
@@ -228,39 +144,12 @@ impl Lab {
 
     /// `duet connect -c COMMAND` with `answers` on stdin (the command's questions).
     fn run_answering(&self, command: &str, answers: &str) -> Output {
-        let mut child = Command::new(DUET)
-            .args(["connect", "--data-dir", &self.p("data"), "-c", command])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(answers.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        common::connect_with_input(&self.path("data"), &[command], answers)
     }
 
     fn vrrp_master(&self) -> bool {
         self.try_display("display vrrp")
             .is_some_and(|t| t.contains("Master"))
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        if let Some(mut d) = self.duet.take() {
-            let _ = d.kill();
-            let _ = d.wait();
-        }
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
 }
 
@@ -366,7 +255,7 @@ fn ping_and_tracert_through_a_router() {
     assert_eq!(lines[1].matches(" ms").count(), 3, "{out}");
 
     // A router without a route answers net unreachable: ping says so, tracert ends there.
-    let _ = sh(
+    let _ = run(
         "ip",
         &[
             "-n",
@@ -441,7 +330,7 @@ fn display_arp_after_a_lease() {
     );
     lab.children.push(child);
     assert!(
-        wait("a lease", 20, || lab
+        poll_for("a lease", 20, || lab
             .read("udhcpc.log")
             .contains("event=bound")),
         "udhcpc: {}\nduet: {}",
@@ -454,7 +343,7 @@ fn display_arp_after_a_lease() {
         .find_map(|l| l.strip_prefix("event=bound ip="))
         .unwrap()
         .to_string();
-    let mac = sh("ip", &["-n", &lab.ns("C"), "-br", "link", "show", "c0"]);
+    let mac = run("ip", &["-n", &lab.ns("C"), "-br", "link", "show", "c0"]);
     let mac = String::from_utf8_lossy(&mac.stdout)
         .split_whitespace()
         .nth(2)
@@ -466,7 +355,7 @@ fn display_arp_after_a_lease() {
         lab.display(&format!("ping -c 1 {leased}"))
             .contains("1 packet(s) received")
     );
-    assert!(wait("the VRRP master", 10, || lab.vrrp_master()));
+    assert!(poll_for("the VRRP master", 10, || lab.vrrp_master()));
 
     let out = lab.display("display arp");
     let lines: Vec<&str> = out.lines().collect();
@@ -499,8 +388,8 @@ fn reboot_restarts_with_the_startup_configuration() {
     let mut lab = Lab::new();
     lab.start_duet();
     let pid = lab.duet.as_ref().unwrap().id();
-    assert!(wait("the VRRP master", 10, || lab.vrrp_master()));
-    let sysname = sh(
+    assert!(poll_for("the VRRP master", 10, || lab.vrrp_master()));
+    let sysname = run(
         DUET,
         &[
             "connect",
@@ -537,7 +426,7 @@ fn reboot_restarts_with_the_startup_configuration() {
         status.contains("run"),
         "pid {pid} is Duet again: {status:?}"
     );
-    assert!(wait("the VRRP master again", 15, || lab.vrrp_master()));
+    assert!(poll_for("the VRRP master again", 15, || lab.vrrp_master()));
     eprintln!("reboot to master again: {:?}", started.elapsed());
 }
 
@@ -554,10 +443,7 @@ impl Pair {
         let tag = unique_tag();
         let names = [format!("dopA{tag}"), format!("dopB{tag}")];
         let guards: Vec<NsGuard> = names.iter().map(|n| NsGuard::new(n)).collect();
-        ip(&[
-            "-n", &names[0], "link", "add", "x0", "type", "veth", "peer", "name", "x0", "netns",
-            &names[1],
-        ]);
+        veth(&names[0], "x0", &names[1], "x0");
         let dir = tempfile::tempdir().unwrap();
         let mut duets = Vec::new();
         for (i, (ns, (addr, priority))) in names
@@ -657,7 +543,7 @@ fn reboot_of_the_master_hands_over_to_the_peer() {
     let states = || (pair.state(0), pair.state(1));
     let master_a = (Some("Master".to_string()), Some("Backup".to_string()));
     assert!(
-        wait("A master, B backup", 20, || states() == master_a),
+        poll_for("A master, B backup", 20, || states() == master_a),
         "{:?}\nA: {}\nB: {}",
         states(),
         pair.log(0),
@@ -670,7 +556,7 @@ fn reboot_of_the_master_hands_over_to_the_peer() {
     let shown = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(shown.contains("Now rebooting, please wait..."), "{shown}");
     assert!(
-        wait("B to take over", 10, || pair.state(1).as_deref()
+        poll_for("B to take over", 10, || pair.state(1).as_deref()
             == Some("Master")),
         "{:?}\nB: {}",
         states(),
@@ -679,7 +565,7 @@ fn reboot_of_the_master_hands_over_to_the_peer() {
     let takeover = started.elapsed();
     // A comes back as the same process and, preempting, is master again.
     assert!(
-        wait("A master again", 30, || states() == master_a),
+        poll_for("A master again", 30, || states() == master_a),
         "{:?}\nA: {}",
         states(),
         pair.log(0)

@@ -37,55 +37,34 @@ use futures::future::BoxFuture;
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{LabRun, ip, lab_or_skip, link_up, private_resolv_conf, sysctl_in, veth, wait_until};
 
 const TOOLS: &[&str] = &["nft", "curl", "dnsmasq", "python3"];
 const CLIENT_MAC: [u8; 6] = [2, 0, 0, 0, 1, 2];
 const CLIENT_MAC_TEXT: &str = "02:00:00:00:01:02";
 const MARKER: &str = "DUET-LAB-MARKER";
 
-/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-    /// Dropped after the processes are killed (`Drop for Lab` runs first).
-    _namespaces: Vec<NsGuard>,
-}
+/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
+/// check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("pt{which}{}", self.tag)
-    }
-
     /// The three namespaces and their links; the internet's server and DNS running. The
     /// device's addresses are left to the test (set by hand, or by `duet run`).
     fn new() -> Lab {
-        let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-            _namespaces: Vec::new(),
-        };
+        let mut lab = Lab::with_prefix("pt");
         for n in ["C", "D", "I"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab.add_namespace(n);
         }
         let (c, d, i) = (lab.ns("C"), lab.ns("D"), lab.ns("I"));
-        let etc = PathBuf::from(format!("/etc/netns/{c}"));
-        fs::create_dir_all(&etc).unwrap();
-        fs::write(etc.join("resolv.conf"), "nameserver 10.2.0.2\n").unwrap();
-        ip(&[
-            "-n", &d, "link", "add", "d0", "type", "veth", "peer", "name", "c0", "netns", &c,
-        ]);
-        ip(&[
-            "-n", &d, "link", "add", "d1", "type", "veth", "peer", "name", "i0", "netns", &i,
-        ]);
+        lab.add_resolv_conf("C", "nameserver 10.2.0.2\n");
+        veth(&d, "d0", &c, "c0");
+        veth(&d, "d1", &i, "i0");
         ip(&["-n", &c, "link", "set", "c0", "address", CLIENT_MAC_TEXT]);
         ip(&["-n", &i, "addr", "add", "10.2.0.2/24", "dev", "i0"]);
         ip(&["-n", &i, "addr", "add", "10.2.0.3/24", "dev", "i0"]);
         for (ns, dev) in [(&c, "c0"), (&d, "d0"), (&d, "d1"), (&i, "i0")] {
-            ip(&["-n", ns, "link", "set", dev, "up"]);
+            link_up(ns, dev);
         }
         ip(&["-n", &i, "route", "add", "default", "via", "10.2.0.1"]);
 
@@ -120,35 +99,6 @@ impl Lab {
         lab
     }
 
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
-    }
-
-    fn spawn(&mut self, ns: &str, log: &str, args: &[&str]) {
-        let child = netns::spawn_in(&self.ns(ns), &self.path(log), args);
-        self.children.push(child);
-    }
-
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
-    /// A DHCP client script that sets the address and route inside the namespace only, then
-    /// logs its event (`LOG` in `body` is the log file).
-    fn script(&self, name: &str, body: &str) -> String {
-        let log = self.p(&format!("{name}.log"));
-        let text = format!("#!/bin/sh\n{}\nexit 0\n", body.replace("LOG", &log));
-        let path = self.path(&format!("{name}.sh"));
-        fs::write(&path, text).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
-        path.display().to_string()
-    }
-
     /// curl in the client namespace.
     fn curl(&self, args: &[&str]) -> Curl {
         curl(&self.ns("C"), args)
@@ -158,16 +108,6 @@ impl Lab {
     fn status(&self, url: &str) -> String {
         self.curl(&["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", url])
             .out
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
 }
 
@@ -307,18 +247,7 @@ fn edge_device(lab: &Lab) -> EdgeDevice {
     ip(&["-n", &d, "addr", "add", "10.2.0.1/24", "dev", "d1"]);
     ip(&["-n", &c, "addr", "add", "10.1.1.2/24", "dev", "c0"]);
     ip(&["-n", &c, "route", "add", "default", "via", "10.1.1.1"]);
-    let forward = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &d,
-            "sysctl",
-            "-qw",
-            "net.ipv4.ip_forward=1",
-        ])
-        .status()
-        .unwrap();
-    assert!(forward.success());
+    sysctl_in(&d, "net.ipv4.ip_forward=1");
     // Before any table: names resolve and the internet answers.
     assert!(lab.curl(&["http://example.test/"]).out.contains(MARKER));
 
@@ -881,18 +810,12 @@ echo "reason=$reason ip=$new_ip_address" >> LOG"#,
 /// with the returned guard.
 fn add_second_client(lab: &mut Lab) -> DirGuard {
     let (c2, d) = (lab.ns("E"), lab.ns("D"));
-    lab._namespaces.push(NsGuard::new(&c2));
-    ip(&["-n", &c2, "link", "set", "lo", "up"]);
-    ip(&[
-        "-n", &d, "link", "add", "d2", "type", "veth", "peer", "name", "c0", "netns", &c2,
-    ]);
+    lab.add_namespace("E");
+    veth(&d, "d2", &c2, "c0");
     ip(&["-n", &c2, "addr", "add", "10.1.2.2/24", "dev", "c0"]);
     ip(&["-n", &c2, "link", "set", "c0", "up"]);
     ip(&["-n", &c2, "route", "add", "default", "via", "10.1.2.1"]);
-    let etc = PathBuf::from(format!("/etc/netns/{c2}"));
-    fs::create_dir_all(&etc).unwrap();
-    fs::write(etc.join("resolv.conf"), "nameserver 10.2.0.2\n").unwrap();
-    DirGuard(etc)
+    DirGuard(private_resolv_conf(&c2, "nameserver 10.2.0.2\n"))
 }
 
 /// Removes a directory on drop.

@@ -22,81 +22,40 @@
 //! into a failure.
 
 use std::fs;
-use std::path::PathBuf;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::Duration;
 
 #[path = "common/netns.rs"]
 mod netns;
 
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{LabRun, add_bridge, bridge_port, ip, lab_or_skip, link_up, wait_until};
 
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
 const VIP: &str = "10.9.0.254";
 
-/// Namespaces, files and processes of one run; all removed on drop, also when a check fails.
-struct Lab {
-    tag: String,
-    dir: tempfile::TempDir,
-    children: Vec<Child>,
-    /// Dropped after the processes are killed (`Drop for Lab` runs first).
-    _namespaces: Vec<NsGuard>,
-}
+/// Namespaces, files and processes of one run ([`LabRun`]: all removed on drop, also when a
+/// check fails), with this test's steps.
+type Lab = LabRun;
 
 impl Lab {
-    fn ns(&self, which: &str) -> String {
-        format!("dv{which}{}", self.tag)
-    }
-
     fn new() -> Lab {
-        let mut lab = Lab {
-            tag: unique_tag(),
-            dir: tempfile::tempdir().unwrap(),
-            children: Vec::new(),
-            _namespaces: Vec::new(),
-        };
+        let mut lab = Lab::with_prefix("dv");
         for n in ["O", "A", "B", "C"] {
-            lab._namespaces.push(NsGuard::new(&lab.ns(n)));
-            ip(&["-n", &lab.ns(n), "link", "set", "lo", "up"]);
+            lab.add_namespace(n);
         }
-        let etc = PathBuf::from(format!("/etc/netns/{}", lab.ns("C")));
-        fs::create_dir_all(&etc).unwrap();
-        fs::write(etc.join("resolv.conf"), "# lab namespace\n").unwrap();
+        lab.add_resolv_conf("C", "# lab namespace\n");
         let o = lab.ns("O");
-        ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
-        ip(&[
-            "-n",
-            &o,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
+        add_bridge(&o, "br0");
         for (n, port, inner) in [
             ("A", "pa", "eth0.100"),
             ("B", "pb", "eth0.100"),
             ("C", "pc", "c0"),
         ] {
-            let ns = lab.ns(n);
-            ip(&[
-                "-n", &o, "link", "add", port, "type", "veth", "peer", "name", inner, "netns", &ns,
-            ]);
-            ip(&["-n", &o, "link", "set", port, "master", "br0", "up"]);
+            bridge_port(&o, "br0", port, &lab.ns(n), inner);
         }
-        ip(&["-n", &lab.ns("C"), "link", "set", "c0", "up"]);
-        ip(&["-n", &o, "link", "set", "br0", "up"]);
+        link_up(&lab.ns("C"), "c0");
+        link_up(&o, "br0");
         lab
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
-    fn p(&self, name: &str) -> String {
-        self.path(name).display().to_string()
     }
 
     /// Start Duet in namespace `n` with `Vlan-interface100=eth0.100` and this configuration;
@@ -149,22 +108,8 @@ impl Lab {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    fn read(&self, name: &str) -> String {
-        fs::read_to_string(self.path(name)).unwrap_or_default()
-    }
-
     fn has_vip(&self, n: &str) -> bool {
         ip(&["-n", &self.ns(n), "-o", "-4", "addr", "show"]).contains(&format!("{VIP}/"))
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for c in &mut self.children {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-        let _ = fs::remove_dir_all(format!("/etc/netns/{}", self.ns("C")));
     }
 }
 

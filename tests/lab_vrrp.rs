@@ -24,7 +24,7 @@ use duet::vrrp::Version;
 
 #[path = "common/netns.rs"]
 mod netns;
-use netns::{NsGuard, ip, lab_or_skip, unique_tag, wait_until};
+use netns::{BridgedPair, ip, lab_or_skip, packet_socket, unique_tag, wait_until};
 
 const VIP: &str = "10.9.0.254";
 const VMAC: &str = "00:00:5e:00:01:01";
@@ -170,43 +170,6 @@ impl Drop for Capture {
     }
 }
 
-/// An AF_PACKET socket receiving every frame of `ifname`, with a 100 ms receive timeout.
-fn packet_socket(ifname: &str) -> i32 {
-    let proto = (libc::ETH_P_ALL as u16).to_be();
-    // SAFETY: plain socket/setsockopt/bind calls on values built here; results checked.
-    unsafe {
-        let fd = libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto));
-        assert!(
-            fd >= 0,
-            "packet socket: {}",
-            std::io::Error::last_os_error()
-        );
-        let tv = libc::timeval {
-            tv_sec: 0,
-            tv_usec: 100_000,
-        };
-        libc::setsockopt(
-            fd,
-            libc::SOL_SOCKET,
-            libc::SO_RCVTIMEO,
-            (&tv as *const libc::timeval).cast(),
-            std::mem::size_of::<libc::timeval>() as u32,
-        );
-        let name = std::ffi::CString::new(ifname).unwrap();
-        let mut sll: libc::sockaddr_ll = std::mem::zeroed();
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = proto;
-        sll.sll_ifindex = libc::if_nametoindex(name.as_ptr()) as i32;
-        let rc = libc::bind(
-            fd,
-            (&sll as *const libc::sockaddr_ll).cast(),
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        );
-        assert_eq!(rc, 0, "bind: {}", std::io::Error::last_os_error());
-        fd
-    }
-}
-
 /// A process the test started (a Duet device or keepalived), killed with SIGKILL on drop.
 /// Its output goes to a file (named in failure messages).
 struct Proc {
@@ -268,53 +231,12 @@ impl Drop for Proc {
     }
 }
 
-/// The lab: namespaces A, B and the observer O with the bridge.
-struct Lab {
-    a: String,
-    b: String,
-    o: String,
-    dir: tempfile::TempDir,
-    _guards: Vec<NsGuard>,
-}
+/// The lab: namespaces A, B and the observer O with the bridge ([`BridgedPair`]).
+type Lab = BridgedPair;
 
 impl Lab {
     fn new() -> Lab {
-        let tag = unique_tag();
-        let (a, b, o) = (
-            format!("dvrrp-a{tag}"),
-            format!("dvrrp-b{tag}"),
-            format!("dvrrp-o{tag}"),
-        );
-        let guards = vec![NsGuard::new(&o), NsGuard::new(&a), NsGuard::new(&b)];
-        ip(&["-n", &o, "link", "add", "br0", "type", "bridge"]);
-        // Forward at once (no STP listening delay).
-        ip(&[
-            "-n",
-            &o,
-            "link",
-            "set",
-            "br0",
-            "type",
-            "bridge",
-            "forward_delay",
-            "0",
-        ]);
-        for (ns, port) in [(&a, "pa"), (&b, "pb")] {
-            ip(&[
-                "-n", &o, "link", "add", port, "type", "veth", "peer", "name", "eth0", "netns", ns,
-            ]);
-            ip(&["-n", &o, "link", "set", port, "master", "br0", "up"]);
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-        }
-        ip(&["-n", &o, "addr", "add", "10.9.0.100/24", "dev", "br0"]);
-        ip(&["-n", &o, "link", "set", "br0", "up"]);
-        Lab {
-            a,
-            b,
-            o,
-            dir: tempfile::tempdir().unwrap(),
-            _guards: guards,
-        }
+        Lab::with_observer("dvrrp", "10.9.0.100/24")
     }
 
     /// Start Duet in `ns` with address `addr` and these group settings; returns once the

@@ -3,33 +3,16 @@
 //! kernel's share (the nftables set `auth4`) is measured by bench/portal.sh. Run with
 //! `--nocapture` to see the figures (docs/performance.md, "Portal").
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use duet::aaa::network::Grant;
 use duet::portal::users::{Limits, LoginRequest, PortLimits, Table};
 
-struct Counting;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        LIVE.fetch_add(l.size(), Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-        LIVE.fetch_add(new, Ordering::Relaxed);
-        LIVE.fetch_sub(l.size(), Ordering::Relaxed);
-        unsafe { System.realloc(p, l, new) }
-    }
-}
+use counting_alloc::{Counting, live_bytes};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -45,7 +28,7 @@ fn a_hundred_thousand_portal_users_fit_in_a_kibibyte_each() {
         max_users: None,
         interfaces: BTreeMap::from([(PORT.to_string(), PortLimits::default())]),
     });
-    let before = LIVE.load(Ordering::Relaxed);
+    let before = live_bytes();
     for i in 0..N {
         let ip = Ipv4Addr::from(u32::from(Ipv4Addr::new(10, 64, 0, 1)) + i);
         let req = LoginRequest {
@@ -71,7 +54,7 @@ fn a_hundred_thousand_portal_users_fit_in_a_kibibyte_each() {
     }
     table.drain();
     assert_eq!(table.users().count(), N as usize);
-    let bytes = LIVE.load(Ordering::Relaxed) - before;
+    let bytes = live_bytes() - before;
     let per_user = bytes / N as usize;
     eprintln!(
         "portal user table: {N} users in {:.1} MiB of live heap, {per_user} bytes per user",

@@ -3,8 +3,10 @@
 //! tokio, sockets, files or clock in them. The driver modules own the task and the netlink
 //! socket; the commands and displays run on the shell's thread.
 
-use std::fs;
 use std::path::Path;
+
+#[path = "common/sources.rs"]
+mod sources;
 
 const CORE: &[&str] = &[
     "route/config.rs",
@@ -14,33 +16,15 @@ const CORE: &[&str] = &[
 ];
 /// The driver side of src/route: the task and its I/O, and the shell's commands and displays.
 const DRIVER: &[&str] = &["commands.rs", "display.rs", "driver.rs", "io.rs"];
-const FORBIDDEN: &[&str] = &[
-    "tokio",
-    "UdpSocket",
-    "TcpStream",
-    "rtnetlink",
-    "std::fs",
-    "File::",
-    "SystemTime",
-    "Instant",
-    "thread::sleep",
-];
 
 #[test]
 fn the_routing_table_and_sim_forwarding_do_no_io() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for name in CORE {
-        let text = fs::read_to_string(src.join(name)).unwrap();
-        for word in FORBIDDEN {
-            assert!(
-                !text.contains(word),
-                "src/{name} mentions {word}: it must stay sans-IO"
-            );
-        }
+        sources::assert_sans_io(&src.join(name), &["rtnetlink"], "it");
     }
     // Every module of src/route is either core or driver.
-    for entry in fs::read_dir(src.join("route")).unwrap() {
-        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+    for name in sources::entry_names(&src.join("route")) {
         assert!(
             CORE.contains(&format!("route/{name}").as_str()) || DRIVER.contains(&name.as_str()),
             "unclassified module src/route/{name}"

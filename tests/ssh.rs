@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::text;
+
 const DUET: &str = env!("CARGO_BIN_EXE_duet");
 const PASSWORD: &str = "Secret-123";
 
@@ -123,24 +127,7 @@ impl Device {
     }
 
     fn connect_with_input(&self, commands: &[&str], input: &str) -> Output {
-        let mut cmd = Command::new(DUET);
-        cmd.arg("connect").arg("--data-dir").arg(self.data());
-        for c in commands {
-            cmd.arg("-c").arg(c);
-        }
-        let mut child = cmd
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        wait_output(child)
+        common::connect_with_input(&self.data(), commands, input)
     }
 
     fn logbuffer(&self) -> String {
@@ -197,10 +184,6 @@ impl Drop for Device {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 /// Wait at most 60 s for `child` and collect its output.

@@ -35,6 +35,29 @@ pub fn duet(args: &[&str], stdin: &str) -> Output {
     wait_output(child)
 }
 
+/// `duet connect --data-dir DATA -c COMMAND...` on a device's control socket, with `input` on
+/// stdin (the answers to the commands' questions); its output, waited for at most 60 s.
+pub fn connect_with_input(data_dir: &Path, commands: &[&str], input: &str) -> Output {
+    let mut child = Command::new(DUET)
+        .arg("connect")
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(commands.iter().flat_map(|c| ["-c", c]))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start duet connect");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    wait_output_for(child, 60)
+}
+
 /// Wait at most 30 s for `child` and collect its output.
 pub fn wait_output(child: Child) -> Output {
     wait_output_for(child, 30)

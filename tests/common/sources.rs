@@ -1,5 +1,7 @@
 //! The crate's own sources, for the tests that read them (`#[path = "common/sources.rs"] mod
-//! sources;`): the layering and display-table checks.
+//! sources;`): the layering and display-table checks, and the sans-IO checks of the protocol
+//! cores.
+#![allow(dead_code)] // each test crate uses its own subset
 
 use std::path::{Path, PathBuf};
 
@@ -19,4 +21,52 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(path);
         }
     }
+}
+
+/// The file itself, or every `.rs` file below a module folder.
+pub fn module_files(path: &Path) -> Vec<PathBuf> {
+    if path.is_dir() {
+        rust_files(path)
+    } else {
+        vec![path.to_path_buf()]
+    }
+}
+
+/// The words that betray I/O or a clock in a sans-IO module: the runtime, sockets, files and
+/// time. A check adds the words of its own drivers' libraries (`socket2`, `rtnetlink`).
+pub const IO_WORDS: &[&str] = &[
+    "tokio",
+    "UdpSocket",
+    "TcpStream",
+    "std::fs",
+    "File::",
+    "SystemTime",
+    "Instant",
+    "thread::sleep",
+];
+
+/// Panics when `file` mentions one of [`IO_WORDS`] or `more`: what it is (`what`) must stay
+/// sans-IO.
+pub fn assert_sans_io(file: &Path, more: &[&str], what: &str) {
+    let text = std::fs::read_to_string(file).expect("readable source file");
+    for word in IO_WORDS.iter().chain(more) {
+        assert!(
+            !text.contains(word),
+            "{} mentions {word}: {what} must stay sans-IO",
+            file.display()
+        );
+    }
+}
+
+/// The names of the entries of a source folder (files and module folders).
+pub fn entry_names(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .expect("readable source folder")
+        .map(|e| {
+            e.expect("directory entry")
+                .file_name()
+                .to_string_lossy()
+                .to_string()
+        })
+        .collect()
 }
