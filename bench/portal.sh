@@ -20,7 +20,7 @@
 # slab before and after (the user table's own bytes per user are measured by the portal core's
 # tests); noisy on a shared machine: three runs, each printed.
 #
-# Knobs (environment): SECS=10 THREADS=2 CONNS=64 CLIENTS=16 DUET (default target/release/duet)
+# Knobs (environment): SECS=10 THREADS=2 CONNS=64 CLIENTS=240 (at most 245) DUET (default target/release/duet)
 # Needs: a release build (cargo build --release --bin duet), wrk, curl, nft, python3, iproute2.
 set -euo pipefail
 
@@ -29,8 +29,9 @@ DUET=${DUET:-$ROOT/target/release/duet}
 SECS=${SECS:-10}
 THREADS=${THREADS:-2}
 CONNS=${CONNS:-64}
-CLIENTS=${CLIENTS:-16}
+CLIENTS=${CLIENTS:-240}
 [ $# = 0 ] || { echo "usage: sudo bench/portal.sh (knobs in the environment, see the header)" >&2; exit 2; }
+[ "$CLIENTS" -ge 1 ] && [ "$CLIENTS" -le 245 ] || { echo "CLIENTS must be 1 to 245 (clients are 10.1.1.10 and up)" >&2; exit 2; }
 TAG=$$
 ND=pbd$TAG NI=pbi$TAG NS=pbs$TAG NM=pbm$TAG
 WORK=$(mktemp -d /tmp/portal-bench.XXXXXX)
