@@ -796,3 +796,35 @@ exit 0
     );
     expect_success(&script);
 }
+
+/// `ping` over SSH prints its replies as they come and Ctrl+C stops it, as on the console:
+/// the stream front end shows progress and looks for Ctrl+C while the command runs.
+#[test]
+fn ctrl_c_stops_a_ping_over_ssh() {
+    if !tools_or_skip("ctrl-c over ssh", &["ssh", "sshpass", "expect"]) {
+        return;
+    }
+    let device = Device::start(&base_config(""));
+    expect_interactive(
+        &device,
+        "admin",
+        r#"send "system-view\r"
+expect -ex {[Dut]} {} timeout { exit 3 }
+send "interface g1/0/1\r"
+expect -ex {[Dut-GigabitEthernet1/0/1]} {} timeout { exit 4 }
+send "ip address 10.1.1.1 24\r"
+expect -ex {[Dut-GigabitEthernet1/0/1]} {} timeout { exit 5 }
+send "return\r"
+expect "<Dut>" {} timeout { exit 6 }
+send "ping -c 4294967295 10.1.1.9\r"
+expect "Request time out" {} timeout { exit 7 }
+send "\003"
+expect "packet loss" {} timeout { exit 8 }
+expect "<Dut>" {} timeout { exit 9 }
+send "quit\r"
+expect eof {} timeout { exit 10 }
+catch wait result
+exit [lindex $result 3]
+"#,
+    );
+}

@@ -290,7 +290,7 @@ impl Interaction for TerminalAsker {
 /// Was Ctrl+C typed? The session keeps the terminal in raw input mode (`SessionMode`), so it
 /// arrives as the byte 0x03 on fd 0, not as a signal. Looks without waiting; the other keys
 /// typed while a command runs are consumed (as Comware ignores keys during `ping`).
-fn ctrl_c_typed() -> bool {
+pub(super) fn ctrl_c_typed() -> bool {
     let mut typed = false;
     loop {
         let mut fds = [libc::pollfd {

@@ -127,6 +127,12 @@ impl RemoteShell {
         let limit = self.writer.read_timeout()?;
         let start = std::time::Instant::now();
         loop {
+            // Looked at before every wait, not only when a wait times out: a command whose
+            // progress never pauses (a ping on the simulated network) must still stop.
+            if interruptible && !*interrupt_sent && io.interrupted() {
+                self.send(&Request::Interrupt)?;
+                *interrupt_sent = true;
+            }
             let ready = match &mut self.replies {
                 Replies::Direct(reader) => wait_readable(reader, TICK)?,
                 Replies::Relayed(replies) => match replies.recv_timeout(TICK) {
@@ -142,10 +148,6 @@ impl RemoteShell {
             }
             if limit.is_some_and(|l| start.elapsed() >= l) {
                 return Err(io::ErrorKind::TimedOut.into());
-            }
-            if interruptible && !*interrupt_sent && io.interrupted() {
-                self.send(&Request::Interrupt)?;
-                *interrupt_sent = true;
             }
         }
     }

@@ -59,6 +59,25 @@ struct Asker<'a> {
 }
 
 impl Interaction for Asker<'_> {
+    /// A long command's lines (`ping`'s replies) go out as they come, plain text like the rest.
+    fn progress(&mut self, text: &str) -> bool {
+        let mut out = io::stdout();
+        out.write_all(text.as_bytes())
+            .and_then(|_| out.flush())
+            .is_ok()
+    }
+
+    /// Ctrl+C since the last look, in what was read ahead or what waits on fd 0; other keys
+    /// typed while the command runs are dropped, as on the console (Comware ignores them
+    /// during `ping`).
+    fn interrupted(&mut self) -> bool {
+        let queued = self.input.queue.contains(&0x03);
+        if queued {
+            self.input.queue.clear();
+        }
+        super::console::ctrl_c_typed() || queued
+    }
+
     fn ask(&mut self, prompt: &str) -> Option<String> {
         let mut out = io::stdout();
         let _ = out.write_all(prompt.as_bytes()).and_then(|_| out.flush());
